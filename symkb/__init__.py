@@ -1,0 +1,10 @@
+"""symkb: the tf_keras.backend programming model as a symbolic graph IR with a
+tiny compiler (Numba CPU kernels, numba.cuda kernels).
+
+    import symkb
+    from symkb import backend as K
+    from symkb import layers
+"""
+from . import backend, ir  # noqa: F401
+
+__version__ = "0.1.0"

@@ -1,0 +1,28 @@
+"""symkb's graph IR: the ground floor (it imports numpy only).
+
+* :class:`Node`, :class:`KerasTensor` (``symkb/ir/node.py``): frozen nodes and
+  their result values;
+* :class:`Graph` (``graph.py``): a closed computation, nodes in topological
+  order, nested bodies reached through :meth:`Graph.walk`;
+* the op registry (``registry.py``) and the op catalogue (``ops/``): each op's
+  type rule and numpy reference;
+* :func:`call` (``build.py``): eager or symbolic, chosen in one place;
+* :func:`verify`, :func:`format_graph` (``print(graph)``).
+"""
+from . import ops as _ops  # noqa: F401  (registers the op catalogue)
+from .build import as_tensor, call, const, is_symbolic, layer_scope, placeholder_node
+from .errors import DTypeError, ShapeError, SymbolicValueError, VerifyError
+from .graph import Graph, evaluate, run_node
+from .node import KerasTensor, Node
+from .printer import format_graph
+from .registry import REGISTRY, OpDef, get_op, register
+from .types import TensorType, broadcast_shapes
+from .variable import Variable
+from .verify import verify
+
+__all__ = [
+    "Graph", "Node", "KerasTensor", "Variable", "TensorType", "OpDef", "REGISTRY",
+    "register", "get_op", "call", "const", "as_tensor", "is_symbolic", "layer_scope",
+    "placeholder_node", "evaluate", "run_node", "verify", "format_graph", "broadcast_shapes",
+    "ShapeError", "DTypeError", "VerifyError", "SymbolicValueError",
+]

@@ -1,0 +1,107 @@
+"""The one place that chooses between eager and symbolic execution.
+
+:func:`call` records a node when any operand is a :class:`KerasTensor` and
+returns its result(s); otherwise it runs the op's numpy reference at once and
+returns ``np.ndarray``. Python numbers and lists become tensors with a *weak*
+dtype: they take the dtype of the tensor operands (``x + 1`` keeps ``x``'s
+float32), else ``float32`` for floats and ``int32`` for ints, as TensorFlow
+converts them.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+
+import numpy as np
+
+from .node import KerasTensor, Node
+from .registry import get_op
+from .types import TensorType, is_float, is_int
+from .variable import Variable
+
+_LAYER = contextvars.ContextVar("symkb_layer", default=None)
+
+
+@contextlib.contextmanager
+def layer_scope(name: str | None):
+    """Nodes built inside carry ``layer=name`` (shown in printed graphs)."""
+    token = _LAYER.set(name)
+    try:
+        yield
+    finally:
+        _LAYER.reset(token)
+
+
+def current_layer() -> str | None:
+    return _LAYER.get()
+
+
+def is_symbolic(value) -> bool:
+    return isinstance(value, KerasTensor)
+
+
+def _reference_dtype(args) -> str | None:
+    for a in args:
+        if isinstance(a, (KerasTensor, Variable)):
+            return a.dtype
+        if isinstance(a, np.ndarray) or isinstance(a, np.generic):
+            return a.dtype.name
+    return None
+
+
+def to_array(value, ref_dtype: str | None = None) -> np.ndarray:
+    """A concrete numpy value for ``value`` (weakly typed for Python data)."""
+    if isinstance(value, Variable):
+        return value.value()
+    if isinstance(value, np.ndarray):
+        return value
+    if isinstance(value, np.generic):
+        return np.asarray(value)
+    if isinstance(value, KerasTensor):
+        value._no_value("Converting to an array")
+    array = np.asarray(value)
+    if array.dtype == object:
+        raise TypeError(f"cannot convert {value!r} to a tensor")
+    if array.dtype.kind == "f":
+        dtype = ref_dtype if ref_dtype and is_float(ref_dtype) else "float32"
+    elif array.dtype.kind in "iu":
+        dtype = ref_dtype if ref_dtype and (is_float(ref_dtype) or is_int(ref_dtype)) else "int32"
+    else:
+        dtype = array.dtype.name
+    return array.astype(dtype)
+
+
+def const(value, dtype=None) -> KerasTensor:
+    """A read-only constant node holding ``value``."""
+    array = np.array(value, dtype=dtype)
+    array.flags.writeable = False
+    return Node("const", (), {"value": array}, (TensorType.of(array),)).outputs[0]
+
+
+def as_tensor(value, ref_dtype: str | None = None) -> KerasTensor:
+    """The KerasTensor standing for ``value`` inside a graph."""
+    if isinstance(value, KerasTensor):
+        return value
+    if isinstance(value, Variable):
+        return value.tensor
+    return const(to_array(value, ref_dtype))
+
+
+def call(op: str, *args, **attrs):
+    """Run or record ``op`` on ``args``; see the module docstring."""
+    opdef = get_op(op)
+    ref = _reference_dtype(args)
+    if any(isinstance(a, KerasTensor) for a in args):
+        inputs = tuple(as_tensor(a, ref) for a in args)
+        out_types = opdef.infer([t.type for t in inputs], attrs)
+        node = Node(op, inputs, attrs, out_types, layer=_LAYER.get())
+        return node.outputs[0] if len(node.outputs) == 1 else node.outputs
+    arrays = [to_array(a, ref) for a in args]
+    outs = opdef.run(arrays, attrs)
+    return outs[0] if len(outs) == 1 else outs
+
+
+def placeholder_node(shape, dtype, name) -> KerasTensor:
+    """A graph input: an ``input`` node named ``name``."""
+    t = TensorType(shape, dtype)
+    return Node("input", (), {}, (t,), name=name).outputs[0]

@@ -1,0 +1,139 @@
+"""Reductions over axes (sum, mean, max, ...), arg-reductions and scans.
+
+Attributes are canonical: ``axis`` is ``None`` (all axes) or a sorted tuple
+of non-negative ints; the backend normalises negative and single axes before
+recording a node, so equal reductions have equal attributes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..registry import register
+from ..types import TensorType
+
+
+def _reduced_shape(shape, axis, keepdims):
+    axes = range(len(shape)) if axis is None else axis
+    if keepdims:
+        return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def _check_axes(name, t, axis):
+    if axis is not None:
+        for a in axis:
+            if not 0 <= a < t.ndim:
+                raise ShapeError(f"{name}: axis {a} is out of range for a tensor of shape {t.shape}")
+
+
+def _reduce_rule(name, dtype_of):
+    def rule(types, *, axis=None, keepdims=False):
+        (t,) = types
+        _check_axes(name, t, axis)
+        return TensorType(_reduced_shape(t.shape, axis, keepdims), dtype_of(t.dtype))
+    return rule
+
+
+def _keep(dtype):
+    return dtype
+
+
+def _mean_dtype(dtype):
+    return "float32" if dtype == "bool" else dtype
+
+
+def _bool(dtype):
+    return "bool"
+
+
+def _ax(axis):
+    return None if axis is None else tuple(axis)
+
+
+@register("sum", type_rule=_reduce_rule("sum", _keep), kind="reduction")
+def sum_(x, *, axis=None, keepdims=False):
+    """Sum over ``axis``."""
+    return np.sum(x, axis=_ax(axis), keepdims=keepdims, dtype=x.dtype)
+
+
+@register("prod", type_rule=_reduce_rule("prod", _keep), kind="reduction")
+def prod(x, *, axis=None, keepdims=False):
+    """Product over ``axis``."""
+    return np.prod(x, axis=_ax(axis), keepdims=keepdims, dtype=x.dtype)
+
+
+@register("mean", type_rule=_reduce_rule("mean", _mean_dtype), kind="reduction")
+def mean(x, *, axis=None, keepdims=False):
+    """Mean over ``axis`` (integers: the sum divided with truncation, as TensorFlow)."""
+    if x.dtype == bool:
+        x = x.astype(np.float32)
+    if x.dtype.kind in "iu":
+        total = np.sum(x, axis=_ax(axis), keepdims=keepdims, dtype=np.int64)
+        count = x.size // max(total.size, 1) if x.size else 1
+        return np.trunc(total / count).astype(x.dtype)
+    return np.mean(x, axis=_ax(axis), keepdims=keepdims, dtype=x.dtype)
+
+
+@register("max", type_rule=_reduce_rule("max", _keep), kind="reduction")
+def max_(x, *, axis=None, keepdims=False):
+    """Maximum over ``axis`` (NaN wins, as in numpy)."""
+    return np.max(x, axis=_ax(axis), keepdims=keepdims)
+
+
+@register("min", type_rule=_reduce_rule("min", _keep), kind="reduction")
+def min_(x, *, axis=None, keepdims=False):
+    """Minimum over ``axis``."""
+    return np.min(x, axis=_ax(axis), keepdims=keepdims)
+
+
+@register("any", type_rule=_reduce_rule("any", _bool), kind="reduction")
+def any_(x, *, axis=None, keepdims=False):
+    """Logical or over ``axis``."""
+    return np.any(x.astype(bool), axis=_ax(axis), keepdims=keepdims)
+
+
+@register("all", type_rule=_reduce_rule("all", _bool), kind="reduction")
+def all_(x, *, axis=None, keepdims=False):
+    """Logical and over ``axis``."""
+    return np.all(x.astype(bool), axis=_ax(axis), keepdims=keepdims)
+
+
+def _arg_rule(name):
+    def rule(types, *, axis):
+        (t,) = types
+        _check_axes(name, t, (axis,))
+        return TensorType(_reduced_shape(t.shape, (axis,), False), "int64")
+    return rule
+
+
+@register("argmax", type_rule=_arg_rule("argmax"), kind="reduction")
+def argmax(x, *, axis):
+    """Index of the largest value along ``axis`` (first one on ties)."""
+    return np.argmax(x, axis=axis)
+
+
+@register("argmin", type_rule=_arg_rule("argmin"), kind="reduction")
+def argmin(x, *, axis):
+    """Index of the smallest value along ``axis``."""
+    return np.argmin(x, axis=axis)
+
+
+def _scan_rule(name):
+    def rule(types, *, axis):
+        (t,) = types
+        _check_axes(name, t, (axis,))
+        return t
+    return rule
+
+
+@register("cumsum", type_rule=_scan_rule("cumsum"), kind="other")
+def cumsum(x, *, axis):
+    """Running sum along ``axis``."""
+    return np.cumsum(x, axis=axis, dtype=x.dtype)
+
+
+@register("cumprod", type_rule=_scan_rule("cumprod"), kind="other")
+def cumprod(x, *, axis):
+    """Running product along ``axis``."""
+    return np.cumprod(x, axis=axis, dtype=x.dtype)

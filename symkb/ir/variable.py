@@ -1,0 +1,87 @@
+"""Variables: named, mutable numpy arrays that graphs read at call time.
+
+A :class:`Variable` is not a KerasTensor. When a graph uses one, it is
+represented by a single ``param`` node (``variable.tensor``), which every
+executor reads when the graph runs, so ``assign``/``K.set_value`` after a
+graph was compiled is seen by the next call without recompiling.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .node import Node, _Operators
+from .types import TensorType, canonical_dtype
+
+
+class Variable(_Operators):
+    """A mutable tensor value with a name, a dtype and a fixed shape."""
+
+    def __init__(self, value, dtype, name: str = "Variable", trainable: bool = True):
+        dtype = canonical_dtype(dtype)
+        self._value = np.array(value, dtype=dtype)
+        self.name = name
+        self.trainable = bool(trainable)
+        self._node = None
+
+    @property
+    def shape(self) -> tuple:
+        return self._value.shape
+
+    @property
+    def dtype(self) -> str:
+        return self._value.dtype.name
+
+    @property
+    def ndim(self) -> int:
+        return self._value.ndim
+
+    @property
+    def type(self) -> TensorType:
+        return TensorType(self.shape, self.dtype)
+
+    @property
+    def tensor(self):
+        """The ``param`` node's KerasTensor through which graphs read this variable."""
+        if self._node is None:
+            self._node = Node("param", (), {"variable": self}, (self.type,), name=self.name)
+        return self._node.outputs[0]
+
+    def numpy(self) -> np.ndarray:
+        """A copy of the current value."""
+        return self._value.copy()
+
+    def value(self) -> np.ndarray:
+        return self._value
+
+    def read_value(self) -> np.ndarray:
+        return self._value.copy()
+
+    def assign(self, value):
+        """Set a new value of the same shape (cast to this variable's dtype)."""
+        value = np.asarray(value)
+        if value.shape != self._value.shape:
+            raise ValueError(
+                f"Variable {self.name!r}: cannot assign a value of shape {value.shape}; "
+                f"expected shape {self._value.shape}")
+        self._value[...] = value.astype(self._value.dtype, copy=False)
+        return self
+
+    def assign_add(self, delta):
+        return self.assign(self._value + np.asarray(delta, dtype=self._value.dtype))
+
+    def assign_sub(self, delta):
+        return self.assign(self._value - np.asarray(delta, dtype=self._value.dtype))
+
+    def __array__(self, dtype=None, copy=None):
+        value = self._value if dtype is None else self._value.astype(dtype)
+        return value.copy() if copy else value
+
+    def __repr__(self) -> str:
+        return (f"<symkb.Variable '{self.name}' shape={self.shape} dtype={self.dtype}, "
+                f"numpy={np.array2string(self._value, threshold=10)}>")
+
+    def __len__(self):
+        return len(self._value)
+
+    def __getitem__(self, index):
+        return self._value[index]

@@ -1,0 +1,70 @@
+"""What every compile target returns: a callable over a graph.
+
+:class:`Executable` checks the arguments once, for every target alike (count,
+rank, known dims, dtype cast to the placeholder's dtype), then hands plain
+contiguous numpy arrays to the target's ``_run``. Errors name the input.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Graph, KerasTensor
+
+
+class Executable:
+    """A compiled graph: ``f([x, y])`` or ``f(x, y)`` -> array or list of arrays."""
+
+    target = "abstract"
+
+    def __init__(self, graph: Graph, *, single_output: bool = False, name: str | None = None,
+                 passes_report=None, source: str = ""):
+        self.graph = graph
+        self.name = name or graph.name
+        self.single_output = single_output
+        self.passes_report = passes_report or []
+        self.source = source
+
+    def _check(self, args) -> list:
+        graph = self.graph
+        if len(args) == 1 and isinstance(args[0], (list, tuple)) and len(graph.inputs) != 1:
+            args = list(args[0])
+        elif len(args) == 1 and isinstance(args[0], (list, tuple)) and len(graph.inputs) == 1 \
+                and len(args[0]) == 1 and not np.isscalar(args[0][0]):
+            args = [args[0][0]]
+        elif len(args) == 1 and isinstance(args[0], dict):
+            by_name = args[0]
+            args = [by_name[t.node.name] if t.node.name in by_name else by_name[t]
+                    for t in graph.inputs]
+        if len(args) != len(graph.inputs):
+            raise ValueError(
+                f"{self.name}: expected {len(graph.inputs)} input array(s) "
+                f"({', '.join(f'{t.name}: {t.type}' for t in graph.inputs)}), "
+                f"received {len(args)}")
+        arrays = []
+        for i, (t, a) in enumerate(zip(graph.inputs, args)):
+            if isinstance(a, KerasTensor):
+                a._no_value(f"{self.name}: input {i} ({t.name}) received")
+            a = np.asarray(a)
+            if a.ndim != t.ndim:
+                raise ValueError(
+                    f"{self.name}: input {i} ({t.name}) expects rank {t.ndim} with shape "
+                    f"{t.shape}, received an array of shape {a.shape}")
+            for d, (want, got) in enumerate(zip(t.shape, a.shape)):
+                if want is not None and want != got:
+                    raise ValueError(
+                        f"{self.name}: input {i} ({t.name}) expects shape {t.shape}, received "
+                        f"an array of shape {a.shape} (axis {d}: expected {want}, got {got})")
+            if a.dtype.name != t.dtype:
+                a = a.astype(t.dtype)
+            arrays.append(np.ascontiguousarray(a))
+        return arrays
+
+    def __call__(self, *args):
+        outs = self._run(self._check(args))
+        return outs[0] if self.single_output else list(outs)
+
+    def _run(self, arrays) -> list:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<symkb {self.target} executable {self.name!r}: {self.graph!r}>"
