@@ -24,7 +24,7 @@ from .types import TensorType
 _ids = itertools.count()
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class Node:
     """One operation of a graph."""
 
@@ -62,6 +62,7 @@ class Node:
 class _Operators:
     """Python operators that build graph nodes (KerasTensor) or compute eagerly."""
 
+    __slots__ = ()
     __array_priority__ = 100  # numpy defers to our reflected operators
 
     def _call(self, op, *args, **attrs):
@@ -98,7 +99,7 @@ class _Operators:
     def __ror__(self, o): return self._call("logical_or", o, self)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class KerasTensor(_Operators):
     """A symbolic value: result ``index`` of ``node``.
 
