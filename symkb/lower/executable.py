@@ -56,7 +56,8 @@ class Executable:
                         f"an array of shape {a.shape} (axis {d}: expected {want}, got {got})")
             if a.dtype.name != t.dtype:
                 a = a.astype(t.dtype)
-            arrays.append(np.ascontiguousarray(a))
+            # np.ascontiguousarray turns a 0-d array into shape (1,)
+            arrays.append(a if a.flags.c_contiguous else np.ascontiguousarray(a))
         return arrays
 
     def __call__(self, *args):
