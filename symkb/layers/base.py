@@ -1,0 +1,260 @@
+"""The Layer base class.
+
+A layer owns weights (:class:`symkb.ir.Variable`, in tf_keras order and
+layout) and a ``call``. Calling a layer on KerasTensors records graph nodes
+(inside a ``layer_scope`` so they print with the layer's name); calling it on
+numpy arrays computes eagerly. The first call builds the layer from the input
+shapes. Masks travel beside the tensors (``get_mask``/``set_mask``); each
+symbolic output remembers the call that made it (``history``), which the
+functional Model uses to find its layers.
+
+Default names come from the per-session object-name counter (``dense``,
+``dense_1``, ...), reset by ``K.clear_session()``.
+"""
+from __future__ import annotations
+
+import inspect
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import backend as K
+from ..backend.session import to_snake_case, unique_object_name
+from ..ir import KerasTensor, Variable, layer_scope
+from . import initializers
+from .nest import flatten
+
+_MASKS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_HISTORY: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """How a symbolic tensor was made: ``layer`` called on ``inputs``."""
+
+    layer: "Layer"
+    inputs: object  # the nested structure of input KerasTensors
+    kwargs: dict
+    index: int  # which flat output of the call
+
+
+def get_mask(tensor):
+    """The mask travelling with ``tensor`` (or None)."""
+    if isinstance(tensor, KerasTensor):
+        return _MASKS.get(tensor)
+    return None
+
+
+def set_mask(tensor, mask) -> None:
+    if isinstance(tensor, KerasTensor) and mask is not None:
+        _MASKS[tensor] = mask
+
+
+def history(tensor):
+    """The :class:`CallRecord` of a layer output or Input tensor, or None."""
+    if isinstance(tensor, KerasTensor):
+        return _HISTORY.get(tensor)
+    return None
+
+
+def set_history(tensor, record) -> None:
+    _HISTORY[tensor] = record
+
+
+def _shape_of(x):
+    if isinstance(x, (KerasTensor, Variable)):
+        return tuple(x.shape)
+    return tuple(np.shape(x))
+
+
+class Layer:
+    """Base class of layers (see the module docstring)."""
+
+    def __init__(self, trainable=True, name=None, dtype=None, dynamic=False,
+                 input_shape=None, batch_input_shape=None, batch_size=None,
+                 input_dim=None, **kwargs):
+        for key in kwargs:
+            if key not in ("autocast", "input_length", "weights", "activity_regularizer"):
+                raise TypeError(f"{type(self).__name__}: unexpected keyword argument {key!r}")
+        self.name = name or unique_object_name(to_snake_case(type(self).__name__))
+        self.trainable = trainable
+        self.dtype = dtype or K.floatx()
+        self.built = False
+        self.supports_masking = False
+        self._trainable_weights: list = []
+        self._non_trainable_weights: list = []
+        self._initial_weights = kwargs.get("weights")
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            self._batch_input_shape = tuple(batch_input_shape)
+        elif input_shape is not None:
+            self._batch_input_shape = (batch_size,) + tuple(input_shape)
+        else:
+            self._batch_input_shape = None
+        self._call_accepts = set(inspect.signature(self.call).parameters)
+
+    # ----------------------------------------------------------------- weights
+    def add_weight(self, name, shape, dtype=None, initializer="glorot_uniform",
+                   trainable=True, **kwargs):
+        """Create a weight Variable named ``<layer>/<name>`` and track it."""
+        init = initializers.get(initializer) or initializers.Zeros()
+        dtype = dtype or self.dtype
+        value = init(tuple(int(d) for d in shape), dtype)
+        var = Variable(value, dtype, name=f"{self.name}/{name}", trainable=trainable)
+        (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
+        return var
+
+    @property
+    def trainable_weights(self) -> list:
+        return list(self._trainable_weights) if self.trainable else []
+
+    @property
+    def non_trainable_weights(self) -> list:
+        if self.trainable:
+            return list(self._non_trainable_weights)
+        return list(self._trainable_weights) + list(self._non_trainable_weights)
+
+    @property
+    def weights(self) -> list:
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def variables(self) -> list:
+        return self.weights
+
+    def get_weights(self) -> list:
+        """The weights' values (copies), in tf_keras order."""
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Assign values to the weights, in the order of :meth:`get_weights`."""
+        params = self.weights
+        weights = list(weights)
+        if len(params) != len(weights):
+            raise ValueError(
+                f"Layer {self.name!r} expects {len(params)} weight(s) "
+                f"({[tuple(p.shape) for p in params]}), but the provided list has "
+                f"{len(weights)} (shapes {[np.shape(w) for w in weights]})")
+        for p, w in zip(params, weights):
+            if tuple(p.shape) != tuple(np.shape(w)):
+                raise ValueError(
+                    f"Layer {self.name!r}: weight {p.name} has shape {tuple(p.shape)}, which "
+                    f"is not compatible with the provided weight shape {tuple(np.shape(w))}")
+        for p, w in zip(params, weights):
+            p.assign(w)
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(f"You tried to call `count_params` on layer {self.name!r}, but "
+                             "the layer isn't built. Call it on an input (or build it) first.")
+        return int(sum(np.prod(w.shape, dtype=np.int64) for w in self.weights))
+
+    # ------------------------------------------------------------------- calls
+    def build(self, input_shape) -> None:
+        """Create the weights for ``input_shape`` (override; call ``super().build``)."""
+        self.built = True
+
+    def call(self, inputs, *args, **kwargs):
+        """The computation (override). ``inputs`` may be symbolic or numpy."""
+        return inputs
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the outputs: passed through when the layer supports masking."""
+        if not self.supports_masking:
+            return None
+        return mask
+
+    def compute_output_shape(self, input_shape):
+        """The output shape, found by calling the layer on placeholders."""
+        from .nest import map_structure
+        ph = map_structure(lambda s: K.placeholder(shape=s, dtype=self.dtype), input_shape) \
+            if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0],
+                                                                            (tuple, list)) \
+            else K.placeholder(shape=tuple(input_shape), dtype=self.dtype)
+        out = self(ph)
+        return tuple(out.shape) if isinstance(out, KerasTensor) else [o.shape for o in out]
+
+    def _maybe_build(self, inputs) -> None:
+        if self.built:
+            return
+        shapes = [_shape_of(x) for x in flatten(inputs)]
+        input_shape = shapes[0] if not isinstance(inputs, (list, tuple, dict)) else \
+            [s for s in shapes]
+        before = (list(self._trainable_weights), list(self._non_trainable_weights))
+        try:
+            self.build(input_shape)
+        except Exception:
+            self._trainable_weights, self._non_trainable_weights = before
+            self.built = False
+            raise
+        self.built = True
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    def __call__(self, inputs, *args, **kwargs):
+        leaves = flatten(inputs)
+        symbolic = any(isinstance(x, KerasTensor) for x in leaves)
+        if "mask" in self._call_accepts and kwargs.get("mask") is None:
+            masks = [get_mask(x) for x in leaves]
+            if any(m is not None for m in masks):
+                kwargs["mask"] = masks[0] if not isinstance(inputs, (list, tuple)) else masks
+        if "training" in self._call_accepts and kwargs.get("training") is None:
+            kwargs["training"] = bool(K.learning_phase())
+        if not symbolic:
+            inputs = _to_arrays(inputs, self.dtype)
+        try:
+            self._maybe_build(inputs)
+            with layer_scope(self.name):
+                outputs = self.call(inputs, *args, **kwargs)
+                out_mask = self.compute_mask(inputs, kwargs.get("mask")) if symbolic else None
+        except (ValueError, TypeError) as exc:
+            raise _with_layer_context(exc, self, inputs) from exc
+        if symbolic:
+            flat_out = flatten(outputs)
+            masks = flatten(out_mask) if isinstance(out_mask, (list, tuple)) else \
+                [out_mask] * len(flat_out)
+            for i, (t, m) in enumerate(zip(flat_out, masks)):
+                if isinstance(t, KerasTensor):
+                    set_history(t, CallRecord(self, inputs, dict(kwargs), i))
+                    set_mask(t, m)
+        return outputs
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict:
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = self._batch_input_shape
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+
+def _to_arrays(inputs, dtype):
+    from .nest import map_structure
+
+    def convert(x):
+        if isinstance(x, Variable):
+            return x.value()
+        x = np.asarray(x)
+        return x.astype(dtype) if x.dtype.kind in "fiu" and x.dtype.kind == "f" else x
+    return map_structure(convert, inputs)
+
+
+def _with_layer_context(exc, layer, inputs):
+    shapes = [_shape_of(x) for x in flatten(inputs)]
+    shown = shapes[0] if len(shapes) == 1 else shapes
+    message = (f"{exc}\n\nException encountered when calling layer {layer.name!r} "
+               f"(type {type(layer).__name__}) on inputs of shape {shown}.")
+    try:
+        new = type(exc)(message)
+    except Exception:
+        return exc
+    return new
