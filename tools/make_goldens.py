@@ -18,7 +18,9 @@ From the repository root, with a Python environment that has
     /opt/tfenv/bin/python tools/make_goldens.py --out /tmp/goldens
 
 i.e. ``python tools/make_goldens.py`` from a venv with tensorflow-cpu and
-tf-keras.  The script sets ``TF_USE_LEGACY_KERAS=1`` and hides GPUs itself.
+tf-keras.  The script sets ``TF_USE_LEGACY_KERAS=1`` and hides GPUs itself,
+and re-executes itself with ``PYTHONHASHSEED=0`` (some recorded error
+messages print a Python set, whose order depends on string hashing).
 Every input and weight comes from ``numpy.random.default_rng`` with fixed
 seeds, so re-running gives the same values (the .npz bytes differ only by
 zip timestamps).
@@ -66,6 +68,13 @@ import json
 import os
 import sys
 import traceback
+import warnings
+
+if __name__ == "__main__" and os.environ.get("PYTHONHASHSEED") != "0":
+    # Error messages that print a Python set (set_floatx, ...) depend on
+    # string hashing: re-run with a fixed hash seed so config.json is stable.
+    os.environ["PYTHONHASHSEED"] = "0"
+    os.execv(sys.executable, [sys.executable] + sys.argv)
 
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -85,6 +94,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join(REPO_ROOT, "tests", "goldens")
 
 tf.get_logger().setLevel("ERROR")
+warnings.filterwarnings("ignore", message=".*set_learning_phase.*deprecated")
 
 
 # --------------------------------------------------------------------------
@@ -1296,6 +1306,36 @@ def make_rnn(out_dir):
         "versions": versions(),
         "batch": RNN_B, "time": RNN_T, "input_dim": RNN_I, "units": RNN_U,
         "masks": {k: v.astype(int).tolist() for k, v in RNN_MASKS.items()},
+        "grid": {"step": ["simple", "lstm"], "go_backwards": [False, True],
+                 "mask": ["none", "trailing", "middle"],
+                 "unroll": [False, True], "time_major": [False, True],
+                 "zero_output_for_mask": [False, True],
+                 "return_all_outputs": [False, True],
+                 "constants": [False, True]},
+        "shared_keys": {
+            "x": "float32 (batch=3, time=5, input=4), batch-major; "
+                 "transpose to (1, 0, 2) for time_major=True",
+            "mask/<name>": "bool (batch, time); transpose for time_major",
+            "simple/W, simple/U, simple/b": "(4, 3), (3, 3), (3,)",
+            "simple/h0": "initial state h (3, 3)",
+            "simple/const": "the one constant (3, 3), added to the "
+                            "pre-activation",
+            "lstm/W, lstm/U, lstm/b": "(4, 12), (3, 12), (12,); gate "
+                                      "columns i, f, c, o",
+            "lstm/h0, lstm/c0": "initial states (3, 3) each",
+            "lstm/const": "the one constant (3, 12), added to the "
+                          "pre-activation z",
+        },
+        "step_functions": {
+            "simple": "h_prev = states[0]; z = K.dot(x, W) + K.dot(h_prev, U)"
+                      " + b; [if constants: z = z + states[1]]; "
+                      "h = K.tanh(z); return h, [h]",
+            "lstm": "h_prev, c_prev = states[0], states[1]; z = K.dot(x, W) "
+                    "+ K.dot(h_prev, U) + b; [if constants: z = z + "
+                    "states[2]]; i = K.sigmoid(z[:, :3]); f = K.sigmoid(z[:, "
+                    "3:6]); c = f * c_prev + i * K.tanh(z[:, 6:9]); o = "
+                    "K.sigmoid(z[:, 9:]); h = o * K.tanh(c); return h, [h, c]",
+        },
         "n_cases": len(cases),
         "substituted": [s["id"] for s in substituted],
         "substituted_details": substituted,
