@@ -1,2 +1,2 @@
 """The op catalogue. Importing this package registers every op."""
-from . import elementwise, linalg, nn, reduce, shape, source  # noqa: F401
+from . import elementwise, linalg, loop, nn, reduce, shape, source  # noqa: F401

@@ -1,0 +1,343 @@
+"""The ``loop`` op: a recurrence over the time axis with a closed body graph.
+
+``K.rnn`` on symbolic inputs records exactly one ``loop`` node. This module is
+its full definition: operand layout, attributes, result layout, type rule,
+numpy reference (the interpreter's meaning and, through :func:`run_loop`, the
+eager ``K.rnn`` too) and the verifier check.
+
+Operands, flat and grouped by counts (in this order)::
+
+    (*sequences, *initial_states, *constants, [mask])
+
+* ``sequences`` (``num_sequences`` >= 1): ``(batch, time, ...)`` tensors, or
+  ``(time, batch, ...)`` when ``time_major``. All share the time and batch
+  sizes. Nested ``K.rnn`` inputs are flattened in ``tf.nest`` order.
+* ``initial_states`` (``num_states`` >= 0): the loop-carried values, any
+  shape (usually ``(batch, units)``), flattened.
+* ``constants`` (``num_constants`` >= 0): values read by every step and never
+  changed: the step function's ``constants`` and every outer tensor, Variable
+  (``param``) or array the step function closed over.
+* ``mask`` (present iff ``has_mask``): ``bool``, ``(batch, time)`` or
+  ``(time, batch)`` when ``time_major`` (the same major-ness as the sequences).
+
+Attributes:
+
+* ``body``: a closed :class:`~symkb.ir.Graph` with inputs
+  ``(*x_t, *states, *constants)`` and outputs ``(*step_outputs, *new_states)``.
+  ``x_t`` of a sequence of type ``(B, T, *rest)`` (or ``(T, B, *rest)``) has
+  exactly the type ``(B, *rest)``; each state and constant input has exactly
+  its operand's type. A new state has its state's dtype and a shape
+  compatible with it (known dims equal). Closed means: every body input is a
+  fresh ``input`` node and the body holds no ``param`` node, so nothing in it
+  reaches outside; scalar ``const`` nodes may stay inside the body.
+* ``num_sequences``, ``num_states``, ``num_constants``: the group sizes.
+* ``num_outputs``: how many step outputs the body returns (1 unless the step
+  function returned a nested output).
+* ``has_mask``: whether the last operand is the mask.
+* ``go_backwards``: process the time steps from last to first (the mask is
+  read in the same reversed order).
+* ``zero_output_for_mask``: the output at a masked step is zeros instead of
+  the previous step's output.
+* ``return_all_outputs``: ``outputs`` holds every step (time axis ``T``);
+  otherwise only the last one (time axis of length 1).
+* ``time_major``: sequences, mask and ``outputs`` are ``(time, batch, ...)``.
+* ``length``: the static number of time steps, or ``None`` when unknown. It
+  must agree with the sequences' time dimension where that is known (K.rnn
+  always records the known one).
+
+Results, flat::
+
+    (*last_outputs, *outputs, *final_states)
+
+(with ``num_outputs == 1``: ``(last_output, outputs, *final_states)``).
+``last_output`` has the body output's type; ``outputs`` inserts the time axis
+(size ``length``, or 1 without ``return_all_outputs``) at position 1
+(batch-major) or 0 (time-major); each final state has its initial state's type.
+
+Semantics (tf_keras 2.x ``backend.rnn``), for ``t`` in processing order
+(``0..T-1``, or ``T-1..0`` with ``go_backwards``)::
+
+    out_t, new = body(x[t], states, constants)
+    if has_mask:
+        m = mask[t]                                  # (batch,), broadcast over the rest
+        prev = zeros if zero_output_for_mask else previous (masked) output
+        out_t = where(m, out_t, prev)                # "previous" before step one: zeros
+        new = where(m, new, states)                  # masked steps carry the states
+    states = new; record out_t
+
+``outputs`` stacks the recorded ``out_t`` in processing order (index 0 is the
+last input step under ``go_backwards``); ``last_output`` is the last recorded
+one; ``final_states`` the last states. A loop over zero time steps is an error.
+
+:func:`unroll_loop` expands a loop into ``T`` inlined copies of its body in
+the enclosing graph (``K.rnn(unroll=True)``); it gives the same values.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ShapeError, VerifyError
+from ..graph import Graph, evaluate
+from ..node import KerasTensor, Node, encode_index
+from ..registry import get_op, register
+from ..types import TensorType
+from ..verify import NODE_CHECKS
+
+LOOP_ATTRS = ("body", "num_sequences", "num_states", "num_constants", "num_outputs", "has_mask",
+              "go_backwards", "zero_output_for_mask", "return_all_outputs", "time_major",
+              "length")
+
+
+def split_operands(operands, *, num_sequences, num_states, num_constants, has_mask, **_):
+    """``(sequences, initial_states, constants, mask or None)`` of a loop's operands."""
+    operands = tuple(operands)
+    a = num_sequences
+    b = a + num_states
+    c = b + num_constants
+    mask = operands[c] if has_mask else None
+    return operands[:a], operands[a:b], operands[b:c], mask
+
+
+def step_type(seq: TensorType, time_major: bool) -> TensorType:
+    """The type of one time step ``x_t`` of a sequence (its time axis removed)."""
+    axis = 0 if time_major else 1
+    return TensorType(seq.shape[:axis] + seq.shape[axis + 1:], seq.dtype)
+
+
+def _compatible(a: TensorType, b: TensorType) -> bool:
+    return (a.dtype == b.dtype and a.ndim == b.ndim
+            and all(x is None or y is None or x == y for x, y in zip(a.shape, b.shape)))
+
+
+def _join(dims, what):
+    known = {d for d in dims if d is not None}
+    if len(known) > 1:
+        raise ShapeError(f"loop: the sequences disagree on their {what} size: {sorted(known)}")
+    return known.pop() if known else None
+
+
+def _loop_rule(types, *, body, num_sequences, num_states, num_constants, has_mask,
+               go_backwards, zero_output_for_mask, return_all_outputs, time_major, length,
+               num_outputs=1):
+    if not isinstance(body, Graph):
+        raise TypeError(f"loop: attribute `body` must be a Graph, received {type(body).__name__}")
+    expected = num_sequences + num_states + num_constants + (1 if has_mask else 0)
+    if num_sequences < 1 or len(types) != expected:
+        raise ValueError(f"loop: expected {expected} operands ({num_sequences} sequences >= 1, "
+                         f"{num_states} states, {num_constants} constants"
+                         f"{', a mask' if has_mask else ''}), received {len(types)}")
+    seqs, states, consts, mask = split_operands(types, num_sequences=num_sequences,
+                                                num_states=num_states,
+                                                num_constants=num_constants, has_mask=has_mask)
+    t_axis, b_axis = (0, 1) if time_major else (1, 0)
+    for i, s in enumerate(seqs):
+        if s.ndim < 2:
+            raise ShapeError(f"loop: sequence {i} must have rank >= 2 (batch and time), "
+                             f"received shape {s.shape}")
+    steps = _join([s.shape[t_axis] for s in seqs], "time")
+    batch = _join([s.shape[b_axis] for s in seqs], "batch")
+    if mask is not None:
+        if mask.dtype != "bool" or mask.ndim != 2:
+            raise ShapeError(f"loop: the mask must be a 2-D bool tensor, received {mask}")
+        steps = _join([steps, mask.shape[t_axis]], "time (sequences and mask)")
+        batch = _join([batch, mask.shape[b_axis]], "batch (sequences and mask)")
+    if length is not None and steps is not None and length != steps:
+        raise ShapeError(f"loop: attribute length={length} but the sequences have {steps} "
+                         "time steps")
+    want_in = [step_type(s, time_major) for s in seqs] + list(states) + list(consts)
+    got_in = [t.type for t in body.inputs]
+    if got_in != want_in:
+        raise ValueError(f"loop: body inputs {[str(t) for t in got_in]} do not match the "
+                         f"operands; expected (*x_t, *states, *constants) = "
+                         f"{[str(t) for t in want_in]}")
+    if len(body.outputs) != num_outputs + num_states:
+        raise ValueError(f"loop: the body returns {len(body.outputs)} values; expected "
+                         f"{num_outputs} output(s) and {num_states} new state(s)")
+    outs = [t.type for t in body.outputs[:num_outputs]]
+    for i, (new, old) in enumerate(zip(body.outputs[num_outputs:], states)):
+        if not _compatible(new.type, old):
+            raise ShapeError(f"loop: new state {i} from the body has type {new.type}, which does "
+                             f"not fit the state's type {old}")
+    for i, o in enumerate(outs):
+        if o.ndim < 1:
+            raise ShapeError(f"loop: step output {i} must have a batch axis, received {o}")
+    n = (length if length is not None else steps) if return_all_outputs else 1
+    seq_outs = []
+    for o in outs:
+        ob = o.shape[0] if o.shape[0] is not None else batch
+        rest = o.shape[1:]
+        shape = (n, ob) + rest if time_major else (ob, n) + rest
+        seq_outs.append(TensorType(shape, o.dtype))
+    return tuple(outs) + tuple(seq_outs) + tuple(states)
+
+
+def run_loop(step, sequences, initial_states, mask=None, *, go_backwards=False,
+             zero_output_for_mask=False, return_all_outputs=True, time_major=False):
+    """The loop semantics on numpy arrays (see the module docstring).
+
+    Args:
+        step: ``step(xs, states) -> (outputs, new_states)`` on lists of arrays
+            (one ``x_t`` per sequence; constants are bound by the caller).
+        sequences: list of arrays ``(batch, time, ...)`` (``(time, batch, ...)``
+            when ``time_major``).
+        initial_states: list of arrays.
+        mask: ``None`` or a bool array ``(batch, time)`` (``(time, batch)``).
+
+    Returns:
+        ``(last_outputs, outputs, final_states)``: three lists of arrays.
+    """
+    t_axis = 0 if time_major else 1
+    steps = sequences[0].shape[t_axis]
+    if steps == 0:
+        raise ValueError("loop: cannot iterate over zero time steps (the sequences have "
+                         f"shape {sequences[0].shape})")
+    order = range(steps - 1, -1, -1) if go_backwards else range(steps)
+    states = [np.asarray(s) for s in initial_states]
+    recorded, prev = [], None
+    for t in order:
+        xs = [np.take(s, t, axis=t_axis) for s in sequences]
+        outs, new = step(xs, list(states))
+        outs = [np.asarray(o) for o in outs]
+        new = [np.asarray(s) for s in new]
+        if mask is not None:
+            m = np.asarray(np.take(mask, t, axis=t_axis), dtype=bool)
+            if prev is None or zero_output_for_mask:
+                fill = [np.zeros_like(o) for o in outs]
+            else:
+                fill = prev
+            outs = [np.where(_bcast(m, o), o, f) for o, f in zip(outs, fill)]
+            new = [np.where(_bcast(m, n), n, s).astype(n.dtype, copy=False)
+                   for n, s in zip(new, states)]
+        states = new
+        prev = outs
+        if return_all_outputs:
+            recorded.append(outs)
+        else:
+            recorded = [outs]
+    outputs = [np.stack([r[i] for r in recorded], axis=t_axis) for i in range(len(prev))]
+    return list(prev), outputs, states
+
+
+def _bcast(m, x):
+    """The per-sample mask ``m`` (batch,) shaped to broadcast against ``x``."""
+    return m.reshape(m.shape + (1,) * (np.ndim(x) - 1))
+
+
+@register("loop", type_rule=_loop_rule, kind="control")
+def loop(*arrays, body, num_sequences, num_states, num_constants, has_mask, go_backwards,
+         zero_output_for_mask, return_all_outputs, time_major, length, num_outputs=1):
+    """Iterate ``body`` over the time axis (see the module docstring)."""
+    seqs, states, consts, mask = split_operands(arrays, num_sequences=num_sequences,
+                                                num_states=num_states,
+                                                num_constants=num_constants, has_mask=has_mask)
+    consts = list(consts)
+
+    def step(xs, st):
+        res = evaluate(body, list(xs) + list(st) + consts)
+        return res[:num_outputs], res[num_outputs:]
+
+    last, outputs, final = run_loop(step, list(seqs), list(states), mask,
+                                    go_backwards=go_backwards,
+                                    zero_output_for_mask=zero_output_for_mask,
+                                    return_all_outputs=return_all_outputs,
+                                    time_major=time_major)
+    return tuple(last) + tuple(outputs) + tuple(final)
+
+
+def check_loop(node) -> None:
+    """Verifier hook: the body is closed and its signature fits the operands."""
+    attrs = node.attrs
+    missing = [a for a in LOOP_ATTRS if a not in attrs]
+    if missing:
+        raise VerifyError(f"node loop: missing attributes {missing}")
+    body = attrs["body"]
+    for i, t in enumerate(body.inputs):
+        if not isinstance(t, KerasTensor) or t.node.op != "input":
+            raise VerifyError(f"node loop: body input {i} ({t.name}) is not a fresh placeholder "
+                              f"(it is computed by a {t.node.op!r} node); the body must be "
+                              "closed")
+    if len({id(t.node) for t in body.inputs}) != len(body.inputs):
+        raise VerifyError("node loop: the same placeholder appears twice among the body inputs")
+    for n in body.nodes:
+        if n.op == "param":
+            raise VerifyError(f"node loop: the body reads the variable "
+                              f"{n.attrs['variable'].name!r} directly; variables must be "
+                              "passed in as constant operands (the body must be closed)")
+    no = attrs.get("num_outputs", 1)
+    if len(node.outputs) != 2 * no + attrs["num_states"]:
+        raise VerifyError(f"node loop: {len(node.outputs)} results; expected "
+                          f"{2 * no + attrs['num_states']}")
+
+
+NODE_CHECKS["loop"] = check_loop
+
+
+def _inline(body: Graph, inputs) -> list:
+    """Replay ``body``'s nodes on ``inputs`` (symbolic), re-inferring types."""
+    env = dict(zip(body.inputs, inputs))
+    for node in body.nodes:
+        if all(o in env for o in node.outputs):
+            continue
+        opdef = get_op(node.op)
+        if opdef.kind == "source":
+            env.update(zip(node.outputs, node.outputs))
+            continue
+        ins = tuple(env[t] for t in node.inputs)
+        types = opdef.infer([t.type for t in ins], node.attrs)
+        new = Node(node.op, ins, node.attrs, types, node.name, node.layer)
+        env.update(zip(node.outputs, new.outputs))
+    return [env[t] for t in body.outputs]
+
+
+def unroll_loop(operands, attrs, layer=None) -> tuple:
+    """The results of a loop, built as ``length`` inlined copies of its body.
+
+    Gives the values the loop node would (the unroll=False semantics) using
+    ``getitem``, ``where``, ``zeros_like`` and ``stack`` nodes; requires a
+    static ``length``. Returns the result tensors in the loop's result order.
+    """
+    length = attrs["length"]
+    if length is None:
+        raise ValueError("Unrolling requires a fixed number of timesteps.")
+    no = attrs.get("num_outputs", 1)
+    seqs, states, consts, mask = split_operands(operands, **attrs)
+    time_major = attrs["time_major"]
+    t_axis = 0 if time_major else 1
+
+    def mk(op, *ins, **a):
+        opdef = get_op(op)
+        return Node(op, ins, a, opdef.infer([t.type for t in ins], a), layer=layer).outputs
+
+    def take(x, t):
+        idx = (t,) if time_major else (slice(None), t)
+        return mk("getitem", x, index=encode_index(idx, x.ndim))[0]
+
+    order = range(length - 1, -1, -1) if attrs["go_backwards"] else range(length)
+    states = list(states)
+    recorded, prev = [], None
+    for t in order:
+        xs = [take(s, t) for s in seqs]
+        res = _inline(attrs["body"], xs + states + list(consts))
+        outs, new = res[:no], res[no:]
+        if mask is not None:
+            m = take(mask, t)
+            if prev is None or attrs["zero_output_for_mask"]:
+                fill = [mk("zeros_like", o)[0] for o in outs]
+            else:
+                fill = prev
+            outs = [mk("where", _expand(mk, m, o), o, f)[0] for o, f in zip(outs, fill)]
+            new = [mk("where", _expand(mk, m, n), n, s)[0] for n, s in zip(new, states)]
+        states = new
+        prev = outs
+        if attrs["return_all_outputs"]:
+            recorded.append(outs)
+        else:
+            recorded = [outs]
+    outputs = [mk("stack", *[r[i] for r in recorded], axis=t_axis)[0] for i in range(no)]
+    return tuple(prev) + tuple(outputs) + tuple(states)
+
+
+def _expand(mk, m, x):
+    for _ in range(x.ndim - 1):
+        m = mk("expand_dims", m, axis=m.ndim)[0]
+    return m
