@@ -16,6 +16,7 @@ from .graph import Graph, evaluate, run_node
 from .node import KerasTensor, Node
 from .printer import format_graph
 from .registry import REGISTRY, OpDef, get_op, register
+from .replay import replay
 from .types import TensorType, broadcast_shapes
 from .variable import Variable
 from .verify import verify
@@ -24,5 +25,5 @@ __all__ = [
     "Graph", "Node", "KerasTensor", "Variable", "TensorType", "OpDef", "REGISTRY",
     "register", "get_op", "call", "const", "as_tensor", "is_symbolic", "layer_scope",
     "placeholder_node", "evaluate", "run_node", "verify", "format_graph", "broadcast_shapes",
-    "ShapeError", "DTypeError", "VerifyError", "SymbolicValueError",
+    "replay", "ShapeError", "DTypeError", "VerifyError", "SymbolicValueError",
 ]

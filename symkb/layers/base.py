@@ -102,7 +102,7 @@ class Layer:
         init = initializers.get(initializer) or initializers.Zeros()
         dtype = dtype or self.dtype
         value = init(tuple(int(d) for d in shape), dtype)
-        var = Variable(value, dtype, name=f"{self.name}/{name}", trainable=trainable)
+        var = Variable(value, dtype, name=f"{self.name}/{name}:0", trainable=trainable)
         (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
         return var
 

@@ -1,0 +1,256 @@
+"""The functional Model: a graph between Input tensors and layer outputs.
+
+``Model(inputs, outputs)`` keeps the closed IR graph (``model.graph``) and the
+layers that made it, found through each tensor's call history. Calling the
+model on new KerasTensors replays its graph on them; calling it on arrays (or
+``predict``) runs the compiled graph. Weights are the layers' Variables, read
+at call time, so ``set_weights`` never recompiles.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import backend as K
+from ..ir import Graph, KerasTensor, replay
+from ..layers.base import Layer, history
+from ..layers.core import InputLayer
+from ..layers.nest import flatten, pack_as
+from .summary import summarize
+
+
+class Model(Layer):
+    """A functional model (see the module docstring)."""
+
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+        if inputs is None or outputs is None:
+            raise ValueError("Model: give both `inputs` and `outputs` (symkb builds models "
+                             "from the functional API or Sequential; subclassed models are not "
+                             "supported)")
+        super().__init__(name=name or _default_name(type(self)), trainable=trainable, **kwargs)
+        self._nested_inputs, self._nested_outputs = inputs, outputs
+        self.inputs, self.outputs = flatten(inputs), flatten(outputs)
+        for kind, seq in (("inputs", self.inputs), ("outputs", self.outputs)):
+            for i, t in enumerate(seq):
+                if not isinstance(t, KerasTensor):
+                    raise TypeError(f"Model {self.name!r}: {kind}[{i}] must be a KerasTensor "
+                                    f"(from Input or a layer), received {type(t).__name__}")
+        self.graph = Graph(self.inputs, self.outputs, name=self.name)
+        self._layers, self._calls = _collect_layers(self.inputs, self.outputs)
+        self.built = True
+        self._predict_fn = None
+
+    # ---------------------------------------------------------------- layers
+    @property
+    def layers(self) -> list:
+        return list(self._layers)
+
+    def get_layer(self, name=None, index=None):
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: "
+                         f"{[layer.name for layer in self.layers]}.")
+
+    def _unique_weights(self, attr) -> list:
+        seen, out = set(), []
+        for layer in self._layers:
+            for w in getattr(layer, attr):
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
+
+    @property
+    def trainable_weights(self) -> list:
+        return self._unique_weights("trainable_weights") if self.trainable else []
+
+    @property
+    def non_trainable_weights(self) -> list:
+        if not self.trainable:
+            return self._unique_weights("weights")
+        return self._unique_weights("non_trainable_weights")
+
+    @property
+    def weights(self) -> list:
+        # tf_keras orders a model's weights by layer, each layer's own order
+        return self._unique_weights("weights")
+
+    def get_weights(self) -> list:
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        params, weights = self.weights, list(weights)
+        if len(params) != len(weights):
+            raise ValueError(f"Model {self.name!r} expects {len(params)} weight arrays, "
+                             f"received {len(weights)}")
+        for p, w in zip(params, weights):
+            if tuple(p.shape) != tuple(np.shape(w)):
+                raise ValueError(f"Model {self.name!r}: weight {p.name} has shape "
+                                 f"{tuple(p.shape)}, received an array of shape {np.shape(w)}")
+        for p, w in zip(params, weights):
+            p.assign(w)
+
+    # ----------------------------------------------------------------- calls
+    def call(self, inputs, training=None, mask=None):
+        leaves = flatten(inputs)
+        if any(isinstance(x, KerasTensor) for x in leaves):
+            outs = replay(self.graph, leaves)
+        else:
+            outs = self._compiled()(*leaves)
+            outs = [outs] if len(self.outputs) == 1 else outs
+        return pack_as(self._nested_outputs, outs)
+
+    def _compiled(self):
+        if self._predict_fn is None:
+            from ..lower import compile_graph
+            self._predict_fn = compile_graph(self.graph, "auto", single_output=True
+                                             if len(self.outputs) == 1 else False,
+                                             name=self.name)
+        return self._predict_fn
+
+    def predict(self, x, batch_size=None, verbose=0, steps=None, **kwargs):
+        """Run the compiled graph on arrays ``x`` (a list for several inputs)."""
+        arrays = _as_input_list(x, len(self.inputs), self.name)
+        fn = self._compiled()
+        n = arrays[0].shape[0] if arrays and arrays[0].ndim else 0
+        if batch_size is None or n <= batch_size:
+            outs = fn(*arrays)
+            return outs
+        chunks = [fn(*[a[i:i + batch_size] for a in arrays]) for i in range(0, n, batch_size)]
+        if len(self.outputs) == 1:
+            return np.concatenate(chunks, axis=0)
+        return [np.concatenate([c[j] for c in chunks], axis=0) for j in range(len(self.outputs))]
+
+    def __call__(self, inputs, *args, **kwargs):
+        return super().__call__(inputs, *args, **kwargs)
+
+    def _maybe_build(self, inputs):
+        pass
+
+    # --------------------------------------------------------------- summary
+    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+        """Print the Keras-style summary table."""
+        summarize(self, line_length, positions, print_fn)
+
+    def _summary_has_connections(self) -> bool:
+        return True
+
+    def _summary_rows(self) -> list:
+        rows = []
+        for layer in self._layers:
+            calls = [c for c in self._calls if c.layer is layer]
+            if isinstance(layer, InputLayer):
+                shape = [tuple(layer.output.shape)]
+            else:
+                shapes = [tuple(t.shape) for c in calls for t in c.outputs]
+                shape = shapes[0] if len(shapes) == 1 else shapes
+            connected = []
+            for c in calls:
+                for t in flatten(c.inputs):
+                    src = history(t)
+                    if src is not None:
+                        connected.append(f"{src.layer.name}[{self.node_index(t)}][{src.index}]")
+            rows.append({"name": layer.name, "class_name": type(layer).__name__,
+                         "shape": shape, "params": layer.count_params(), "connected": connected})
+        return rows
+
+    def node_index(self, tensor) -> int:
+        """Which call (within this model) of its layer made ``tensor``."""
+        record = history(tensor)
+        calls = [c for c in self._calls if c.layer is record.layer]
+        for i, c in enumerate(calls):
+            if any(o is tensor for o in c.outputs):
+                return i
+        return 0
+
+    # ---------------------------------------------------------------- config
+    def get_config(self) -> dict:
+        from .config import functional_config
+        return functional_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from .config import functional_from_config
+        return functional_from_config(config, custom_objects)
+
+    def count_params(self) -> int:
+        return int(sum(np.prod(w.shape, dtype=np.int64) for w in self.weights))
+
+
+def _default_name(cls) -> str:
+    from ..backend.session import to_snake_case, unique_object_name
+    return unique_object_name(to_snake_case(cls.__name__))
+
+
+def _as_input_list(x, n, name) -> list:
+    if isinstance(x, dict):
+        raise ValueError(f"{name}: pass inputs as a list of arrays, not a dict")
+    if n == 1 and not isinstance(x, (list, tuple)):
+        return [np.asarray(x)]
+    if isinstance(x, (list, tuple)) and len(x) == n and (n > 1 or np.ndim(x[0]) > 0):
+        if n == 1 and not isinstance(x[0], np.ndarray) and np.ndim(x) > 1:
+            return [np.asarray(x)]
+        return [np.asarray(a) for a in x]
+    if n == 1:
+        return [np.asarray(x)]
+    raise ValueError(f"{name} expects {n} input arrays, received "
+                     f"{len(x) if isinstance(x, (list, tuple)) else 1}")
+
+
+@dataclass
+class LayerCall:
+    """One call of a layer inside a model: its inputs and the outputs it made."""
+
+    layer: Layer
+    inputs: object
+    kwargs: dict
+    outputs: list
+
+
+def _collect_layers(inputs, outputs):
+    """The layers between ``inputs`` and ``outputs`` and their calls, in topological
+    order (Input layers first, in the order of ``inputs``)."""
+    input_set = set(inputs)
+    calls: dict = {}
+    order: list = []
+    state: dict = {}
+    stack = [(t, False) for t in reversed(outputs)]
+    while stack:
+        t, expanded = stack.pop()
+        record = history(t)
+        if record is None:
+            if t in input_set:
+                continue
+            raise ValueError(
+                f"Model: the outputs depend on {t.name}, which was not made by a layer or an "
+                "Input (wrap computations in layers, or make that tensor a model input)")
+        key = (id(record.layer), id(record.inputs))
+        if expanded:
+            if key not in calls:
+                calls[key] = LayerCall(record.layer, record.inputs, record.kwargs, [])
+                order.append(key)
+            if all(o is not t for o in calls[key].outputs):
+                calls[key].outputs.append(t)
+            continue
+        if state.get(t):
+            continue
+        state[t] = True
+        stack.append((t, True))
+        if t in input_set:
+            continue
+        for src in reversed(flatten(record.inputs)):
+            if isinstance(src, KerasTensor) and not state.get(src):
+                stack.append((src, False))
+    call_list = [calls[k] for k in order]
+    for c in call_list:
+        c.outputs.sort(key=lambda t: history(t).index)
+    layers = [history(t).layer for t in inputs if history(t) is not None
+              and isinstance(history(t).layer, InputLayer)]
+    for c in call_list:
+        if all(c.layer is not layer for layer in layers):
+            layers.append(c.layer)
+    return layers, [c for c in call_list if not isinstance(c.layer, InputLayer)]

@@ -1,0 +1,154 @@
+"""Sequential: a linear stack of layers.
+
+With a known input (an ``Input`` tensor or an ``InputLayer`` first, or a first
+layer given ``input_shape``) the graph is built as layers are added; otherwise
+it is built on the first call or ``predict``, from the data's shape.
+"""
+from __future__ import annotations
+
+from ..ir import KerasTensor
+from ..layers.base import Layer
+from ..layers.core import InputLayer, input_layer_of
+from .functional import Model, _default_name
+
+
+class Sequential(Model):
+    """A linear stack of layers (tf_keras semantics)."""
+
+    def __init__(self, layers=None, name=None, trainable=True):
+        Layer.__init__(self, name=name or _default_name(Sequential), trainable=trainable)
+        self._stack: list = []
+        self._input_layer = None
+        self.inputs, self.outputs = [], []
+        self._nested_inputs = self._nested_outputs = None
+        self.graph = None
+        self._calls = []
+        self._predict_fn = None
+        self.built = False
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer) -> None:
+        """Append a layer (or set the input with an Input tensor / InputLayer)."""
+        if isinstance(layer, KerasTensor):
+            origin = input_layer_of(layer)
+            if origin is None:
+                raise TypeError("Sequential.add: a KerasTensor may only be added when it comes "
+                                f"from Input(); received {layer.name}")
+            layer = origin
+        if not isinstance(layer, Layer):
+            raise TypeError("The added layer must be an instance of class Layer. Received: "
+                            f"layer={layer} of type {type(layer)}.")
+        if isinstance(layer, InputLayer):
+            if self._stack or self._input_layer is not None:
+                raise ValueError("Sequential: an InputLayer/Input may only be the first element")
+            self._input_layer = layer
+            return
+        if any(existing.name == layer.name for existing in self._stack):
+            raise ValueError(f"All layers added to a Sequential model should have unique names. "
+                             f"Name {layer.name!r} is already the name of a layer in this model.")
+        self._stack.append(layer)
+        self._predict_fn = None
+        if self._input_layer is None and len(self._stack) == 1 and \
+                layer._batch_input_shape is not None:
+            self._input_layer = InputLayer(batch_input_shape=layer._batch_input_shape,
+                                           dtype=layer.dtype)
+        if self._input_layer is not None:
+            self._build_graph(self._input_layer.output)
+
+    def pop(self) -> None:
+        if not self._stack:
+            raise TypeError("There are no layers in the model.")
+        self._stack.pop()
+        self._predict_fn = None
+        if self._input_layer is not None:
+            self._build_graph(self._input_layer.output)
+
+    def _build_graph(self, input_tensor) -> None:
+        x = input_tensor
+        for layer in self._stack:
+            x = layer(x)
+            if not isinstance(x, KerasTensor):
+                raise TypeError(f"Sequential: layer {layer.name!r} returned "
+                                f"{type(x).__name__}; every layer of a Sequential model must "
+                                "return a single tensor")
+        self._set_graph(input_tensor, x)
+
+    def _set_graph(self, inp, out) -> None:
+        from ..ir import Graph
+        from .functional import _collect_layers
+        self._nested_inputs, self._nested_outputs = inp, out
+        self.inputs, self.outputs = [inp], [out]
+        self.graph = Graph([inp], [out], name=self.name)
+        _, self._calls = _collect_layers([inp], [out])
+        self.built = True
+        self._predict_fn = None
+
+    def build(self, input_shape=None) -> None:
+        """Build the graph for ``input_shape`` (batch dimension included)."""
+        if input_shape is None:
+            if self._input_layer is None:
+                raise ValueError("You must provide an `input_shape` argument.")
+            return
+        if self._input_layer is None:
+            self._input_layer = InputLayer(batch_input_shape=tuple(input_shape), dtype=self.dtype)
+        self._build_graph(self._input_layer.output)
+
+    def _ensure_built(self, data) -> None:
+        if not self.built:
+            import numpy as np
+            shape = tuple(data.shape) if isinstance(data, KerasTensor) else np.shape(data)
+            dtype = data.dtype if isinstance(data, KerasTensor) else \
+                (np.asarray(data).dtype.name if np.asarray(data).dtype.kind in "iu"
+                 else self.dtype)
+            self._input_layer = InputLayer(batch_input_shape=(None,) + tuple(shape[1:]),
+                                           dtype=dtype)
+            self._build_graph(self._input_layer.output)
+
+    @property
+    def layers(self) -> list:
+        return list(self._stack)
+
+    @property
+    def _layers(self) -> list:
+        return list(self._stack)
+
+    def call(self, inputs, training=None, mask=None):
+        if isinstance(inputs, KerasTensor):
+            x = inputs
+            for layer in self._stack:
+                x = layer(x)
+            return x
+        self._ensure_built(inputs)
+        return self._compiled()(inputs)
+
+    def predict(self, x, batch_size=None, verbose=0, steps=None, **kwargs):
+        self._ensure_built(x)
+        return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps)
+
+    def _check_built(self) -> None:
+        if not self.built:
+            raise ValueError(
+                f"Model {self.name!r}: this model has not yet been built. Build the model first "
+                "by calling `build()` or by calling the model on a batch of data.")
+
+    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+        self._check_built()
+        super().summary(line_length, positions, print_fn)
+
+    def _summary_has_connections(self) -> bool:
+        return False
+
+    def count_params(self) -> int:
+        self._check_built()
+        return super().count_params()
+
+    def get_config(self) -> dict:
+        from .config import sequential_config
+        return sequential_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from .config import sequential_from_config
+        return sequential_from_config(config, custom_objects)
+
