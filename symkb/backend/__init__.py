@@ -13,6 +13,7 @@ from .math_ops import (abs, add, all, any, argmax, argmin, batch_dot, cast, clip
                        greater_equal, less, less_equal, log, logsumexp, max, maximum, mean,
                        min, minimum, multiply, negative, not_equal, pow, prod, round, sign,
                        sin, sqrt, square, std, subtract, sum, switch, transpose, var)
+from .rnn import rnn  # noqa: F401
 from .nn_ops import (batch_normalization, bias_add, binary_crossentropy,  # noqa: F401
                      categorical_crossentropy, dropout, elu, hard_sigmoid, in_test_phase,
                      in_train_phase, l2_normalize, log_softmax, relu, selu, sigmoid, softmax,
