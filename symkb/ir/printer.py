@@ -2,51 +2,116 @@
 
 One line per node: result names with their types, the op, sorted attributes in
 brackets, the operands, and the layer that built the node as a trailing
-comment. Names are given at print time: inputs and parameters keep their own
-(made unique and valid), every other value is ``%0, %1, ...`` in order. Loop
-bodies are printed in place, indented under their node.
+comment::
+
+    graph mlp(%x: f32[?,4]) -> (f32[?,3]) {
+      %kernel: f32[4,3] = param[name="dense/kernel"]
+      %0: f32[?,3] = dot %x, %kernel                            # dense
+      return %0
+    }
+
+Names are given at print time: inputs and parameters keep their own (made
+unique and valid), every other value is ``%0, %1, ...`` in order, counted
+across nested bodies. Parameters are listed first in each graph; the full
+variable name is the ``name`` attribute. A node whose attributes hold graphs
+(``loop``, ``fused_elementwise``, ...) prints each of them in place, indented,
+as ``key(params) { ... }`` (``key name(params)`` when the graph's own name is
+not the attribute key); long attribute lists wrap onto continuation lines.
+
+Values print exactly: floats with the shortest text that reads back to the
+same number of their dtype (``inf``, ``nan``, ``-0.0`` included), arrays as
+``f32[2,2]{1.0, 2.5, -0.0, 3.0}``. Arrays of more than :data:`ABBREVIATE_OVER`
+elements are abbreviated (``...``) unless ``full=True``; :func:`symkb.ir.parse`
+reads the full form back into an equal graph.
 """
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
 
 from .types import TensorType
 
-_COMMENT_COL = 60
+ABBREVIATE_OVER = 16   # arrays with more elements print abbreviated unless full=True
+_ABBREVIATED_SHOWN = 8
+_COMMENT_COL = 60      # where trailing layer comments start
+_WRAP_OVER = 100       # lines longer than this wrap their attribute list ...
+_WRAP_AT = 80          # ... filling continuation lines up to this width
+IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-def format_value(value) -> str:
-    """An attribute value as text (stable, and parseable back for plain data)."""
+def format_scalar(value, dtype: str) -> str:
+    """One element of an array of ``dtype``, as the shortest exact text."""
+    if dtype == "bool":
+        return "true" if value else "false"
+    if dtype.startswith(("int", "uint")):
+        return str(int(value))
+    return str(np.dtype(dtype).type(value))  # numpy's shortest round-trip text
+
+
+def format_array(array: np.ndarray, *, full: bool = True) -> str:
+    """``f32[2]{1.0, 2.0}``; abbreviated with ``...`` when large and not ``full``."""
+    array = np.asarray(array)
+    t = TensorType.of(array)
+    flat = array.reshape(-1)
+    dtype = t.dtype
+    if full or flat.size <= ABBREVIATE_OVER:
+        items = [format_scalar(v, dtype) for v in flat.tolist()]
+    else:
+        items = [format_scalar(v, dtype) for v in flat[:_ABBREVIATED_SHOWN]] + ["..."]
+    return f"{t}{{{', '.join(items)}}}"
+
+
+def format_value(value, *, full: bool = True) -> str:
+    """An attribute value as text, exact and parseable for plain data.
+
+    ``None`` -> ``none``, bools -> ``true``/``false``, ints, floats (``repr``),
+    strings (JSON-quoted), tuples ``(a, b)`` / ``(a,)``, lists ``[a, b]``,
+    dicts ``{"k": v}`` (sorted keys), arrays ``f32[2]{1.0, 2.0}``; a
+    Variable prints its name and a Graph ``<graph name>``.
+    """
     from .graph import Graph
     from .variable import Variable
     if value is None:
         return "none"
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
         return repr(float(value))
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, (tuple, list)):
-        inner = ", ".join(format_value(v) for v in value)
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, tuple):
+        inner = ", ".join(format_value(v, full=full) for v in value)
         return f"({inner}{',' if len(value) == 1 else ''})"
+    if isinstance(value, list):
+        return "[" + ", ".join(format_value(v, full=full) for v in value) + "]"
+    if isinstance(value, dict):
+        items = sorted(value.items(), key=lambda kv: format_value(kv[0]))
+        return "{" + ", ".join(f"{format_value(k)}: {format_value(v, full=full)}"
+                               for k, v in items) + "}"
     if isinstance(value, np.ndarray):
-        t = TensorType.of(value)
-        flat = ", ".join(format_value(v.item()) for v in value.reshape(-1))
-        return f"{t}{{{flat}}}"
+        return format_array(value, full=full)
     if isinstance(value, Variable):
         return format_value(value.name)
     if isinstance(value, Graph):
-        return "<body>"
+        return f"<graph {value.name}>"
     return repr(value)
 
 
-class _Namer:
-    """Unique, valid value names for one printed graph and its bodies."""
+def format_graph_name(name: str) -> str:
+    """A graph name as printed: bare when it is an identifier, else quoted."""
+    return name if IDENT_RE.match(name or "") else json.dumps(name, ensure_ascii=False)
+
+
+class Namer:
+    """Unique, valid value names for one printed graph and its bodies.
+
+    Inputs and parameters are named after themselves (``named``), every other
+    value is numbered (``numbered``); a name is never given twice.
+    """
 
     def __init__(self):
         self.names: dict = {}
@@ -54,7 +119,7 @@ class _Namer:
         self.counter = 0
 
     def _unique(self, base: str) -> str:
-        base = re.sub(r"[^A-Za-z0-9_.]", "_", base) or "v"
+        base = re.sub(r"[^A-Za-z0-9_.]", "_", base or "") or "v"
         name, i = base, 1
         while name in self.used or name.isdigit():
             name = f"{base}_{i}"
@@ -80,18 +145,79 @@ class _Namer:
         return self.names.get(tensor, "%<undefined>")
 
 
-def _node_attrs(node) -> str:
-    attrs = dict(node.attrs)
-    if node.op == "param":
-        attrs = {"name": attrs["variable"].name}
-    items = [f"{k}={format_value(v)}" for k, v in sorted(attrs.items())
-             if not _is_graph(v)]
-    return f"[{', '.join(items)}]" if items else ""
+def param_base_name(variable_name: str) -> str:
+    """``'simple_rnn/kernel:0'`` -> ``'kernel'``: the short printed name of a parameter."""
+    return variable_name.rsplit("/", 1)[-1].split(":")[0]
 
 
-def _is_graph(value) -> bool:
+def print_order(graph) -> list:
+    """The nodes of ``graph`` in printed order: parameters first, then the rest."""
+    params = [n for n in graph.nodes if n.op == "param"]
+    return params + [n for n in graph.nodes if n.op != "param"]
+
+
+def graph_attrs(node) -> list:
+    """``[(key, graph)]``: the graph-valued attributes of ``node``, sorted by key."""
     from .graph import Graph
-    return isinstance(value, Graph)
+    return [(k, v) for k, v in sorted(node.attrs.items()) if isinstance(v, Graph)]
+
+
+def _name_results(node, namer) -> list:
+    if node.op == "param":
+        base = param_base_name(node.attrs["variable"].name)
+        return [namer.named(node.outputs[0], base)]
+    if node.op == "input":
+        return [namer.named(node.outputs[0], node.name or "input")]
+    return [namer.numbered(t) for t in node.outputs]
+
+
+def name_values(graph) -> Namer:
+    """The names ``print(graph)`` gives every value (bodies included), without printing."""
+    namer = Namer()
+    _name_graph(graph, namer, "input")
+    return namer
+
+
+def _name_graph(graph, namer, default):
+    for t in graph.inputs:
+        namer.named(t, t.node.name or default)
+    for node in print_order(graph):
+        _name_results(node, namer)
+        for _, body in graph_attrs(node):
+            _name_graph(body, namer, "arg")
+
+
+def attr_items(node, *, full: bool = False) -> list:
+    """``['key=value', ...]`` for the non-graph attributes of ``node``, sorted."""
+    attrs = node.attrs
+    if node.op == "param":
+        variable = attrs["variable"]
+        attrs = {"name": variable.name}
+        if not variable.trainable:
+            attrs["trainable"] = False
+    from .graph import Graph
+    return [f"{k}={format_value(v, full=full)}" for k, v in sorted(attrs.items())
+            if not isinstance(v, Graph)]
+
+
+def format_node(node, names, *, full: bool = False, compact: bool = False) -> str:
+    """One node as a single line, without its bodies (for comments in generated code).
+
+    Args:
+        node: the node.
+        names: a :class:`Namer` from :func:`name_values` (or any mapping
+            tensor -> printed name).
+        full: print large arrays in full.
+        compact: show a fused node as ``fused{op, op}`` instead of its attributes.
+    """
+    lhs = ", ".join(f"{names[r]}: {t}" for r, t in zip(node.outputs, node.out_types))
+    if compact and "ops" in node.attrs and graph_attrs(node):
+        head = f"fused{{{', '.join(node.attrs['ops'])}}}"
+    else:
+        items = attr_items(node, full=full)
+        head = node.op + (f"[{', '.join(items)}]" if items else "")
+    operands = ", ".join(names[t] for t in node.inputs)
+    return f"{lhs} = {head}" + (f" {operands}" if operands else "")
 
 
 def _with_comment(line: str, comment: str | None) -> str:
@@ -100,47 +226,74 @@ def _with_comment(line: str, comment: str | None) -> str:
     return f"{line.ljust(_COMMENT_COL)}  # {comment}"
 
 
-def _format_body(graph, namer, indent, keyword, lines):
-    pad = "  " * indent
-    params = ", ".join(f"{namer.named(t, t.node.name or 'arg')}: {t.type}" for t in graph.inputs)
-    lines.append(f"{pad}{keyword}({params}) {{")
-    _format_nodes(graph, namer, indent + 1, lines)
-    lines.append(f"{pad}  return {', '.join(namer[t] for t in graph.outputs)}")
-    lines.append(f"{pad}}}")
-
-
-def _format_nodes(graph, namer, indent, lines):
-    pad = "  " * indent
-    for node in graph.nodes:
-        if node.op == "param":
-            base = node.attrs["variable"].name.rsplit("/", 1)[-1].split(":")[0]
-            results = [namer.named(node.outputs[0], base)]
-        elif node.op == "input":
-            results = [namer.named(node.outputs[0], node.name or "input")]
+def _node_lines(pad: str, lhs: str, op: str, items: list, tail: str) -> list:
+    """The node's text, its attribute list wrapped when the line is too long."""
+    one = f"{pad}{lhs} = {op}" + (f"[{', '.join(items)}]" if items else "") + tail
+    if len(one) <= _WRAP_OVER or len(items) < 2:
+        return [one]
+    lines, current = [], f"{pad}{lhs} = {op}[{items[0]}"
+    for item in items[1:]:
+        if len(current) + 2 + len(item) <= _WRAP_AT:
+            current += f", {item}"
         else:
-            results = [namer.numbered(t) for t in node.outputs]
-        lhs = ", ".join(f"{r}: {t}" for r, t in zip(results, node.out_types))
-        operands = ", ".join(namer[t] for t in node.inputs)
-        line = f"{pad}{lhs} = {node.op}{_node_attrs(node)}"
-        if operands:
-            line += f" {operands}"
-        bodies = node.bodies()
-        if not bodies:
-            lines.append(_with_comment(line, node.layer))
-            continue
-        lines.append(line + " {")
-        for body in bodies:
-            _format_body(body, namer, indent + 1, "body", lines)
-        lines.append(_with_comment(f"{pad}}}", node.layer))
+            lines.append(current + ",")
+            current = f"{pad}    {item}"
+    lines.append(current + "]" + tail)
+    return lines
 
 
-def format_graph(graph) -> str:
-    """The text form of ``graph`` (see the module docstring)."""
-    namer = _Namer()
-    ins = ", ".join(f"{namer.named(t, t.node.name or 'input')}: {t.type}" for t in graph.inputs)
-    outs = ", ".join(str(t.type) for t in graph.outputs)
-    lines = [f"graph {graph.name}({ins}) -> ({outs}) {{"]
-    _format_nodes(graph, namer, 1, lines)
-    lines.append(f"  return {', '.join(namer[t] for t in graph.outputs)}")
-    lines.append("}")
-    return "\n".join(lines)
+class _Printer:
+    def __init__(self, full: bool):
+        self.full = full
+        self.namer = Namer()
+        self.lines: list = []
+
+    def graph(self, graph) -> str:
+        ins = ", ".join(f"{self.namer.named(t, t.node.name or 'input')}: {t.type}"
+                        for t in graph.inputs)
+        outs = ", ".join(str(t.type) for t in graph.outputs)
+        self.lines.append(f"graph {format_graph_name(graph.name)}({ins}) -> ({outs}) {{")
+        self.nodes(graph, 1)
+        self.lines.append(f"  return {', '.join(self.namer[t] for t in graph.outputs)}".rstrip())
+        self.lines.append("}")
+        return "\n".join(self.lines)
+
+    def body(self, key, graph, indent):
+        pad = "  " * indent
+        params = ", ".join(f"{self.namer.named(t, t.node.name or 'arg')}: {t.type}"
+                           for t in graph.inputs)
+        label = key if graph.name == key else f"{key} {format_graph_name(graph.name)}"
+        self.lines.append(f"{pad}{label}({params}) {{")
+        self.nodes(graph, indent + 1)
+        self.lines.append(f"{pad}  return {', '.join(self.namer[t] for t in graph.outputs)}"
+                          .rstrip())
+        self.lines.append(f"{pad}}}")
+
+    def nodes(self, graph, indent):
+        pad = "  " * indent
+        for node in print_order(graph):
+            results = _name_results(node, self.namer)
+            lhs = ", ".join(f"{r}: {t}" for r, t in zip(results, node.out_types))
+            operands = ", ".join(self.namer[t] for t in node.inputs)
+            bodies = graph_attrs(node)
+            tail = (f" {operands}" if operands else "") + (" {" if bodies else "")
+            lines = _node_lines(pad, lhs, node.op, attr_items(node, full=self.full), tail)
+            if not bodies:
+                lines[-1] = _with_comment(lines[-1], node.layer)
+                self.lines.extend(lines)
+                continue
+            self.lines.extend(lines)
+            for key, body in bodies:
+                self.body(key, body, indent + 1)
+            self.lines.append(_with_comment(f"{pad}}}", node.layer))
+
+
+def format_graph(graph, *, full: bool = False) -> str:
+    """The text form of ``graph`` (see the module docstring).
+
+    Args:
+        graph: the graph to print.
+        full: print every element of large constant arrays, so that
+            :func:`symkb.ir.parse` can read the text back exactly.
+    """
+    return _Printer(full).graph(graph)
