@@ -3,21 +3,29 @@
 Every op takes numpy arrays, Python numbers, Variables and KerasTensors: with
 a KerasTensor operand it records a graph node and returns a KerasTensor,
 otherwise it computes with numpy and returns an ``np.ndarray``.
+
+The functions live in topic modules: ``config`` (floatx, epsilon, image data
+format), ``session`` (uids, learning phase, clear_session), ``tensors``
+(placeholders, variables, constants, shapes), ``math_ops``, ``nn_ops``,
+``shape_ops``, ``control_ops`` (map_fn, foldl, foldr) and ``function``.
 """
 from ..ir import KerasTensor, Variable  # noqa: F401
 from .config import (cast_to_floatx, epsilon, floatx, image_data_format,  # noqa: F401
                      normalize_data_format, set_epsilon, set_floatx, set_image_data_format)
+from .control_ops import foldl, foldr, map_fn  # noqa: F401
 from .function import function  # noqa: F401
 from .math_ops import (abs, add, all, any, argmax, argmin, batch_dot, cast, clip,  # noqa: F401
-                       cos, cumprod, cumsum, divide, dot, equal, exp, gather, greater,
-                       greater_equal, less, less_equal, log, logsumexp, max, maximum, mean,
-                       min, minimum, multiply, negative, not_equal, pow, prod, round, sign,
-                       sin, sqrt, square, std, subtract, sum, switch, transpose, var)
-from .rnn import rnn  # noqa: F401
+                       cos, cumprod, cumsum, divide, dot, equal, exp, gather,
+                       greater, greater_equal, less, less_equal, log, logsumexp, max, maximum,
+                       mean, min, minimum, multiply, negative, not_equal, pow, prod, round,
+                       sign, sin, sqrt, square, std, subtract, sum, switch, transpose, var)
 from .nn_ops import (batch_normalization, bias_add, binary_crossentropy,  # noqa: F401
-                     categorical_crossentropy, dropout, elu, hard_sigmoid, in_test_phase,
-                     in_train_phase, l2_normalize, log_softmax, relu, selu, sigmoid, softmax,
-                     softplus, softsign, sparse_categorical_crossentropy, tanh)
+                     binary_focal_crossentropy, categorical_crossentropy,
+                     categorical_focal_crossentropy, dropout, elu, hard_sigmoid, in_test_phase,
+                     in_top_k, in_train_phase, l2_normalize, log_softmax,
+                     normalize_batch_in_training, relu, selu, sigmoid, softmax, softplus,
+                     softsign, sparse_categorical_crossentropy, tanh)
+from .rnn import rnn  # noqa: F401
 from .session import (clear_session, get_uid, learning_phase,  # noqa: F401
                       learning_phase_scope, reset_uids, set_learning_phase)
 from .shape_ops import (batch_flatten, concatenate, expand_dims, flatten,  # noqa: F401
@@ -27,8 +35,9 @@ from .shape_ops import (batch_flatten, concatenate, expand_dims, flatten,  # noq
 from .tensors import (arange, batch_get_value, batch_set_value, constant,  # noqa: F401
                       count_params, dtype, eval, eye, get_value, identity, int_shape,
                       is_keras_tensor, is_placeholder, is_sparse, is_tensor,
-                      moving_average_update, ndim, ones, ones_like, placeholder, print_tensor,
-                      random_bernoulli, random_binomial, random_normal, random_normal_variable,
-                      random_uniform, random_uniform_variable, set_value, shape, stop_gradient,
-                      to_dense, truncated_normal, update, update_add, update_sub, variable,
-                      zeros, zeros_like)
+                      manual_variable_initialization, moving_average_update, name_scope, ndim,
+                      ones, ones_like, placeholder, print_tensor, random_bernoulli,
+                      random_binomial, random_normal, random_normal_variable, random_uniform,
+                      random_uniform_variable, set_value, shape, stop_gradient, to_dense,
+                      truncated_normal, update, update_add, update_sub, variable, zeros,
+                      zeros_like)

@@ -66,6 +66,17 @@ def normalize_data_format(value) -> str:
 
 
 def cast_to_floatx(x):
-    """``x`` as a numpy array of the default float type."""
+    """Cast ``x`` to the default float type (:func:`floatx`).
+
+    Args:
+        x: a numpy array, Python data, a Variable or a KerasTensor.
+
+    Returns:
+        An ``np.ndarray`` of dtype floatx, or a KerasTensor for a symbolic ``x``.
+    """
     import numpy as np
+
+    from .. import ir
+    if ir.is_symbolic(x):
+        return ir.call("cast", x, dtype=STATE.floatx)
     return np.asarray(x, dtype=STATE.floatx)

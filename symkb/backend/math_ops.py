@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ir
+from ..ir.errors import DTypeError
 from ._util import axes, axis1, dtype_of, ndim_of
 from .config import floatx
 
@@ -85,18 +86,22 @@ def cast(x, dtype):
     return call("cast", x, dtype=ir.types.canonical_dtype(dtype))
 
 
-def _reduction(name, doc, bool_to_float=False):
+def _reduction(name, doc, bool_to_float=False, no_bool=False):
     def fn(x, axis=None, keepdims=False):
         if bool_to_float and dtype_of(x) == "bool":
             x = cast(x, floatx())
+        if no_bool and dtype_of(x) == "bool":
+            raise DTypeError(f"{name}: cannot reduce a bool tensor (tf_keras has no bool "
+                             f"kernel for it); received dtype bool, expected a numeric "
+                             f"dtype. Cast first: K.{name}(K.cast(x, 'int32'))")
         return call(name, x, axis=axes(x, axis, name), keepdims=bool(keepdims))
     fn.__name__ = name
     fn.__doc__ = doc
     return fn
 
 
-sum = _reduction("sum", "Sum over ``axis`` (all axes when None).")  # noqa: A001
-prod = _reduction("prod", "Product over ``axis``.")
+sum = _reduction("sum", "Sum over ``axis`` (all axes when None).", no_bool=True)  # noqa: A001
+prod = _reduction("prod", "Product over ``axis``.", no_bool=True)
 max = _reduction("max", "Maximum over ``axis``.")  # noqa: A001
 min = _reduction("min", "Minimum over ``axis``.")  # noqa: A001
 mean = _reduction("mean", "Mean over ``axis`` (booleans count as floats).", bool_to_float=True)
@@ -196,8 +201,27 @@ def gather(reference, indices):
 
 
 def switch(condition, then_expression, else_expression):
-    """``then`` where ``condition`` holds, else ``else``; a scalar Python/NumPy
-    condition picks one branch (callables are called)."""
+    """Switch between two operations depending on a condition (tf_keras semantics).
+
+    A scalar condition picks one branch as a whole: a Python or numpy scalar
+    picks it at once (callables are called), a symbolic scalar selects at run
+    time. A condition of rank 1 is broadcast numpy-style against the branches
+    (so it lines up with their *last* axis, as ``tf.where`` does); a
+    condition of rank >= 2 is aligned with their *leading* axes (trailing
+    size-1 axes are added), as tf_keras reshapes it.
+
+    Args:
+        condition: a boolean (or numeric, read as boolean) tensor or scalar.
+        then_expression: a tensor, or a callable returning one.
+        else_expression: a tensor, or a callable returning one.
+
+    Returns:
+        The selected tensor.
+
+    Raises:
+        ValueError: if the condition's rank exceeds the branches' rank, or
+            the shapes cannot be broadcast.
+    """
     if not ir.is_symbolic(condition) and np.ndim(condition) == 0:
         chosen = then_expression if bool(np.asarray(ir.build.to_array(condition))) \
             else else_expression
@@ -208,8 +232,11 @@ def switch(condition, then_expression, else_expression):
         else_expression = else_expression()
     cond_ndim, expr_ndim = ndim_of(condition), ndim_of(then_expression)
     if cond_ndim > expr_ndim:
-        raise ValueError(f"switch: rank of `condition` ({cond_ndim}) must be <= rank of "
-                         f"`then_expression` ({expr_ndim})")
-    for _ in range(expr_ndim - cond_ndim):
-        condition = call("expand_dims", condition, axis=ndim_of(condition))
+        raise ValueError(
+            "switch: rank of `condition` should be less than or equal to rank of "
+            f"`then_expression` and `else_expression`. ndim(condition)={cond_ndim}, "
+            f"ndim(then_expression)={expr_ndim}")
+    if cond_ndim > 1:
+        for _ in range(expr_ndim - cond_ndim):
+            condition = call("expand_dims", condition, axis=ndim_of(condition))
     return call("where", condition, then_expression, else_expression)

@@ -1,72 +1,186 @@
-"""Activations, losses, normalisation, dropout and the learning-phase switches."""
+"""Activations, losses, normalisation, dropout and the learning-phase switches.
+
+Everything here except the activations, ``softmax``, ``bias_add`` and
+``dropout`` is composed from other ``K`` functions, so it works eagerly and
+symbolically without ops of its own.
+"""
 from __future__ import annotations
+
+import builtins
 
 import numpy as np
 
 from .. import ir
-from ._util import axis1, ndim_of, shape_of
+from ._util import axis1, dtype_of, ndim_of, shape_of
 from .config import epsilon, floatx, normalize_data_format
-from .math_ops import cast, clip, log, max, mean, sqrt, square, sum  # noqa: A004
+from .math_ops import cast, clip, log, max, mean, square, sum, switch  # noqa: A004
 from .session import learning_phase
 
 call = ir.call
 
 
 def relu(x, alpha=0.0, max_value=None, threshold=0.0):
-    """Rectified linear unit: ``x`` above ``threshold`` (capped at
-    ``max_value``), ``alpha * (x - threshold)`` below it."""
+    """Rectified linear unit.
+
+    With default values it returns ``max(x, 0)``; otherwise
+    ``f(x) = max_value`` for ``x >= max_value``, ``x`` for
+    ``threshold <= x < max_value`` and ``alpha * (x - threshold)`` below.
+
+    Args:
+        x: a floating-point tensor.
+        alpha: slope of the negative part.
+        max_value: saturation threshold (``None``: no cap).
+        threshold: the value below which the negative slope applies.
+
+    Returns:
+        A tensor of ``x``'s shape and dtype.
+    """
     return call("relu", x, alpha=float(alpha),
                 max_value=None if max_value is None else float(max_value),
                 threshold=float(threshold))
 
 
 def elu(x, alpha=1.0):
-    """Exponential linear unit: x if x > 0 else alpha * (exp(x) - 1)."""
+    """Exponential linear unit: ``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)``.
+
+    Args:
+        x: a floating-point tensor.
+        alpha: scale of the negative part.
+
+    Returns:
+        A tensor of ``x``'s shape and dtype.
+    """
     return call("elu", x, alpha=float(alpha))
 
 
 def selu(x):
-    """Scaled exponential linear unit."""
+    """Scaled exponential linear unit (the self-normalising constants).
+
+    Args:
+        x: a floating-point tensor.
+
+    Returns:
+        ``scale * elu(x, alpha)`` with ``alpha = 1.6732632...``, ``scale = 1.0507009...``.
+    """
     return call("selu", x)
 
 
 def sigmoid(x):
-    """1 / (1 + exp(-x))."""
+    """Logistic sigmoid ``1 / (1 + exp(-x))``, elementwise.
+
+    Args:
+        x: a floating-point tensor.
+
+    Returns:
+        A tensor of ``x``'s shape and dtype.
+    """
     return call("sigmoid", x)
 
 
 def hard_sigmoid(x):
-    """Piecewise-linear sigmoid: clip(0.2 * x + 0.5, 0, 1)."""
+    """Piecewise-linear sigmoid: ``clip(0.2 * x + 0.5, 0, 1)``.
+
+    Args:
+        x: a floating-point tensor.
+
+    Returns:
+        A tensor of ``x``'s shape and dtype.
+    """
     return call("hard_sigmoid", x)
 
 
 def tanh(x):
-    """Hyperbolic tangent."""
+    """Hyperbolic tangent, elementwise.
+
+    Args:
+        x: a floating-point tensor.
+
+    Returns:
+        A tensor of ``x``'s shape and dtype.
+    """
     return call("tanh", x)
 
 
 def softplus(x):
-    """log(exp(x) + 1)."""
+    """Softplus ``log(exp(x) + 1)``, computed without overflow.
+
+    Args:
+        x: a floating-point tensor.
+
+    Returns:
+        A tensor of ``x``'s shape and dtype.
+    """
     return call("softplus", x)
 
 
 def softsign(x):
-    """x / (abs(x) + 1)."""
+    """Softsign ``x / (abs(x) + 1)``.
+
+    Args:
+        x: a floating-point tensor.
+
+    Returns:
+        A tensor of ``x``'s shape and dtype.
+    """
     return call("softsign", x)
 
 
 def softmax(x, axis=-1):
-    """Softmax along ``axis``."""
+    """Softmax of a tensor along ``axis``.
+
+    Args:
+        x: a floating-point tensor of rank >= 2 (as in tf_keras).
+        axis: the dimension softmax is performed on (default: the last).
+
+    Returns:
+        A tensor of ``x``'s shape whose entries along ``axis`` sum to 1.
+
+    Raises:
+        ValueError: for a tensor of rank 0 or 1.
+    """
+    if ndim_of(x) <= 1:
+        raise ValueError(f"softmax: cannot apply softmax to a tensor that is {ndim_of(x)}D "
+                         f"(shape {shape_of(x)}); expected rank >= 2. Received input: {x!r}")
     return call("softmax", x, axis=axis1(x, axis, "softmax"))
 
 
+def log_softmax(x, axis=-1):
+    """``log(softmax(x))`` computed stably (not part of tf_keras.backend).
+
+    Args:
+        x: a floating-point tensor.
+        axis: the axis to normalise over.
+
+    Returns:
+        A tensor of ``x``'s shape.
+    """
+    m = max(x, axis=axis, keepdims=True)
+    shifted = x - m
+    return shifted - log(sum(call("exp", shifted), axis=axis, keepdims=True))
+
+
 def bias_add(x, bias, data_format=None):
-    """Add ``bias`` along the channel axis (last for channels_last)."""
+    """Add a bias vector (or tensor) to ``x`` along its channel axis.
+
+    Args:
+        x: a tensor.
+        bias: a 1-D bias (one value per channel), or a tensor of rank
+            ``ndim(x) - 1`` holding the non-batch dimensions.
+        data_format: ``'channels_last'`` (the channel axis is the last) or
+            ``'channels_first'`` (axis 1); ``None`` uses
+            :func:`image_data_format`.
+
+    Returns:
+        ``x`` plus the broadcast bias.
+
+    Raises:
+        ValueError: for an unknown data format or a bias of the wrong rank.
+    """
     data_format = normalize_data_format(data_format)
-    bias_shape, nd = shape_of(bias), ndim_of(x)
+    bias_shape, nd = tuple(shape_of(bias)), ndim_of(x)
     if len(bias_shape) != 1 and len(bias_shape) != nd - 1:
         raise ValueError(f"bias_add: unexpected bias dimensions {len(bias_shape)} (bias shape "
-                         f"{tuple(bias_shape)}), expected 1 or {nd - 1} dimensions for an input "
+                         f"{bias_shape}), expected 1 or {nd - 1} dimensions for an input "
                          f"of shape {shape_of(x)}")
     if len(bias_shape) == 1 and (data_format == "channels_last" or nd <= 2):
         return call("bias_add", x, bias)
@@ -74,21 +188,44 @@ def bias_add(x, bias, data_format=None):
         if len(bias_shape) == 1:
             new_shape = (1, bias_shape[0]) + (1,) * (nd - 2)
         else:
-            new_shape = (1, bias_shape[-1]) + tuple(bias_shape[:-1])
+            new_shape = (1, bias_shape[-1]) + bias_shape[:-1]
     else:
-        new_shape = (1,) + tuple(bias_shape)
+        new_shape = (1,) + bias_shape
     return x + call("reshape", bias, shape=new_shape)
 
 
 def l2_normalize(x, axis=None):
-    """``x / sqrt(max(sum(x ** 2, axis), 1e-12))``."""
+    """Normalise ``x`` to unit L2 norm along ``axis``.
+
+    Computes ``x / sqrt(max(sum(x ** 2, axis), 1e-12))``, so an all-zero slice
+    stays zero.
+
+    Args:
+        x: a floating-point tensor.
+        axis: the axis (or axes) to normalise over; ``None``: all axes.
+
+    Returns:
+        A tensor of ``x``'s shape.
+    """
     sq = sum(square(x), axis=axis, keepdims=True)
     return x * call("divide", 1.0, call("sqrt", call("maximum", sq, 1e-12)))
 
 
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
-    """Crossentropy between one-hot/probability ``target`` and ``output``
-    (probabilities, or logits with ``from_logits=True``) along ``axis``."""
+    """Categorical crossentropy between a target and an output tensor.
+
+    Without ``from_logits`` the output is first rescaled to sum to 1 along
+    ``axis`` and clipped to ``[epsilon, 1 - epsilon]``, as in tf_keras.
+
+    Args:
+        target: one-hot (or probability) targets, of ``output``'s shape.
+        output: probabilities, or logits with ``from_logits=True``.
+        from_logits: whether ``output`` holds logits.
+        axis: the class axis.
+
+    Returns:
+        The loss, with ``axis`` reduced away.
+    """
     if from_logits:
         return -sum(target * log_softmax(output, axis), axis=axis)
     output = output / sum(output, axis=axis, keepdims=True)
@@ -96,16 +233,28 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     return -sum(target * log(output), axis=axis)
 
 
-def log_softmax(x, axis=-1):
-    """log(softmax(x)) computed stably."""
-    m = max(x, axis=axis, keepdims=True)
-    shifted = x - m
-    return shifted - log(sum(call("exp", shifted), axis=axis, keepdims=True))
-
-
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1,
                                     ignore_class=None):
-    """Crossentropy with integer class ``target``."""
+    """Categorical crossentropy with integer targets.
+
+    Without ``from_logits`` the output is clipped to ``[epsilon,
+    1 - epsilon]`` and renormalised (tf_keras feeds ``log(output)`` to a
+    softmax crossentropy).
+
+    Args:
+        target: integer class indices (any numeric dtype), of ``output``'s
+            shape without the class axis (a trailing size-1 axis is allowed).
+        output: probabilities, or logits with ``from_logits=True``.
+        from_logits: whether ``output`` holds logits.
+        axis: the class axis of ``output``.
+        ignore_class: a class index whose entries get a loss of 0.
+
+    Returns:
+        The loss, of ``target``'s shape.
+
+    Raises:
+        ValueError: if the class axis of ``output`` has an unknown size.
+    """
     axis = axis1(output, axis, "sparse_categorical_crossentropy")
     if not from_logits:
         output = log(clip(output, epsilon(), 1.0 - epsilon()))
@@ -115,24 +264,37 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1,
                          f"a known size; received shape {shape_of(output)}")
     nd = ndim_of(output)
     if ndim_of(target) == nd:
-        target = call("squeeze", target, axis=axis)
+        target = call("squeeze", target, axis=ndim_of(target) - 1)
     onehot = call("one_hot", cast(target, "int64"), num_classes=int(num_classes))
     if axis != nd - 1:
         perm = list(range(nd - 1))
         perm.insert(axis, nd - 1)
         onehot = call("transpose", onehot, perm=tuple(perm))
-    onehot = cast(onehot, ir.build._reference_dtype([output]) or floatx())
+    onehot = cast(onehot, dtype_of(output))
     loss = -sum(onehot * log_softmax(output, axis), axis=axis)
     if ignore_class is not None:
-        keep = cast(call("not_equal", target, ignore_class), loss.dtype)
-        loss = loss * keep
+        keep = call("not_equal", cast(target, "int64"), int(ignore_class))
+        loss = call("where", keep, loss, call("zeros_like", loss))
     return loss
 
 
 def binary_crossentropy(target, output, from_logits=False):
-    """Binary crossentropy of probabilities (or logits with ``from_logits``)."""
+    """Binary crossentropy between a target and an output tensor.
+
+    Probabilities are clipped to ``[epsilon, 1 - epsilon]`` and the logs are
+    taken of ``output + epsilon`` and ``1 - output + epsilon``, exactly as
+    tf_keras does; with ``from_logits=True`` the stable form
+    ``max(x, 0) - x * z + log(1 + exp(-|x|))`` is used.
+
+    Args:
+        target: targets of ``output``'s shape.
+        output: probabilities, or logits with ``from_logits=True``.
+        from_logits: whether ``output`` holds logits.
+
+    Returns:
+        The elementwise loss, of ``output``'s shape.
+    """
     if from_logits:
-        # max(x, 0) - x * z + log(1 + exp(-|x|))
         return call("maximum", output, 0.0) - output * target + \
             call("log1p", call("exp", -call("abs", output)))
     output = clip(output, epsilon(), 1.0 - epsilon())
@@ -140,8 +302,97 @@ def binary_crossentropy(target, output, from_logits=False):
     return -bce
 
 
+def binary_focal_crossentropy(target, output, apply_class_balancing=False, alpha=0.25,
+                              gamma=2.0, from_logits=False):
+    """Binary focal crossentropy: ``(1 - p_t) ** gamma * binary_crossentropy``.
+
+    ``p_t`` is the probability the output gives the target class
+    (``target * p + (1 - target) * (1 - p)``).
+
+    Args:
+        target: targets of ``output``'s shape.
+        output: probabilities, or logits with ``from_logits=True``.
+        apply_class_balancing: weigh the loss by ``alpha`` for positives and
+            ``1 - alpha`` for negatives.
+        alpha: the class-balancing weight.
+        gamma: the focusing parameter.
+        from_logits: whether ``output`` holds logits.
+
+    Returns:
+        The elementwise loss, of ``output``'s shape.
+    """
+    probs = sigmoid(output) if from_logits else output
+    p_t = target * probs + (1.0 - target) * (1.0 - probs)
+    focal = call("pow", 1.0 - p_t, float(gamma))
+    loss = focal * binary_crossentropy(target, output, from_logits=from_logits)
+    if apply_class_balancing:
+        loss = (target * float(alpha) + (1.0 - target) * (1.0 - float(alpha))) * loss
+    return loss
+
+
+def categorical_focal_crossentropy(target, output, alpha=0.25, gamma=2.0, from_logits=False,
+                                   axis=-1):
+    """Categorical focal crossentropy.
+
+    ``sum(alpha * (1 - p) ** gamma * -target * log(p), axis)`` where ``p`` is
+    the output rescaled to sum to 1 and clipped to ``[epsilon, 1 - epsilon]``
+    (a softmax of it first with ``from_logits=True``).
+
+    Args:
+        target: one-hot (or probability) targets, of ``output``'s shape.
+        output: probabilities, or logits with ``from_logits=True``.
+        alpha: the weighting factor.
+        gamma: the focusing parameter.
+        from_logits: whether ``output`` holds logits.
+        axis: the class axis.
+
+    Returns:
+        The loss, with ``axis`` reduced away.
+    """
+    if from_logits:
+        output = softmax(output, axis=axis)
+    output = output / sum(output, axis=axis, keepdims=True)
+    output = clip(output, epsilon(), 1.0 - epsilon())
+    cce = -target * log(output)
+    weight = call("pow", 1.0 - output, float(gamma)) * float(alpha)
+    return sum(weight * cce, axis=axis)
+
+
+def _broadcast_params(x, params, axis):
+    """Reshape 1-D per-channel ``params`` so they line up with ``x``'s ``axis``."""
+    nd = ndim_of(x)
+    shape = [1] * nd
+    out = []
+    for p in params:
+        if p is None or ndim_of(p) != 1 or axis == nd - 1:
+            out.append(p)
+            continue
+        shape[axis] = shape_of(p)[0]
+        out.append(call("reshape", p, shape=tuple(shape)))
+    return out
+
+
 def batch_normalization(x, mean, var, beta, gamma, axis=-1, epsilon=1e-3):  # noqa: A002
-    """``(x - mean) / sqrt(var + epsilon) * gamma + beta``."""
+    """Apply batch normalisation given the statistics.
+
+    Computes ``(x - mean) / sqrt(var + epsilon) * gamma + beta``. 1-D
+    statistics are taken along ``axis`` (the channel axis; tf_keras uses it
+    for 4-D inputs with ``axis`` 1 or 3), otherwise they broadcast.
+
+    Args:
+        x: the input tensor.
+        mean: the mean.
+        var: the variance.
+        beta: the offset (``None``: 0).
+        gamma: the scale (``None``: 1).
+        axis: the channel axis that 1-D statistics belong to.
+        epsilon: the fuzz factor added to the variance.
+
+    Returns:
+        A tensor of ``x``'s shape.
+    """
+    ax = axis1(x, axis, "batch_normalization")
+    mean, var, beta, gamma = _broadcast_params(x, [mean, var, beta, gamma], ax)
     inv = call("divide", 1.0, call("sqrt", var + epsilon))
     if gamma is not None:
         inv = inv * gamma
@@ -149,8 +400,101 @@ def batch_normalization(x, mean, var, beta, gamma, axis=-1, epsilon=1e-3):  # no
     return out + beta if beta is not None else out
 
 
+def normalize_batch_in_training(x, gamma, beta, reduction_axes, epsilon=1e-3):  # noqa: A002
+    """Compute the mean and variance of a batch, then batch-normalise it.
+
+    Args:
+        x: the input batch.
+        gamma: the per-channel scale (``None``: 1).
+        beta: the per-channel offset (``None``: 0).
+        reduction_axes: the axes to compute the statistics over (a list).
+        epsilon: the fuzz factor.
+
+    Returns:
+        A tuple ``(normalized, mean, variance)``; ``mean`` and ``variance``
+        have ``reduction_axes`` reduced away.
+    """
+    axes = sorted(a % ndim_of(x) for a in reduction_axes)
+    if ndim_of(x) == 4 and axes in ([0, 1, 2], [0, 2, 3]):
+        epsilon = builtins.max(epsilon, 1.001e-5)
+    m = mean(x, axis=axes, keepdims=True)
+    v = mean(square(x - m), axis=axes, keepdims=True)
+    kept = [a for a in range(ndim_of(x)) if a not in axes]
+    broadcast = [gamma, beta]
+    if len(kept) == 1:
+        broadcast = _broadcast_params(x, broadcast, kept[0])
+    inv = call("divide", 1.0, call("sqrt", v + epsilon))
+    if broadcast[0] is not None:
+        inv = inv * broadcast[0]
+    normed = x * inv + ((broadcast[1] - m * inv) if broadcast[1] is not None else -m * inv)
+    variance = _squeeze(v, axes)
+    if ndim_of(x) == 4 and axes in ([0, 1, 2], [0, 2, 3]):
+        # tf_keras takes TensorFlow's fused kernel here, which reports the
+        # unbiased (Bessel-corrected) batch variance and floors epsilon.
+        count = 1
+        for a in axes:
+            count *= shape_of(x)[a] or 0
+        if count > 1:
+            variance = variance * (count / (count - 1))
+    return normed, _squeeze(m, axes), variance
+
+
+def _squeeze(x, axes):
+    for a in sorted(axes, reverse=True):
+        x = call("squeeze", x, axis=a)
+    return x
+
+
+def in_top_k(predictions, targets, k):
+    """Whether each target is among the top ``k`` predictions.
+
+    As in TensorFlow, classes tied with the ``k``-th largest prediction all
+    count as in the top ``k`` (a target is in when fewer than ``k`` classes
+    score strictly higher), and a non-finite prediction for the target gives
+    ``False``.
+
+    Args:
+        predictions: a ``(batch, classes)`` float tensor.
+        targets: a ``(batch,)`` integer tensor of class indices.
+        k: how many top classes to consider.
+
+    Returns:
+        A ``(batch,)`` bool tensor.
+
+    Raises:
+        ValueError: if the ranks do not fit or the class count is unknown.
+    """
+    if ndim_of(predictions) != 2 or ndim_of(targets) != 1:
+        raise ValueError(f"in_top_k: expected predictions of rank 2 and targets of rank 1, "
+                         f"received shapes {shape_of(predictions)} and {shape_of(targets)}")
+    classes = shape_of(predictions)[1]
+    if classes is None:
+        raise ValueError(f"in_top_k: the class axis of `predictions` must have a known size; "
+                         f"received shape {shape_of(predictions)}")
+    hot = call("cast", call("one_hot", targets, num_classes=int(classes)), dtype="bool")
+    zero = call("zeros_like", predictions)
+    target_value = sum(call("where", hot, predictions, zero), axis=1, keepdims=True)
+    higher = sum(cast(call("greater", predictions, target_value), "int32"), axis=1)
+    finite = call("less", call("abs", call("squeeze", target_value, axis=1)), np.inf)
+    return call("logical_and", call("less", higher, int(k)), finite)
+
+
 def dropout(x, level, noise_shape=None, seed=None):
-    """Zero each entry with probability ``level``; scale the rest by 1/(1-level)."""
+    """Set entries to zero at random, scaling the kept ones by ``1 / (1 - level)``.
+
+    Args:
+        x: a tensor.
+        level: the fraction of entries to drop, in ``[0, 1)``.
+        noise_shape: the shape of the keep/drop mask, broadcast against ``x``
+            (``None`` entries take ``x``'s size).
+        seed: a random seed; with ``None`` every call draws a new mask.
+
+    Returns:
+        A tensor of ``x``'s shape.
+
+    Raises:
+        ValueError: if ``level`` is outside ``[0, 1)``.
+    """
     if not 0 <= level < 1:
         raise ValueError(f"dropout: `level` must be in [0, 1), received {level}")
     return call("dropout", x, rate=float(level), seed=seed,
@@ -158,20 +502,34 @@ def dropout(x, level, noise_shape=None, seed=None):
 
 
 def in_train_phase(x, alt, training=None):
-    """``x`` in the training phase, else ``alt`` (callables are called)."""
+    """``x`` in the training phase, ``alt`` otherwise.
+
+    Args:
+        x: what to return in the training phase (a tensor or a callable).
+        alt: what to return otherwise (a tensor or a callable).
+        training: 0/1 or a bool, or a symbolic scalar selecting at run time;
+            ``None`` uses :func:`learning_phase`.
+
+    Returns:
+        ``x`` or ``alt`` (called if callable), or a symbolic selection.
+    """
     if training is None:
         training = learning_phase()
     if ir.is_symbolic(training):
-        raise ValueError("in_train_phase: `training` must be a Python bool or 0/1, "
-                         "not a symbolic tensor")
+        return switch(training, x, alt)
     chosen = x if bool(training) else alt
     return chosen() if callable(chosen) else chosen
 
 
 def in_test_phase(x, alt, training=None):
-    """``x`` in the test phase, else ``alt``."""
+    """``x`` in the test (inference) phase, ``alt`` otherwise.
+
+    Args:
+        x: what to return in the test phase (a tensor or a callable).
+        alt: what to return in the training phase.
+        training: as for :func:`in_train_phase`.
+
+    Returns:
+        ``x`` or ``alt``.
+    """
     return in_train_phase(alt, x, training=training)
-
-
-def _unused():  # keep names used by docs/tests importable from here
-    return max, mean, sqrt, np

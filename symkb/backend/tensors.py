@@ -1,6 +1,8 @@
 """Making and inspecting tensors: placeholders, variables, constants, shapes."""
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from .. import ir
@@ -72,14 +74,38 @@ def is_keras_tensor(x) -> bool:
 
 
 def is_tensor(x) -> bool:
+    """Whether ``x`` is a tensor-like value symkb ops produce.
+
+    Args:
+        x: anything.
+
+    Returns:
+        True for KerasTensors, Variables and numpy arrays.
+    """
     return isinstance(x, (KerasTensor, Variable, np.ndarray))
 
 
 def is_sparse(x) -> bool:
+    """Whether ``x`` is a sparse tensor: always False (symkb has no sparse tensors).
+
+    Args:
+        x: anything.
+
+    Returns:
+        False.
+    """
     return False
 
 
 def to_dense(x):
+    """``x`` itself: symkb tensors are always dense.
+
+    Args:
+        x: a tensor.
+
+    Returns:
+        ``x``.
+    """
     return x
 
 
@@ -144,15 +170,49 @@ def batch_set_value(tuples) -> None:
 
 
 def update(x, new_x):
-    return x.assign(new_x)
+    """Assign ``new_x`` to the variable ``x``.
+
+    Args:
+        x: a Variable.
+        new_x: a value of ``x``'s shape.
+
+    Returns:
+        The updated Variable.
+    """
+    return _variable_arg(x, "update").assign(new_x)
 
 
 def update_add(x, increment):
-    return x.assign_add(increment)
+    """Add ``increment`` to the variable ``x`` in place.
+
+    Args:
+        x: a Variable.
+        increment: a value broadcastable to ``x``'s shape.
+
+    Returns:
+        The updated Variable.
+    """
+    return _variable_arg(x, "update_add").assign_add(increment)
 
 
 def update_sub(x, decrement):
-    return x.assign_sub(decrement)
+    """Subtract ``decrement`` from the variable ``x`` in place.
+
+    Args:
+        x: a Variable.
+        decrement: a value broadcastable to ``x``'s shape.
+
+    Returns:
+        The updated Variable.
+    """
+    return _variable_arg(x, "update_sub").assign_sub(decrement)
+
+
+def _variable_arg(x, op):
+    if not isinstance(x, Variable):
+        raise TypeError(f"{op}: expected a Variable (made with K.variable), received "
+                        f"{type(x).__name__}")
+    return x
 
 
 def moving_average_update(x, value, momentum):
@@ -254,7 +314,63 @@ def random_normal_variable(shape, mean, scale, dtype=None, name=None, seed=None)
 
 
 def arange(start, stop=None, step=1, dtype="int32"):
-    """``[start, start + step, ...)`` below ``stop`` (``arange(n)`` counts from 0)."""
+    """A 1-D tensor of evenly spaced values, as ``tf.range``.
+
+    ``arange(n)`` counts from 0 (and is empty for ``n < 0``). As in tf_keras,
+    the dtype follows the arguments (int32 for ints, float32 for floats)
+    unless a ``dtype`` other than the default ``'int32'`` is given.
+
+    Args:
+        start: the first value (the stop when ``stop`` is None).
+        stop: the end (excluded).
+        step: the spacing (may be negative).
+        dtype: the result dtype; the default ``'int32'`` means "inferred".
+
+    Returns:
+        An ``np.ndarray``.
+    """
     if stop is None:
-        start, stop = 0, start
-    return np.arange(start, stop, step, dtype=dtype)
+        start, stop = 0, builtins.max(start, 0)
+    values = [start, stop, step]
+    inferred = "float32" if builtins.any(isinstance(v, float) or
+                                         (isinstance(v, np.generic) and v.dtype.kind == "f")
+                                         for v in values) else "int32"
+    result = np.arange(start, stop, step, dtype=np.float64 if inferred == "float32" else None)
+    target = inferred if dtype in (None, "int32") else ir.types.canonical_dtype(dtype)
+    return result.astype(target)
+
+
+class name_scope:  # noqa: N801  (tf_keras spells it in lower case)
+    """A context manager for op names: ``with K.name_scope('block'): ...``.
+
+    symkb names nodes when it prints a graph, so the scope only records its
+    name; it exists so that code written for tf_keras runs unchanged.
+
+    Args:
+        name: the scope's name.
+    """
+
+    def __init__(self, name, *args, **kwargs):
+        if not isinstance(name, str):
+            raise TypeError(f"name_scope: expected a string name, received {name!r}")
+        self.name = name
+
+    def __enter__(self):
+        return self.name
+
+    def __exit__(self, *exc):
+        return False
+
+
+_MANUAL_INIT = [False]
+
+
+def manual_variable_initialization(value) -> None:
+    """Set the manual variable initialisation flag (kept for compatibility).
+
+    symkb variables hold their value from creation, so the flag has no effect.
+
+    Args:
+        value: a bool.
+    """
+    _MANUAL_INIT[0] = bool(value)
