@@ -1,0 +1,66 @@
+"""The cuda target: numba.cuda kernels generated from the optimised graph.
+
+Layout (one concept per module):
+
+* ``adapter.py``: the only module that touches the CUDA binding (device
+  arrays, launches, availability checks, launch geometry);
+* ``source.py``: the generated kernel module (``.source`` of an executable);
+* ``program.py``: the lowering driver, the target's ``op -> emitter`` table,
+  host steps and decompositions;
+* ``scalar.py``: scalar code of each elementwise op;
+* ``elementwise.py``: fused / plain elementwise kernels (grid-stride, any
+  rank, broadcasting);
+* ``linalg.py``: the tiled shared-memory matrix product with a fused epilogue;
+* ``reduce.py``: block tree reductions (two passes), softmax, scans;
+* ``movement.py``: reshape (a view), transpose, slicing, concatenate, gather, ...;
+* ``rnn.py``: the ``loop`` node (per-step launches or one persistent kernel);
+* ``executable.py``: device-resident execution and the weight cache.
+
+numba is imported only when a graph is compiled for this target.
+"""
+from __future__ import annotations
+
+from .adapter import CudaUnavailableError, real_gpu_available
+
+
+def compile_cuda(graph, *, single_output=False, name=None, strategy="auto", passes=True):
+    """Compile ``graph`` to numba.cuda kernels.
+
+    Args:
+        graph: the graph to compile.
+        single_output: return one array instead of a list.
+        name: the executable's name (default: the graph's).
+        strategy: how ``loop`` nodes run: ``'auto'`` (by size), ``'steps'``
+            (a host loop of per-step kernels) or ``'persistent'`` (the whole
+            time loop in one kernel launch).
+        passes: run ``symkb.lower.PIPELINE`` first when it exists.
+
+    Raises:
+        CudaUnavailableError: no GPU and no simulator.
+    """
+    from . import elementwise, linalg, movement, reduce, rnn  # noqa: F401  (fill the table)
+    from .executable import CudaExecutable
+    if strategy not in ("auto", "steps", "persistent"):
+        raise ValueError(f"compile_cuda: strategy must be 'auto', 'steps' or 'persistent', "
+                         f"received {strategy!r}")
+    lowered, report = (_optimise(graph) if passes else (graph, []))
+    return CudaExecutable(graph, lowered_graph=lowered, single_output=single_output, name=name,
+                          passes_report=report, strategy=strategy)
+
+
+def _optimise(graph):
+    """The graph after the shared pass pipeline (the one the cpu target compiles)."""
+    try:
+        from .. import passes as _passes
+    except ImportError:
+        return graph, []
+    run = getattr(_passes, "run_pipeline", None) or getattr(_passes, "optimize", None)
+    if run is None:
+        return graph, []
+    result = run(graph)
+    if isinstance(result, tuple):
+        return result[0], list(result[1]) if len(result) > 1 else []
+    return result, []
+
+
+__all__ = ["compile_cuda", "CudaUnavailableError", "real_gpu_available"]

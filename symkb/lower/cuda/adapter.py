@@ -1,0 +1,184 @@
+"""The one module that talks to the CUDA binding (``numba.cuda`` today).
+
+Everything else in :mod:`symkb.lower.cuda` reaches the device through the
+names defined here: device arrays, kernel compilation, launch geometry and
+the availability checks. Moving to another binding (``numba-cuda``'s own
+package, say) touches this file only.
+
+numba is imported lazily, on the first compile for the cuda target, never
+when symkb is imported. With no GPU, kernels run on Numba's CUDA simulator,
+which must be switched on with ``NUMBA_ENABLE_CUDASIM=1`` *before numba is
+imported*; the simulator runs every CUDA thread as a Python thread, so launch
+geometry shrinks there (see :func:`geometry`).
+"""
+from __future__ import annotations
+
+import linecache
+import math
+import os
+
+import numpy as np
+
+
+class CudaUnavailableError(RuntimeError):
+    """``target='cuda'`` was asked for on a machine that cannot run kernels."""
+
+
+def _numba_cuda():
+    from numba import cuda  # the only import of the CUDA binding in symkb
+    return cuda
+
+
+def simulator() -> bool:
+    """True when Numba's CUDA simulator stands in for a device."""
+    import numba
+    return bool(numba.config.ENABLE_CUDASIM)
+
+
+def real_gpu_available() -> bool:
+    """True only for a real CUDA device (the simulator also reports a device)."""
+    try:
+        if simulator():
+            return False
+        return bool(_numba_cuda().is_available())
+    except Exception:  # a broken driver install means: no GPU
+        return False
+
+
+def require_device():
+    """Return the ``cuda`` module, or raise :class:`CudaUnavailableError` saying why."""
+    try:
+        cuda = _numba_cuda()
+    except ImportError as exc:
+        raise CudaUnavailableError(
+            f"target='cuda': numba's CUDA support could not be imported ({exc}). Install numba "
+            "(pip install numba), or use target='cpu'.") from exc
+    if simulator():
+        return cuda
+    if not cuda.is_available():
+        env = os.environ.get("NUMBA_ENABLE_CUDASIM")
+        late = (" NUMBA_ENABLE_CUDASIM is set in the environment now, but numba was imported "
+                "before it was set, so it has no effect in this process." if env == "1" else "")
+        raise CudaUnavailableError(
+            "target='cuda': no CUDA GPU is available on this machine (numba.cuda.is_available() "
+            "is False) and Numba's CUDA simulator is not enabled." + late + " Use target='cpu' "
+            "(or target='auto', which picks 'cuda' only on a real GPU), or run the CUDA kernels "
+            "on the simulator by setting the environment variable NUMBA_ENABLE_CUDASIM=1 before "
+            "numba is imported (e.g. `NUMBA_ENABLE_CUDASIM=1 python script.py`); the simulator "
+            "is slow: keep arrays tiny.")
+    return cuda
+
+
+def __getattr__(name):
+    # ``from symkb.lower.cuda.adapter import cuda`` (in generated kernel modules)
+    # imports the binding only then; the simulator needs the real module object.
+    if name == "cuda":
+        return _numba_cuda()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# ---------------------------------------------------------------------------
+# launch geometry
+# ---------------------------------------------------------------------------
+
+class Geometry:
+    """Launch sizes: generous on a GPU, tiny on the simulator (one Python thread per CUDA thread)."""
+
+    def __init__(self, sim: bool):
+        self.threads = 32 if sim else 256        # threads per block, 1-D kernels
+        self.max_blocks = 2 if sim else 4096     # grid-stride loops cover the rest
+        self.tile = 4 if sim else 16             # matrix-product tile edge (tile*tile threads)
+        self.reduce_threads = 8 if sim else 256  # power of two: tree reduction
+        self.reduce_blocks = 2 if sim else 64    # blocks per row before the second pass
+        self.loop_threads = 32 if sim else 256   # persistent rnn kernel, threads per block
+        self.persistent_max_units = 64 if sim else 128  # shared-memory weights bound
+        self.persistent_max_shared = 12 * 1024 if sim else 40 * 1024  # bytes
+
+    def blocks_for(self, n: int) -> int:
+        return max(1, min(self.max_blocks, math.ceil(n / self.threads)))
+
+
+_GEOMETRY = None
+
+
+def geometry() -> Geometry:
+    global _GEOMETRY
+    if _GEOMETRY is None:
+        _GEOMETRY = Geometry(simulator())
+    return _GEOMETRY
+
+
+def launch_1d(kernel, n: int, *args):
+    """Launch a grid-stride kernel over ``n`` items (nothing to do when ``n == 0``)."""
+    if n <= 0:
+        return
+    g = geometry()
+    kernel[g.blocks_for(n), g.threads](*args)
+
+
+def launch(kernel, grid, block, *args):
+    kernel[grid, block](*args)
+
+
+# ---------------------------------------------------------------------------
+# device memory
+# ---------------------------------------------------------------------------
+
+def to_device(array: np.ndarray):
+    """One host-to-device copy of a contiguous array."""
+    return require_device().to_device(np.ascontiguousarray(array))
+
+
+def empty(shape, dtype):
+    """An uninitialised device array."""
+    return require_device().device_array(tuple(int(d) for d in shape), dtype=np.dtype(dtype))
+
+
+def to_host(device_array) -> np.ndarray:
+    """One device-to-host copy."""
+    return device_array.copy_to_host()
+
+
+def is_device_array(value) -> bool:
+    cuda = _numba_cuda()
+    return cuda.is_cuda_array(value) if hasattr(cuda, "is_cuda_array") else \
+        hasattr(value, "copy_to_host")
+
+
+def reshape(device_array, shape):
+    """A view of a contiguous device array in another shape (no copy)."""
+    shape = tuple(int(d) for d in shape)
+    if tuple(device_array.shape) == shape:
+        return device_array
+    if len(shape) == 0:
+        return device_array.reshape(1).reshape(()) if device_array.size == 1 else None
+    return device_array.reshape(*shape)
+
+
+def flat(device_array):
+    """The contiguous 1-D view kernels index with one flat index."""
+    n = int(np.prod(device_array.shape, dtype=np.int64)) if device_array.ndim else 1
+    if device_array.ndim == 1:
+        return device_array
+    return device_array.reshape(n)
+
+
+def synchronize():
+    _numba_cuda().synchronize()
+
+
+# ---------------------------------------------------------------------------
+# kernel modules
+# ---------------------------------------------------------------------------
+
+def compile_module(source: str, filename: str) -> dict:
+    """Execute a generated kernel module; ``@cuda.jit`` compiles each kernel on first launch.
+
+    The source is registered with :mod:`linecache` so tracebacks through a
+    kernel (on the simulator) show the generated lines.
+    """
+    require_device()
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"__name__": filename}
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102
+    return namespace
