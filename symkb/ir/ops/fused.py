@@ -1,0 +1,89 @@
+"""Fused ops: the elementwise groups and matrix-product epilogues the passes build.
+
+``fused_elementwise``
+    Operands ``(*args)``; attribute ``body``: a closed :class:`Graph` whose
+    inputs are placeholders with exactly the operands' types and whose nodes
+    are elementwise ops only (``kind == 'elementwise'``, consts allowed).
+    Its results are the body's outputs; every body output has the shape of
+    the broadcast of all operand shapes (the *iteration shape*), so a code
+    generator may emit one loop nest over that shape, bind each operand's
+    element (numpy broadcasting, right-aligned) and evaluate the body's
+    nodes as scalar expressions in order, with no temporaries. The
+    attribute ``ops`` (a tuple of op names, informative) is shown by the
+    printer as ``fused{...}``-like text and ignored by the type rule.
+
+``fused_dot``
+    Operands ``(x, w, *args)`` with ``w`` 2-D; attribute ``body``: a closed
+    graph of elementwise ops over ``(acc, *args)`` where ``acc`` has the type
+    of ``dot(x, w)``. Result: ``body(dot(x, w), *args)`` (one output, the
+    shape of ``dot(x, w)``). Code generators compute the product into the
+    result buffer (``np.dot(x, w, out)``) and run the body in place over it:
+    the dense layer's ``dot + bias_add + activation`` becomes one node.
+
+Both references evaluate the body with the other ops' numpy references, so
+the interpreter runs optimised graphs unchanged.
+"""
+from __future__ import annotations
+
+from ..errors import ShapeError
+from ..registry import get_op, register
+from ..types import TensorType, broadcast_shapes
+
+
+def _check_body(name, types, body):
+    if len(body.inputs) != len(types):
+        raise ShapeError(f"{name}: the body takes {len(body.inputs)} values but the node has "
+                         f"{len(types)} operands")
+    for i, (t, b) in enumerate(zip(types, body.inputs)):
+        if t != b.type:
+            raise ShapeError(f"{name}: operand {i} has type {t} but the body's input {i} "
+                             f"expects {b.type}")
+    for node in body.nodes:
+        kind = get_op(node.op).kind
+        if node.op != "const" and kind != "elementwise" and node.op != "input":
+            raise ShapeError(f"{name}: the body may hold elementwise ops only, found "
+                             f"{node.op!r} ({kind})")
+
+
+def _fused_rule(types, *, body, ops=()):
+    _check_body("fused_elementwise", types, body)
+    shape = broadcast_shapes(*(t.shape for t in types), op="fused_elementwise")
+    outs = []
+    for t in body.outputs:
+        if broadcast_shapes(t.shape, shape, op="fused_elementwise") != shape:
+            raise ShapeError(f"fused_elementwise: body result {t.type} does not have the "
+                             f"iteration shape {shape}")
+        outs.append(TensorType(shape, t.dtype))
+    return tuple(outs)
+
+
+@register("fused_elementwise", type_rule=_fused_rule, kind="other")
+def fused_elementwise(*args, body, ops=()):
+    """Evaluate ``body`` on the operands (see the module docstring)."""
+    from ..graph import evaluate
+    outs = evaluate(body, args)
+    return tuple(outs) if len(outs) != 1 else outs[0]
+
+
+def _fused_dot_rule(types, *, body, ops=()):
+    from .linalg import _dot_rule
+    x, w, *rest = types
+    if w.ndim != 2:
+        raise ShapeError(f"fused_dot: expected a 2-D right operand, received {w.shape}")
+    acc = _dot_rule((x, w))
+    _check_body("fused_dot", (acc, *rest), body)
+    if len(body.outputs) != 1:
+        raise ShapeError("fused_dot: the body must have exactly one result")
+    out = body.outputs[0].type
+    return TensorType(acc.shape, out.dtype)
+
+
+@register("fused_dot", type_rule=_fused_dot_rule, kind="linalg")
+def fused_dot(x, w, *args, body, ops=()):
+    """``body(dot(x, w), *args)``: a matrix product with an elementwise epilogue."""
+    import numpy as np
+
+    from ..graph import evaluate
+    acc = np.dot(x, w)
+    (out,) = evaluate(body, (acc, *args))
+    return out

@@ -1,0 +1,117 @@
+"""The pass pipeline: plain functions ``Graph -> Graph``, one per module.
+
+``PIPELINE`` is an ordinary list; edit it to change what every compile does
+(``symkb.lower.PIPELINE.insert(3, my_pass)``), or pass ``passes=[...]`` to
+``symkb.compile``. :func:`run_pipeline` runs the passes in order and records,
+for each, whether it changed the graph and how the node counts moved; with
+``dump=True`` it prints the graph after every pass, and with
+``verify_each=True`` (what the tests use) it verifies after every pass and
+names the pass that broke the graph.
+
+Order matters: types first, then the cheap clean-ups (fold, simplify, CSE,
+DCE), then loop-invariant code motion (which wants the body unfused, so it
+sees ``dot(x_t, W)``), then fusion (elementwise groups, then dot epilogues).
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+from ...ir import Graph, VerifyError
+from ...ir import verify as _verify
+from .cse import cse
+from .dce import dce
+from .fold_constants import fold_constants
+from .fuse_dot import fuse_dot
+from .fuse_elementwise import fuse_elementwise
+from .infer_types import infer_types
+from .licm import licm
+from .rewrite import consumers, map_bodies, rewrite
+from .simplify import simplify
+from .verify import verify
+
+PIPELINE = [verify, infer_types, fold_constants, simplify, cse, dce, licm, cse, dce,
+            fuse_elementwise, fuse_dot, dce, verify]
+
+
+@dataclass
+class PassRecord:
+    """What one pass did: its name, whether the graph changed, node counts."""
+
+    name: str
+    changed: bool
+    nodes_before: int
+    nodes_after: int
+    ops_before: dict = field(default_factory=dict, repr=False)
+    ops_after: dict = field(default_factory=dict, repr=False)
+
+    def summary(self) -> str:
+        if not self.changed:
+            return f"{self.name}: no change"
+        diff = []
+        for op in sorted(set(self.ops_before) | set(self.ops_after)):
+            d = self.ops_after.get(op, 0) - self.ops_before.get(op, 0)
+            if d:
+                diff.append(f"{op} {d:+d}")
+        return (f"{self.name}: {self.nodes_before} -> {self.nodes_after} nodes"
+                f"{' (' + ', '.join(diff) + ')' if diff else ''}")
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _op_counts(graph: Graph) -> dict:
+    counts: dict = {}
+    for _, node in graph.walk():
+        counts[node.op] = counts.get(node.op, 0) + 1
+    return counts
+
+
+def pass_name(p) -> str:
+    return getattr(p, "__name__", type(p).__name__)
+
+
+def run_pipeline(graph: Graph, passes=None, *, dump: bool = False, verify_each: bool = False,
+                 file=None):
+    """Run ``passes`` (default :data:`PIPELINE`) on ``graph``.
+
+    Returns:
+        ``(graph, report)``: the final graph and a list of :class:`PassRecord`.
+
+    Raises:
+        VerifyError: with ``verify_each``, naming the pass after which the
+            graph stopped verifying.
+    """
+    passes = PIPELINE if passes is None else passes
+    out = file or sys.stdout
+    report = []
+    counts = _op_counts(graph)
+    for p in passes:
+        before, before_counts = graph, counts
+        try:
+            graph = p(graph)
+        except VerifyError as exc:
+            raise VerifyError(f"pass {pass_name(p)!r} found an invalid graph: {exc}") from None
+        if not isinstance(graph, Graph):
+            raise TypeError(f"pass {pass_name(p)!r} returned {type(graph).__name__}, "
+                            "expected a Graph")
+        counts = _op_counts(graph) if graph is not before else before_counts
+        record = PassRecord(pass_name(p), graph is not before, sum(before_counts.values()),
+                            sum(counts.values()), before_counts, counts)
+        report.append(record)
+        if verify_each and graph is not before:
+            try:
+                _verify(graph)
+            except VerifyError as exc:
+                raise VerifyError(f"the graph no longer verifies after pass "
+                                  f"{pass_name(p)!r}: {exc}") from None
+        if dump:
+            print(f"--- after {record.summary()}", file=out)
+            if record.changed:
+                print(graph, file=out)
+    return graph, report
+
+
+__all__ = ["PIPELINE", "run_pipeline", "PassRecord", "rewrite", "map_bodies", "consumers",
+           "verify", "infer_types", "fold_constants", "simplify", "cse", "dce", "licm",
+           "fuse_elementwise", "fuse_dot"]

@@ -1,0 +1,170 @@
+"""Pass ``licm``: loop-invariant code motion, above all the input projection.
+
+Assumes: a valid graph whose ``loop`` nodes follow ``symkb/ir/ops/loop.py``.
+Guarantees, for every loop (nested ones first):
+
+* *Invariant values*: a body value computed from constants only (the loop's
+  constant operands and scalar ``const`` nodes) is computed once before the
+  loop and passed in as a new constant operand.
+* *Per-step values*: a body value that, at every step, is the same function of
+  that step's slice of the sequences -- a sequence input, an elementwise op of
+  such values and invariants that do not touch the batch axis, or
+  ``dot(value, invariant 2-D matrix)`` -- is computed for all steps at once
+  before the loop and becomes a new sequence operand. ``x_t @ W`` for every
+  step becomes one ``(batch, time, in) @ W`` product (one BLAS call for all
+  steps); only ``h @ U`` stays in the loop. The loop still slices the new
+  sequence per step, so the mask, ``go_backwards`` and ``time_major`` mean what
+  they meant.
+* Nothing that depends on a state (on the step's recurrence) moves; no random
+  op moves. Sequences and constants the body no longer reads are dropped (one
+  sequence always stays). Results are unchanged.
+
+Only values the rest of the body reads are hoisted (the frontier), so no
+intermediate is materialised for all steps without need.
+"""
+from __future__ import annotations
+
+from ...ir import Graph, Node, get_op
+from ...ir.ops.loop import split_operands, step_type
+from .rewrite import map_bodies
+
+INVARIANT, STEP = "invariant", "step"
+
+
+def licm(graph: Graph) -> Graph:
+    """Hoist invariant and per-step values out of loop bodies (see the module docstring)."""
+    graph = map_bodies(graph, licm)
+    if not any(n.op == "loop" for n in graph.nodes):
+        return graph
+    env = {t: t for t in graph.inputs}
+    changed = False
+    for node in graph.nodes:
+        ins = tuple(env.get(t, t) for t in node.inputs)
+        new = node if ins == node.inputs else node.with_inputs(ins)
+        if new.op == "loop":
+            hoisted = hoist_loop(new)
+            if hoisted is not None:
+                new, changed = hoisted, True
+        env.update(zip(node.outputs, new.outputs))
+    if not changed:
+        return graph
+    return Graph(graph.inputs, [env.get(t, t) for t in graph.outputs], name=graph.name)
+
+
+def _replay(node: Node, inputs) -> Node:
+    opdef = get_op(node.op)
+    types = opdef.infer([t.type for t in inputs], node.attrs)
+    return Node(node.op, tuple(inputs), node.attrs, types, node.name, node.layer)
+
+
+def classify(body: Graph, attrs) -> dict:
+    """``body tensor -> INVARIANT | STEP`` for the values that may move (others absent)."""
+    ns, nst = attrs["num_sequences"], attrs["num_states"]
+    kinds = {}
+    step_rank = {}
+    for i, t in enumerate(body.inputs):
+        if i < ns:
+            kinds[t] = STEP
+        elif i >= ns + nst:
+            kinds[t] = INVARIANT
+    for node in body.nodes:
+        opdef = get_op(node.op)
+        if node.op == "const":
+            kinds[node.outputs[0]] = INVARIANT
+            continue
+        if opdef.kind == "source" or opdef.random or node.bodies() or node.op == "input":
+            continue
+        ks = [kinds.get(t) for t in node.inputs]
+        if not node.inputs or any(k is None for k in ks):
+            continue
+        if all(k == INVARIANT for k in ks):
+            kinds.update((o, INVARIANT) for o in node.outputs)
+            continue
+        out_rank = node.out_types[0].ndim if len(node.out_types) == 1 else -1
+        if opdef.kind == "elementwise":
+            ok = all(k == STEP or t.ndim < out_rank for k, t in zip(ks, node.inputs))
+        elif node.op == "dot":
+            ok = ks == [STEP, INVARIANT] and node.inputs[1].ndim == 2
+        else:
+            ok = False
+        if ok:
+            kinds[node.outputs[0]] = STEP
+            step_rank[node.outputs[0]] = out_rank
+    return kinds
+
+
+def hoist_loop(loop: Node):
+    """The loop with its invariant and per-step values hoisted, or ``None``."""
+    attrs = dict(loop.attrs)
+    body = attrs["body"]
+    ns, nst, nc = attrs["num_sequences"], attrs["num_states"], attrs["num_constants"]
+    seqs, states, consts, mask = split_operands(loop.inputs, **attrs)
+    kinds = classify(body, attrs)
+    inputs = set(body.inputs)
+    # The frontier: movable values read by body nodes that stay, or returned.
+    frontier = []
+    for node in body.nodes:
+        if node.outputs[0] in kinds and all(o in kinds for o in node.outputs):
+            continue
+        for t in node.inputs:
+            if t in kinds and t not in inputs and t.node.op != "const" and t not in frontier:
+                frontier.append(t)
+    for t in body.outputs:
+        if t in kinds and t not in inputs and t.node.op != "const" and t not in frontier:
+            frontier.append(t)
+    if not frontier:
+        return None
+    # Outer values of the body's movable values.
+    outer = {}
+    for i, t in enumerate(body.inputs):
+        if i < ns:
+            outer[t] = seqs[i]
+        elif i >= ns + nst:
+            outer[t] = consts[i - ns - nst]
+    for node in body.nodes:
+        if node.outputs[0] not in kinds or node.op in ("input",):
+            continue
+        if node.op == "const":
+            outer[node.outputs[0]] = node.outputs[0]
+            continue
+        new = _replay(node, [outer[t] for t in node.inputs])
+        outer.update(zip(node.outputs, new.outputs))
+    # The new body.
+    time_major = attrs["time_major"]
+    new_seq_ph, new_seq_ops, new_const_ph, new_const_ops = [], [], [], []
+    local = {}
+    for t in frontier:
+        ph = Node("input", (), {}, (t.type,), name=t.node.name or f"hoisted{len(local)}").outputs[0]
+        local[t] = ph
+        if kinds[t] == STEP:
+            if step_type(outer[t].type, time_major) != t.type:
+                return None
+            new_seq_ph.append(ph)
+            new_seq_ops.append(outer[t])
+        else:
+            new_const_ph.append(ph)
+            new_const_ops.append(outer[t])
+    for node in body.nodes:
+        if node.op == "input" or node.outputs[0] in local:
+            continue
+        if node.op == "const":
+            continue
+        ins = [local.get(t, t) for t in node.inputs]
+        new = node if all(a is b for a, b in zip(ins, node.inputs)) else node.with_inputs(ins)
+        local.update(zip(node.outputs, new.outputs))
+    outs = [local.get(t, t) for t in body.outputs]
+    probe = Graph(body.inputs + tuple(new_seq_ph) + tuple(new_const_ph), outs)
+    used = {t for n in probe.nodes for t in n.inputs} | set(outs)
+    old_x = [(ph, op) for ph, op in zip(body.inputs[:ns], seqs) if ph in used]
+    old_c = [(ph, op) for ph, op in zip(body.inputs[ns + nst:], consts) if ph in used]
+    seq_pairs = old_x + list(zip(new_seq_ph, new_seq_ops))
+    if not seq_pairs:
+        seq_pairs = [(body.inputs[0], seqs[0])]
+    const_pairs = old_c + list(zip(new_const_ph, new_const_ops))
+    new_body = Graph([p for p, _ in seq_pairs] + list(body.inputs[ns:ns + nst])
+                     + [p for p, _ in const_pairs], outs, name=body.name)
+    operands = ([o for _, o in seq_pairs] + list(states) + [o for _, o in const_pairs]
+                + ([mask] if mask is not None else []))
+    attrs.update(body=new_body, num_sequences=len(seq_pairs), num_constants=len(const_pairs))
+    types = get_op("loop").infer([t.type for t in operands], attrs)
+    return Node("loop", tuple(operands), attrs, types, loop.name, loop.layer)
