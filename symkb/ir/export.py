@@ -1,0 +1,273 @@
+"""Graphs as networkx graphs (:func:`to_networkx` / :func:`from_networkx`) and Graphviz DOT.
+
+``to_networkx(graph)`` gives an ``nx.MultiDiGraph``. Its nodes are keyed by
+the names ``print(graph)`` uses (without ``%``: ``'x'``, ``'kernel'``,
+``'0'``, ...), one per IR node, graph inputs included, with the data
+
+* ``op``, ``attrs`` (the non-graph attributes, as they are: arrays, Variables),
+  ``out_types`` (strings such as ``'f32[?,4]'``), ``outputs`` (the printed
+  names of the results), ``layer``, ``name`` (the node's name hint);
+* ``body``: for a node holding graphs (``loop``, ``fused_elementwise``), the
+  first of them as its own MultiDiGraph (same layout), and ``bodies``:
+  ``{attribute key: MultiDiGraph}`` for all of them;
+* ``index``: the position of a graph input.
+
+An edge ``producer -> consumer`` (edge key = operand index) carries
+``operand``, ``output`` (the producer's result index), ``type``, ``shape``,
+``dtype`` and ``name`` (the printed value name). The graph data holds
+``name``, ``inputs`` (node keys) and ``outputs`` (``(key, result index)``).
+
+Recipes on the result (``G = to_networkx(graph)``)::
+
+    nx.ancestors(G, "3")                    # everything value %3 depends on
+    collections.Counter(op for _, op in G.nodes(data="op"))    # op histogram
+    nx.dag_longest_path(G)                  # the longest dependency chain
+
+(:mod:`symkb.ir.query` has the same queries on graphs directly, bodies
+included.) ``to_dot(graph)`` writes Graphviz source: one box per node, value
+types on the edges, each body as a cluster inside its node's cluster.
+networkx is imported only when these functions are called.
+"""
+from __future__ import annotations
+
+from .graph import Graph
+from .node import Node
+from .printer import Namer, attr_items, graph_attrs, name_values, print_order
+from .types import TensorType
+
+
+def _key(namer: Namer, tensor) -> str:
+    return namer[tensor][1:]
+
+
+def to_networkx(graph: Graph):
+    """``graph`` as an ``nx.MultiDiGraph`` (see the module docstring)."""
+    return _to_nx(graph, name_values(graph))
+
+
+def _to_nx(graph: Graph, namer: Namer):
+    import networkx as nx
+
+    G = nx.MultiDiGraph(name=graph.name)
+    given = set(graph.inputs)
+
+    def source(t):
+        return (_key(namer, t), 0) if t in given else (_key(namer, t.node.outputs[0]), t.index)
+
+    for i, t in enumerate(graph.inputs):
+        G.add_node(_key(namer, t), op="input", attrs={}, out_types=[str(t.type)],
+                   outputs=[namer[t]], layer=None, name=t.node.name, index=i)
+    for node in print_order(graph):
+        data = {"op": node.op,
+                "attrs": {k: v for k, v in node.attrs.items() if not isinstance(v, Graph)},
+                "out_types": [str(t) for t in node.out_types],
+                "outputs": [namer[t] for t in node.outputs],
+                "layer": node.layer, "name": node.name}
+        bodies = graph_attrs(node)
+        if bodies:
+            data["bodies"] = {k: _to_nx(b, namer) for k, b in bodies}
+            data["body"] = data["bodies"][bodies[0][0]]
+        key = _key(namer, node.outputs[0])
+        G.add_node(key, **data)
+        for i, t in enumerate(node.inputs):
+            u, j = source(t)
+            G.add_edge(u, key, key=i, operand=i, output=j, type=str(t.type), shape=t.shape,
+                       dtype=t.dtype, name=namer[t])
+    G.graph["inputs"] = [_key(namer, t) for t in graph.inputs]
+    G.graph["outputs"] = [source(t) for t in graph.outputs]
+    return G
+
+
+def from_networkx(G, variables=None) -> Graph:
+    """Rebuild a :class:`Graph` from :func:`to_networkx`'s layout.
+
+    Nodes are rebuilt from their data alone (``op``, ``attrs``, ``out_types``,
+    ``layer``, ``name``, ``bodies``) in a topological order of ``G``;
+    operands come from the in-edges (``operand``, ``output``). ``param``
+    nodes keep their Variable; ``variables`` (name -> Variable) replaces them.
+    """
+    return _from_nx(G, dict(variables or {}))
+
+
+def _from_nx(G, variables) -> Graph:
+    import networkx as nx
+
+    from .build import placeholder_node
+
+    built: dict = {}
+    for key in nx.lexicographical_topological_sort(G, key=str):
+        data = G.nodes[key]
+        op = data["op"]
+        types = tuple(TensorType.parse(s) for s in data["out_types"])
+        if op == "input" and "index" in data:
+            (t,) = types
+            built[key] = placeholder_node(t.shape, t.dtype, data.get("name") or key).node
+            continue
+        edges = sorted(G.in_edges(key, data=True), key=lambda e: e[2]["operand"])
+        inputs = tuple(built[u].outputs[d.get("output", 0)] for u, _, d in edges)
+        attrs = dict(data.get("attrs", {}))
+        for k, body in data.get("bodies", {}).items():
+            attrs[k] = _from_nx(body, variables)
+        if op == "param":
+            var = attrs["variable"]
+            attrs = {"variable": variables.get(var.name, var)}
+        built[key] = Node(op, inputs, attrs, types, data.get("name"), data.get("layer"))
+    inputs = [built[k].outputs[0] for k in G.graph["inputs"]]
+    outputs = [built[k].outputs[j] for k, j in G.graph["outputs"]]
+    return Graph(inputs, outputs, name=G.graph.get("name", "graph"))
+
+
+# -- DOT ----------------------------------------------------------------------
+
+_FILL = {"input": "#dbeafe", "param": "#fef3c7", "const": "#e5e7eb"}
+
+
+def _quote(text: str) -> str:
+    """A DOT double-quoted string (``\\n`` line breaks kept as DOT escapes)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _fill(items, width: int = 40) -> list:
+    """Join ``items`` with commas into lines of about ``width`` characters."""
+    lines, current = [], ""
+    for item in items:
+        if current and len(current) + 2 + len(item) > width:
+            lines.append(current + ",")
+            current = item
+        else:
+            current = f"{current}, {item}" if current else item
+    return lines + ([current] if current else [])
+
+
+class _Dot:
+    def __init__(self, namer, show_shapes, show_layer_names, show_attrs, group_layers):
+        self.namer = namer
+        self.show_shapes = show_shapes
+        self.show_layer_names = show_layer_names
+        self.show_attrs = show_attrs
+        self.group_layers = group_layers
+        self.lines: list = []
+        self.clusters = 0
+
+    def node_id(self, tensor, scope) -> str:
+        return _quote(f"{scope}{self.namer[tensor]}" if tensor in self.inputs_of[scope]
+                      else f"{scope}{self.namer[tensor.node.outputs[0]]}")
+
+    def emit_graph(self, graph: Graph, scope: str, pad: str):
+        self.inputs_of[scope] = set(graph.inputs)
+        for i, t in enumerate(graph.inputs):
+            label = f"{self.namer[t]}\n{t.type}" if self.show_shapes else self.namer[t]
+            self.lines.append(f"{pad}{self.node_id(t, scope)} [label={_quote(label)}, "
+                              f'shape=ellipse, fillcolor="{_FILL["input"]}"];')
+        by_layer: dict = {}
+        for node in print_order(graph):
+            if self.group_layers and node.layer and not graph_attrs(node):
+                by_layer.setdefault(node.layer, []).append(node)
+            else:
+                by_layer.setdefault(None, []).append(node)
+        for layer, nodes in by_layer.items():
+            inner = pad
+            if layer is not None:
+                self.clusters += 1
+                self.lines.append(f"{pad}subgraph {_quote(f'cluster_{self.clusters}')} {{")
+                self.lines.append(f"{pad}  label={_quote(layer)}; style=dashed;")
+                inner = pad + "  "
+            for node in nodes:
+                self.emit_node(node, scope, inner)
+            if layer is not None:
+                self.lines.append(f"{pad}}}")
+        for node in print_order(graph):
+            for i, t in enumerate(node.inputs):
+                attrs = []
+                if self.show_shapes:
+                    label = str(t.type) + (f" #{t.index}" if len(t.node.outputs) > 1
+                                           and t not in graph.inputs else "")
+                    attrs.append(f"label={_quote(label)}")
+                if len(node.inputs) > 1:
+                    attrs.append(f"headlabel={_quote(str(i))}")
+                self.lines.append(f"{pad}{self.node_id(t, scope)} -> "
+                                  f"{self.node_id(node.outputs[0], scope)}"
+                                  + (f" [{', '.join(attrs)}]" if attrs else "") + ";")
+        for i, t in enumerate(graph.outputs):
+            out = _quote(f"{scope}@output{i}")
+            self.lines.append(f"{pad}{out} [label={_quote(f'output {i}')}, shape=ellipse, "
+                              f'fillcolor="{_FILL["input"]}"];')
+            label = f" [label={_quote(str(t.type))}]" if self.show_shapes else ""
+            self.lines.append(f"{pad}{self.node_id(t, scope)} -> {out}{label};")
+
+    def label(self, node) -> str:
+        names = ", ".join(self.namer[t] for t in node.outputs)
+        head = f"{names} = {node.op}"
+        parts = [head]
+        if node.op == "param":
+            parts.append(node.attrs["variable"].name)
+        elif self.show_attrs:
+            parts.extend(_fill([_short(s) for s in attr_items(node)]))
+        if self.show_shapes:
+            parts.append(", ".join(str(t) for t in node.out_types))
+        if self.show_layer_names and node.layer and not self.group_layers:
+            parts.append(f"({node.layer})")
+        return "\n".join(parts)
+
+    def emit_node(self, node, scope, pad):
+        nid = self.node_id(node.outputs[0], scope)
+        fill = _FILL.get(node.op, "#ffffff")
+        bodies = graph_attrs(node)
+        if not bodies:
+            self.lines.append(f"{pad}{nid} [label={_quote(self.label(node))}, "
+                              f'fillcolor="{fill}"];')
+            return
+        self.clusters += 1
+        self.lines.append(f"{pad}subgraph {_quote(f'cluster_{self.clusters}')} {{")
+        title = node.op + (f" ({node.layer})" if node.layer and self.show_layer_names else "")
+        self.lines.append(f"{pad}  label={_quote(title)}; style=rounded;")
+        self.lines.append(f"{pad}  {nid} [label={_quote(self.label(node))}, "
+                          f'fillcolor="#fce7f3"];')
+        for key, body in bodies:
+            self.clusters += 1
+            sub_scope = f"{scope}{self.namer[node.outputs[0]]}.{key}/"
+            self.lines.append(f"{pad}  subgraph {_quote(f'cluster_{self.clusters}')} {{")
+            self.lines.append(f"{pad}    label={_quote(key)}; style=dotted;")
+            self.emit_graph(body, sub_scope, pad + "    ")
+            self.lines.append(f"{pad}  }}")
+        self.lines.append(f"{pad}}}")
+
+
+def to_dot(graph: Graph, *, show_shapes: bool = True, show_layer_names: bool = True,
+           show_attrs: bool = True, group_layers: bool = False, rankdir: str = "TB",
+           dpi: int | None = None) -> str:
+    """Graphviz source for ``graph``.
+
+    Args:
+        graph: the graph.
+        show_shapes: value types on the edges and in the boxes.
+        show_layer_names: the layer of each node in its box.
+        show_attrs: the attributes of each node in its box (long values cut).
+        group_layers: put the nodes of each layer in a dashed cluster.
+        rankdir: ``'TB'`` (top to bottom) or ``'LR'`` (left to right).
+        dpi: the resolution ``dot`` renders images at.
+
+    Returns:
+        The DOT text (render it with ``dot -Tpng file.dot -o file.png``).
+    """
+    if rankdir not in ("TB", "LR", "BT", "RL"):
+        raise ValueError(f"to_dot: rankdir must be 'TB', 'LR', 'BT' or 'RL', received {rankdir!r}")
+    dot = _Dot(name_values(graph), show_shapes, show_layer_names, show_attrs, group_layers)
+    dot.inputs_of = {}
+    head = [f"digraph {_quote(graph.name)} {{",
+            f"  graph [rankdir={rankdir}, compound=true, fontname=\"Helvetica\""
+            + (f", dpi={int(dpi)}" if dpi else "") + "];",
+            '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10];',
+            '  edge [fontname="Helvetica", fontsize=9];']
+    dot.emit_graph(graph, "", "  ")
+    return "\n".join(head + dot.lines + ["}"]) + "\n"
+
+
+def dot_string_literal(text: str) -> str:
+    """``text`` quoted for DOT (exposed for tools that add their own statements)."""
+    return _quote(text)
+
