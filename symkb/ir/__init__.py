@@ -7,14 +7,22 @@
 * the op registry (``registry.py``) and the op catalogue (``ops/``): each op's
   type rule and numpy reference;
 * :func:`call` (``build.py``): eager or symbolic, chosen in one place;
-* :func:`verify`, :func:`format_graph` (``print(graph)``).
+* :func:`verify`, :func:`format_graph` (``print(graph)``) and :func:`parse`;
+* exchange and inspection: :func:`to_json`/:func:`from_json`,
+  :func:`to_networkx`/:func:`from_networkx`, :func:`to_dot`, :func:`stats`,
+  :func:`op_histogram`, :func:`ancestors`, :func:`critical_path`.
 """
 from . import ops as _ops  # noqa: F401  (registers the op catalogue)
 from .build import as_tensor, call, const, is_symbolic, layer_scope, placeholder_node
 from .errors import DTypeError, ShapeError, SymbolicValueError, VerifyError
 from .graph import Graph, evaluate, run_node
 from .node import KerasTensor, Node
+from .export import from_networkx, to_dot, to_networkx
+from .parse import ParseError, parse
 from .printer import format_graph
+from .query import ancestors, critical_path, op_histogram
+from .serialize import GraphFormatError, from_json, to_json
+from .stats import GraphStats, stats
 from .registry import REGISTRY, OpDef, get_op, register
 from .replay import replay
 from .types import TensorType, broadcast_shapes
@@ -25,5 +33,7 @@ __all__ = [
     "Graph", "Node", "KerasTensor", "Variable", "TensorType", "OpDef", "REGISTRY",
     "register", "get_op", "call", "const", "as_tensor", "is_symbolic", "layer_scope",
     "placeholder_node", "evaluate", "run_node", "verify", "format_graph", "broadcast_shapes",
-    "replay", "ShapeError", "DTypeError", "VerifyError", "SymbolicValueError",
+    "replay", "parse", "ParseError", "to_json", "from_json", "GraphFormatError",
+    "to_networkx", "from_networkx", "to_dot", "stats", "GraphStats", "op_histogram",
+    "ancestors", "critical_path", "ShapeError", "DTypeError", "VerifyError", "SymbolicValueError",
 ]
