@@ -20,13 +20,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import backend as K
-from ..backend.session import to_snake_case, unique_object_name
+from ..backend.session import register_reset_hook, to_snake_case, unique_object_name
 from ..ir import KerasTensor, Variable, layer_scope
 from . import initializers
 from .nest import flatten
 
+# Masks and call records travel beside the tensors. They are session state:
+# ``K.clear_session()`` empties both (models keep their own copy of the records).
 _MASKS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _HISTORY: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _reset_tables() -> None:
+    _MASKS.clear()
+    _HISTORY.clear()
+
+
+register_reset_hook(_reset_tables)
 
 
 @dataclass(frozen=True)

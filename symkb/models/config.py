@@ -9,7 +9,6 @@ nothing is ever executed from a config.
 """
 from __future__ import annotations
 
-from ..layers.base import history
 from ..layers.core import InputLayer
 from ..layers.nest import flatten
 
@@ -71,7 +70,7 @@ def functional_config(model) -> dict:
                 continue
             args = []
             for t in flatten(call.inputs):
-                src = history(t)
+                src = model._records[t]
                 args.append([src.layer.name, model.node_index(t), src.index, {}])
             inbound.append(args)
         entry = serialize_layer(layer)
@@ -80,7 +79,7 @@ def functional_config(model) -> dict:
         layer_configs.append(entry)
 
     def ref(t):
-        src = history(t)
+        src = model._records[t]
         return [src.layer.name, model.node_index(t), src.index]
     return {"name": model.name, "layers": layer_configs,
             "input_layers": [ref(t) for t in model.inputs],

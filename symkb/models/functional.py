@@ -37,7 +37,7 @@ class Model(Layer):
                     raise TypeError(f"Model {self.name!r}: {kind}[{i}] must be a KerasTensor "
                                     f"(from Input or a layer), received {type(t).__name__}")
         self.graph = Graph(self.inputs, self.outputs, name=self.name)
-        self._layers, self._calls = _collect_layers(self.inputs, self.outputs)
+        self._layers, self._calls, self._records = _collect_layers(self.inputs, self.outputs)
         self.built = True
         self._predict_fn = None
 
@@ -151,7 +151,7 @@ class Model(Layer):
             connected = []
             for c in calls:
                 for t in flatten(c.inputs):
-                    src = history(t)
+                    src = self._records.get(t)
                     if src is not None:
                         connected.append(f"{src.layer.name}[{self.node_index(t)}][{src.index}]")
             rows.append({"name": layer.name, "class_name": type(layer).__name__,
@@ -160,7 +160,7 @@ class Model(Layer):
 
     def node_index(self, tensor) -> int:
         """Which call (within this model) of its layer made ``tensor``."""
-        record = history(tensor)
+        record = self._records[tensor]
         calls = [c for c in self._calls if c.layer is record.layer]
         for i, c in enumerate(calls):
             if any(o is tensor for o in c.outputs):
@@ -212,9 +212,12 @@ class LayerCall:
 
 
 def _collect_layers(inputs, outputs):
-    """The layers between ``inputs`` and ``outputs`` and their calls, in topological
-    order (Input layers first, in the order of ``inputs``)."""
+    """The layers between ``inputs`` and ``outputs``, their calls in topological
+    order (Input layers first, in the order of ``inputs``), and the call record
+    of every tensor reached (the model keeps its own copy, so it outlives
+    ``clear_session``)."""
     input_set = set(inputs)
+    records: dict = {}
     calls: dict = {}
     order: list = []
     state: dict = {}
@@ -228,6 +231,7 @@ def _collect_layers(inputs, outputs):
             raise ValueError(
                 f"Model: the outputs depend on {t.name}, which was not made by a layer or an "
                 "Input (wrap computations in layers, or make that tensor a model input)")
+        records[t] = record
         key = (id(record.layer), id(record.inputs))
         if expanded:
             if key not in calls:
@@ -247,10 +251,11 @@ def _collect_layers(inputs, outputs):
                 stack.append((src, False))
     call_list = [calls[k] for k in order]
     for c in call_list:
-        c.outputs.sort(key=lambda t: history(t).index)
-    layers = [history(t).layer for t in inputs if history(t) is not None
-              and isinstance(history(t).layer, InputLayer)]
+        c.outputs.sort(key=lambda t: records[t].index)
+    layers = [records[t].layer for t in inputs if t in records
+              and isinstance(records[t].layer, InputLayer)]
     for c in call_list:
         if all(c.layer is not layer for layer in layers):
             layers.append(c.layer)
-    return layers, [c for c in call_list if not isinstance(c.layer, InputLayer)]
+    calls_out = [c for c in call_list if not isinstance(c.layer, InputLayer)]
+    return layers, calls_out, records

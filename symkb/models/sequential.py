@@ -22,7 +22,7 @@ class Sequential(Model):
         self.inputs, self.outputs = [], []
         self._nested_inputs = self._nested_outputs = None
         self.graph = None
-        self._calls = []
+        self._calls, self._records = [], {}
         self._predict_fn = None
         self.built = False
         for layer in layers or []:
@@ -80,7 +80,7 @@ class Sequential(Model):
         self._nested_inputs, self._nested_outputs = inp, out
         self.inputs, self.outputs = [inp], [out]
         self.graph = Graph([inp], [out], name=self.name)
-        _, self._calls = _collect_layers([inp], [out])
+        _, self._calls, self._records = _collect_layers([inp], [out])
         self.built = True
         self._predict_fn = None
 
