@@ -1,0 +1,428 @@
+"""The op table: every backend op, eager == symbolic, with shapes checked.
+
+Each :class:`Case` names a ``K`` function (or a raw registered op), its
+argument kinds and shapes, and its keyword arguments. For every case, dtype
+(float32, float64) and placeholder style (static shapes, or ``None`` in the
+dims marked ``B``), the test
+
+* runs the function eagerly on numpy arrays (the result must be an
+  ``np.ndarray``),
+* builds it on placeholders (the result must be a ``KerasTensor`` whose
+  static shape agrees with the eager result, ``None`` matching anything, and
+  whose dtype equals the eager dtype),
+* runs the graph with ``K.function`` (the interpreter) and compares it with
+  the eager result,
+* and, where the case gives one, compares the eager result with an
+  independent numpy expectation.
+
+``test_every_registered_op_has_a_case`` fails when an op is registered that
+no case exercises.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+from symkb import backend as K
+from symkb import ir
+from symkb.ir import Graph, KerasTensor, Variable
+
+B = "B"  # a batch dimension: size 2 when concrete, None in dynamic placeholders
+BATCH = 2
+
+
+@dataclasses.dataclass
+class Case:
+    """One row of the table.
+
+    ``args`` items are ``(kind, shape)`` pairs or plain Python values. Kinds:
+    ``f`` (normal floats of the case dtype), ``pos`` (positive floats),
+    ``unit`` (floats in (0, 1)), ``i`` (int32 in [0, 4)), ``b`` (bool),
+    ``var`` (a Variable of floats; the same object in both modes), and
+    ``list`` (a list of ``(kind, shape)`` pairs, for concatenate/stack).
+    """
+
+    id: str
+    fn: Callable
+    args: list
+    kwargs: dict = dataclasses.field(default_factory=dict)
+    ref: Callable | None = None   # numpy expectation from the array arguments only
+    floats: tuple = ("float32", "float64")
+    dynamic: bool = True           # also run with None batch dims
+    rtol: float = 1e-6
+
+
+def raw(op, **attrs):
+    """A function recording the registered op ``op`` directly."""
+    def fn(*args):
+        return ir.call(op, *args, **attrs)
+    fn.__name__ = op
+    return fn
+
+
+CASES: list[Case] = []
+
+
+def case(id, fn, *args, ref=None, **kwargs):
+    CASES.append(Case(id, fn, list(args), kwargs, ref))
+    return CASES[-1]
+
+
+X = ("f", (B, 3, 4))
+X2 = ("f", (B, 4))
+
+# --- elementwise unary -------------------------------------------------------
+for name, kind, ref in [
+    ("abs", "f", np.abs), ("square", "f", np.square), ("sqrt", "f", lambda x: np.sqrt(np.maximum(x, 0))),
+    ("exp", "f", np.exp), ("log", "pos", np.log), ("sign", "f", np.sign), ("round", "f", np.round),
+    ("sin", "f", np.sin), ("cos", "f", np.cos), ("negative", "f", np.negative),
+    ("tanh", "f", np.tanh), ("sigmoid", "f", lambda x: 1 / (1 + np.exp(-x))),
+    ("hard_sigmoid", "f", lambda x: np.clip(0.2 * x + 0.5, 0, 1)),
+    ("softplus", "f", lambda x: np.log1p(np.exp(x))), ("softsign", "f", lambda x: x / (1 + np.abs(x))),
+    ("elu", "f", lambda x: np.where(x > 0, x, np.expm1(x))),
+    ("selu", "f", None), ("relu", "f", lambda x: np.maximum(x, 0)),
+]:
+    case(name, getattr(K, name), (kind, (B, 3, 4)), ref=ref)
+for op, kind, ref in [("floor", "f", np.floor), ("ceil", "f", np.ceil), ("log1p", "pos", np.log1p),
+                      ("expm1", "f", np.expm1)]:
+    case(op, raw(op), (kind, (B, 5)), ref=ref)
+case("logical_not", raw("logical_not"), ("b", (B, 3)), ref=np.logical_not)
+case("relu_alpha", K.relu, X, alpha=0.1, ref=lambda x: np.where(x > 0, x, 0.1 * x))
+case("relu_max", K.relu, X, max_value=0.5, ref=lambda x: np.clip(x, 0, 0.5))
+case("relu_threshold", K.relu, X, threshold=0.3, ref=lambda x: np.where(x > 0.3, x, 0))
+case("relu_all", K.relu, X, alpha=0.2, max_value=1.0, threshold=-0.5)
+case("elu_alpha", K.elu, X, alpha=0.5)
+case("abs_int", K.abs, ("i", (B, 3)), ref=np.abs)
+case("square_int", K.square, ("i", (B, 3)), ref=np.square)
+case("clip", K.clip, X, -0.5, 0.5, ref=lambda x: np.clip(x, -0.5, 0.5))
+case("clip_none", K.clip, X, None, 0.2, ref=lambda x: np.minimum(x, 0.2))
+case("clip_tensor_bounds", K.clip, X, ("f", (4,)), 1.0)
+case("pow_scalar", K.pow, ("pos", (B, 3)), 1.5, ref=lambda x: x ** 1.5)
+case("pow_tensor", K.pow, ("pos", (B, 3)), ("f", (3,)), ref=np.power)
+case("cast_int", K.cast, X, "int32", ref=lambda x: x.astype(np.int32))
+case("cast_bool", K.cast, ("b", (B, 3)), "float32", ref=lambda x: x.astype(np.float32))
+case("cast_float16", K.cast, X, "float16")
+case("zeros_like", K.zeros_like, X, ref=np.zeros_like)
+case("ones_like_dtype", K.ones_like, X, dtype="int32", ref=lambda x: np.ones(x.shape, np.int32))
+
+# --- elementwise binary, with broadcasting ------------------------------------
+BINARY_SHAPES = {
+    "same": [("f", (B, 3, 4)), ("f", (B, 3, 4))],
+    "vector": [("f", (B, 3, 4)), ("f", (4,))],
+    "outer": [("f", (B, 1, 4)), ("f", (3, 1))],
+    "scalar": [("f", (B, 3)), 2.0],
+    "rscalar": [0.5, ("f", (B, 3))],
+}
+for name, ref in [("add", np.add), ("subtract", np.subtract), ("multiply", np.multiply),
+                  ("divide", np.divide), ("maximum", np.maximum), ("minimum", np.minimum),
+                  ("equal", np.equal), ("not_equal", np.not_equal), ("greater", np.greater),
+                  ("greater_equal", np.greater_equal), ("less", np.less),
+                  ("less_equal", np.less_equal)]:
+    for label, args in BINARY_SHAPES.items():
+        r = ref
+        if label == "scalar":
+            r = (lambda x, _r=ref: _r(x, 2.0))
+        elif label == "rscalar":
+            r = (lambda y, _r=ref: _r(0.5, y))
+        case(f"{name}_{label}", getattr(K, name), *args, ref=r)
+for op, ref in [("floordiv", np.floor_divide), ("mod", np.mod)]:
+    case(op, raw(op), ("f", (B, 3)), ("pos", (3,)), ref=ref)
+for op, ref in [("logical_and", np.logical_and), ("logical_or", np.logical_or)]:
+    case(op, raw(op), ("b", (B, 3)), ("b", (3,)), ref=ref)
+case("divide_int", K.divide, ("i", (B, 3)), 2, ref=lambda x: x / 2)
+case("operators", lambda x, y: (x + y) * 2 - y / 3 + (-x) ** 2, ("f", (B, 3)), ("f", (3,)))
+case("compare_operators", lambda x, y: (x > y) & (x <= 1.0) | ~(y < 0), ("f", (B, 3)), ("f", (3,)))
+case("switch_elementwise", K.switch, ("b", (B, 3)), ("f", (B, 3)), ("f", (B, 3)),
+     ref=lambda c, a, b: np.where(c, a, b))
+case("switch_rank2_cond", K.switch, ("b", (B, 3)), ("f", (B, 3, 4)), ("f", (B, 3, 4)),
+     ref=lambda c, a, b: np.where(c[..., None], a, b))
+case("switch_rank1_cond", K.switch, ("b", (4,)), ("f", (B, 4)), ("f", (B, 4)),
+     ref=lambda c, a, b: np.where(c, a, b))
+
+# --- reductions -------------------------------------------------------------------
+AXES = [None, 0, 1, -1, (0, 2), [1, -1]]
+for name in ["sum", "mean", "max", "min", "prod", "std", "var", "logsumexp"]:
+    for axis, keepdims in itertools.product(AXES, [False, True]):
+        ref = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min, "prod": np.prod,
+               "std": np.std, "var": np.var}.get(name)
+        ref = None if ref is None else (
+            lambda x, _r=ref, _a=axis, _k=keepdims: _r(x, axis=None if _a is None else tuple(
+                _a) if isinstance(_a, list) else _a, keepdims=_k))
+        case(f"{name}_axis{axis}_keep{int(keepdims)}", getattr(K, name), X,
+             axis=axis, keepdims=keepdims, ref=ref).rtol = 1e-5
+for name in ["any", "all"]:
+    for axis in [None, 1, -1, (0, 2)]:
+        case(f"{name}_axis{axis}", getattr(K, name), ("b", (B, 3, 4)), axis=axis)
+    case(f"{name}_float", getattr(K, name), X, axis=-1, keepdims=True)
+case("mean_bool", K.mean, ("b", (B, 3)), axis=1)
+case("mean_int", K.mean, ("i", (B, 3)), axis=1)
+case("sum_int", K.sum, ("i", (B, 3)), axis=0)
+for name in ["argmax", "argmin"]:
+    case(f"{name}_default", getattr(K, name), X, ref=lambda x, _n=name: getattr(np, _n)(x, -1))
+    case(f"{name}_axis1", getattr(K, name), X, axis=1)
+for name in ["cumsum", "cumprod"]:
+    case(f"{name}_default", getattr(K, name), X, ref=lambda x, _n=name: getattr(np, _n)(x, 0))
+    case(f"{name}_neg1", getattr(K, name), X, axis=-1)
+
+# --- linear algebra ------------------------------------------------------------------
+case("dot_2d", K.dot, ("f", (B, 4)), ("f", (4, 5)), ref=np.dot)
+case("dot_variable", K.dot, ("f", (B, 4)), ("var", (4, 5)))
+case("dot_3d_2d", K.dot, X, ("f", (4, 5)))
+case("dot_3d_3d", K.dot, X, ("f", (2, 4, 5)), ref=lambda x, y: np.tensordot(x, y, ([2], [1])))
+case("dot_2d_1d", K.dot, ("f", (B, 4)), ("f", (4,)), ref=np.dot)
+case("matmul_batched", raw("matmul"), X, ("f", (4, 2)), ref=np.matmul)
+case("matmul_operator", lambda x, y: x @ y, ("f", (B, 3, 4)), ("f", (B, 4, 2)))
+case("batch_dot_default", K.batch_dot, ("f", (B, 3, 4)), ("f", (B, 4, 2)), ref=np.matmul)
+case("batch_dot_2d", K.batch_dot, ("f", (B, 4)), ("f", (B, 4)),
+     ref=lambda x, y: np.sum(x * y, axis=1, keepdims=True))
+case("batch_dot_axes", K.batch_dot, ("f", (B, 3, 4)), ("f", (B, 5, 3)), axes=(1, 2))
+case("batch_dot_neg_axes", K.batch_dot, ("f", (B, 3, 4)), ("f", (B, 4, 5)), axes=(-1, -2))
+case("batch_dot_3d_2d", K.batch_dot, ("f", (B, 3, 4)), ("f", (B, 4)), axes=(2, 1))
+case("transpose", K.transpose, X, ref=np.transpose)
+case("bias_add", K.bias_add, X, ("f", (4,)), ref=np.add)
+case("bias_add_channels_first", K.bias_add, X, ("f", (3,)), data_format="channels_first",
+     ref=lambda x, b: x + b[:, None])
+case("bias_add_nd_bias", K.bias_add, X, ("f", (3, 4)), ref=np.add)
+
+# --- shapes ------------------------------------------------------------------------------
+case("reshape", K.reshape, ("f", (2, 3, 4)), (4, -1), ref=lambda x: x.reshape(4, -1))
+case("reshape_batch", K.reshape, X, (-1, 12), ref=lambda x: x.reshape(-1, 12))
+case("permute_dimensions", K.permute_dimensions, X, (2, 0, 1),
+     ref=lambda x: x.transpose(2, 0, 1))
+case("expand_dims", K.expand_dims, X, ref=lambda x: x[..., None])
+case("expand_dims_1", K.expand_dims, X, 1, ref=lambda x: x[:, None])
+case("squeeze", K.squeeze, ("f", (B, 1, 4)), 1, ref=lambda x: x[:, 0])
+case("squeeze_neg", K.squeeze, ("f", (B, 3, 1)), -1, ref=lambda x: x[..., 0])
+case("concatenate", K.concatenate, ("list", [("f", (B, 3)), ("f", (B, 2))]),
+     ref=lambda xs: np.concatenate(xs, -1))
+case("concatenate_axis0", K.concatenate, ("list", [("f", (2, 3)), ("f", (B, 3))]), axis=0)
+case("stack", K.stack, ("list", [("f", (B, 3)), ("f", (B, 3))]), ref=lambda xs: np.stack(xs))
+case("stack_neg", K.stack, ("list", [("f", (B, 3)), ("f", (B, 3))]), axis=-1,
+     ref=lambda xs: np.stack(xs, -1))
+case("reverse", K.reverse, X, [0, -1], ref=lambda x: x[::-1, :, ::-1])
+case("tile", K.tile, X, (1, 2, 3), ref=lambda x: np.tile(x, (1, 2, 3)))
+case("repeat_elements", K.repeat_elements, X, 2, -1, ref=lambda x: np.repeat(x, 2, -1))
+case("repeat", K.repeat, ("f", (B, 3)), 4, ref=lambda x: np.repeat(x[:, None], 4, 1))
+case("flatten", K.flatten, X, ref=lambda x: x.ravel())
+case("batch_flatten", K.batch_flatten, X, ref=lambda x: x.reshape(len(x), -1))
+case("slice", K.slice, ("f", (4, 3, 4)), (1, 0, 1), (2, -1, 2), ref=lambda x: x[1:3, :, 1:3])
+case("getitem", lambda x: x[:, 1, ::2], X, ref=lambda x: x[:, 1, ::2])
+case("getitem_newaxis", lambda x: x[..., None, -1], X, ref=lambda x: x[..., None, -1])
+case("temporal_padding", K.temporal_padding, X, (1, 2),
+     ref=lambda x: np.pad(x, ((0, 0), (1, 2), (0, 0))))
+case("spatial_2d_padding", K.spatial_2d_padding, ("f", (B, 3, 3, 2)))
+case("spatial_2d_padding_cf", K.spatial_2d_padding, ("f", (B, 2, 3, 3)), ((1, 0), (0, 2)),
+     data_format="channels_first")
+case("spatial_3d_padding", K.spatial_3d_padding, ("f", (B, 2, 2, 2, 1)))
+case("one_hot", K.one_hot, ("i", (B, 3)), 4, ref=lambda i: np.eye(4, dtype=np.float32)[i])
+case("gather", K.gather, ("f", (5, 3)), ("i", (B, 2)), ref=lambda r, i: r[i])
+case("shape", K.shape, X)
+case("shape_in_math", lambda x: K.cast(K.shape(x)[0], "float32") * K.ones_like(x), X)
+
+# --- nn ------------------------------------------------------------------------------------
+case("softmax", K.softmax, X, ref=lambda x: np.exp(x) / np.exp(x).sum(-1, keepdims=True))
+case("softmax_axis1", K.softmax, X, axis=1)
+case("log_softmax", K.log_softmax, X)
+case("l2_normalize", K.l2_normalize, X, axis=-1,
+     ref=lambda x: x / np.sqrt(np.maximum((x ** 2).sum(-1, keepdims=True), 1e-12)))
+case("l2_normalize_all", K.l2_normalize, X)
+case("dropout_seeded", K.dropout, ("f", (B, 8)), 0.5, seed=3)
+case("dropout_noise_shape", K.dropout, ("f", (B, 3, 4)), 0.5, noise_shape=(None, 1, 4), seed=1)
+case("categorical_crossentropy", K.categorical_crossentropy, ("unit", (B, 3)), ("unit", (B, 3)))
+case("categorical_crossentropy_logits", K.categorical_crossentropy, ("unit", (B, 3)),
+     ("f", (B, 3)), from_logits=True)
+case("sparse_categorical_crossentropy", K.sparse_categorical_crossentropy, ("i", (B,)),
+     ("unit", (B, 4)))
+case("sparse_categorical_crossentropy_logits", K.sparse_categorical_crossentropy,
+     ("i", (B, 3)), ("f", (B, 3, 4)), from_logits=True)
+case("sparse_categorical_crossentropy_axis1", K.sparse_categorical_crossentropy,
+     ("i", (B, 3)), ("f", (B, 4, 3)), from_logits=True, axis=1)
+case("sparse_categorical_crossentropy_ignore", K.sparse_categorical_crossentropy,
+     ("i", (B,)), ("unit", (B, 4)), ignore_class=1)
+case("binary_crossentropy", K.binary_crossentropy, ("unit", (B, 3)), ("unit", (B, 3)))
+case("binary_crossentropy_logits", K.binary_crossentropy, ("unit", (B, 3)), ("f", (B, 3)),
+     from_logits=True)
+case("binary_focal_crossentropy", K.binary_focal_crossentropy, ("unit", (B, 3)),
+     ("unit", (B, 3)), apply_class_balancing=True)
+case("categorical_focal_crossentropy", K.categorical_focal_crossentropy, ("unit", (B, 3)),
+     ("f", (B, 3)), from_logits=True)
+case("batch_normalization", K.batch_normalization, X, ("f", (4,)), ("pos", (4,)),
+     ("f", (4,)), ("f", (4,)))
+case("batch_normalization_axis1", K.batch_normalization, ("f", (B, 3, 2, 2)), ("f", (3,)),
+     ("pos", (3,)), None, ("f", (3,)), axis=1)
+case("normalize_batch_in_training", K.normalize_batch_in_training, X, ("f", (4,)),
+     ("f", (4,)), [0, 1])
+case("in_top_k", K.in_top_k, ("f", (B, 5)), ("i", (B,)), 2)
+case("in_train_phase_symbolic", K.in_train_phase, ("f", (B, 3)), ("f", (B, 3)),
+     training=("b", ()))
+case("map_fn", lambda x: K.map_fn(lambda r: K.sum(r * r), x), ("f", (3, 4)),
+     ref=lambda x: (x * x).sum(1))
+case("foldl", lambda x: K.foldl(lambda a, r: a * 0.5 + r, x), ("f", (3, 4)))
+case("foldr", lambda x: K.foldr(lambda a, r: a * 0.5 + r, x, initializer=K.zeros_like(x[0])),
+     ("f", (3, 4)))
+case("cast_to_floatx", K.cast_to_floatx, ("i", (B, 3)))
+
+
+# ---------------------------------------------------------------------------------------------
+def _concrete(shape):
+    return tuple(BATCH if d == B else d for d in shape)
+
+
+def _symbolic_shape(shape, dynamic):
+    return tuple(None if (d == B and dynamic) else (BATCH if d == B else d) for d in shape)
+
+
+def _value(kind, shape, dtype, rng):
+    shape = _concrete(shape)
+    if kind == "f":
+        return rng.standard_normal(shape).astype(dtype)
+    if kind == "pos":
+        return rng.uniform(0.5, 2.0, shape).astype(dtype)
+    if kind == "unit":
+        return rng.uniform(0.05, 0.95, shape).astype(dtype)
+    if kind == "i":
+        return rng.integers(0, 4, shape).astype(np.int32)
+    if kind == "b":
+        return rng.random(shape) > 0.5
+    raise AssertionError(kind)
+
+
+def _is_spec(a):
+    return isinstance(a, tuple) and len(a) == 2 and isinstance(a[0], str) and \
+        isinstance(a[1], (tuple, list))
+
+
+def build(c: Case, dtype: str, dynamic: bool, seed: int = 0):
+    """Concrete values, the eager arguments and the symbolic arguments of a case."""
+    rng = np.random.default_rng(seed)
+    placeholders, feeds = [], []
+
+    def convert(a):
+        if _is_spec(a) and a[0] == "list":
+            pairs = [convert(s) for s in a[1]]
+            return [p[0] for p in pairs], [p[1] for p in pairs]
+        if not _is_spec(a):
+            return a, a
+        kind, shape = a
+        if kind == "var":
+            v = K.variable(_value("f", shape, dtype, rng), dtype=dtype)
+            return v, v
+        value = _value(kind, shape, dtype, rng)
+        p = K.placeholder(shape=_symbolic_shape(shape, dynamic), dtype=value.dtype.name)
+        placeholders.append(p)
+        feeds.append(value)
+        return value, p
+
+    pairs = [convert(a) for a in c.args]
+    kw_pairs = {k: convert(v) for k, v in c.kwargs.items()}
+    eager_args = [p[0] for p in pairs]
+    sym_args = [p[1] for p in pairs]
+    eager_kw = {k: p[0] for k, p in kw_pairs.items()}
+    sym_kw = {k: p[1] for k, p in kw_pairs.items()}
+    return eager_args, eager_kw, sym_args, sym_kw, placeholders, feeds
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (tuple, list)) else [x]
+
+
+def _shape_matches(static, concrete):
+    return len(static) == len(concrete) and all(s is None or s == c for s, c in
+                                                 zip(static, concrete))
+
+
+PARAMS = [pytest.param(c, dtype, dynamic, id=f"{c.id}-{dtype}-{'dyn' if dynamic else 'static'}")
+          for c in CASES for dtype in c.floats for dynamic in ([False, True] if c.dynamic
+                                                                else [False])]
+
+
+@pytest.mark.parametrize("c, dtype, dynamic", PARAMS)
+def test_op(c, dtype, dynamic):
+    eager_args, eager_kw, sym_args, sym_kw, placeholders, feeds = build(c, dtype, dynamic)
+    eager = _as_list(c.fn(*eager_args, **eager_kw))
+    for e in eager:
+        assert isinstance(e, np.ndarray), f"{c.id}: eager result is {type(e).__name__}"
+    symbolic = _as_list(c.fn(*sym_args, **sym_kw))
+    assert len(symbolic) == len(eager)
+    for s, e in zip(symbolic, eager):
+        assert isinstance(s, KerasTensor), f"{c.id}: symbolic result is {type(s).__name__}"
+        assert _shape_matches(K.int_shape(s), e.shape), \
+            f"{c.id}: static shape {K.int_shape(s)} does not fit the eager shape {e.shape}"
+        assert s.dtype == e.dtype.name, f"{c.id}: symbolic dtype {s.dtype}, eager {e.dtype}"
+    results = _as_list(K.function(placeholders, symbolic)(feeds))
+    for r, e in zip(results, eager):
+        assert r.shape == e.shape and r.dtype == e.dtype
+        if e.dtype.kind == "f":
+            tol = c.rtol if e.dtype != np.float16 else 1e-3
+            np.testing.assert_allclose(r, e, rtol=tol, atol=tol, equal_nan=True, err_msg=c.id)
+        else:
+            np.testing.assert_array_equal(r, e, err_msg=c.id)
+    if c.ref is not None:
+        values = [[np.asarray(e) for e in v] if isinstance(v, list) else v
+                  for a, v in zip(c.args, eager_args) if _is_spec(a)]
+        want = np.asarray(c.ref(*values))
+        got = eager[0]
+        assert got.shape == want.shape, f"{c.id}: shape {got.shape}, numpy {want.shape}"
+        if want.dtype.kind == "f":
+            tol = 1e-5 if got.dtype == np.float32 else 1e-10
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol, err_msg=c.id)
+        else:
+            np.testing.assert_array_equal(got, want, err_msg=c.id)
+
+
+@pytest.mark.parametrize("c", [c for c in CASES if any(_is_spec(a) and a[0] == "f" for a in c.args)],
+                         ids=lambda c: c.id)
+def test_float32_in_float32_out(c):
+    """Python scalars are weakly typed: float32 operands give float32 results."""
+    eager_args, eager_kw, *_ = build(c, "float32", False)
+    for out in _as_list(c.fn(*eager_args, **eager_kw)):
+        if out.dtype.kind == "f":
+            assert out.dtype == np.float32 or c.id.startswith(("cast_", "divide_int")), c.id
+
+
+def test_variables_work_eagerly_and_symbolically():
+    w = K.variable(np.eye(3) * 2)
+    x = np.ones((2, 3), np.float32)
+    np.testing.assert_allclose(K.dot(x, w), 2 * x)
+    p = K.placeholder(shape=(None, 3))
+    y = K.dot(p, w) + w[0]  # a Variable indexes like its value
+    assert isinstance(y, KerasTensor)
+    f = K.function([p], y)
+    np.testing.assert_allclose(f([x]), 2 * x + np.array([2, 0, 0]))
+    assert isinstance(K.sum(w), np.ndarray)
+
+
+# Ops that no K function records: sources (fed or read, not computed), loops
+# (owned by K.rnn and its tests) and whatever compilers add (fused kernels).
+NOT_OPS = {"input", "param", "const"}
+EXERCISED_ELSEWHERE_KINDS = {"source", "control"}
+
+
+def _ops_of(c):
+    _, _, sym_args, sym_kw, placeholders, _ = build(c, c.floats[0], False)
+    outs = _as_list(c.fn(*sym_args, **sym_kw))
+    return {node.op for _, node in Graph(placeholders, outs).walk()}
+
+
+def test_every_registered_op_has_a_case():
+    covered = set()
+    for c in CASES:
+        covered |= _ops_of(c)
+    wanted = {name for name, opdef in ir.REGISTRY.items()
+              if opdef.kind not in EXERCISED_ELSEWHERE_KINDS and name not in NOT_OPS
+              and not name.startswith("fused")}
+    missing = sorted(wanted - covered)
+    assert not missing, f"registered ops with no case in tests/test_backend_ops.py: {missing}"
+
+
+def test_case_ids_are_unique():
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids))
+
+
+def _unused(*_: Any):  # keeps linters quiet about typing-only imports
+    return Variable
