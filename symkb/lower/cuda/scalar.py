@@ -52,6 +52,24 @@ def _fmod_floor(a, b):
 
 
 @cuda.jit(device=True)
+def _arg_better(v, i, best, bi, sign):
+    # does (v, i) replace (best, bi)? sign 1: argmax, -1: argmin; NaN wins, then the first index
+    if i < 0:
+        return False
+    if bi < 0:
+        return True
+    if best != best:
+        return v != v and i < bi
+    if v != v:
+        return True
+    if v == best:
+        return i < bi
+    if sign > 0:
+        return v > best
+    return v < best
+
+
+@cuda.jit(device=True)
 def _softplus(a):
     return max(a, 0.0) + math.log1p(math.exp(-abs(a)))
 '''
