@@ -9,6 +9,11 @@ os.environ.setdefault("SYMKB_CACHE_DIR", str(ROOT / ".symkb_cache"))
 
 import pytest  # noqa: E402
 
+# The CUDA kernels run on Numba's simulator, which must be switched on before
+# numba is imported: they run in their own pytest process
+# (NUMBA_ENABLE_CUDASIM=1 python -m pytest tests/cuda).
+collect_ignore = [] if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else ["cuda"]
+
 from symkb import backend as K  # noqa: E402
 
 

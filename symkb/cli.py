@@ -1,0 +1,130 @@
+"""The ``symkb`` command: ``demo``, ``inspect``, ``bench``.
+
+Errors print as one line (``symkb: error: ...``) unless ``--debug`` is given.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def _demo(args) -> int:
+    import numpy as np
+
+    import symkb
+    from symkb import backend as K
+    from symkb import layers
+
+    rng = np.random.default_rng(0)
+    print("== 1. build a model symbolically")
+    model = symkb.Sequential([
+        layers.Input((args.time, args.features), name="tokens"),
+        layers.LSTM(args.units, return_sequences=True) if hasattr(layers, "LSTM")
+        else layers.Dense(args.units, activation="tanh"),
+        layers.Dense(args.classes, activation="softmax"),
+    ], name="demo")
+    model.summary()
+    print("\n== 2. the graph (IR) as built")
+    print(model.graph)
+    x = rng.standard_normal((args.batch, args.time, args.features)).astype(np.float32)
+
+    print("\n== 3. compile")
+    t0 = time.perf_counter()
+    compiled = symkb.compile(model, target=args.target) if hasattr(symkb, "compile") else \
+        K.function(model.inputs, model.outputs[0])
+    compile_s = time.perf_counter() - t0
+    print(f"target: {getattr(compiled, 'target', '?')}   compile: {compile_s * 1e3:.1f} ms")
+    if getattr(compiled, "passes_report", None):
+        print("passes:")
+        for line in compiled.passes_report:
+            print(f"  {line}")
+    print("\n== 4. the graph after the passes")
+    print(compiled.graph)
+    if args.source and getattr(compiled, "source", ""):
+        print("\n== generated source")
+        print(compiled.source)
+
+    print("\n== 5. run")
+    t0 = time.perf_counter()
+    out = compiled(x)
+    first_ms = (time.perf_counter() - t0) * 1e3
+    times = []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        compiled(x)
+        times.append(time.perf_counter() - t0)
+    reference = symkb.lower.compile_graph(model.graph, "interpreter", single_output=True)
+    t0 = time.perf_counter()
+    expected = reference(x)
+    interp_ms = (time.perf_counter() - t0) * 1e3
+    err = float(np.max(np.abs(out - expected)))
+    print(f"input {x.shape} {x.dtype} -> output {out.shape} {out.dtype}")
+    print(f"first call {first_ms:.2f} ms, median of {args.repeats}: "
+          f"{np.median(times) * 1e3:.3f} ms, interpreter: {interp_ms:.2f} ms")
+    print(f"max |compiled - interpreter| = {err:.2e}")
+    if not err < 1e-4:
+        raise RuntimeError(f"compiled result differs from the interpreter by {err:.2e}")
+    return 0
+
+
+def _inspect(args) -> int:
+    from .inspect_cmd import run_inspect
+    return run_inspect(args)
+
+
+def _bench(args) -> int:
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "rnn.py"
+    if not path.exists():
+        raise FileNotFoundError(f"benchmark script not found at {path} (symkb bench runs from "
+                                "a source checkout)")
+    spec = importlib.util.spec_from_file_location("symkb_bench_rnn", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.argv = [str(path)] + list(args.bench_args)
+    spec.loader.exec_module(module)
+    return int(module.main() or 0) if hasattr(module, "main") else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="symkb", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="build, compile, inspect and run a small model")
+    demo.add_argument("--target", default="auto", choices=["auto", "cpu", "cuda", "interpreter"])
+    demo.add_argument("--batch", type=int, default=32)
+    demo.add_argument("--time", type=int, default=20)
+    demo.add_argument("--features", type=int, default=8)
+    demo.add_argument("--units", type=int, default=16)
+    demo.add_argument("--classes", type=int, default=4)
+    demo.add_argument("--repeats", type=int, default=7)
+    demo.add_argument("--source", action="store_true", help="also print the generated code")
+    demo.set_defaults(func=_demo)
+    inspect = sub.add_parser("inspect", help="summary, stats and IR of a saved model or graph")
+    inspect.add_argument("file")
+    inspect.add_argument("--dot", metavar="OUT", help="write Graphviz DOT to OUT")
+    inspect.add_argument("--passes", action="store_true", help="show the graph after each pass")
+    inspect.set_defaults(func=_inspect)
+    bench = sub.add_parser("bench", help="the RNN benchmark table (benchmarks/rnn.py)")
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    bench.set_defaults(func=_bench)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one clear line unless --debug
+        if args.debug:
+            raise
+        print(f"symkb: error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
