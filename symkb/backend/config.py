@@ -12,7 +12,10 @@ _FORMATS = ("channels_first", "channels_last")
 
 
 def floatx() -> str:
-    """The default float type, as a string (``'float32'`` unless changed).
+    """Return the default float type, as a string.
+
+    Returns:
+        ``'float16'``, ``'float32'`` (the default) or ``'float64'``.
 
     Example:
         >>> floatx()
@@ -22,40 +25,104 @@ def floatx() -> str:
 
 
 def set_floatx(value) -> None:
-    """Set the default float type: ``'float16'``, ``'float32'`` or ``'float64'``."""
+    """Set the default float type.
+
+    Args:
+        value: ``'float16'``, ``'float32'`` or ``'float64'`` (a numpy type such
+            as ``np.float64`` is read by its name).
+
+    Raises:
+        ValueError: for any other value; the message lists the allowed ones.
+
+    Example:
+        >>> set_floatx('float64')
+        >>> floatx()
+        'float64'
+        >>> set_floatx('float32')
+    """
     if not isinstance(value, str) and hasattr(value, "__name__"):
         value = value.__name__
     value = str(value)
     if value not in _FLOATX:
-        raise ValueError(f"Unknown floatx type: {value}. Expected one of {set(_FLOATX)}")
+        raise ValueError(f"Unknown `floatx` value: {value}. Expected one of "
+                         "{'float16', 'float32', 'float64'}")
     STATE.floatx = value
 
 
 def epsilon() -> float:
-    """The fuzz factor used in numeric expressions (``1e-07`` by default)."""
+    """Return the value of the fuzz factor used in numeric expressions.
+
+    Returns:
+        A float (``1e-07`` by default).
+
+    Example:
+        >>> epsilon()
+        1e-07
+    """
     return STATE.epsilon
 
 
 def set_epsilon(value) -> None:
-    """Set the fuzz factor."""
+    """Set the value of the fuzz factor used in numeric expressions.
+
+    Args:
+        value: a float.
+
+    Example:
+        >>> set_epsilon(1e-5)
+        >>> epsilon()
+        1e-05
+        >>> set_epsilon(1e-7)
+    """
     STATE.epsilon = float(value)
 
 
 def image_data_format() -> str:
-    """``'channels_last'`` (default) or ``'channels_first'``."""
+    """Return the default image data format convention.
+
+    Returns:
+        ``'channels_last'`` (the default) or ``'channels_first'``.
+
+    Example:
+        >>> image_data_format()
+        'channels_last'
+    """
     return STATE.image_data_format
 
 
 def set_image_data_format(data_format) -> None:
-    """Set the image data format: ``'channels_first'`` or ``'channels_last'``."""
+    """Set the value of the image data format convention.
+
+    Args:
+        data_format: ``'channels_first'`` or ``'channels_last'``.
+
+    Raises:
+        ValueError: for any other value.
+
+    Example:
+        >>> set_image_data_format('channels_first')
+        >>> image_data_format()
+        'channels_first'
+        >>> set_image_data_format('channels_last')
+    """
     if data_format not in _FORMATS:
-        raise ValueError("The `data_format` argument must be one of "
-                         f"{{'channels_first', 'channels_last'}}. Received: {data_format}")
+        raise ValueError(f"Unknown `data_format`: {data_format}. Expected one of "
+                         "{'channels_first', 'channels_last'}")
     STATE.image_data_format = str(data_format)
 
 
 def normalize_data_format(value) -> str:
-    """``value`` or the default image data format, validated."""
+    """Validate a ``data_format`` argument, defaulting to :func:`image_data_format`.
+
+    Args:
+        value: ``None``, ``'channels_first'`` or ``'channels_last'`` (any case).
+
+    Returns:
+        The canonical data format string.
+
+    Raises:
+        ValueError: for an unknown data format.
+    """
     if value is None:
         return image_data_format()
     value = str(value).lower()
