@@ -1,0 +1,223 @@
+"""Layer wrappers: Bidirectional (an RNN run both ways) and TimeDistributed."""
+from __future__ import annotations
+
+from .. import backend as K
+from ..ir import KerasTensor
+from .base import Layer
+from .recurrent import RNN
+from .recurrent_cells import prefix_weight_names
+
+_MERGE_MODES = ("sum", "mul", "ave", "concat", None)
+
+
+class Bidirectional(Layer):
+    """Runs a recurrent layer forwards and a copy of it backwards, and merges them.
+
+    Args:
+        layer: an :class:`RNN` layer (``SimpleRNN``, ``LSTM``, ``GRU``, ``RNN``).
+        merge_mode: ``'concat'`` (default), ``'sum'``, ``'mul'``, ``'ave'`` or
+            ``None`` (return ``[forward, backward]``).
+        backward_layer: an optional layer to use as the backward one (it must
+            have ``go_backwards`` opposite to ``layer``'s).
+
+    The sublayers are ``forward_<name>`` and ``backward_<name>``; the weights
+    are the forward layer's, then the backward layer's. As in tf_keras, both
+    sublayers output zeros at masked steps when they return sequences.
+    """
+
+    def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
+        if not isinstance(layer, Layer):
+            raise ValueError("Please initialize `Bidirectional` layer with a "
+                             f"`tf.keras.layers.Layer` instance. Received: {layer}")
+        if not isinstance(layer, RNN):
+            raise ValueError("Bidirectional: `layer` must be a recurrent layer (RNN, "
+                             f"SimpleRNN, LSTM, GRU); received {type(layer).__name__}")
+        if merge_mode not in _MERGE_MODES:
+            raise ValueError(f"Invalid merge mode. Received: {merge_mode}. Merge mode should "
+                             "be one of {'sum', 'mul', 'ave', 'concat', None}")
+        if backward_layer is not None and backward_layer.go_backwards == layer.go_backwards:
+            raise ValueError("Forward layer and backward layer should have different "
+                             "`go_backwards` value. Received: "
+                             f"forward_layer.go_backwards={layer.go_backwards}, "
+                             f"backward_layer.go_backwards={backward_layer.go_backwards}")
+        super().__init__(**kwargs)
+        self.forward_layer = _recreate(layer, "forward_" + layer.name)
+        if backward_layer is None:
+            self.backward_layer = _recreate(layer, "backward_" + layer.name,
+                                            go_backwards=not layer.go_backwards)
+        else:
+            self.backward_layer = backward_layer
+            backward_layer.name = "backward_" + backward_layer.name
+        self.merge_mode = merge_mode
+        self.return_sequences = layer.return_sequences
+        self.return_state = layer.return_state
+        self.time_major = layer.time_major
+        for sub in (self.forward_layer, self.backward_layer):
+            sub.zero_output_for_mask = sub.return_sequences
+        self.supports_masking = True
+        self._initial_weights = weights
+
+    @property
+    def trainable_weights(self) -> list:
+        if not self.trainable:
+            return []
+        return self.forward_layer.trainable_weights + self.backward_layer.trainable_weights
+
+    @property
+    def non_trainable_weights(self) -> list:
+        if not self.trainable:
+            return self.forward_layer.weights + self.backward_layer.weights
+        return self.forward_layer.non_trainable_weights + \
+            self.backward_layer.non_trainable_weights
+
+    def build(self, input_shape):
+        if isinstance(input_shape, list) and input_shape and \
+                isinstance(input_shape[0], (tuple, list)):
+            input_shape = input_shape[0]
+        for sub in (self.forward_layer, self.backward_layer):
+            if not sub.built:
+                sub.build(tuple(input_shape))
+                sub.built = True
+            prefix_weight_names(sub.weights, self.name)
+        super().build(input_shape)
+
+    def __call__(self, inputs, initial_state=None, constants=None, **kwargs):
+        if initial_state is None and constants is None:
+            return super().__call__(inputs, **kwargs)
+        states = [] if initial_state is None else list(initial_state)
+        consts = [] if constants is None else list(constants)
+        return super().__call__([inputs] + states + consts,
+                                _split=(len(states), len(consts)), **kwargs)
+
+    def call(self, inputs, mask=None, training=None, initial_state=None, constants=None,
+             _split=None):
+        if _split is not None:
+            n_states, n_consts = _split
+            flat = list(inputs)
+            inputs = flat[0]
+            initial_state = flat[1:1 + n_states] or None
+            constants = flat[1 + n_states:] or None
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        fw_state = bw_state = None
+        if initial_state is not None:
+            half = len(initial_state) // 2
+            fw_state, bw_state = initial_state[:half], initial_state[half:]
+        kwargs = {"mask": mask, "training": training}
+        y = self.forward_layer(inputs, initial_state=fw_state, constants=constants, **kwargs)
+        y_rev = self.backward_layer(inputs, initial_state=bw_state, constants=constants,
+                                    **kwargs)
+        states = []
+        if self.return_state:
+            states = list(y[1:]) + list(y_rev[1:])
+            y, y_rev = y[0], y_rev[0]
+        if self.return_sequences:
+            y_rev = K.reverse(y_rev, 0 if self.time_major else 1)
+        if self.merge_mode == "concat":
+            output = K.concatenate([y, y_rev], axis=-1)
+        elif self.merge_mode == "sum":
+            output = y + y_rev
+        elif self.merge_mode == "ave":
+            output = (y + y_rev) / 2
+        elif self.merge_mode == "mul":
+            output = y * y_rev
+        else:
+            output = [y, y_rev]
+        if self.return_state:
+            return (output if isinstance(output, list) else [output]) + states
+        return output
+
+    def compute_mask(self, inputs, mask=None):
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        output_mask = mask if self.return_sequences else None
+        masks = [output_mask, output_mask] if self.merge_mode is None else [output_mask]
+        if self.return_state:
+            n_states = len(self.forward_layer.states) + len(self.backward_layer.states)
+            return masks + [None] * n_states
+        return masks if self.merge_mode is None else output_mask
+
+    def get_config(self):
+        config = super().get_config()
+        config["merge_mode"] = self.merge_mode
+        layer_config = self.forward_layer.get_config()
+        layer_config["name"] = layer_config["name"][len("forward_"):]
+        config["layer"] = {"class_name": type(self.forward_layer).__name__,
+                           "config": layer_config}
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        from . import recurrent
+        config = dict(config)
+        spec = config.pop("layer")
+        layer_cls = getattr(recurrent, spec["class_name"])
+        return cls(layer_cls.from_config(spec["config"]), **config)
+
+
+def _recreate(layer, name, **overrides):
+    config = layer.get_config()
+    config.update(overrides)
+    config["name"] = name
+    return type(layer).from_config(config)
+
+
+class TimeDistributed(Layer):
+    """Applies ``layer`` to every time step of ``(batch, time, ...)`` inputs.
+
+    With a known number of steps the steps are folded into the batch
+    (one reshape each way); otherwise the layer runs inside ``K.rnn``.
+    """
+
+    def __init__(self, layer, **kwargs):
+        if not isinstance(layer, Layer):
+            raise ValueError("Please initialize `TimeDistributed` layer with a "
+                             f"`tf.keras.layers.Layer` instance. Received: {layer}")
+        super().__init__(**kwargs)
+        self.layer = layer
+        self.supports_masking = True
+
+    @property
+    def trainable_weights(self) -> list:
+        return list(self.layer.trainable_weights) if self.trainable else []
+
+    @property
+    def non_trainable_weights(self) -> list:
+        if not self.trainable:
+            return list(self.layer.weights)
+        return list(self.layer.non_trainable_weights)
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) < 3:
+            raise ValueError("`TimeDistributed` Layer should be passed an `input_shape` with "
+                             f"at least 3 dimensions, received: {input_shape}")
+        if not self.layer.built:
+            self.layer.build((input_shape[0],) + input_shape[2:])
+            self.layer.built = True
+            inner = self.layer.name + "/"
+            for w in self.layer.weights:
+                if w.name.startswith(inner):
+                    w.name = f"{self.name}/{w.name[len(inner):]}"
+        super().build(input_shape)
+
+    def call(self, inputs, training=None, mask=None):
+        shape = K.int_shape(inputs)
+        steps = shape[1]
+        if steps is None:
+            def step(x, states):
+                return self.layer.call(x), []
+            return K.rnn(step, inputs, [])[1]
+        inner = K.reshape(inputs, (-1,) + tuple(shape[2:]))
+        y = self.layer(inner)
+        out_shape = K.int_shape(y) if isinstance(y, KerasTensor) else y.shape
+        return K.reshape(y, (-1, steps) + tuple(out_shape[1:]))
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
+
+    def get_config(self):
+        config = super().get_config()
+        config["layer"] = {"class_name": type(self.layer).__name__,
+                           "config": self.layer.get_config()}
+        return config
