@@ -77,10 +77,17 @@ def register(name: str, *, type_rule: Callable, kind: str, random: bool = False)
     def decorate(impl):
         if name in REGISTRY:
             raise ValueError(f"op {name!r} is registered twice")
-        REGISTRY[name] = OpDef(name, impl, type_rule, kind, (impl.__doc__ or "").strip(), random)
+        REGISTRY[name] = OpDef(name, impl, type_rule, kind, _describe(impl), random)
         return impl
 
     return decorate
+
+
+def _describe(impl) -> str:
+    """A short description of a reference: its docstring, or numpy's ufunc name."""
+    if isinstance(impl, np.ufunc):
+        return f"``numpy.{impl.__name__}``, elementwise."
+    return (impl.__doc__ or "").strip()
 
 
 def get_op(name: str) -> OpDef:

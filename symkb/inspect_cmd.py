@@ -1,0 +1,53 @@
+"""``symkb inspect FILE``: what a saved model or graph holds.
+
+FILE is a model saved with ``model.save(path)`` (a folder or ``.symkb`` file),
+a model's ``to_json()`` text, or a graph's ``symkb.ir.to_json`` document.
+Prints the model summary (for models), the graph statistics and the IR;
+``--dot OUT`` writes Graphviz source; ``--passes`` prints the graph after
+every compiler pass.
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+
+
+def load_any(path: str):
+    """``(model or None, graph)`` for a saved model, model JSON or graph JSON."""
+    from . import ir
+    p = pathlib.Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no such file or folder: {path}")
+    if p.is_dir() or p.suffix in (".symkb", ".zip", ".npz"):
+        from .models import load_model
+        model = load_model(str(p))
+        return model, model.graph
+    text = p.read_text()
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError:
+        return None, ir.parse(text)
+    if isinstance(doc, dict) and doc.get("format") == "symkb-graph":
+        return None, ir.from_json(text)
+    from .models import model_from_json
+    model = model_from_json(text)
+    return model, model.graph
+
+
+def run_inspect(args) -> int:
+    from . import ir
+    model, graph = load_any(args.file)
+    if model is not None:
+        model.summary()
+        print()
+    print(ir.stats(graph))
+    print()
+    print(graph)
+    if args.dot:
+        pathlib.Path(args.dot).write_text(ir.to_dot(graph))
+        print(f"\nwrote {args.dot}")
+    if args.passes:
+        from .lower.passes import run_pipeline
+        print()
+        run_pipeline(graph, dump=True)
+    return 0
