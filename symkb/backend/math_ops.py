@@ -83,6 +83,10 @@ def clip(x, min_value, max_value):
         min_value = -np.inf
     if max_value is None:
         max_value = np.inf
+    for name, bound in (("min_value", min_value), ("max_value", max_value)):
+        if isinstance(bound, (str, bytes)) or bound is None:
+            raise TypeError(f"clip: `{name}` must be a number, a tensor or None; "
+                            f"received {bound!r}")
     if ir.is_symbolic(min_value) or ir.is_symbolic(max_value) or np.ndim(min_value) or \
             np.ndim(max_value):
         return call("minimum", call("maximum", x, min_value), max_value)
@@ -131,7 +135,11 @@ def cast(x, dtype):
     Returns:
         A tensor of ``x``'s shape and the new dtype.
     """
-    return call("cast", x, dtype=ir.types.canonical_dtype(dtype))
+    try:
+        dtype = ir.types.canonical_dtype(dtype)
+    except DTypeError as exc:
+        raise DTypeError(f"cast: {exc}") from None
+    return call("cast", x, dtype=dtype)
 
 
 def _reduction(name, what, bool_to_float=False, no_bool=False, result="of ``x``'s dtype"):

@@ -59,9 +59,11 @@ def to_array(value, ref_dtype: str | None = None) -> np.ndarray:
         return np.asarray(value)
     if isinstance(value, KerasTensor):
         value._no_value("Converting to an array")
-    array = np.asarray(value)
-    if array.dtype == object:
-        raise TypeError(f"cannot convert {value!r} to a tensor")
+    array = np.asarray(value) if value is not None else np.asarray(value, dtype=object)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"cannot convert {value!r} (type {type(value).__name__}) to a tensor; "
+                        "expected a numpy array, a number, a (nested) list of numbers, a "
+                        "Variable or a KerasTensor")
     if array.dtype.kind == "f":
         dtype = ref_dtype if ref_dtype and is_float(ref_dtype) else "float32"
     elif array.dtype.kind in "iu":
@@ -92,13 +94,23 @@ def call(op: str, *args, **attrs):
     opdef = get_op(op)
     ref = _reference_dtype(args)
     if any(isinstance(a, KerasTensor) for a in args):
-        inputs = tuple(as_tensor(a, ref) for a in args)
+        inputs = tuple(_operand(op, i, a, ref, as_tensor) for i, a in enumerate(args))
         out_types = opdef.infer([t.type for t in inputs], attrs)
         node = Node(op, inputs, attrs, out_types, layer=_LAYER.get())
         return node.outputs[0] if len(node.outputs) == 1 else node.outputs
-    arrays = [to_array(a, ref) for a in args]
+    arrays = [_operand(op, i, a, ref, to_array) for i, a in enumerate(args)]
     outs = opdef.run(arrays, attrs)
     return outs[0] if len(outs) == 1 else outs
+
+
+def _operand(op, index, value, ref, convert):
+    """``convert(value, ref)``; a failed conversion names the op and the operand."""
+    if isinstance(value, (KerasTensor, Variable, np.ndarray)):
+        return convert(value, ref)
+    try:
+        return convert(value, ref)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{op}: operand {index} is not a tensor: {exc}") from None
 
 
 def placeholder_node(shape, dtype, name) -> KerasTensor:

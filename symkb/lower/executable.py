@@ -31,6 +31,9 @@ class Executable:
         elif len(args) == 1 and isinstance(args[0], (list, tuple)) and len(graph.inputs) == 1 \
                 and len(args[0]) == 1 and not np.isscalar(args[0][0]):
             args = [args[0][0]]
+        elif len(args) == 1 and isinstance(args[0], (list, tuple)) and len(graph.inputs) == 1 \
+                and len(args[0]) > 1 and all(isinstance(a, np.ndarray) for a in args[0]):
+            args = list(args[0])  # a list of several arrays: a count mismatch, reported below
         elif len(args) == 1 and isinstance(args[0], dict):
             by_name = args[0]
             args = [by_name[t.node.name] if t.node.name in by_name else by_name[t]
@@ -44,7 +47,12 @@ class Executable:
         for i, (t, a) in enumerate(zip(graph.inputs, args)):
             if isinstance(a, KerasTensor):
                 a._no_value(f"{self.name}: input {i} ({t.name}) received")
-            a = np.asarray(a)
+            try:
+                a = np.asarray(a)
+            except ValueError as exc:
+                raise ValueError(f"{self.name}: input {i} ({t.name}) expects an array of shape "
+                                 f"{t.shape}, received a value numpy cannot convert: {exc}") \
+                    from None
             if a.ndim != t.ndim:
                 raise ValueError(
                     f"{self.name}: input {i} ({t.name}) expects rank {t.ndim} with shape "

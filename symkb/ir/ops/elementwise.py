@@ -125,8 +125,13 @@ def cast(x, *, dtype):
 
 @register("clip", type_rule=_same, kind="elementwise")
 def clip(x, *, min_value, max_value):
-    """Clamp into [min_value, max_value]."""
+    """Clamp into [min_value, max_value] (infinite bounds clamp nothing, ints too)."""
     dt = x.dtype.type
+    if x.dtype.kind in "iu":
+        info = np.iinfo(x.dtype)
+        lo = info.min if min_value < info.min else min_value
+        hi = info.max if max_value > info.max else max_value
+        return np.minimum(np.maximum(x, dt(lo)), dt(hi))
     return np.minimum(np.maximum(x, dt(min_value)), dt(max_value))
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
 from ..node import decode_index
 from ..registry import register
 from ..types import TensorType, result_dtype
@@ -240,7 +240,8 @@ def pad(x, *, pads):
 def _one_hot_rule(types, *, num_classes):
     (t,) = types
     if t.dtype not in ("int8", "int16", "int32", "int64", "uint8"):
-        raise ShapeError(f"one_hot: expected integer indices, received dtype {t.dtype}")
+        raise DTypeError(f"one_hot: expected integer indices, received dtype {t.dtype} "
+                         "(cast them with K.cast(indices, 'int32'))")
     return TensorType(t.shape + (num_classes,), "float32")
 
 
@@ -253,7 +254,8 @@ def one_hot(indices, *, num_classes):
 def _gather_rule(types):
     ref, idx = types
     if idx.dtype not in ("int8", "int16", "int32", "int64", "uint8"):
-        raise ShapeError(f"gather: expected integer indices, received dtype {idx.dtype}")
+        raise DTypeError(f"gather: expected integer indices, received dtype {idx.dtype} "
+                         "(cast them with K.cast(indices, 'int32'))")
     if ref.ndim < 1:
         raise ShapeError("gather: the reference tensor must have rank >= 1")
     return TensorType(idx.shape + ref.shape[1:], ref.dtype)
