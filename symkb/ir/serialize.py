@@ -128,14 +128,13 @@ class _Writer:
                 "outputs": [list(ids[t]) for t in graph.outputs]}
 
     def value(self, v, node, key):
-        if v is None or isinstance(v, (bool, str)):
-            return v
-        if isinstance(v, int):
+        if isinstance(v, np.generic) and not isinstance(v, np.void):
+            # before the Python types: np.float64 is a float subclass
+            return {"scalar": {"dtype": v.dtype.name, "value": _plain_scalar(v.item())}}
+        if v is None or isinstance(v, (bool, str, int)):
             return v
         if isinstance(v, float):
-            return v if math.isfinite(v) else {"float": repr(v)}
-        if isinstance(v, (np.generic,)) and not isinstance(v, np.void):
-            return {"scalar": {"dtype": v.dtype.name, "value": _plain_scalar(v.item())}}
+            return v if math.isfinite(v) else {"float": repr(float(v))}
         if isinstance(v, tuple):
             return [self.value(x, node, key) for x in v]
         if isinstance(v, list):
