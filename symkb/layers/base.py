@@ -254,7 +254,7 @@ def _to_arrays(inputs, dtype):
         if isinstance(x, Variable):
             return x.value()
         x = np.asarray(x)
-        return x.astype(dtype) if x.dtype.kind in "fiu" and x.dtype.kind == "f" else x
+        return x.astype(dtype) if x.dtype.kind == "f" else x  # floats follow the layer dtype
     return map_structure(convert, inputs)
 
 
