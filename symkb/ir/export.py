@@ -196,7 +196,9 @@ class _Dot:
             out = _quote(f"{scope}@output{i}")
             self.lines.append(f"{pad}{out} [label={_quote(f'output {i}')}, shape=ellipse, "
                               f'fillcolor="{_FILL["input"]}"];')
-            label = f" [label={_quote(str(t.type))}]" if self.show_shapes else ""
+            multi = len(t.node.outputs) > 1 and t not in self.inputs_of[scope]
+            label = f" [label={_quote(str(t.type) + (f' #{t.index}' if multi else ''))}]" \
+                if self.show_shapes else ""
             self.lines.append(f"{pad}{self.node_id(t, scope)} -> {out}{label};")
 
     def label(self, node) -> str:
