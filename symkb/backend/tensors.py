@@ -13,9 +13,26 @@ from .session import unique_object_name
 
 
 def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None, ragged=False):
-    """A symbolic input (KerasTensor) of ``shape`` (``None`` for unknown dims).
+    """Instantiate a placeholder: a symbolic graph input (a KerasTensor).
 
-    Give ``shape`` or ``ndim`` (all dims unknown). ``dtype`` defaults to floatx.
+    Args:
+        shape: the shape, a tuple of ints and ``None`` (unknown) dims; an int
+            means a 1-D shape.
+        ndim: the rank, when ``shape`` is not given (every dim unknown).
+        dtype: the dtype (default: :func:`floatx`).
+        sparse: must be False (symkb has no sparse tensors).
+        name: the input's name (default: ``placeholder``, ``placeholder_1``, ...).
+        ragged: must be False.
+
+    Returns:
+        A KerasTensor.
+
+    Raises:
+        ValueError: with neither ``shape`` nor ``ndim``, or for sparse/ragged.
+
+    Example:
+        >>> K.placeholder(shape=(2, 4, 5)).shape
+        (2, 4, 5)
     """
     if sparse or ragged:
         raise ValueError("placeholder: sparse and ragged placeholders are not supported "
@@ -32,12 +49,30 @@ def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None, ragg
 
 
 def is_placeholder(x) -> bool:
-    """Whether ``x`` is a placeholder (a graph input)."""
+    """Whether ``x`` is a placeholder (a graph input made by :func:`placeholder` or ``Input``).
+
+    Args:
+        x: anything.
+
+    Returns:
+        A bool.
+    """
     return isinstance(x, KerasTensor) and x.node.op == "input"
 
 
 def variable(value, dtype=None, name=None, constraint=None):
-    """A :class:`Variable` holding a copy of ``value`` (dtype defaults to floatx)."""
+    """Instantiate a variable: a named, mutable value that graphs read at call time.
+
+    Args:
+        value: a numpy array or Python data (the initial value, copied).
+        dtype: the dtype (default: :func:`floatx`, for integer data too, as in
+            tf_keras; booleans stay bool).
+        name: the name (default: ``Variable``, ``Variable_1``, ...).
+        constraint: unused (kept for tf_keras compatibility).
+
+    Returns:
+        A :class:`Variable` (not a KerasTensor: ``K.is_keras_tensor`` gives False).
+    """
     if isinstance(value, Variable):
         value = value.numpy()
     if isinstance(value, KerasTensor):
@@ -52,7 +87,18 @@ def variable(value, dtype=None, name=None, constraint=None):
 
 
 def constant(value, dtype=None, shape=None, name=None):
-    """A numpy array of ``value`` (dtype defaults to floatx), broadcast to ``shape``."""
+    """Create a constant tensor (a numpy array).
+
+    Args:
+        value: a number or array-like.
+        dtype: the dtype (default: :func:`floatx`).
+        shape: the result shape; a scalar ``value`` is broadcast to it,
+            otherwise ``value`` is reshaped.
+        name: unused.
+
+    Returns:
+        An ``np.ndarray``.
+    """
     if dtype is None:
         dtype = floatx()
     array = np.asarray(value, dtype=dtype)
@@ -63,8 +109,19 @@ def constant(value, dtype=None, shape=None, name=None):
 
 
 def is_keras_tensor(x) -> bool:
-    """True for KerasTensors (placeholders, Inputs, op and layer outputs),
-    False for Variables; anything else raises ``ValueError``."""
+    """Return whether ``x`` is a Keras tensor (symbolic).
+
+    Args:
+        x: a candidate tensor.
+
+    Returns:
+        True for KerasTensors (placeholders, Inputs, op and layer outputs),
+        False for Variables.
+
+    Raises:
+        ValueError: if ``x`` is neither, with the message ``Unexpectedly found
+            an instance of type `<class '...'>`. Expected a symbolic tensor instance.``
+    """
     if isinstance(x, KerasTensor):
         return True
     if isinstance(x, Variable):
@@ -110,7 +167,18 @@ def to_dense(x):
 
 
 def int_shape(x):
-    """The static shape as a tuple of ints and ``None``."""
+    """Return the shape of a tensor or variable as a tuple of ints or ``None`` entries.
+
+    Args:
+        x: a KerasTensor, Variable, numpy array or array-like.
+
+    Returns:
+        A tuple (``None`` for unknown dims), or ``None`` if ``x`` has no shape.
+
+    Example:
+        >>> K.int_shape(K.placeholder(shape=(None, 3)))
+        (None, 3)
+    """
     try:
         return tuple(shape_of(x))
     except Exception:
@@ -118,29 +186,68 @@ def int_shape(x):
 
 
 def ndim(x) -> int:
-    """The rank of ``x``."""
+    """Return the number of axes in a tensor, as an integer.
+
+    Args:
+        x: a tensor or variable.
+
+    Returns:
+        An int.
+    """
     return ndim_of(x)
 
 
 def dtype(x) -> str:
-    """The dtype of ``x`` as a string."""
+    """Return the dtype of a tensor or variable, as a string.
+
+    Args:
+        x: a tensor, variable or array.
+
+    Returns:
+        A dtype name such as ``'float32'``.
+    """
     if isinstance(x, (KerasTensor, Variable)):
         return x.dtype
     return np.asarray(x).dtype.name
 
 
 def shape(x):
-    """The runtime shape: an int32 vector (a KerasTensor when ``x`` is symbolic)."""
+    """Return the runtime shape of a tensor as an int32 vector.
+
+    Args:
+        x: a tensor.
+
+    Returns:
+        An int32 tensor of length ``ndim(x)`` (a KerasTensor when ``x`` is
+        symbolic, its unknown dims known at run time).
+    """
     return ir.call("shape", x)
 
 
 def count_params(x) -> int:
-    """The number of elements of a variable or array."""
+    """Return the number of elements of a variable (or array, or static tensor).
+
+    Args:
+        x: a Variable, array or KerasTensor of known shape.
+
+    Returns:
+        An int.
+    """
     return int(np.prod(shape_of(x), dtype=np.int64))
 
 
 def get_value(x):
-    """The value of a variable (or array) as a numpy array."""
+    """Return the value of a variable.
+
+    Args:
+        x: a Variable (numpy arrays and numbers are returned as arrays).
+
+    Returns:
+        An ``np.ndarray`` (a copy for a Variable).
+
+    Raises:
+        TypeError: for a KerasTensor, which has no value until its graph runs.
+    """
     if isinstance(x, KerasTensor):
         x._no_value("get_value of")
     if isinstance(x, Variable):
@@ -148,23 +255,58 @@ def get_value(x):
     return np.asarray(x)
 
 
-eval = get_value  # noqa: A001  (tf_keras.backend.eval)
+def eval(x):  # noqa: A001  (tf_keras.backend.eval)
+    """Evaluate the value of a variable (or array).
+
+    Args:
+        x: a Variable or array.
+
+    Returns:
+        An ``np.ndarray``.
+
+    Raises:
+        TypeError: for a KerasTensor: compile its graph with ``K.function``.
+    """
+    return get_value(x)
 
 
 def set_value(x, value) -> None:
-    """Assign ``value`` to the variable ``x``."""
+    """Set the value of a variable from a numpy array.
+
+    Graphs that read the variable see the new value on their next call,
+    without recompiling.
+
+    Args:
+        x: a Variable.
+        value: a value of ``x``'s shape (cast to ``x``'s dtype).
+
+    Raises:
+        TypeError: if ``x`` is not a Variable.
+        ValueError: if the shapes differ.
+    """
     if not isinstance(x, Variable):
         raise TypeError(f"set_value: expected a Variable, received {type(x).__name__}")
     x.assign(value)
 
 
 def batch_get_value(tensors) -> list:
-    """The values of several variables."""
+    """Return the values of several variables.
+
+    Args:
+        tensors: a list of Variables.
+
+    Returns:
+        A list of ``np.ndarray``.
+    """
     return [get_value(x) for x in tensors]
 
 
 def batch_set_value(tuples) -> None:
-    """Assign many ``(variable, value)`` pairs."""
+    """Set the values of many variables at once.
+
+    Args:
+        tuples: a list of ``(variable, value)`` pairs.
+    """
     for x, value in tuples:
         set_value(x, value)
 
@@ -216,7 +358,18 @@ def _variable_arg(x, op):
 
 
 def moving_average_update(x, value, momentum):
-    """``x = x * momentum + value * (1 - momentum)``."""
+    """Compute the exponential moving average of a value, in place.
+
+    ``x = x * momentum + value * (1 - momentum)``.
+
+    Args:
+        x: a Variable.
+        value: a value of ``x``'s shape.
+        momentum: the moving average momentum.
+
+    Returns:
+        The updated Variable.
+    """
     return x.assign(x.numpy() * momentum + np.asarray(value) * (1 - momentum))
 
 
@@ -226,45 +379,114 @@ def _full_variable(fill, shape, dtype, name):
 
 
 def zeros(shape, dtype=None, name=None):
-    """A Variable of zeros."""
+    """Instantiate an all-zeros variable.
+
+    Args:
+        shape: a tuple of ints (or an int).
+        dtype: the dtype (default: :func:`floatx`).
+        name: the variable's name.
+
+    Returns:
+        A Variable.
+    """
     return _full_variable(0, shape, dtype, name)
 
 
 def ones(shape, dtype=None, name=None):
-    """A Variable of ones."""
+    """Instantiate an all-ones variable.
+
+    Args:
+        shape: a tuple of ints (or an int).
+        dtype: the dtype (default: :func:`floatx`).
+        name: the variable's name.
+
+    Returns:
+        A Variable.
+    """
     return _full_variable(1, shape, dtype, name)
 
 
 def eye(size, dtype=None, name=None):
-    """An identity-matrix Variable; ``size`` is ``n`` or ``(n, m)``."""
+    """Instantiate an identity-matrix variable.
+
+    Args:
+        size: ``n`` (square) or a pair ``(rows, columns)``.
+        dtype: the dtype (default: :func:`floatx`).
+        name: the variable's name.
+
+    Returns:
+        A Variable.
+    """
     n, m = (size, size) if isinstance(size, int) else tuple(size)
     return variable(np.eye(n, m, dtype=dtype or floatx()), dtype or floatx(), name)
 
 
 def zeros_like(x, dtype=None, name=None):
-    """Zeros of ``x``'s shape (and dtype unless given)."""
+    """Instantiate an all-zeros tensor of the same shape as another tensor.
+
+    Args:
+        x: a tensor.
+        dtype: the dtype (default: ``x``'s).
+        name: unused.
+
+    Returns:
+        A tensor of ``x``'s shape (symbolic when ``x`` is).
+    """
     return ir.call("zeros_like", x, dtype=dtype)
 
 
 def ones_like(x, dtype=None, name=None):
-    """Ones of ``x``'s shape (and dtype unless given)."""
+    """Instantiate an all-ones tensor of the same shape as another tensor.
+
+    Args:
+        x: a tensor.
+        dtype: the dtype (default: ``x``'s).
+        name: unused.
+
+    Returns:
+        A tensor of ``x``'s shape (symbolic when ``x`` is).
+    """
     return ir.call("ones_like", x, dtype=dtype)
 
 
 def identity(x, name=None):
-    """``x`` itself (a copy when eager)."""
+    """Return a tensor with the same content as the input tensor.
+
+    Args:
+        x: a tensor.
+        name: unused.
+
+    Returns:
+        ``x`` itself when symbolic, else a copy as an ``np.ndarray``.
+    """
     if isinstance(x, KerasTensor):
         return x
     return np.array(ir.build.to_array(x))
 
 
 def stop_gradient(variables):
-    """Identity (symkb does not differentiate)."""
+    """Return ``variables`` unchanged (symkb computes no gradients).
+
+    Args:
+        variables: a tensor or a list of tensors.
+
+    Returns:
+        The same object.
+    """
     return variables
 
 
 def print_tensor(x, message="", summarize=3):
-    """Print an eager value with ``message`` and return it (symbolic: unchanged)."""
+    """Print ``message`` and the value of an eager tensor, and return it.
+
+    Args:
+        x: a tensor.
+        message: text printed before the value.
+        summarize: unused (numpy decides how much to print).
+
+    Returns:
+        ``x`` (a symbolic ``x`` is returned unprinted).
+    """
     if not isinstance(x, KerasTensor):
         print(message, np.asarray(x))
     return x
@@ -275,17 +497,52 @@ def _rng(seed):
 
 
 def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
-    """Uniform samples in ``[minval, maxval)`` (reproducible with ``seed``)."""
+    """Return a tensor with a uniform distribution of values in ``[minval, maxval)``.
+
+    Args:
+        shape: the shape, a tuple of ints.
+        minval: the lower bound.
+        maxval: the upper bound (excluded).
+        dtype: the dtype (default: :func:`floatx`).
+        seed: an int for reproducible draws.
+
+    Returns:
+        An ``np.ndarray``.
+    """
     return _rng(seed).uniform(minval, maxval, size=tuple(shape)).astype(dtype or floatx())
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-    """Normal samples (reproducible with ``seed``)."""
+    """Return a tensor with a normal distribution of values.
+
+    Args:
+        shape: the shape, a tuple of ints.
+        mean: the mean.
+        stddev: the standard deviation.
+        dtype: the dtype (default: :func:`floatx`).
+        seed: an int for reproducible draws.
+
+    Returns:
+        An ``np.ndarray``.
+    """
     return _rng(seed).normal(mean, stddev, size=tuple(shape)).astype(dtype or floatx())
 
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-    """Normal samples redrawn until within two standard deviations of the mean."""
+    """Return a tensor with a truncated normal distribution of values.
+
+    Values more than two standard deviations from the mean are redrawn.
+
+    Args:
+        shape: the shape, a tuple of ints.
+        mean: the mean.
+        stddev: the standard deviation before truncation.
+        dtype: the dtype (default: :func:`floatx`).
+        seed: an int for reproducible draws.
+
+    Returns:
+        An ``np.ndarray``.
+    """
     rng = _rng(seed)
     out = rng.normal(0.0, 1.0, size=tuple(shape))
     bad = np.abs(out) > 2
@@ -296,7 +553,19 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
 
 
 def random_bernoulli(shape, p=0.0, dtype=None, seed=None):
-    """1 with probability ``p``, else 0."""
+    """Return a tensor of 1s with probability ``p`` and 0s otherwise.
+
+    ``random_binomial`` is the same function (its old tf_keras name).
+
+    Args:
+        shape: the shape, a tuple of ints.
+        p: the probability of a 1.
+        dtype: the dtype (default: :func:`floatx`).
+        seed: an int for reproducible draws.
+
+    Returns:
+        An ``np.ndarray``.
+    """
     return (_rng(seed).random(tuple(shape)) < p).astype(dtype or floatx())
 
 
@@ -304,12 +573,36 @@ random_binomial = random_bernoulli
 
 
 def random_uniform_variable(shape, low, high, dtype=None, name=None, seed=None):
-    """A Variable of uniform samples."""
+    """Instantiate a variable with values drawn from a uniform distribution.
+
+    Args:
+        shape: the shape, a tuple of ints.
+        low: the lower bound.
+        high: the upper bound.
+        dtype: the dtype (default: :func:`floatx`).
+        name: the variable's name.
+        seed: an int for reproducible draws.
+
+    Returns:
+        A Variable.
+    """
     return variable(random_uniform(shape, low, high, dtype, seed), dtype, name)
 
 
 def random_normal_variable(shape, mean, scale, dtype=None, name=None, seed=None):
-    """A Variable of normal samples."""
+    """Instantiate a variable with values drawn from a normal distribution.
+
+    Args:
+        shape: the shape, a tuple of ints.
+        mean: the mean.
+        scale: the standard deviation.
+        dtype: the dtype (default: :func:`floatx`).
+        name: the variable's name.
+        seed: an int for reproducible draws.
+
+    Returns:
+        A Variable.
+    """
     return variable(random_normal(shape, mean, scale, dtype, seed), dtype, name)
 
 
