@@ -353,3 +353,25 @@ def test_unroll_loop_helper_matches_the_loop():
         assert all(n.op != "loop" for n in g2.nodes)
         for a, b in zip(ir.evaluate(g1, [X]), ir.evaluate(g2, [X])):
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_unroll_pass():
+    from symkb.lower.passes.unroll import unroll_loops
+    x4 = RNG.standard_normal((B, 2, T, F)).astype("float32")
+    xs = K.placeholder(shape=(None, 2, T, F))
+
+    def outer_step(x, states):
+        inner_last, _, _ = K.rnn(simple_step, x, [states[0]], mask=MASKS["middle"])
+        return inner_last, [inner_last]
+
+    last, outputs, _ = K.rnn(outer_step, xs, [H0], go_backwards=True)
+    graph = Graph([xs], [last, outputs])
+    assert unroll_loops(graph, max_length=1) is graph
+    flat = unroll_loops(graph)
+    ir.verify(flat)
+    assert not [n for _, n in flat.walk() if n.op == "loop"]
+    for a, b in zip(ir.evaluate(graph, [x4]), ir.evaluate(flat, [x4])):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    unknown = K.placeholder(shape=(None, None, F))
+    g2 = Graph([unknown], [K.rnn(simple_step, unknown, [H0])[0]])
+    assert unroll_loops(g2) is g2
