@@ -8,5 +8,6 @@ tiny compiler (Numba CPU kernels, numba.cuda kernels).
 from . import backend, ir, layers, models  # noqa: F401
 from .layers import Input  # noqa: F401
 from .models import Model, Sequential  # noqa: F401
+from .compile import compile  # noqa: F401,A004
 
 __version__ = "0.1.0"

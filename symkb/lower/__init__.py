@@ -3,37 +3,74 @@
 ``compile_graph(graph, target)`` is the one entry point; ``K.function``,
 ``symkb.compile`` and ``Model.predict`` all go through it. Targets:
 
-* ``'interpreter'``: the numpy oracle (``interpreter.py``);
-* ``'cpu'``: one generated Numba function for the whole graph;
-* ``'cuda'``: numba.cuda kernels (a real GPU, or the simulator);
-* ``'auto'``: ``'cuda'`` on a real GPU, else ``'cpu'`` (checked lazily).
+* ``'interpreter'``: the numpy oracle (``interpreter.py``), on the graph as built;
+* ``'cpu'``: the optimised graph as one generated Numba function (``cpu/``);
+* ``'cuda'``: numba.cuda kernels (a real GPU, or the simulator; ``cuda/``);
+* ``'auto'``: ``'cuda'`` on a real GPU, else ``'cpu'`` (checked lazily, at
+  compile time, never on import). Under ``'auto'`` a graph the cpu target
+  cannot compile runs on the interpreter, with a warning.
+
+``PIPELINE`` (``passes/``) is the editable list of passes every compiled
+target runs first.
 """
 from __future__ import annotations
 
+import warnings
+
 from .executable import Executable
 from .interpreter import Interpreter
+from .passes import PIPELINE, run_pipeline
 
 TARGETS = ("auto", "cpu", "cuda", "interpreter")
 
 
-def compile_graph(graph, target: str = "auto", *, single_output: bool = False,
-                  name: str | None = None) -> Executable:
-    """Compile ``graph`` for ``target`` and return an :class:`Executable`."""
+def resolve_target(target: str) -> str:
+    """``'auto'`` -> ``'cuda'`` on a real GPU (not the simulator), else ``'cpu'``."""
     if target not in TARGETS:
         raise ValueError(f"compile: unknown target {target!r}; expected one of {TARGETS}")
-    if target == "interpreter":
+    if target != "auto":
+        return target
+    try:
+        from .cuda import real_gpu_available
+        return "cuda" if real_gpu_available() else "cpu"
+    except Exception:  # no CUDA support installed: the CPU it is
+        return "cpu"
+
+
+def compile_graph(graph, target: str = "auto", *, single_output: bool = False,
+                  name: str | None = None, passes=None, dump: bool = False,
+                  verify_each: bool = False) -> Executable:
+    """Compile ``graph`` for ``target`` and return an :class:`Executable`.
+
+    Args:
+        graph: a :class:`symkb.ir.Graph`.
+        target: ``'auto'``, ``'cpu'``, ``'cuda'`` or ``'interpreter'``.
+        single_output: calls return one array instead of a list.
+        name: the executable's (and generated function's) name.
+        passes: the passes to run (default :data:`PIPELINE`); ``[]`` for none.
+        dump: print the graph after every pass.
+        verify_each: verify after every pass, naming the pass that broke it.
+    """
+    chosen = resolve_target(target)
+    if chosen == "interpreter":
         return Interpreter(graph, single_output=single_output, name=name)
-    if target == "auto" and _real_gpu():
-        target = "cuda"
-    if target == "cuda":
-        from .cuda import compile_cuda  # imports numba (and its CUDA binding) only now
+    if chosen == "cuda":
+        from .cuda import compile_cuda
         return compile_cuda(graph, single_output=single_output, name=name)
-    # The compiled targets are added by the codegen modules; until one is
-    # available for this graph, the interpreter stands in.
-    return Interpreter(graph, single_output=single_output, name=name)
+    optimised, report = run_pipeline(graph, passes, dump=dump, verify_each=verify_each)
+    from .cpu import Unsupported, compile_cpu
+    try:
+        return compile_cpu(optimised, single_output=single_output, name=name,
+                           passes_report=report)
+    except Exception as exc:
+        if target != "auto":
+            raise
+        kind = "cannot compile" if isinstance(exc, Unsupported) else "failed to compile"
+        warnings.warn(f"symkb: the cpu target {kind} graph {graph.name!r} ({exc}); "
+                      "running it on the interpreter instead", RuntimeWarning, stacklevel=3)
+        return Interpreter(optimised, single_output=single_output, name=name,
+                           passes_report=report)
 
 
-def _real_gpu() -> bool:
-    """True on a machine with a real CUDA GPU (never the simulator); checked per compile."""
-    from .cuda.adapter import real_gpu_available
-    return real_gpu_available()
+__all__ = ["compile_graph", "resolve_target", "Executable", "Interpreter", "PIPELINE",
+           "run_pipeline", "TARGETS"]

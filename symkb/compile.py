@@ -1,0 +1,51 @@
+"""``symkb.compile``: the public entry point of the compiler.
+
+    c = symkb.compile(model)               # target='auto': cuda on a real GPU, else cpu
+    y = c(x)                               # or c([x, y]) for several inputs
+    print(c.source)                        # the generated code
+    print(c.graph)                         # the graph after the passes
+    for record in c.passes_report: print(record)
+
+Accepted: anything with a ``.graph`` attribute (symkb models, ``K.function``
+results, executables) or a :class:`symkb.ir.Graph`.
+"""
+from __future__ import annotations
+
+from .ir import Graph
+
+
+def _as_graph(obj):
+    if isinstance(obj, Graph):
+        return obj, None
+    graph = getattr(obj, "graph", None)
+    if isinstance(graph, Graph):
+        single = getattr(obj, "single_output", None)
+        if single is None:
+            single = len(graph.outputs) == 1
+        return graph, single
+    raise TypeError(f"compile: expected a model, a K.function result or a symkb.ir.Graph "
+                    f"(anything with a .graph), received {type(obj).__name__}")
+
+
+def compile(model_or_graph, target: str = "auto", *, passes=None, dump: bool = False,  # noqa: A001
+            verify_each: bool = False, name: str | None = None):
+    """Compile a model, a ``K.function`` result or a graph.
+
+    Args:
+        model_or_graph: the computation.
+        target: ``'auto'``, ``'cpu'``, ``'cuda'`` or ``'interpreter'``.
+        passes: the pass list (default ``symkb.lower.PIPELINE``).
+        dump: print the graph after every pass.
+        verify_each: verify the graph after every pass.
+        name: the generated function's name (default: the graph's).
+
+    Returns:
+        An executable with ``.source``, ``.graph`` (after passes) and
+        ``.passes_report``, called like ``K.function``.
+    """
+    from .lower import compile_graph
+    graph, single = _as_graph(model_or_graph)
+    if single is None:
+        single = len(graph.outputs) == 1
+    return compile_graph(graph, target, single_output=single, name=name, passes=passes,
+                         dump=dump, verify_each=verify_each)

@@ -1,0 +1,79 @@
+"""The cpu target: the whole graph as one generated, readable Numba function.
+
+``compile_cpu(graph)`` generates the module (``codegen.py`` and the emitter
+tables in ``elementwise.py``, ``arrays.py``, ``loops.py``), writes it to the
+cache folder (``symkb/lower/cache.py``), imports it and compiles the function
+for the graph's argument types (or loads it from numba's disk cache). The
+executable passes the inputs, then the current values of the Variables, then
+the array constants: ``set_value`` is seen by the next call, batch size and
+sequence length vary freely, and neither recompiles.
+
+numba is imported here only when a graph is compiled.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..executable import Executable
+from .codegen import EMITTERS, Unsupported, generate  # noqa: F401
+
+
+class CpuExecutable(Executable):
+    """Calls the generated function (see the module docstring)."""
+
+    target = "cpu"
+
+    def __init__(self, graph, fn, args, *, path=None, cache_hit=False, compile_seconds=0.0,
+                 **kwargs):
+        super().__init__(graph, **kwargs)
+        self.function = fn
+        self._params = [payload for _, kind, payload in args if kind == "param"]
+        self._consts = [np.array(payload) for _, kind, payload in args if kind == "const"]
+        self.path = path
+        self.cache_hit = cache_hit
+        self.compile_seconds = compile_seconds
+
+    def _run(self, arrays) -> list:
+        params = [v.value() for v in self._params]
+        return list(self.function(*arrays, *params, *self._consts))
+
+
+def _signature(args):
+    from numba import typeof, types
+    from numba.np.numpy_support import from_dtype
+    sig = []
+    for _, kind, payload in args:
+        if kind == "input":
+            sig.append(types.Array(from_dtype(np.dtype(payload.dtype)), payload.ndim, "C"))
+        elif kind == "param":
+            sig.append(typeof(payload.value()))
+        else:
+            sig.append(typeof(np.array(payload)))
+    return tuple(sig)
+
+
+def compile_cpu(graph, *, single_output=False, name=None, passes_report=None) -> CpuExecutable:
+    """Generate, cache and compile ``graph`` (already optimised) for the CPU.
+
+    Raises:
+        Unsupported: a node the cpu target cannot compile (the message names it).
+    """
+    from ..cache import clear_numba_cache, load_module
+    source, args, fn_name = generate(graph, name or graph.name)
+    start = time.perf_counter()
+    module, path, written = load_module(source, fn_name)
+    dispatcher = getattr(module, fn_name)
+    sig = _signature(args)
+    try:
+        dispatcher.compile(sig)
+    except Exception:
+        # A damaged numba cache entry must not be fatal: drop it and compile.
+        clear_numba_cache(path)
+        dispatcher.compile(sig)
+    hits = sum(dispatcher.stats.cache_hits.values())
+    return CpuExecutable(graph, dispatcher, args, single_output=single_output, name=name,
+                         passes_report=passes_report, source=source, path=path,
+                         cache_hit=bool(hits) and not written,
+                         compile_seconds=time.perf_counter() - start)

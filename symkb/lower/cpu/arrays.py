@@ -1,0 +1,403 @@
+"""CPU emitters of whole-array ops: reductions, scans, data movement, products.
+
+Reductions move the reduced axes last (one contiguous copy when they are not
+already last), view the operand as ``(rows, reduced)`` and run one explicit
+loop per row; float sums accumulate in float64. Data movement uses numpy
+slicing and ``np.ascontiguousarray`` (every value a generated function holds
+is C-contiguous, which ``np.dot`` and reshapes rely on).
+"""
+from __future__ import annotations
+
+from ...ir.node import decode_index  # noqa: F401  (index items documented there)
+from ...ir.types import is_float
+from .codegen import Unsupported, emitter
+from .scalar import lit, np_type
+
+
+def _prod(dims) -> str:
+    return " * ".join(f"({d})" if isinstance(d, str) else str(d) for d in dims) if dims else "1"
+
+
+def _rows_view(cg, t, axes):
+    """``(name2d, kept_dims, reduced_dims)``: ``t`` as (rows, reduced), reduced axes last."""
+    dims = cg.dims(t)
+    kept = [i for i in range(t.ndim) if i not in axes]
+    src = cg.name(t)
+    perm = tuple(kept) + tuple(axes)
+    if perm != tuple(range(t.ndim)):
+        src = f"np.ascontiguousarray({src}.transpose({perm}))"
+    name = cg.fresh(f"{cg.name(t)}_rows")
+    cg.w.line(f"{name} = {src}.reshape(({_prod([dims[i] for i in kept])}, "
+              f"{_prod([dims[i] for i in axes])}))")
+    return name, [dims[i] for i in kept], [dims[i] for i in axes]
+
+
+def _out_dims(t_in, dims_in, axes, keepdims):
+    return [(1 if keepdims else None) if i in axes else d for i, d in enumerate(dims_in)
+            if keepdims or i not in axes]
+
+
+@emitter("sum", "prod", "mean", "max", "min", "any", "all")
+def emit_reduce(cg, node) -> None:
+    (x,) = node.inputs
+    out = node.outputs[0]
+    axis = node.attrs.get("axis")
+    axes = tuple(range(x.ndim)) if axis is None else tuple(axis)
+    keepdims = node.attrs.get("keepdims", False)
+    odims = _out_dims(x, cg.dims(x), axes, keepdims)
+    name = cg.alloc(out, odims)
+    rows, _, _ = _rows_view(cg, x, axes)
+    flat = cg.fresh("flat")
+    cg.w.line(f"{flat} = {name}.reshape((-1,))")
+    op, dt, xdt = node.op, out.dtype, x.dtype
+    with cg.w.block(f"for r in range({rows}.shape[0]):"):
+        if op in ("sum", "mean"):
+            acc_t = "np.float64" if is_float(xdt) or xdt == "bool" else "np.int64"
+            cg.w.line(f"acc = {acc_t}(0)")
+            with cg.w.block(f"for k in range({rows}.shape[1]):"):
+                cg.w.line(f"acc += {acc_t}({rows}[r, k])")
+            if op == "mean":
+                n = f"{rows}.shape[1]"
+                if is_float(dt):
+                    cg.w.line(f"acc = acc / {n}")
+                else:
+                    cg.w.line(f"acc = np.int64(np.trunc(acc / {n}))")
+            cg.w.line(f"{flat}[r] = {np_type(dt)}(acc)")
+        elif op == "prod":
+            cg.w.line(f"acc = {lit(1, dt)}")
+            with cg.w.block(f"for k in range({rows}.shape[1]):"):
+                cg.w.line(f"acc = {np_type(dt)}(acc * {rows}[r, k])")
+            cg.w.line(f"{flat}[r] = acc")
+        elif op in ("max", "min"):
+            cmp = ">" if op == "max" else "<"
+            cg.w.line(f"acc = {rows}[r, 0]")
+            with cg.w.block(f"for k in range(1, {rows}.shape[1]):"):
+                cg.w.line(f"v = {rows}[r, k]")
+                nan = " or v != v" if is_float(dt) else ""
+                with cg.w.block(f"if (v {cmp} acc{nan}) and acc == acc:"):
+                    cg.w.line("acc = v")
+            cg.w.line(f"{flat}[r] = acc")
+        else:
+            start, stop = ("False", "True") if op == "any" else ("True", "False")
+            cg.w.line(f"acc = {start}")
+            with cg.w.block(f"for k in range({rows}.shape[1]):"):
+                test = f"{rows}[r, k] != 0" if op == "any" else f"{rows}[r, k] == 0"
+                with cg.w.block(f"if {test}:"):
+                    cg.w.line(f"acc = {stop}")
+                    cg.w.line("break")
+            cg.w.line(f"{flat}[r] = acc")
+
+
+@emitter("argmax", "argmin")
+def emit_arg(cg, node) -> None:
+    (x,) = node.inputs
+    axis = node.attrs["axis"]
+    out = node.outputs[0]
+    name = cg.alloc(out, _out_dims(x, cg.dims(x), (axis,), False))
+    rows, _, _ = _rows_view(cg, x, (axis,))
+    flat = cg.fresh("flat")
+    cg.w.line(f"{flat} = {name}.reshape((-1,))")
+    cmp = ">" if node.op == "argmax" else "<"
+    nan = " or (v != v and best == best)" if is_float(x.dtype) else ""
+    with cg.w.block(f"for r in range({rows}.shape[0]):"):
+        cg.w.line(f"best = {rows}[r, 0]")
+        cg.w.line("at = 0")
+        with cg.w.block(f"for k in range(1, {rows}.shape[1]):"):
+            cg.w.line(f"v = {rows}[r, k]")
+            with cg.w.block(f"if (v {cmp} best and best == best){nan}:"):
+                cg.w.line("best = v")
+                cg.w.line("at = k")
+        cg.w.line(f"{flat}[r] = at")
+
+
+def _along_last(cg, node, axis, write_row) -> None:
+    """Emit ``write_row(src_rows, dst_rows)`` over rows along ``axis``, moving it back."""
+    (x,) = node.inputs
+    out = node.outputs[0]
+    dims = cg.dims(x)
+    rows, kept, _ = _rows_view(cg, x, (axis,))
+    res = cg.fresh(f"{cg.default_name(out)}_rows")
+    cg.hoist.line(f"{res} = np.empty(({_prod(kept)}, {dims[axis]}), dtype={np_type(out.dtype)})")
+    with cg.w.block(f"for r in range({rows}.shape[0]):"):
+        write_row(rows, res)
+    name = cg.fresh(cg.default_name(out))
+    moved = [dims[i] for i in range(x.ndim) if i != axis] + [dims[axis]]
+    perm = list(range(x.ndim - 1))
+    perm.insert(axis, x.ndim - 1)
+    if axis == x.ndim - 1:
+        cg.w.line(f"{name} = {res}.reshape({cg.shape_text(dims)})")
+    else:
+        cg.w.line(f"{name} = np.ascontiguousarray({res}.reshape({cg.shape_text(moved)})"
+                  f".transpose({tuple(perm)}))")
+    cg.bind(out, name, dims)
+
+
+@emitter("softmax")
+def emit_softmax(cg, node) -> None:
+    dt = node.outputs[0].dtype
+
+    def row(src, dst):
+        cg.w.line(f"m = {src}[r, 0]")
+        with cg.w.block(f"for k in range(1, {src}.shape[1]):"):
+            with cg.w.block(f"if {src}[r, k] > m or {src}[r, k] != {src}[r, k]:"):
+                cg.w.line(f"m = {src}[r, k]")
+        cg.w.line(f"s = {lit(0, dt)}")
+        with cg.w.block(f"for k in range({src}.shape[1]):"):
+            cg.w.line(f"e = np.exp({src}[r, k] - m)")
+            cg.w.line(f"{dst}[r, k] = e")
+            cg.w.line("s += e")
+        with cg.w.block(f"for k in range({src}.shape[1]):"):
+            cg.w.line(f"{dst}[r, k] = {dst}[r, k] / s")
+    _along_last(cg, node, node.attrs["axis"], row)
+
+
+@emitter("cumsum", "cumprod")
+def emit_scan(cg, node) -> None:
+    dt = node.outputs[0].dtype
+    sym = "+" if node.op == "cumsum" else "*"
+
+    def row(src, dst):
+        cg.w.line(f"acc = {lit(0 if sym == '+' else 1, dt)}")
+        with cg.w.block(f"for k in range({src}.shape[1]):"):
+            cg.w.line(f"acc = {np_type(dt)}(acc {sym} {src}[r, k])")
+            cg.w.line(f"{dst}[r, k] = acc")
+    _along_last(cg, node, node.attrs["axis"], row)
+
+
+# -- data movement -----------------------------------------------------------------
+
+def _bind_expr(cg, node, expr, dims=None, contiguous=True) -> None:
+    out = node.outputs[0]
+    name = cg.fresh(cg.default_name(out))
+    cg.w.line(f"{name} = {'np.ascontiguousarray(' + expr + ')' if contiguous else expr}")
+    cg.bind(out, name, dims)
+
+
+@emitter("reshape")
+def emit_reshape(cg, node) -> None:
+    (x,) = node.inputs
+    shape = [-1 if d is None else d for d in node.attrs["shape"]]
+    _bind_expr(cg, node, f"{cg.name(x)}.reshape({cg.shape_text(shape)})", contiguous=False)
+
+
+@emitter("expand_dims", "squeeze")
+def emit_expand_squeeze(cg, node) -> None:
+    (x,) = node.inputs
+    dims = list(cg.dims(x))
+    axis = node.attrs["axis"]
+    if node.op == "expand_dims":
+        dims.insert(axis, 1)
+    else:
+        dims.pop(axis)
+    _bind_expr(cg, node, f"{cg.name(x)}.reshape({cg.shape_text(dims) if dims else '()'})",
+               dims, contiguous=False)
+
+
+@emitter("transpose")
+def emit_transpose(cg, node) -> None:
+    (x,) = node.inputs
+    perm = tuple(node.attrs["perm"])
+    dims = [cg.dims(x)[p] for p in perm]
+    _bind_expr(cg, node, f"{cg.name(x)}.transpose({perm})", dims)
+
+
+def _cast_to(cg, t, dtype) -> str:
+    return cg.name(t) if t.dtype == dtype else f"{cg.name(t)}.astype({np_type(dtype)})"
+
+
+@emitter("concatenate", "stack")
+def emit_join(cg, node) -> None:
+    dt = node.outputs[0].dtype
+    parts = ", ".join(_cast_to(cg, t, dt) for t in node.inputs)
+    fn = "np.concatenate" if node.op == "concatenate" else "np.stack"
+    _bind_expr(cg, node, f"{fn}(({parts},), {node.attrs['axis']})")
+
+
+@emitter("reverse")
+def emit_reverse(cg, node) -> None:
+    (x,) = node.inputs
+    axes = set(node.attrs["axes"])
+    idx = ", ".join("::-1" if i in axes else ":" for i in range(x.ndim))
+    _bind_expr(cg, node, f"{cg.name(x)}[{idx}]", cg.dims(x))
+
+
+@emitter("getitem")
+def emit_getitem(cg, node) -> None:
+    (x,) = node.inputs
+    parts = []
+    for item in node.attrs["index"]:
+        kind = item[0]
+        if kind == "int":
+            parts.append(str(item[1]))
+        elif kind == "slice":
+            parts.append(":".join("" if v is None else str(v) for v in item[1:]))
+        elif kind == "newaxis":
+            parts.append("None")
+        else:
+            parts.append("...")
+    out = node.outputs[0]
+    expr = f"{cg.name(x)}[{', '.join(parts) if parts else '...'}]"
+    if out.ndim == 0:
+        name = cg.alloc(out, [])
+        cg.w.line(f"{name}[()] = {expr}")
+        return
+    _bind_expr(cg, node, expr)
+
+
+def _index_loops(cg, dims):
+    idx = [f"i{k}" for k in range(len(dims))]  # reserved names: loop nests never nest
+    blocks = [cg.w.block(f"for {v} in range({d}):") for v, d in zip(idx, dims)]
+    for b in blocks:
+        b.__enter__()
+
+    def close():
+        for b in reversed(blocks):
+            b.__exit__(None, None, None)
+    return idx, close
+
+
+@emitter("tile", "repeat_elements")
+def emit_tile(cg, node) -> None:
+    (x,) = node.inputs
+    out = node.outputs[0]
+    xd = cg.dims(x)
+    if node.op == "tile":
+        reps = node.attrs["reps"]
+        odims = [d if r == 1 else f"{d} * {r}" if isinstance(d, str) else d * r
+                 for d, r in zip(xd, reps)]
+    else:
+        rep, axis = node.attrs["rep"], node.attrs["axis"]
+        odims = [(f"{d} * {rep}" if isinstance(d, str) else d * rep) if i == axis else d
+                 for i, d in enumerate(xd)]
+    name = cg.alloc(out, odims)
+    idx, close = _index_loops(cg, odims)
+    if node.op == "tile":
+        src = [f"{v} % {d}" for v, d in zip(idx, xd)]
+    else:
+        src = [f"{v} // {rep}" if i == axis else v for i, v in enumerate(idx)]
+    cg.w.line(f"{name}[{', '.join(idx)}] = {cg.name(x)}[{', '.join(src)}]")
+    close()
+
+
+@emitter("pad")
+def emit_pad(cg, node) -> None:
+    (x,) = node.inputs
+    pads = node.attrs["pads"]
+    xd = cg.dims(x)
+    odims = [d + a + b if isinstance(d, int) else f"{d} + {a + b}" for d, (a, b) in zip(xd, pads)]
+    name = cg.alloc(node.outputs[0], odims, zeros=True)
+    idx = ", ".join(f"{a}:{a} + {d}" for d, (a, _) in zip(xd, pads))
+    cg.w.line(f"{name}[{idx}] = {cg.name(x)}")
+
+
+@emitter("shape")
+def emit_shape(cg, node) -> None:
+    (x,) = node.inputs
+    dims = cg.dims(x)
+    name = cg.alloc(node.outputs[0], [x.ndim])
+    for k, d in enumerate(dims):
+        cg.w.line(f"{name}[{k}] = {d}")
+
+
+@emitter("one_hot")
+def emit_one_hot(cg, node) -> None:
+    (x,) = node.inputs
+    n = node.attrs["num_classes"]
+    name = cg.alloc(node.outputs[0], cg.dims(x) + [n], zeros=True)
+    flat, src = cg.fresh("flat"), cg.fresh("idx")
+    cg.w.line(f"{flat} = {name}.reshape((-1, {n}))")
+    cg.w.line(f"{src} = {cg.name(x)}.reshape((-1,))")
+    with cg.w.block(f"for r in range({src}.shape[0]):"):
+        cg.w.line(f"c = {src}[r]")
+        with cg.w.block(f"if c >= 0 and c < {n}:"):
+            cg.w.line(f"{flat}[r, c] = np.float32(1.0)")
+
+
+@emitter("gather")
+def emit_gather(cg, node) -> None:
+    ref, idx = node.inputs
+    rd = cg.dims(ref)
+    name = cg.alloc(node.outputs[0], cg.dims(idx) + rd[1:])
+    row = _prod(rd[1:])
+    flat, src, table = cg.fresh("flat"), cg.fresh("idx"), cg.fresh("table")
+    cg.w.line(f"{flat} = {name}.reshape((-1, {row}))")
+    cg.w.line(f"{src} = {cg.name(idx)}.reshape((-1,))")
+    cg.w.line(f"{table} = {cg.name(ref)}.reshape(({rd[0]}, {row}))")
+    with cg.w.block(f"for r in range({src}.shape[0]):"):
+        cg.w.line(f"j = {src}[r]")
+        with cg.w.block("if j < 0:"):
+            cg.w.line(f"j += {rd[0]}")
+        with cg.w.block(f"if j < 0 or j >= {rd[0]}:"):
+            cg.w.line(f"raise IndexError('gather: index out of range for {rd[0]} rows')")
+        cg.w.line(f"{flat}[r, :] = {table}[j, :]")
+
+
+@emitter("matmul")
+def emit_matmul(cg, node) -> None:
+    from .elementwise import emit_dot
+    x, y = node.inputs
+    if x.ndim <= 2 and y.ndim == 2 or (x.ndim >= 1 and y.ndim == 2):
+        return emit_dot(cg, node)
+    out = node.outputs[0]
+    if x.ndim != y.ndim or not is_float(out.dtype):
+        raise Unsupported(f"cpu codegen: matmul of shapes {x.shape} and {y.shape} "
+                          f"(broadcast batch axes) is not supported")
+    _batched(cg, node, cg.name(x), cg.name(y), cg.dims(x), cg.dims(y), out)
+
+
+def _batched(cg, node, xn, yn, xd, yd, out) -> None:
+    batch = xd[:-2]
+    odims = batch + [xd[-2], yd[-1]]
+    name = cg.alloc(out, odims)
+    x3, y3, o3 = cg.fresh("x3"), cg.fresh("y3"), cg.fresh("o3")
+    dt = np_type(out.dtype)
+    cg.w.line(f"{x3} = np.ascontiguousarray({xn}).astype({dt}).reshape((-1, {xd[-2]}, {xd[-1]}))")
+    cg.w.line(f"{y3} = np.ascontiguousarray({yn}).astype({dt}).reshape((-1, {yd[-2]}, {yd[-1]}))")
+    cg.w.line(f"{o3} = {name}.reshape((-1, {xd[-2]}, {yd[-1]}))")
+    with cg.w.block(f"for b in range({o3}.shape[0]):"):
+        cg.w.line(f"np.dot({x3}[b], {y3}[b], {o3}[b])")
+
+
+@emitter("batch_dot")
+def emit_batch_dot(cg, node) -> None:
+    x, y = node.inputs
+    out = node.outputs[0]
+    if not is_float(out.dtype):
+        raise Unsupported("cpu codegen: batch_dot of integer tensors is not supported")
+    ax, ay = node.attrs["axes"]
+    xd, yd = cg.dims(x), cg.dims(y)
+    xperm = (0,) + tuple(i for i in range(1, x.ndim) if i != ax) + (ax,)
+    yperm = (0, ay) + tuple(i for i in range(1, y.ndim) if i != ay)
+    dt = np_type(out.dtype)
+    m = _prod([xd[i] for i in xperm[1:-1]])
+    n = _prod([yd[i] for i in yperm[2:]])
+    x3, y3, o3 = cg.fresh("x3"), cg.fresh("y3"), cg.fresh("o3")
+    cg.w.line(f"{x3} = np.ascontiguousarray({cg.name(x)}.astype({dt}).transpose({xperm}))"
+              f".reshape(({xd[0]}, {m}, {xd[ax]}))")
+    cg.w.line(f"{y3} = np.ascontiguousarray({cg.name(y)}.astype({dt}).transpose({yperm}))"
+              f".reshape(({yd[0]}, {yd[ay]}, {n}))")
+    odims = [xd[0]] + [d for d in out.shape[1:]]
+    odims = [cg.dims(x)[0]] + [d if d is not None else "-1" for d in out.shape[1:]]
+    if any(d == "-1" for d in odims[1:]):
+        raise Unsupported("cpu codegen: batch_dot with unknown non-batch dims")
+    name = cg.alloc(out, odims)
+    cg.w.line(f"{o3} = {name}.reshape(({xd[0]}, {m}, {n}))")
+    with cg.w.block(f"for b in range({xd[0]}):"):
+        cg.w.line(f"np.dot({x3}[b], {y3}[b], {o3}[b])")
+
+
+@emitter("dropout")
+def emit_dropout(cg, node) -> None:
+    """The numpy reference through ``objmode``: the same seeded draws as the interpreter."""
+    (x,) = node.inputs
+    out = node.outputs[0]
+    name = cg.fresh(cg.default_name(out))
+    numba_t = {"float32": "float32", "float64": "float64"}.get(out.dtype)
+    if numba_t is None:
+        raise Unsupported(f"cpu codegen: dropout of {out.dtype}")
+    typ = f"{numba_t}[{', '.join([':'] * (out.ndim - 1) + ['::1'])}]" if out.ndim else numba_t
+    attrs = {k: node.attrs.get(k) for k in ("rate", "seed", "noise_shape")}
+    with cg.w.block(f"with objmode({name}='{typ}'):"):
+        cg.w.line(f"{name} = dropout_ref({cg.name(x)}, {attrs['rate']!r}, {attrs['seed']!r}, "
+                  f"{attrs['noise_shape']!r})")
+    cg.bind(out, name)

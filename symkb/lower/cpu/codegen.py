@@ -1,0 +1,223 @@
+"""The CPU code generator: one readable Python function for a whole graph.
+
+:class:`Codegen` walks the graph in order and hands each node to its emitter
+(``EMITTERS[op](cg, node)``, filled by ``elementwise.py``, ``arrays.py`` and
+``loops.py``). The result is a module source: one header comment, the
+imports, and one ``@njit(cache=True, error_model="numpy")`` function whose
+arguments are the graph's inputs, then its parameters (read at call time, so
+``set_value`` never recompiles), then its array constants. Each IR node's line
+is a comment above the statements it became; identifiers come from layer and
+variable names; literals are typed (``np.float32(0.5)``).
+
+Emitters use these services of the code generator:
+
+* ``cg.w``: the :class:`SourceWriter` of the current position, and
+  ``cg.hoist``: where buffers are allocated (before the time loop inside a
+  loop body, so steps allocate nothing);
+* ``cg.name(t)``, ``cg.dims(t)``: a tensor's identifier and its dimensions as
+  ints or expressions; ``cg.bind(t, name, dims)`` after computing it;
+* ``cg.fresh(base)``: a new unique identifier; ``cg.alloc(t, dims)``;
+* ``cg.elem(t, index_vars, rank)``: the element of ``t`` at the iteration
+  index, with numpy broadcasting.
+"""
+from __future__ import annotations
+
+import keyword
+import re
+
+from ...ir import Graph
+from ...ir.printer import format_node, name_values
+from .scalar import np_type
+from .writer import SourceWriter
+
+
+class Unsupported(NotImplementedError):
+    """The cpu target cannot compile this graph (the message says which node and why)."""
+
+
+EMITTERS: dict = {}
+
+RESERVED = {"np", "njit", "numba", "range", "min", "max", "abs", "len", "tanh_f32",
+            "sigmoid_f32", "floordiv_float", "mod_float", "dropout_ref", "objmode",
+            "True", "False", "None", "int", "float", "bool", "tuple", "list", "sum", "any",
+            "all", "round", "pow", "divmod", "print", "type", "object", "slice", "map",
+            "zip", "iter", "next", "id", "input", "keep", "acc", "v", "xv", "best", "at",
+            "m", "s", "e", "c", "j", "r", "k", "b"} | {f"i{k}" for k in range(8)}
+
+_OP_BASE = {"dot": "matmul", "fused_dot": "dense", "fused_elementwise": "ew"}
+
+
+def emitter(*ops):
+    """Register the decorated function as the cpu emitter of ``ops``."""
+    def deco(fn):
+        for op in ops:
+            EMITTERS[op] = fn
+        return fn
+    return deco
+
+
+def ir_line(node, namer) -> str:
+    """One node as a line of IR (bodies left out; fused groups as ``fused{...}``)."""
+    text = format_node(node, namer, compact=True)
+    if len(text) > 100:
+        text = text[:97] + "..."
+    return f"{text}   [{node.layer}]" if node.layer else text
+
+
+def sanitize(text: str) -> str:
+    text = re.sub(r"\W", "_", text.split(":")[0]).strip("_") or "v"
+    if text[0].isdigit():
+        text = "v_" + text
+    return text
+
+
+class Codegen:
+    """Generates the module source for one graph (see the module docstring)."""
+
+    def __init__(self, graph: Graph, fn_name: str):
+        self.graph = graph
+        self.fn_name = sanitize(fn_name)
+        self.used = set(RESERVED) | {self.fn_name}
+        self.names: dict = {}
+        self.dimmap: dict = {}
+        self.w = SourceWriter(1)
+        self.hoist = self.w
+        self.args: list = []        # (identifier, kind, payload)
+        self.const_args: dict = {}  # id(const node) -> identifier
+        self.namer = name_values(graph)
+        self.in_loop = 0
+        self.elem_fns: dict = {}    # tensor -> index vars -> element text (loop slices)
+
+    # -- names and shapes ------------------------------------------------
+    def fresh(self, base: str) -> str:
+        base = sanitize(base)
+        if keyword.iskeyword(base):
+            base += "_"
+        name, i = base, 1
+        while name in self.used:
+            name = f"{base}_{i}"
+            i += 1
+        self.used.add(name)
+        return name
+
+    def default_name(self, t) -> str:
+        node = t.node
+        if node.op == "fused_elementwise" or node.op == "fused_dot":
+            ops = node.attrs.get("ops", ()) or (node.op,)
+            base = ops[-1]
+        else:
+            base = _OP_BASE.get(node.op, node.op)
+        if len(node.outputs) > 1:
+            base = f"{base}{t.index}"
+        return f"{node.layer}_{base}" if node.layer else base
+
+    def name(self, t) -> str:
+        if t not in self.names:
+            raise Unsupported(f"cpu codegen: value {t.name} is used before it is computed")
+        return self.names[t]
+
+    def bind(self, t, name: str, dims=None) -> None:
+        self.names[t] = name
+        if dims is not None:
+            self.dimmap[t] = list(dims)
+
+    def dims(self, t) -> list:
+        if t in self.dimmap:
+            return self.dimmap[t]
+        name = self.name(t)
+        return [d if d is not None else f"{name}.shape[{k}]" for k, d in enumerate(t.shape)]
+
+    @staticmethod
+    def shape_text(dims) -> str:
+        dims = [str(d) for d in dims]
+        if len(dims) == 1:
+            return f"({dims[0]},)"
+        return "(" + ", ".join(dims) + ")"
+
+    def alloc(self, t, dims, name: str | None = None, zeros: bool = False) -> str:
+        """Allocate the buffer of ``t`` (at the hoisting point) and bind it."""
+        name = name or self.fresh(self.default_name(t))
+        fn = "np.zeros" if zeros else "np.empty"
+        self.hoist.line(f"{name} = {fn}({self.shape_text(dims)}, dtype={np_type(t.dtype)})")
+        self.bind(t, name, dims)
+        return name
+
+    def elem(self, t, index_vars, rank: int) -> str:
+        """``t``'s element at the iteration index (numpy broadcasting, right-aligned)."""
+        if t in self.elem_fns:
+            offset = rank - t.ndim
+            return self.elem_fns[t](["0" if d == 1 else index_vars[j + offset]
+                                     for j, d in enumerate(t.shape)])
+        name = self.name(t)
+        if t.ndim == 0:
+            return f"{name}[()]"
+        offset = rank - t.ndim
+        idx = []
+        for j, d in enumerate(t.shape):
+            idx.append("0" if d == 1 else index_vars[j + offset])
+        return f"{name}[{', '.join(idx)}]"
+
+    # -- driving ----------------------------------------------------------
+    def emit_nodes(self, graph: Graph) -> None:
+        for node in graph.nodes:
+            if node.op == "input":
+                continue
+            if node.op == "param":
+                name = self.fresh(node.attrs["variable"].name)
+                self.args.append((name, "param", node.attrs["variable"]))
+                self.bind(node.outputs[0], name)
+                continue
+            if node.op == "const":
+                name = self.const_args.get(id(node))
+                if name is None:
+                    name = self.fresh("const")
+                    self.const_args[id(node)] = name
+                    self.args.append((name, "const", node.attrs["value"]))
+                self.bind(node.outputs[0], name)
+                continue
+            emit = EMITTERS.get(node.op)
+            if emit is None:
+                raise Unsupported(f"cpu codegen: no emitter for op {node.op!r} "
+                                  f"(node {node.outputs[0].name})")
+            self.w.comment(ir_line(node, self.namer))
+            emit(self, node)
+
+    def generate(self) -> str:
+        graph = self.graph
+        for t in graph.inputs:
+            name = self.fresh(t.node.name or "input") if t.node.op == "input" else \
+                self.fresh(self.default_name(t))
+            self.args.append((name, "input", t))
+            self.bind(t, name)
+        self.emit_nodes(graph)
+        outs = []
+        seen = set()
+        for t in graph.outputs:
+            name = self.name(t)
+            if t.node.op in ("input", "param", "const") or name in seen:
+                name = f"{name}.copy()"
+            seen.add(name)
+            outs.append(name)
+        self.w.line(f"return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
+        body = self.w.text()
+        arglist = ", ".join(a for a, _, _ in self.args)
+        head = SourceWriter()
+        head.line(f"# generated by symkb - target=cpu graph={graph.name}")
+        head.line("import numpy as np")
+        head.line("from numba import njit")
+        head.line("from symkb.lower.cpu.runtime import (tanh_f32, sigmoid_f32, floordiv_float, "
+                  "mod_float, dropout_ref)")
+        head.line("from numba import objmode")
+        head.line("")
+        head.line("")
+        head.line('@njit(cache=True, error_model="numpy")')
+        head.line(f"def {self.fn_name}({arglist}):")
+        return head.text() + body
+
+
+def generate(graph: Graph, fn_name: str):
+    """``(source, args)`` for ``graph``: the module text and the argument list."""
+    from . import arrays, elementwise, loops  # noqa: F401  (fill EMITTERS)
+    cg = Codegen(graph, fn_name)
+    source = cg.generate()
+    return source, cg.args, cg.fn_name

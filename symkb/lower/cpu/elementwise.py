@@ -1,0 +1,224 @@
+"""CPU emitters of elementwise work: fused groups, dot epilogues, lone elementwise ops.
+
+A ``fused_elementwise`` node becomes one explicit loop nest over its
+iteration shape; inside, each body node is one scalar statement (``scalar.py``)
+and each result is stored once: no temporaries. ``fused_dot`` computes the
+matrix product into its result buffer with ``np.dot(x, w, out)`` and runs its
+body in place over it. A lone elementwise node (when the fusion pass did not
+run) is emitted as a group of one.
+"""
+from __future__ import annotations
+
+from ...ir import Graph, Node, get_op
+from ...ir.types import is_float
+from .codegen import Unsupported, emitter
+from .scalar import SCALAR, Scalars, lit, np_type
+
+
+def iteration_dims(cg, node, t_out) -> list:
+    """Runtime dims of the iteration shape ``t_out`` of ``node``."""
+    rank = t_out.ndim
+    dims = []
+    for k, d in enumerate(t_out.shape):
+        if d is not None:
+            dims.append(d)
+            continue
+        expr = None
+        for t in node.inputs:
+            j = k - (rank - t.ndim)
+            if j >= 0 and t.shape[j] is None:
+                expr = cg.dims(t)[j]
+                break
+        if expr is None:
+            raise Unsupported(f"cpu codegen: cannot size axis {k} of {node.op} "
+                              f"({node.outputs[0].name})")
+        dims.append(expr)
+    return dims
+
+
+def emit_body(cg, body: Graph, operand_elems: list, out_elems: list) -> None:
+    """Scalar statements computing ``body`` from operand element expressions."""
+    s = Scalars(cg.w, cg.fresh)
+    env = dict(zip(body.inputs, operand_elems))
+    for node in body.nodes:
+        if node.op == "const":
+            value = node.attrs["value"]
+            env[node.outputs[0]] = lit(value.reshape(-1)[0], value.dtype.name)
+            continue
+        fn = SCALAR.get(node.op)
+        if fn is None:
+            raise Unsupported(f"cpu codegen: no scalar code for elementwise op {node.op!r}")
+        expr = fn(s, node, [env[t] for t in node.inputs])
+        name = cg.fresh("v")
+        cg.w.line(f"{name} = {expr}")
+        env[node.outputs[0]] = name
+    for target, t in zip(out_elems, body.outputs):
+        cg.w.line(f"{target} = {env[t]}")
+
+
+def _loop_nest(cg, dims):
+    """Open ``for i_k in range(d_k)`` blocks; returns (index vars, exit callable)."""
+    idx = [f"i{k}" for k in range(len(dims))]  # reserved names: loop nests never nest
+    blocks = [cg.w.block(f"for {v} in range({d}):") for v, d in zip(idx, dims)]
+    for b in blocks:
+        b.__enter__()
+
+    def close():
+        for b in reversed(blocks):
+            b.__exit__(None, None, None)
+    return idx, close
+
+
+@emitter("fused_elementwise")
+def emit_fused(cg, node, out_names=None) -> None:
+    body = node.attrs["body"]
+    t0 = node.out_types[0]
+    for t in node.inputs:
+        if t.dtype == "float16":
+            raise Unsupported("cpu codegen: float16 is not supported")
+    dims = iteration_dims(cg, node, t0)
+    names = []
+    for i, o in enumerate(node.outputs):
+        if out_names:
+            cg.bind(o, out_names[i], dims)
+            names.append(out_names[i])
+        else:
+            names.append(cg.alloc(o, dims))
+    rank = t0.ndim
+    idx, close = _loop_nest(cg, dims)
+    operand_elems = [cg.elem(t, idx, rank) for t in node.inputs]
+    where = f"[{', '.join(idx)}]" if rank else "[()]"
+    emit_body(cg, body, operand_elems, [f"{n}{where}" for n in names])
+    close()
+
+
+def _single_group(node) -> Node:
+    """``node`` as a ``fused_elementwise`` group of one."""
+    phs, operands = [], []
+    local = {}
+    for t in node.inputs:
+        if t in local:
+            continue
+        ph = Node("input", (), {}, (t.type,), name=f"x{len(phs)}").outputs[0]
+        local[t] = ph
+        phs.append(ph)
+        operands.append(t)
+    inner = node.with_inputs([local[t] for t in node.inputs])
+    body = Graph(phs, list(inner.outputs), name="body")
+    attrs = {"body": body, "ops": (node.op,)}
+    types = get_op("fused_elementwise").infer([t.type for t in operands], attrs)
+    return Node("fused_elementwise", tuple(operands), attrs, types, node.name, node.layer)
+
+
+def emit_single(cg, node) -> None:
+    group = _single_group(node)
+    emit_fused(cg, group)
+    for a, b in zip(node.outputs, group.outputs):
+        cg.bind(a, cg.name(b), cg.dims(b))
+
+
+for _op in SCALAR:
+    emitter(_op)(emit_single)
+
+
+# -- matrix products -----------------------------------------------------------
+
+SMALL_N = 64  # below this many columns a per-step product is looped, not a BLAS call
+
+
+def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
+    """``out = x @ w`` for a 2-D ``w``; ``x`` of any rank >= 1 (leading axes flattened)."""
+    xn, wn = cg.name(x), cg.name(w)
+    xd, wd = cg.dims(x), cg.dims(w)
+    if x.dtype != out_dtype:
+        xn = f"{xn}.astype({np_type(out_dtype)})"
+    if w.dtype != out_dtype:
+        wn = f"{wn}.astype({np_type(out_dtype)})"
+    small = (isinstance(wd[0], int) and isinstance(wd[1], int) and wd[1] < SMALL_N
+             and cg.in_loop and x.ndim == 2)
+    if is_float(out_dtype) and not small:
+        if x.ndim <= 2:
+            cg.w.line(f"np.dot({xn}, {wn}, {out_name})")
+        else:
+            cg.w.line(f"np.dot({xn}.reshape((-1, {xd[-1]})), {wn}, "
+                      f"{out_name}.reshape((-1, {wd[-1]})))")
+        return
+    # Integer products (numba's np.dot needs BLAS floats), and small per-step
+    # products where a BLAS call costs more than the arithmetic: explicit loops,
+    # the innermost over the result's contiguous columns (it vectorises).
+    x2 = cg.fresh("x2")
+    o2 = cg.fresh("o2")
+    cg.w.line(f"{x2} = {xn}.reshape((-1, {xd[-1]}))")
+    cg.w.line(f"{o2} = {out_name}.reshape((-1, {wd[-1]}))")
+    zero = lit(0, out_dtype)
+    with cg.w.block(f"for r in range({x2}.shape[0]):"):
+        with cg.w.block(f"for c in range({wd[-1]}):"):
+            cg.w.line(f"{o2}[r, c] = {zero}")
+        with cg.w.block(f"for k in range({xd[-1]}):"):
+            cg.w.line(f"xv = {x2}[r, k]")
+            with cg.w.block(f"for c in range({wd[-1]}):"):
+                cg.w.line(f"{o2}[r, c] += xv * {wn}[k, c]")
+
+
+def _dot_dims(cg, x, w) -> list:
+    return cg.dims(x)[:-1] + cg.dims(w)[-1:]
+
+
+@emitter("fused_dot")
+def emit_fused_dot(cg, node) -> None:
+    x, w, *rest = node.inputs
+    body = node.attrs["body"]
+    acc_t = body.inputs[0]
+    out = node.outputs[0]
+    dims = _dot_dims(cg, x, w)
+    name = cg.alloc(out, dims)
+    if acc_t.dtype == out.dtype:
+        acc = name
+    else:
+        acc = cg.fresh("acc")
+        cg.hoist.line(f"{acc} = np.empty({cg.shape_text(dims)}, dtype={np_type(acc_t.dtype)})")
+    matmul_into(cg, x, w, acc, acc_t.dtype)
+    rank = out.ndim
+    idx, close = _loop_nest(cg, dims)
+    where = f"[{', '.join(idx)}]"
+    operand_elems = [f"{acc}{where}"] + [cg.elem(t, idx, rank) for t in rest]
+    emit_body(cg, body, operand_elems, [f"{name}{where}"])
+    close()
+
+
+@emitter("dot")
+def emit_dot(cg, node) -> None:
+    x, w = node.inputs
+    out = node.outputs[0]
+    if w.ndim == 2 and x.ndim >= 1:
+        name = cg.alloc(out, _dot_dims(cg, x, w))
+        matmul_into(cg, x, w, name, out.dtype)
+        return
+    if w.ndim == 1:
+        # contract the last axis of x with w: a matrix-vector product.
+        xd = cg.dims(x)
+        name = cg.alloc(out, xd[:-1])
+        xn, wn = cg.name(x), cg.name(w)
+        flat = cg.fresh("flat")
+        cg.w.line(f"{flat} = {name}.reshape((-1,))")
+        x2 = cg.fresh("x2")
+        cg.w.line(f"{x2} = {xn}.reshape((-1, {xd[-1]}))")
+        with cg.w.block(f"for r in range({x2}.shape[0]):"):
+            cg.w.line(f"acc = {lit(0, out.dtype)}")
+            with cg.w.block(f"for k in range({xd[-1]}):"):
+                cg.w.line(f"acc += {np_type(out.dtype)}({x2}[r, k]) * {np_type(out.dtype)}({wn}[k])")
+            cg.w.line(f"{flat}[r] = acc")
+        return
+    # w of rank > 2: move its contracted axis (-2) first and flatten the rest.
+    wd = cg.dims(w)
+    perm = (w.ndim - 2,) + tuple(i for i in range(w.ndim) if i != w.ndim - 2)
+    w2 = cg.fresh("w2")
+    rest = [wd[i] for i in perm[1:]]
+    cg.w.line(f"{w2} = np.ascontiguousarray({cg.name(w)}.transpose({perm})).reshape("
+              f"({wd[-2]}, -1))")
+    out_dims = cg.dims(x)[:-1] + rest
+    name = cg.alloc(out, out_dims)
+    tmp = cg.fresh("o2")
+    cg.w.line(f"{tmp} = {name}.reshape((-1, {' * '.join(str(d) for d in rest)}))")
+    xn = cg.name(x)
+    cg.w.line(f"np.dot({xn}.reshape((-1, {cg.dims(x)[-1]})), {w2}, {tmp})")

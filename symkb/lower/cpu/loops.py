@@ -1,0 +1,182 @@
+"""The CPU emitter of the ``loop`` node: a ``for`` over time inside the same function.
+
+Layout of the generated code (see ``symkb/ir/ops/loop.py`` for the semantics)::
+
+    steps = x.shape[1]                       # (time_major: x.shape[0])
+    outputs = np.empty((batch, steps, units))
+    h = initial_state.copy()                 # one buffer per state
+    <buffers of the body's values>           # hoisted: steps allocate nothing
+    for i in range(steps):
+        t = steps - 1 - i                    # go_backwards; else t = i
+        <body: per-step products np.dot(h, U, buf) and fused gate loops>
+        <record out_t into outputs[:, i]; masked rows keep the previous output
+         (or zeros) and the previous states>
+        <copy the new states into the state buffers>
+    last_output = outputs[:, -1]
+
+A step slice ``x[:, t]`` read only by fused loops is not copied: their element
+reads index the sequence directly (``xp[i0, t, i1]``), so the hoisted input
+projection is read in place.
+"""
+from __future__ import annotations
+
+from ...ir.ops.loop import split_operands
+from .codegen import emitter
+from .scalar import lit, np_type
+from .writer import SourceWriter
+
+_ELEMENTWISE_READERS = ("fused_elementwise",)
+
+
+def _only_elementwise_readers(body, t) -> bool:
+    for node in body.nodes:
+        for i, u in enumerate(node.inputs):
+            if u is not t:
+                continue
+            if node.op == "fused_elementwise" or (node.op == "fused_dot" and i >= 2):
+                continue
+            return False
+    return t not in body.outputs
+
+
+def _insert(idx, pos, value):
+    idx = list(idx)
+    idx.insert(pos, value)
+    return idx
+
+
+@emitter("loop")
+def emit_loop(cg, node) -> None:
+    a = node.attrs
+    body = a["body"]
+    seqs, states, consts, mask = split_operands(node.inputs, **a)
+    no, ns = a.get("num_outputs", 1), len(states)
+    time_major = a["time_major"]
+    t_axis, b_axis = (0, 1) if time_major else (1, 0)
+    w = cg.w
+    base = node.layer or "loop"
+    steps = cg.fresh(f"{base}_steps")
+    s0 = cg.name(seqs[0])
+    w.line(f"{steps} = {cg.dims(seqs[0])[t_axis]}")
+    with w.block(f"if {steps} == 0:"):
+        w.line("raise ValueError('loop: cannot iterate over zero time steps')")
+    batch = cg.dims(seqs[0])[b_axis]
+    last_outs, seq_outs, finals = (node.outputs[:no], node.outputs[no:2 * no],
+                                   node.outputs[2 * no:])
+    # Result buffers.
+    out_bufs = []
+    for t in seq_outs:
+        step_dims = [batch] + [d if d is not None else "-1" for d in body.outputs[len(out_bufs)]
+                               .shape[1:]]
+        if "-1" in map(str, step_dims[1:]):
+            from .codegen import Unsupported
+            raise Unsupported("cpu codegen: loop outputs with unknown feature dims")
+        n = steps if a["return_all_outputs"] else 1
+        dims = _insert(step_dims, t_axis, n)
+        out_bufs.append(cg.alloc(t, dims, name=cg.fresh(f"{base}_outputs")))
+    state_bufs = []
+    for s in states:
+        name = cg.fresh(f"{base}_state")
+        w.line(f"{name} = {cg.name(s)}.copy()")
+        state_bufs.append(name)
+    prev_bufs = []
+    if mask is not None and not a["zero_output_for_mask"]:
+        for o in body.outputs[:no]:
+            name = cg.fresh(f"{base}_prev")
+            dims = [batch] + [d if d is not None else -1 for d in o.shape[1:]]
+            w.line(f"{name} = np.zeros({cg.shape_text(dims)}, dtype={np_type(o.dtype)})")
+            prev_bufs.append(name)
+    # Body inputs.
+    i_var, t_var = cg.fresh("i"), cg.fresh("t")
+    inner = SourceWriter(w.level + 1)
+    saved = cg.w, cg.hoist
+    cg.hoist, cg.w = w, inner
+    cg.in_loop += 1
+    nseq = a["num_sequences"]
+    for ph, seq in zip(body.inputs[:nseq], seqs):
+        sname = cg.name(seq)
+        sdims = cg.dims(seq)
+        step_dims = [d for k, d in enumerate(sdims) if k != t_axis]
+        if _only_elementwise_readers(body, ph):
+            cg.elem_fns[ph] = (lambda idx, sname=sname: f"{sname}[{', '.join(_insert(idx, t_axis, t_var))}]")
+            cg.bind(ph, f"{sname}[{t_var}]" if time_major else f"{sname}[:, {t_var}]", step_dims)
+        else:
+            name = cg.fresh(f"{sname}_t")
+            if time_major:
+                inner.line(f"{name} = {sname}[{t_var}]")
+            else:
+                inner.line(f"{name} = np.ascontiguousarray({sname}[:, {t_var}])")
+            cg.bind(ph, name, step_dims)
+    for ph, s, buf in zip(body.inputs[nseq:nseq + ns], states, state_bufs):
+        cg.bind(ph, buf, cg.dims(s))
+    for ph, c in zip(body.inputs[nseq + ns:], consts):
+        cg.bind(ph, cg.name(c), cg.dims(c))
+        if c in cg.elem_fns:
+            cg.elem_fns[ph] = cg.elem_fns[c]
+    # The step.
+    if a["go_backwards"]:
+        inner.line(f"{t_var} = {steps} - 1 - {i_var}")
+    else:
+        inner.line(f"{t_var} = {i_var}")
+    cg.emit_nodes(body)
+    new_vals = [cg.name(t) for t in body.outputs]
+    state_inputs = set(body.inputs[nseq:nseq + ns])
+    if any(t in state_inputs for t in body.outputs[no:]) and ns > 1:
+        # a state returned as another state: copy before overwriting buffers.
+        new_vals = new_vals[:no] + [f"{v}.copy()" for v in new_vals[no:]]
+    col = "0" if not a["return_all_outputs"] else i_var
+    out_t, new_t = body.outputs[:no], body.outputs[no:]
+    mname = cg.name(mask) if mask is not None else None
+    b = cg.fresh("b")
+    with inner.block(f"for {b} in range({batch}):"):
+        if mname is not None:
+            m = f"{mname}[{t_var}, {b}]" if time_major else f"{mname}[{b}, {t_var}]"
+            inner.line(f"keep = {m}")
+        for k, (o, buf) in enumerate(zip(out_t, out_bufs)):
+            rest = [cg.fresh(f"j{d}") for d in range(1, o.ndim)]
+            blocks = [inner.block(f"for {v} in range({d}):")
+                      for v, d in zip(rest, cg.dims(o)[1:])]
+            for blk in blocks:
+                blk.__enter__()
+            src = f"{new_vals[k]}[{', '.join([b] + rest)}]"
+            dst = f"{buf}[{', '.join(_insert([b] + rest, t_axis, col))}]"
+            if mname is None:
+                inner.line(f"{dst} = {src}")
+            else:
+                fill = (f"{prev_bufs[k]}[{', '.join([b] + rest)}]" if prev_bufs
+                        else lit(0, o.dtype))
+                inner.line(f"v = {src} if keep else {fill}")
+                inner.line(f"{dst} = v")
+                if prev_bufs:
+                    inner.line(f"{prev_bufs[k]}[{', '.join([b] + rest)}] = v")
+            for blk in reversed(blocks):
+                blk.__exit__(None, None, None)
+        for k, (s, buf) in enumerate(zip(new_t, state_bufs)):
+            src = new_vals[no + k]
+            if src == buf:
+                continue
+            rest = [cg.fresh(f"j{d}") for d in range(1, s.ndim)]
+            blocks = [inner.block(f"for {v} in range({d}):")
+                      for v, d in zip(rest, cg.dims(states[k])[1:])]
+            for blk in blocks:
+                blk.__enter__()
+            ix = ", ".join([b] + rest)
+            if mname is None:
+                inner.line(f"{buf}[{ix}] = {src}[{ix}]")
+            else:
+                with inner.block("if keep:"):
+                    inner.line(f"{buf}[{ix}] = {src}[{ix}]")
+            for blk in reversed(blocks):
+                blk.__exit__(None, None, None)
+    cg.in_loop -= 1
+    cg.w, cg.hoist = saved
+    w.line(f"for {i_var} in range({steps}):")
+    w.lines.extend(inner.lines)  # written one level deeper already
+    # Results after the loop.
+    for t, buf, o in zip(last_outs, out_bufs, body.outputs[:no]):
+        name = cg.fresh(f"{base}_last")
+        sl = f"{buf}[-1]" if time_major else f"{buf}[:, -1]"
+        w.line(f"{name} = np.ascontiguousarray({sl})")
+        cg.bind(t, name, [batch] + list(o.shape[1:]))
+    for t, buf, s in zip(finals, state_bufs, states):
+        cg.bind(t, buf, cg.dims(s))

@@ -1,0 +1,53 @@
+"""``SourceWriter``: the one owner of indentation in generated code.
+
+Emitters call :meth:`line` and open blocks with ``with w.block("for i in range(n):")``;
+they never build indentation by hand.
+"""
+from __future__ import annotations
+
+import contextlib
+
+
+class SourceWriter:
+    """Collects lines of Python source at the current indentation level."""
+
+    INDENT = "    "
+
+    def __init__(self, level: int = 0):
+        self.lines: list = []
+        self.level = level
+
+    def line(self, text: str = "") -> None:
+        """Append one line (or several, split on newlines) at the current level."""
+        for part in text.split("\n"):
+            self.lines.append(self.INDENT * self.level + part if part else "")
+
+    def comment(self, text: str) -> None:
+        for part in text.split("\n"):
+            self.line("# " + part)
+
+    @contextlib.contextmanager
+    def block(self, header: str):
+        """``header`` (ending in ':') then an indented block."""
+        self.line(header)
+        self.level += 1
+        try:
+            yield self
+        finally:
+            self.level -= 1
+
+    @contextlib.contextmanager
+    def indented(self):
+        self.level += 1
+        try:
+            yield self
+        finally:
+            self.level -= 1
+
+    def extend(self, other: "SourceWriter") -> None:
+        """Append another writer's lines, re-indented to this writer's level."""
+        pad = self.INDENT * self.level
+        self.lines.extend(pad + ln if ln else "" for ln in other.lines)
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
