@@ -426,3 +426,99 @@ def test_case_ids_are_unique():
 
 def _unused(*_: Any):  # keeps linters quiet about typing-only imports
     return Variable
+
+
+# --- property tests: random shapes, axes and broadcasting --------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+PROPERTY = settings(max_examples=40, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def _run_both(fn, arrays, dynamic_mask):
+    """Eager result, symbolic static type and interpreted result of ``fn(*arrays)``."""
+    eager = fn(*arrays)
+    placeholders = [K.placeholder(shape=tuple(None if dyn else d for d, dyn in zip(a.shape, m)),
+                                  dtype=a.dtype.name) for a, m in zip(arrays, dynamic_mask)]
+    symbolic = fn(*placeholders)
+    run = K.function(placeholders, symbolic, target="interpreter")(list(arrays))
+    return eager, symbolic, run
+
+
+@st.composite
+def broadcastable_pair(draw):
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4,
+                                                    max_side=3))
+    dtype = draw(st.sampled_from(["float32", "float64"]))
+    arrays = [draw(hnp.arrays(dtype, s, elements=st.floats(-10, 10, width=32)))
+              for s in shapes.input_shapes]
+    masks = [draw(st.lists(st.booleans(), min_size=len(s), max_size=len(s)))
+             for s in shapes.input_shapes]
+    return arrays, masks, shapes.result_shape
+
+
+@PROPERTY
+@given(broadcastable_pair(), st.sampled_from(["add", "subtract", "multiply", "maximum",
+                                              "minimum", "greater", "equal"]))
+def test_property_binary_broadcasting(pair, name):
+    arrays, masks, result_shape = pair
+    fn = getattr(K, name)
+    eager, symbolic, run = _run_both(fn, arrays, masks)
+    assert eager.shape == result_shape
+    assert _shape_matches(symbolic.shape, result_shape)
+    assert symbolic.dtype == eager.dtype.name
+    np.testing.assert_array_equal(run, eager)
+    np.testing.assert_array_equal(eager, getattr(np, name)(*arrays))
+
+
+@st.composite
+def array_and_axis(draw):
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=3))
+    dtype = draw(st.sampled_from(["float32", "float64"]))
+    x = draw(hnp.arrays(dtype, shape, elements=st.floats(-3, 3, width=32)))
+    nd = len(shape)
+    axis = draw(st.one_of(st.none(), st.integers(-nd, nd - 1),
+                          st.lists(st.integers(-nd, nd - 1), min_size=1, max_size=nd,
+                                   unique_by=lambda a: a % nd).map(tuple)))
+    mask = draw(st.lists(st.booleans(), min_size=nd, max_size=nd))
+    return x, axis, draw(st.booleans()), mask
+
+
+@PROPERTY
+@given(array_and_axis(), st.sampled_from(["sum", "mean", "max", "min", "prod", "var", "std"]))
+def test_property_reductions(data, name):
+    x, axis, keepdims, mask = data
+    fn = getattr(K, name)
+    eager, symbolic, run = _run_both(lambda t: fn(t, axis=axis, keepdims=keepdims), [x], [mask])
+    want = getattr(np, name)(x, axis=axis, keepdims=keepdims)
+    assert eager.shape == want.shape and eager.dtype == x.dtype
+    assert _shape_matches(symbolic.shape, want.shape)
+    tol = 1e-5 if x.dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(eager, want, rtol=tol, atol=tol)
+    np.testing.assert_allclose(run, eager, rtol=tol, atol=tol)
+
+
+@PROPERTY
+@given(array_and_axis())
+def test_property_shape_ops(data):
+    x, axis, _, mask = data
+    nd = x.ndim
+    ax = 0 if axis is None else (axis[0] if isinstance(axis, tuple) else axis)
+    cases = [
+        (lambda t: K.expand_dims(t, ax), np.expand_dims(x, ax % (nd + 1) if ax < 0 else ax)),
+        (lambda t: K.reverse(t, ax), np.flip(x, ax)),
+        (lambda t: K.repeat_elements(t, 2, ax), np.repeat(x, 2, ax)),
+        (lambda t: K.concatenate([t, t], ax), np.concatenate([x, x], ax)),
+        (lambda t: K.stack([t, t], ax), np.stack([x, x], ax)),
+        (lambda t: K.softmax(t, ax) if nd > 1 else K.exp(t), None),
+        (lambda t: K.cumsum(t, ax), np.cumsum(x, ax)),
+        (lambda t: K.argmax(t, ax), np.argmax(x, ax)),
+    ]
+    for fn, want in cases:
+        eager, symbolic, run = _run_both(fn, [x], [mask])
+        if want is not None:
+            np.testing.assert_allclose(eager, want, rtol=1e-6)
+        assert _shape_matches(symbolic.shape, eager.shape)
+        np.testing.assert_allclose(run, eager, rtol=1e-6)
