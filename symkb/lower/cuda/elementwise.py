@@ -59,7 +59,8 @@ class Body:
                 continue
             if node.op not in SCALAR_EMITTERS:
                 raise NotImplementedError(f"no scalar cuda emitter for elementwise op {node.op!r}")
-            args = [env[t] for t in node.inputs]
+            # zeros_like / ones_like read their operand for its shape only
+            args = [] if node.op in ("zeros_like", "ones_like") else [env[t] for t in node.inputs]
             expr = emit_scalar(node.op, args, node.attrs, [t.dtype for t in node.inputs],
                                node.out_types[0].dtype)
             var = f"v{count}"

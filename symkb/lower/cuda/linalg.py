@@ -128,23 +128,32 @@ class MatmulKernel:
         adapter.launch(self.module[self.name], grid, (t, t), *args)
 
 
-def _epilogue_consumer(low, node):
-    """The single elementwise consumer of a 2-D-weight ``dot`` that can run as its epilogue."""
-    out = node.outputs[0]
-    if not low.single_use(out):
-        return None
-    for consumer in low.graph.nodes:
-        if out in consumer.inputs:
+def _epilogue_chain(low, node):
+    """Elementwise nodes after a 2-D-weight ``dot`` that can run as its epilogue.
+
+    A chain of single-use plain elementwise consumers of the product's shape
+    (``bias_add`` then ``relu``), or one ``fused_elementwise`` consumer; every
+    other operand they read must exist before the product runs.
+    """
+    shape = node.out_types[0].shape
+    position = low.position
+    chain, cur = [], node.outputs[0]
+    while low.single_use(cur):
+        consumer = low.consumers[cur][0]
+        if not is_elementwise(consumer) or len(consumer.outputs) != 1 or \
+                consumer.op in ("zeros_like", "ones_like") or \
+                consumer.out_types[0].shape != shape:
             break
-    else:
-        return None
-    if not is_elementwise(consumer) or len(consumer.outputs) != 1:
-        return None
-    if consumer.op in ("zeros_like", "ones_like"):
-        return None
-    if consumer.out_types[0].shape != node.out_types[0].shape:
-        return None
-    return consumer
+        inside = {node.outputs[0]} | {c.outputs[0] for c in chain}
+        ready = all(t in inside or t.node.op in ("input", "param", "const")
+                    or position.get(t.node, 1 << 60) < position[node] for t in consumer.inputs)
+        if not ready or (consumer.op == "fused_elementwise" and chain):
+            break
+        chain.append(consumer)
+        if consumer.op == "fused_elementwise":
+            break
+        cur = consumer.outputs[0]
+    return chain
 
 
 @emitter("dot")
@@ -152,15 +161,25 @@ def lower_dot(low, node):
     x, y = node.inputs
     dtype = node.out_types[0].dtype
     if y.ndim == 2:
-        consumer = _epilogue_consumer(low, node)
-        if consumer is not None:
-            low.absorbed.add(consumer)
-            from .elementwise import body_of
-            body = body_of(consumer)
-            acc_inputs = [b for b, t in zip(body.inputs, consumer.inputs) if t is node.outputs[0]]
-            operands = [t for t in consumer.inputs if t is not node.outputs[0]]
-            return _lower_dense(low, node, x, y, consumer.outputs[0],
-                                (body, acc_inputs, operands, consumer.out_types[0].shape))
+        chain = _epilogue_chain(low, node)
+        if chain:
+            low.absorbed.update(chain)
+            acc = node.outputs[0]
+            if chain[0].op == "fused_elementwise":
+                body = Body.of_graph(chain[0].attrs["body"])
+                acc_inputs = [b for b, t in zip(body.inputs, chain[0].inputs) if t is acc]
+                operands = [t for t in chain[0].inputs if t is not acc]
+            else:
+                inside = {acc} | {c.outputs[0] for c in chain}
+                operands = list(dict.fromkeys(t for c in chain for t in c.inputs
+                                              if t not in inside))
+                body = Body([acc] + operands, chain, chain[-1].outputs)
+                acc_inputs = [acc]
+            for t in operands:
+                if t.node.op == "const":
+                    low.upload_const(t)
+            return _lower_dense(low, node, x, y, chain[-1].outputs[0],
+                                (body, acc_inputs, operands, chain[-1].out_types[0].shape))
         return _lower_dense(low, node, x, y, node.outputs[0], None)
     kernel = MatmulKernel(low, node, dtype)
     if y.ndim == 1:

@@ -99,6 +99,11 @@ class Lowering:
         self.consts: dict = {}          # const node -> device array (uploaded on first run)
         self.absorbed: set = set()      # nodes computed inside another node's kernel
         self.uses = _use_counts(graph)
+        self.position = {n: i for i, n in enumerate(graph.nodes)}
+        self.consumers = {}
+        for n in graph.nodes:
+            for t in n.inputs:
+                self.consumers.setdefault(t, []).append(n)
 
     # -- driving -------------------------------------------------------------
     def lower(self) -> "Lowering":

@@ -36,8 +36,24 @@ def _sign(a):
 
 
 @cuda.jit(device=True)
+def _floor(a):
+    # a float result for every float (math.floor gives an int), NaN and inf kept
+    if a != a or abs(a) >= 4503599627370496.0:
+        return a
+    r = a - math.fmod(a, 1.0)
+    if r > a:
+        r -= 1.0
+    return r
+
+
+@cuda.jit(device=True)
+def _ceil(a):
+    return -_floor(-a)
+
+
+@cuda.jit(device=True)
 def _round_half_even(a):
-    r = math.floor(a + 0.5)
+    r = _floor(a + 0.5)
     if r - a == 0.5 and math.fmod(r, 2.0) != 0.0:
         r -= 1.0
     return r
@@ -135,14 +151,12 @@ def _cast(a, attrs, ins, out):
         return _truthy(x, src)
     if src == "bool":
         return f"({lit(1, out)} if {x} else {lit(0, out)})"
-    if is_float(src) and not is_float(out):
-        return f"{ctor(out)}(math.trunc({x}))"
     return f"{ctor(out)}({x})"
 
 
 def _floordiv(a, attrs, ins, out):
     if is_float(out):
-        return f"math.floor({a[0]} / {a[1]})"
+        return f"_floor({a[0]} / {a[1]})"
     return f"({a[0]} // {a[1]})"
 
 
@@ -185,8 +199,8 @@ EMITTERS = {
     "log1p": _unary_math("log1p"),
     "expm1": _unary_math("expm1"),
     "round": lambda a, attrs, ins, out: (f"_round_half_even({a[0]})" if is_float(out) else a[0]),
-    "floor": lambda a, attrs, ins, out: (f"math.floor({a[0]})" if is_float(out) else a[0]),
-    "ceil": lambda a, attrs, ins, out: (f"math.ceil({a[0]})" if is_float(out) else a[0]),
+    "floor": lambda a, attrs, ins, out: (f"_floor({a[0]})" if is_float(out) else a[0]),
+    "ceil": lambda a, attrs, ins, out: (f"_ceil({a[0]})" if is_float(out) else a[0]),
     "sin": _unary_math("sin"),
     "cos": _unary_math("cos"),
     "tanh": _unary_math("tanh"),
