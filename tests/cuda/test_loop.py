@@ -1,0 +1,124 @@
+"""The loop node on the cuda target: both strategies against the interpreter.
+
+Tiny shapes (batch 2, time 3, units 4) keep the simulator fast.
+"""
+import numpy as np
+import pytest
+
+import symkb
+from conftest import assert_same
+from symkb import backend as K
+from symkb import layers
+from symkb.ir import Graph
+
+B, T, F, U = 2, 3, 3, 4
+STRATEGIES = ("steps", "persistent")
+
+
+def _rng():
+    return np.random.default_rng(1)
+
+
+def _simple_rnn_graph(go_backwards, mask, time_major=False, zero_output_for_mask=False,
+                      return_all_outputs=True):
+    rng = _rng()
+    seq_shape = (T, None, F) if time_major else (None, T, F)
+    x = K.placeholder(shape=seq_shape, name="x")
+    h0 = K.placeholder(shape=(None, U), name="h0")
+    w = K.variable(rng.standard_normal((F, U)).astype("float32"), name="w")
+    r = K.variable(rng.standard_normal((U, U)).astype("float32") * 0.5, name="r")
+    b = K.variable(rng.standard_normal(U).astype("float32"), name="b")
+
+    def step(xt, states):
+        h = K.tanh(K.bias_add(K.dot(xt, w) + K.dot(states[0], r), b))
+        return h, [h]
+
+    inputs = [x, h0]
+    m = None
+    if mask:
+        m = K.placeholder(shape=(T, None) if time_major else (None, T), dtype="bool", name="m")
+        inputs.append(m)
+    last, outs, states = K.rnn(step, x, [h0], go_backwards=go_backwards, mask=m,
+                               time_major=time_major, zero_output_for_mask=zero_output_for_mask,
+                               return_all_outputs=return_all_outputs)
+    xv = rng.standard_normal((T, B, F) if time_major else (B, T, F)).astype("float32")
+    feeds = [xv, rng.standard_normal((B, U)).astype("float32")]
+    if mask:
+        mv = np.array([[True, False, True], [True, True, False]])
+        feeds.append(mv.T.copy() if time_major else mv)
+    return Graph(inputs, [last, outs, states[0]]), feeds
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("go_backwards,mask", [(False, False), (True, False), (False, True),
+                                               (True, True)])
+def test_simple_recurrence(strategy, go_backwards, mask):
+    graph, feeds = _simple_rnn_graph(go_backwards, mask)
+    assert_same(graph, feeds, strategy=strategy)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_time_major_zero_output_last_only(strategy):
+    graph, feeds = _simple_rnn_graph(True, True, time_major=True, zero_output_for_mask=True,
+                                     return_all_outputs=False)
+    assert_same(graph, feeds, strategy=strategy)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_raw_body_without_pipeline(strategy):
+    """The loop as K.rnn recorded it (no hoisting, no fusion)."""
+    graph, feeds = _simple_rnn_graph(False, True)
+    assert_same(graph, feeds, strategy=strategy, passes=False)
+
+
+def test_auto_picks_persistent_for_small_units():
+    graph, feeds = _simple_rnn_graph(False, False)
+    exe = assert_same(graph, feeds)
+    assert "loop_persistent" in exe.source and "cuda.syncthreads()" in exe.source
+
+
+def test_persistent_refuses_unsupported_body():
+    x = K.placeholder(shape=(None, T, F), name="x")
+    h0 = K.placeholder(shape=(None, U), name="h0")
+
+    def step(xt, states):
+        h = states[0] + K.sum(xt, axis=1, keepdims=True)   # a reduction in the body
+        return h, [h]
+
+    last, outs, states = K.rnn(step, x, [h0])
+    graph = Graph([x, h0], [last, outs, states[0]])
+    feeds = [np.ones((B, T, F), "float32"), np.zeros((B, U), "float32")]
+    from symkb.lower.cuda import compile_cuda
+    with pytest.raises(NotImplementedError, match="persistent"):
+        compile_cuda(graph, strategy="persistent")
+    exe = assert_same(graph, feeds)            # auto falls back to per-step launches
+    assert "loop_persistent" not in exe.source
+
+
+def _layer_model(kind, **kwargs):
+    rng = np.random.default_rng(2)
+    inp = layers.Input((T, F))
+    masked = layers.Masking(0.0)(inp) if kwargs.pop("masking", False) else inp
+    layer = getattr(layers, kind)(U, **kwargs)
+    out = layer(masked)
+    model = symkb.Model(inp, out)
+    model.set_weights([rng.standard_normal(w.shape).astype("float32") * 0.5
+                       for w in model.get_weights()])
+    x = rng.standard_normal((B, T, F)).astype("float32")
+    x[1, 2] = 0.0            # a masked step for Masking
+    outputs = out if isinstance(out, (list, tuple)) else [out]
+    return Graph([inp], list(outputs)), [x]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
+def test_recurrent_layers(kind, strategy):
+    graph, feeds = _layer_model(kind, return_sequences=True)
+    assert_same(graph, feeds, strategy=strategy)
+
+
+@pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
+def test_recurrent_layers_masked_backwards(kind):
+    graph, feeds = _layer_model(kind, return_sequences=True, go_backwards=True, masking=True,
+                                return_state=True)
+    assert_same(graph, feeds)
