@@ -22,6 +22,8 @@ class Variable(_Operators):
         self.name = name
         self.trainable = bool(trainable)
         self._node = None
+        # bumped by every assign: compiled targets holding a copy (a GPU) re-read it then
+        self.version = 0
 
     @property
     def shape(self) -> tuple:
@@ -64,6 +66,7 @@ class Variable(_Operators):
                 f"Variable {self.name!r}: cannot assign a value of shape {value.shape}; "
                 f"expected shape {self._value.shape}")
         self._value[...] = value.astype(self._value.dtype, copy=False)
+        self.version += 1
         return self
 
     def assign_add(self, delta):
