@@ -32,10 +32,7 @@ ARRAYS = dict(np.load(OPS_NPZ))
 CASES = DATA["cases"]
 
 # tf_keras.backend functions that symkb leaves out on purpose.
-NOT_PROVIDED = {
-    "conv1d", "conv2d", "conv2d_transpose", "depthwise_conv2d", "separable_conv2d",
-    "local_conv1d", "pool2d", "pool3d", "resize_images",
-}
+NOT_PROVIDED = {"conv2d_transpose", "local_conv1d"}
 
 # Functions whose arguments are all Python values (nothing to make symbolic),
 # or that answer a static question rather than build a tensor.

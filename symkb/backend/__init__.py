@@ -7,12 +7,15 @@ otherwise it computes with numpy and returns an ``np.ndarray``.
 The functions live in topic modules: ``config`` (floatx, epsilon, image data
 format), ``session`` (uids, learning phase, clear_session), ``tensors``
 (placeholders, variables, constants, shapes), ``math_ops``, ``nn_ops``,
-``shape_ops``, ``control_ops`` (map_fn, foldl, foldr) and ``function``.
+``shape_ops``, ``conv_ops`` (convolutions, pooling, resizing), ``control_ops``
+(map_fn, foldl, foldr) and ``function``.
 """
 from ..ir import KerasTensor, Variable  # noqa: F401
 from .config import (cast_to_floatx, epsilon, floatx, image_data_format,  # noqa: F401
                      normalize_data_format, set_epsilon, set_floatx, set_image_data_format)
 from .control_ops import foldl, foldr, map_fn  # noqa: F401
+from .conv_ops import (conv1d, conv2d, conv3d, depthwise_conv2d, pool2d, pool3d,  # noqa: F401
+                       resize_images, separable_conv1d, separable_conv2d)
 from .function import function  # noqa: F401
 from .math_ops import (abs, add, all, any, argmax, argmin, batch_dot, cast, clip,  # noqa: F401
                        cos, cumprod, cumsum, divide, dot, equal, exp, gather,

@@ -1,0 +1,401 @@
+"""Convolutions, pooling and image resizing, composed from other ``K`` ops.
+
+Each function gathers the input windows ("patches") with one static slice
+per kernel offset, stacks them, and contracts them with the kernel (``dot``)
+or reduces them (``max``/``mean``). So they work eagerly and symbolically,
+need no ops of their own, and every compile target runs them. The batch
+dimension may be unknown; the spatial dimensions must be known.
+
+Padding follows TensorFlow: ``'valid'`` keeps only full windows; ``'same'``
+gives ``ceil(size / stride)`` outputs, padding ``total // 2`` before and the
+rest after; ``'causal'`` (``conv1d`` only) pads ``(kernel - 1) * dilation``
+on the left. Average pooling with ``'same'`` averages over the real
+(unpadded) elements only, as TensorFlow does.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from .. import ir
+from ._util import dtype_of, ndim_of, shape_of
+from .config import normalize_data_format
+
+call = ir.call
+
+
+def _tuple(value, n, what, op):
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * n
+    value = tuple(int(v) for v in value)
+    if len(value) != n:
+        raise ValueError(f"{op}: `{what}` must be an int or {n} ints, received {value}")
+    return value
+
+
+def _to_channels_last(x, data_format, rank, op):
+    if ndim_of(x) != rank + 2:
+        raise ValueError(f"{op}: expected a {rank + 2}-D input (batch, {rank} spatial dims, "
+                         f"channels), received shape {shape_of(x)}")
+    if data_format == "channels_first":
+        x = call("transpose", x, perm=(0,) + tuple(range(2, rank + 2)) + (1,))
+    return x
+
+
+def _from_channels_last(x, data_format, rank):
+    if data_format == "channels_first":
+        x = call("transpose", x, perm=(0, rank + 1) + tuple(range(1, rank + 1)))
+    return x
+
+
+def _padding_amounts(sizes, kernel, strides, dilation, padding, op):
+    """``(before, after)`` per spatial dim and the output sizes, TensorFlow's rules."""
+    padding = str(padding).lower()
+    if padding not in ("valid", "same", "causal"):
+        raise ValueError(f"{op}: unknown padding {padding!r}; expected 'valid' or 'same'")
+    pads, outs = [], []
+    for n, k, s, d in zip(sizes, kernel, strides, dilation):
+        span = (k - 1) * d + 1
+        if padding == "same":
+            out = -(-n // s)
+            total = max((out - 1) * s + span - n, 0)
+            pads.append((total // 2, total - total // 2))
+        elif padding == "causal":
+            pads.append((span - 1, 0))
+            out = (n + span - 1 - span) // s + 1
+        else:
+            if n < span:
+                raise ValueError(f"{op}: the window ({span}) is larger than the input size "
+                                 f"{n} with padding='valid'")
+            pads.append((0, 0))
+            out = (n - span) // s + 1
+        outs.append(out)
+    return pads, outs
+
+
+def _patches(x, kernel, strides, dilation, padding, op, fill=None):
+    """Windows of a channels-last ``x``: ``(batch, *out, prod(kernel), channels)``.
+
+    ``fill`` (a float) pads with that value instead of zeros.
+    """
+    sizes = shape_of(x)[1:-1]
+    if any(n is None for n in sizes):
+        raise ValueError(f"{op}: the spatial dimensions must be known; received shape "
+                         f"{shape_of(x)}")
+    pads, outs = _padding_amounts(sizes, kernel, strides, dilation, padding, op)
+    if any(p != (0, 0) for p in pads):
+        full = ((0, 0),) + tuple(pads) + ((0, 0),)
+        padded = call("pad", x, pads=full)
+        if fill is not None:
+            # the padding holds `fill`: mark the real elements with a padded mask of ones
+            real = call("pad", call("ones_like", x, dtype="bool"), pads=full)
+            padded = call("where", real, padded, fill)
+        x = padded
+    windows = []
+    for offsets in itertools.product(*(range(k) for k in kernel)):
+        index = (slice(None),) + tuple(
+            slice(o * d, o * d + (n - 1) * s + 1, s)
+            for o, d, n, s in zip(offsets, dilation, outs, strides)) + (slice(None),)
+        windows.append(call("getitem", x, index=ir.node.encode_index(index, ndim_of(x))))
+    return call("stack", *windows, axis=len(outs) + 1), outs
+
+
+def _conv(x, kernel, strides, padding, data_format, dilation_rate, rank, op):
+    data_format = normalize_data_format(data_format)
+    ks = tuple(shape_of(kernel))
+    if len(ks) != rank + 2:
+        raise ValueError(f"{op}: expected a {rank + 2}-D kernel (spatial dims, in_channels, "
+                         f"out_channels), received shape {ks}")
+    strides = _tuple(strides, rank, "strides", op)
+    dilation = _tuple(dilation_rate, rank, "dilation_rate", op)
+    x = _to_channels_last(x, data_format, rank, op)
+    channels = shape_of(x)[-1]
+    if channels is not None and channels != ks[-2]:
+        raise ValueError(f"{op}: the input has {channels} channels but the kernel expects "
+                         f"{ks[-2]} (kernel shape {ks})")
+    patches, outs = _patches(x, ks[:rank], strides, dilation, padding, op)
+    flat = call("reshape", patches, shape=(-1,) + tuple(outs) + (math.prod(ks[:-1]),))
+    y = call("dot", flat, call("reshape", kernel, shape=(math.prod(ks[:-1]), ks[-1])))
+    return _from_channels_last(y, data_format, rank)
+
+
+def conv1d(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """1D convolution.
+
+    Args:
+        x: a 3-D input, ``(batch, steps, channels)`` (channels_last).
+        kernel: a ``(kernel_size, in_channels, out_channels)`` kernel.
+        strides: the stride.
+        padding: ``'valid'``, ``'same'`` or ``'causal'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
+            :func:`image_data_format`.
+        dilation_rate: the dilation rate.
+
+    Returns:
+        A 3-D tensor, the result of the convolution.
+
+    Raises:
+        ValueError: for bad ranks, channel counts, padding or unknown spatial dims.
+    """
+    if str(padding).lower() == "causal" and normalize_data_format(data_format) != \
+            "channels_last":
+        raise ValueError("conv1d: causal padding needs data_format='channels_last'")
+    return _conv(x, kernel, strides, padding, data_format, dilation_rate, 1, "conv1d")
+
+
+def conv2d(x, kernel, strides=(1, 1), padding="valid", data_format=None,
+           dilation_rate=(1, 1)):
+    """2D convolution.
+
+    Args:
+        x: a 4-D input, ``(batch, rows, cols, channels)`` (channels_last).
+        kernel: a ``(rows, cols, in_channels, out_channels)`` kernel.
+        strides: an int or a pair.
+        padding: ``'valid'`` or ``'same'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
+            :func:`image_data_format`.
+        dilation_rate: an int or a pair.
+
+    Returns:
+        A 4-D tensor, the result of the convolution.
+
+    Raises:
+        ValueError: for bad ranks, channel counts, padding or unknown spatial dims.
+    """
+    return _conv(x, kernel, strides, padding, data_format, dilation_rate, 2, "conv2d")
+
+
+def conv3d(x, kernel, strides=(1, 1, 1), padding="valid", data_format=None,
+           dilation_rate=(1, 1, 1)):
+    """3D convolution.
+
+    Args:
+        x: a 5-D input, ``(batch, d1, d2, d3, channels)`` (channels_last).
+        kernel: a ``(k1, k2, k3, in_channels, out_channels)`` kernel.
+        strides: an int or a triple.
+        padding: ``'valid'`` or ``'same'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
+            :func:`image_data_format`.
+        dilation_rate: an int or a triple.
+
+    Returns:
+        A 5-D tensor, the result of the convolution.
+    """
+    return _conv(x, kernel, strides, padding, data_format, dilation_rate, 3, "conv3d")
+
+
+def _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, rank, op):
+    ks = tuple(shape_of(depthwise_kernel))
+    if len(ks) != rank + 2:
+        raise ValueError(f"{op}: expected a {rank + 2}-D depthwise kernel (spatial dims, "
+                         f"channels, depth_multiplier), received shape {ks}")
+    strides = _tuple(strides, rank, "strides", op)
+    dilation = _tuple(dilation_rate, rank, "dilation_rate", op)
+    channels, multiplier = ks[-2], ks[-1]
+    if shape_of(x)[-1] not in (None, channels):
+        raise ValueError(f"{op}: the input has {shape_of(x)[-1]} channels but the depthwise "
+                         f"kernel expects {channels} (kernel shape {ks})")
+    patches, outs = _patches(x, ks[:rank], strides, dilation, padding, op)
+    window = math.prod(ks[:rank])
+    k = call("reshape", depthwise_kernel, shape=(window, channels, multiplier))
+    # (batch, *out, window, channels, 1) * (window, channels, multiplier), summed over window
+    prod = call("expand_dims", patches, axis=rank + 3) * k
+    y = call("sum", prod, axis=(rank + 1,), keepdims=False)
+    return call("reshape", y, shape=(-1,) + tuple(outs) + (channels * multiplier,))
+
+
+def depthwise_conv2d(x, depthwise_kernel, strides=(1, 1), padding="valid", data_format=None,
+                     dilation_rate=(1, 1)):
+    """2D depthwise convolution: each input channel is convolved on its own.
+
+    Args:
+        x: a 4-D input.
+        depthwise_kernel: a ``(rows, cols, channels, depth_multiplier)`` kernel.
+        strides: an int or a pair.
+        padding: ``'valid'`` or ``'same'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
+            :func:`image_data_format`.
+        dilation_rate: an int or a pair.
+
+    Returns:
+        A 4-D tensor with ``channels * depth_multiplier`` channels (channel
+        ``c * depth_multiplier + m`` is input channel ``c`` with filter ``m``).
+    """
+    data_format = normalize_data_format(data_format)
+    x = _to_channels_last(x, data_format, 2, "depthwise_conv2d")
+    y = _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, 2, "depthwise_conv2d")
+    return _from_channels_last(y, data_format, 2)
+
+
+def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=(1, 1), padding="valid",
+                     data_format=None, dilation_rate=(1, 1)):
+    """2D convolution with separable filters: a depthwise then a 1x1 pointwise convolution.
+
+    Args:
+        x: a 4-D input.
+        depthwise_kernel: a ``(rows, cols, channels, depth_multiplier)`` kernel.
+        pointwise_kernel: a ``(1, 1, channels * depth_multiplier, filters)`` kernel.
+        strides: an int or a pair.
+        padding: ``'valid'`` or ``'same'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
+            :func:`image_data_format`.
+        dilation_rate: an int or a pair.
+
+    Returns:
+        A 4-D tensor with ``filters`` channels.
+    """
+    data_format = normalize_data_format(data_format)
+    x = _to_channels_last(x, data_format, 2, "separable_conv2d")
+    y = _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, 2, "separable_conv2d")
+    ps = tuple(shape_of(pointwise_kernel))
+    y = call("dot", y, call("reshape", pointwise_kernel, shape=(ps[-2], ps[-1])))
+    return _from_channels_last(y, data_format, 2)
+
+
+def separable_conv1d(x, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
+                     data_format=None, dilation_rate=1):
+    """1D convolution with separable filters.
+
+    Args:
+        x: a 3-D input.
+        depthwise_kernel: a ``(kernel_size, channels, depth_multiplier)`` kernel.
+        pointwise_kernel: a ``(1, channels * depth_multiplier, filters)`` kernel.
+        strides: the stride.
+        padding: ``'valid'`` or ``'same'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
+            :func:`image_data_format`.
+        dilation_rate: the dilation rate.
+
+    Returns:
+        A 3-D tensor with ``filters`` channels.
+    """
+    data_format = normalize_data_format(data_format)
+    x = _to_channels_last(x, data_format, 1, "separable_conv1d")
+    y = _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, 1, "separable_conv1d")
+    ps = tuple(shape_of(pointwise_kernel))
+    y = call("dot", y, call("reshape", pointwise_kernel, shape=(ps[-2], ps[-1])))
+    return _from_channels_last(y, data_format, 1)
+
+
+def _pool(x, pool_size, strides, padding, data_format, pool_mode, rank, op):
+    data_format = normalize_data_format(data_format)
+    if pool_mode not in ("max", "avg"):
+        raise ValueError(f"{op}: invalid pool_mode {pool_mode!r}; expected 'max' or 'avg'")
+    pool_size = _tuple(pool_size, rank, "pool_size", op)
+    strides = _tuple(strides, rank, "strides", op)
+    x = _to_channels_last(x, data_format, rank, op)
+    ones = (1,) * rank
+    if pool_mode == "max":
+        low = float(np.finfo(dtype_of(x)).min) if dtype_of(x).startswith("float") else None
+        patches, _ = _patches(x, pool_size, strides, ones, padding, op, fill=low)
+        y = call("max", patches, axis=(rank + 1,), keepdims=False)
+    else:
+        patches, _ = _patches(x, pool_size, strides, ones, padding, op)
+        total = call("sum", patches, axis=(rank + 1,), keepdims=False)
+        if str(padding).lower() == "same":
+            # count the real (unpadded) elements of each window
+            valid = call("ones_like", call("getitem", x, index=ir.node.encode_index(
+                (slice(0, 1),) + (slice(None),) * rank + (slice(0, 1),), rank + 2)))
+            counts, _ = _patches(valid, pool_size, strides, ones, padding, op)
+            y = total / call("sum", counts, axis=(rank + 1,), keepdims=False)
+        else:
+            y = total / float(math.prod(pool_size))
+    return _from_channels_last(y, data_format, rank)
+
+
+def pool2d(x, pool_size, strides=(1, 1), padding="valid", data_format=None, pool_mode="max"):
+    """2D pooling.
+
+    Args:
+        x: a 4-D input.
+        pool_size: an int or a pair.
+        strides: an int or a pair.
+        padding: ``'valid'`` or ``'same'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
+            :func:`image_data_format`.
+        pool_mode: ``'max'`` or ``'avg'``.
+
+    Returns:
+        A 4-D tensor, the result of the pooling.
+
+    Raises:
+        ValueError: for a bad pool mode, padding or input rank.
+    """
+    return _pool(x, pool_size, strides, padding, data_format, pool_mode, 2, "pool2d")
+
+
+def pool3d(x, pool_size, strides=(1, 1, 1), padding="valid", data_format=None,
+           pool_mode="max"):
+    """3D pooling.
+
+    Args:
+        x: a 5-D input.
+        pool_size: an int or a triple.
+        strides: an int or a triple.
+        padding: ``'valid'`` or ``'same'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
+            :func:`image_data_format`.
+        pool_mode: ``'max'`` or ``'avg'``.
+
+    Returns:
+        A 5-D tensor, the result of the pooling.
+    """
+    return _pool(x, pool_size, strides, padding, data_format, pool_mode, 3, "pool3d")
+
+
+def _bilinear_matrix(n, factor, dtype):
+    """``(n * factor, n)`` weights of TensorFlow's half-pixel bilinear resize."""
+    out = n * factor
+    m = np.zeros((out, n), dtype=np.float64)
+    for i in range(out):
+        src = (i + 0.5) / factor - 0.5
+        lo = math.floor(src)
+        frac = src - lo
+        lo_c, hi_c = min(max(lo, 0), n - 1), min(max(lo + 1, 0), n - 1)
+        m[i, lo_c] += 1 - frac
+        m[i, hi_c] += frac
+    return m.astype(dtype)
+
+
+def resize_images(x, height_factor, width_factor, data_format, interpolation="nearest"):
+    """Resize the images in a 4-D tensor by integer factors.
+
+    Args:
+        x: a 4-D tensor of images.
+        height_factor: a positive int.
+        width_factor: a positive int.
+        data_format: ``'channels_last'`` or ``'channels_first'``.
+        interpolation: ``'nearest'`` (each pixel repeated) or ``'bilinear'``
+            (TensorFlow's half-pixel-centre bilinear resize).
+
+    Returns:
+        A 4-D tensor with ``height_factor`` times the rows and
+        ``width_factor`` times the columns.
+
+    Raises:
+        ValueError: for a bad ``data_format`` or ``interpolation``.
+    """
+    data_format = normalize_data_format(data_format)
+    x = _to_channels_last(x, data_format, 2, "resize_images")
+    hf, wf = int(height_factor), int(width_factor)
+    if interpolation == "nearest":
+        y = call("repeat_elements", call("repeat_elements", x, rep=hf, axis=1), rep=wf, axis=2)
+    elif interpolation == "bilinear":
+        h, w = shape_of(x)[1:3]
+        if h is None or w is None:
+            raise ValueError(f"resize_images: the spatial dimensions must be known; received "
+                             f"shape {shape_of(x)}")
+        dtype = dtype_of(x)
+        rows = _bilinear_matrix(h, hf, dtype)   # (H2, H)
+        cols = _bilinear_matrix(w, wf, dtype)   # (W2, W)
+        # rows: (B, H, W, C) -> (B, W, C, H) . (H, H2) -> (B, W, C, H2)
+        y = call("dot", call("transpose", x, perm=(0, 2, 3, 1)), rows.T.copy())
+        # cols: (B, W, C, H2) -> (B, H2, C, W) . (W, W2) -> (B, H2, C, W2) -> (B, H2, W2, C)
+        y = call("dot", call("transpose", y, perm=(0, 3, 2, 1)), cols.T.copy())
+        y = call("transpose", y, perm=(0, 1, 3, 2))
+    else:
+        raise ValueError(f"resize_images: interpolation should be 'nearest' or 'bilinear'; "
+                         f"received {interpolation!r}")
+    return _from_channels_last(y, data_format, 2)
