@@ -170,7 +170,83 @@ def _bind_expr(cg, node, expr, dims=None, contiguous=True) -> None:
     out = node.outputs[0]
     name = cg.fresh(cg.default_name(out))
     cg.w.line(f"{name} = {'np.ascontiguousarray(' + expr + ')' if contiguous else expr}")
-    cg.bind(out, name, dims)
+    cg.bind(out, name, dims, local=True)
+
+
+def elementwise_readers_only(cg, t) -> bool:
+    """Whether every user of ``t`` reads it element by element in a fused loop."""
+    users = cg.users.get(t, [])
+    return bool(users) and all(
+        node is not None and (node.op == "fused_elementwise"
+                              or (node.op == "fused_dot" and i >= 2))
+        for node, i in users)
+
+
+def _expand_index(items, ndim):
+    n_real = sum(1 for it in items if it[0] in ("int", "slice"))
+    out = []
+    for it in items:
+        if it[0] == "ellipsis":
+            out.extend([("slice", None, None, None)] * (ndim - n_real))
+        else:
+            out.append(it)
+    if not any(it[0] == "ellipsis" for it in items):
+        out.extend([("slice", None, None, None)] * (ndim - n_real))
+    return out
+
+
+def _view(cg, node):
+    """``(elem_fn, dims)`` reading ``node``'s getitem result in place, or ``None``."""
+    (x,) = node.inputs
+    out = node.outputs[0]
+    xdims = cg.dims(x)
+    plan, dims = [], []
+    k = 0
+    for item in _expand_index(node.attrs["index"], x.ndim):
+        kind = item[0]
+        if kind == "newaxis":
+            plan.append(("new", None))
+            dims.append(1)
+            continue
+        d = x.shape[k]
+        if kind == "int":
+            i = item[1]
+            if i < 0:
+                if d is None:
+                    return None
+                i += d
+            plan.append(("int", i))
+        else:
+            start, stop, step = item[1:]
+            if (start, stop, step) in ((None, None, None), (None, None, 1)):
+                plan.append(("slice", (0, 1)))
+                dims.append(out.shape[len(dims)] if out.shape[len(dims)] is not None
+                            else xdims[k])
+            else:
+                if d is None:
+                    return None
+                start, _, step = slice(start, stop, step).indices(d)
+                plan.append(("slice", (start, step)))
+                dims.append(out.shape[len(dims)])
+        k += 1
+    src_fn = cg.elem_fns.get(x)
+    name = cg.name(x)
+
+    def elem(idx):
+        src, j = [], 0
+        for kind, arg in plan:
+            if kind == "new":
+                j += 1
+            elif kind == "int":
+                src.append(str(arg))
+            else:
+                start, step = arg
+                v = idx[j]
+                j += 1
+                v = v if step == 1 else f"{v} * {step}"
+                src.append(v if start == 0 else f"{start} + {v}")
+        return src_fn(src) if src_fn else f"{name}[{', '.join(src)}]"
+    return elem, dims
 
 
 @emitter("reshape")
@@ -236,6 +312,13 @@ def emit_getitem(cg, node) -> None:
         else:
             parts.append("...")
     out = node.outputs[0]
+    if out.ndim and elementwise_readers_only(cg, out):
+        view = _view(cg, node)
+        if view is not None:
+            # read in place by the fused loops: no copy
+            cg.elem_fns[out] = view[0]
+            cg.bind(out, f"{cg.name(x)}[{', '.join(parts)}]", view[1])
+            return
     expr = f"{cg.name(x)}[{', '.join(parts) if parts else '...'}]"
     if out.ndim == 0:
         name = cg.alloc(out, [])

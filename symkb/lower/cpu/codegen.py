@@ -86,7 +86,9 @@ class Codegen:
         self.const_args: dict = {}  # id(const node) -> identifier
         self.namer = name_values(graph)
         self.in_loop = 0
-        self.elem_fns: dict = {}    # tensor -> index vars -> element text (loop slices)
+        self.elem_fns: dict = {}    # tensor -> index vars -> element text (views)
+        self.loop_local: set = set()  # names computed inside a time loop
+        self.users: dict = {}       # tensor -> [(node, operand index)] of the graph emitted
 
     # -- names and shapes ------------------------------------------------
     def fresh(self, base: str) -> str:
@@ -116,8 +118,11 @@ class Codegen:
             raise Unsupported(f"cpu codegen: value {t.name} is used before it is computed")
         return self.names[t]
 
-    def bind(self, t, name: str, dims=None) -> None:
+    def bind(self, t, name: str, dims=None, local: bool = False) -> None:
+        """Record that ``t`` is held by ``name`` (``local``: computed in the time loop)."""
         self.names[t] = name
+        if local and self.in_loop:
+            self.loop_local.add(name)
         if dims is not None:
             self.dimmap[t] = list(dims)
 
@@ -138,7 +143,9 @@ class Codegen:
         """Allocate the buffer of ``t`` (at the hoisting point) and bind it."""
         name = name or self.fresh(self.default_name(t))
         fn = "np.zeros" if zeros else "np.empty"
-        self.hoist.line(f"{name} = {fn}({self.shape_text(dims)}, dtype={np_type(t.dtype)})")
+        words = {w for d in dims if isinstance(d, str) for w in re.findall(r"[A-Za-z_]\w*", d)}
+        where = self.w if words & self.loop_local else self.hoist
+        where.line(f"{name} = {fn}({self.shape_text(dims)}, dtype={np_type(t.dtype)})")
         self.bind(t, name, dims)
         return name
 
@@ -159,6 +166,13 @@ class Codegen:
 
     # -- driving ----------------------------------------------------------
     def emit_nodes(self, graph: Graph) -> None:
+        from ..passes.rewrite import consumers
+        saved_users = self.users
+        self.users = consumers(graph)
+        self._emit_nodes(graph)
+        self.users = saved_users
+
+    def _emit_nodes(self, graph: Graph) -> None:
         for node in graph.nodes:
             if node.op == "input":
                 continue

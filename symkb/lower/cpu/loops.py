@@ -33,7 +33,7 @@ def _only_elementwise_readers(body, t) -> bool:
         for i, u in enumerate(node.inputs):
             if u is not t:
                 continue
-            if node.op == "fused_elementwise" or (node.op == "fused_dot" and i >= 2):
+            if node.op in ("fused_elementwise", "getitem") or (node.op == "fused_dot" and i >= 2):
                 continue
             return False
     return t not in body.outputs
@@ -93,12 +93,17 @@ def emit_loop(cg, node) -> None:
     cg.hoist, cg.w = w, inner
     cg.in_loop += 1
     nseq = a["num_sequences"]
+    if a["go_backwards"]:
+        inner.line(f"{t_var} = {steps} - 1 - {i_var}")
+    else:
+        inner.line(f"{t_var} = {i_var}")
     for ph, seq in zip(body.inputs[:nseq], seqs):
         sname = cg.name(seq)
         sdims = cg.dims(seq)
         step_dims = [d for k, d in enumerate(sdims) if k != t_axis]
         if _only_elementwise_readers(body, ph):
-            cg.elem_fns[ph] = (lambda idx, sname=sname: f"{sname}[{', '.join(_insert(idx, t_axis, t_var))}]")
+            cg.elem_fns[ph] = (lambda idx, sname=sname:
+                               f"{sname}[{', '.join(_insert(idx, t_axis, t_var))}]")
             cg.bind(ph, f"{sname}[{t_var}]" if time_major else f"{sname}[:, {t_var}]", step_dims)
         else:
             name = cg.fresh(f"{sname}_t")
@@ -114,10 +119,6 @@ def emit_loop(cg, node) -> None:
         if c in cg.elem_fns:
             cg.elem_fns[ph] = cg.elem_fns[c]
     # The step.
-    if a["go_backwards"]:
-        inner.line(f"{t_var} = {steps} - 1 - {i_var}")
-    else:
-        inner.line(f"{t_var} = {i_var}")
     cg.emit_nodes(body)
     new_vals = [cg.name(t) for t in body.outputs]
     state_inputs = set(body.inputs[nseq:nseq + ns])
