@@ -267,6 +267,56 @@ case("foldr", lambda x: K.foldr(lambda a, r: a * 0.5 + r, x, initializer=K.zeros
 case("cast_to_floatx", K.cast_to_floatx, ("i", (B, 3)))
 
 
+# --- convolutions and pooling (compositions of the ops above) ---------------------------------
+def _np_pool2d_max_same(x, k, s):
+    """Reference max pooling with TensorFlow's 'same' padding, channels_last."""
+    b, h, w, c = x.shape
+    oh, ow = -(-h // s), -(-w // s)
+    ph = max((oh - 1) * s + k - h, 0)
+    pw = max((ow - 1) * s + k - w, 0)
+    padded = np.full((b, h + ph, w + pw, c), -np.inf, x.dtype)
+    padded[:, ph // 2:ph // 2 + h, pw // 2:pw // 2 + w] = x
+    out = np.empty((b, oh, ow, c), x.dtype)
+    for i in range(oh):
+        for j in range(ow):
+            out[:, i, j] = padded[:, i * s:i * s + k, j * s:j * s + k].max(axis=(1, 2))
+    return out
+
+
+def _np_conv1d_valid(x, k):
+    n = x.shape[1] - k.shape[0] + 1
+    return np.stack([np.tensordot(x[:, i:i + k.shape[0]], k, ([1, 2], [0, 1]))
+                     for i in range(n)], axis=1)
+
+
+case("conv1d", K.conv1d, ("f", (B, 6, 3)), ("f", (3, 3, 4)), ref=_np_conv1d_valid)
+case("conv1d_same_stride", K.conv1d, ("f", (B, 7, 3)), ("f", (3, 3, 2)), strides=2,
+     padding="same")
+case("conv1d_causal_dilated", K.conv1d, ("f", (B, 7, 2)), ("f", (2, 2, 2)), padding="causal",
+     dilation_rate=2)
+case("conv2d", K.conv2d, ("f", (B, 5, 4, 2)), ("f", (3, 2, 2, 3)))
+case("conv2d_same_channels_first", K.conv2d, ("f", (B, 2, 5, 4)), ("f", (3, 3, 2, 3)),
+     padding="same", data_format="channels_first")
+case("conv3d", K.conv3d, ("f", (B, 3, 3, 3, 1)), ("f", (2, 2, 2, 1, 2)))
+case("depthwise_conv2d", K.depthwise_conv2d, ("f", (B, 4, 4, 2)), ("f", (2, 2, 2, 3)),
+     padding="same")
+case("separable_conv1d", K.separable_conv1d, ("f", (B, 5, 2)), ("f", (3, 2, 2)),
+     ("f", (1, 4, 3)))
+case("separable_conv2d", K.separable_conv2d, ("f", (B, 4, 4, 2)), ("f", (2, 2, 2, 1)),
+     ("f", (1, 1, 2, 3)), strides=2)
+case("pool2d_max_same", K.pool2d, ("f", (B, 5, 5, 2)), (3, 3), strides=(2, 2), padding="same",
+     ref=lambda x: _np_pool2d_max_same(x, 3, 2))
+case("pool2d_avg_same", K.pool2d, ("f", (B, 5, 4, 2)), (2, 2), strides=(2, 2), padding="same",
+     pool_mode="avg")
+case("pool2d_avg_channels_first", K.pool2d, ("f", (B, 2, 4, 4)), 2, strides=2,
+     data_format="channels_first", pool_mode="avg",
+     ref=lambda x: x.reshape(x.shape[0], 2, 2, 2, 2, 2).mean(axis=(3, 5)))
+case("pool3d_avg", K.pool3d, ("f", (B, 4, 4, 4, 1)), (2, 2, 2), (2, 2, 2), pool_mode="avg")
+case("resize_images_nearest", K.resize_images, ("f", (B, 2, 3, 2)), 2, 3, "channels_last",
+     ref=lambda x: x.repeat(2, 1).repeat(3, 2))
+case("resize_images_bilinear", K.resize_images, ("f", (B, 2, 3, 2)), 2, 2,
+     "channels_last", interpolation="bilinear")
+
 # ---------------------------------------------------------------------------------------------
 def _concrete(shape):
     return tuple(BATCH if d == B else d for d in shape)
