@@ -54,10 +54,7 @@ class KernelModule:
         """
         probe = build("__KERNEL__")
         if probe in self._by_body:
-            name = self._by_body[probe]
-            if comment:
-                self._parts.append(([f"# {comment}", f"#   -> reuses {name}"], ""))
-            return name
+            return self._by_body[probe]
         name = _unique(_identifier(base), self._names)
         self._by_body[probe] = name
         self._parts.append(([f"# {comment}"] if comment else [], build(name)))
