@@ -679,6 +679,27 @@ def symkb_build_model(workload):
     return m
 
 
+def cuda_unavailable():
+    """'' when a real CUDA GPU can run symkb's cuda target, else the reason why not.
+
+    Numba's CUDA simulator does not count: it is for tests, far too slow to time.
+    """
+    try:
+        import numba
+        from numba import cuda
+    except ImportError as e:
+        return f"numba's CUDA support cannot be imported ({e})"
+    if numba.config.ENABLE_CUDASIM:
+        return ("NUMBA_ENABLE_CUDASIM=1 is set: the CUDA simulator is for tests, not timings; "
+                "unset it on a GPU machine")
+    try:
+        if not cuda.is_available():
+            return "no CUDA GPU is available on this machine (numba.cuda.is_available() is False)"
+        return ""
+    except Exception as e:  # a broken driver
+        return f"the CUDA driver does not work ({type(e).__name__}: {e})"
+
+
 def symkb_impls(workload, target=None):
     """symkb implementations of `workload`: {name: (callable, first_call_s)}.
 
@@ -1098,6 +1119,13 @@ def print_table(title, header, rows):
 def main(args):
     print(f"symkb RNN benchmark -- {cpu_model()}, {os.cpu_count()} CPUs, "
           f"affinity {ENV_INFO.get('affinity')}, threads {args.threads}, target {args.target}")
+    if args.target == "cuda":
+        why = cuda_unavailable()
+        if why:
+            print(f"--target cuda: {why}")
+            print("No GPU is available, so nothing was timed (W1-W5 on the GPU need an NVIDIA "
+                  "GPU with a working CUDA driver; use --target cpu here).")
+            return 0
     if ENV_INFO.get("openblas_unset"):
         print("  unset for this run: " + ", ".join(
             f"{k}={v}" for k, v in ENV_INFO["openblas_unset"].items()))
