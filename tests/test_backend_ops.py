@@ -289,6 +289,19 @@ def _np_conv1d_valid(x, k):
                      for i in range(n)], axis=1)
 
 
+def _np_conv2d_transpose(x, k, out_hw, s, same):
+    b, h, w, _ = x.shape
+    kh, kw, o, _ = k.shape
+    full = np.zeros((b, (h - 1) * s + kh, (w - 1) * s + kw, o), np.float64)
+    for i in range(h):
+        for j in range(w):
+            full[:, i * s:i * s + kh, j * s:j * s + kw] += np.einsum("bc,xyoc->bxyo", x[:, i, j],
+                                                                   k)
+    top = max((h - 1) * s + kh - out_hw[0], 0) // 2 if same else 0
+    left = max((w - 1) * s + kw - out_hw[1], 0) // 2 if same else 0
+    padded = np.pad(full, ((0, 0), (0, out_hw[0]), (0, out_hw[1]), (0, 0)))
+    return padded[:, top:top + out_hw[0], left:left + out_hw[1]].astype(x.dtype)
+
 case("conv1d", K.conv1d, ("f", (B, 6, 3)), ("f", (3, 3, 4)), ref=_np_conv1d_valid)
 case("conv1d_same_stride", K.conv1d, ("f", (B, 7, 3)), ("f", (3, 3, 2)), strides=2,
      padding="same")
@@ -304,6 +317,15 @@ case("separable_conv1d", K.separable_conv1d, ("f", (B, 5, 2)), ("f", (3, 2, 2)),
      ("f", (1, 4, 3)))
 case("separable_conv2d", K.separable_conv2d, ("f", (B, 4, 4, 2)), ("f", (2, 2, 2, 1)),
      ("f", (1, 1, 2, 3)), strides=2)
+case("conv2d_transpose_valid", K.conv2d_transpose, ("f", (2, 3, 2, 2)), ("f", (3, 2, 4, 2)),
+     (2, 7, 5, 4), strides=(2, 2),
+     ref=lambda x, k: _np_conv2d_transpose(x, k, (7, 5), 2, False))
+case("conv2d_transpose_same", K.conv2d_transpose, ("f", (2, 3, 3, 2)), ("f", (3, 3, 1, 2)),
+     (2, 6, 6, 1), strides=(2, 2), padding="same",
+     ref=lambda x, k: _np_conv2d_transpose(x, k, (6, 6), 2, True))
+case("local_conv1d", K.local_conv1d, ("f", (B, 5, 2)), ("f", (2, 6, 3)), (3,), (2,))
+case("local_conv2d", K.local_conv2d, ("f", (B, 4, 4, 1)), ("f", (4, 4, 2)), (2, 2), (2, 2),
+     (2, 2))
 case("pool2d_max_same", K.pool2d, ("f", (B, 5, 5, 2)), (3, 3), strides=(2, 2), padding="same",
      ref=lambda x: _np_pool2d_max_same(x, 3, 2))
 case("pool2d_avg_same", K.pool2d, ("f", (B, 5, 4, 2)), (2, 2), strides=(2, 2), padding="same",

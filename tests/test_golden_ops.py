@@ -32,7 +32,7 @@ ARRAYS = dict(np.load(OPS_NPZ))
 CASES = DATA["cases"]
 
 # tf_keras.backend functions that symkb leaves out on purpose.
-NOT_PROVIDED = {"conv2d_transpose", "local_conv1d"}
+NOT_PROVIDED: set = set()
 
 # Functions whose arguments are all Python values (nothing to make symbolic),
 # or that answer a static question rather than build a tensor.

@@ -14,7 +14,8 @@ from ..ir import KerasTensor, Variable  # noqa: F401
 from .config import (cast_to_floatx, epsilon, floatx, image_data_format,  # noqa: F401
                      normalize_data_format, set_epsilon, set_floatx, set_image_data_format)
 from .control_ops import foldl, foldr, map_fn  # noqa: F401
-from .conv_ops import (conv1d, conv2d, conv3d, depthwise_conv2d, pool2d, pool3d,  # noqa: F401
+from .conv_ops import (conv1d, conv2d, conv2d_transpose, conv3d,  # noqa: F401
+                       depthwise_conv2d, local_conv1d, local_conv2d, pool2d, pool3d,
                        resize_images, separable_conv1d, separable_conv2d)
 from .function import function  # noqa: F401
 from .math_ops import (abs, add, all, any, argmax, argmin, batch_dot, cast, clip,  # noqa: F401

@@ -399,3 +399,133 @@ def resize_images(x, height_factor, width_factor, data_format, interpolation="ne
         raise ValueError(f"resize_images: interpolation should be 'nearest' or 'bilinear'; "
                          f"received {interpolation!r}")
     return _from_channels_last(y, data_format, 2)
+
+
+def conv2d_transpose(x, kernel, output_shape, strides=(1, 1), padding="valid",
+                     data_format=None, dilation_rate=(1, 1)):
+    """2D transposed convolution (the gradient of :func:`conv2d` with respect to its input).
+
+    Args:
+        x: a 4-D input.
+        kernel: a ``(rows, cols, out_channels, in_channels)`` kernel.
+        output_shape: the output shape ``(batch, rows, cols, out_channels)``
+            (in ``data_format`` order); its spatial sizes pick the result.
+        strides: an int or a pair.
+        padding: ``'valid'`` or ``'same'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
+            :func:`image_data_format`.
+        dilation_rate: an int or a pair.
+
+    Returns:
+        A 4-D tensor whose spatial size is that of ``output_shape``.
+
+    Raises:
+        ValueError: for bad ranks or channel counts.
+    """
+    op = "conv2d_transpose"
+    data_format = normalize_data_format(data_format)
+    ks = tuple(shape_of(kernel))
+    if len(ks) != 4:
+        raise ValueError(f"{op}: expected a 4-D kernel, received shape {ks}")
+    strides = _tuple(strides, 2, "strides", op)
+    dilation = _tuple(dilation_rate, 2, "dilation_rate", op)
+    output_shape = tuple(output_shape)
+    out_sizes = output_shape[2:4] if data_format == "channels_first" else output_shape[1:3]
+    x = _to_channels_last(x, data_format, 2, op)
+    sizes = shape_of(x)[1:3]
+    if any(n is None for n in sizes):
+        raise ValueError(f"{op}: the spatial dimensions must be known; received {shape_of(x)}")
+    if shape_of(x)[-1] not in (None, ks[3]):
+        raise ValueError(f"{op}: the input has {shape_of(x)[-1]} channels but the kernel "
+                         f"expects {ks[3]} (kernel shape {ks})")
+    # spread the input: stride - 1 zeros between neighbours along each spatial axis
+    for axis, s in ((1, strides[0]), (2, strides[1])):
+        if s > 1:
+            n = shape_of(x)[axis]
+            zeros = call("zeros_like", x)
+            x = call("stack", x, *([zeros] * (s - 1)), axis=axis + 1)
+            shape = list(shape_of(x))
+            merged = (-1,) + tuple(shape[1:axis]) + (n * s,) + tuple(shape[axis + 2:])
+            x = call("reshape", x, shape=merged)
+            index = [slice(None)] * 4
+            index[axis] = slice(0, (n - 1) * s + 1)
+            x = call("getitem", x, index=ir.node.encode_index(tuple(index), 4))
+    spans = [(k - 1) * d + 1 for k, d in zip(ks[:2], dilation)]
+    x = call("pad", x, pads=((0, 0), (spans[0] - 1, spans[0] - 1),
+                              (spans[1] - 1, spans[1] - 1), (0, 0)))
+    # a full correlation with the spatially flipped kernel, in/out channels swapped
+    flipped = call("transpose", call("reverse", kernel, axes=(0, 1)), perm=(0, 1, 3, 2))
+    y = _conv(x, flipped, 1, "valid", "channels_last", dilation, 2, op)
+    index, pads = [slice(None)], [(0, 0)]
+    for n, s, span, want, full in zip(sizes, strides, spans, out_sizes,
+                                      shape_of(y)[1:3]):
+        before = 0
+        if str(padding).lower() == "same":
+            before = max((n - 1) * s + span - int(want), 0) // 2
+        stop = before + int(want)
+        pads.append((0, max(stop - full, 0)))
+        index.append(slice(before, stop))
+    pads.append((0, 0))
+    index.append(slice(None))
+    if any(p != (0, 0) for p in pads):
+        y = call("pad", y, pads=tuple(pads))
+    y = call("getitem", y, index=ir.node.encode_index(tuple(index), 4))
+    return _from_channels_last(y, data_format, 2)
+
+
+def _local(x, kernel, kernel_size, strides, rank, op):
+    ks = tuple(shape_of(kernel))
+    patches, outs = _patches(x, kernel_size, strides, (1,) * rank, "valid", op)
+    positions = math.prod(outs)
+    if len(ks) != 3 or ks[0] != positions:
+        raise ValueError(f"{op}: expected a kernel of shape ({positions}, "
+                         f"{math.prod(kernel_size)} * channels, filters), received {ks}")
+    flat = call("reshape", patches, shape=(-1, positions, ks[1], 1))
+    y = call("sum", flat * kernel, axis=(2,), keepdims=False)  # (batch, positions, filters)
+    return call("reshape", y, shape=(-1,) + tuple(outs) + (ks[2],))
+
+
+def local_conv1d(inputs, kernel, kernel_size, strides, data_format=None):
+    """1D convolution with unshared weights (a different kernel at each position).
+
+    Args:
+        inputs: a 3-D input ``(batch, steps, channels)``.
+        kernel: ``(output_length, kernel_size * channels, filters)``.
+        kernel_size: a 1-tuple (or int).
+        strides: a 1-tuple (or int).
+        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
+            :func:`image_data_format`.
+
+    Returns:
+        A 3-D tensor ``(batch, output_length, filters)`` (channels_last).
+    """
+    data_format = normalize_data_format(data_format)
+    x = _to_channels_last(inputs, data_format, 1, "local_conv1d")
+    y = _local(x, kernel, _tuple(kernel_size, 1, "kernel_size", "local_conv1d"),
+               _tuple(strides, 1, "strides", "local_conv1d"), 1, "local_conv1d")
+    return _from_channels_last(y, data_format, 1)
+
+
+def local_conv2d(inputs, kernel, kernel_size, strides, output_shape, data_format=None):
+    """2D convolution with unshared weights (a different kernel at each position).
+
+    Args:
+        inputs: a 4-D input.
+        kernel: ``(output_rows * output_cols, rows * cols * channels, filters)``.
+        kernel_size: a pair.
+        strides: a pair.
+        output_shape: ``(output_rows, output_cols)`` (checked against the input).
+        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
+            :func:`image_data_format`.
+
+    Returns:
+        A 4-D tensor with ``filters`` channels.
+    """
+    data_format = normalize_data_format(data_format)
+    x = _to_channels_last(inputs, data_format, 2, "local_conv2d")
+    y = _local(x, kernel, _tuple(kernel_size, 2, "kernel_size", "local_conv2d"),
+               _tuple(strides, 2, "strides", "local_conv2d"), 2, "local_conv2d")
+    if tuple(shape_of(y)[1:3]) != tuple(output_shape):
+        raise ValueError(f"local_conv2d: output_shape {tuple(output_shape)} does not match the "
+                         f"computed output size {tuple(shape_of(y)[1:3])}")
+    return _from_channels_last(y, data_format, 2)
