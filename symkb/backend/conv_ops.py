@@ -78,7 +78,7 @@ def _padding_amounts(sizes, kernel, strides, dilation, padding, op):
 def _patches(x, kernel, strides, dilation, padding, op, fill=None):
     """Windows of a channels-last ``x``: ``(batch, *out, prod(kernel), channels)``.
 
-    ``fill`` (a float) pads with that value instead of zeros.
+    ``fill`` (a scalar array of ``x``'s dtype) pads with that value instead of zeros.
     """
     sizes = shape_of(x)[1:-1]
     if any(n is None for n in sizes):
@@ -288,7 +288,8 @@ def _pool(x, pool_size, strides, padding, data_format, pool_mode, rank, op):
     x = _to_channels_last(x, data_format, rank, op)
     ones = (1,) * rank
     if pool_mode == "max":
-        low = float(np.finfo(dtype_of(x)).min) if dtype_of(x).startswith("float") else None
+        dtype = dtype_of(x)
+        low = np.asarray(-np.inf if dtype.startswith("float") else np.iinfo(dtype).min, dtype)
         patches, _ = _patches(x, pool_size, strides, ones, padding, op, fill=low)
         y = call("max", patches, axis=(rank + 1,), keepdims=False)
     else:
