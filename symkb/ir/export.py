@@ -5,7 +5,7 @@ the names ``print(graph)`` uses (without ``%``: ``'x'``, ``'kernel'``,
 ``'0'``, ...), one per IR node, graph inputs included, with the data
 
 * ``op``, ``attrs`` (the non-graph attributes, as they are: arrays, Variables),
-  ``out_types`` (strings such as ``'f32[?,4]'``), ``outputs`` (the printed
+  ``types`` (strings such as ``'f32[?,4]'``; also as ``out_types``), ``outputs`` (the printed
   names of the results), ``layer``, ``name`` (the node's name hint);
 * ``body``: for a node holding graphs (``loop``, ``fused_elementwise``), the
   first of them as its own MultiDiGraph (same layout), and ``bodies``:
@@ -55,11 +55,13 @@ def _to_nx(graph: Graph, namer: Namer):
         return (_key(namer, t), 0) if t in given else (_key(namer, t.node.outputs[0]), t.index)
 
     for i, t in enumerate(graph.inputs):
-        G.add_node(_key(namer, t), op="input", attrs={}, out_types=[str(t.type)],
+        G.add_node(_key(namer, t), op="input", attrs={}, types=[str(t.type)],
+                   out_types=[str(t.type)],
                    outputs=[namer[t]], layer=None, name=t.node.name, index=i)
     for node in print_order(graph):
         data = {"op": node.op,
                 "attrs": {k: v for k, v in node.attrs.items() if not isinstance(v, Graph)},
+                "types": [str(t) for t in node.out_types],
                 "out_types": [str(t) for t in node.out_types],
                 "outputs": [namer[t] for t in node.outputs],
                 "layer": node.layer, "name": node.name}
@@ -98,7 +100,7 @@ def _from_nx(G, variables) -> Graph:
     for key in nx.lexicographical_topological_sort(G, key=str):
         data = G.nodes[key]
         op = data["op"]
-        types = tuple(TensorType.parse(s) for s in data["out_types"])
+        types = tuple(TensorType.parse(s) for s in data.get("types", data.get("out_types")))
         if op == "input" and "index" in data:
             (t,) = types
             built[key] = placeholder_node(t.shape, t.dtype, data.get("name") or key).node

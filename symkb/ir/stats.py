@@ -87,6 +87,11 @@ class GraphStats:
     notes: list = field(default_factory=list)
 
     @property
+    def total_flops(self) -> int:
+        """The same as ``flops``: the whole graph, loop bodies times their trip counts."""
+        return self.flops
+
+    @property
     def non_trainable_params(self) -> int:
         return self.num_params - self.trainable_params
 
