@@ -1,3 +1,4 @@
 """Models: Sequential and the functional Model."""
 from .functional import Model  # noqa: F401
 from .sequential import Sequential  # noqa: F401
+from .saving import load_model, model_from_json, save_model  # noqa: F401

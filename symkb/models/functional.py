@@ -180,6 +180,17 @@ class Model(Layer):
     def count_params(self) -> int:
         return int(sum(np.prod(w.shape, dtype=np.int64) for w in self.weights))
 
+    # ---------------------------------------------------------------- saving
+    def to_json(self, **kwargs) -> str:
+        """The architecture as JSON (tf_keras's format); see ``symkb.models.model_from_json``."""
+        from .saving import model_to_json
+        return model_to_json(self, **kwargs)
+
+    def save(self, filepath, overwrite=True, **kwargs) -> None:
+        """Architecture and weights to ``filepath``; see ``symkb.models.load_model``."""
+        from .saving import save_model
+        save_model(self, filepath, overwrite=overwrite, **kwargs)
+
 
 def _default_name(cls) -> str:
     from ..backend.session import to_snake_case, unique_object_name
