@@ -192,3 +192,42 @@ def assert_same_results(g1, g2, feeds):
     for i, (u, v) in enumerate(zip(a, b)):
         assert u.dtype == v.dtype and u.shape == v.shape, (i, u.dtype, v.dtype, u.shape, v.shape)
         np.testing.assert_array_equal(u, v, err_msg=f"output {i}")
+
+
+def nested():
+    """A loop whose body holds a fused_elementwise node: bodies inside bodies."""
+    x = K.placeholder(shape=(None, 4, 2), name="x")
+    xt = placeholder_node((None, 2), "float32", "x_t")
+    h = placeholder_node((None, 2), "float32", "h")
+    p = placeholder_node((None, 2), "float32", "p")
+    q = placeholder_node((None, 2), "float32", "q")
+    inner = Graph([p, q], [K.tanh(p + q)], name="body")
+    ins = (xt, h)
+    attrs = {"body": inner, "ops": ("add", "tanh")}
+    fused = Node("fused_elementwise", ins, attrs,
+                 get_op("fused_elementwise").infer([t.type for t in ins], attrs), layer="cell")
+    new_h = fused.outputs[0]
+    body = Graph([xt, h], [new_h, new_h], name="body")
+    h0 = K.zeros_like(x[:, 0, :])
+    attrs = dict(body=body, num_sequences=1, num_states=1, num_constants=0, num_outputs=1,
+                 has_mask=False, go_backwards=False, zero_output_for_mask=False,
+                 return_all_outputs=False, time_major=False, length=4)
+    ins = (x, h0)
+    loop = Node("loop", ins, attrs, get_op("loop").infer([t.type for t in ins], attrs),
+                layer="rnn")
+    feeds = [_rng().normal(size=(3, 4, 2)).astype("float32")]
+    return Graph([x], [loop.outputs[0], loop.outputs[1]], name="nested"), feeds
+
+
+def cut():
+    """A graph whose input is an intermediate value (feeding it cuts the graph there)."""
+    x = K.placeholder(shape=(None, 3), name="x")
+    w = K.variable(_rng().normal(size=(3, 3)), name="w")
+    h = K.dot(x, w)
+    y = K.relu(h) + h
+    feeds = [_rng().normal(size=(2, 3)).astype("float32")]
+    return Graph([h], [y], name="cut"), feeds
+
+
+RUNNABLE["nested"] = nested
+RUNNABLE["cut"] = cut

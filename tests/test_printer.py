@@ -24,6 +24,7 @@ GOLDEN_CASES = {
     "rnn": cases.rnn,
     "rnn_backwards_mask": lambda: cases.rnn(go_backwards=True, mask=True),
     "fused": cases.fused,
+    "nested": cases.nested,
     "shapes": cases.shapes,
     "consts": cases.consts,
     "attrs": cases.attrs_only,

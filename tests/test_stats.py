@@ -97,6 +97,16 @@ def test_fused_nodes_cost_their_bodies():
     assert s.flops == 64 + 16 + 64 + 16
 
 
+def test_bodies_inside_bodies_multiply_through():
+    graph, _ = cases.nested()
+    s = ir.stats(graph, batch_size=3)
+    inner = [(n.op, n.flops, n.repeat, n.depth) for n in s.nodes if n.depth == 2]
+    assert inner == [("add", 6, 4, 2), ("tanh", 6, 4, 2)]
+    assert s.flops == 4 * (6 + 6)
+    assert s.op_counts == {"getitem": 1, "zeros_like": 1, "loop": 1, "fused_elementwise": 1,
+                           "add": 1, "tanh": 1}
+
+
 def test_unknown_op_is_noted_and_constants_counted():
     graph, _ = cases.attrs_only()
     s = ir.stats(graph)
