@@ -231,3 +231,28 @@ def cut():
 
 RUNNABLE["nested"] = nested
 RUNNABLE["cut"] = cut
+
+
+def random_graph(data):
+    """A small random graph over x: f32[?,3] drawn with hypothesis's ``data``."""
+    from hypothesis import strategies as st
+    x = K.placeholder(shape=(None, 3), name="x")
+    values = [x]
+    unary = ["exp", "tanh", "sigmoid", "abs", "square", "negative", "softsign", "relu"]
+    binary = ["add", "subtract", "multiply", "maximum", "minimum"]
+    for _ in range(data.draw(st.integers(1, 8))):
+        kind = data.draw(st.sampled_from(["unary", "binary", "reduce", "shape"]))
+        a = data.draw(st.sampled_from(values))
+        if kind == "unary":
+            values.append(ir.call(data.draw(st.sampled_from(unary)), a))
+        elif kind == "binary":
+            other = data.draw(st.one_of(st.sampled_from(values),
+                                        st.floats(-3, 3, width=32).map(np.float32)))
+            values.append(ir.call(data.draw(st.sampled_from(binary)), a, other))
+        elif kind == "reduce":
+            values.append(K.sum(a, axis=-1, keepdims=True) * a)
+        else:
+            values.append(K.reverse(K.permute_dimensions(K.expand_dims(a, 1), (0, 2, 1)),
+                                    axes=1)[:, :, 0])
+    return Graph([x], values[-2:], name="random"), [
+        np.linspace(-2, 2, 6, dtype="float32").reshape(2, 3)]

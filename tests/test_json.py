@@ -3,6 +3,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import graph_cases as cases
 from symkb import backend as K
@@ -147,3 +149,14 @@ def test_base64_payload_is_never_unpickled():
     data = {"dtype": "object", "shape": [1], "base64": "gASVAAAAAA=="}
     with pytest.raises(GraphFormatError, match="Unsupported dtype 'object'"):
         decode_array(data)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_random_graphs_round_trip(data):
+    g, feeds = cases.random_graph(data)
+    back = from_json(to_json(g))
+    assert format_graph(back, full=True) == format_graph(g, full=True)
+    cases.assert_same_results(g, back, feeds)
+    again = ir.from_networkx(ir.to_networkx(g))
+    assert format_graph(again, full=True) == format_graph(g, full=True)
