@@ -158,3 +158,28 @@ def test_random_graphs_round_trip(data):
     back = parse(text, verify=True)
     assert format_graph(back, full=True) == text
     cases.assert_same_results(g, back, feeds)
+
+
+@pytest.mark.parametrize("index, text", [
+    ((slice(None), 0, slice(None, None, 2)), "[:, 0, ::2]"),
+    ((Ellipsis, None, slice(1, 3)), "[..., newaxis, 1:3]"),
+    (-1, "[-1]"),
+    ((slice(None), slice(1, -1, 2), 3), "[:, 1:-1:2, 3]"),
+    ((slice(None, None, 1),), "[::1]"),
+])
+def test_getitem_index_prints_numpy_style_and_reads_back(index, text):
+    x = K.placeholder(shape=(None, 4, 5), name="x")
+    g = Graph([x], [x[index]])
+    printed = str(g)
+    assert f"getitem[index={text}] %x" in printed
+    back = parse(printed, verify=True)
+    assert back.nodes[0].attrs["index"] == g.nodes[0].attrs["index"]
+    feed = np.arange(40, dtype="float32").reshape(2, 4, 5)
+    cases.assert_same_results(g, back, [feed])
+
+
+def test_bad_index_is_an_error():
+    text = "graph g(%x: f32[4]) -> (f32[]) {\n  %0: f32[] = getitem[index=[1:2:3:4]] %x\n" \
+           "  return %0\n}"
+    with pytest.raises(ParseError, match="at most three parts"):
+        parse(text)

@@ -14,7 +14,7 @@ becomes a nested :class:`Graph`. The grammar, in the printer's own terms::
     node     := result {',' result} '=' OP ['[' attr {',' attr} ']'] [%v {',' %v}]
                 ['{' {body} '}'] ['#' layer]
     body     := KEY [NAME] '(' [param {',' param}] ')' '{' {node} 'return' [%v {',' %v}] '}'
-    attr     := KEY '=' value
+    attr     := KEY '=' value          (getitem's index: '[' numpy-style items ']')
     value    := none | true | false | INT | FLOAT | inf | nan | STRING
               | '(' values ')' | '[' values ']' | '{' value ':' value, ... '}'
               | type '{' scalars '}'
@@ -32,6 +32,7 @@ import numpy as np
 
 from .graph import Graph
 from .node import Node
+from .printer import INDEX_ATTRS
 from .types import TensorType, long_dtype
 from .variable import Variable
 
@@ -270,7 +271,7 @@ class _Parser:
                 self.expect("=")
                 if key in attrs:
                     self.fail(f"attribute {key!r} is given twice")
-                attrs[key] = self.value()
+                attrs[key] = self.index() if (op, key) in INDEX_ATTRS else self.value()
                 if not self.accept(","):
                     break
             self.expect("]")
@@ -363,6 +364,44 @@ class _Parser:
             self.expect("}")
             return out
         self.fail(f"expected an attribute value, found {tok!r}", tok)
+
+    def index(self) -> tuple:
+        """A numpy-style index ``[:, 0, 1:3, ::2, newaxis, ...]`` as encoded items."""
+        self.expect("[")
+        items = []
+        if self.accept("]"):
+            return ()
+        while True:
+            tok = self.peek()
+            if tok.kind == "ellipsis":
+                self.next()
+                items.append(("ellipsis",))
+            elif tok.kind == "ident" and tok.text == "newaxis":
+                self.next()
+                items.append(("newaxis",))
+            else:
+                parts = [self.opt_int()]
+                while self.accept(":"):
+                    parts.append(self.opt_int())
+                if len(parts) == 1:
+                    if parts[0] is None:
+                        self.fail(f"expected an index item, found {self.peek()!r}")
+                    items.append(("int", parts[0]))
+                elif len(parts) <= 3:
+                    items.append(("slice",) + tuple(parts) + (None,) * (3 - len(parts)))
+                else:
+                    self.fail("a slice has at most three parts (start:stop:step)")
+            if not self.accept(","):
+                break
+        self.expect("]")
+        return tuple(items)
+
+    def opt_int(self):
+        tok = self.peek()
+        if tok.kind == "number" and re.fullmatch(r"-?\d+", tok.text):
+            self.next()
+            return int(tok.text)
+        return None
 
     def sequence(self, close):
         items, trailing = [], False

@@ -18,7 +18,7 @@ variable name is the ``name`` attribute. A node whose attributes hold graphs
 as ``key(params) { ... }`` (``key name(params)`` when the graph's own name is
 not the attribute key); long attribute lists wrap onto continuation lines.
 
-Values print exactly: floats with the shortest text that reads back to the
+A ``getitem`` index prints numpy-style (``index=[:, 0, ::2]``). Values print exactly: floats with the shortest text that reads back to the
 same number of their dtype (``inf``, ``nan``, ``-0.0`` included), arrays as
 ``f32[2,2]{1.0, 2.5, -0.0, 3.0}``. Arrays of more than :data:`ABBREVIATE_OVER`
 elements are abbreviated (``...``) unless ``full=True``; :func:`symkb.ir.parse`
@@ -99,6 +99,28 @@ def format_value(value, *, full: bool = True) -> str:
     if isinstance(value, Graph):
         return f"<graph {value.name}>"
     return repr(value)
+
+
+# (op, attribute) pairs holding an encoded index (symkb.ir.node.encode_index),
+# printed numpy-style: index=[:, 0, 1:3, ::2, newaxis, ...]
+INDEX_ATTRS = {("getitem", "index")}
+
+
+def format_index(items) -> str:
+    """An encoded index as numpy-style text: ``[:, 0, ::2, newaxis, ...]``."""
+    parts = []
+    for item in items:
+        kind = item[0]
+        if kind == "int":
+            parts.append(str(item[1]))
+        elif kind == "slice":
+            start, stop, step = ("" if v is None else str(v) for v in item[1:])
+            parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
+        elif kind == "newaxis":
+            parts.append("newaxis")
+        else:
+            parts.append("...")
+    return "[" + ", ".join(parts) + "]"
 
 
 def format_graph_name(name: str) -> str:
@@ -196,8 +218,9 @@ def attr_items(node, *, full: bool = False) -> list:
         if not variable.trainable:
             attrs["trainable"] = False
     from .graph import Graph
-    return [f"{k}={format_value(v, full=full)}" for k, v in sorted(attrs.items())
-            if not isinstance(v, Graph)]
+    return [f"{k}={format_index(v)}" if (node.op, k) in INDEX_ATTRS
+            else f"{k}={format_value(v, full=full)}"
+            for k, v in sorted(attrs.items()) if not isinstance(v, Graph)]
 
 
 def format_node(node, names, *, full: bool = False, compact: bool = False) -> str:
