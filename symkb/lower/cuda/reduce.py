@@ -30,7 +30,7 @@ from .source import SourceWriter
 _COMBINE = {
     "sum": "{a} + {b}", "mean": "{a} + {b}", "prod": "{a} * {b}",
     "max": "_maxnan({a}, {b})", "min": "_minnan({a}, {b})",
-    "any": "max({a}, {b})", "all": "min({a}, {b})",
+    "any": "({a} if {a} > {b} else {b})", "all": "({a} if {a} < {b} else {b})",
 }
 
 

@@ -375,7 +375,7 @@ def _build_persistent(name, plan, attrs):
                     reads[cst] = (lambda r, c, i=i, n_=n_: f"const{i}[({r}) * {n_} + {c}]")
                 else:   # a per-batch constant (batch, width)
                     reads[cst] = (lambda r, c, i=i, n_=n_:
-                                  f"const{i}[min(b0 + {r}, B - 1) * {n_} + {c}]")
+                                  f"const{i}[rb * {n_} + {c}]")
             elif size_of([d or 2 for d in cst.shape]) == 1 or cst.ndim == 0:
                 reads[cst] = (lambda r, c, i=i: f"const{i}[0]")
             else:
@@ -394,10 +394,10 @@ def _build_persistent(name, plan, attrs):
             f_ = x.shape[1]
             if time_major:
                 reads[x] = (lambda r, c, i=i, f_=f_:
-                            f"seq{i}[(t * B + min(b0 + {r}, B - 1)) * {f_} + {c}]")
+                            f"seq{i}[(t * B + rb) * {f_} + {c}]")
             else:
                 reads[x] = (lambda r, c, i=i, f_=f_:
-                            f"seq{i}[(min(b0 + {r}, B - 1) * T + t) * {f_} + {c}]")
+                            f"seq{i}[(rb * T + t) * {f_} + {c}]")
         # stage weights and initial states
         for i, cst in enumerate(c_in):
             if cst in plan.shared_weights:
@@ -484,6 +484,8 @@ def _rows_loop(w, rows, width):
     w.line(f"for e in range(tid, {rows * width}, nt):")
     w.lines.append("    " * (w._depth + 1) + f"r = e // {width}")
     w.lines.append("    " * (w._depth + 1) + f"c = e % {width}")
+    # the batch row this element reads (rows past the batch read its last row, never stored)
+    w.lines.append("    " * (w._depth + 1) + "rb = b0 + r if b0 + r < B else B - 1")
 
 
 def _emit_stage(w, n, reads, buffers, R):

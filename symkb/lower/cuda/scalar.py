@@ -87,7 +87,7 @@ def _arg_better(v, i, best, bi, sign):
 
 @cuda.jit(device=True)
 def _softplus(a):
-    return max(a, 0.0) + math.log1p(math.exp(-abs(a)))
+    return (a if a > 0.0 else 0.0) + math.log1p(math.exp(-abs(a)))
 '''
 
 
@@ -136,13 +136,13 @@ def _relu(a, attrs, ins, out):
 def _elu(a, attrs, ins, out):
     x = a[0]
     return (f"({x} if {x} > 0 else {lit(attrs.get('alpha', 1.0), out)} * "
-            f"math.expm1(min({x}, {lit(0, out)})))")
+            f"math.expm1(_minnan({x}, {lit(0, out)})))")
 
 
 def _selu(a, attrs, ins, out):
     x = a[0]
     alpha, scale = lit(1.6732632423543772, out), lit(1.0507009873554805, out)
-    return f"{scale} * ({x} if {x} > 0 else {alpha} * math.expm1(min({x}, {lit(0, out)})))"
+    return f"{scale} * ({x} if {x} > 0 else {alpha} * math.expm1(_minnan({x}, {lit(0, out)})))"
 
 
 def _cast(a, attrs, ins, out):
