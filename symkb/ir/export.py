@@ -33,7 +33,7 @@ from __future__ import annotations
 from .graph import Graph
 from .node import Node
 from .printer import Namer, attr_items, graph_attrs, name_values, print_order
-from .types import TensorType
+from .serialize import parse_type
 
 
 def _key(namer: Namer, tensor) -> str:
@@ -100,7 +100,7 @@ def _from_nx(G, variables) -> Graph:
     for key in nx.lexicographical_topological_sort(G, key=str):
         data = G.nodes[key]
         op = data["op"]
-        types = tuple(TensorType.parse(s) for s in data.get("types", data.get("out_types")))
+        types = tuple(parse_type(s) for s in data.get("types", data.get("out_types")))
         if op == "input" and "index" in data:
             (t,) = types
             built[key] = placeholder_node(t.shape, t.dtype, data.get("name") or key).node

@@ -25,6 +25,7 @@ Variables only: it never imports or runs anything named in the text.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -250,7 +251,7 @@ class _Parser:
                 if not self.accept(","):
                     break
             self.expect("]")
-        return TensorType(tuple(dims), dtype)
+        return _make_type(tuple(dims), dtype)
 
     def node(self, scope):
         names, types = [], []
@@ -435,6 +436,11 @@ class _Parser:
         if len(toks) != size:
             self.fail(f"array of type {t} has {size} elements, found {len(toks)}", start)
         return _array(t, toks, self)
+
+
+@functools.lru_cache(maxsize=4096)
+def _make_type(dims: tuple, dtype: str) -> TensorType:
+    return TensorType(dims, dtype)
 
 
 _WORDS = {"none": None, "true": True, "false": False, "inf": float("inf"),

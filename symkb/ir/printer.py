@@ -138,14 +138,18 @@ class Namer:
     def __init__(self):
         self.names: dict = {}
         self.used: set = set()
+        self.suffix: dict = {}  # base name -> the next suffix to try
         self.counter = 0
 
     def _unique(self, base: str) -> str:
         base = re.sub(r"[^A-Za-z0-9_.]", "_", base or "") or "v"
-        name, i = base, 1
-        while name in self.used or name.isdigit():
+        name, i = base, self.suffix.get(base, 1)
+        if name in self.used or name.isdigit():
             name = f"{base}_{i}"
-            i += 1
+            while name in self.used:
+                i += 1
+                name = f"{base}_{i}"
+            self.suffix[base] = i + 1
         self.used.add(name)
         return name
 

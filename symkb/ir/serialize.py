@@ -31,6 +31,7 @@ arrays are never unpickled.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import math
 
@@ -43,6 +44,12 @@ from .variable import Variable
 
 FORMAT = "symkb-graph"
 VERSION = 1
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_type(text: str) -> TensorType:
+    """``TensorType.parse`` with a cache (types repeat a lot in a graph)."""
+    return TensorType.parse(text)
 
 
 class GraphFormatError(ValueError):
@@ -231,7 +238,7 @@ class _Reader:
         for k, e in enumerate(entries):
             try:
                 op = e["op"]
-                types = tuple(TensorType.parse(s) for s in e["type"])
+                types = tuple(parse_type(s) for s in e["type"])
             except (KeyError, TypeError, ValueError) as exc:
                 raise GraphFormatError(f"graph {name!r}: node {k}: bad entry ({exc})") from None
             if op == "input" and "inputs" not in e and "attrs" not in e:
