@@ -32,58 +32,11 @@ import re
 import numpy as np
 
 from .graph import Graph
+from .lexer import ParseError, Token, tokenize, where
 from .node import Node
 from .printer import INDEX_ATTRS
+from .restore import make_variable, variable_mapping
 from .types import TensorType, long_dtype
-from .variable import Variable
-
-_TOKEN = re.compile(r"""
-    (?P<ws>[ \t\r\n]+)
-  | (?P<comment>\#[^\n]*)
-  | (?P<string>"(?:[^"\\\n]|\\.)*")
-  | (?P<value>%[A-Za-z0-9_.]+)
-  | (?P<number>-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|-(?:inf|nan)\b)
-  | (?P<ellipsis>\.\.\.)
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<arrow>->)
-  | (?P<punct>[\[\](){},=:?])
-""", re.VERBOSE)
-
-
-class ParseError(ValueError):
-    """The text is not a printed graph; the message gives the line and column."""
-
-
-class _Tok:
-    __slots__ = ("kind", "text", "pos")
-
-    def __init__(self, kind, text, pos):
-        self.kind, self.text, self.pos = kind, text, pos
-
-    def __repr__(self):
-        return "end of text" if self.kind == "eof" else repr(self.text)
-
-
-def _tokenize(text: str) -> list:
-    toks, pos = [], 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None:
-            raise ParseError(_where(text, pos) + f"unexpected character {text[pos]!r}")
-        kind = m.lastgroup
-        if kind != "ws":
-            toks.append(_Tok(kind, m.group(), pos))
-        pos = m.end()
-    toks.append(_Tok("eof", "", len(text)))
-    return toks
-
-
-def _where(text: str, pos: int) -> str:
-    line = text.count("\n", 0, pos) + 1
-    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
-    source = text.splitlines()[line - 1] if text.splitlines() else ""
-    return f"line {line}, column {col} ({source.strip()[:80]!r}): "
-
 
 class _Scope:
     def __init__(self, parent=None):
@@ -107,9 +60,9 @@ class _Scope:
 class _Parser:
     def __init__(self, text, variables):
         self.text = text
-        self.toks = _tokenize(text)
+        self.toks = tokenize(text)
         self.i = 0
-        self.given = _variable_mapping(variables)
+        self.given = variable_mapping(variables)
         self.made: dict = {}        # variable name -> Variable used by this parse
         self.seen_vars: set = set()  # ids of Variables whose own param node is used
 
@@ -119,7 +72,7 @@ class _Parser:
             j += 1
         return j
 
-    def peek(self, k=0) -> _Tok:
+    def peek(self, k=0) -> Token:
         """The k-th next token, comments skipped (without consuming anything)."""
         j = self._skip(self.i)
         for _ in range(k):
@@ -129,7 +82,7 @@ class _Parser:
     def skip_comments(self):
         self.i = self._skip(self.i)
 
-    def next(self) -> _Tok:
+    def next(self) -> Token:
         self.i = self._skip(self.i)
         tok = self.toks[self.i]
         self.i += 1
@@ -137,9 +90,9 @@ class _Parser:
 
     def fail(self, message, tok=None):
         tok = tok or self.peek()
-        raise ParseError(_where(self.text, tok.pos) + message)
+        raise ParseError(where(self.text, tok.pos) + message)
 
-    def expect(self, text=None, kind=None) -> _Tok:
+    def expect(self, text=None, kind=None) -> Token:
         tok = self.peek()
         if (text is not None and tok.text != text) or (kind is not None and tok.kind != kind):
             want = repr(text) if text is not None else f"a {kind}"
@@ -317,7 +270,7 @@ class _Parser:
         t = types[0]
         variable = self.made.get(name)
         if variable is None:
-            variable = _make_variable(name, t, self.given.get(name),
+            variable = make_variable(name, t, self.given.get(name),
                                       bool(attrs.get("trainable", True)))
             self.made[name] = variable
         if variable.type != t:
@@ -485,33 +438,6 @@ def _fix_double_rounding(array, texts):
                 if format_scalar(candidate, name) == text:
                     array[i] = candidate
                     break
-
-
-def _variable_mapping(variables) -> dict:
-    if variables is None:
-        return {}
-    if isinstance(variables, dict):
-        return dict(variables)
-    out = {}
-    for v in variables:
-        if not isinstance(v, Variable):
-            raise TypeError(f"parse: `variables` must be a mapping name -> Variable or array, "
-                            f"or a list of Variables; received an item of type "
-                            f"{type(v).__name__}")
-        out[v.name] = v
-    return out
-
-
-def _make_variable(name, t: TensorType, given, trainable) -> Variable:
-    if isinstance(given, Variable):
-        return given
-    if given is None:
-        return Variable(np.zeros(t.shape, dtype=t.dtype), t.dtype, name=name, trainable=trainable)
-    value = np.asarray(given)
-    if value.shape != t.shape:
-        raise ValueError(f"parse: the value given for variable {name!r} has shape {value.shape}; "
-                         f"the graph expects {t.shape}")
-    return Variable(value, t.dtype, name=name, trainable=trainable)
 
 
 def parse(text: str, variables=None, *, verify: bool = False) -> Graph:

@@ -198,8 +198,8 @@ def to_json(graph: Graph, *, include_values: bool = True, encoding: str = "base6
 
 class _Reader:
     def __init__(self, doc: dict, variables):
-        from .parse import _make_variable, _variable_mapping
-        given = _variable_mapping(variables)
+        from .restore import make_variable, variable_mapping
+        given = variable_mapping(variables)
         self.variables = []
         self.seen: set = set()
         entries = doc.get("variables", [])
@@ -213,7 +213,7 @@ class _Reader:
             value = given.get(name)
             if value is None and "value" in e:
                 value = decode_array(e["value"])
-            var = _make_variable(name, t, value, bool(e.get("trainable", True)))
+            var = make_variable(name, t, value, bool(e.get("trainable", True)))
             if var.type != t:
                 raise ValueError(f"from_json: the variable given for {name!r} has type "
                                  f"{var.type}; the document says {t}")
