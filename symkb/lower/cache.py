@@ -92,8 +92,14 @@ def load_module(source: str, stem: str):
         return module, path, written
     spec = importlib.util.spec_from_file_location(modname, path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # Registered before it runs: numba's cache records the module by name and
+    # finds it again through sys.modules when it loads the machine code.
     sys.modules[modname] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[modname]
+        raise
     return module, path, written
 
 
