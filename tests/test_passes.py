@@ -1,0 +1,223 @@
+"""Before/after tests of each pass (on the interpreter: no compiles here)."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+import symkb
+from symkb import backend as K
+from symkb import ir
+from symkb.lower import PIPELINE, passes, run_pipeline
+from symkb.lower.passes.rewrite import rewrite
+
+
+def ops(graph):
+    return [n.op for _, n in graph.walk()]
+
+
+def same_values(a, b, inputs):
+    for x, y in zip(ir.evaluate(a, inputs), ir.evaluate(b, inputs)):
+        np.testing.assert_allclose(x, y, rtol=1e-6)
+
+
+def _x(shape=(None, 4), name="x"):
+    return K.placeholder(shape=shape, name=name)
+
+
+def test_rewrite_rebuilds_consumers_and_keeps_unchanged_graphs():
+    x = _x()
+    g = ir.Graph([x], [K.exp(K.abs(x)) + 1.0])
+    assert rewrite(g, lambda node: None) is g
+
+    def abs_to_square(node):
+        if node.op == "abs":
+            return ir.call("square", node.inputs[0]),
+        return None
+    g2 = rewrite(g, abs_to_square)
+    assert "square" in ops(g2) and "abs" not in ops(g2)
+    data = np.random.default_rng(0).random((2, 4)).astype(np.float32)
+    np.testing.assert_allclose(ir.evaluate(g2, [data])[0], np.exp(data ** 2) + 1, rtol=1e-6)
+
+
+def test_cse_merges_duplicates_but_not_random_ops_or_distinct_params():
+    x = _x()
+    a, b = K.exp(x), K.exp(x)
+    w1, w2 = K.variable(np.ones((4,))), K.variable(np.ones((4,)))
+    d1 = ir.call("dropout", x, rate=0.5, seed=1)
+    d2 = ir.call("dropout", x, rate=0.5, seed=1)
+    g = ir.Graph([x], [a + b, x * w1 + x * w2, d1 + d2])
+    g2 = passes.cse(g)
+    assert ops(g2).count("exp") == 1
+    assert ops(g2).count("dropout") == 2
+    assert ops(g2).count("param") == 2
+    same_values(g, g2, [np.ones((2, 4), np.float32)])
+
+
+def test_dce_drops_values_left_dead_by_other_passes():
+    x = K.placeholder(shape=(None, 3, 2))
+
+    def step(x_t, states):
+        dead = K.exp(x_t)
+        return x_t + dead * 0.0, [states[0] + x_t]
+    _, outs, _ = K.rnn(step, x, [K.zeros_like(x[:, 0])])
+    g = ir.Graph([x], [outs])
+    assert passes.dce(g) is g  # graphs are built from their outputs: nothing dead yet
+
+    def drop_dead_term(node):
+        if node.op == "add" and node.inputs[1].node.op == "multiply":
+            return (node.inputs[0],)
+        return None
+    body = [n for n in g.nodes if n.op == "loop"][0].attrs["body"]
+    pruned = passes.dce(passes.rewrite(body, drop_dead_term))
+    assert "exp" not in [n.op for n in pruned.nodes]
+
+
+def test_fold_constants_and_simplify():
+    x = _x()
+    c = ir.const(np.float32(3.0))
+    y = (x * (c - 2.0)) + ir.const(np.zeros((4,), np.float32)) * 1.0
+    z = K.cast(K.transpose(K.transpose(K.reshape(x, (-1, 2, 2)))), "float32")
+    g = ir.Graph([x], [y, z])
+    g2 = passes.simplify(passes.fold_constants(g))
+    assert ops(g2).count("subtract") == 0
+    assert "transpose" not in ops(g2) and "cast" not in ops(g2)
+    assert ops(passes.simplify(passes.fold_constants(g2))) == ops(g2)  # a fixed point
+    same_values(g, g2, [np.arange(8, dtype=np.float32).reshape(2, 4)])
+
+
+def test_simplify_keeps_broadcasting_additions():
+    x = K.placeholder(shape=(4,))
+    y = x + ir.const(np.zeros((3, 4), np.float32))  # result is (3, 4): not x
+    g2 = passes.simplify(ir.Graph([x], [y]))
+    assert "add" in ops(g2)
+
+
+def test_fuse_elementwise_builds_one_node_per_tree():
+    x, y = _x(), _x(name="y")
+    t = K.exp(x) * K.tanh(y) + K.sigmoid(x - y)
+    s = K.sum(t, axis=1)
+    g = ir.Graph([x, y], [s, K.relu(t)])
+    g2 = passes.fuse_elementwise(g)
+    fused = [n for n in g2.nodes if n.op == "fused_elementwise"]
+    # t is used twice outside its tree: it is a root; relu(t) is a second group
+    assert len(fused) == 2
+    body = fused[0].attrs["body"]
+    assert {n.op for n in body.nodes} >= {"exp", "tanh", "multiply", "sigmoid", "subtract"}
+    ir.verify(g2)
+    rng = np.random.default_rng(1)
+    same_values(g, g2, [rng.random((3, 4)).astype(np.float32) for _ in range(2)])
+
+
+def test_fuse_dot_makes_a_dense_node():
+    x = _x()
+    w, b = K.variable(np.ones((4, 3))), K.variable(np.zeros(3))
+    g = ir.Graph([x], [K.relu(K.bias_add(K.dot(x, w), b))])
+    g2 = passes.fuse_dot(passes.fuse_elementwise(g))
+    assert [n.op for n in g2.nodes if n.op not in ("param",)] == ["fused_dot"]
+    same_values(g, g2, [np.random.default_rng(2).random((2, 4)).astype(np.float32)])
+
+
+def _simple_rnn_graph(**kw):
+    x = K.placeholder(shape=(None, 5, 3), name="x")
+    w, u = K.variable(np.ones((3, 4)) * 0.1), K.variable(np.eye(4) * 0.5)
+    b = K.variable(np.arange(4) * 0.1)
+
+    def step(x_t, states):
+        inv = K.exp(b) * 2.0  # invariant: hoisted
+        h = K.tanh(K.bias_add(K.dot(x_t, w), b) + K.dot(states[0], u) * inv)
+        return h, [h]
+    h0 = K.zeros_like(x[:, 0, :1]) + K.zeros((1, 4))
+    _, outs, _ = K.rnn(step, x, [h0], **kw)
+    return ir.Graph([x], [outs])
+
+
+@pytest.mark.parametrize("kw", [{}, {"go_backwards": True}])
+def test_licm_hoists_input_projection_and_invariants(kw):
+    g = _simple_rnn_graph(**kw)
+    g2 = passes.licm(g)
+    ir.verify(g2)
+    (loop,) = [n for n in g2.nodes if n.op == "loop"]
+    body_ops = [n.op for n in loop.attrs["body"].nodes]
+    assert "exp" not in body_ops                      # invariant moved out
+    assert body_ops.count("dot") == 1                 # only h @ U left
+    outer_dots = [n for n in g2.nodes if n.op == "dot"]
+    assert outer_dots and outer_dots[0].out_types[0].shape == (None, 5, 4)
+    data = np.random.default_rng(3).random((2, 5, 3)).astype(np.float32)
+    same_values(g, g2, [data])
+    assert passes.licm(g2) is g2                      # nothing left to move
+
+
+def test_licm_never_hoists_what_depends_on_the_step():
+    x = K.placeholder(shape=(None, 4, 2))
+
+    def step(x_t, states):
+        s = states[0]
+        return s * 2.0, [K.exp(s) + x_t]  # exp(s) depends on the recurrence
+    _, outs, _ = K.rnn(step, x, [K.zeros_like(x[:, 0])])
+    g = ir.Graph([x], [outs])
+    g2 = passes.licm(g)
+    (loop,) = [n for n in g2.nodes if n.op == "loop"]
+    assert "exp" in [n.op for n in loop.attrs["body"].nodes]
+    same_values(g, g2, [np.random.default_rng(4).random((2, 4, 2)).astype(np.float32)])
+
+
+def test_licm_with_mask_keeps_results():
+    x = K.placeholder(shape=(None, 5, 3))
+    m = K.placeholder(shape=(None, 5), dtype="bool")
+    w = K.variable(np.ones((3, 4)) * 0.3)
+
+    def step(x_t, states):
+        h = K.tanh(K.dot(x_t, w) + states[0])
+        return h, [h]
+    _, outs, st = K.rnn(step, x, [K.zeros_like(x[:, 0, :1]) + K.zeros((1, 4))], mask=m,
+                        go_backwards=True)
+    g = ir.Graph([x, m], [outs, st[0]])
+    g2 = passes.licm(g)
+    rng = np.random.default_rng(5)
+    same_values(g, g2, [rng.random((2, 5, 3)).astype(np.float32), rng.random((2, 5)) > 0.5])
+
+
+def test_pipeline_verifies_after_each_pass_and_names_the_culprit():
+    x = _x()
+    g = ir.Graph([x], [K.exp(x)])
+
+    def break_types(graph):
+        node = graph.nodes[-1]
+        bad = ir.Node(node.op, node.inputs, node.attrs, (ir.TensorType((None, 9), "float32"),))
+        return ir.Graph(graph.inputs, [bad.outputs[0]])
+    with pytest.raises(ir.VerifyError, match="break_types"):
+        run_pipeline(g, [passes.cse, break_types, passes.dce], verify_each=True)
+
+
+def test_pipeline_is_editable_and_dump_shows_every_pass():
+    seen = []
+
+    def my_pass(graph):
+        """A user pass: records that it ran."""
+        seen.append(graph)
+        return graph
+    x = _x()
+    g = ir.Graph([x], [K.relu(x * 1.0)])
+    PIPELINE.insert(2, my_pass)
+    try:
+        out = io.StringIO()
+        g2, report = run_pipeline(g, dump=True, file=out)
+    finally:
+        PIPELINE.remove(my_pass)
+    assert seen and any(r.name == "my_pass" for r in report)
+    text = out.getvalue()
+    assert "--- after simplify" in text and "multiply -1" in text
+    assert "fused_elementwise" in str(g2)
+
+
+def test_compile_reports_passes_and_interpreter_runs_optimised_graphs():
+    x = _x()
+    y = K.softmax(K.exp(x) * 2.0)
+    c = symkb.compile(K.function([x], y), target="interpreter")
+    assert c.graph.nodes  # the interpreter target keeps the graph as built
+    g, report = run_pipeline(ir.Graph([x], [y]), verify_each=True)
+    assert [r.name for r in report][:2] == ["verify", "infer_types"]
+    data = np.random.default_rng(6).random((2, 4)).astype(np.float32)
+    np.testing.assert_allclose(ir.evaluate(g, [data])[0], c(data), rtol=1e-6)
