@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from .. import ir
-from ._util import dtype_of, ndim_of, shape_of
+from ._util import ndim_of, shape_of
 from .config import normalize_data_format
 
 call = ir.call
@@ -186,222 +186,6 @@ def conv3d(x, kernel, strides=(1, 1, 1), padding="valid", data_format=None,
     return _conv(x, kernel, strides, padding, data_format, dilation_rate, 3, "conv3d")
 
 
-def _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, rank, op):
-    ks = tuple(shape_of(depthwise_kernel))
-    if len(ks) != rank + 2:
-        raise ValueError(f"{op}: expected a {rank + 2}-D depthwise kernel (spatial dims, "
-                         f"channels, depth_multiplier), received shape {ks}")
-    strides = _tuple(strides, rank, "strides", op)
-    dilation = _tuple(dilation_rate, rank, "dilation_rate", op)
-    channels, multiplier = ks[-2], ks[-1]
-    if shape_of(x)[-1] not in (None, channels):
-        raise ValueError(f"{op}: the input has {shape_of(x)[-1]} channels but the depthwise "
-                         f"kernel expects {channels} (kernel shape {ks})")
-    patches, outs = _patches(x, ks[:rank], strides, dilation, padding, op)
-    window = math.prod(ks[:rank])
-    k = call("reshape", depthwise_kernel, shape=(window, channels, multiplier))
-    # (batch, *out, window, channels, 1) * (window, channels, multiplier), summed over window
-    prod = call("expand_dims", patches, axis=rank + 3) * k
-    y = call("sum", prod, axis=(rank + 1,), keepdims=False)
-    return call("reshape", y, shape=(-1,) + tuple(outs) + (channels * multiplier,))
-
-
-def depthwise_conv2d(x, depthwise_kernel, strides=(1, 1), padding="valid", data_format=None,
-                     dilation_rate=(1, 1)):
-    """2D depthwise convolution: each input channel is convolved on its own.
-
-    Args:
-        x: a 4-D input.
-        depthwise_kernel: a ``(rows, cols, channels, depth_multiplier)`` kernel.
-        strides: an int or a pair.
-        padding: ``'valid'`` or ``'same'``.
-        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
-            :func:`image_data_format`.
-        dilation_rate: an int or a pair.
-
-    Returns:
-        A 4-D tensor with ``channels * depth_multiplier`` channels (channel
-        ``c * depth_multiplier + m`` is input channel ``c`` with filter ``m``).
-    """
-    data_format = normalize_data_format(data_format)
-    x = _to_channels_last(x, data_format, 2, "depthwise_conv2d")
-    y = _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, 2, "depthwise_conv2d")
-    return _from_channels_last(y, data_format, 2)
-
-
-def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=(1, 1), padding="valid",
-                     data_format=None, dilation_rate=(1, 1)):
-    """2D convolution with separable filters: a depthwise then a 1x1 pointwise convolution.
-
-    Args:
-        x: a 4-D input.
-        depthwise_kernel: a ``(rows, cols, channels, depth_multiplier)`` kernel.
-        pointwise_kernel: a ``(1, 1, channels * depth_multiplier, filters)`` kernel.
-        strides: an int or a pair.
-        padding: ``'valid'`` or ``'same'``.
-        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
-            :func:`image_data_format`.
-        dilation_rate: an int or a pair.
-
-    Returns:
-        A 4-D tensor with ``filters`` channels.
-    """
-    data_format = normalize_data_format(data_format)
-    x = _to_channels_last(x, data_format, 2, "separable_conv2d")
-    y = _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, 2, "separable_conv2d")
-    ps = tuple(shape_of(pointwise_kernel))
-    y = call("dot", y, call("reshape", pointwise_kernel, shape=(ps[-2], ps[-1])))
-    return _from_channels_last(y, data_format, 2)
-
-
-def separable_conv1d(x, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
-                     data_format=None, dilation_rate=1):
-    """1D convolution with separable filters.
-
-    Args:
-        x: a 3-D input.
-        depthwise_kernel: a ``(kernel_size, channels, depth_multiplier)`` kernel.
-        pointwise_kernel: a ``(1, channels * depth_multiplier, filters)`` kernel.
-        strides: the stride.
-        padding: ``'valid'`` or ``'same'``.
-        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
-            :func:`image_data_format`.
-        dilation_rate: the dilation rate.
-
-    Returns:
-        A 3-D tensor with ``filters`` channels.
-    """
-    data_format = normalize_data_format(data_format)
-    x = _to_channels_last(x, data_format, 1, "separable_conv1d")
-    y = _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, 1, "separable_conv1d")
-    ps = tuple(shape_of(pointwise_kernel))
-    y = call("dot", y, call("reshape", pointwise_kernel, shape=(ps[-2], ps[-1])))
-    return _from_channels_last(y, data_format, 1)
-
-
-def _pool(x, pool_size, strides, padding, data_format, pool_mode, rank, op):
-    data_format = normalize_data_format(data_format)
-    if pool_mode not in ("max", "avg"):
-        raise ValueError(f"{op}: invalid pool_mode {pool_mode!r}; expected 'max' or 'avg'")
-    pool_size = _tuple(pool_size, rank, "pool_size", op)
-    strides = _tuple(strides, rank, "strides", op)
-    x = _to_channels_last(x, data_format, rank, op)
-    ones = (1,) * rank
-    if pool_mode == "max":
-        dtype = dtype_of(x)
-        low = np.asarray(-np.inf if dtype.startswith("float") else np.iinfo(dtype).min, dtype)
-        patches, _ = _patches(x, pool_size, strides, ones, padding, op, fill=low)
-        y = call("max", patches, axis=(rank + 1,), keepdims=False)
-    else:
-        patches, _ = _patches(x, pool_size, strides, ones, padding, op)
-        total = call("sum", patches, axis=(rank + 1,), keepdims=False)
-        if str(padding).lower() == "same":
-            # count the real (unpadded) elements of each window
-            valid = call("ones_like", call("getitem", x, index=ir.node.encode_index(
-                (slice(0, 1),) + (slice(None),) * rank + (slice(0, 1),), rank + 2)))
-            counts, _ = _patches(valid, pool_size, strides, ones, padding, op)
-            y = total / call("sum", counts, axis=(rank + 1,), keepdims=False)
-        else:
-            y = total / float(math.prod(pool_size))
-    return _from_channels_last(y, data_format, rank)
-
-
-def pool2d(x, pool_size, strides=(1, 1), padding="valid", data_format=None, pool_mode="max"):
-    """2D pooling.
-
-    Args:
-        x: a 4-D input.
-        pool_size: an int or a pair.
-        strides: an int or a pair.
-        padding: ``'valid'`` or ``'same'``.
-        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
-            :func:`image_data_format`.
-        pool_mode: ``'max'`` or ``'avg'``.
-
-    Returns:
-        A 4-D tensor, the result of the pooling.
-
-    Raises:
-        ValueError: for a bad pool mode, padding or input rank.
-    """
-    return _pool(x, pool_size, strides, padding, data_format, pool_mode, 2, "pool2d")
-
-
-def pool3d(x, pool_size, strides=(1, 1, 1), padding="valid", data_format=None,
-           pool_mode="max"):
-    """3D pooling.
-
-    Args:
-        x: a 5-D input.
-        pool_size: an int or a triple.
-        strides: an int or a triple.
-        padding: ``'valid'`` or ``'same'``.
-        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
-            :func:`image_data_format`.
-        pool_mode: ``'max'`` or ``'avg'``.
-
-    Returns:
-        A 5-D tensor, the result of the pooling.
-    """
-    return _pool(x, pool_size, strides, padding, data_format, pool_mode, 3, "pool3d")
-
-
-def _bilinear_matrix(n, factor, dtype):
-    """``(n * factor, n)`` weights of TensorFlow's half-pixel bilinear resize."""
-    out = n * factor
-    m = np.zeros((out, n), dtype=np.float64)
-    for i in range(out):
-        src = (i + 0.5) / factor - 0.5
-        lo = math.floor(src)
-        frac = src - lo
-        lo_c, hi_c = min(max(lo, 0), n - 1), min(max(lo + 1, 0), n - 1)
-        m[i, lo_c] += 1 - frac
-        m[i, hi_c] += frac
-    return m.astype(dtype)
-
-
-def resize_images(x, height_factor, width_factor, data_format, interpolation="nearest"):
-    """Resize the images in a 4-D tensor by integer factors.
-
-    Args:
-        x: a 4-D tensor of images.
-        height_factor: a positive int.
-        width_factor: a positive int.
-        data_format: ``'channels_last'`` or ``'channels_first'``.
-        interpolation: ``'nearest'`` (each pixel repeated) or ``'bilinear'``
-            (TensorFlow's half-pixel-centre bilinear resize).
-
-    Returns:
-        A 4-D tensor with ``height_factor`` times the rows and
-        ``width_factor`` times the columns.
-
-    Raises:
-        ValueError: for a bad ``data_format`` or ``interpolation``.
-    """
-    data_format = normalize_data_format(data_format)
-    x = _to_channels_last(x, data_format, 2, "resize_images")
-    hf, wf = int(height_factor), int(width_factor)
-    if interpolation == "nearest":
-        y = call("repeat_elements", call("repeat_elements", x, rep=hf, axis=1), rep=wf, axis=2)
-    elif interpolation == "bilinear":
-        h, w = shape_of(x)[1:3]
-        if h is None or w is None:
-            raise ValueError(f"resize_images: the spatial dimensions must be known; received "
-                             f"shape {shape_of(x)}")
-        dtype = dtype_of(x)
-        rows = _bilinear_matrix(h, hf, dtype)   # (H2, H)
-        cols = _bilinear_matrix(w, wf, dtype)   # (W2, W)
-        # rows: (B, H, W, C) -> (B, W, C, H) . (H, H2) -> (B, W, C, H2)
-        y = call("dot", call("transpose", x, perm=(0, 2, 3, 1)), rows.T.copy())
-        # cols: (B, W, C, H2) -> (B, H2, C, W) . (W, W2) -> (B, H2, C, W2) -> (B, H2, W2, C)
-        y = call("dot", call("transpose", y, perm=(0, 3, 2, 1)), cols.T.copy())
-        y = call("transpose", y, perm=(0, 1, 3, 2))
-    else:
-        raise ValueError(f"resize_images: interpolation should be 'nearest' or 'bilinear'; "
-                         f"received {interpolation!r}")
-    return _from_channels_last(y, data_format, 2)
-
-
 def conv2d_transpose(x, kernel, output_shape, strides=(1, 1), padding="valid",
                      data_format=None, dilation_rate=(1, 1)):
     """2D transposed convolution (the gradient of :func:`conv2d` with respect to its input).
@@ -471,6 +255,99 @@ def conv2d_transpose(x, kernel, output_shape, strides=(1, 1), padding="valid",
     if any(p != (0, 0) for p in pads):
         y = call("pad", y, pads=tuple(pads))
     y = call("getitem", y, index=ir.node.encode_index(tuple(index), 4))
+    return _from_channels_last(y, data_format, 2)
+
+
+def _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, rank, op):
+    ks = tuple(shape_of(depthwise_kernel))
+    if len(ks) != rank + 2:
+        raise ValueError(f"{op}: expected a {rank + 2}-D depthwise kernel (spatial dims, "
+                         f"channels, depth_multiplier), received shape {ks}")
+    strides = _tuple(strides, rank, "strides", op)
+    dilation = _tuple(dilation_rate, rank, "dilation_rate", op)
+    channels, multiplier = ks[-2], ks[-1]
+    if shape_of(x)[-1] not in (None, channels):
+        raise ValueError(f"{op}: the input has {shape_of(x)[-1]} channels but the depthwise "
+                         f"kernel expects {channels} (kernel shape {ks})")
+    patches, outs = _patches(x, ks[:rank], strides, dilation, padding, op)
+    window = math.prod(ks[:rank])
+    k = call("reshape", depthwise_kernel, shape=(window, channels, multiplier))
+    # (batch, *out, window, channels, 1) * (window, channels, multiplier), summed over window
+    prod = call("expand_dims", patches, axis=rank + 3) * k
+    y = call("sum", prod, axis=(rank + 1,), keepdims=False)
+    return call("reshape", y, shape=(-1,) + tuple(outs) + (channels * multiplier,))
+
+
+def depthwise_conv2d(x, depthwise_kernel, strides=(1, 1), padding="valid", data_format=None,
+                     dilation_rate=(1, 1)):
+    """2D depthwise convolution: each input channel is convolved on its own.
+
+    Args:
+        x: a 4-D input.
+        depthwise_kernel: a ``(rows, cols, channels, depth_multiplier)`` kernel.
+        strides: an int or a pair.
+        padding: ``'valid'`` or ``'same'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
+            :func:`image_data_format`.
+        dilation_rate: an int or a pair.
+
+    Returns:
+        A 4-D tensor with ``channels * depth_multiplier`` channels (channel
+        ``c * depth_multiplier + m`` is input channel ``c`` with filter ``m``).
+    """
+    data_format = normalize_data_format(data_format)
+    x = _to_channels_last(x, data_format, 2, "depthwise_conv2d")
+    y = _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, 2, "depthwise_conv2d")
+    return _from_channels_last(y, data_format, 2)
+
+
+def separable_conv1d(x, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
+                     data_format=None, dilation_rate=1):
+    """1D convolution with separable filters.
+
+    Args:
+        x: a 3-D input.
+        depthwise_kernel: a ``(kernel_size, channels, depth_multiplier)`` kernel.
+        pointwise_kernel: a ``(1, channels * depth_multiplier, filters)`` kernel.
+        strides: the stride.
+        padding: ``'valid'`` or ``'same'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
+            :func:`image_data_format`.
+        dilation_rate: the dilation rate.
+
+    Returns:
+        A 3-D tensor with ``filters`` channels.
+    """
+    data_format = normalize_data_format(data_format)
+    x = _to_channels_last(x, data_format, 1, "separable_conv1d")
+    y = _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, 1, "separable_conv1d")
+    ps = tuple(shape_of(pointwise_kernel))
+    y = call("dot", y, call("reshape", pointwise_kernel, shape=(ps[-2], ps[-1])))
+    return _from_channels_last(y, data_format, 1)
+
+
+def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=(1, 1), padding="valid",
+                     data_format=None, dilation_rate=(1, 1)):
+    """2D convolution with separable filters: a depthwise then a 1x1 pointwise convolution.
+
+    Args:
+        x: a 4-D input.
+        depthwise_kernel: a ``(rows, cols, channels, depth_multiplier)`` kernel.
+        pointwise_kernel: a ``(1, 1, channels * depth_multiplier, filters)`` kernel.
+        strides: an int or a pair.
+        padding: ``'valid'`` or ``'same'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
+            :func:`image_data_format`.
+        dilation_rate: an int or a pair.
+
+    Returns:
+        A 4-D tensor with ``filters`` channels.
+    """
+    data_format = normalize_data_format(data_format)
+    x = _to_channels_last(x, data_format, 2, "separable_conv2d")
+    y = _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, 2, "separable_conv2d")
+    ps = tuple(shape_of(pointwise_kernel))
+    y = call("dot", y, call("reshape", pointwise_kernel, shape=(ps[-2], ps[-1])))
     return _from_channels_last(y, data_format, 2)
 
 

@@ -1,0 +1,141 @@
+"""Pooling and image resizing, composed from other ``K`` ops.
+
+Windows are gathered as in ``conv_ops.py`` (one static slice per offset);
+max pooling pads with -inf, average pooling with ``'same'`` divides by the
+number of real (unpadded) elements in each window, as TensorFlow does.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import ir
+from ._util import dtype_of, shape_of
+from .config import normalize_data_format
+from .conv_ops import _from_channels_last, _patches, _to_channels_last, _tuple
+
+call = ir.call
+
+
+def _pool(x, pool_size, strides, padding, data_format, pool_mode, rank, op):
+    data_format = normalize_data_format(data_format)
+    if pool_mode not in ("max", "avg"):
+        raise ValueError(f"{op}: invalid pool_mode {pool_mode!r}; expected 'max' or 'avg'")
+    pool_size = _tuple(pool_size, rank, "pool_size", op)
+    strides = _tuple(strides, rank, "strides", op)
+    x = _to_channels_last(x, data_format, rank, op)
+    ones = (1,) * rank
+    if pool_mode == "max":
+        dtype = dtype_of(x)
+        low = np.asarray(-np.inf if dtype.startswith("float") else np.iinfo(dtype).min, dtype)
+        patches, _ = _patches(x, pool_size, strides, ones, padding, op, fill=low)
+        y = call("max", patches, axis=(rank + 1,), keepdims=False)
+    else:
+        patches, _ = _patches(x, pool_size, strides, ones, padding, op)
+        total = call("sum", patches, axis=(rank + 1,), keepdims=False)
+        if str(padding).lower() == "same":
+            # count the real (unpadded) elements of each window
+            valid = call("ones_like", call("getitem", x, index=ir.node.encode_index(
+                (slice(0, 1),) + (slice(None),) * rank + (slice(0, 1),), rank + 2)))
+            counts, _ = _patches(valid, pool_size, strides, ones, padding, op)
+            y = total / call("sum", counts, axis=(rank + 1,), keepdims=False)
+        else:
+            y = total / float(math.prod(pool_size))
+    return _from_channels_last(y, data_format, rank)
+
+
+def pool2d(x, pool_size, strides=(1, 1), padding="valid", data_format=None, pool_mode="max"):
+    """2D pooling.
+
+    Args:
+        x: a 4-D input.
+        pool_size: an int or a pair.
+        strides: an int or a pair.
+        padding: ``'valid'`` or ``'same'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
+            :func:`image_data_format`.
+        pool_mode: ``'max'`` or ``'avg'``.
+
+    Returns:
+        A 4-D tensor, the result of the pooling.
+
+    Raises:
+        ValueError: for a bad pool mode, padding or input rank.
+    """
+    return _pool(x, pool_size, strides, padding, data_format, pool_mode, 2, "pool2d")
+
+
+def pool3d(x, pool_size, strides=(1, 1, 1), padding="valid", data_format=None,
+           pool_mode="max"):
+    """3D pooling.
+
+    Args:
+        x: a 5-D input.
+        pool_size: an int or a triple.
+        strides: an int or a triple.
+        padding: ``'valid'`` or ``'same'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
+            :func:`image_data_format`.
+        pool_mode: ``'max'`` or ``'avg'``.
+
+    Returns:
+        A 5-D tensor, the result of the pooling.
+    """
+    return _pool(x, pool_size, strides, padding, data_format, pool_mode, 3, "pool3d")
+
+
+def _bilinear_matrix(n, factor, dtype):
+    """``(n * factor, n)`` weights of TensorFlow's half-pixel bilinear resize."""
+    out = n * factor
+    m = np.zeros((out, n), dtype=np.float64)
+    for i in range(out):
+        src = (i + 0.5) / factor - 0.5
+        lo = math.floor(src)
+        frac = src - lo
+        lo_c, hi_c = min(max(lo, 0), n - 1), min(max(lo + 1, 0), n - 1)
+        m[i, lo_c] += 1 - frac
+        m[i, hi_c] += frac
+    return m.astype(dtype)
+
+
+def resize_images(x, height_factor, width_factor, data_format, interpolation="nearest"):
+    """Resize the images in a 4-D tensor by integer factors.
+
+    Args:
+        x: a 4-D tensor of images.
+        height_factor: a positive int.
+        width_factor: a positive int.
+        data_format: ``'channels_last'`` or ``'channels_first'``.
+        interpolation: ``'nearest'`` (each pixel repeated) or ``'bilinear'``
+            (TensorFlow's half-pixel-centre bilinear resize).
+
+    Returns:
+        A 4-D tensor with ``height_factor`` times the rows and
+        ``width_factor`` times the columns.
+
+    Raises:
+        ValueError: for a bad ``data_format`` or ``interpolation``.
+    """
+    data_format = normalize_data_format(data_format)
+    x = _to_channels_last(x, data_format, 2, "resize_images")
+    hf, wf = int(height_factor), int(width_factor)
+    if interpolation == "nearest":
+        y = call("repeat_elements", call("repeat_elements", x, rep=hf, axis=1), rep=wf, axis=2)
+    elif interpolation == "bilinear":
+        h, w = shape_of(x)[1:3]
+        if h is None or w is None:
+            raise ValueError(f"resize_images: the spatial dimensions must be known; received "
+                             f"shape {shape_of(x)}")
+        dtype = dtype_of(x)
+        rows = _bilinear_matrix(h, hf, dtype)   # (H2, H)
+        cols = _bilinear_matrix(w, wf, dtype)   # (W2, W)
+        # rows: (B, H, W, C) -> (B, W, C, H) . (H, H2) -> (B, W, C, H2)
+        y = call("dot", call("transpose", x, perm=(0, 2, 3, 1)), rows.T.copy())
+        # cols: (B, W, C, H2) -> (B, H2, C, W) . (W, W2) -> (B, H2, C, W2) -> (B, H2, W2, C)
+        y = call("dot", call("transpose", y, perm=(0, 3, 2, 1)), cols.T.copy())
+        y = call("transpose", y, perm=(0, 1, 3, 2))
+    else:
+        raise ValueError(f"resize_images: interpolation should be 'nearest' or 'bilinear'; "
+                         f"received {interpolation!r}")
+    return _from_channels_last(y, data_format, 2)
