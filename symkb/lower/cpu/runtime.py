@@ -59,7 +59,10 @@ def exp_neg_f32(x):
     exp(-inf) = 0, NaN stays NaN."""
     lo = _F32(-104.0)
     xc = lo if x < lo else x
-    n = np.floor(xc * _F32(1.44269504088896341) + _F32(0.5))
+    # round to nearest: xc <= 0, so truncating (y - 0.5) rounds y (a NaN gives
+    # a garbage exponent, but p below is NaN and so is the result)
+    ni = np.int32(xc * _F32(1.44269504088896341) - _F32(0.5))
+    n = np.float32(ni)
     r = xc - n * _F32(0.693359375)
     r = r - n * _F32(-2.12194440e-4)
     p = r * _F32(1.9875691500e-4) + _F32(1.3981999507e-3)
@@ -68,7 +71,6 @@ def exp_neg_f32(x):
     p = p * r + _F32(1.6666665459e-1)
     p = p * r + _F32(5.0000001201e-1)
     p = p * r * r + r + _F32(1.0)
-    ni = np.int32(n) if n == n else np.int32(0)
     # 2**n as two normal factors, so results down to the subnormals are exact.
     half = ni >> np.int32(1)
     s1 = _f32_from_bits(np.int32((half + np.int32(127)) << np.int32(23)))
