@@ -122,3 +122,27 @@ def test_errors_documented_by_tf_keras():
         with pytest.raises(ValueError, match="mask needs at least one state"):
             K.rnn(lambda x, s: (K.dot(x, W), []), Z["x"], [], mask=Z["mask/trailing"],
                   unroll=unroll)
+
+
+CPU_CASES = [c for c in CASES if c["constants"] and not c["unroll"] and (
+    (c["mask"] == "middle" and c["zero_output_for_mask"] != c["go_backwards"]
+     and c["return_all_outputs"] != c["time_major"])
+    or (c["mask"] == "none" and c["go_backwards"] and not c["time_major"]
+        and not c["zero_output_for_mask"] and c["return_all_outputs"]))]
+
+
+@pytest.mark.parametrize("case", CPU_CASES, ids=[c["id"] for c in CPU_CASES])
+def test_cpu_target(case):
+    """A spread of the grid through the compiled CPU target (no interpreter fallback)."""
+    import warnings
+    x, mask, states, constants, options = arguments(case)
+    xs = K.placeholder(shape=x.shape, name="x")
+    ms = None if mask is None else K.placeholder(shape=mask.shape, dtype="bool", name="mask")
+    last, outputs, new_states = K.rnn(step_function(case["step"], case["constants"]), xs, states,
+                                      mask=ms, constants=constants, **options)
+    feeds = [xs] + ([ms] if ms is not None else [])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=r"symkb: the \w+ target failed",
+                                category=RuntimeWarning)
+        f = K.function(feeds, [last, outputs] + list(new_states), target="cpu")
+        check(case, f([x] + ([mask] if mask is not None else [])))
