@@ -55,8 +55,14 @@ def compile_graph(graph, target: str = "auto", *, single_output: bool = False,
     if chosen == "interpreter":
         return Interpreter(graph, single_output=single_output, name=name)
     if chosen == "cuda":
-        from .cuda import compile_cuda
-        return compile_cuda(graph, single_output=single_output, name=name)
+        from .cuda import CudaLoweringError, compile_cuda
+        try:
+            return compile_cuda(graph, single_output=single_output, name=name,
+                                passes=passes, dump=dump, verify_each=verify_each)
+        except CudaLoweringError:
+            if target != "auto":
+                raise
+            # 'auto' on a GPU: an op without a cuda kernel sends the graph to the cpu target
     optimised, report = run_pipeline(graph, passes, dump=dump, verify_each=verify_each)
     from .cpu import Unsupported, compile_cpu
     try:

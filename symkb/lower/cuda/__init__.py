@@ -20,10 +20,13 @@ numba is imported only when a graph is compiled for this target.
 """
 from __future__ import annotations
 
+from . import adapter
 from .adapter import CudaUnavailableError, real_gpu_available
+from .program import CudaLoweringError
 
 
-def compile_cuda(graph, *, single_output=False, name=None, strategy="auto", passes=True):
+def compile_cuda(graph, *, single_output=False, name=None, strategy="auto", passes=None,
+                 dump=False, verify_each=False):
     """Compile ``graph`` to numba.cuda kernels.
 
     Args:
@@ -33,34 +36,28 @@ def compile_cuda(graph, *, single_output=False, name=None, strategy="auto", pass
         strategy: how ``loop`` nodes run: ``'auto'`` (by size), ``'steps'``
             (a host loop of per-step kernels) or ``'persistent'`` (the whole
             time loop in one kernel launch).
-        passes: run ``symkb.lower.PIPELINE`` first when it exists.
+        passes: the passes to run first (default ``symkb.lower.PIPELINE``, the
+            cpu target's); ``[]`` or ``False`` for none.
+        dump, verify_each: as for ``symkb.lower.run_pipeline``.
 
     Raises:
         CudaUnavailableError: no GPU and no simulator.
+        CudaLoweringError: the graph uses an op the cuda target cannot run.
     """
     from . import elementwise, linalg, movement, reduce, rnn  # noqa: F401  (fill the table)
     from .executable import CudaExecutable
     if strategy not in ("auto", "steps", "persistent"):
         raise ValueError(f"compile_cuda: strategy must be 'auto', 'steps' or 'persistent', "
                          f"received {strategy!r}")
-    lowered, report = (_optimise(graph) if passes else (graph, []))
+    adapter.require_device()
+    if passes is False:
+        passes = []
+    elif passes is True:
+        passes = None
+    from ..passes import run_pipeline
+    lowered, report = run_pipeline(graph, passes, dump=dump, verify_each=verify_each)
     return CudaExecutable(graph, lowered_graph=lowered, single_output=single_output, name=name,
                           passes_report=report, strategy=strategy)
 
 
-def _optimise(graph):
-    """The graph after the shared pass pipeline (the one the cpu target compiles)."""
-    try:
-        from .. import passes as _passes
-    except ImportError:
-        return graph, []
-    run = getattr(_passes, "run_pipeline", None) or getattr(_passes, "optimize", None)
-    if run is None:
-        return graph, []
-    result = run(graph)
-    if isinstance(result, tuple):
-        return result[0], list(result[1]) if len(result) > 1 else []
-    return result, []
-
-
-__all__ = ["compile_cuda", "CudaUnavailableError", "real_gpu_available"]
+__all__ = ["compile_cuda", "CudaUnavailableError", "CudaLoweringError", "real_gpu_available"]
