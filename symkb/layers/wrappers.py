@@ -148,11 +148,8 @@ class Bidirectional(Layer):
 
     @classmethod
     def from_config(cls, config):
-        from . import recurrent
         config = dict(config)
-        spec = config.pop("layer")
-        layer_cls = getattr(recurrent, spec["class_name"])
-        return cls(layer_cls.from_config(spec["config"]), **config)
+        return cls(_deserialize_layer(config.pop("layer")), **config)
 
 
 def _recreate(layer, name, **overrides):
@@ -221,3 +218,17 @@ class TimeDistributed(Layer):
         config["layer"] = {"class_name": type(self.layer).__name__,
                            "config": self.layer.get_config()}
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(_deserialize_layer(config.pop("layer")), **config)
+
+
+def _deserialize_layer(spec):
+    """A layer of ``symkb.layers`` from ``{"class_name", "config"}``."""
+    from .. import layers
+    layer_cls = getattr(layers, spec["class_name"], None)
+    if not (isinstance(layer_cls, type) and issubclass(layer_cls, Layer)):
+        raise ValueError(f"Unknown layer class {spec['class_name']!r}: not in symkb.layers")
+    return layer_cls.from_config(spec["config"])
