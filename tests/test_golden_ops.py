@@ -144,6 +144,49 @@ def test_symbolic(case):
         _check(got, expected, case, "symbolic")
 
 
+# Static shape arguments tie these to their argument's sizes: an unknown batch
+# dimension cannot work (reshape to a fixed size, a given output shape, ...).
+NEEDS_STATIC_BATCH = {"reshape", "flatten", "conv2d_transpose", "dot", "one_hot"}
+
+
+@pytest.mark.parametrize("case", SYMBOLIC, ids=_ids(SYMBOLIC))
+def test_symbolic_unknown_batch(case):
+    """Placeholders with an unknown first dimension give the same values."""
+    if case["fn"] in NEEDS_STATIC_BATCH:
+        pytest.skip("the case's arguments fix the first dimension")
+    fn = getattr(K, case["fn"])
+    placeholders, feeds = [], []
+
+    def make(dynamic):
+        def placeholder(array):
+            shape = (None,) + array.shape[1:] if array.ndim and dynamic else array.shape
+            p = K.placeholder(shape=shape, dtype=array.dtype.name)
+            placeholders.append(p)
+            feeds.append(array)
+            return p
+        return placeholder
+
+    # the first argument (each tensor of a first-argument list) is the batched one
+    args = [_decode(a, make(i == 0)) for i, a in enumerate(case["args"])]
+    kwargs = {k: _decode(v, make(False)) for k, v in case["kwargs"].items()}
+    try:
+        result = fn(*args, **kwargs)
+    except ValueError as exc:
+        pytest.skip(f"needs a known first dimension: {exc}")
+    outs = [o for o in _outputs(result, case) if isinstance(o, KerasTensor)]
+    if not outs:
+        pytest.skip("no symbolic result")
+    expected = [e for o, e in zip(_outputs(result, case), case["outputs"])
+                if isinstance(o, KerasTensor)]
+    for got, e in zip(outs, expected):
+        static = K.int_shape(got)
+        assert len(static) == len(e["shape"]) and all(
+            s is None or s == w for s, w in zip(static, e["shape"])), (case["id"], static)
+    values = K.function(placeholders, outs, target="interpreter")(feeds)
+    for got, e in zip(values, expected):
+        _check(got, e, case, "symbolic, unknown batch")
+
+
 def test_not_provided_list_is_current():
     """A function in NOT_PROVIDED that symkb gains must have its goldens run."""
     gained = sorted(fn for fn in NOT_PROVIDED if hasattr(K, fn))

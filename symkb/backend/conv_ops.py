@@ -26,6 +26,13 @@ from .config import normalize_data_format
 call = ir.call
 
 
+def _static_shape(t, what, op):
+    shape = tuple(shape_of(t))
+    if any(d is None for d in shape):
+        raise ValueError(f"{op}: the {what} must have a known shape; received {shape}")
+    return shape
+
+
 def _tuple(value, n, what, op):
     if isinstance(value, (int, np.integer)):
         return (int(value),) * n
@@ -104,7 +111,7 @@ def _patches(x, kernel, strides, dilation, padding, op, fill=None):
 
 def _conv(x, kernel, strides, padding, data_format, dilation_rate, rank, op):
     data_format = normalize_data_format(data_format)
-    ks = tuple(shape_of(kernel))
+    ks = _static_shape(kernel, "kernel", op)
     if len(ks) != rank + 2:
         raise ValueError(f"{op}: expected a {rank + 2}-D kernel (spatial dims, in_channels, "
                          f"out_channels), received shape {ks}")
@@ -209,7 +216,7 @@ def conv2d_transpose(x, kernel, output_shape, strides=(1, 1), padding="valid",
     """
     op = "conv2d_transpose"
     data_format = normalize_data_format(data_format)
-    ks = tuple(shape_of(kernel))
+    ks = _static_shape(kernel, "kernel", op)
     if len(ks) != 4:
         raise ValueError(f"{op}: expected a 4-D kernel, received shape {ks}")
     strides = _tuple(strides, 2, "strides", op)
@@ -259,7 +266,7 @@ def conv2d_transpose(x, kernel, output_shape, strides=(1, 1), padding="valid",
 
 
 def _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, rank, op):
-    ks = tuple(shape_of(depthwise_kernel))
+    ks = _static_shape(depthwise_kernel, "depthwise kernel", op)
     if len(ks) != rank + 2:
         raise ValueError(f"{op}: expected a {rank + 2}-D depthwise kernel (spatial dims, "
                          f"channels, depth_multiplier), received shape {ks}")
@@ -321,7 +328,7 @@ def separable_conv1d(x, depthwise_kernel, pointwise_kernel, strides=1, padding="
     data_format = normalize_data_format(data_format)
     x = _to_channels_last(x, data_format, 1, "separable_conv1d")
     y = _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, 1, "separable_conv1d")
-    ps = tuple(shape_of(pointwise_kernel))
+    ps = _static_shape(pointwise_kernel, "pointwise kernel", "separable_conv")
     y = call("dot", y, call("reshape", pointwise_kernel, shape=(ps[-2], ps[-1])))
     return _from_channels_last(y, data_format, 1)
 
@@ -346,13 +353,13 @@ def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=(1, 1), padd
     data_format = normalize_data_format(data_format)
     x = _to_channels_last(x, data_format, 2, "separable_conv2d")
     y = _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, 2, "separable_conv2d")
-    ps = tuple(shape_of(pointwise_kernel))
+    ps = _static_shape(pointwise_kernel, "pointwise kernel", "separable_conv")
     y = call("dot", y, call("reshape", pointwise_kernel, shape=(ps[-2], ps[-1])))
     return _from_channels_last(y, data_format, 2)
 
 
 def _local(x, kernel, kernel_size, strides, rank, op):
-    ks = tuple(shape_of(kernel))
+    ks = _static_shape(kernel, "kernel", op)
     patches, outs = _patches(x, kernel_size, strides, (1,) * rank, "valid", op)
     positions = math.prod(outs)
     if len(ks) != 3 or ks[0] != positions:

@@ -211,7 +211,11 @@ def count_params(x) -> int:
     Returns:
         An int.
     """
-    return int(np.prod(shape_of(x), dtype=np.int64))
+    shape = tuple(shape_of(x))
+    if any(d is None for d in shape):
+        raise ValueError(f"count_params: the shape {shape} has unknown dimensions, so the "
+                         "number of elements is not known before the graph runs")
+    return int(np.prod(shape, dtype=np.int64))
 
 
 def zeros_like(x, dtype=None, name=None):
