@@ -336,6 +336,8 @@ case("pool2d_avg_channels_first", K.pool2d, ("f", (B, 2, 4, 4)), 2, strides=2,
 case("pool3d_avg", K.pool3d, ("f", (B, 4, 4, 4, 1)), (2, 2, 2), (2, 2, 2), pool_mode="avg")
 case("resize_images_nearest", K.resize_images, ("f", (B, 2, 3, 2)), 2, 3, "channels_last",
      ref=lambda x: x.repeat(2, 1).repeat(3, 2))
+case("resize_volumes", K.resize_volumes, ("f", (B, 2, 1, 2, 3)), 2, 3, 1, "channels_first",
+     ref=lambda x: x.repeat(2, 2).repeat(3, 3))
 case("resize_images_bilinear", K.resize_images, ("f", (B, 2, 3, 2)), 2, 2,
      "channels_last", interpolation="bilinear")
 

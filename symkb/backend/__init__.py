@@ -31,7 +31,7 @@ from .math_ops import (abs, add, all, any, argmax, argmin, batch_dot, cast, clip
                        sin, sqrt, square, std, subtract, sum, switch, transpose, var)
 from .nn_ops import (batch_normalization, bias_add, dropout, in_test_phase,  # noqa: F401
                      in_top_k, in_train_phase, l2_normalize, normalize_batch_in_training)
-from .pooling import pool2d, pool3d, resize_images  # noqa: F401
+from .pooling import pool2d, pool3d, resize_images, resize_volumes  # noqa: F401
 from .random_ops import (random_bernoulli, random_binomial, random_normal,  # noqa: F401
                          random_normal_variable, random_uniform, random_uniform_variable,
                          truncated_normal)

@@ -139,3 +139,28 @@ def resize_images(x, height_factor, width_factor, data_format, interpolation="ne
         raise ValueError(f"resize_images: interpolation should be 'nearest' or 'bilinear'; "
                          f"received {interpolation!r}")
     return _from_channels_last(y, data_format, 2)
+
+
+def resize_volumes(x, depth_factor, height_factor, width_factor, data_format):
+    """Resize the volumes in a 5-D tensor by repeating each voxel (nearest neighbour).
+
+    Args:
+        x: a 5-D tensor.
+        depth_factor: a positive int.
+        height_factor: a positive int.
+        width_factor: a positive int.
+        data_format: ``'channels_last'`` or ``'channels_first'``.
+
+    Returns:
+        A 5-D tensor with each spatial dimension multiplied by its factor.
+
+    Raises:
+        ValueError: for a bad ``data_format`` or input rank.
+    """
+    data_format = normalize_data_format(data_format)
+    first = 2 if data_format == "channels_first" else 1
+    if len(shape_of(x)) != 5:
+        raise ValueError(f"resize_volumes: expected a 5-D input, received shape {shape_of(x)}")
+    for axis, factor in zip(range(first, first + 3), (depth_factor, height_factor, width_factor)):
+        x = call("repeat_elements", x, rep=int(factor), axis=axis)
+    return x
