@@ -263,3 +263,19 @@ def test_plot_model_accepts_models_and_executables(tmp_path):
     model_to_dot(f)
     with pytest.raises(TypeError, match="expected a symkb model"):
         model_to_dot(np.zeros(2))
+
+
+def test_plot_model_tf_keras_arguments(tmp_path):
+    graph, _ = cases.rnn()
+    plain = model_to_dot(graph)
+    assert "f32[?,5,3]" not in plain  # show_shapes=False by default, as tf_keras
+    assert "f32[?,5,3]" in model_to_dot(graph, show_shapes=True)
+    assert "f32[?,5,3]" in model_to_dot(graph, show_dtype=True)
+    nodes, _, clusters = _parse_dot(model_to_dot(graph, expand_nested=False))
+    assert '"body"' not in clusters and not any("x_t" in n for n in nodes)
+    assert '"body"' in _parse_dot(plain)[2]
+    with pytest.raises(ValueError, match="layer_range"):
+        model_to_dot(graph, layer_range=["a", "b"])
+    out = plot_model(graph, tmp_path / "m.dot", show_shapes=True, show_trainable=True,
+                     show_layer_activations=True, dpi=120)
+    assert "dpi=120" in (tmp_path / "m.dot").read_text() and out.endswith("m.dot")

@@ -146,8 +146,11 @@ def _fill(items, width: int = 40) -> list:
 
 
 class _Dot:
-    def __init__(self, namer, show_shapes, show_layer_names, show_attrs, group_layers):
+    def __init__(self, namer, show_shapes, show_layer_names, show_attrs, group_layers,
+                 expand_bodies=True):
         self.namer = namer
+        self.expand_bodies = expand_bodies
+        self.inputs_of: dict = {}
         self.show_shapes = show_shapes
         self.show_layer_names = show_layer_names
         self.show_attrs = show_attrs
@@ -220,8 +223,10 @@ class _Dot:
     def emit_node(self, node, scope, pad):
         nid = self.node_id(node.outputs[0], scope)
         fill = _FILL.get(node.op, "#ffffff")
-        bodies = graph_attrs(node)
+        bodies = graph_attrs(node) if self.expand_bodies else []
         if not bodies:
+            if graph_attrs(node):
+                fill = "#fce7f3"
             self.lines.append(f"{pad}{nid} [label={_quote(self.label(node))}, "
                               f'fillcolor="{fill}"];')
             return
@@ -242,8 +247,8 @@ class _Dot:
 
 
 def to_dot(graph: Graph, *, show_shapes: bool = True, show_layer_names: bool = True,
-           show_attrs: bool = True, group_layers: bool = False, rankdir: str = "TB",
-           dpi: int | None = None) -> str:
+           show_attrs: bool = True, group_layers: bool = False, expand_bodies: bool = True,
+           rankdir: str = "TB", dpi: int | None = None) -> str:
     """Graphviz source for ``graph``.
 
     Args:
@@ -252,6 +257,8 @@ def to_dot(graph: Graph, *, show_shapes: bool = True, show_layer_names: bool = T
         show_layer_names: the layer of each node in its box.
         show_attrs: the attributes of each node in its box (long values cut).
         group_layers: put the nodes of each layer in a dashed cluster.
+        expand_bodies: draw the graphs nested in nodes (loop bodies, fused
+            groups) as clusters; else such a node is one box.
         rankdir: ``'TB'`` (top to bottom) or ``'LR'`` (left to right).
         dpi: the resolution ``dot`` renders images at.
 
@@ -260,8 +267,8 @@ def to_dot(graph: Graph, *, show_shapes: bool = True, show_layer_names: bool = T
     """
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"to_dot: rankdir must be 'TB', 'LR', 'BT' or 'RL', received {rankdir!r}")
-    dot = _Dot(name_values(graph), show_shapes, show_layer_names, show_attrs, group_layers)
-    dot.inputs_of = {}
+    dot = _Dot(name_values(graph), show_shapes, show_layer_names, show_attrs, group_layers,
+               expand_bodies)
     head = [f"digraph {_quote(graph.name)} {{",
             f"  graph [rankdir={rankdir}, compound=true, fontname=\"Helvetica\""
             + (f", dpi={int(dpi)}" if dpi else "") + "];",
@@ -269,9 +276,4 @@ def to_dot(graph: Graph, *, show_shapes: bool = True, show_layer_names: bool = T
             '  edge [fontname="Helvetica", fontsize=9];']
     dot.emit_graph(graph, "", "  ")
     return "\n".join(head + dot.lines + ["}"]) + "\n"
-
-
-def dot_string_literal(text: str) -> str:
-    """``text`` quoted for DOT (exposed for tools that add their own statements)."""
-    return _quote(text)
 

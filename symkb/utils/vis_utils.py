@@ -34,31 +34,50 @@ def _graph_of(model_or_graph):
                     f"{type(model_or_graph).__name__}")
 
 
-def model_to_dot(model_or_graph, show_shapes: bool = True, show_layer_names: bool = True,
-                 rankdir: str = "TB", dpi: int = 96, group_layers: bool = True,
+def model_to_dot(model_or_graph, show_shapes: bool = False, show_dtype: bool = False,
+                 show_layer_names: bool = True, rankdir: str = "TB", expand_nested: bool = True,
+                 dpi: int = 96, layer_range=None, show_layer_activations: bool = False,
+                 show_trainable: bool = False, *, group_layers: bool = True,
                  show_attrs: bool = True) -> str:
-    """The Graphviz source :func:`plot_model` renders (a string)."""
+    """The Graphviz source :func:`plot_model` renders (a string); same arguments."""
     from ..ir import to_dot
-    return to_dot(_graph_of(model_or_graph), show_shapes=show_shapes,
+    if layer_range is not None:
+        raise ValueError("plot_model: layer_range is not supported (symkb draws the op graph); "
+                         f"received {layer_range!r}. Build a Model over the layers you want "
+                         "and plot that.")
+    del show_layer_activations, show_trainable  # activations are ops: always drawn
+    return to_dot(_graph_of(model_or_graph), show_shapes=show_shapes or show_dtype,
                   show_layer_names=show_layer_names, show_attrs=show_attrs,
-                  group_layers=group_layers and show_layer_names, rankdir=rankdir, dpi=dpi)
+                  group_layers=group_layers and show_layer_names, expand_bodies=expand_nested,
+                  rankdir=rankdir, dpi=dpi)
 
 
-def plot_model(model_or_graph, to_file: str = "model.png", show_shapes: bool = True,
-               show_layer_names: bool = True, rankdir: str = "TB", dpi: int = 96,
+def plot_model(model_or_graph, to_file: str = "model.png", show_shapes: bool = False,
+               show_dtype: bool = False, show_layer_names: bool = True, rankdir: str = "TB",
+               expand_nested: bool = True, dpi: int = 96, layer_range=None,
+               show_layer_activations: bool = False, show_trainable: bool = False, *,
                group_layers: bool = True, show_attrs: bool = True):
-    """Draw ``model_or_graph`` to ``to_file`` with Graphviz.
+    """Draw ``model_or_graph`` to ``to_file`` with Graphviz (tf_keras's signature).
+
+    symkb draws the op graph: one box per IR node, the nodes of each layer in
+    a dashed cluster named after the layer (``show_layer_names``), loop
+    bodies as clusters.
 
     Args:
         model_or_graph: a model, an executable (anything with a ``.graph``)
             or a :class:`symkb.ir.Graph`.
         to_file: the output file; its extension picks the format (``.png``,
             ``.svg``, ``.pdf``, ...; ``.dot``/``.gv`` writes the source only).
-        show_shapes: value types on the edges and in the boxes.
-        show_layer_names: group nodes by layer (dashed clusters named after
-            the layers).
+        show_shapes: value types (shape and dtype) on the edges and in the boxes.
+        show_dtype: the same as ``show_shapes`` (types always carry both).
+        show_layer_names: group nodes by layer.
         rankdir: ``'TB'`` (top to bottom) or ``'LR'`` (left to right).
+        expand_nested: draw loop bodies and fused groups inside their node
+            (unlike tf_keras, on by default: they are the model's recurrences).
         dpi: image resolution.
+        layer_range: not supported (``ValueError`` unless ``None``).
+        show_layer_activations, show_trainable: accepted for tf_keras
+            compatibility; activations are drawn as ops anyway.
         group_layers: cluster the nodes of each layer (with ``show_layer_names``).
         show_attrs: node attributes in the boxes.
 
@@ -70,9 +89,12 @@ def plot_model(model_or_graph, to_file: str = "model.png", show_shapes: bool = T
             installed; the ``.dot`` source has then been written next to
             ``to_file`` and the message says how to install Graphviz.
     """
-    source = model_to_dot(model_or_graph, show_shapes=show_shapes,
-                          show_layer_names=show_layer_names, rankdir=rankdir, dpi=dpi,
-                          group_layers=group_layers, show_attrs=show_attrs)
+    source = model_to_dot(model_or_graph, show_shapes=show_shapes, show_dtype=show_dtype,
+                          show_layer_names=show_layer_names, rankdir=rankdir,
+                          expand_nested=expand_nested, dpi=dpi, layer_range=layer_range,
+                          show_layer_activations=show_layer_activations,
+                          show_trainable=show_trainable, group_layers=group_layers,
+                          show_attrs=show_attrs)
     to_file = os.fspath(to_file)
     root, ext = os.path.splitext(to_file)
     fmt = ext[1:].lower() or "png"
