@@ -7,6 +7,8 @@ from collections import Counter
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import graph_cases as cases
 from symkb import ir
@@ -279,3 +281,13 @@ def test_plot_model_tf_keras_arguments(tmp_path):
     out = plot_model(graph, tmp_path / "m.dot", show_shapes=True, show_trainable=True,
                      show_layer_activations=True, dpi=120)
     assert "dpi=120" in (tmp_path / "m.dot").read_text() and out.endswith("m.dot")
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_random_graphs_give_valid_dot_and_round_trip_networkx(data):
+    graph, feeds = cases.random_graph(data)
+    nodes, edges, _ = _parse_dot(to_dot(graph, group_layers=True))
+    assert all(u in nodes and v in nodes for u, v in edges)
+    back = from_networkx(to_networkx(graph))
+    cases.assert_same_results(graph, back, feeds)
