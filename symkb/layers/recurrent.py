@@ -185,7 +185,7 @@ class RNN(Layer):
             return_all_outputs=self.return_sequences)
         output = outputs if self.return_sequences else last_output
         if self.return_state:
-            return [output] + list(states)
+            return [output] + _distinct(output, list(states))
         return output
 
     def compute_mask(self, inputs, mask=None):
@@ -213,6 +213,21 @@ class RNN(Layer):
         if cls is RNN:
             return cls(deserialize_cell(config.pop("cell")), **config)
         return cls(**config)
+
+
+def _distinct(output, states):
+    """``states`` with any tensor that is also the output (or an earlier state)
+    replaced by an identity of it: an unrolled step returns one tensor as both
+    output and state, but each result of a layer call must be its own tensor."""
+    seen = {id(t) for t in flatten(output) if isinstance(t, KerasTensor)}
+    flat = []
+    for t in flatten(states):
+        if isinstance(t, KerasTensor) and id(t) in seen:
+            t = t[...]  # a getitem node: a tensor of its own
+        if isinstance(t, KerasTensor):
+            seen.add(id(t))
+        flat.append(t)
+    return pack_as(states, flat)
 
 
 def _split_kwargs(kwargs):
