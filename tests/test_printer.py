@@ -19,7 +19,16 @@ from symkb.ir.printer import (format_graph, format_node, format_value, name_valu
 GOLDENS = pathlib.Path(__file__).parent / "goldens" / "ir"
 UPDATE = os.environ.get("SYMKB_UPDATE_GOLDENS") == "1"
 
+def _lstm_model():
+    import symkb
+    from symkb import layers
+    model = symkb.Sequential([layers.Input((5, 3)), layers.LSTM(4),
+                              layers.Dense(2, activation="softmax")])
+    return model.graph, None
+
+
 GOLDEN_CASES = {
+    "lstm_model": _lstm_model,
     "dense_mlp": cases.dense_mlp,
     "rnn": cases.rnn,
     "rnn_backwards_mask": lambda: cases.rnn(go_backwards=True, mask=True),
@@ -54,6 +63,15 @@ def test_golden_printed_ir(name):
 def test_golden_full_form_of_large_constants():
     graph, _ = cases.consts()
     _check_golden("consts_full", format_graph(graph, full=True))
+
+
+def test_long_parameter_lists_wrap_aligned():
+    graph, _ = _lstm_model()
+    lines = str(graph).splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("    body("))
+    assert lines[at].endswith(",") and lines[at + 1].startswith(" " * 9 + "%")
+    assert lines[at + 1].endswith(") {")
+    assert max(len(line) for line in lines[at:at + 2]) <= 80
 
 
 def test_printing_is_deterministic_and_repeatable():

@@ -16,7 +16,8 @@ across nested bodies. Parameters are listed first in each graph; the full
 variable name is the ``name`` attribute. A node whose attributes hold graphs
 (``loop``, ``fused_elementwise``, ...) prints each of them in place, indented,
 as ``key(params) { ... }`` (``key name(params)`` when the graph's own name is
-not the attribute key); long attribute lists wrap onto continuation lines.
+not the attribute key); long attribute and parameter lists wrap onto
+continuation lines.
 
 A ``getitem`` index prints numpy-style (``index=[:, 0, ::2]``). Values print exactly: floats with the shortest text that reads back to the
 same number of their dtype (``inf``, ``nan``, ``-0.0`` included), arrays as
@@ -269,6 +270,23 @@ def _node_lines(pad: str, lhs: str, op: str, items: list, tail: str) -> list:
     return lines
 
 
+def _wrap_list(head: str, items: list, tail: str) -> list:
+    """``head + items + tail`` on one line, or wrapped with the items aligned after ``head``."""
+    one = head + ", ".join(items) + tail
+    if len(one) <= _WRAP_OVER or len(items) < 2:
+        return [one]
+    indent = " " * len(head)
+    lines, current = [], head + items[0]
+    for item in items[1:]:
+        if len(current) + 2 + len(item) <= _WRAP_AT:
+            current += f", {item}"
+        else:
+            lines.append(current + ",")
+            current = indent + item
+    lines.append(current + tail)
+    return lines
+
+
 class _Printer:
     def __init__(self, full: bool):
         self.full = full
@@ -276,10 +294,10 @@ class _Printer:
         self.lines: list = []
 
     def graph(self, graph) -> str:
-        ins = ", ".join(f"{self.namer.named(t, t.node.name or 'input')}: {t.type}"
-                        for t in graph.inputs)
+        ins = [f"{self.namer.named(t, t.node.name or 'input')}: {t.type}" for t in graph.inputs]
         outs = ", ".join(str(t.type) for t in graph.outputs)
-        self.lines.append(f"graph {format_graph_name(graph.name)}({ins}) -> ({outs}) {{")
+        self.lines.extend(_wrap_list(f"graph {format_graph_name(graph.name)}(", ins,
+                                     f") -> ({outs}) {{"))
         self.nodes(graph, 1)
         self.lines.append(f"  return {', '.join(self.namer[t] for t in graph.outputs)}".rstrip())
         self.lines.append("}")
@@ -287,10 +305,9 @@ class _Printer:
 
     def body(self, key, graph, indent):
         pad = "  " * indent
-        params = ", ".join(f"{self.namer.named(t, t.node.name or 'arg')}: {t.type}"
-                           for t in graph.inputs)
+        params = [f"{self.namer.named(t, t.node.name or 'arg')}: {t.type}" for t in graph.inputs]
         label = key if graph.name == key else f"{key} {format_graph_name(graph.name)}"
-        self.lines.append(f"{pad}{label}({params}) {{")
+        self.lines.extend(_wrap_list(f"{pad}{label}(", params, ") {"))
         self.nodes(graph, indent + 1)
         self.lines.append(f"{pad}  return {', '.join(self.namer[t] for t in graph.outputs)}"
                           .rstrip())
