@@ -150,7 +150,8 @@ def test_large_arrays_abbreviated_unless_full():
     (float("nan"), "nan"), (-0.0, "-0.0"), ("a\"b", '"a\\"b"'), ((), "()"), ((1,), "(1,)"),
     ((1, (2, 3)), "(1, (2, 3))"), ([1, 2], "[1, 2]"), ({"b": 1, "a": 2}, '{"a": 2, "b": 1}'),
     (np.array([0.1, -0.0], "float32"), "f32[2]{0.1, -0.0}"),
-    (np.array(0.1, "float64"), "f64[]{0.1}"), (np.array([[True], [False]]), "bool[2,1]{true, false}"),
+    (np.array(0.1, "float64"), "f64[]{0.1}"),
+    (np.array([[True], [False]]), "bool[2,1]{true, false}"),
     (np.array([1, 2], "uint16"), "u16[2]{1, 2}"), (np.array(65504, "float16"), "f16[]{6.55e+04}"),
 ])
 def test_format_value(value, text):

@@ -19,8 +19,9 @@ as ``key(params) { ... }`` (``key name(params)`` when the graph's own name is
 not the attribute key); long attribute and parameter lists wrap onto
 continuation lines.
 
-A ``getitem`` index prints numpy-style (``index=[:, 0, ::2]``). Values print exactly: floats with the shortest text that reads back to the
-same number of their dtype (``inf``, ``nan``, ``-0.0`` included), arrays as
+A ``getitem`` index prints numpy-style (``index=[:, 0, ::2]``). Values print
+exactly: floats with the shortest text that reads back to the same number of
+their dtype (``inf``, ``nan``, ``-0.0`` included), arrays as
 ``f32[2,2]{1.0, 2.5, -0.0, 3.0}``. Arrays of more than :data:`ABBREVIATE_OVER`
 elements are abbreviated (``...``) unless ``full=True``; :func:`symkb.ir.parse`
 reads the full form back into an equal graph.
