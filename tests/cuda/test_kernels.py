@@ -8,7 +8,7 @@ fails when an op is registered without a case here, and
 import numpy as np
 import pytest
 
-from conftest import assert_same
+from cuda_harness import assert_same
 from symkb import backend as K
 from symkb.ir import REGISTRY, Graph, call, placeholder_node
 
@@ -271,3 +271,28 @@ def test_unsupported_op_raises():
     g = Graph([x], [call("dropout", x, rate=0.5, seed=1)])
     with pytest.raises(NotImplementedError, match="dropout"):
         compile_cuda(g, passes=False)
+
+
+def test_float64_and_int64():
+    x = _x((None, 3), "float64", "x")
+    w = K.variable(RNG.standard_normal((3, 2)), dtype="float64")
+    y = call("softmax", call("tanh", call("dot", x, w)), axis=1)
+    i = _x((None, 3), "int64", "i")
+    s = call("sum", call("multiply", i, i), axis=(1,))
+    assert_same(Graph([x, i], [y, s, call("argmax", i, axis=1)]),
+                [RNG.standard_normal((2, 3)), np.array([[1, -5, 3], [4, 4, -2]], "int64")])
+
+
+def test_random_graphs():
+    """The property suite's random graphs (elementwise, reductions, dot, reshape)."""
+    from hypothesis import given, settings
+
+    from tests.test_property import CI, graphs
+
+    @settings(CI, max_examples=12)
+    @given(graphs())
+    def check(case):
+        graph, inputs = case
+        assert_same(graph, inputs)
+
+    check()

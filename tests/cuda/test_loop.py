@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import symkb
-from conftest import assert_same
+from cuda_harness import assert_same
 from symkb import backend as K
 from symkb import layers
 from symkb.ir import Graph

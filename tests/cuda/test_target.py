@@ -7,7 +7,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from conftest import assert_same
+from cuda_harness import assert_same
 from symkb import backend as K
 from symkb.ir import Graph, call, placeholder_node
 from symkb.lower import compile_graph

@@ -93,6 +93,7 @@ class MatmulKernel:
         self.dtype = dtype
         self.operands = []
         self.plans = []
+        self.has_epilogue = epilogue is not None
         ep = None
         if epilogue is not None:
             body, acc_inputs, operands, out_shape = epilogue
@@ -116,7 +117,7 @@ class MatmulKernel:
             return
         ox, oy = self.offsets((tuple(offx), tuple(offy)), offx, offy)
         args = [adapter.flat(out), adapter.flat(x), adapter.flat(y), M, N, K, ox, oy]
-        if self.plans:
+        if self.has_epilogue:
             from .elementwise import launch_args
             shape = tuple(out.shape)
             tail = launch_args(self.plans, list(extra), shape)
