@@ -223,7 +223,7 @@ def _distinct(output, states):
     flat = []
     for t in flatten(states):
         if isinstance(t, KerasTensor) and id(t) in seen:
-            t = t[...]  # a getitem node: a tensor of its own
+            t = t[(slice(None),) * t.ndim]  # a getitem node: a tensor of its own
         if isinstance(t, KerasTensor):
             seen.add(id(t))
         flat.append(t)
