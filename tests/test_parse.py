@@ -183,3 +183,15 @@ def test_bad_index_is_an_error():
            "  return %0\n}"
     with pytest.raises(ParseError, match="at most three parts"):
         parse(text)
+
+
+@pytest.mark.parametrize("layer", ["dense", "odd # name", " padded ", "two\nlines", '"quoted"',
+                                   "é ünïcode"])
+def test_layer_names_read_back_exactly(layer):
+    x = K.placeholder(shape=(2,), name="x")
+    with ir.layer_scope(layer):
+        y = K.exp(x)
+    g = Graph([x], [y])
+    back = parse(str(g))
+    assert back.nodes[0].layer == layer
+    assert str(back) == str(g)

@@ -110,7 +110,13 @@ class _Parser:
         tok = self.toks[self.i]
         if tok.kind == "comment":
             self.i += 1
-            return tok.text[1:].strip() or None
+            text = tok.text[1:].strip()
+            if text.startswith('"'):
+                try:
+                    return json.loads(text)
+                except json.JSONDecodeError:
+                    self.fail(f"bad quoted layer name {text!r}", tok)
+            return text or None
         return None
 
     # -- grammar -------------------------------------------------------------

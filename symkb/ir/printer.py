@@ -249,10 +249,18 @@ def format_node(node, names, *, full: bool = False, compact: bool = False) -> st
     return f"{lhs} = {head}" + (f" {operands}" if operands else "")
 
 
+def format_layer(layer: str) -> str:
+    """A layer name as a trailing comment shows it: bare, or JSON-quoted when it has
+    line breaks, surrounding spaces or a leading quote (so it reads back exactly)."""
+    if layer != layer.strip() or "\n" in layer or "\r" in layer or layer.startswith('"'):
+        return json.dumps(layer, ensure_ascii=False)
+    return layer
+
+
 def _with_comment(line: str, comment: str | None) -> str:
-    if not comment:
+    if comment is None or comment == "":
         return line
-    return f"{line.ljust(_COMMENT_COL)}  # {comment}"
+    return f"{line.ljust(_COMMENT_COL)}  # {format_layer(comment)}"
 
 
 def _node_lines(pad: str, lhs: str, op: str, items: list, tail: str) -> list:
