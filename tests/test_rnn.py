@@ -375,3 +375,64 @@ def test_unroll_pass():
     unknown = K.placeholder(shape=(None, None, F))
     g2 = Graph([unknown], [K.rnn(simple_step, unknown, [H0])[0]])
     assert unroll_loops(g2) is g2
+
+
+# ------------------------------------------------------------------ properties
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def rnn_problems(draw):
+    b = draw(st.integers(1, 3))
+    t = draw(st.integers(1, 4))
+    f = draw(st.integers(1, 3))
+    u = draw(st.integers(1, 3))
+    seed = draw(st.integers(0, 2 ** 16))
+    rng = np.random.default_rng(seed)
+    use_mask = draw(st.booleans())
+    mask = rng.random((b, t)) < 0.6 if use_mask else None
+    options = dict(go_backwards=draw(st.booleans()), unroll=draw(st.booleans()),
+                   time_major=draw(st.booleans()),
+                   zero_output_for_mask=draw(st.booleans()),
+                   return_all_outputs=draw(st.booleans()))
+    x = rng.standard_normal((b, t, f)).astype("float32")
+    w = rng.standard_normal((f, 2 * u)).astype("float32")
+    r = rng.standard_normal((u, 2 * u)).astype("float32")
+    states = [rng.standard_normal((b, u)).astype("float32") for _ in range(2)]
+    return x, mask, w, r, states, options
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(rnn_problems())
+def test_property_eager_equals_symbolic(problem):
+    x, mask, w, r, states, options = problem
+    u = r.shape[0]
+
+    def step(x_t, s):
+        z = K.dot(x_t, w) + K.dot(s[0], r)
+        c = K.sigmoid(z[:, :u]) * s[1] + K.tanh(z[:, u:])
+        h = K.tanh(c)
+        return h * 2.0, [h, c]
+
+    if options["time_major"]:
+        x = x.transpose(1, 0, 2)
+        mask = None if mask is None else mask.T
+    eager, got, graph = run_both(step, x, states, mask=mask, **options)
+    assert_same(eager, got)
+    assert sum(n.op == "loop" for n in graph.nodes) == (0 if options["unroll"] else 1)
+
+
+def test_loop_graphs_survive_json_and_text_round_trips():
+    x, last, outputs, _ = small_loop(go_backwards=True)
+    mask = K.placeholder(shape=(None, T), dtype="bool", name="mask")
+    masked = K.rnn(simple_step, x, [H0], mask=mask, zero_output_for_mask=True)[1]
+    graph = Graph([x, mask], [last, outputs, masked], name="g")
+    again = ir.from_json(ir.to_json(graph))
+    ir.verify(again)
+    assert str(again) == str(graph)
+    m = MASKS["middle"]
+    for a, b in zip(ir.evaluate(graph, [X, m]), ir.evaluate(again, [X, m])):
+        np.testing.assert_array_equal(a, b)
