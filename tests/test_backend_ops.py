@@ -596,3 +596,51 @@ def test_property_shape_ops(data):
             np.testing.assert_allclose(eager, want, rtol=1e-6)
         assert _shape_matches(symbolic.shape, eager.shape)
         np.testing.assert_allclose(run, eager, rtol=1e-6)
+
+
+# --- dtype rules ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int32", "int64"])
+@pytest.mark.parametrize("symbolic", [False, True])
+def test_python_numbers_take_the_tensor_dtype(dtype, symbolic):
+    x = K.placeholder(shape=(3,), dtype=dtype) if symbolic else np.ones(3, dtype)
+    mask = K.placeholder(shape=(3,), dtype="bool") if symbolic else np.ones(3, bool)
+    results = [x + 1, 2 * x, K.maximum(x, 0), K.minimum(1, x), x - 1, K.pow(x, 2),
+               K.switch(mask, x, 1)]
+    if dtype.startswith("float"):
+        results += [x * 0.5, K.switch(mask, x, 0.5), K.clip(x, 0.1, 0.9)]
+    for r in results:
+        assert K.dtype(r) == dtype
+
+
+@pytest.mark.parametrize("symbolic", [False, True])
+def test_result_dtypes_follow_tf_keras(symbolic):
+    def t(shape, dtype):
+        return K.placeholder(shape=shape, dtype=dtype) if symbolic else np.ones(shape, dtype)
+
+    x, i, b = t((2, 3), "float32"), t((2, 3), "int32"), t((2, 3), "bool")
+    assert K.dtype(K.argmax(x)) == "int64" and K.dtype(K.argmin(x, 0)) == "int64"
+    assert K.dtype(K.greater(x, 0.0)) == "bool" and K.dtype(K.any(x)) == "bool"
+    assert K.dtype(K.mean(b)) == "float32"            # bool averages as floatx
+    assert K.dtype(K.mean(i)) == "int32"              # integer mean stays integer
+    assert K.dtype(K.shape(x)) == "int32"
+    assert K.dtype(K.one_hot(i, 4)) == "float32"
+    assert K.dtype(K.divide(i, i)) == "float64"       # true division of ints, as TensorFlow
+    assert K.dtype(K.cast(x, "int32")) == "int32"
+    assert K.dtype(K.sum(i)) == "int32"
+    assert K.dtype(K.zeros_like(i)) == "int32" and K.dtype(K.ones_like(x, dtype="int32")) == "int32"
+
+
+def test_default_float_type_applies_to_python_data():
+    assert K.dtype(K.exp([0.0, 1.0])) == "float32"
+    assert K.dtype(K.sum([1, 2, 3])) == "int32"
+    K.set_floatx("float64")
+    assert K.constant([1, 2]).dtype == np.float64
+    assert K.mean(np.array([True, False])).dtype == np.float64
+
+
+def test_switch_checks_only_the_then_rank_like_tf_keras():
+    """tf_keras compares the condition's rank with ``then_expression``'s only."""
+    mask, x = np.array([True, False]), np.array([1.0, 2.0], np.float32)
+    np.testing.assert_array_equal(K.switch(mask, x, 0.0), [1.0, 0.0])
+    with pytest.raises(ValueError, match="ndim\\(then_expression\\)=0"):
+        K.switch(mask, 0.0, x)

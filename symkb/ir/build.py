@@ -41,12 +41,20 @@ def is_symbolic(value) -> bool:
 
 
 def _reference_dtype(args) -> str | None:
+    """The dtype Python numbers adopt: the first tensor operand's, preferring a
+    non-bool one (in ``where(mask, x, 0.5)`` the 0.5 takes ``x``'s dtype)."""
+    found = None
     for a in args:
         if isinstance(a, (KerasTensor, Variable)):
-            return a.dtype
-        if isinstance(a, np.ndarray) or isinstance(a, np.generic):
-            return a.dtype.name
-    return None
+            dtype = a.dtype
+        elif isinstance(a, (np.ndarray, np.generic)):
+            dtype = a.dtype.name
+        else:
+            continue
+        if dtype != "bool":
+            return dtype
+        found = found or dtype
+    return found
 
 
 def to_array(value, ref_dtype: str | None = None) -> np.ndarray:
