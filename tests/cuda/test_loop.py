@@ -122,3 +122,19 @@ def test_recurrent_layers_masked_backwards(kind):
     graph, feeds = _layer_model(kind, return_sequences=True, go_backwards=True, masking=True,
                                 return_state=True)
     assert_same(graph, feeds)
+
+
+def test_embedding_mask_bidirectional_model():
+    """Embedding(mask_zero) -> Bidirectional(LSTM): gather, mask, reverse and two loops."""
+    rng = np.random.default_rng(3)
+    inp = layers.Input((T,), dtype="int32")
+    emb = layers.Embedding(5, F, mask_zero=True)(inp)
+    out = layers.Bidirectional(layers.LSTM(U, return_sequences=True))(emb)
+    model = symkb.Model(inp, out)
+    model.set_weights([rng.standard_normal(w.shape).astype("float32") * 0.5
+                       for w in model.get_weights()])
+    ids = np.array([[1, 4, 0], [3, 0, 0]], "int32")
+    exe = symkb.compile(model, target="cuda")
+    assert exe.target == "cuda"
+    np.testing.assert_allclose(exe(ids), symkb.compile(model, target="interpreter")(ids),
+                               rtol=1e-5, atol=1e-6)
