@@ -13,7 +13,8 @@ Layout (one concept per module):
 * ``linalg.py``: the tiled shared-memory matrix product with a fused epilogue;
 * ``reduce.py``: block tree reductions (two passes), softmax, scans;
 * ``movement.py``: reshape (a view), transpose, slicing, concatenate, gather, ...;
-* ``rnn.py``: the ``loop`` node (per-step launches or one persistent kernel);
+* ``rnn.py``: the ``loop`` node: strategy choice and per-step launches;
+* ``persistent.py``: the ``loop`` node as one persistent kernel;
 * ``executable.py``: device-resident execution and the weight cache.
 
 numba is imported only when a graph is compiled for this target.
