@@ -256,3 +256,29 @@ def random_graph(data):
                                     axes=1)[:, :, 0])
     return Graph([x], values[-2:], name="random"), [
         np.linspace(-2, 2, 6, dtype="float32").reshape(2, 3)]
+
+
+def golden_layer_cases() -> list:
+    """The tf_keras layer golden cases (tests/goldens/layers.json): every layer kind."""
+    import json
+    import pathlib
+    path = pathlib.Path(__file__).parent / "goldens" / "layers.json"
+    return json.loads(path.read_text())["cases"]
+
+
+def build_golden_model(case):
+    """The case's model, built by its committed construction code, with tf_keras's weights.
+
+    Returns ``(model, feeds)``.
+    """
+    import pathlib
+
+    import symkb
+    K.clear_session()
+    scope = {"layers": symkb.layers, "Input": symkb.layers.Input, "Model": symkb.Model,
+             "Sequential": symkb.Sequential}
+    exec(case["code"], scope)
+    model = scope["model"]
+    z = np.load(pathlib.Path(__file__).parent / "goldens" / "layers.npz")
+    model.set_weights([z[k] for k in case["weight_keys"]])
+    return model, [z[case["input_key"]]]

@@ -174,3 +174,18 @@ def test_optimised_graphs_round_trip_through_every_format(name):
                  ir.from_networkx(ir.to_networkx(optimised))):
         assert format_graph(back, full=True) == text
         cases.assert_same_results(optimised, back, feeds)
+
+
+GOLDEN_LAYER_CASES = cases.golden_layer_cases()
+
+
+@pytest.mark.parametrize("case", GOLDEN_LAYER_CASES, ids=[c["id"] for c in GOLDEN_LAYER_CASES])
+def test_every_layer_model_round_trips_through_every_format(case):
+    model, feeds = cases.build_golden_model(case)
+    graph = model.graph
+    text = format_graph(graph, full=True)
+    for back in (ir.parse(text, cases.variables_of(graph), verify=True),
+                 from_json(to_json(graph)),
+                 ir.from_networkx(ir.to_networkx(graph))):
+        assert format_graph(back, full=True) == text
+        cases.assert_same_results(graph, back, feeds)

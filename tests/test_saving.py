@@ -187,3 +187,29 @@ def test_wrong_weight_count_is_an_error(tmp_path):
         archive.writestr("model.weights.npz", buffer.getvalue())
     with pytest.raises(ModelFormatError, match="lacks"):
         load_model(tmp_path / "m.symkb")
+
+
+# tf_keras records `rnn(x, initial_state=[h, c])` as one inbound node [x, h, c] and its
+# RNN layers split such a list back into inputs and states; symkb's do not yet.
+_INITIAL_STATE_CALL = pytest.mark.xfail(
+    strict=False, reason="an RNN layer called on [x, *initial_states] (as from_config "
+    "rebuilds an initial_state call) does not split the list yet")
+GOLDEN_LAYER_CASES = [
+    pytest.param(c, id=c["id"], marks=[_INITIAL_STATE_CALL] if "initial_state=" in c["code"]
+                 else [])
+    for c in __import__("graph_cases").golden_layer_cases()]
+
+
+@pytest.mark.parametrize("case", GOLDEN_LAYER_CASES)
+def test_every_layer_model_saves_and_loads(tmp_path, case):
+    import graph_cases as cases
+    model, feeds = cases.build_golden_model(case)
+    summary, graph_text = _summary(model), str(model.graph)
+    expected = symkb.ir.evaluate(model.graph, feeds)
+    model.save(tmp_path / "m.symkb")
+    K.clear_session()
+    again = load_model(tmp_path / "m.symkb")
+    assert _summary(again) == summary
+    assert str(again.graph) == graph_text
+    for u, v in zip(symkb.ir.evaluate(again.graph, feeds), expected):
+        np.testing.assert_array_equal(u, v)
