@@ -51,10 +51,15 @@ def _ax(axis):
     return None if axis is None else tuple(axis)
 
 
+def _accumulator(dtype):
+    """float16 sums accumulate in float32 (as TensorFlow's reductions do)."""
+    return np.float32 if dtype == np.float16 else dtype
+
+
 @register("sum", type_rule=_reduce_rule("sum", _keep), kind="reduction")
 def sum_(x, *, axis=None, keepdims=False):
-    """Sum over ``axis``."""
-    return np.sum(x, axis=_ax(axis), keepdims=keepdims, dtype=x.dtype)
+    """Sum over ``axis`` (float16 accumulates in float32)."""
+    return np.sum(x, axis=_ax(axis), keepdims=keepdims, dtype=_accumulator(x.dtype))
 
 
 @register("prod", type_rule=_reduce_rule("prod", _keep), kind="reduction")
@@ -65,14 +70,15 @@ def prod(x, *, axis=None, keepdims=False):
 
 @register("mean", type_rule=_reduce_rule("mean", _mean_dtype), kind="reduction")
 def mean(x, *, axis=None, keepdims=False):
-    """Mean over ``axis`` (integers: the sum divided with truncation, as TensorFlow)."""
+    """Mean over ``axis`` (integers: the sum divided with truncation, as TensorFlow;
+    float16 accumulates in float32)."""
     if x.dtype == bool:
         x = x.astype(np.float32)
     if x.dtype.kind in "iu":
         total = np.sum(x, axis=_ax(axis), keepdims=keepdims, dtype=np.int64)
         count = x.size // max(total.size, 1) if x.size else 1
         return np.trunc(total / count).astype(x.dtype)
-    return np.mean(x, axis=_ax(axis), keepdims=keepdims, dtype=x.dtype)
+    return np.mean(x, axis=_ax(axis), keepdims=keepdims, dtype=_accumulator(x.dtype))
 
 
 @register("max", type_rule=_reduce_rule("max", _keep), kind="reduction")
