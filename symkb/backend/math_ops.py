@@ -396,7 +396,8 @@ def switch(condition, then_expression, else_expression):
     if not ir.is_symbolic(condition) and np.ndim(condition) == 0:
         chosen = then_expression if bool(np.asarray(ir.build.to_array(condition))) \
             else else_expression
-        return chosen() if callable(chosen) else chosen
+        chosen = chosen() if callable(chosen) else chosen
+        return chosen if ir.is_symbolic(chosen) else np.array(ir.build.to_array(chosen))
     if callable(then_expression):
         then_expression = then_expression()
     if callable(else_expression):
