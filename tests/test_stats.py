@@ -33,8 +33,8 @@ def test_dense_layer_by_hand():
     assert s.peak_bytes == 56
     assert s.notes == []
     assert s.op_counts == {"param": 2, "dot": 1, "bias_add": 1, "relu": 1}
-    assert s.by_layer()["dense"] == {"flops": 60, "params": 0, "bytes": 72}
-    assert s.by_layer()[None]["params"] == 15
+    assert s.by_layer() == {"dense": {"flops": 60, "params": 15, "bytes": 72 + 60}}
+    assert [n.layer for n in s.nodes] == ["dense"] * 5
 
 
 def test_unknown_batch_counts_as_one_with_a_note():
@@ -124,6 +124,16 @@ def test_non_trainable_params():
     s = ir.stats(Graph([x], [x * w - v]))
     assert (s.num_params, s.trainable_params, s.non_trainable_params) == (4, 2, 2)
     assert s.param_bytes == 8 + 16
+
+
+def test_params_by_layer_match_the_model_summary():
+    graph, _ = cases.dense_mlp()
+    per_layer = {k: v["params"] for k, v in ir.stats(graph).by_layer().items()}
+    assert per_layer == {"dense": 4 * 8 + 8, "dense_1": 8 * 6, "dense_2": 6 * 3 + 3}
+    graph, _ = cases.rnn()
+    s = ir.stats(graph)
+    # the kernel is first read outside the layer (to make the initial state)
+    assert s.by_layer()["rnn"]["params"] == 16 and s.by_layer()[None]["params"] == 12
 
 
 def test_as_dict_is_plain_json_and_table_lists_every_node():

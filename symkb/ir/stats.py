@@ -16,6 +16,8 @@ evaluation; a multiply-add is two):
   times (when ``length`` is unknown, once, with a note);
 * any other op: 0, with a note naming it.
 
+A parameter is listed under the layer of the first node that reads it (so
+``by_layer()`` gives each layer's parameter count, as a model summary does).
 Unknown dimensions (``None``, usually the batch) count as ``batch_size``
 when it is given, else as 1 with a note. Memory: each node's result bytes;
 ``peak_bytes`` walks the graph in order, keeping each value alive until its
@@ -229,16 +231,22 @@ def stats(graph: Graph, *, batch_size: int | None = None) -> GraphStats:
     def visit(g: Graph, repeat: int, depth: int) -> int:
         """Record ``g``'s nodes; return the FLOPs of one run of ``g``."""
         total = 0
+        reader_layer = {}
+        for node in g.nodes:
+            for t in node.inputs:
+                reader_layer.setdefault(t.node, node.layer)
         for node in print_order(g):
             flops = counter.node_flops(node)
-            params = 0
+            params, layer = 0, node.layer
             if node.op == "param":
                 var = node.attrs["variable"]
-                params = int(np.prod(var.shape, dtype=np.int64))
+                if id(var) not in variables:
+                    params = int(np.prod(var.shape, dtype=np.int64))
                 variables[id(var)] = var
+                layer = layer or reader_layer.get(node)
             if node.op == "const":
                 const_bytes[0] += int(np.asarray(node.attrs["value"]).nbytes)
-            row = NodeStats(", ".join(names[t] for t in node.outputs), node.op, node.layer,
+            row = NodeStats(", ".join(names[t] for t in node.outputs), node.op, layer,
                             tuple(str(t) for t in node.out_types), flops,
                             sum(counter.nbytes(t) for t in node.out_types), params, repeat, depth)
             rows.append(row)
