@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from symkb import backend as K
 from symkb import ir
@@ -498,14 +501,7 @@ def test_case_ids_are_unique():
     assert len(ids) == len(set(ids))
 
 
-def _unused(*_: Any):  # keeps linters quiet about typing-only imports
-    return Variable
-
-
 # --- property tests: random shapes, axes and broadcasting --------------------------------------
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from hypothesis.extra import numpy as hnp  # noqa: E402
 
 PROPERTY = settings(max_examples=40, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
