@@ -195,3 +195,17 @@ def test_layer_names_read_back_exactly(layer):
     back = parse(str(g))
     assert back.nodes[0].layer == layer
     assert str(back) == str(g)
+
+
+def test_truncated_or_damaged_text_always_gives_a_parse_error():
+    graph, _ = cases.rnn()
+    text = format_graph(graph, full=True)
+    for cut in range(0, len(text) - 1, 7):
+        with pytest.raises(ParseError):
+            parse(text[:cut])
+    for i in range(0, len(text), 13):
+        damaged = text[:i] + "}" + text[i + 1:]
+        try:
+            parse(damaged)
+        except ParseError:
+            pass

@@ -53,5 +53,7 @@ def tokenize(text: str) -> list:
 def where(text: str, pos: int) -> str:
     line = text.count("\n", 0, pos) + 1
     col = pos - (text.rfind("\n", 0, pos) + 1) + 1
-    source = text.splitlines()[line - 1] if text.splitlines() else ""
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    source = text[start:end if end >= 0 else len(text)]
     return f"line {line}, column {col} ({source.strip()[:80]!r}): "

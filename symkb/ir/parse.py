@@ -85,7 +85,8 @@ class _Parser:
     def next(self) -> Token:
         self.i = self._skip(self.i)
         tok = self.toks[self.i]
-        self.i += 1
+        if tok.kind != "eof":  # stay on the end: every caller then fails with a message
+            self.i += 1
         return tok
 
     def fail(self, message, tok=None):
