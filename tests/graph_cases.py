@@ -167,7 +167,25 @@ def attrs_only():
     return Graph([x], list(node.outputs), name="attrs graph"), None
 
 
+def more_ops():
+    """The ops the other cases leave out (comparisons, logic, scans, dropout, ...)."""
+    x = K.placeholder(shape=(None, 4), name="x")
+    n = K.placeholder(shape=(None, 4), dtype="int32", name="n")
+    b = K.greater_equal(x, 0.0)
+    logic = K.cast(ir.call("logical_or", ir.call("logical_and", b, K.less(x, 1.0)),
+                           ir.call("logical_not", K.less_equal(x, -1.0))), "float32")
+    ints = ir.call("floordiv", n, 3) + ir.call("mod", n, 3)
+    flags = K.all(K.not_equal(n, 0), axis=1)
+    out = (ir.call("expm1", x) + ir.call("log1p", K.abs(x)) + K.selu(x) + K.ones_like(x)
+           + logic + K.cumprod(x, axis=1) + K.dropout(x, 0.5, seed=3))
+    feeds = [_rng().normal(size=(3, 4)).astype("float32"),
+             np.arange(12, dtype="int32").reshape(3, 4) - 4]
+    return Graph([x, n], [out, ints, flags, K.argmin(x, axis=1), K.shape(x)],
+                 name="more_ops"), feeds
+
+
 RUNNABLE = {
+    "more_ops": more_ops,
     "elementwise": elementwise, "reductions": reductions, "linalg": linalg, "shapes": shapes,
     "consts": consts, "dense_mlp": dense_mlp, "rnn": rnn,
     "rnn_backwards_mask": lambda: rnn(go_backwards=True, mask=True), "fused": fused,

@@ -209,3 +209,13 @@ def test_truncated_or_damaged_text_always_gives_a_parse_error():
             parse(damaged)
         except ParseError:
             pass
+
+
+def test_the_cases_use_every_registered_op():
+    seen = set()
+    for build in cases.RUNNABLE.values():
+        graph, _ = build()
+        seen |= {node.op for _, node in graph.walk()}
+    missing = sorted(set(ir.REGISTRY) - seen - {"input"})
+    assert not missing, (f"ops {missing} appear in no graph of tests/graph_cases.py, so their "
+                         "printing, parsing and JSON are untested; add a graph using them there")
