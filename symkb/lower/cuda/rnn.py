@@ -103,7 +103,9 @@ def _lower_steps(low, node):
     time_major, backwards = a["time_major"], a["go_backwards"]
     zero_out, all_out = a["zero_output_for_mask"], a["return_all_outputs"]
 
+    low.module.section(f"---- body of the loop below, run once per time step [{node.layer or ''}]")
     body_low = Lowering(body, low.module, options=low.options).lower()
+    low.module.section(f"---- end of the loop body [{node.layer or ''}]")
     to_tm = [make_transpose(low, node, (1, 0) + tuple(range(2, s.ndim)), s.dtype)
              if not time_major else (lambda x: x) for s in seqs]
     mask_tm = make_transpose(low, node, (1, 0), "bool") if (mask is not None and
