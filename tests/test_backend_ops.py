@@ -778,3 +778,25 @@ def test_every_backend_function_is_tested():
         covered |= {c["fn"] for c in json.loads(golden.read_text())["cases"]}
     missing = sorted(public - covered)
     assert not missing, f"backend functions without a test: {missing}"
+
+
+@pytest.mark.parametrize("loss, activation", [
+    (K.binary_crossentropy, K.sigmoid),
+    (K.categorical_crossentropy, K.softmax),
+    (K.sparse_categorical_crossentropy, K.softmax),
+])
+def test_symbolic_losses_use_the_logits_behind_an_activation(loss, activation):
+    """As tf_keras in graph mode: loss(t, sigmoid(z)) is computed from z, unclipped."""
+    z = np.array([[-30.0, 0.5, 25.0], [2.0, -1.0, 0.0]], np.float32)
+    if loss is K.sparse_categorical_crossentropy:
+        t = np.array([0, 1], np.int32)
+        tp = K.placeholder(shape=(None,), dtype="int32")
+    else:
+        t = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float32)
+        tp = K.placeholder(shape=(None, 3))
+    zp = K.placeholder(shape=(None, 3))
+    symbolic = K.function([tp, zp], loss(tp, activation(zp)), target="interpreter")([t, z])
+    exact = loss(t, z, from_logits=True)
+    np.testing.assert_allclose(symbolic, exact, rtol=1e-5)
+    clipped = loss(t, activation(z))  # eager: the clipped probability formula
+    assert np.abs(clipped - exact).max() > 1.0

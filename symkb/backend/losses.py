@@ -2,6 +2,12 @@
 
 Each is composed from other ``K`` functions, so it works eagerly and
 symbolically without ops of its own.
+
+As tf_keras does in graph mode, a symbolic ``output`` that is the result of
+a ``sigmoid`` (binary losses) or ``softmax`` (categorical losses, same axis)
+node is traced back to its logits and the loss is computed from them: exact
+and without epsilon clipping. Eager arrays carry no such history, so they
+take the clipped probability formula, as tf_keras's eager tensors do.
 """
 from __future__ import annotations
 
@@ -12,6 +18,15 @@ from .config import epsilon
 from .math_ops import cast, clip, log, sum  # noqa: A004
 
 call = ir.call
+
+
+def _logits(output, op, axis=None):
+    """The logits behind a symbolic ``op`` (sigmoid/softmax) output, else None."""
+    if not ir.is_symbolic(output) or output.node.op != op:
+        return None
+    if op == "softmax" and output.node.attrs.get("axis") != axis1(output, axis, op):
+        return None
+    return output.node.inputs[0]
 
 
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
@@ -29,6 +44,9 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     Returns:
         The loss, with ``axis`` reduced away.
     """
+    logits = None if from_logits else _logits(output, "softmax", axis)
+    if logits is not None:
+        output, from_logits = logits, True
     if from_logits:
         return -sum(target * log_softmax(output, axis), axis=axis)
     output = output / sum(output, axis=axis, keepdims=True)
@@ -59,6 +77,9 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1,
         ValueError: if the class axis of ``output`` has an unknown size.
     """
     axis = axis1(output, axis, "sparse_categorical_crossentropy")
+    logits = None if from_logits else _logits(output, "softmax", axis)
+    if logits is not None:
+        output, from_logits = logits, True
     if not from_logits:
         output = log(clip(output, epsilon(), 1.0 - epsilon()))
     num_classes = shape_of(output)[axis]
@@ -97,6 +118,9 @@ def binary_crossentropy(target, output, from_logits=False):
     Returns:
         The elementwise loss, of ``output``'s shape.
     """
+    logits = None if from_logits else _logits(output, "sigmoid")
+    if logits is not None:
+        output, from_logits = logits, True
     if from_logits:
         return call("maximum", output, 0.0) - output * target + \
             call("log1p", call("exp", -call("abs", output)))
