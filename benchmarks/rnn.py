@@ -938,14 +938,16 @@ FOREIGN_LIMIT = 0.25  # cores
 
 def wait_quiet(max_s, window=0.5):
     """Wait (up to max_s) for a `window` in which other processes use less
-    than FOREIGN_LIMIT of a core.  Returns the seconds waited."""
+    than FOREIGN_LIMIT of a core.  Returns (seconds waited, quiet found)."""
     t0 = time.perf_counter()
     while True:
         with CpuMonitor() as mon:
             time.sleep(window)
         waited = time.perf_counter() - t0
-        if mon.foreign_cores is None or mon.foreign_cores < FOREIGN_LIMIT or waited >= max_s:
-            return waited
+        if mon.foreign_cores is None or mon.foreign_cores < FOREIGN_LIMIT:
+            return waited, True
+        if waited >= max_s:
+            return waited, False
 
 
 def time_calls(fn, x, repeats, warmup, min_time, max_calls=1000):
@@ -982,7 +984,7 @@ def measure(fn, first_call_s, wl, args, y_first=None):
         return rec
     best = None
     for attempt in range(1 + max(0, args.retry_busy)):
-        waited = wait_quiet(args.wait_quiet) if args.wait_quiet > 0 else 0.0
+        waited, quiet = wait_quiet(args.wait_quiet) if args.wait_quiet > 0 else (0.0, True)
         with CpuMonitor() as mon:
             times = time_calls(fn, wl.x, args.repeats, args.warmup, args.min_time)
         cand = dict(times_s=times, n=len(times), median_s=statistics.median(times),
@@ -991,6 +993,8 @@ def measure(fn, first_call_s, wl, args, y_first=None):
         if best is None or (cand["foreign_cores"] or 0) < (best["foreign_cores"] or 0):
             best = cand
         if (best["foreign_cores"] or 0) <= FOREIGN_LIMIT:
+            break
+        if not quiet:  # persistently busy machine: retrying only burns time
             break
     rec.update(status="ok", **best)
     return rec
