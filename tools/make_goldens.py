@@ -1601,12 +1601,180 @@ def make_layers(out_dir):
 
 
 # --------------------------------------------------------------------------
+# 6. rnn_extra.json / rnn_extra.npz: masks through wrappers, stacked and
+#    state-returning layers; K.rnn with nested structures and other masks
+# --------------------------------------------------------------------------
+RNN_EXTRA_MODELS = [
+    ("bidir_masked_concat_seq",
+     "model = Sequential([Input((5, 4)), layers.Masking(0.0),\n"
+     "                    layers.Bidirectional(layers.LSTM(3, return_sequences=True))])\n",
+     "padded"),
+    ("bidir_masked_none_seq",
+     "inp = Input((5, 4))\n"
+     "out = layers.Bidirectional(layers.GRU(3, return_sequences=True),\n"
+     "                           merge_mode=None)(layers.Masking(0.0)(inp))\n"
+     "model = Model(inp, out)\n", "padded"),
+    ("bidir_masked_gru_last",
+     "model = Sequential([Input((5, 4)), layers.Masking(0.0),\n"
+     "                    layers.Bidirectional(layers.GRU(3), merge_mode='sum')])\n", "padded"),
+    ("bidir_masked_simple_seq_state",
+     "inp = Input((5, 4))\n"
+     "out = layers.Bidirectional(layers.SimpleRNN(3, return_sequences=True,\n"
+     "                                            return_state=True))(layers.Masking(0.0)(inp))\n"
+     "model = Model(inp, out)\n", "padded"),
+    ("masking_lstm_state",
+     "inp = Input((5, 4))\n"
+     "out = layers.LSTM(3, return_state=True)(layers.Masking(0.0)(inp))\n"
+     "model = Model(inp, out)\n", "padded"),
+    ("masking_stacked_seq",
+     "model = Sequential([Input((5, 4)), layers.Masking(0.0),\n"
+     "                    layers.RNN([layers.LSTMCell(3), layers.GRUCell(2)],\n"
+     "                               return_sequences=True)])\n", "padded"),
+    ("masking_simple_backwards_seq_state",
+     "inp = Input((5, 4))\n"
+     "out = layers.SimpleRNN(3, go_backwards=True, return_sequences=True,\n"
+     "                       return_state=True)(layers.Masking(0.0)(inp))\n"
+     "model = Model(inp, out)\n", "padded"),
+    ("masking_lstm_unroll_backwards_seq",
+     "model = Sequential([Input((5, 4)), layers.Masking(0.0),\n"
+     "                    layers.LSTM(3, unroll=True, go_backwards=True,\n"
+     "                                return_sequences=True)])\n", "padded"),
+    ("masking_gru_ra0_seq",
+     "model = Sequential([Input((5, 4)), layers.Masking(0.0),\n"
+     "                    layers.GRU(3, reset_after=False, return_sequences=True)])\n",
+     "padded"),
+    ("masking_simple_zero_output_seq",
+     "model = Sequential([Input((5, 4)), layers.Masking(0.0),\n"
+     "                    layers.SimpleRNN(3, return_sequences=True,\n"
+     "                                     zero_output_for_mask=True)])\n", "padded"),
+    ("embedding_bidir_lstm_seq",
+     "model = Sequential([Input((5,), dtype='int32'),\n"
+     "                    layers.Embedding(10, 4, mask_zero=True),\n"
+     "                    layers.Bidirectional(layers.LSTM(2, return_sequences=True))])\n",
+     "tokens"),
+    ("embedding_time_distributed_gru_seq",
+     "model = Sequential([Input((5,), dtype='int32'),\n"
+     "                    layers.Embedding(10, 4, mask_zero=True),\n"
+     "                    layers.TimeDistributed(layers.Dense(3)),\n"
+     "                    layers.GRU(3, return_sequences=True)])\n", "tokens"),
+]
+
+# K.rnn calls written as code run by both frameworks: `K`, the npz arrays of
+# the case (by their short name) and `step` defined by `step_code`.
+RNN_EXTRA_CALLS = [
+    ("nested_dict_inputs_tuple_states",
+     "def step(x, states):\n"
+     "    (h, c), = states\n"
+     "    z = K.dot(x['a'], Wa) + K.dot(x['b'], Wb) + K.dot(h, U)\n"
+     "    h2 = K.tanh(z + c)\n"
+     "    return h2, [(h2, c * 0.5 + h2)]\n",
+     "K.rnn(step, {'b': xb, 'a': xa}, [(h0, c0)], mask=mask_middle)"),
+    ("nested_dict_inputs_tuple_states_backwards",
+     None,
+     "K.rnn(step, {'b': xb, 'a': xa}, [(h0, c0)], mask=mask_middle, go_backwards=True,\n"
+     "      zero_output_for_mask=True)"),
+    ("mask_3d_float",
+     "def step(x, states):\n"
+     "    h = K.tanh(K.dot(x, Wa) + K.dot(states[0], U))\n"
+     "    return h, [h]\n",
+     "K.rnn(step, xa, [h0], mask=mask_3d_float)"),
+    ("input_length_lengths",
+     None,
+     "K.rnn(step, xa, [h0], input_length=lengths)"),
+    ("input_length_lengths_backwards",
+     None,
+     "K.rnn(step, xa, [h0], input_length=lengths, go_backwards=True)"),
+    ("nested_output",
+     "def step(x, states):\n"
+     "    h = K.tanh(K.dot(x, Wa) + K.dot(states[0], U))\n"
+     "    return (h, h * 2.0), [h]\n",
+     "K.rnn(step, xa, [h0], mask=mask_middle, return_all_outputs=False)"),
+]
+
+
+def rnn_extra_arrays():
+    rng = np.random.default_rng(777)
+    mask_middle = np.array([[1, 1, 0, 1, 1], [1, 1, 1, 1, 1], [0, 1, 1, 0, 1]], bool)
+    return {
+        "xa": rng.standard_normal((3, 5, 4)).astype(np.float32),
+        "xb": rng.standard_normal((3, 5, 2)).astype(np.float32),
+        "Wa": (rng.standard_normal((4, 3)) * 0.5).astype(np.float32),
+        "Wb": (rng.standard_normal((2, 3)) * 0.5).astype(np.float32),
+        "U": (rng.standard_normal((3, 3)) * 0.5).astype(np.float32),
+        "h0": rng.standard_normal((3, 3)).astype(np.float32),
+        "c0": rng.standard_normal((3, 3)).astype(np.float32),
+        "mask_middle": mask_middle,
+        "mask_3d_float": mask_middle[..., None].astype(np.float32),
+        "lengths": np.array([5, 3, 4], np.int32),
+    }
+
+
+def make_rnn_extra(out_dir):
+    arrays, model_cases, call_cases = {}, [], []
+    for idx, (cid, code, in_kind) in enumerate(RNN_EXTRA_MODELS):
+        rng = np.random.default_rng(9000 + idx)
+        K.clear_session()
+        model = build_from_code(code)
+        x = layer_inputs(rng, in_kind)
+        weights = fill_weights(model, rng)
+        res = model(tf.constant(x), training=False)
+        outs = [to_numpy(o) for o in as_list(res)]
+        pred = as_list(model.predict(x, verbose=0))
+        for a, b in zip(outs, pred):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        arrays[f"{cid}/input"] = x
+        for n, w in enumerate(weights):
+            arrays[f"{cid}/weight{n}"] = w
+        for n, o in enumerate(outs):
+            arrays[f"{cid}/output{n}"] = o
+        model_cases.append({
+            "id": cid, "code": code, "input_key": f"{cid}/input", "input_kind": in_kind,
+            "weight_keys": [f"{cid}/weight{n}" for n in range(len(weights))],
+            "weight_names": [w.name for w in model.weights],
+            "output_keys": [f"{cid}/output{n}" for n in range(len(outs))],
+            "output_shapes": [list(o.shape) for o in outs],
+            "output_structure": nesting(res, [f"{cid}/output{n}" for n in range(len(outs))]),
+        })
+    K.clear_session()
+    shared = rnn_extra_arrays()
+    for k, v in shared.items():
+        arrays[f"shared/{k}"] = v
+    step_code = None
+    for cid, code, call in RNN_EXTRA_CALLS:
+        step_code = code or step_code
+        ns = {"K": K, "np": np}
+        ns.update({k: tf.constant(v) for k, v in shared.items()})
+        exec(step_code, ns)
+        last, outputs, states = eval(call, ns)
+        leaves = ([to_numpy(t) for t in tf.nest.flatten(last)],
+                  [to_numpy(t) for t in tf.nest.flatten(outputs)],
+                  [to_numpy(t) for t in tf.nest.flatten(states)])
+        keys = {}
+        for part, values in zip(("last_output", "outputs", "states"), leaves):
+            keys[part] = []
+            for n, v in enumerate(values):
+                arrays[f"{cid}/{part}{n}"] = v
+                keys[part].append(f"{cid}/{part}{n}")
+        call_cases.append({"id": cid, "step_code": step_code, "call": call, "keys": keys})
+    write_npz(os.path.join(out_dir, "rnn_extra.npz"), arrays)
+    write_json(os.path.join(out_dir, "rnn_extra.json"), {
+        "versions": versions(),
+        "input_kinds": INPUT_DOC,
+        "models": model_cases,
+        "shared_keys": {k: f"shared/{k}" for k in shared},
+        "calls": call_cases,
+    })
+    return model_cases + call_cases
+
+
+# --------------------------------------------------------------------------
 GROUPS = {
     "config": make_config,
     "dense": make_dense,
     "ops": make_ops,
     "rnn": make_rnn,
     "layers": make_layers,
+    "rnn_extra": make_rnn_extra,
 }
 
 
@@ -1638,7 +1806,7 @@ def main(argv=None):
             cases, sub, mism, errs = res
             print(f"  {len(cases)} cases, {len(sub)} substituted, "
                   f"{len(mism)} other unroll mismatches")
-        elif g in ("dense", "layers"):
+        elif g in ("dense", "layers", "rnn_extra"):
             print(f"  {len(res)} models")
     return 0
 
