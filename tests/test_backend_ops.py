@@ -800,3 +800,26 @@ def test_symbolic_losses_use_the_logits_behind_an_activation(loss, activation):
     np.testing.assert_allclose(symbolic, exact, rtol=1e-5)
     clipped = loss(t, activation(z))  # eager: the clipped probability formula
     assert np.abs(clipped - exact).max() > 1.0
+
+
+def test_references_return_their_type_rules_dtype_uncast():
+    """Each op's numpy reference yields the inferred dtype by itself (the registry's
+    final cast is a safety net, not part of an op's meaning)."""
+    wrong = {}
+    for c in CASES:
+        for dtype in c.floats:
+            _, _, sym_args, sym_kw, placeholders, feeds = build(c, dtype, False)
+            graph = Graph(placeholders, _as_list(c.fn(*sym_args, **sym_kw)))
+            env = dict(zip(graph.inputs, feeds))
+            for node in graph.nodes:
+                if any(o in env for o in node.outputs):
+                    continue
+                arrays = [env[t] for t in node.inputs]
+                opdef = ir.get_op(node.op)
+                with np.errstate(all="ignore"):
+                    raw = opdef.impl(*arrays, **node.attrs)
+                for r, t in zip(raw if isinstance(raw, tuple) else (raw,), node.out_types):
+                    if np.asarray(r).dtype.name != t.dtype:
+                        wrong[(node.op, t.dtype)] = np.asarray(r).dtype.name
+                env.update(zip(node.outputs, opdef.run(arrays, node.attrs, node.out_types)))
+    assert not wrong, f"references whose dtype differs from the type rule: {wrong}"
