@@ -17,10 +17,6 @@ from . import activations, initializers
 from .base import Layer
 from .nest import flatten, pack_as
 
-_RECURRENT_DEFAULTS = dict(kernel_initializer="glorot_uniform",
-                           recurrent_initializer="orthogonal", bias_initializer="zeros")
-
-
 def _positive_units(cls, units) -> int:
     if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
         raise ValueError(f"{cls}: `units` must be a positive integer, received {units!r}")
@@ -71,7 +67,13 @@ class _Cell(Layer):
             self.bias = None
 
     def get_initial_state(self, inputs=None, batch_size=None, dtype=None):
-        """Zero states ``(batch_size, size)`` for each entry of ``state_size``."""
+        """Zero states ``(batch_size, size)`` for each entry of ``state_size``
+        (the batch size is read from ``inputs`` when not given)."""
+        if batch_size is None:
+            if inputs is None or K.int_shape(inputs)[0] is None:
+                raise ValueError(f"{type(self).__name__}.get_initial_state: give `batch_size` "
+                                 "or concrete `inputs`")
+            batch_size = K.int_shape(inputs)[0]
         sizes = flatten(self.state_size)
         zeros = [np.zeros((batch_size, s), dtype=dtype or self.dtype) for s in sizes]
         return pack_as(self.state_size, zeros) if len(sizes) > 1 else zeros[0]
