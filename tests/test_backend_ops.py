@@ -823,3 +823,24 @@ def test_references_return_their_type_rules_dtype_uncast():
                         wrong[(node.op, t.dtype)] = np.asarray(r).dtype.name
                 env.update(zip(node.outputs, opdef.run(arrays, node.attrs, node.out_types)))
     assert not wrong, f"references whose dtype differs from the type rule: {wrong}"
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_normalize_batch_in_training_4d_follows_the_fused_kernel(data_format):
+    """tf_keras sends 4-D inputs reduced over all but the channel axis to TensorFlow's
+    fused kernel: epsilon is floored at 1.001e-5 and the returned variance is unbiased."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 3, 4)).astype(np.float64)
+    axes = [0, 1, 2] if data_format == "channels_last" else [0, 2, 3]
+    if data_format == "channels_first":
+        x = x.transpose(0, 3, 1, 2)
+    gamma, beta = rng.uniform(0.5, 2, 4), rng.standard_normal(4)
+    normed, mean, var = K.normalize_batch_in_training(x, gamma, beta, axes, epsilon=1e-6)
+    m = x.mean(axis=tuple(axes), keepdims=True)
+    v = x.var(axis=tuple(axes), keepdims=True)
+    shape = (1, 1, 1, 4) if data_format == "channels_last" else (1, 4, 1, 1)
+    want = (x - m) / np.sqrt(v + 1.001e-5) * gamma.reshape(shape) + beta.reshape(shape)
+    np.testing.assert_allclose(normed, want, rtol=1e-10)
+    np.testing.assert_allclose(mean, m.ravel())
+    n = x.size // 4
+    np.testing.assert_allclose(var, v.ravel() * n / (n - 1))
