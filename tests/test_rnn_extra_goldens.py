@@ -7,6 +7,7 @@ masks and per-sample input lengths.
 """
 import json
 import pathlib
+import warnings
 
 import numpy as np
 import pytest
@@ -38,8 +39,12 @@ def build(case):
 def test_model(case, target):
     model = build(case)
     assert [w.name for w in model.weights] == case["weight_names"]
-    f = K.function(model.inputs, model.outputs, target=target)
-    got = f([Z[case["input_key"]]])
+    with warnings.catch_warnings():
+        # a compiled target must not quietly fall back to the interpreter
+        warnings.filterwarnings("error", message=r"symkb: the \w+ target failed",
+                                category=RuntimeWarning)
+        f = K.function(model.inputs, model.outputs, target=target)
+        got = f([Z[case["input_key"]]])
     assert len(got) == len(case["output_keys"])
     for i, (g, key) in enumerate(zip(got, case["output_keys"])):
         np.testing.assert_allclose(g, Z[key], **TOL, err_msg=f"{case['id']} output {i}")
