@@ -844,3 +844,13 @@ def test_normalize_batch_in_training_4d_follows_the_fused_kernel(data_format):
     np.testing.assert_allclose(mean, m.ravel())
     n = x.size // 4
     np.testing.assert_allclose(var, v.ravel() * n / (n - 1))
+
+
+def test_batch_normalization_4d_floors_epsilon_like_the_fused_kernel():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 3, 3, 4))
+    mean, var = rng.standard_normal(4), rng.uniform(0.0, 1e-4, 4)
+    out = K.batch_normalization(x, mean, var, None, None, axis=-1, epsilon=1e-8)
+    np.testing.assert_allclose(out, (x - mean) / np.sqrt(var + 1.001e-5))
+    out3d = K.batch_normalization(x[0], mean, var, None, None, axis=-1, epsilon=1e-8)
+    np.testing.assert_allclose(out3d, (x[0] - mean) / np.sqrt(var + 1e-8))

@@ -88,8 +88,10 @@ def batch_normalization(x, mean, var, beta, gamma, axis=-1, epsilon=1e-3):  # no
     """Apply batch normalisation given the statistics.
 
     Computes ``(x - mean) / sqrt(var + epsilon) * gamma + beta``. 1-D
-    statistics are taken along ``axis`` (the channel axis; tf_keras uses it
-    for 4-D inputs with ``axis`` 1 or 3), otherwise they broadcast.
+    statistics are taken along ``axis`` (the channel axis), otherwise they
+    broadcast. For 4-D inputs normalised along axis 1 or 3 tf_keras uses
+    TensorFlow's fused kernel, which raises ``epsilon`` to at least 1.001e-5;
+    symkb does the same.
 
     Args:
         x: the input tensor.
@@ -104,6 +106,9 @@ def batch_normalization(x, mean, var, beta, gamma, axis=-1, epsilon=1e-3):  # no
         A tensor of ``x``'s shape.
     """
     ax = axis1(x, axis, "batch_normalization")
+    if ndim_of(x) == 4 and ax in (1, 3) and ndim_of(mean) == 1:
+        # tf_keras runs TensorFlow's fused kernel here, which floors epsilon
+        epsilon = builtins.max(epsilon, 1.001e-5)
     mean, var, beta, gamma = _broadcast_params(x, [mean, var, beta, gamma], ax)
     inv = call("divide", 1.0, call("sqrt", var + epsilon))
     if gamma is not None:
