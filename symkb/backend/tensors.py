@@ -179,14 +179,15 @@ def dtype(x) -> str:
     """Return the dtype of a tensor or variable, as a string.
 
     Args:
-        x: a tensor, variable or array.
+        x: a tensor, variable or array; Python data reports the dtype ops
+            give it (float32 for floats, int32 for ints).
 
     Returns:
         A dtype name such as ``'float32'``.
     """
     if isinstance(x, (KerasTensor, Variable)):
         return x.dtype
-    return np.asarray(x).dtype.name
+    return ir.build.to_array(x).dtype.name
 
 
 def shape(x):
