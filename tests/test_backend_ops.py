@@ -854,3 +854,23 @@ def test_batch_normalization_4d_floors_epsilon_like_the_fused_kernel():
     np.testing.assert_allclose(out, (x - mean) / np.sqrt(var + 1.001e-5))
     out3d = K.batch_normalization(x[0], mean, var, None, None, axis=-1, epsilon=1e-8)
     np.testing.assert_allclose(out3d, (x[0] - mean) / np.sqrt(var + 1e-8))
+
+
+def test_special_values():
+    """NaN, infinities and -0.0: the interpreter's (numpy's) behaviour, pinned."""
+    nan, inf = np.float32(np.nan), np.float32(np.inf)
+    x = np.array([nan, inf, -inf, -0.0, 0.0, 1.0], np.float32)
+    assert np.isnan(K.maximum(x, 0.0)[0]) and np.isnan(K.minimum(x, 0.0)[0])
+    assert np.isnan(K.relu(x)[0]) and K.relu(x)[1] == inf and K.relu(x)[2] == 0
+    assert np.isnan(K.clip(x, -1, 1)[0]) and K.clip(x, -1, 1)[1:3].tolist() == [1, -1]
+    assert np.isnan(K.max(x)) and np.isnan(K.sum(x))
+    np.testing.assert_array_equal(K.sigmoid(x)[1:3], [1, 0])
+    np.testing.assert_array_equal(K.softplus(x)[1:3], [inf, 0])
+    np.testing.assert_array_equal(K.tanh(x)[1:3], [1, -1])
+    np.testing.assert_array_equal(K.exp(x)[1:3], [inf, 0])
+    assert K.log(np.float32(0.0)) == -inf
+    assert K.sqrt(np.float32(-1.0)) == 0.0 and np.isnan(K.sqrt(nan))
+    sign = K.sign(x)
+    assert np.isnan(sign[0]) and sign[1:].tolist() == [1, -1, 0, 0, 1]
+    np.testing.assert_array_equal(K.softmax(np.array([[0.0, -inf]], np.float32)), [[1, 0]])
+    assert K.argmax(np.array([1.0, 3.0, 3.0], np.float32)) == 1
