@@ -23,7 +23,7 @@ from .. import backend as K
 from ..backend.session import register_reset_hook, to_snake_case, unique_object_name
 from ..ir import KerasTensor, Variable, layer_scope
 from . import initializers
-from .nest import flatten
+from .nest import flatten, pack_as
 
 # Masks and call records travel beside the tensors. They are session state:
 # ``K.clear_session()`` empties both (models keep their own copy of the records).
@@ -47,6 +47,7 @@ class CallRecord:
     inputs: object  # the nested structure of input KerasTensors
     kwargs: dict
     index: int  # which flat output of the call
+    output_shapes: object = ()  # the call's outputs with each leaf replaced by its shape
 
 
 def get_mask(tensor):
@@ -226,9 +227,10 @@ class Layer:
             flat_out = flatten(outputs)
             masks = flatten(out_mask) if isinstance(out_mask, (list, tuple)) else \
                 [out_mask] * len(flat_out)
+            shapes = pack_as(outputs, [tuple(getattr(t, "shape", ())) for t in flat_out])
             for i, (t, m) in enumerate(zip(flat_out, masks)):
                 if isinstance(t, KerasTensor):
-                    set_history(t, CallRecord(self, inputs, dict(kwargs), i))
+                    set_history(t, CallRecord(self, inputs, dict(kwargs), i, shapes))
                     set_mask(t, m)
         return outputs
 

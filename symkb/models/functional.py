@@ -136,9 +136,6 @@ class Model(Layer):
         """Print the Keras-style summary table."""
         summarize(self, line_length, positions, print_fn)
 
-    def _summary_has_connections(self) -> bool:
-        return True
-
     def _summary_rows(self) -> list:
         rows = []
         for layer in self._layers:
@@ -146,8 +143,7 @@ class Model(Layer):
             if isinstance(layer, InputLayer):
                 shape = [tuple(layer.output.shape)]
             else:
-                shapes = [tuple(t.shape) for c in calls for t in c.outputs]
-                shape = shapes[0] if len(shapes) == 1 else shapes
+                shape = self._output_shape(calls)
             connected = []
             for c in calls:
                 for t in flatten(c.inputs):
@@ -157,6 +153,33 @@ class Model(Layer):
             rows.append({"name": layer.name, "class_name": type(layer).__name__,
                          "shape": shape, "params": layer.count_params(), "connected": connected})
         return rows
+
+    def _output_shape(self, calls):
+        """A layer's output shape as tf_keras shows it: a tuple, or (nested) lists."""
+        if not calls:
+            return ()
+
+        def as_lists(s):
+            if isinstance(s, dict):
+                return [as_lists(s[k]) for k in sorted(s)]
+            if isinstance(s, list) or (isinstance(s, tuple) and s and
+                                       not all(d is None or isinstance(d, int) for d in s)):
+                return [as_lists(v) for v in s]
+            return s
+        return as_lists(self._records[calls[0].outputs[0]].output_shapes)
+
+    def _summary_has_connections(self) -> bool:
+        """False for chain-like models, which tf_keras prints without 'Connected to'."""
+        if len(self.inputs) != 1:
+            return True
+        seen, produced_by_previous = set(), set(self.inputs)
+        for call in self._calls:
+            ins = flatten(call.inputs)
+            if id(call.layer) in seen or len(ins) != 1 or ins[0] not in produced_by_previous:
+                return True
+            seen.add(id(call.layer))
+            produced_by_previous = set(call.outputs)
+        return False
 
     def node_index(self, tensor) -> int:
         """Which call (within this model) of its layer made ``tensor``."""
