@@ -13,7 +13,6 @@ geometry shrinks there (see :func:`geometry`).
 """
 from __future__ import annotations
 
-import linecache
 import math
 import os
 
@@ -45,17 +44,21 @@ def real_gpu_available() -> bool:
         return False
 
 
+_READY = None
+
+
 def require_device():
     """Return the ``cuda`` module, or raise :class:`CudaUnavailableError` saying why."""
+    global _READY
+    if _READY is not None:
+        return _READY
     try:
         cuda = _numba_cuda()
     except ImportError as exc:
         raise CudaUnavailableError(
             f"target='cuda': numba's CUDA support could not be imported ({exc}). Install numba "
             "(pip install numba), or use target='cpu'.") from exc
-    if simulator():
-        return cuda
-    if not cuda.is_available():
+    if not simulator() and not cuda.is_available():
         env = os.environ.get("NUMBA_ENABLE_CUDASIM")
         late = (" NUMBA_ENABLE_CUDASIM is set in the environment now, but numba was imported "
                 "before it was set, so it has no effect in this process." if env == "1" else "")
@@ -66,6 +69,7 @@ def require_device():
             "on the simulator by setting the environment variable NUMBA_ENABLE_CUDASIM=1 before "
             "numba is imported (e.g. `NUMBA_ENABLE_CUDASIM=1 python script.py`); the simulator "
             "is slow: keep arrays tiny.")
+    _READY = cuda
     return cuda
 
 
@@ -117,6 +121,7 @@ def launch_1d(kernel, n: int, *args):
 
 
 def launch(kernel, grid, block, *args):
+    """Launch ``kernel`` with an explicit grid and block shape."""
     kernel[grid, block](*args)
 
 
@@ -139,20 +144,12 @@ def to_host(device_array) -> np.ndarray:
     return device_array.copy_to_host()
 
 
-def is_device_array(value) -> bool:
-    cuda = _numba_cuda()
-    return cuda.is_cuda_array(value) if hasattr(cuda, "is_cuda_array") else \
-        hasattr(value, "copy_to_host")
-
-
 def reshape(device_array, shape):
     """A view of a contiguous device array in another shape (no copy)."""
     shape = tuple(int(d) for d in shape)
     if tuple(device_array.shape) == shape:
         return device_array
-    if len(shape) == 0:
-        return device_array.reshape(1).reshape(()) if device_array.size == 1 else None
-    return device_array.reshape(*shape)
+    return device_array.reshape(shape)
 
 
 def flat(device_array):
@@ -164,6 +161,7 @@ def flat(device_array):
 
 
 def synchronize():
+    """Wait for every queued kernel (launches are asynchronous on a GPU)."""
     _numba_cuda().synchronize()
 
 
@@ -171,14 +169,14 @@ def synchronize():
 # kernel modules
 # ---------------------------------------------------------------------------
 
-def compile_module(source: str, filename: str) -> dict:
-    """Execute a generated kernel module; ``@cuda.jit`` compiles each kernel on first launch.
+def compile_module(source: str, stem: str) -> dict:
+    """Import a generated kernel module; ``@cuda.jit`` compiles each kernel on first launch.
 
-    The source is registered with :mod:`linecache` so tracebacks through a
-    kernel (on the simulator) show the generated lines.
+    The module is written to symkb's cache folder under a name made of
+    ``stem`` and a hash of its source (``symkb.lower.cache``), so tracebacks
+    show the generated lines and numba can cache the compiled kernels.
     """
+    from ..cache import load_module
     require_device()
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"__name__": filename}
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102
-    return namespace
+    module, _, _ = load_module(source, stem)
+    return vars(module)

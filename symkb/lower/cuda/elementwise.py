@@ -122,7 +122,7 @@ def operand_read(plan: OperandPlan, array: str, index="i") -> str:
 
 def build_kernel(name, body: Body, operand_shapes, out_shape, n_out) -> tuple:
     """Source of an elementwise kernel and its operand plans."""
-    from .source import SourceWriter
+    from .source import KERNEL, SourceWriter
     plans = [OperandPlan(j, s, out_shape) for j, s in enumerate(operand_shapes)]
     rank = len(out_shape)
     outs = [f"out{k}" for k in range(n_out)]
@@ -130,7 +130,7 @@ def build_kernel(name, body: Body, operand_shapes, out_shape, n_out) -> tuple:
     dims = [f"d{d}" for d in range(rank)]
     strides = [s for p in plans for s in p.stride_args()]
     w = SourceWriter()
-    w.line("@cuda.jit")
+    w.line(KERNEL)
     w.line(f"def {name}({', '.join(outs + ins + ['n'] + dims + strides)}):")
     with w.indent():
         names = {}

@@ -20,7 +20,7 @@ from . import adapter
 from .elementwise import Body, OperandPlan, emit_coords, is_elementwise, operand_read
 from .movement import make_transpose
 from .program import Step, emitter, size_of
-from .source import SourceWriter
+from .source import KERNEL, SourceWriter
 
 
 def build_matmul_kernel(name, dtype, tile, epilogue=None):
@@ -31,7 +31,7 @@ def build_matmul_kernel(name, dtype, tile, epilogue=None):
     extra = [f"a{p.index}" for p in plans]
     dims = [f"d{d}" for d in range(rank)] if epilogue else []
     strides = [s for p in plans for s in p.stride_args()]
-    w.line("@cuda.jit")
+    w.line(KERNEL)
     w.line(f"def {name}({', '.join(['out', 'x', 'y', 'M', 'N', 'K', 'offx', 'offy'] + extra + dims + strides)}):")
     with w.indent():
         w.line(f"sx = cuda.shared.array(({tile}, {tile}), dtype=np.{dtype})")

@@ -21,7 +21,7 @@ from . import adapter
 from .elementwise import emit_coords
 from .program import Step, contiguous_strides, emitter, runtime_types, size_of
 from .scalar import lit
-from .source import SourceWriter
+from .source import KERNEL, SourceWriter
 
 
 # ---------------------------------------------------------------------------
@@ -34,7 +34,7 @@ def build_gather_kernel(name, modes, dtype):
     params += [f"m{d}" for d, m in enumerate(modes) if m in ("mod", "div", "pad")]
     params += [f"q{d}" for d, m in enumerate(modes) if m == "pad"]
     w = SourceWriter()
-    w.line("@cuda.jit")
+    w.line(KERNEL)
     w.line(f"def {name}({', '.join(['out', 'inp', 'n', 'base'] + params)}):")
     with w.indent():
         w.line("i = cuda.grid(1)")
@@ -238,7 +238,7 @@ def build_scatter_kernel(name, rank):
     dims = [f"d{d}" for d in range(rank)]
     es = [f"e{d}" for d in range(rank)]
     w = SourceWriter()
-    w.line("@cuda.jit")
+    w.line(KERNEL)
     w.line(f"def {name}({', '.join(['out', 'inp', 'n', 'base'] + dims + es)}):")
     with w.indent():
         w.line("i = cuda.grid(1)")
@@ -292,7 +292,7 @@ def lower_stack(low, node):
 
 def build_take_kernel(name):
     w = SourceWriter()
-    w.line("@cuda.jit")
+    w.line(KERNEL)
     w.line(f"def {name}(out, ref, idx, n, inner, rows):")
     with w.indent():
         w.line("i = cuda.grid(1)")
@@ -329,7 +329,7 @@ def lower_gather(low, node):
 
 def build_one_hot_kernel(name):
     w = SourceWriter()
-    w.line("@cuda.jit")
+    w.line(KERNEL)
     w.line(f"def {name}(out, idx, n, classes):")
     with w.indent():
         w.line("i = cuda.grid(1)")

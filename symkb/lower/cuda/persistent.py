@@ -23,7 +23,7 @@ from . import adapter
 from .elementwise import Body, is_elementwise
 from .program import Step, size_of
 from .scalar import lit
-from .source import SourceWriter
+from .source import KERNEL, SourceWriter
 
 _STAGE_OPS = ("dot", "fused_dot", "getitem", "concatenate")
 
@@ -194,7 +194,7 @@ def _build_persistent(name, plan, attrs):
     params += [f"last{i}" for i in range(no)] + [f"outseq{i}" for i in range(no)]
     params += [f"final{i}" for i in range(n_s)] + ["B", "T"]
     w = SourceWriter()
-    w.line("@cuda.jit")
+    w.line(KERNEL)
     w.line(f"def {name}({', '.join(params)}):")
     reads = {}      # body tensor -> fn(r, c) -> expression
     with w.indent():

@@ -25,7 +25,7 @@ from . import adapter
 from .movement import make_transpose
 from .program import Step, emitter, make_node, runtime_types, size_of
 from .scalar import lit
-from .source import SourceWriter
+from .source import KERNEL, SourceWriter
 
 _COMBINE = {
     "sum": "{a} + {b}", "mean": "{a} + {b}", "prod": "{a} * {b}",
@@ -65,7 +65,7 @@ def build_reduce_kernel(name, op, in_dtype, acc, out_dtype, threads, first, fina
     w = SourceWriter()
     params = ["out"] + (["out_idx"] if arg and not final else []) + ["inp"] + \
         (["inp_idx"] if arg and not first else []) + ["R", "L", "P", "count"]
-    w.line("@cuda.jit")
+    w.line(KERNEL)
     w.line(f"def {name}({', '.join(params)}):")
     with w.indent():
         w.line(f"sh = cuda.shared.array({threads}, dtype=np.{acc})")
@@ -208,7 +208,7 @@ def lower_softmax(low, node):
 def build_scan_kernel(name, op, dtype):
     sym = "+" if op == "cumsum" else "*"
     w = SourceWriter()
-    w.line("@cuda.jit")
+    w.line(KERNEL)
     w.line(f"def {name}(out, inp, R, L):")
     with w.indent():
         w.line("r = cuda.grid(1)")

@@ -29,7 +29,7 @@ from . import adapter
 from .movement import make_transpose
 from .persistent import PersistentPlan, lower_persistent
 from .program import Lowering, Step, emitter, size_of
-from .source import SourceWriter
+from .source import KERNEL, SourceWriter
 
 
 @emitter("loop")
@@ -55,7 +55,7 @@ def lower_loop(low, node):
 
 def _select_kernel(name):
     w = SourceWriter()
-    w.line("@cuda.jit")
+    w.line(KERNEL)
     w.line(f"def {name}(out, m, a, b, n, inner):")
     with w.indent():
         w.line("i = cuda.grid(1)")
@@ -69,7 +69,7 @@ def _select_kernel(name):
 
 def _copy_kernel(name):
     w = SourceWriter()
-    w.line("@cuda.jit")
+    w.line(KERNEL)
     w.line(f"def {name}(out, a, n):")
     with w.indent():
         w.line("i = cuda.grid(1)")
@@ -83,7 +83,7 @@ def _copy_kernel(name):
 
 def _zero_kernel(name):
     w = SourceWriter()
-    w.line("@cuda.jit")
+    w.line(KERNEL)
     w.line(f"def {name}(out, n):")
     with w.indent():
         w.line("i = cuda.grid(1)")

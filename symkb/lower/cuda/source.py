@@ -9,10 +9,13 @@ adapter; kernels are then looked up by name at launch time.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 
 from . import adapter
 from .scalar import PRELUDE
+
+# every kernel's decorator: on a GPU, numba keeps the compiled kernel on disk
+# next to the cached module, so a second process does not compile it again
+KERNEL = "@cuda.jit(cache=True)"
 
 
 class SourceWriter:
@@ -83,9 +86,7 @@ class KernelModule:
         return "\n".join(out) + "\n"
 
     def compile(self):
-        source = self.source
-        digest = hashlib.sha1(source.encode()).hexdigest()[:12]
-        self._namespace = adapter.compile_module(source, f"<symkb-cuda {self.graph_name} {digest}>")
+        self._namespace = adapter.compile_module(self.source, "cuda_" + "".join(c if c.isalnum() else "_" for c in self.graph_name))
 
     def __getitem__(self, name):
         return self._namespace[name]
