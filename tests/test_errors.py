@@ -261,3 +261,19 @@ def test_function_rejects_updates():
     x = ph(2)
     with pytest.raises(ValueError, match="updates"):
         K.function([x], x, updates=[(K.variable(0.0), 1.0)])
+
+
+def test_symbolic_sizes_in_static_arguments_are_named():
+    x = ph(None, 3)
+    with pytest.raises(TypeError) as info:
+        K.reshape(x, (K.shape(x)[0], 3))
+    _assert_message(info.value, ["reshape", "`shape`", "Python ints"], "reshape")
+    with pytest.raises(TypeError) as info:
+        K.tile(x, (1.5, 2))
+    _assert_message(info.value, ["tile", "`n`", "1.5"], "tile")
+
+
+def test_constant_with_an_incompatible_shape():
+    with pytest.raises(ValueError) as info:
+        K.constant([1, 2, 3], shape=(2, 2))
+    _assert_message(info.value, ["constant", "3 elements", "(2, 2)"], "constant")

@@ -24,7 +24,7 @@ def reshape(x, shape):
     Raises:
         ValueError: if the element counts differ or more than one dim is -1.
     """
-    return call("reshape", x, shape=tuple(int(d) if d is not None else -1 for d in shape))
+    return call("reshape", x, shape=_static_ints(shape, "reshape", "shape", none=-1))
 
 
 def permute_dimensions(x, pattern):
@@ -41,7 +41,7 @@ def permute_dimensions(x, pattern):
     Raises:
         ValueError: if ``pattern`` is not a permutation of the axes.
     """
-    return call("transpose", x, perm=tuple(int(p) for p in pattern))
+    return call("transpose", x, perm=_static_ints(pattern, "permute_dimensions", "pattern"))
 
 
 def expand_dims(x, axis=-1):
@@ -139,8 +139,8 @@ def tile(x, n):
     Returns:
         A tensor whose axis ``i`` is ``n[i]`` times as long.
     """
-    n = [n] if isinstance(n, int) else [int(r) for r in n]
-    return call("tile", x, reps=tuple(n))
+    n = [n] if isinstance(n, int) else list(n)
+    return call("tile", x, reps=_static_ints(n, "tile", "n"))
 
 
 def repeat_elements(x, rep, axis):
@@ -323,3 +323,20 @@ def _pair(padding, op):
     if len(padding) != 2:
         raise ValueError(f"{op}: expected a (before, after) pair, received {padding!r}")
     return (int(padding[0]), int(padding[1]))
+
+
+def _static_ints(values, op, what, none=None):
+    """``values`` as a tuple of Python ints (``None`` entries become ``none``)."""
+    if ir.is_symbolic(values):
+        values = [values]
+    out = []
+    for v in values:
+        if v is None and none is not None:
+            out.append(none)
+        elif ir.is_symbolic(v) or isinstance(v, (float, bool)) or v is None:
+            raise TypeError(f"{op}: `{what}` must hold Python ints (symkb shapes are static, "
+                            f"with at most one -1 in a reshape); received {v!r} in "
+                            f"{values!r}")
+        else:
+            out.append(int(v))
+    return tuple(out)

@@ -81,8 +81,14 @@ def constant(value, dtype=None, shape=None, name=None):
         dtype = floatx()
     array = np.asarray(value, dtype=dtype)
     if shape is not None:
-        array = np.broadcast_to(array, tuple(shape)).copy() if array.size == 1 else \
-            array.reshape(tuple(shape))
+        shape = tuple(shape)
+        if array.size == 1:
+            array = np.broadcast_to(array, shape).copy()
+        elif array.size != int(np.prod(shape, dtype=np.int64)):
+            raise ValueError(f"constant: cannot give a value of {array.size} elements (shape "
+                             f"{array.shape}) the shape {shape}")
+        else:
+            array = array.reshape(shape)
     return array
 
 
