@@ -146,10 +146,12 @@ def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
     # Integer products (numba's np.dot needs BLAS floats), and small per-step
     # products where a BLAS call costs more than the arithmetic: explicit loops,
     # the innermost over the result's contiguous columns (it vectorises).
-    x2 = cg.fresh("x2")
-    o2 = cg.fresh("o2")
-    cg.w.line(f"{x2} = {xn}.reshape((-1, {xd[-1]}))")
-    cg.w.line(f"{o2} = {out_name}.reshape((-1, {wd[-1]}))")
+    if x.ndim == 2:
+        x2, o2 = xn, out_name
+    else:
+        x2, o2 = cg.fresh("x2"), cg.fresh("o2")
+        cg.w.line(f"{x2} = {xn}.reshape((-1, {xd[-1]}))")
+        cg.w.line(f"{o2} = {out_name}.reshape((-1, {wd[-1]}))")
     zero = lit(0, out_dtype)
     with cg.w.block(f"for r in range({x2}.shape[0]):"):
         with cg.w.block(f"for c in range({wd[-1]}):"):
