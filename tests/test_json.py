@@ -189,3 +189,34 @@ def test_every_layer_model_round_trips_through_every_format(case):
                  ir.from_networkx(ir.to_networkx(graph))):
         assert format_graph(back, full=True) == text
         cases.assert_same_results(graph, back, feeds)
+
+
+@settings(max_examples=20, deadline=None)
+@given(go_backwards=st.booleans(), masked=st.booleans(), time_major=st.booleans(),
+       all_outputs=st.booleans(), zero_output=st.booleans())
+def test_loop_flags_round_trip_through_every_format(go_backwards, masked, time_major,
+                                                    all_outputs, zero_output):
+    K.clear_session()
+    shape = (5, None, 3) if time_major else (None, 5, 3)
+    x = K.placeholder(shape=shape, name="x")
+    w = K.variable(np.linspace(-1, 1, 12).reshape(3, 4), name="w")
+
+    def step(xt, states):
+        h = K.tanh(K.dot(xt, w) + states[0])
+        return h, [h]
+
+    mask = K.placeholder(shape=(5, None) if time_major else (None, 5), dtype="bool",
+                         name="m") if masked else None
+    h0 = K.zeros_like(K.dot(x[0] if time_major else x[:, 0], w))
+    outs = K.rnn(step, x, [h0], go_backwards=go_backwards, mask=mask, time_major=time_major,
+                 return_all_outputs=all_outputs, zero_output_for_mask=zero_output)
+    graph = Graph([x] + ([mask] if masked else []), [outs[0], outs[1], outs[2][0]])
+    rng = np.random.default_rng(1)
+    feeds = [rng.normal(size=(5, 2, 3) if time_major else (2, 5, 3)).astype("float32")]
+    if masked:
+        feeds.append(rng.random((5, 2) if time_major else (2, 5)) > 0.3)
+    text = format_graph(graph, full=True)
+    for back in (ir.parse(text, cases.variables_of(graph), verify=True),
+                 from_json(to_json(graph)), ir.from_networkx(ir.to_networkx(graph))):
+        assert format_graph(back, full=True) == text
+        cases.assert_same_results(graph, back, feeds)
