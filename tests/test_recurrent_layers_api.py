@@ -251,3 +251,17 @@ def test_the_loop_body_holds_the_cell_step_and_captures_the_weights():
     assert loop.layer == "simple_rnn"
     text = str(model.graph)
     assert "body(%x_t: f32[?,3], %state: f32[?,4]" in text
+
+
+def test_rnn_layer_reads_a_list_as_inputs_then_initial_states():
+    import numpy as np
+    from symkb import layers as L
+    from symkb.models import Model
+    inp = L.Input((5, 4))
+    seq, h, c = L.LSTM(3, return_sequences=True, return_state=True)(inp)
+    second = L.LSTM(3)
+    by_keyword = second(seq, initial_state=[h, c])
+    by_list = second([seq, h, c])
+    x = np.random.default_rng(0).random((2, 5, 4)).astype(np.float32)
+    a, b = Model(inp, [by_keyword, by_list]).predict(x)
+    np.testing.assert_allclose(a, b, rtol=1e-6)

@@ -189,15 +189,10 @@ def test_wrong_weight_count_is_an_error(tmp_path):
         load_model(tmp_path / "m.symkb")
 
 
-# tf_keras records `rnn(x, initial_state=[h, c])` as one inbound node [x, h, c] and its
-# RNN layers split such a list back into inputs and states; symkb's do not yet.
-_INITIAL_STATE_CALL = pytest.mark.xfail(
-    strict=False, reason="an RNN layer called on [x, *initial_states] (as from_config "
-    "rebuilds an initial_state call) does not split the list yet")
-GOLDEN_LAYER_CASES = [
-    pytest.param(c, id=c["id"], marks=[_INITIAL_STATE_CALL] if "initial_state=" in c["code"]
-                 else [])
-    for c in __import__("graph_cases").golden_layer_cases()]
+# tf_keras records `rnn(x, initial_state=[h, c])` as one inbound node [x, h, c]; the RNN
+# layers split such a list back into inputs and states when the model is rebuilt.
+GOLDEN_LAYER_CASES = [pytest.param(c, id=c["id"])
+                      for c in __import__("graph_cases").golden_layer_cases()]
 
 
 @pytest.mark.parametrize("case", GOLDEN_LAYER_CASES)

@@ -108,8 +108,18 @@ class RNN(Layer):
 
     # ------------------------------------------------------------------ calls
     def __call__(self, inputs, initial_state=None, constants=None, **kwargs):
+        if isinstance(inputs, list) and len(inputs) > 1 and initial_state is None \
+                and constants is None:
+            # tf_keras reads a list as [inputs, *initial_states, *constants]
+            # (how a model config records an ``initial_state`` call)
+            n_consts = getattr(self, "_num_constants", 0)
+            if n_consts:
+                inputs, constants = inputs[:-n_consts], inputs[-n_consts:]
+            inputs, initial_state = inputs[0], (inputs[1:] or None)
         if initial_state is None and constants is None:
             return super().__call__(inputs, **kwargs)
+        if constants is not None:
+            self._num_constants = len(flatten(constants))
         # states and constants travel with the inputs, so that a model built on
         # them finds the layers that made them (tf_keras does the same)
         states = [] if initial_state is None else flatten(initial_state)
