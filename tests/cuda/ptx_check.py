@@ -22,6 +22,8 @@ def main(path):
     import numba.cuda.dispatcher as dispatcher
     from numba import cuda, types
 
+    from symkb.lower.cache import load_module
+
     class _Device:
         compute_capability = (8, 0)
 
@@ -31,9 +33,8 @@ def main(path):
     modules, failures, ok = {}, [], 0
     for source, name, signature in records:
         if source not in modules:
-            namespace = {"__name__": "symkb_cuda_ptx_check"}
-            exec(compile(source, "<generated>", "exec"), namespace)  # noqa: S102
-            modules[source] = namespace
+            # imported from a file, as the cuda target does (cache=True needs one)
+            modules[source] = vars(load_module(source, "cuda_ptx_check")[0])
         argtypes = []
         for item in signature:
             if item[0] == "array":

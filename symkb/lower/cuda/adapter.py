@@ -86,7 +86,7 @@ def __getattr__(name):
 # ---------------------------------------------------------------------------
 
 class Geometry:
-    """Launch sizes: generous on a GPU, tiny on the simulator (one Python thread per CUDA thread)."""
+    """Launch sizes: generous on a GPU, tiny on the simulator (a Python thread per CUDA thread)."""
 
     def __init__(self, sim: bool):
         self.threads = 32 if sim else 256        # threads per block, 1-D kernels

@@ -32,7 +32,8 @@ def build_matmul_kernel(name, dtype, tile, epilogue=None):
     dims = [f"d{d}" for d in range(rank)] if epilogue else []
     strides = [s for p in plans for s in p.stride_args()]
     w.line(KERNEL)
-    w.line(f"def {name}({', '.join(['out', 'x', 'y', 'M', 'N', 'K', 'offx', 'offy'] + extra + dims + strides)}):")
+    params = ["out", "x", "y", "M", "N", "K", "offx", "offy"] + extra + dims + strides
+    w.line(f"def {name}({', '.join(params)}):")
     with w.indent():
         w.line(f"sx = cuda.shared.array(({tile}, {tile}), dtype=np.{dtype})")
         w.line(f"sy = cuda.shared.array(({tile}, {tile}), dtype=np.{dtype})")
@@ -202,8 +203,9 @@ def lower_dot(low, node):
         K = tuple(ya.shape)[-2]
         yt = transpose(ya)
         M = size_of(tuple(xa.shape)[:-1])
-        N = size_of(yt.shape[1:])
-        out_shape = tuple(tuple(xa.shape)[:-1]) + tuple(tuple(ya.shape)[:-2]) + (tuple(ya.shape)[-1],)
+        N = size_of(tuple(yt.shape)[1:])
+        xs, ys = tuple(xa.shape), tuple(ya.shape)
+        out_shape = xs[:-1] + ys[:-2] + (ys[-1],)
         out = adapter.empty(out_shape, dtype)
         kernel(xa, yt, out, M, N, K)
         env[node.outputs[0]] = out

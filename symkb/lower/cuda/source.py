@@ -86,7 +86,8 @@ class KernelModule:
         return "\n".join(out) + "\n"
 
     def compile(self):
-        self._namespace = adapter.compile_module(self.source, "cuda_" + "".join(c if c.isalnum() else "_" for c in self.graph_name))
+        stem = "cuda_" + "".join(c if c.isalnum() else "_" for c in self.graph_name)
+        self._namespace = adapter.compile_module(self.source, stem)
 
     def __getitem__(self, name):
         return self._namespace[name]
