@@ -138,3 +138,27 @@ def test_embedding_mask_bidirectional_model():
     assert exe.target == "cuda"
     np.testing.assert_allclose(exe(ids), symkb.compile(model, target="interpreter")(ids),
                                rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_loop_stays_on_the_device(strategy, monkeypatch):
+    """Per call: one upload per input, one download per output, nothing in between."""
+    from symkb.lower.cuda import adapter, compile_cuda
+    graph, feeds = _simple_rnn_graph(True, True)
+    exe = compile_cuda(graph, strategy=strategy)
+    exe(list(feeds))                        # weights and constants upload on the first call
+    calls = {"to_device": 0, "to_host": 0}
+    real_to_device, real_to_host = adapter.to_device, adapter.to_host
+
+    def to_device(a):
+        calls["to_device"] += 1
+        return real_to_device(a)
+
+    def to_host(a):
+        calls["to_host"] += 1
+        return real_to_host(a)
+
+    monkeypatch.setattr(adapter, "to_device", to_device)
+    monkeypatch.setattr(adapter, "to_host", to_host)
+    exe(list(feeds))
+    assert calls == {"to_device": len(feeds), "to_host": len(graph.outputs)}, calls
