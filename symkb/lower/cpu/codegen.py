@@ -71,6 +71,14 @@ def sanitize(text: str) -> str:
     return text
 
 
+def param_identifier(variable_name: str) -> str:
+    """``'lstm/lstm_cell/kernel:0'`` -> ``'lstm_kernel'``: the layer and the weight."""
+    parts = [p for p in variable_name.split(":")[0].split("/") if p]
+    if len(parts) > 2:
+        parts = [parts[0], parts[-1]]
+    return "_".join(parts) or "param"
+
+
 class Codegen:
     """Generates the module source for one graph (see the module docstring)."""
 
@@ -177,7 +185,7 @@ class Codegen:
             if node.op == "input":
                 continue
             if node.op == "param":
-                name = self.fresh(node.attrs["variable"].name)
+                name = self.fresh(param_identifier(node.attrs["variable"].name))
                 self.args.append((name, "param", node.attrs["variable"]))
                 self.bind(node.outputs[0], name)
                 continue

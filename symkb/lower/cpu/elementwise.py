@@ -6,6 +6,11 @@ and each result is stored once: no temporaries. ``fused_dot`` computes the
 matrix product into its result buffer with ``np.dot(x, w, out)`` and runs its
 body in place over it. A lone elementwise node (when the fusion pass did not
 run) is emitted as a group of one.
+
+Broadcasting follows the static types: an axis of static size 1 is read at
+index 0. Two operands whose sizes on an axis are both unknown (``None``) are
+taken to be equal at run time (the batch axis, in practice); an unknown axis
+that turns out to be 1 against a larger one is not broadcast.
 """
 from __future__ import annotations
 
@@ -126,6 +131,13 @@ for _op in SCALAR:
 SMALL_N = 64  # below this many columns a per-step product is looped, not a BLAS call
 
 
+def _small_product(cg, x, w) -> bool:
+    """A per-step product small enough that explicit loops beat a BLAS call."""
+    k, n = w.shape
+    return (cg.in_loop > 0 and x.ndim == 2 and isinstance(k, int) and isinstance(n, int)
+            and n < SMALL_N and k < SMALL_N)
+
+
 def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
     """``out = x @ w`` for a 2-D ``w``; ``x`` of any rank >= 1 (leading axes flattened)."""
     xn, wn = cg.name(x), cg.name(w)
@@ -134,8 +146,7 @@ def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
         xn = f"{xn}.astype({np_type(out_dtype)})"
     if w.dtype != out_dtype:
         wn = f"{wn}.astype({np_type(out_dtype)})"
-    small = (isinstance(wd[0], int) and isinstance(wd[1], int) and wd[1] < SMALL_N
-             and cg.in_loop and x.ndim == 2)
+    small = _small_product(cg, x, w)
     if is_float(out_dtype) and not small:
         if x.ndim <= 2:
             cg.w.line(f"np.dot({xn}, {wn}, {out_name})")
@@ -174,6 +185,19 @@ def emit_fused_dot(cg, node) -> None:
     out = node.outputs[0]
     dims = _dot_dims(cg, x, w)
     name = cg.alloc(out, dims)
+    if _small_product(cg, x, w) and is_float(acc_t.dtype) and x.dtype == w.dtype == acc_t.dtype:
+        # A small per-step product: each result element is a dot product
+        # computed in a register right where the epilogue needs it (LLVM
+        # unrolls the static inner loop); no BLAS call, no buffer round trip.
+        idx, close = _loop_nest(cg, dims)
+        k = cg.fresh("k")
+        cg.w.line(f"acc = {lit(0, acc_t.dtype)}")
+        with cg.w.block(f"for {k} in range({cg.dims(x)[-1]}):"):
+            cg.w.line(f"acc += {cg.name(x)}[{idx[0]}, {k}] * {cg.name(w)}[{k}, {idx[1]}]")
+        operand_elems = ["acc"] + [cg.elem(t, idx, out.ndim) for t in rest]
+        emit_body(cg, body, operand_elems, [f"{name}[{', '.join(idx)}]"])
+        close()
+        return
     if acc_t.dtype == out.dtype:
         acc = name
     else:

@@ -175,6 +175,8 @@ def emit_loop(cg, node) -> None:
     w.lines.extend(inner.lines)  # written one level deeper already
     # Results after the loop.
     for t, buf, o in zip(last_outs, out_bufs, body.outputs[:no]):
+        if not cg.users.get(t):
+            continue  # nobody reads the last output
         name = cg.fresh(f"{base}_last")
         sl = f"{buf}[-1]" if time_major else f"{buf}[:, -1]"
         w.line(f"{name} = np.ascontiguousarray({sl})")
