@@ -32,7 +32,7 @@ def _f32_from_bits(typingctx, bits):
     return types.float32(types.int32), codegen
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def tanh_f32(x):
     """float32 tanh: Eigen's clamped 13/6 rational approximation."""
     c = _F32(7.90531110763549805)
@@ -53,7 +53,7 @@ def tanh_f32(x):
     return x if small else r
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def exp_neg_f32(x):
     """float32 exp(x) for x <= 0 (and NaN), subnormal results included:
     exp(-inf) = 0, NaN stays NaN."""
@@ -79,7 +79,7 @@ def exp_neg_f32(x):
     return _F32(0.0) if x < lo else y
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def sigmoid_f32(x):
     """float32 1 / (1 + exp(-x)), accurate in both tails."""
     a = -x if x > _F32(0.0) else x
@@ -88,7 +88,7 @@ def sigmoid_f32(x):
     return s if x >= _F32(0.0) else (e * s if x == x else x)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def _float_divmod(a, b):
     # numpy's npy_divmod for floats, in float64 (callers convert the result).
     a = np.float64(a)
@@ -112,13 +112,13 @@ def _float_divmod(a, b):
     return floordiv, mod
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def floordiv_float(a, b):
     """numpy's floor_divide of two floats of one dtype."""
     return _float_divmod(a, b)[0]
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def mod_float(a, b):
     """numpy's remainder (np.mod) of two floats of one dtype."""
     return _float_divmod(a, b)[1]
