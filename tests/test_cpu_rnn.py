@@ -119,3 +119,19 @@ def test_grid_is_a_cover():
         assert {row[i] for row in GRID} == {False, True}
     assert len(set(GRID)) == len(GRID) and set(GRID) <= set(itertools.product([False, True],
                                                                                 repeat=5))
+
+
+def test_nested_loops():
+    x = K.placeholder(shape=(None, 3, 4, 2), name="x")
+
+    def inner_step(v_t, states):
+        s = states[0] * 0.5 + K.tanh(v_t)
+        return s, [s]
+
+    def outer_step(x_t, states):
+        _, _, (h,) = K.rnn(inner_step, x_t, [states[0]])
+        return h + 1.0, [h]
+    h0 = K.zeros_like(x[:, 0, 0])
+    _, outs, _ = K.rnn(outer_step, x, [h0], go_backwards=True)
+    g = ir.Graph([x], [outs], name="nested")
+    assert_same(g, [RNG.standard_normal((2, 3, 4, 2)).astype(np.float32)], verify_each=True)

@@ -56,7 +56,8 @@ def emit_loop(cg, node) -> None:
     w = cg.w
     base = node.layer or "loop"
     steps = cg.fresh(f"{base}_steps")
-    s0 = cg.name(seqs[0])
+    if cg.in_loop:
+        cg.loop_local.add(steps)  # a nested loop: its buffers live in the outer step
     w.line(f"{steps} = {cg.dims(seqs[0])[t_axis]}")
     with w.block(f"if {steps} == 0:"):
         w.line("raise ValueError('loop: cannot iterate over zero time steps')")
