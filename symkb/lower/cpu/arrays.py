@@ -8,7 +8,6 @@ is C-contiguous, which ``np.dot`` and reshapes rely on).
 """
 from __future__ import annotations
 
-from ...ir.node import decode_index  # noqa: F401  (index items documented there)
 from ...ir.types import is_float
 from .codegen import Unsupported, emitter
 from .scalar import lit, np_type
@@ -459,7 +458,6 @@ def emit_batch_dot(cg, node) -> None:
               f".reshape(({xd[0]}, {m}, {xd[ax]}))")
     cg.w.line(f"{y3} = np.ascontiguousarray({cg.name(y)}.astype({dt}).transpose({yperm}))"
               f".reshape(({yd[0]}, {yd[ay]}, {n}))")
-    odims = [xd[0]] + [d for d in out.shape[1:]]
     odims = [cg.dims(x)[0]] + [d if d is not None else "-1" for d in out.shape[1:]]
     if any(d == "-1" for d in odims[1:]):
         raise Unsupported("cpu codegen: batch_dot with unknown non-batch dims")

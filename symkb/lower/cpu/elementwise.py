@@ -232,7 +232,8 @@ def emit_dot(cg, node) -> None:
         with cg.w.block(f"for r in range({x2}.shape[0]):"):
             cg.w.line(f"acc = {lit(0, out.dtype)}")
             with cg.w.block(f"for k in range({xd[-1]}):"):
-                cg.w.line(f"acc += {np_type(out.dtype)}({x2}[r, k]) * {np_type(out.dtype)}({wn}[k])")
+                cg.w.line(f"acc += {np_type(out.dtype)}({x2}[r, k]) * "
+                          f"{np_type(out.dtype)}({wn}[k])")
             cg.w.line(f"{flat}[r] = acc")
         return
     # w of rank > 2: move its contracted axis (-2) first and flatten the rest.

@@ -25,9 +25,6 @@ from .codegen import emitter
 from .scalar import lit, np_type
 from .writer import SourceWriter
 
-_ELEMENTWISE_READERS = ("fused_elementwise",)
-
-
 def _only_elementwise_readers(body, t) -> bool:
     for node in body.nodes:
         for i, u in enumerate(node.inputs):
