@@ -16,7 +16,7 @@ import pytest
 import symkb
 from symkb import backend as K
 from symkb import ir
-from symkb.layers.nest import flatten
+from symkb.backend.nest import flatten
 
 GOLDENS = pathlib.Path(__file__).parent / "goldens"
 META = json.loads((GOLDENS / "layers.json").read_text())

@@ -6,7 +6,7 @@ import pytest
 import symkb
 from symkb import backend as K
 from symkb import ir, layers
-from symkb.layers.nest import flatten
+from symkb.backend.nest import flatten
 
 RNG = np.random.default_rng(3)
 X = RNG.standard_normal((2, 6, 4)).astype("float32")

@@ -14,7 +14,7 @@ import pytest
 
 import symkb
 from symkb import backend as K
-from symkb.layers.nest import flatten
+from symkb.backend.nest import flatten
 
 GOLDENS = pathlib.Path(__file__).parent / "goldens"
 META = json.loads((GOLDENS / "rnn_extra.json").read_text())

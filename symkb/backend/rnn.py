@@ -22,49 +22,9 @@ from ..ir import KerasTensor, Node, Variable
 from ..ir.build import as_tensor, current_layer, to_array
 from ..ir.ops.loop import run_loop, step_type, unroll_loop
 from ..ir.types import TensorType
+from .nest import flatten, pack_sequence_as
 
 __all__ = ["rnn"]
-
-
-# ---------------------------------------------------------------- tf.nest order
-
-def _is_seq(x) -> bool:
-    return isinstance(x, (list, tuple, dict))
-
-
-def flatten(structure) -> list:
-    """The leaves of ``structure`` in ``tf.nest.flatten`` order."""
-    if isinstance(structure, dict):
-        return [leaf for k in sorted(structure) for leaf in flatten(structure[k])]
-    if isinstance(structure, (list, tuple)):
-        return [leaf for item in structure for leaf in flatten(item)]
-    return [structure]
-
-
-def pack_sequence_as(structure, flat):
-    """Inverse of :func:`flatten`: ``flat`` arranged like ``structure``."""
-    flat = list(flat)
-    out, used = _pack(structure, flat, 0)
-    if used != len(flat):
-        raise ValueError(f"cannot pack {len(flat)} values into a structure with {used} leaves")
-    return out
-
-
-def _pack(structure, flat, i):
-    if isinstance(structure, dict):
-        packed = {}
-        for k in sorted(structure):
-            packed[k], i = _pack(structure[k], flat, i)
-        return type(structure)((k, packed[k]) for k in structure), i
-    if isinstance(structure, (list, tuple)):
-        items = []
-        for item in structure:
-            v, i = _pack(item, flat, i)
-            items.append(v)
-        if isinstance(structure, tuple) and hasattr(structure, "_fields"):
-            return type(structure)(*items), i
-        return type(structure)(items), i
-    return flat[i], i + 1
 
 
 # ---------------------------------------------------------------- the public op

@@ -23,7 +23,7 @@ from .. import backend as K
 from ..backend.session import register_reset_hook, to_snake_case, unique_object_name
 from ..ir import KerasTensor, Variable, layer_scope
 from . import initializers
-from .nest import flatten, pack_as
+from ..backend.nest import flatten, pack_as
 
 # Masks and call records travel beside the tensors. They are session state:
 # ``K.clear_session()`` empties both (models keep their own copy of the records).
@@ -179,7 +179,7 @@ class Layer:
 
     def compute_output_shape(self, input_shape):
         """The output shape, found by calling the layer on placeholders."""
-        from .nest import map_structure
+        from ..backend.nest import map_structure
         ph = map_structure(lambda s: K.placeholder(shape=s, dtype=self.dtype), input_shape) \
             if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0],
                                                                             (tuple, list)) \
@@ -250,7 +250,7 @@ class Layer:
 
 
 def _to_arrays(inputs, dtype):
-    from .nest import map_structure
+    from ..backend.nest import map_structure
 
     def convert(x):
         if isinstance(x, Variable):

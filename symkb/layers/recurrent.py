@@ -15,7 +15,7 @@ import numpy as np
 from .. import backend as K
 from ..ir import KerasTensor
 from .base import Layer
-from .nest import flatten, pack_as
+from ..backend.nest import flatten, pack_as
 from .recurrent_cells import (GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells,
                               deserialize_cell, prefix_weight_names)
 

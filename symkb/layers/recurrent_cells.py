@@ -15,7 +15,7 @@ from .. import backend as K
 from ..ir import KerasTensor
 from . import activations, initializers
 from .base import Layer
-from .nest import flatten, pack_as
+from ..backend.nest import flatten, pack_as
 
 def _positive_units(cls, units) -> int:
     if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:

@@ -10,7 +10,7 @@ nothing is ever executed from a config.
 from __future__ import annotations
 
 from ..layers.core import InputLayer
-from ..layers.nest import flatten
+from ..backend.nest import flatten
 
 
 def layer_class(class_name, custom_objects=None):

@@ -16,7 +16,7 @@ from .. import backend as K
 from ..ir import Graph, KerasTensor, replay
 from ..layers.base import Layer, history
 from ..layers.core import InputLayer
-from ..layers.nest import flatten, pack_as
+from ..backend.nest import flatten, pack_as
 from .summary import summarize
 
 
