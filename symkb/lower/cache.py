@@ -104,18 +104,20 @@ def load_module(source: str, stem: str):
 
 
 def clear_numba_cache(path: pathlib.Path) -> None:
-    """Delete numba's cached machine code of the module at ``path`` (if found)."""
-    stem = path.stem
-    roots = [path.parent / "__pycache__"]
+    """Delete numba's cached machine code of the module at ``path`` and of the
+    runtime helpers it calls (``symkb/lower/cpu/runtime.py``), wherever found."""
+    runtime = pathlib.Path(__file__).resolve().parent / "cpu" / "runtime.py"
     numba_dir = os.environ.get("NUMBA_CACHE_DIR")
-    if numba_dir:
-        roots.append(pathlib.Path(numba_dir))
-    for root in roots:
-        if not root.exists():
-            continue
-        for f in root.rglob(f"{stem}*"):
-            if f.suffix in (".nbi", ".nbc"):
-                try:
-                    f.unlink()
-                except OSError:
-                    pass
+    for module in (path, runtime):
+        roots = [module.parent / "__pycache__"]
+        if numba_dir:
+            roots.append(pathlib.Path(numba_dir))
+        for root in roots:
+            if not root.exists():
+                continue
+            for f in root.rglob(f"{module.stem}*"):
+                if f.suffix in (".nbi", ".nbc"):
+                    try:
+                        f.unlink()
+                    except OSError:
+                        pass
