@@ -72,17 +72,14 @@ def _inspect(args) -> int:
 
 
 def _bench(args) -> int:
-    import importlib.util
     import pathlib
+    import subprocess
     path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "rnn.py"
     if not path.exists():
         raise FileNotFoundError(f"benchmark script not found at {path} (symkb bench runs from "
                                 "a source checkout)")
-    spec = importlib.util.spec_from_file_location("symkb_bench_rnn", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.argv = [str(path)] + list(args.bench_args)
-    spec.loader.exec_module(module)
-    return int(module.main() or 0) if hasattr(module, "main") else 0
+    # its own process: the benchmark pins thread counts before numpy is imported
+    return subprocess.call([sys.executable, str(path), *args.bench_args])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,15 +101,24 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--dot", metavar="OUT", help="write Graphviz DOT to OUT")
     inspect.add_argument("--passes", action="store_true", help="show the graph after each pass")
     inspect.set_defaults(func=_inspect)
-    bench = sub.add_parser("bench", help="the RNN benchmark table (benchmarks/rnn.py)")
-    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    bench = sub.add_parser("bench", help="the RNN benchmark table (benchmarks/rnn.py)",
+                           add_help=False)
+    bench.description = ("Every argument after `bench` goes to benchmarks/rnn.py "
+                         "(--workloads W1,W4 --repeats 7 --quick ...; `symkb bench --help`).")
     bench.set_defaults(func=_bench)
     return parser
 
 
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    passthrough = []
+    if "bench" in argv:  # everything after `bench` belongs to benchmarks/rnn.py
+        at = argv.index("bench")
+        argv, passthrough = argv[:at + 1], argv[at + 1:]
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        args.bench_args = passthrough
     try:
         return args.func(args)
     except KeyboardInterrupt:
