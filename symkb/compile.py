@@ -23,6 +23,10 @@ def _as_graph(obj):
         if single is None:
             single = len(graph.outputs) == 1
         return graph, single
+    if hasattr(obj, "graph") and graph is None:
+        raise ValueError(f"compile: model {getattr(obj, 'name', '')!r} has not been built yet "
+                         "(its input shape is unknown); call `build(input_shape)` or "
+                         "`predict` on a batch of data first, or start it with an Input")
     raise TypeError(f"compile: expected a model, a K.function result or a symkb.ir.Graph "
                     f"(anything with a .graph), received {type(obj).__name__}")
 

@@ -65,3 +65,12 @@ def test_sequential_config_round_trip():
     np.testing.assert_array_equal(model.predict(x), clone.predict(x))
     assert [type(layer).__name__ for layer in clone.layers] == ["Dense", "Dense"]
     assert symkb.Sequential is Sequential
+
+
+def test_compile_of_an_unbuilt_sequential_says_so():
+    model = Sequential([layers.Dense(3)])
+    with pytest.raises(ValueError, match="has not been built"):
+        symkb.compile(model)
+    model.build((None, 4))
+    out = symkb.compile(model, target="interpreter")(np.ones((2, 4), np.float32))
+    assert out.shape == (2, 3)
