@@ -523,7 +523,7 @@ def make_jax(wl: Workload, hoist=False):
         else:      # x_t @ kernel inside the step (faster under XLA:CPU here)
             xs = jnp.swapaxes(x, 0, 1)   # (time, batch, in)
             proj = lambda xt: xt @ p["k"] + p["b_in"]  # noqa: E731
-        # (XLA:CPU ran the un-hoisted form 1.3-2.6x faster on W2-W5 here)
+        # (XLA:CPU ran this un-hoisted form up to 2.4x faster on W2-W5 here)
         h0 = jnp.zeros((batch, u), x.dtype)
 
         if cell == "simple":
@@ -637,9 +637,9 @@ def make_tf_eager(wl, hoist=True):
 
 # Whether the input projection x @ kernel is hoisted out of the time loop (one
 # big GEMM) or done per step changes some peers' speed both ways, by workload
-# and by machine (measured here: XLA -- JAX and tf.fn+XLA -- 1.3-2.6x faster
-# un-hoisted on W2-W5; tf.fn 10-25% faster hoisted on W1/W4 and 5-25% slower
-# on W2/W3/W5).  So that "symkb / best peer" is against each peer's best, those
+# and by machine (measured here: XLA -- JAX and tf.fn+XLA -- up to 2.4x faster
+# un-hoisted on W2-W5; tf.fn's two forms trade places by workload and run,
+# within about 25%).  So that "symkb / best peer" is against each peer's best, those
 # peers are measured in both forms (each checked) and the column shows the
 # faster; the JSON keeps both.  --quick measures the first form only.
 HOIST_BOTH = ({"hoist": False}, {"hoist": True})
