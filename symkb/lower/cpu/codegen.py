@@ -18,7 +18,12 @@ Emitters use these services of the code generator:
   ints or expressions; ``cg.bind(t, name, dims)`` after computing it;
 * ``cg.fresh(base)``: a new unique identifier; ``cg.alloc(t, dims)``;
 * ``cg.elem(t, index_vars, rank)``: the element of ``t`` at the iteration
-  index, with numpy broadcasting.
+  index, with numpy broadcasting;
+* ``cg.result_buffer(t, dims)``: the buffer an elementwise emitter writes
+  ``t`` into (a state buffer the loop emitter proposed in ``cg.targets``, or a
+  new one), and ``cg.extra_stores``: more element destinations of ``t`` (the
+  loop's output at this step) that an emitter may write from its loop and
+  then record in ``cg.stored``.
 """
 from __future__ import annotations
 
@@ -97,6 +102,9 @@ class Codegen:
         self.elem_fns: dict = {}    # tensor -> index vars -> element text (views)
         self.loop_local: set = set()  # names computed inside a time loop
         self.users: dict = {}       # tensor -> [(node, operand index)] of the graph emitted
+        self.targets: dict = {}     # tensor -> buffer proposed for it (a loop's state)
+        self.extra_stores: dict = {}  # tensor -> [index vars -> element text]
+        self.stored: set = set()    # tensors whose extra stores were emitted
 
     # -- names and shapes ------------------------------------------------
     def fresh(self, base: str) -> str:
@@ -150,12 +158,34 @@ class Codegen:
     def alloc(self, t, dims, name: str | None = None, zeros: bool = False) -> str:
         """Allocate the buffer of ``t`` (at the hoisting point) and bind it."""
         name = name or self.fresh(self.default_name(t))
+        self.alloc_buffer(name, dims, t.dtype, zeros)
+        self.bind(t, name, dims)
+        return name
+
+    def alloc_buffer(self, name: str, dims, dtype: str, zeros: bool = False) -> None:
+        """``name = np.empty(dims)`` at the hoisting point (in the step when a
+        dimension is computed there)."""
         fn = "np.zeros" if zeros else "np.empty"
         words = {w for d in dims if isinstance(d, str) for w in re.findall(r"[A-Za-z_]\w*", d)}
         where = self.w if words & self.loop_local else self.hoist
-        where.line(f"{name} = {fn}({self.shape_text(dims)}, dtype={np_type(t.dtype)})")
+        where.line(f"{name} = {fn}({self.shape_text(dims)}, dtype={np_type(dtype)})")
+
+    def result_buffer(self, t, dims) -> str:
+        """Bind ``t`` to its proposed buffer (``targets``) or allocate one."""
+        name = self.targets.get(t)
+        if name is None:
+            return self.alloc(t, dims)
         self.bind(t, name, dims)
         return name
+
+    def extra_store_lines(self, t, index_vars, value: str) -> None:
+        """Write ``value`` (``t``'s element) to ``t``'s extra destinations too."""
+        fns = self.extra_stores.get(t)
+        if not fns:
+            return
+        for fn in fns:
+            self.w.line(f"{fn(index_vars)} = {value}")
+        self.stored.add(t)
 
     def elem(self, t, index_vars, rank: int) -> str:
         """``t``'s element at the iteration index (numpy broadcasting, right-aligned)."""

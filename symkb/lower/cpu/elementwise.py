@@ -41,8 +41,9 @@ def iteration_dims(cg, node, t_out) -> list:
     return dims
 
 
-def emit_body(cg, body: Graph, operand_elems: list, out_elems: list) -> None:
-    """Scalar statements computing ``body`` from operand element expressions."""
+def emit_body(cg, body: Graph, operand_elems: list, out_elems: list) -> list:
+    """Scalar statements computing ``body`` from operand element expressions;
+    returns the expressions of the body's results."""
     s = Scalars(cg.w, cg.fresh)
     env = dict(zip(body.inputs, operand_elems))
     for node in body.nodes:
@@ -59,6 +60,7 @@ def emit_body(cg, body: Graph, operand_elems: list, out_elems: list) -> None:
         env[node.outputs[0]] = name
     for target, t in zip(out_elems, body.outputs):
         cg.w.line(f"{target} = {env[t]}")
+    return [env[t] for t in body.outputs]
 
 
 def _loop_nest(cg, dims):
@@ -88,12 +90,14 @@ def emit_fused(cg, node, out_names=None) -> None:
             cg.bind(o, out_names[i], dims)
             names.append(out_names[i])
         else:
-            names.append(cg.alloc(o, dims))
+            names.append(cg.result_buffer(o, dims))
     rank = t0.ndim
     idx, close = _loop_nest(cg, dims)
     operand_elems = [cg.elem(t, idx, rank) for t in node.inputs]
     where = f"[{', '.join(idx)}]" if rank else "[()]"
-    emit_body(cg, body, operand_elems, [f"{n}{where}" for n in names])
+    values = emit_body(cg, body, operand_elems, [f"{n}{where}" for n in names])
+    for o, value in zip(node.outputs, values):
+        cg.extra_store_lines(o, idx, value)
     close()
 
 
@@ -184,31 +188,38 @@ def emit_fused_dot(cg, node) -> None:
     acc_t = body.inputs[0]
     out = node.outputs[0]
     dims = _dot_dims(cg, x, w)
-    name = cg.alloc(out, dims)
     if _small_product(cg, x, w) and is_float(acc_t.dtype) and x.dtype == w.dtype == acc_t.dtype:
         # A small per-step product: each result element is a dot product
         # computed in a register right where the epilogue needs it (LLVM
         # unrolls the static inner loop); no BLAS call, no buffer round trip.
+        # The rows of x are read while results are stored: never in place.
+        name = cg.alloc(out, dims)
         idx, close = _loop_nest(cg, dims)
         k = cg.fresh("k")
         cg.w.line(f"acc = {lit(0, acc_t.dtype)}")
         with cg.w.block(f"for {k} in range({cg.dims(x)[-1]}):"):
             cg.w.line(f"acc += {cg.name(x)}[{idx[0]}, {k}] * {cg.name(w)}[{k}, {idx[1]}]")
         operand_elems = ["acc"] + [cg.elem(t, idx, out.ndim) for t in rest]
-        emit_body(cg, body, operand_elems, [f"{name}[{', '.join(idx)}]"])
+        (value,) = emit_body(cg, body, operand_elems, [f"{name}[{', '.join(idx)}]"])
+        cg.extra_store_lines(out, idx, value)
         close()
         return
-    if acc_t.dtype == out.dtype:
+    # The product goes to the result buffer, unless the result has a proposed
+    # buffer (a state that x may be): then to a buffer of its own, and the
+    # epilogue writes the result.
+    name = cg.result_buffer(out, dims)
+    if acc_t.dtype == out.dtype and out not in cg.targets:
         acc = name
     else:
-        acc = cg.fresh("acc")
-        cg.hoist.line(f"{acc} = np.empty({cg.shape_text(dims)}, dtype={np_type(acc_t.dtype)})")
+        acc = cg.fresh("acc" if acc_t.dtype != out.dtype else f"{name}_acc")
+        cg.alloc_buffer(acc, dims, acc_t.dtype)
     matmul_into(cg, x, w, acc, acc_t.dtype)
     rank = out.ndim
     idx, close = _loop_nest(cg, dims)
     where = f"[{', '.join(idx)}]"
     operand_elems = [f"{acc}{where}"] + [cg.elem(t, idx, rank) for t in rest]
-    emit_body(cg, body, operand_elems, [f"{name}{where}"])
+    (value,) = emit_body(cg, body, operand_elems, [f"{name}{where}"])
+    cg.extra_store_lines(out, idx, value)
     close()
 
 

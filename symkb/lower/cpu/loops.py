@@ -17,6 +17,12 @@ Layout of the generated code (see ``symkb/ir/ops/loop.py`` for the semantics)::
 A step slice ``x[:, t]`` read only by fused loops is not copied: their element
 reads index the sequence directly (``xp[i0, t, i1]``), so the hoisted input
 projection is read in place.
+
+Without a mask, a new state computed by a fused loop (``fused_elementwise``,
+or the epilogue of a ``fused_dot``) is written straight into its state buffer
+when that is safe (see :func:`_in_place_states`), and a step output computed
+by one is also stored into ``outputs[:, i]`` from that loop: the step then
+copies nothing.
 """
 from __future__ import annotations
 
@@ -34,6 +40,49 @@ def _only_elementwise_readers(body, t) -> bool:
                 continue
             return False
     return t not in body.outputs
+
+
+_FUSED = ("fused_elementwise", "fused_dot")
+_EAGER = _FUSED + ("dot",)  # ops that read their operands when they run
+
+
+def _reads_in_place(node, i, ph, value) -> bool:
+    """Whether ``node`` reading ``ph`` as operand ``i`` allows ``value`` (a result
+    of ``node``) to overwrite ``ph`` from ``node``'s own loop nest."""
+    same = ph.type.shape == value.type.shape
+    if node.op == "fused_elementwise":
+        return same
+    # fused_dot: the product is computed before the epilogue writes.
+    return i == 0 or (i >= 2 and same)
+
+
+def _in_place_states(body, nseq, ns, no) -> dict:
+    """``new state value -> k``: the states whose new value may be written into
+    state buffer ``k`` by the node computing it. Safe when the value comes from
+    a fused node of the body and every read of the old state is by a fused
+    node or product emitted before it, or by that node at the very element it
+    writes; a state returned as a value is never overwritten."""
+    position = {n: p for p, n in enumerate(body.nodes)}
+    out = {}
+    for k in range(ns):
+        ph = body.inputs[nseq + k]
+        value = body.outputs[no + k]
+        node = value.node
+        if node.op not in _FUSED or node not in position or value in out \
+                or ph in body.outputs:
+            continue
+        ok = True
+        for reader in body.nodes:
+            for i, u in enumerate(reader.inputs):
+                if u is not ph:
+                    continue
+                if reader is node:
+                    ok = ok and _reads_in_place(reader, i, ph, value)
+                else:
+                    ok = ok and reader.op in _EAGER and position[reader] < position[node]
+        if ok:
+            out[value] = k
+    return out
 
 
 def _insert(idx, pos, value):
@@ -116,7 +165,17 @@ def emit_loop(cg, node) -> None:
         cg.bind(ph, cg.name(c), cg.dims(c))
         if c in cg.elem_fns:
             cg.elem_fns[ph] = cg.elem_fns[c]
-    # The step.
+    # The step: new states straight into their buffers, outputs stored from
+    # the loops that compute them, where that is safe.
+    direct = mask is None
+    if direct:
+        for value, k in _in_place_states(body, nseq, ns, no).items():
+            cg.targets[value] = state_bufs[k]
+        col = "0" if not a["return_all_outputs"] else i_var
+        for o, buf in zip(body.outputs[:no], out_bufs):
+            if o.node.op in _FUSED and o.ndim >= 1:
+                cg.extra_stores.setdefault(o, []).append(
+                    lambda idx, buf=buf: f"{buf}[{', '.join(_insert(idx, t_axis, col))}]")
     cg.emit_nodes(body)
     new_vals = [cg.name(t) for t in body.outputs]
     state_inputs = set(body.inputs[nseq:nseq + ns])
@@ -127,46 +186,52 @@ def emit_loop(cg, node) -> None:
     out_t, new_t = body.outputs[:no], body.outputs[no:]
     mname = cg.name(mask) if mask is not None else None
     b = cg.fresh("b")
-    with inner.block(f"for {b} in range({batch}):"):
-        if mname is not None:
-            m = f"{mname}[{t_var}, {b}]" if time_major else f"{mname}[{b}, {t_var}]"
-            inner.line(f"keep = {m}")
-        for k, (o, buf) in enumerate(zip(out_t, out_bufs)):
-            rest = [cg.fresh(f"j{d}") for d in range(1, o.ndim)]
-            blocks = [inner.block(f"for {v} in range({d}):")
-                      for v, d in zip(rest, cg.dims(o)[1:])]
-            for blk in blocks:
-                blk.__enter__()
-            src = f"{new_vals[k]}[{', '.join([b] + rest)}]"
-            dst = f"{buf}[{', '.join(_insert([b] + rest, t_axis, col))}]"
-            if mname is None:
-                inner.line(f"{dst} = {src}")
-            else:
-                fill = (f"{prev_bufs[k]}[{', '.join([b] + rest)}]" if prev_bufs
-                        else lit(0, o.dtype))
-                inner.line(f"v = {src} if keep else {fill}")
-                inner.line(f"{dst} = v")
-                if prev_bufs:
-                    inner.line(f"{prev_bufs[k]}[{', '.join([b] + rest)}] = v")
-            for blk in reversed(blocks):
-                blk.__exit__(None, None, None)
-        for k, (s, buf) in enumerate(zip(new_t, state_bufs)):
-            src = new_vals[no + k]
-            if src == buf:
-                continue
-            rest = [cg.fresh(f"j{d}") for d in range(1, s.ndim)]
-            blocks = [inner.block(f"for {v} in range({d}):")
-                      for v, d in zip(rest, cg.dims(states[k])[1:])]
-            for blk in blocks:
-                blk.__enter__()
-            ix = ", ".join([b] + rest)
-            if mname is None:
-                inner.line(f"{buf}[{ix}] = {src}[{ix}]")
-            else:
-                with inner.block("if keep:"):
+    # Nothing is left to copy when the step's loops stored everything already.
+    copies = (mname is not None or any(o not in cg.stored for o in out_t)
+              or any(v != buf for v, buf in zip(new_vals[no:], state_bufs)))
+    if copies:
+        with inner.block(f"for {b} in range({batch}):"):
+            if mname is not None:
+                m = f"{mname}[{t_var}, {b}]" if time_major else f"{mname}[{b}, {t_var}]"
+                inner.line(f"keep = {m}")
+            for k, (o, buf) in enumerate(zip(out_t, out_bufs)):
+                if o in cg.stored:
+                    continue
+                rest = [cg.fresh(f"j{d}") for d in range(1, o.ndim)]
+                blocks = [inner.block(f"for {v} in range({d}):")
+                          for v, d in zip(rest, cg.dims(o)[1:])]
+                for blk in blocks:
+                    blk.__enter__()
+                src = f"{new_vals[k]}[{', '.join([b] + rest)}]"
+                dst = f"{buf}[{', '.join(_insert([b] + rest, t_axis, col))}]"
+                if mname is None:
+                    inner.line(f"{dst} = {src}")
+                else:
+                    fill = (f"{prev_bufs[k]}[{', '.join([b] + rest)}]" if prev_bufs
+                            else lit(0, o.dtype))
+                    inner.line(f"v = {src} if keep else {fill}")
+                    inner.line(f"{dst} = v")
+                    if prev_bufs:
+                        inner.line(f"{prev_bufs[k]}[{', '.join([b] + rest)}] = v")
+                for blk in reversed(blocks):
+                    blk.__exit__(None, None, None)
+            for k, (s, buf) in enumerate(zip(new_t, state_bufs)):
+                src = new_vals[no + k]
+                if src == buf:
+                    continue
+                rest = [cg.fresh(f"j{d}") for d in range(1, s.ndim)]
+                blocks = [inner.block(f"for {v} in range({d}):")
+                          for v, d in zip(rest, cg.dims(states[k])[1:])]
+                for blk in blocks:
+                    blk.__enter__()
+                ix = ", ".join([b] + rest)
+                if mname is None:
                     inner.line(f"{buf}[{ix}] = {src}[{ix}]")
-            for blk in reversed(blocks):
-                blk.__exit__(None, None, None)
+                else:
+                    with inner.block("if keep:"):
+                        inner.line(f"{buf}[{ix}] = {src}[{ix}]")
+                for blk in reversed(blocks):
+                    blk.__exit__(None, None, None)
     cg.in_loop -= 1
     cg.w, cg.hoist = saved
     w.line(f"for {i_var} in range({steps}):")
