@@ -9,6 +9,13 @@ vectorise. Both agree with numpy to a few ulp (well under 1e-6 relative) and
 keep numpy's NaN and Inf behaviour: NaN in gives NaN out, ``tanh(+-inf) =
 +-1``, ``sigmoid(-inf) = 0``, ``sigmoid(inf) = 1``. float64 code uses exact
 libm calls instead.
+
+The three float32 helpers are compiled with ``fastmath={"contract"}`` (the
+flag set ``_CONTRACT``): LLVM may fuse a multiply and an add into one FMA in
+their polynomials (one rounding instead of two, so no less accurate; about a
+tenth off an LSTM step). No other fast-math flag: NaN and Inf keep numpy's
+behaviour. The flags stay on these instructions when the helpers are inlined
+into a generated loop, whose own arithmetic keeps numpy's rounding.
 """
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 _F32 = np.float32
+_CONTRACT = {"contract"}  # FMA contraction only (see the module docstring)
 
 
 @intrinsic
@@ -32,7 +40,7 @@ def _f32_from_bits(typingctx, bits):
     return types.float32(types.int32), codegen
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=_CONTRACT)
 def tanh_f32(x):
     """float32 tanh: Eigen's clamped 13/6 rational approximation."""
     c = _F32(7.90531110763549805)
@@ -49,11 +57,14 @@ def tanh_f32(x):
     q = q * x2 + _F32(2.26843463243900e-03)
     q = q * x2 + _F32(4.89352518554385e-03)
     r = p / q
+    # beyond the clamp the result is +-1 exactly (with FMA the rational gives
+    # 1 - 2**-22 there)
+    r = _F32(1.0) if x > c else (_F32(-1.0) if x < -c else r)
     small = x < _F32(0.0004) and x > _F32(-0.0004)
     return x if small else r
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=_CONTRACT)
 def exp_neg_f32(x):
     """float32 exp(x) for x <= 0 (and NaN), subnormal results included:
     exp(-inf) = 0, NaN stays NaN."""
@@ -79,7 +90,7 @@ def exp_neg_f32(x):
     return _F32(0.0) if x < lo else y
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=_CONTRACT)
 def sigmoid_f32(x):
     """float32 1 / (1 + exp(-x)), accurate in both tails."""
     a = -x if x > _F32(0.0) else x
