@@ -78,6 +78,31 @@ def test_input_projection_is_hoisted_in_generated_code():
     assert first_dot < loop_at, "x_t @ W should be one product before the time loop"
 
 
+def test_states_are_written_in_place_when_safe():
+    # LSTM: c and h computed by fused loops straight into their state buffers,
+    # outputs stored from the loop: no per-step copy loop is left.
+    x = K.placeholder(shape=(None, 6, 3))
+    cell = layers.LSTM(8, return_sequences=True)
+    g = ir.Graph([x], [cell(x)])
+    src = compiled(g, "cpu", verify_each=True).source
+    step = src[src.index("for i in range("):]
+    assert "for b" not in step and "_outputs[i0, i, i1] = " in step
+    assert_same(g, [RNG.standard_normal((3, 6, 3)).astype(np.float32)])
+
+
+def test_state_read_after_its_new_value_is_not_overwritten():
+    # the old state is read after the new one is computed: it must stay intact.
+    x = K.placeholder(shape=(None, 5, 4))
+
+    def step(x_t, states):
+        s = states[0]
+        new = K.tanh(x_t + s)
+        return new * 2.0 + K.exp(s), [new]
+    _, outs, last = K.rnn(step, x, [K.zeros_like(x[:, 0])])
+    g = ir.Graph([x], [outs, last[0]])
+    assert_same(g, [RNG.standard_normal((2, 5, 4)).astype(np.float32)], verify_each=True)
+
+
 CELLS = {
     "simple_rnn": lambda: layers.SimpleRNN(5, return_sequences=True),
     "lstm": lambda: layers.LSTM(5, return_sequences=True, go_backwards=True),
