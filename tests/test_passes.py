@@ -179,6 +179,58 @@ def test_licm_with_mask_keeps_results():
     same_values(g, g2, [rng.random((2, 5, 3)).astype(np.float32), rng.random((2, 5)) > 0.5])
 
 
+def _gated_graph():
+    """A two-gate cell: z = x_t @ W + h @ U + b sliced per gate (like LSTM/GRU)."""
+    x = K.placeholder(shape=(None, 5, 3))
+    w = K.variable(np.random.default_rng(6).random((3, 8)) - 0.5)
+    u = K.variable(np.random.default_rng(7).random((4, 8)) - 0.5)
+    b = K.variable(np.arange(8) * 0.1)
+
+    def step(x_t, states):
+        z = K.bias_add(K.dot(x_t, w) + K.dot(states[0], u), b)
+        h = K.sigmoid(z[:, :4]) * K.tanh(z[:, 4:])
+        return h, [h]
+    h0 = K.zeros_like(x[:, 0, :1]) + K.zeros((1, 4))
+    _, outs, _ = K.rnn(step, x, [h0])
+    return ir.Graph([x], [outs])
+
+
+def test_sink_slices_moves_gate_slices_onto_the_products_and_keeps_values():
+    g = _gated_graph()
+    g2 = passes.sink_slices(g)
+    ir.verify(g2)
+    (loop,) = [n for n in g2.nodes if n.op == "loop"]
+    body = loop.attrs["body"]
+    wide = [n for n in body.nodes if n.op in ("add", "bias_add")
+            and n.out_types[0].shape[-1] == 8]
+    assert not wide                                     # no full-width z any more
+    sliced = [n for n in body.nodes if n.op == "getitem"]
+    assert {n.inputs[0].node.op for n in sliced} >= {"dot"}
+    data = np.random.default_rng(8).random((2, 5, 3)).astype(np.float32)
+    for a, c in zip(ir.evaluate(g, [data]), ir.evaluate(g2, [data])):
+        np.testing.assert_array_equal(a, c)             # same operations, same order
+    assert passes.sink_slices(g2) is g2
+    # licm still hoists x_t @ W as one product for all steps
+    g3 = passes.licm(g2)
+    assert [n.out_types[0].shape for n in g3.nodes if n.op == "dot"] == [(None, 5, 8)]
+
+
+def test_sink_slices_leaves_values_read_whole_and_outer_graphs_alone():
+    x = _x((None, 8))
+    y = K.exp(x)
+    g = ir.Graph([x], [y[:, :4], y[:, 4:]])
+    assert passes.sink_slices(g) is g                   # not a loop body
+
+    xs = K.placeholder(shape=(None, 5, 8))
+
+    def step(x_t, states):
+        z = x_t + states[0]
+        return z[:, :4], [z]                            # z is also read whole
+    _, outs, _ = K.rnn(step, xs, [K.zeros_like(xs[:, 0])])
+    g = ir.Graph([xs], [outs])
+    assert passes.sink_slices(g) is g
+
+
 def test_pipeline_verifies_after_each_pass_and_names_the_culprit():
     x = _x()
     g = ir.Graph([x], [K.exp(x)])

@@ -9,7 +9,8 @@ for each, whether it changed the graph and how the node counts moved; with
 names the pass that broke the graph.
 
 Order matters: types first, then the cheap clean-ups (fold, simplify, CSE,
-DCE), then loop-invariant code motion (which wants the body unfused, so it
+DCE), then slices sunk through elementwise ops in loop bodies (so each gate
+reads the products' columns), then loop-invariant code motion (which wants the body unfused, so it
 sees ``dot(x_t, W)``), then fusion (elementwise groups, then dot epilogues).
 """
 from __future__ import annotations
@@ -28,10 +29,11 @@ from .infer_types import infer_types
 from .licm import licm
 from .rewrite import consumers, map_bodies, rewrite
 from .simplify import simplify
+from .sink_slices import sink_slices
 from .verify import verify
 
-PIPELINE = [verify, infer_types, fold_constants, simplify, cse, dce, licm, cse, dce,
-            fuse_elementwise, fuse_dot, dce, verify]
+PIPELINE = [verify, infer_types, fold_constants, simplify, cse, dce, sink_slices, licm,
+            cse, dce, fuse_elementwise, fuse_dot, dce, verify]
 
 
 @dataclass
@@ -113,5 +115,6 @@ def run_pipeline(graph: Graph, passes=None, *, dump: bool = False, verify_each: 
 
 
 __all__ = ["PIPELINE", "run_pipeline", "PassRecord", "rewrite", "map_bodies", "consumers",
-           "verify", "infer_types", "fold_constants", "simplify", "cse", "dce", "licm",
+           "verify", "infer_types", "fold_constants", "simplify", "cse", "dce", "sink_slices",
+           "licm",
            "fuse_elementwise", "fuse_dot"]
