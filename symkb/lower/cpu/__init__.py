@@ -16,7 +16,9 @@ import time
 
 import numpy as np
 
+from ...ir import evaluate
 from ..executable import Executable
+from ..shape_guard import ShapeGuard
 from .codegen import EMITTERS, Unsupported, generate  # noqa: F401
 
 
@@ -34,8 +36,13 @@ class CpuExecutable(Executable):
         self.path = path
         self.cache_hit = cache_hit
         self.compile_seconds = compile_seconds
+        self._guard = ShapeGuard(graph)
 
     def _run(self, arrays) -> list:
+        if not self._guard.fits(arrays):
+            # inputs disagree on an unknown size the kernel assumes equal (a size-1
+            # batch broadcast against a larger one, say): the interpreter runs it
+            return evaluate(self.graph, arrays)
         params = [v.value() for v in self._params]
         return list(self.function(*arrays, *params, *self._consts))
 
