@@ -265,3 +265,15 @@ def test_rnn_layer_reads_a_list_as_inputs_then_initial_states():
     x = np.random.default_rng(0).random((2, 5, 4)).astype(np.float32)
     a, b = Model(inp, [by_keyword, by_list]).predict(x)
     np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_layers_owning_sublayers_report_their_weights():
+    from symkb import layers as L
+    bi = L.Bidirectional(L.LSTM(3))
+    bi(L.Input((5, 4)))
+    assert len(bi.trainable_weights) == 6 and bi.non_trainable_weights == []
+    bi.trainable = False
+    assert bi.trainable_weights == [] and len(bi.non_trainable_weights) == 6
+    td = L.TimeDistributed(L.Dense(2))
+    td(L.Input((5, 4)))
+    assert [tuple(w.shape) for w in td.weights] == [(4, 2), (2,)]

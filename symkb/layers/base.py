@@ -117,15 +117,25 @@ class Layer:
         (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
         return var
 
+    def _sublayers(self) -> list:
+        """Layers whose weights this layer owns too (a cell, a wrapped layer)."""
+        return []
+
     @property
     def trainable_weights(self) -> list:
-        return list(self._trainable_weights) if self.trainable else []
+        if not self.trainable:
+            return []
+        return list(self._trainable_weights) + [
+            w for layer in self._sublayers() for w in layer.trainable_weights]
 
     @property
     def non_trainable_weights(self) -> list:
+        subs = self._sublayers()
         if self.trainable:
-            return list(self._non_trainable_weights)
-        return list(self._trainable_weights) + list(self._non_trainable_weights)
+            return list(self._non_trainable_weights) + [
+                w for layer in subs for w in layer.non_trainable_weights]
+        return list(self._trainable_weights) + list(self._non_trainable_weights) + [
+            w for layer in subs for w in layer.weights]
 
     @property
     def weights(self) -> list:

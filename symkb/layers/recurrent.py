@@ -78,15 +78,8 @@ class RNN(Layer):
     def states(self):
         return [None] * len(flatten(self.cell.state_size))
 
-    @property
-    def trainable_weights(self) -> list:
-        return list(self.cell.trainable_weights) if self.trainable else []
-
-    @property
-    def non_trainable_weights(self) -> list:
-        if not self.trainable:
-            return list(self.cell.weights)
-        return list(self.cell.non_trainable_weights)
+    def _sublayers(self) -> list:
+        return [self.cell]
 
     # ------------------------------------------------------------------ build
     def build(self, input_shape):

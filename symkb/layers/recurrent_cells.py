@@ -263,15 +263,8 @@ class StackedRNNCells(Layer):
         cell = self.cells[-1]
         return getattr(cell, "output_size", flatten(cell.state_size)[0])
 
-    @property
-    def trainable_weights(self) -> list:
-        return [w for c in self.cells for w in c.trainable_weights] if self.trainable else []
-
-    @property
-    def non_trainable_weights(self) -> list:
-        if not self.trainable:
-            return [w for c in self.cells for w in c.weights]
-        return [w for c in self.cells for w in c.non_trainable_weights]
+    def _sublayers(self) -> list:
+        return list(self.cells)
 
     def build(self, input_shape):
         shape = tuple(input_shape)

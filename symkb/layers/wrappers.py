@@ -57,18 +57,8 @@ class Bidirectional(Layer):
         self.supports_masking = True
         self._initial_weights = weights
 
-    @property
-    def trainable_weights(self) -> list:
-        if not self.trainable:
-            return []
-        return self.forward_layer.trainable_weights + self.backward_layer.trainable_weights
-
-    @property
-    def non_trainable_weights(self) -> list:
-        if not self.trainable:
-            return self.forward_layer.weights + self.backward_layer.weights
-        return self.forward_layer.non_trainable_weights + \
-            self.backward_layer.non_trainable_weights
+    def _sublayers(self) -> list:
+        return [self.forward_layer, self.backward_layer]
 
     def build(self, input_shape):
         if isinstance(input_shape, list) and input_shape and \
@@ -174,15 +164,8 @@ class TimeDistributed(Layer):
         self.layer = layer
         self.supports_masking = True
 
-    @property
-    def trainable_weights(self) -> list:
-        return list(self.layer.trainable_weights) if self.trainable else []
-
-    @property
-    def non_trainable_weights(self) -> list:
-        if not self.trainable:
-            return list(self.layer.weights)
-        return list(self.layer.non_trainable_weights)
+    def _sublayers(self) -> list:
+        return [self.layer]
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
