@@ -326,18 +326,6 @@ def emit_getitem(cg, node) -> None:
     _bind_expr(cg, node, expr)
 
 
-def _index_loops(cg, dims):
-    idx = [f"i{k}" for k in range(len(dims))]  # reserved names: loop nests never nest
-    blocks = [cg.w.block(f"for {v} in range({d}):") for v, d in zip(idx, dims)]
-    for b in blocks:
-        b.__enter__()
-
-    def close():
-        for b in reversed(blocks):
-            b.__exit__(None, None, None)
-    return idx, close
-
-
 @emitter("tile", "repeat_elements")
 def emit_tile(cg, node) -> None:
     (x,) = node.inputs
@@ -352,7 +340,7 @@ def emit_tile(cg, node) -> None:
         odims = [(f"{d} * {rep}" if isinstance(d, str) else d * rep) if i == axis else d
                  for i, d in enumerate(xd)]
     name = cg.alloc(out, odims)
-    idx, close = _index_loops(cg, odims)
+    idx, close = cg.w.loop_nest(odims)
     if node.op == "tile":
         src = [f"{v} % {d}" for v, d in zip(idx, xd)]
     else:

@@ -63,19 +63,6 @@ def emit_body(cg, body: Graph, operand_elems: list, out_elems: list) -> list:
     return [env[t] for t in body.outputs]
 
 
-def _loop_nest(cg, dims):
-    """Open ``for i_k in range(d_k)`` blocks; returns (index vars, exit callable)."""
-    idx = [f"i{k}" for k in range(len(dims))]  # reserved names: loop nests never nest
-    blocks = [cg.w.block(f"for {v} in range({d}):") for v, d in zip(idx, dims)]
-    for b in blocks:
-        b.__enter__()
-
-    def close():
-        for b in reversed(blocks):
-            b.__exit__(None, None, None)
-    return idx, close
-
-
 @emitter("fused_elementwise")
 def emit_fused(cg, node, out_names=None) -> None:
     body = node.attrs["body"]
@@ -92,7 +79,7 @@ def emit_fused(cg, node, out_names=None) -> None:
         else:
             names.append(cg.result_buffer(o, dims))
     rank = t0.ndim
-    idx, close = _loop_nest(cg, dims)
+    idx, close = cg.w.loop_nest(dims)
     operand_elems = [cg.elem(t, idx, rank) for t in node.inputs]
     where = f"[{', '.join(idx)}]" if rank else "[()]"
     values = emit_body(cg, body, operand_elems, [f"{n}{where}" for n in names])
@@ -194,7 +181,7 @@ def emit_fused_dot(cg, node) -> None:
         # unrolls the static inner loop); no BLAS call, no buffer round trip.
         # The rows of x are read while results are stored: never in place.
         name = cg.alloc(out, dims)
-        idx, close = _loop_nest(cg, dims)
+        idx, close = cg.w.loop_nest(dims)
         k = cg.fresh("k")
         cg.w.line(f"acc = {lit(0, acc_t.dtype)}")
         with cg.w.block(f"for {k} in range({cg.dims(x)[-1]}):"):
@@ -215,7 +202,7 @@ def emit_fused_dot(cg, node) -> None:
         cg.alloc_buffer(acc, dims, acc_t.dtype)
     matmul_into(cg, x, w, acc, acc_t.dtype)
     rank = out.ndim
-    idx, close = _loop_nest(cg, dims)
+    idx, close = cg.w.loop_nest(dims)
     where = f"[{', '.join(idx)}]"
     operand_elems = [f"{acc}{where}"] + [cg.elem(t, idx, rank) for t in rest]
     (value,) = emit_body(cg, body, operand_elems, [f"{name}{where}"])

@@ -44,6 +44,22 @@ class SourceWriter:
         finally:
             self.level -= 1
 
+    def loop_nest(self, dims):
+        """Open ``for i<k> in range(dims[k]):`` blocks, one per dim.
+
+        Returns ``(index names, close)``; call ``close()`` to leave the nest.
+        The names ``i0, i1, ...`` are reserved for these nests (they never nest).
+        """
+        idx = [f"i{k}" for k in range(len(dims))]
+        blocks = [self.block(f"for {v} in range({d}):") for v, d in zip(idx, dims)]
+        for b in blocks:
+            b.__enter__()
+
+        def close():
+            for b in reversed(blocks):
+                b.__exit__(None, None, None)
+        return idx, close
+
     def extend(self, other: "SourceWriter") -> None:
         """Append another writer's lines, re-indented to this writer's level."""
         pad = self.INDENT * self.level
