@@ -33,7 +33,7 @@ import re
 from ...ir import Graph
 from ...ir.printer import format_node, name_values
 from .scalar import np_type
-from .writer import SourceWriter
+from ..writer import SourceWriter
 
 
 class Unsupported(NotImplementedError):

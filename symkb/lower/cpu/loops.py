@@ -29,7 +29,7 @@ from __future__ import annotations
 from ...ir.ops.loop import split_operands
 from .codegen import emitter
 from .scalar import lit, np_type
-from .writer import SourceWriter
+from ..writer import SourceWriter
 
 def _only_elementwise_readers(body, t) -> bool:
     for node in body.nodes:

@@ -16,6 +16,8 @@ and last-axis concatenations. The recurrent layers' cells qualify.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ...ir.ops.loop import split_operands
@@ -250,13 +252,11 @@ def _build_persistent(name, plan, attrs):
                     w.line(f"wsh{i}[e // {n_}, e % {n_}] = const{i}[e]")
         for i, s in enumerate(s_in):
             u = s.shape[1]
-            _rows_loop(w, R, u)
-            with w.indent():
+            with _rows_loop(w, R, u):
                 w.line(f"st{i}[r, c] = init{i}[(b0 + r) * {u} + c] if b0 + r < B else "
                        f"{lit(0, s.dtype)}")
         for i, o in enumerate(body.outputs[:no]):
-            _rows_loop(w, R, o.shape[1])
-            with w.indent():
+            with _rows_loop(w, R, o.shape[1]):
                 w.line(f"prev{i}[r, c] = {lit(0, o.dtype)}")
         w.line("cuda.syncthreads()")
         w.line("for k in range(T):")
@@ -273,8 +273,7 @@ def _build_persistent(name, plan, attrs):
             news = body.outputs[no:]
             for i, o in enumerate(outs):
                 width = o.shape[1]
-                _rows_loop(w, R, width)
-                with w.indent():
+                with _rows_loop(w, R, width):
                     w.line("b = b0 + r")
                     w.line("if b < B:")
                     with w.indent():
@@ -301,8 +300,7 @@ def _build_persistent(name, plan, attrs):
                 w.line("cuda.syncthreads()")
                 for i, (nw, s) in enumerate(zip(news, s_in)):
                     width = s.shape[1]
-                    _rows_loop(w, R, width)
-                    with w.indent():
+                    with _rows_loop(w, R, width):
                         val = reads[nw]("r", "c")
                         if has_mask:
                             w.line("b = b0 + r")
@@ -315,20 +313,22 @@ def _build_persistent(name, plan, attrs):
             w.line("cuda.syncthreads()")
         for i, s in enumerate(s_in):
             u = s.shape[1]
-            _rows_loop(w, R, u)
-            with w.indent():
+            with _rows_loop(w, R, u):
                 w.line("if b0 + r < B:")
                 with w.indent():
                     w.line(f"final{i}[(b0 + r) * {u} + c] = st{i}[r, c]")
     return w.text()
 
 
+@contextlib.contextmanager
 def _rows_loop(w, rows, width):
-    w.line(f"for e in range(tid, {rows * width}, nt):")
-    w.lines.append("    " * (w._depth + 1) + f"r = e // {width}")
-    w.lines.append("    " * (w._depth + 1) + f"c = e % {width}")
-    # the batch row this element reads (rows past the batch read its last row, never stored)
-    w.lines.append("    " * (w._depth + 1) + "rb = b0 + r if b0 + r < B else B - 1")
+    """A block-strided loop over the (row, column) elements of a state slice."""
+    with w.block(f"for e in range(tid, {rows * width}, nt):"):
+        w.line(f"r = e // {width}")
+        w.line(f"c = e % {width}")
+        # the batch row this element reads (rows past the batch read its last row, never stored)
+        w.line("rb = b0 + r if b0 + r < B else B - 1")
+        yield
 
 
 def _emit_stage(w, n, reads, buffers, R):
@@ -338,24 +338,21 @@ def _emit_stage(w, n, reads, buffers, R):
         _, start, stop, step = n.attrs["index"][1]
         src = n.inputs[0]
         s0, _, st = slice(start, stop, step).indices(src.shape[1])
-        _rows_loop(w, R, width)
-        with w.indent():
+        with _rows_loop(w, R, width):
             w.line(f"{buffers[out]}[r, c] = {reads[src]('r', f'{s0} + c * {st}')}")
         return
     if n.op == "concatenate":
         offset = 0
         for piece in n.inputs:
             pw = piece.shape[1]
-            _rows_loop(w, R, pw)
-            with w.indent():
+            with _rows_loop(w, R, pw):
                 w.line(f"{buffers[out]}[r, {offset} + c] = {reads[piece]('r', 'c')}")
             offset += pw
         return
     if n.op in ("dot", "fused_dot"):
         x, mtx = n.inputs[:2]
         kdim = mtx.shape[0] if mtx.shape[0] is not None else x.shape[1]
-        _rows_loop(w, R, width)
-        with w.indent():
+        with _rows_loop(w, R, width):
             w.line(f"acc = np.{n.out_types[0].dtype}(0)" if n.op == "dot" else
                    f"acc = np.{n.inputs[0].dtype}(0)")
             w.line(f"for q in range({kdim}):")
@@ -378,8 +375,7 @@ def _emit_stage(w, n, reads, buffers, R):
     else:
         body = Body(list(n.inputs), [n], n.outputs)
         operands = list(n.inputs)
-    _rows_loop(w, R, width)
-    with w.indent():
+    with _rows_loop(w, R, width):
         names = {b_in: _bcast_read(reads, t, width) for b_in, t in zip(body.inputs, operands)}
         results = body.emit(w, names)
         for o, res in zip(n.outputs, results):

@@ -53,46 +53,30 @@ def lower_loop(low, node):
 # small helper kernels shared by the steps strategy
 # ---------------------------------------------------------------------------
 
-def _select_kernel(name):
+def _grid_stride_kernel(name, params, statement):
+    """A kernel running ``statement`` for every ``i < n`` (a grid-stride loop)."""
     w = SourceWriter()
     w.line(KERNEL)
-    w.line(f"def {name}(out, m, a, b, n, inner):")
-    with w.indent():
+    with w.block(f"def {name}({params}):"):
         w.line("i = cuda.grid(1)")
         w.line("step = cuda.gridsize(1)")
-        w.line("while i < n:")
-        with w.indent():
-            w.line("out[i] = a[i] if m[i // inner] else b[i]")
+        with w.block("while i < n:"):
+            w.line(statement)
             w.line("i += step")
     return w.text()
+
+
+def _select_kernel(name):
+    return _grid_stride_kernel(name, "out, m, a, b, n, inner",
+                               "out[i] = a[i] if m[i // inner] else b[i]")
 
 
 def _copy_kernel(name):
-    w = SourceWriter()
-    w.line(KERNEL)
-    w.line(f"def {name}(out, a, n):")
-    with w.indent():
-        w.line("i = cuda.grid(1)")
-        w.line("step = cuda.gridsize(1)")
-        w.line("while i < n:")
-        with w.indent():
-            w.line("out[i] = a[i]")
-            w.line("i += step")
-    return w.text()
+    return _grid_stride_kernel(name, "out, a, n", "out[i] = a[i]")
 
 
 def _zero_kernel(name):
-    w = SourceWriter()
-    w.line(KERNEL)
-    w.line(f"def {name}(out, n):")
-    with w.indent():
-        w.line("i = cuda.grid(1)")
-        w.line("step = cuda.gridsize(1)")
-        w.line("while i < n:")
-        with w.indent():
-            w.line("out[i] = 0")
-            w.line("i += step")
-    return w.text()
+    return _grid_stride_kernel(name, "out, n", "out[i] = 0")
 
 
 def _lower_steps(low, node):

@@ -1,4 +1,4 @@
-"""Generated kernel source: an indenting writer and the module that collects kernels.
+"""Generated kernel source: the module that collects the kernels of a graph.
 
 A :class:`KernelModule` gathers the ``@cuda.jit`` kernels of one compiled
 graph into a single readable Python module (header, device helpers, then
@@ -8,36 +8,13 @@ adapter; kernels are then looked up by name at launch time.
 """
 from __future__ import annotations
 
-import contextlib
-
+from ..writer import SourceWriter  # noqa: F401  (the kernels' writer)
 from . import adapter
 from .scalar import PRELUDE
 
 # every kernel's decorator: on a GPU, numba keeps the compiled kernel on disk
 # next to the cached module, so a second process does not compile it again
 KERNEL = "@cuda.jit(cache=True)"
-
-
-class SourceWriter:
-    """Lines of code with managed indentation (emitters never indent by hand)."""
-
-    def __init__(self):
-        self.lines = []
-        self._depth = 0
-
-    def line(self, text: str = ""):
-        self.lines.append(("    " * self._depth + text) if text else "")
-
-    @contextlib.contextmanager
-    def indent(self):
-        self._depth += 1
-        try:
-            yield
-        finally:
-            self._depth -= 1
-
-    def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
 
 
 class KernelModule:

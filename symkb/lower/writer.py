@@ -1,7 +1,8 @@
-"""``SourceWriter``: the one owner of indentation in generated code.
+"""``SourceWriter``: the one owner of indentation in generated code (cpu and cuda).
 
-Emitters call :meth:`line` and open blocks with ``with w.block("for i in range(n):")``;
-they never build indentation by hand.
+Emitters call :meth:`line` and open blocks with ``with w.block("for i in range(n):")``
+(or ``with w.indent():`` under a header they wrote); they never build
+indentation by hand.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ class SourceWriter:
             self.level -= 1
 
     @contextlib.contextmanager
-    def indented(self):
+    def indent(self):
         self.level += 1
         try:
             yield self
