@@ -36,11 +36,15 @@ def cache_dir() -> pathlib.Path:
 
 
 def _runtime_stamp() -> str:
-    here = pathlib.Path(__file__).resolve().parent / "cpu" / "runtime.py"
-    try:
-        return hashlib.sha256(here.read_bytes()).hexdigest()[:16]
-    except OSError:
-        return "?"
+    """A hash of the modules generated code imports (numba's cache does not see them)."""
+    here = pathlib.Path(__file__).resolve().parent / "cpu"
+    h = hashlib.sha256()
+    for name in ("runtime.py", "gemm.py"):
+        try:
+            h.update((here / name).read_bytes())
+        except OSError:
+            h.update(b"?")
+    return h.hexdigest()[:16]
 
 
 def source_key(source: str) -> str:

@@ -43,6 +43,7 @@ class Unsupported(NotImplementedError):
 EMITTERS: dict = {}
 
 RESERVED = {"np", "njit", "numba", "range", "min", "max", "abs", "len", "tanh_f32",
+            "pack_rhs", "gemm_packed",
             "sigmoid_f32", "floordiv_float", "mod_float", "dropout_ref", "objmode",
             "True", "False", "None", "int", "float", "bool", "tuple", "list", "sum", "any",
             "all", "round", "pow", "divmod", "print", "type", "object", "slice", "map",
@@ -105,6 +106,8 @@ class Codegen:
         self.targets: dict = {}     # tensor -> buffer proposed for it (a loop's state)
         self.extra_stores: dict = {}  # tensor -> [index vars -> element text]
         self.stored: set = set()    # tensors whose extra stores were emitted
+        self.invariant: set = set()  # loop-body values that are the same at every step
+        self.packed: dict = {}      # name of a matrix -> name of its pack_rhs panels
 
     # -- names and shapes ------------------------------------------------
     def fresh(self, base: str) -> str:
@@ -259,6 +262,7 @@ class Codegen:
         head.line("from numba import njit")
         head.line("from symkb.lower.cpu.runtime import (tanh_f32, sigmoid_f32, floordiv_float, "
                   "mod_float, dropout_ref)")
+        head.line("from symkb.lower.cpu.gemm import pack_rhs, gemm_packed")
         head.line("from numba import objmode")
         head.line("")
         head.line("")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from ...ir import Graph, Node, get_op
 from ...ir.types import is_float
+from . import gemm
 from .codegen import Unsupported, emitter
 from .scalar import SCALAR, Scalars, lit, np_type
 
@@ -129,6 +130,28 @@ def _small_product(cg, x, w) -> bool:
             and n < SMALL_N and k < SMALL_N)
 
 
+def _panels(cg, x, w, out_dtype: str):
+    """The name of ``w`` packed for ``gemm_packed``, or None for a BLAS product.
+
+    float32 products whose right operand has a static shape with a multiple of
+    16 columns run on symkb's own register-tiled kernel (``gemm.py``). In a
+    time loop the right operand must be the same at every step; it is packed
+    once, before the loop. A matrix is packed once per place it is needed.
+    """
+    if not (out_dtype == "float32" and x.dtype == w.dtype == "float32" and x.ndim >= 2
+            and w.ndim == 2 and gemm.supported(*w.shape)):
+        return None
+    if cg.in_loop and w not in cg.invariant:
+        return None
+    wn = cg.name(w)
+    key = (wn, id(cg.hoist))
+    if key not in cg.packed:
+        name = cg.fresh(f"{wn}_panels")
+        cg.hoist.line(f"{name} = pack_rhs({wn})")
+        cg.packed[key] = name
+    return cg.packed[key]
+
+
 def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
     """``out = x @ w`` for a 2-D ``w``; ``x`` of any rank >= 1 (leading axes flattened)."""
     xn, wn = cg.name(x), cg.name(w)
@@ -138,6 +161,14 @@ def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
     if w.dtype != out_dtype:
         wn = f"{wn}.astype({np_type(out_dtype)})"
     small = _small_product(cg, x, w)
+    panels = None if small else _panels(cg, x, w, out_dtype)
+    if panels is not None:
+        if x.ndim == 2:
+            cg.w.line(f"gemm_packed({xn}, {panels}, {out_name})")
+        else:
+            cg.w.line(f"gemm_packed({xn}.reshape((-1, {xd[-1]})), {panels}, "
+                      f"{out_name}.reshape((-1, {wd[-1]})))")
+        return
     if is_float(out_dtype) and not small:
         if x.ndim <= 2:
             cg.w.line(f"np.dot({xn}, {wn}, {out_name})")

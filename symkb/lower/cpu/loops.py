@@ -163,6 +163,7 @@ def emit_loop(cg, node) -> None:
         cg.bind(ph, buf, cg.dims(s))
     for ph, c in zip(body.inputs[nseq + ns:], consts):
         cg.bind(ph, cg.name(c), cg.dims(c))
+        cg.invariant.add(ph)
         if c in cg.elem_fns:
             cg.elem_fns[ph] = cg.elem_fns[c]
     # The step: new states straight into their buffers, outputs stored from
