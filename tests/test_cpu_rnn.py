@@ -86,7 +86,7 @@ def test_states_are_written_in_place_when_safe():
     g = ir.Graph([x], [cell(x)])
     src = compiled(g, "cpu", verify_each=True).source
     step = src[src.index("for i in range("):]
-    assert "for b" not in step and "_outputs[i0, i, i1] = " in step
+    assert "for b" not in step and "_outputs_rows[i0, i, i1] = " in step
     assert_same(g, [RNG.standard_normal((3, 6, 3)).astype(np.float32)])
 
 

@@ -104,7 +104,7 @@ def test_recurrent_kernel_is_packed_once_before_the_time_loop():
     loop_at = src.index("for i in range(")
     pack_at = src.index("lstm_recurrent_kernel_panels = pack_rhs(lstm_recurrent_kernel)")
     assert pack_at < loop_at
-    assert "gemm_packed(lstm_state, lstm_recurrent_kernel_panels, " in src[loop_at:]
+    assert "gemm_serial(lstm_state_rows, lstm_recurrent_kernel_panels, " in src[loop_at:]
     assert src.count("pack_rhs(") == 2  # the hoisted input projection and the recurrent kernel
     assert "np.dot(" not in src
 

@@ -33,6 +33,7 @@ class CpuExecutable(Executable):
         self.function = fn
         self._params = [payload for _, kind, payload in args if kind == "param"]
         self._consts = [np.array(payload) for _, kind, payload in args if kind == "const"]
+        self._threads = any(kind == "threads" for _, kind, _ in args)
         self.path = path
         self.cache_hit = cache_hit
         self.compile_seconds = compile_seconds
@@ -44,6 +45,9 @@ class CpuExecutable(Executable):
             # batch broadcast against a larger one, say): the interpreter runs it
             return evaluate(self.graph, arrays)
         params = [v.value() for v in self._params]
+        if self._threads:  # a loop splits its rows across numba's threads
+            from numba import get_num_threads
+            return list(self.function(*arrays, *params, *self._consts, get_num_threads()))
         return list(self.function(*arrays, *params, *self._consts))
 
 
@@ -56,6 +60,8 @@ def _signature(args):
             sig.append(types.Array(from_dtype(np.dtype(payload.dtype)), payload.ndim, "C"))
         elif kind == "param":
             sig.append(typeof(payload.value()))
+        elif kind == "threads":
+            sig.append(types.intp)
         else:
             sig.append(typeof(np.array(payload)))
     return tuple(sig)

@@ -144,10 +144,10 @@ def _panels(cg, x, w, out_dtype: str):
     if cg.in_loop and w not in cg.invariant:
         return None
     wn = cg.name(w)
-    key = (wn, id(cg.hoist))
+    key = (wn, id(cg.pack_hoist))
     if key not in cg.packed:
         name = cg.fresh(f"{wn}_panels")
-        cg.hoist.line(f"{name} = pack_rhs({wn})")
+        cg.pack_hoist.line(f"{name} = pack_rhs({wn})")
         cg.packed[key] = name
     return cg.packed[key]
 
@@ -163,10 +163,11 @@ def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
     small = _small_product(cg, x, w)
     panels = None if small else _panels(cg, x, w, out_dtype)
     if panels is not None:
+        fn = "gemm_serial" if cg.serial_products else "gemm_packed"
         if x.ndim == 2:
-            cg.w.line(f"gemm_packed({xn}, {panels}, {out_name})")
+            cg.w.line(f"{fn}({xn}, {panels}, {out_name})")
         else:
-            cg.w.line(f"gemm_packed({xn}.reshape((-1, {xd[-1]})), {panels}, "
+            cg.w.line(f"{fn}({xn}.reshape((-1, {xd[-1]})), {panels}, "
                       f"{out_name}.reshape((-1, {wd[-1]})))")
         return
     if is_float(out_dtype) and not small:

@@ -231,3 +231,14 @@ def gemm_packed(x, p, out):
         _parallel(x, ldx, p, out)
     else:
         _serial(x, ldx, p, out)
+
+
+@njit(cache=True, error_model="numpy")
+def gemm_serial(x, p, out):
+    """``gemm_packed`` on the calling thread only (inside a parallel row block)."""
+    m, k = x.shape
+    if x.strides[1] != 4:
+        x = np.ascontiguousarray(x)
+    if m == 0:
+        return
+    _serial(x, x.strides[0] // 4, p, out)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from ...ir.ops.loop import split_operands
 from .codegen import emitter
+from .rows import row_separable
 from .scalar import lit, np_type
 from ..writer import SourceWriter
 
@@ -133,20 +134,50 @@ def emit_loop(cg, node) -> None:
             dims = [batch] + [d if d is not None else -1 for d in o.shape[1:]]
             w.line(f"{name} = np.zeros({cg.shape_text(dims)}, dtype={np_type(o.dtype)})")
             prev_bufs.append(name)
+    # Row blocks: a step that keeps the batch rows apart runs as one time loop
+    # per block of rows, the blocks split across threads (see rows.py).
+    blocked = not cg.in_loop and row_separable(body, a["num_sequences"], ns)
+    outer = w
+    mname = cg.name(mask) if mask is not None else None
+    seq_names = [cg.name(s) for s in seqs]
+    whole_outs, whole_states = out_bufs, state_bufs
+    if blocked:
+        cg.parallel = True
+        nblk, blk_var = cg.fresh(f"{base}_blocks"), cg.fresh("blk")
+        r0, r1, rows = cg.fresh("r0"), cg.fresh("r1"), cg.fresh("rows")
+        w.line(f"{nblk} = row_blocks({batch}, num_threads)")
+        w = SourceWriter(outer.level + 1)
+        w.line(f"{r0} = ({batch} * {blk_var}) // {nblk}")
+        w.line(f"{r1} = ({batch} * ({blk_var} + 1)) // {nblk}")
+        w.line(f"{rows} = {r1} - {r0}")
+
+        def rows_of(name, axis):
+            view = cg.fresh(f"{name}_rows")
+            w.line(f"{view} = {name}[{':, ' * axis}{r0}:{r1}]")
+            return view
+
+        seq_names = [rows_of(n, b_axis) for n in seq_names]
+        out_bufs = [rows_of(n, b_axis) for n in out_bufs]
+        state_bufs = [rows_of(n, 0) for n in state_bufs]
+        prev_bufs = [rows_of(n, 0) for n in prev_bufs]
+        if mname is not None:
+            mname = rows_of(mname, b_axis)
+        batch = rows
     # Body inputs.
     i_var, t_var = cg.fresh("i"), cg.fresh("t")
     inner = SourceWriter(w.level + 1)
-    saved = cg.w, cg.hoist
-    cg.hoist, cg.w = w, inner
+    saved = cg.w, cg.hoist, cg.pack_hoist, cg.serial_products
+    cg.hoist, cg.w, cg.pack_hoist = w, inner, outer
+    cg.serial_products = cg.serial_products or blocked
     cg.in_loop += 1
     nseq = a["num_sequences"]
     if a["go_backwards"]:
         inner.line(f"{t_var} = {steps} - 1 - {i_var}")
     else:
         inner.line(f"{t_var} = {i_var}")
-    for ph, seq in zip(body.inputs[:nseq], seqs):
-        sname = cg.name(seq)
-        sdims = cg.dims(seq)
+    for ph, seq, sname in zip(body.inputs[:nseq], seqs, seq_names):
+        sdims = list(cg.dims(seq))
+        sdims[b_axis] = batch
         step_dims = [d for k, d in enumerate(sdims) if k != t_axis]
         if _only_elementwise_readers(body, ph):
             cg.elem_fns[ph] = (lambda idx, sname=sname:
@@ -160,7 +191,7 @@ def emit_loop(cg, node) -> None:
                 inner.line(f"{name} = np.ascontiguousarray({sname}[:, {t_var}])")
             cg.bind(ph, name, step_dims)
     for ph, s, buf in zip(body.inputs[nseq:nseq + ns], states, state_bufs):
-        cg.bind(ph, buf, cg.dims(s))
+        cg.bind(ph, buf, [batch] + list(cg.dims(s))[1:])
     for ph, c in zip(body.inputs[nseq + ns:], consts):
         cg.bind(ph, cg.name(c), cg.dims(c))
         cg.invariant.add(ph)
@@ -185,7 +216,6 @@ def emit_loop(cg, node) -> None:
         new_vals = new_vals[:no] + [f"{v}.copy()" for v in new_vals[no:]]
     col = "0" if not a["return_all_outputs"] else i_var
     out_t, new_t = body.outputs[:no], body.outputs[no:]
-    mname = cg.name(mask) if mask is not None else None
     b = cg.fresh("b")
     # Nothing is left to copy when the step's loops stored everything already.
     copies = (mname is not None or any(o not in cg.stored for o in out_t)
@@ -234,16 +264,21 @@ def emit_loop(cg, node) -> None:
                 for blk in reversed(blocks):
                     blk.__exit__(None, None, None)
     cg.in_loop -= 1
-    cg.w, cg.hoist = saved
+    cg.w, cg.hoist, cg.pack_hoist, cg.serial_products = saved
     w.line(f"for {i_var} in range({steps}):")
     w.lines.extend(inner.lines)  # written one level deeper already
+    if blocked:
+        outer.line(f"for {blk_var} in prange({nblk}):")
+        outer.lines.extend(w.lines)
+        w = outer
+        batch = cg.dims(seqs[0])[b_axis]
     # Results after the loop.
-    for t, buf, o in zip(last_outs, out_bufs, body.outputs[:no]):
+    for t, buf, o in zip(last_outs, whole_outs, body.outputs[:no]):
         if not cg.users.get(t):
             continue  # nobody reads the last output
         name = cg.fresh(f"{base}_last")
         sl = f"{buf}[-1]" if time_major else f"{buf}[:, -1]"
         w.line(f"{name} = np.ascontiguousarray({sl})")
         cg.bind(t, name, [batch] + list(o.shape[1:]))
-    for t, buf, s in zip(finals, state_bufs, states):
+    for t, buf, s in zip(finals, whole_states, states):
         cg.bind(t, buf, cg.dims(s))
