@@ -169,3 +169,35 @@ def test_time_major_loop_blocks_along_axis_1():
     for threads in (1, 2, 4):
         for a, b in zip(_call(cpu, data, threads), want):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_input_projection_is_computed_a_step_at_a_time_in_row_blocks():
+    K.clear_session()
+    m = symkb.Sequential([layers.Input((6, 5)), layers.LSTM(16, return_sequences=True)])
+    src = compiled(m.graph, "cpu").source
+    head, loop = src.split("in prange(")
+    assert "(computed a step at a time inside the row blocks of the loop)" in head
+    assert "gemm_packed(" not in head                    # no (batch, time, 64) product up front
+    assert "lstm_kernel_panels = pack_rhs(lstm_kernel)" in head
+    assert "gemm_serial(input_1_rows[:, t], lstm_kernel_panels, lstm_projection)" in loop
+
+
+def test_a_projection_read_elsewhere_too_is_computed_whole():
+    K.clear_session()
+    x = K.placeholder(shape=(None, 6, 5))
+    w = K.variable(RNG.standard_normal((5, 16)).astype(np.float32))
+    u = K.variable(RNG.standard_normal((16, 16)).astype(np.float32) * 0.3)
+    proj = K.dot(x, w)
+
+    def step(p_t, states):
+        h = K.tanh(p_t + K.dot(states[0], u))
+        return h, [h]
+    _, outs, _ = K.rnn(step, proj, [K.zeros_like(proj[:, 0])])
+    g = ir.Graph([x], [outs, proj])                      # the projection is a result too
+    cpu = compiled(g, "cpu")
+    assert "computed a step at a time" not in cpu.source
+    data = RNG.standard_normal((20, 6, 5)).astype(np.float32)
+    want = compiled(g, "interpreter")(data)
+    for threads in (1, 3):
+        for a, b in zip(_call(cpu, data, threads), want):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)

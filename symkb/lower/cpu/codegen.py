@@ -112,6 +112,7 @@ class Codegen:
         self.pack_hoist = self.w    # where pack_rhs goes: before the outermost time loop
         self.serial_products = False  # in a row block: products stay on its thread
         self.parallel = False       # a loop runs its row blocks with prange
+        self.sunk: dict = {}        # loop sequence -> its projection node, run per step
 
     # -- names and shapes ------------------------------------------------
     def fresh(self, base: str) -> str:
@@ -214,6 +215,9 @@ class Codegen:
         from ..passes.rewrite import consumers
         saved_users = self.users
         self.users = consumers(graph)
+        if not self.in_loop:
+            from .loops import step_projections
+            self.sunk.update(step_projections(graph, self.users))
         self._emit_nodes(graph)
         self.users = saved_users
 
@@ -233,6 +237,10 @@ class Codegen:
                     self.const_args[id(node)] = name
                     self.args.append((name, "const", node.attrs["value"]))
                 self.bind(node.outputs[0], name)
+                continue
+            if node.outputs[0] in self.sunk:
+                self.w.comment(ir_line(node, self.namer))
+                self.w.comment("  (computed a step at a time inside the row blocks of the loop)")
                 continue
             emit = EMITTERS.get(node.op)
             if emit is None:

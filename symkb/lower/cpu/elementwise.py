@@ -143,6 +143,11 @@ def _panels(cg, x, w, out_dtype: str):
         return None
     if cg.in_loop and w not in cg.invariant:
         return None
+    return panels_for(cg, w)
+
+
+def panels_for(cg, w) -> str:
+    """The name of ``w`` packed by ``pack_rhs``, before the outermost time loop."""
     wn = cg.name(w)
     key = (wn, id(cg.pack_hoist))
     if key not in cg.packed:
