@@ -101,11 +101,13 @@ def test_recurrent_kernel_is_packed_once_before_the_time_loop():
     K.clear_session()
     m = symkb.Sequential([layers.Input((5, 8)), layers.LSTM(16, return_sequences=True)])
     src = _source(m)
-    loop_at = src.index("for i in range(")
-    pack_at = src.index("lstm_recurrent_kernel_panels = pack_rhs(lstm_recurrent_kernel)")
-    assert pack_at < loop_at
-    assert "gemm_serial(lstm_state_rows, lstm_recurrent_kernel_panels, " in src[loop_at:]
-    assert src.count("pack_rhs(") == 2  # the hoisted input projection and the recurrent kernel
+    rows_fn = src[src.index("def sequential_lstm_rows("):src.index("def sequential_lstm_blocks(")]
+    main = src[src.index("def sequential("):]
+    assert "for i in range(" in rows_fn and "pack_rhs(" not in rows_fn
+    assert "gemm_serial(lstm_state_rows, lstm_recurrent_kernel_panels, " in rows_fn
+    pack_at = main.index("lstm_recurrent_kernel_panels = pack_rhs(lstm_recurrent_kernel)")
+    assert pack_at < main.index("sequential_lstm_blocks(")
+    assert src.count("pack_rhs(") == 2  # the input kernel and the recurrent kernel
     assert "np.dot(" not in src
 
 

@@ -109,10 +109,11 @@ def load_module(source: str, stem: str):
 
 def clear_numba_cache(path: pathlib.Path) -> None:
     """Delete numba's cached machine code of the module at ``path`` and of the
-    runtime helpers it calls (``symkb/lower/cpu/runtime.py``), wherever found."""
-    runtime = pathlib.Path(__file__).resolve().parent / "cpu" / "runtime.py"
+    runtime helpers it calls (``symkb/lower/cpu/runtime.py`` and ``gemm.py``),
+    wherever found."""
+    here = pathlib.Path(__file__).resolve().parent / "cpu"
     numba_dir = os.environ.get("NUMBA_CACHE_DIR")
-    for module in (path, runtime):
+    for module in (path, here / "runtime.py", here / "gemm.py"):
         roots = [module.parent / "__pycache__"]
         if numba_dir:
             roots.append(pathlib.Path(numba_dir))

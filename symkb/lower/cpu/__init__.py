@@ -44,6 +44,9 @@ class CpuExecutable(Executable):
             # inputs disagree on an unknown size the kernel assumes equal (a size-1
             # batch broadcast against a larger one, say): the interpreter runs it
             return evaluate(self.graph, arrays)
+        # numba types a read-only array apart; the kernels take writable ones
+        arrays = [a if not isinstance(a, np.ndarray) or a.flags.writeable else a.copy()
+                  for a in arrays]
         params = [v.value() for v in self._params]
         if self._threads:  # a loop splits its rows across numba's threads
             from numba import get_num_threads
@@ -79,11 +82,14 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None) ->
     module, path, written = load_module(source, fn_name)
     dispatcher = getattr(module, fn_name)
     sig = _signature(args)
+    from . import gemm
     try:
+        gemm.prepare()
         dispatcher.compile(sig)
     except Exception:
         # A damaged numba cache entry must not be fatal: drop it and compile.
         clear_numba_cache(path)
+        gemm.prepare()
         dispatcher.compile(sig)
     hits = sum(dispatcher.stats.cache_hits.values())
     return CpuExecutable(graph, dispatcher, args, single_output=single_output, name=name,

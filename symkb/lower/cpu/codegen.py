@@ -51,6 +51,11 @@ RESERVED = {"np", "njit", "numba", "range", "min", "max", "abs", "len", "tanh_f3
             "zip", "iter", "next", "id", "input", "keep", "acc", "v", "xv", "best", "at",
             "m", "s", "e", "c", "j", "r", "k", "b"} | {f"i{k}" for k in range(8)}
 
+# Names the generated module defines at its top (imports and the like).
+MODULE_GLOBALS = {"np", "njit", "numba", "objmode", "prange", "PRANGE_ONLY", "tanh_f32",
+                  "sigmoid_f32", "floordiv_float", "mod_float", "dropout_ref", "pack_rhs",
+                  "gemm_packed", "gemm_serial", "row_blocks"}
+
 _OP_BASE = {"dot": "matmul", "fused_dot": "dense", "fused_elementwise": "ew"}
 
 
@@ -111,8 +116,10 @@ class Codegen:
         self.packed: dict = {}      # name of a matrix -> name of its pack_rhs panels
         self.pack_hoist = self.w    # where pack_rhs goes: before the outermost time loop
         self.serial_products = False  # in a row block: products stay on its thread
-        self.parallel = False       # a loop runs its row blocks with prange
+        self.parallel = False       # a loop splits its rows across threads: takes num_threads
         self.sunk: dict = {}        # loop sequence -> its projection node, run per step
+        self.functions: list = []   # (name, params, body lines): row-block functions
+        self._order: dict = {}      # name -> when fresh() made it
 
     # -- names and shapes ------------------------------------------------
     def fresh(self, base: str) -> str:
@@ -124,7 +131,12 @@ class Codegen:
             name = f"{base}_{i}"
             i += 1
         self.used.add(name)
+        self._order[name] = len(self._order)
         return name
+
+    def order(self, name: str):
+        """A sort key: names in the order they were made."""
+        return (self._order.get(name, len(self._order)), name)
 
     def default_name(self, t) -> str:
         node = t.node
@@ -278,7 +290,7 @@ class Codegen:
                   "mod_float, dropout_ref)")
         head.line("from symkb.lower.cpu.gemm import pack_rhs, gemm_packed, gemm_serial")
         head.line("from numba import objmode")
-        if self.parallel:
+        if self.functions:
             head.line("from numba import prange")
             head.line("from symkb.lower.cpu.runtime import row_blocks")
             head.line("")
@@ -288,10 +300,16 @@ class Codegen:
                       "fusion=False)")
         head.line("")
         head.line("")
-        if self.parallel:
-            head.line('@njit(cache=True, error_model="numpy", parallel=PRANGE_ONLY)')
-        else:
-            head.line('@njit(cache=True, error_model="numpy")')
+        for fn, params, lines, parallel in self.functions:
+            if parallel:
+                head.line('@njit(cache=True, error_model="numpy", parallel=PRANGE_ONLY)')
+            else:
+                head.line('@njit(cache=True, error_model="numpy")')
+            head.line(f"def {fn}({', '.join(params)}):")
+            head.lines.extend(lines)
+            head.line("")
+            head.line("")
+        head.line('@njit(cache=True, error_model="numpy")')
         head.line(f"def {self.fn_name}({arglist}):")
         return head.text() + body
 

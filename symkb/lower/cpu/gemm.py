@@ -8,9 +8,9 @@ before the loop (``pack_rhs``), and every step runs ``gemm_packed``:
 * ``pack_rhs(w)`` lays ``w`` (K x N, N a multiple of 16) out as column panels
   of ``NR`` = 32 columns (the last may have 16), each panel K rows of
   contiguous floats: the kernel streams a panel row by row.
-* A *tile kernel* computes an ``mr`` x ``16*nv`` block of the result (``mr``
-  <= ``MR`` = 8 rows, ``nv`` = 2 or 1 vectors of 16 floats): its ``mr*nv``
-  accumulators are LLVM vector registers (``<16 x float>`` phi nodes) that
+* A *tile kernel* computes an ``MR`` x ``16*nv`` block of the result (``MR``
+  = 8 rows, ``nv`` = 2 or 1 vectors of 16 floats; fewer rows go through a
+  scratch tile): its ``8*nv`` accumulators are LLVM vector registers (``<16 x float>`` phi nodes) that
   live through the whole K loop, and each step of that loop is ``nv`` vector
   loads of the panel, ``mr`` broadcasts of ``x`` and ``mr*nv`` fused
   multiply-adds. The tile kernels are numba intrinsics written with llvmlite's
@@ -117,10 +117,16 @@ def _tile_kernel(mr: int, nv: int):
     return tile
 
 
-_T = {(mr, nv): _tile_kernel(mr, nv) for mr in range(1, MR + 1) for nv in (1, 2)}
-# numba resolves globals by name: one name per tile kernel
-(_t1_1, _t2_1, _t3_1, _t4_1, _t5_1, _t6_1, _t7_1, _t8_1) = (_T[r, 1] for r in range(1, 9))
-(_t1_2, _t2_2, _t3_2, _t4_2, _t5_2, _t6_2, _t7_2, _t8_2) = (_T[r, 2] for r in range(1, 9))
+_t8_2 = _tile_kernel(MR, 2)  # numba resolves globals by name: one name a kernel
+_t8_1 = _tile_kernel(MR, 1)
+
+
+# One compiled version each, whatever the layout of the arrays a caller passes
+# (numba converts C-contiguous arrays to these), so a model's first compile does
+# not build a version per call site. (The cpu executable copies read-only
+# inputs, so operands are always writable.)
+_F2 = types.Array(types.float32, 2, "A")
+_P = types.Array(types.float32, 1, "C")
 
 
 def supported(k, n) -> bool:
@@ -143,52 +149,38 @@ def pack_rhs(w):
     return p
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _block(x, ldx, r0, r1, p, k, out, ldo, c0, wide):
-    """Rows ``r0:r1`` of one panel (starting at column ``c0``) of ``out``."""
+    """Rows ``r0:r1`` of one panel (starting at column ``c0``) of ``out``.
+
+    Full tiles of ``MR`` rows run in place; the last ``r1 - r0 < MR`` rows, if
+    any, go through an ``MR``-row scratch tile (zero rows below them), so one
+    tile kernel a panel width serves every row count.
+    """
     poff = c0 * k
     i = r0
-    if wide:
-        while i + MR <= r1:
+    while i + MR <= r1:
+        if wide:
             _t8_2(x, ldx, i, p, poff, k, out, ldo, c0)
-            i += MR
-    else:
-        while i + MR <= r1:
+        else:
             _t8_1(x, ldx, i, p, poff, k, out, ldo, c0)
-            i += MR
+        i += MR
     rest = r1 - i
     if rest == 0:
         return
+    xs = np.zeros((MR, k), dtype=np.float32)
+    for r in range(rest):
+        for j in range(k):
+            xs[r, j] = x[i + r, j]
+    width = NR if wide else LANES
+    os_ = np.empty((MR, width), dtype=np.float32)
     if wide:
-        if rest == 1:
-            _t1_2(x, ldx, i, p, poff, k, out, ldo, c0)
-        elif rest == 2:
-            _t2_2(x, ldx, i, p, poff, k, out, ldo, c0)
-        elif rest == 3:
-            _t3_2(x, ldx, i, p, poff, k, out, ldo, c0)
-        elif rest == 4:
-            _t4_2(x, ldx, i, p, poff, k, out, ldo, c0)
-        elif rest == 5:
-            _t5_2(x, ldx, i, p, poff, k, out, ldo, c0)
-        elif rest == 6:
-            _t6_2(x, ldx, i, p, poff, k, out, ldo, c0)
-        else:
-            _t7_2(x, ldx, i, p, poff, k, out, ldo, c0)
+        _t8_2(xs, k, 0, p, poff, k, os_, width, 0)
     else:
-        if rest == 1:
-            _t1_1(x, ldx, i, p, poff, k, out, ldo, c0)
-        elif rest == 2:
-            _t2_1(x, ldx, i, p, poff, k, out, ldo, c0)
-        elif rest == 3:
-            _t3_1(x, ldx, i, p, poff, k, out, ldo, c0)
-        elif rest == 4:
-            _t4_1(x, ldx, i, p, poff, k, out, ldo, c0)
-        elif rest == 5:
-            _t5_1(x, ldx, i, p, poff, k, out, ldo, c0)
-        elif rest == 6:
-            _t6_1(x, ldx, i, p, poff, k, out, ldo, c0)
-        else:
-            _t7_1(x, ldx, i, p, poff, k, out, ldo, c0)
+        _t8_1(xs, k, 0, p, poff, k, os_, width, 0)
+    for r in range(rest):
+        for j in range(width):
+            out[i + r, c0 + j] = os_[r, j]
 
 
 @njit(cache=True, error_model="numpy")
@@ -241,4 +233,18 @@ def gemm_serial(x, p, out):
         x = np.ascontiguousarray(x)
     if m == 0:
         return
-    _serial(x, x.strides[0] // 4, p, out)
+    ldx = x.strides[0] // 4
+    n = out.shape[1]
+    ldo = out.strides[0] // 4
+    for c0 in range(0, n, NR):
+        _block(x, ldx, 0, m, p, k, out, ldo, c0, n - c0 >= NR)
+
+
+def prepare() -> None:
+    """Compile (or load from numba's cache) the one version of ``pack_rhs`` and
+    ``gemm_serial`` that generated code calls. Called by the cpu target before
+    it compiles a graph, inside its recovery from a damaged cache."""
+    for fn, sig in ((pack_rhs, _P(_F2)), (gemm_serial, types.void(_F2, _P, _F2))):
+        if not fn.signatures:
+            fn.compile(sig)
+            fn.disable_compile()

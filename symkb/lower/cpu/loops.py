@@ -26,8 +26,12 @@ copies nothing.
 """
 from __future__ import annotations
 
+import ast
+import builtins
+import textwrap
+
 from ...ir.ops.loop import split_operands
-from .codegen import emitter
+from .codegen import MODULE_GLOBALS, emitter
 from .elementwise import panels_for
 from . import gemm
 from .rows import row_separable
@@ -92,6 +96,22 @@ def _insert(idx, pos, value):
     idx = list(idx)
     idx.insert(pos, value)
     return idx
+
+
+def free_names(lines, cg) -> list:
+    """The names ``lines`` (a function body) read before or without assigning
+    them, less the module's globals: the parameters of a block function."""
+    tree = ast.parse(textwrap.dedent("\n".join(lines)))
+    stored, free = set(), []
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            stored.add(n.id)
+    for n in ast.walk(tree):
+        if (isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in stored
+                and n.id not in MODULE_GLOBALS and n.id not in free
+                and not hasattr(builtins, n.id)):
+            free.append(n.id)
+    return sorted(free, key=lambda name: cg.order(name))
 
 
 def _blocked(node) -> bool:
@@ -189,9 +209,8 @@ def emit_loop(cg, node) -> None:
         nblk, blk_var = cg.fresh(f"{base}_blocks"), cg.fresh("blk")
         r0, r1, rows = cg.fresh("r0"), cg.fresh("r1"), cg.fresh("rows")
         w.line(f"{nblk} = row_blocks({batch}, num_threads)")
-        w = SourceWriter(outer.level + 1)
-        w.line(f"{r0} = ({batch} * {blk_var}) // {nblk}")
-        w.line(f"{r1} = ({batch} * ({blk_var} + 1)) // {nblk}")
+        whole_batch = batch
+        w = SourceWriter(1)  # the body of the block function
         w.line(f"{rows} = {r1} - {r0}")
 
         def rows_of(name, axis):
@@ -323,10 +342,21 @@ def emit_loop(cg, node) -> None:
     w.line(f"for {i_var} in range({steps}):")
     w.lines.extend(inner.lines)  # written one level deeper already
     if blocked:
-        outer.line(f"for {blk_var} in prange({nblk}):")
-        outer.lines.extend(w.lines)
+        # One function runs a block of rows; a small parallel one splits the
+        # batch into blocks (numba's parfor compile stays cheap on it).
+        fn = cg.fresh(f"{cg.fn_name}_{base}_rows")
+        params = [r0, r1] + [n for n in free_names(w.lines, cg) if n not in (r0, r1)]
+        cg.functions.append((fn, params, w.lines, False))
+        split = cg.fresh(f"{cg.fn_name}_{base}_blocks")
+        tot = cg.fresh("batch")
+        sw = SourceWriter(1)
+        with sw.block(f"for {blk_var} in prange({nblk}):"):
+            sw.line(f"{fn}(({tot} * {blk_var}) // {nblk}, ({tot} * ({blk_var} + 1)) // {nblk}, "
+                    f"{', '.join(params[2:])})")
+        cg.functions.append((split, [nblk, tot] + params[2:], sw.lines, True))
+        outer.line(f"{split}({nblk}, {whole_batch}, {', '.join(params[2:])})")
         w = outer
-        batch = _seq_dims(cg, seqs[0])[b_axis]
+        batch = whole_batch
     # Results after the loop.
     for t, buf, o in zip(last_outs, whole_outs, body.outputs[:no]):
         if not cg.users.get(t):
