@@ -3,8 +3,9 @@
 A ``fused_elementwise`` node becomes one explicit loop nest over its
 iteration shape; inside, each body node is one scalar statement (``scalar.py``)
 and each result is stored once: no temporaries. ``fused_dot`` computes the
-matrix product into its result buffer with ``np.dot(x, w, out)`` and runs its
-body in place over it. A lone elementwise node (when the fusion pass did not
+matrix product into its result buffer (``gemm_packed``/``gemm_serial`` for
+float32 products with a multiple of 16 columns, ``np.dot(x, w, out)``
+otherwise) and runs its body in place over it. A lone elementwise node (when the fusion pass did not
 run) is emitted as a group of one.
 
 Broadcasting follows the static types: an axis of static size 1 is read at

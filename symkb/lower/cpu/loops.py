@@ -14,6 +14,25 @@ Layout of the generated code (see ``symkb/ir/ops/loop.py`` for the semantics)::
         <copy the new states into the state buffers>
     last_output = outputs[:, -1]
 
+When the step keeps the batch rows apart (``rows.py``), the time loop above
+goes into a function of its own over rows ``r0:r1``, and a small ``prange``
+wrapper runs one block of rows a thread::
+
+    @njit(cache=True, error_model="numpy")
+    def model_lstm_rows(r0, r1, x, ..., outputs, h, U_panels):
+        h_rows = h[r0:r1]                    # views of the block's rows
+        <the block's buffers>
+        for i in range(steps): <the step on rows r0:r1>
+
+    @njit(cache=True, error_model="numpy", parallel=PRANGE_ONLY)
+    def model_lstm_blocks(blocks, batch, x, ...):
+        for blk in prange(blocks):
+            model_lstm_rows(batch * blk // blocks, batch * (blk + 1) // blocks, x, ...)
+
+The products inside run on the calling thread (``gemm_serial``); a hoisted
+input projection read by that loop alone is computed a step at a time into a
+small per-block buffer (``step_projections``).
+
 A step slice ``x[:, t]`` read only by fused loops is not copied: their element
 reads index the sequence directly (``xp[i0, t, i1]``), so the hoisted input
 projection is read in place.
