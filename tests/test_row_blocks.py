@@ -202,3 +202,31 @@ def test_a_projection_read_elsewhere_too_is_computed_whole():
     for threads in (1, 3):
         for a, b in zip(_call(cpu, data, threads), want):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_calls_from_several_python_threads_at_once():
+    import threading
+
+    import numba
+    K.clear_session()
+    m = symkb.Sequential([layers.Input((9, 5)), layers.GRU(32, return_sequences=True)])
+    cpu = compiled(m.graph, "cpu")
+    ref = compiled(m.graph, "interpreter")
+    data = [RNG.standard_normal((24, 9, 5)).astype(np.float32) for _ in range(4)]
+    want = [ref(d) for d in data]
+    np.testing.assert_allclose(cpu(data[0]), want[0], rtol=1e-5, atol=1e-5)
+    if numba.threading_layer() == "workqueue":  # known once a parallel function ran
+        pytest.skip("numba's workqueue threading layer cannot run parallel code from two "
+                    "threads at once (install an OpenMP runtime or tbb)")
+    got = [None] * 4
+
+    def run(k):
+        for _ in range(5):
+            got[k] = cpu(data[k])
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
