@@ -139,3 +139,15 @@ def test_compiled_lstm_with_packed_products_matches_the_interpreter():
     for batch, time in [(1, 3), (13, 7), (70, 2)]:  # batch sizes around the 8-row tiles
         x = rng.standard_normal((batch, time, 24)).astype(np.float32)
         np.testing.assert_allclose(cpu(x), ref(x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("k", [gemm.KC - 1, gemm.KC, gemm.KC + 1, 2 * gemm.KC + 88])
+@pytest.mark.parametrize("m", [3, 8, 21])
+def test_long_inner_dimension_is_taken_in_chunks_that_add_up(k, m):
+    rng = np.random.default_rng(k * 10 + m)
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    w = rng.standard_normal((k, 48)).astype(np.float32)
+    _check(x, w)
+    out = np.empty((m, 48), np.float32)
+    gemm.gemm_serial(x, pack_rhs(w), out)
+    np.testing.assert_allclose(out, x.astype(np.float64) @ w, rtol=1e-4, atol=1e-3)

@@ -36,6 +36,7 @@ LANES = 16        # floats in one vector register (AVX-512)
 MR = 8            # rows of a register tile
 NR = 2 * LANES    # columns of a full panel
 ROW_BLOCK = 64    # rows a parallel work item covers
+KC = 256          # panel rows a pass over the row tiles takes (32 KiB: the L1 cache)
 PARALLEL_MIN = 1 << 20  # multiply-adds from which a product uses every thread
 
 _F32 = ir.FloatType()
@@ -45,24 +46,25 @@ _VEC = ir.VectorType(_F32, LANES)
 
 
 def _tile_kernel(mr: int, nv: int):
-    """The intrinsic ``tile(x, ldx, i0, p, poff, k, out, ldo, c0)``.
+    """The intrinsic ``tile(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate)``.
 
-    It computes ``out[i0:i0+mr, c0:c0+16*nv] = x[i0:i0+mr, :k] @ panel``,
+    It computes ``out[i0:i0+mr, c0:c0+16*nv] (+)= x[i0:i0+mr, x0:x0+k] @ panel``,
     where ``panel`` is ``k`` rows of ``16*nv`` floats starting at ``p[poff]``;
-    ``ldx`` and ``ldo`` are the row strides of ``x`` and ``out`` in elements.
+    ``ldx`` and ``ldo`` are the row strides of ``x`` and ``out`` in elements;
+    a nonzero ``accumulate`` adds to ``out`` instead of overwriting it.
     """
     width = LANES * nv
 
     @intrinsic
-    def tile(typingctx, x, ldx, i0, p, poff, k, out, ldo, c0):
-        sig = types.void(x, types.intp, types.intp, p, types.intp, types.intp, out,
-                         types.intp, types.intp)
+    def tile(typingctx, x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate):
+        sig = types.void(x, types.intp, types.intp, types.intp, p, types.intp, types.intp, out,
+                         types.intp, types.intp, types.boolean)
 
         def codegen(context, builder, signature, args):
-            x_, ldx_, i0_, p_, poff_, k_, out_, ldo_, c0_ = args
+            x_, x0_, ldx_, i0_, p_, poff_, k_, out_, ldo_, c0_, acc_ = args
             xs = context.make_array(signature.args[0])(context, builder, x_)
-            ps = context.make_array(signature.args[3])(context, builder, p_)
-            os_ = context.make_array(signature.args[6])(context, builder, out_)
+            ps = context.make_array(signature.args[4])(context, builder, p_)
+            os_ = context.make_array(signature.args[7])(context, builder, out_)
             fma = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(_VEC, [_VEC, _VEC, _VEC]), "llvm.fma.v16f32")
             zero = ir.Constant(_VEC, [0.0] * LANES)
@@ -71,7 +73,7 @@ def _tile_kernel(mr: int, nv: int):
             def row(base, i, ld):
                 return builder.gep(base, [builder.mul(builder.add(i0_, ir.Constant(_I64, i)), ld)])
 
-            x_rows = [row(xs.data, r, ldx_) for r in range(mr)]
+            x_rows = [builder.gep(row(xs.data, r, ldx_), [x0_]) for r in range(mr)]
             panel = builder.gep(ps.data, [poff_])
             entry = builder.basic_block
             body = builder.append_basic_block("tile.k")
@@ -105,11 +107,23 @@ def _tile_kernel(mr: int, nv: int):
             builder.cbranch(builder.icmp_signed("<", k_next, k_), body, done)
 
             builder.position_at_end(done)
+            flag = context.cast(builder, acc_, signature.args[10], types.boolean)
+            ptrs = []
             for r in range(mr):
                 o_row = builder.gep(row(os_.data, r, ldo_), [c0_])
-                for v in range(nv):
-                    ptr = builder.gep(o_row, [ir.Constant(_I64, LANES * v)])
-                    builder.store(new[r][v], builder.bitcast(ptr, _VEC.as_pointer()), align=4)
+                ptrs.append([builder.bitcast(builder.gep(o_row, [ir.Constant(_I64, LANES * v)]),
+                                             _VEC.as_pointer()) for v in range(nv)])
+            with builder.if_else(builder.icmp_unsigned("!=", flag, ir.Constant(flag.type, 0))) \
+                    as (add, store):
+                with add:
+                    for r in range(mr):
+                        for v in range(nv):
+                            old = builder.load(ptrs[r][v], align=4)
+                            builder.store(builder.fadd(old, new[r][v]), ptrs[r][v], align=4)
+                with store:
+                    for r in range(mr):
+                        for v in range(nv):
+                            builder.store(new[r][v], ptrs[r][v], align=4)
             return context.get_dummy_value()
 
         return sig, codegen
@@ -150,37 +164,41 @@ def pack_rhs(w):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _tile(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, wide):
+    if wide:
+        _t8_2(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate)
+    else:
+        _t8_1(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _block(x, ldx, r0, r1, p, k, out, ldo, c0, wide):
     """Rows ``r0:r1`` of one panel (starting at column ``c0``) of ``out``.
 
-    Full tiles of ``MR`` rows run in place; the last ``r1 - r0 < MR`` rows, if
-    any, go through an ``MR``-row scratch tile (zero rows below them), so one
-    tile kernel a panel width serves every row count.
+    The panel is taken ``KC`` rows at a time (a chunk stays in the L1 cache
+    while every row tile uses it; later chunks add to the result). Full tiles
+    of ``MR`` rows run in place; the last ``r1 - r0 < MR`` rows, if any, go
+    through an ``MR``-row scratch tile (zero rows below them), so one tile
+    kernel a panel width serves every row count.
     """
-    poff = c0 * k
-    i = r0
-    while i + MR <= r1:
-        if wide:
-            _t8_2(x, ldx, i, p, poff, k, out, ldo, c0)
-        else:
-            _t8_1(x, ldx, i, p, poff, k, out, ldo, c0)
-        i += MR
-    rest = r1 - i
-    if rest == 0:
-        return
-    xs = np.zeros((MR, k), dtype=np.float32)
+    width = NR if wide else LANES
+    full = r0 + (r1 - r0) // MR * MR
+    rest = r1 - full
+    xs = np.zeros((MR, k if rest else 1), dtype=np.float32)
+    os_ = np.empty((MR, width), dtype=np.float32)
     for r in range(rest):
         for j in range(k):
-            xs[r, j] = x[i + r, j]
-    width = NR if wide else LANES
-    os_ = np.empty((MR, width), dtype=np.float32)
-    if wide:
-        _t8_2(xs, k, 0, p, poff, k, os_, width, 0)
-    else:
-        _t8_1(xs, k, 0, p, poff, k, os_, width, 0)
+            xs[r, j] = x[full + r, j]
+    for k0 in range(0, k, KC):
+        kc = min(KC, k - k0)
+        poff = c0 * k + k0 * width
+        for i in range(r0, full, MR):
+            _tile(x, k0, ldx, i, p, poff, kc, out, ldo, c0, k0 > 0, wide)
+        if rest:
+            _tile(xs, k0, k, 0, p, poff, kc, os_, width, 0, k0 > 0, wide)
     for r in range(rest):
         for j in range(width):
-            out[i + r, c0 + j] = os_[r, j]
+            out[full + r, c0 + j] = os_[r, j]
 
 
 @njit(cache=True, error_model="numpy")
