@@ -230,3 +230,24 @@ def test_calls_from_several_python_threads_at_once():
         t.join()
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+
+
+def test_loops_whose_products_call_blas_run_whole():
+    # float64 products (and widths that are not a multiple of 16) call BLAS,
+    # itself multi-threaded: such loops are not split into row blocks.
+    K.clear_session()
+    K.set_floatx("float64")
+    try:
+        m = symkb.Sequential([layers.Input((5, 70)), layers.SimpleRNN(70, return_sequences=True)])
+        src = compiled(m.graph, "cpu").source
+    finally:
+        K.set_floatx("float32")
+    assert "prange" not in src and "np.dot(" in src
+    K.clear_session()
+    m = symkb.Sequential([layers.Input((5, 70)), layers.SimpleRNN(70, return_sequences=True)])
+    src = compiled(m.graph, "cpu").source
+    assert "prange" not in src                 # 70 columns: not a multiple of 16
+    K.clear_session()
+    m = symkb.Sequential([layers.Input((5, 70)), layers.SimpleRNN(64, return_sequences=True)])
+    src = compiled(m.graph, "cpu").source
+    assert "prange" in src and "gemm_serial(" in src

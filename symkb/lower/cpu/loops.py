@@ -51,7 +51,7 @@ import textwrap
 
 from ...ir.ops.loop import split_operands
 from .codegen import MODULE_GLOBALS, emitter
-from .elementwise import panels_for
+from .elementwise import SMALL_N, panels_for
 from . import gemm
 from .rows import row_separable
 from .scalar import lit, np_type
@@ -133,10 +133,25 @@ def free_names(lines, cg) -> list:
     return sorted(free, key=lambda name: cg.order(name))
 
 
+def _own_product(node) -> bool:
+    """Whether a per-step product runs on symkb's own code, not on a BLAS call
+    (a multi-threaded BLAS inside each row block would oversubscribe the cores)."""
+    x, w = node.inputs[:2]
+    if w.ndim != 2 or not all(isinstance(d, int) for d in w.shape):
+        return False
+    k, n = w.shape
+    small = n < SMALL_N and k < SMALL_N and x.ndim == 2
+    packed = x.dtype == w.dtype == node.outputs[0].dtype == "float32" and gemm.supported(k, n)
+    return small or packed
+
+
 def _blocked(node) -> bool:
+    """Whether a top-level loop runs as row blocks, one a thread (module docstring)."""
     a = node.attrs
+    body = a["body"]
     seqs, states, _, _ = split_operands(node.inputs, **a)
-    return row_separable(a["body"], a["num_sequences"], len(states))
+    return (row_separable(body, a["num_sequences"], len(states))
+            and all(_own_product(n) for n in body.nodes if n.op in ("dot", "fused_dot")))
 
 
 def _seq_dims(cg, s) -> list:
