@@ -66,5 +66,26 @@ class SourceWriter:
         pad = self.INDENT * self.level
         self.lines.extend(pad + ln if ln else "" for ln in other.lines)
 
+    def call(self, head: str, args, tail: str = "", width: int = 92) -> None:
+        """``head(arg, arg, ...)tail`` on one line, or wrapped before ``width``
+        columns with the arguments continued one indent deeper."""
+        args = [str(a) for a in args]
+        pad = len(self.INDENT * self.level)
+        one = f"{head}({', '.join(args)}){tail}"
+        if pad + len(one) <= width:
+            self.line(one)
+            return
+        lines, cur = [], f"{head}("
+        for k, a in enumerate(args):
+            piece = a + (", " if k < len(args) - 1 else f"){tail}")
+            fresh = cur in (f"{head}(", self.INDENT)
+            if pad + len(cur) + len(piece.rstrip()) > width and not fresh:
+                lines.append(cur.rstrip())
+                cur = self.INDENT + piece
+            else:
+                cur += piece
+        lines.append(cur.rstrip())
+        self.line("\n".join(lines))
+
     def text(self) -> str:
         return "\n".join(self.lines) + "\n"

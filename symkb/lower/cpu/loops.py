@@ -385,10 +385,10 @@ def emit_loop(cg, node) -> None:
         tot = cg.fresh("batch")
         sw = SourceWriter(1)
         with sw.block(f"for {blk_var} in prange({nblk}):"):
-            sw.line(f"{fn}(({tot} * {blk_var}) // {nblk}, ({tot} * ({blk_var} + 1)) // {nblk}, "
-                    f"{', '.join(params[2:])})")
+            sw.call(fn, [f"({tot} * {blk_var}) // {nblk}",
+                         f"({tot} * ({blk_var} + 1)) // {nblk}"] + params[2:])
         cg.functions.append((split, [nblk, tot] + params[2:], sw.lines, True))
-        outer.line(f"{split}({nblk}, {whole_batch}, {', '.join(params[2:])})")
+        outer.call(split, [nblk, whole_batch] + params[2:])
         w = outer
         batch = whole_batch
     # Results after the loop.
