@@ -178,7 +178,7 @@ def test_input_projection_is_computed_a_step_at_a_time_in_row_blocks():
     rows_fn = src[src.index("def sequential_lstm_rows("):src.index("def sequential_lstm_blocks(")]
     main = src[src.index("def sequential("):]
     assert "(computed a step at a time inside the row blocks of the loop)" in main
-    assert "np.dot(" not in main                         # no (batch, time, 64) product up front
+    assert "gemm_packed(" not in main                    # no (batch, time, 64) product up front
     assert "lstm_kernel_panels = pack_rhs(lstm_kernel)" in main
     assert "gemm_serial(input_1_rows[:, t], lstm_kernel_panels, lstm_projection)" in rows_fn
 

@@ -43,7 +43,7 @@ class Unsupported(NotImplementedError):
 EMITTERS: dict = {}
 
 RESERVED = {"np", "njit", "numba", "range", "min", "max", "abs", "len", "tanh_f32",
-            "pack_rhs", "gemm_serial", "prange", "row_blocks", "PRANGE_ONLY",
+            "pack_rhs", "gemm_packed", "gemm_serial", "prange", "row_blocks", "PRANGE_ONLY",
             "num_threads",
             "sigmoid_f32", "floordiv_float", "mod_float", "dropout_ref", "objmode",
             "True", "False", "None", "int", "float", "bool", "tuple", "list", "sum", "any",
@@ -54,7 +54,7 @@ RESERVED = {"np", "njit", "numba", "range", "min", "max", "abs", "len", "tanh_f3
 # Names the generated module defines at its top (imports and the like).
 MODULE_GLOBALS = {"np", "njit", "numba", "objmode", "prange", "PRANGE_ONLY", "tanh_f32",
                   "sigmoid_f32", "floordiv_float", "mod_float", "dropout_ref", "pack_rhs",
-                  "gemm_serial", "row_blocks"}
+                  "gemm_packed", "gemm_serial", "row_blocks"}
 
 _OP_BASE = {"dot": "matmul", "fused_dot": "dense", "fused_elementwise": "ew"}
 
@@ -115,6 +115,7 @@ class Codegen:
         self.invariant: set = set()  # loop-body values that are the same at every step
         self.packed: dict = {}      # name of a matrix -> name of its pack_rhs panels
         self.pack_hoist = self.w    # where pack_rhs goes: before the outermost time loop
+        self.serial_products = False  # in a row block: products stay on its thread
         self.parallel = False       # a loop splits its rows across threads: takes num_threads
         self.sunk: dict = {}        # loop sequence -> its projection node, run per step
         self.functions: list = []   # (name, params, body lines): row-block functions
@@ -286,7 +287,7 @@ class Codegen:
         head.line("from numba import njit")
         head.line("from symkb.lower.cpu.runtime import (tanh_f32, sigmoid_f32, floordiv_float, "
                   "mod_float, dropout_ref)")
-        head.line("from symkb.lower.cpu.gemm import pack_rhs, gemm_serial")
+        head.line("from symkb.lower.cpu.gemm import pack_rhs, gemm_packed, gemm_serial")
         head.line("from numba import objmode")
         if self.functions:
             head.line("from numba import prange")

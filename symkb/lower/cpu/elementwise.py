@@ -3,8 +3,8 @@
 A ``fused_elementwise`` node becomes one explicit loop nest over its
 iteration shape; inside, each body node is one scalar statement (``scalar.py``)
 and each result is stored once: no temporaries. ``fused_dot`` computes the
-matrix product into its result buffer (``gemm_serial`` for float32
-products in a time loop with a multiple of 16 columns, ``np.dot(x, w, out)``
+matrix product into its result buffer (``gemm_packed``/``gemm_serial`` for
+float32 products with a multiple of 16 columns, ``np.dot(x, w, out)``
 otherwise) and runs its body in place over it. A lone elementwise node (when the fusion pass did not
 run) is emitted as a group of one.
 
@@ -132,17 +132,17 @@ def _small_product(cg, x, w) -> bool:
 
 
 def _panels(cg, x, w, out_dtype: str):
-    """The name of ``w`` packed for ``gemm_serial``, or None for a BLAS product.
+    """The name of ``w`` packed for ``gemm_packed``, or None for a BLAS product.
 
-    float32 products in a time loop whose right operand is the same at every
-    step and has a static shape with a multiple of 16 columns run on symkb's
-    own register-tiled kernel (``gemm.py``); ``w`` is packed once, before the
-    loop. Products outside loops call BLAS (its own threads, no packing per
-    call).
+    float32 products whose right operand has a static shape with a multiple of
+    16 columns run on symkb's own register-tiled kernel (``gemm.py``). In a
+    time loop the right operand must be the same at every step; it is packed
+    once, before the loop. A matrix is packed once per place it is needed.
     """
-    if not (cg.in_loop and out_dtype == "float32" and x.dtype == w.dtype == "float32"
-            and x.ndim >= 2 and w.ndim == 2 and gemm.supported(*w.shape)
-            and w in cg.invariant):
+    if not (out_dtype == "float32" and x.dtype == w.dtype == "float32" and x.ndim >= 2
+            and w.ndim == 2 and gemm.supported(*w.shape)):
+        return None
+    if cg.in_loop and w not in cg.invariant:
         return None
     return panels_for(cg, w)
 
@@ -169,10 +169,11 @@ def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
     small = _small_product(cg, x, w)
     panels = None if small else _panels(cg, x, w, out_dtype)
     if panels is not None:
+        fn = "gemm_serial" if cg.serial_products else "gemm_packed"
         if x.ndim == 2:
-            cg.w.line(f"gemm_serial({xn}, {panels}, {out_name})")
+            cg.w.line(f"{fn}({xn}, {panels}, {out_name})")
         else:
-            cg.w.line(f"gemm_serial({xn}.reshape((-1, {xd[-1]})), {panels}, "
+            cg.w.line(f"{fn}({xn}.reshape((-1, {xd[-1]})), {panels}, "
                       f"{out_name}.reshape((-1, {wd[-1]})))")
         return
     if is_float(out_dtype) and not small:

@@ -170,7 +170,7 @@ def step_projections(graph, users) -> dict:
     ``x[rows, t] @ W`` at each step into a small buffer saves writing, paging in
     and reading back the whole projected sequence (52 MB for a batch of 128,
     50 steps and 2048 gate columns). Taken: a float32 ``dot`` of a rank-3 value
-    and a 2-D weight that ``gemm_serial`` supports, read by that loop alone.
+    and a 2-D weight that ``gemm_packed`` supports, read by that loop alone.
     """
     out = {}
     for node in graph.nodes:
@@ -262,8 +262,9 @@ def emit_loop(cg, node) -> None:
     # Body inputs.
     i_var, t_var = cg.fresh("i"), cg.fresh("t")
     inner = SourceWriter(w.level + 1)
-    saved = cg.w, cg.hoist, cg.pack_hoist
+    saved = cg.w, cg.hoist, cg.pack_hoist, cg.serial_products
     cg.hoist, cg.w, cg.pack_hoist = w, inner, outer
+    cg.serial_products = cg.serial_products or blocked
     cg.in_loop += 1
     nseq = a["num_sequences"]
     if a["go_backwards"]:
@@ -371,7 +372,7 @@ def emit_loop(cg, node) -> None:
                 for blk in reversed(blocks):
                     blk.__exit__(None, None, None)
     cg.in_loop -= 1
-    cg.w, cg.hoist, cg.pack_hoist = saved
+    cg.w, cg.hoist, cg.pack_hoist, cg.serial_products = saved
     w.line(f"for {i_var} in range({steps}):")
     w.lines.extend(inner.lines)  # written one level deeper already
     if blocked:
