@@ -35,11 +35,15 @@ def cache_dir() -> pathlib.Path:
     return path
 
 
+# The symkb modules generated cpu code imports (numba's cache does not see them).
+RUNTIME_MODULES = ("runtime.py", "gemm.py")
+
+
 def _runtime_stamp() -> str:
-    """A hash of the modules generated code imports (numba's cache does not see them)."""
+    """A hash of ``RUNTIME_MODULES``."""
     here = pathlib.Path(__file__).resolve().parent / "cpu"
     h = hashlib.sha256()
-    for name in ("runtime.py", "gemm.py"):
+    for name in RUNTIME_MODULES:
         try:
             h.update((here / name).read_bytes())
         except OSError:
@@ -109,11 +113,10 @@ def load_module(source: str, stem: str):
 
 def clear_numba_cache(path: pathlib.Path) -> None:
     """Delete numba's cached machine code of the module at ``path`` and of the
-    runtime helpers it calls (``symkb/lower/cpu/runtime.py`` and ``gemm.py``),
-    wherever found."""
+    runtime helpers it calls (``RUNTIME_MODULES``), wherever found."""
     here = pathlib.Path(__file__).resolve().parent / "cpu"
     numba_dir = os.environ.get("NUMBA_CACHE_DIR")
-    for module in (path, here / "runtime.py", here / "gemm.py"):
+    for module in (path, *(here / name for name in RUNTIME_MODULES)):
         roots = [module.parent / "__pycache__"]
         if numba_dir:
             roots.append(pathlib.Path(numba_dir))

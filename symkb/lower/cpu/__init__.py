@@ -33,7 +33,10 @@ class CpuExecutable(Executable):
         self.function = fn
         self._params = [payload for _, kind, payload in args if kind == "param"]
         self._consts = [np.array(payload) for _, kind, payload in args if kind == "const"]
-        self._threads = any(kind == "threads" for _, kind, _ in args)
+        self._threads = None  # numba's get_num_threads, when a loop splits its rows
+        if any(kind == "threads" for _, kind, _ in args):
+            from numba import get_num_threads
+            self._threads = get_num_threads
         self.path = path
         self.cache_hit = cache_hit
         self.compile_seconds = compile_seconds
@@ -48,9 +51,8 @@ class CpuExecutable(Executable):
         arrays = [a if not isinstance(a, np.ndarray) or a.flags.writeable else a.copy()
                   for a in arrays]
         params = [v.value() for v in self._params]
-        if self._threads:  # a loop splits its rows across numba's threads
-            from numba import get_num_threads
-            return list(self.function(*arrays, *params, *self._consts, get_num_threads()))
+        if self._threads is not None:
+            return list(self.function(*arrays, *params, *self._consts, self._threads()))
         return list(self.function(*arrays, *params, *self._consts))
 
 

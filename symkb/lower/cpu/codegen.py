@@ -42,19 +42,17 @@ class Unsupported(NotImplementedError):
 
 EMITTERS: dict = {}
 
-RESERVED = {"np", "njit", "numba", "range", "min", "max", "abs", "len", "tanh_f32",
-            "pack_rhs", "gemm_packed", "gemm_serial", "prange", "row_blocks", "PRANGE_ONLY",
-            "num_threads",
-            "sigmoid_f32", "floordiv_float", "mod_float", "dropout_ref", "objmode",
-            "True", "False", "None", "int", "float", "bool", "tuple", "list", "sum", "any",
-            "all", "round", "pow", "divmod", "print", "type", "object", "slice", "map",
-            "zip", "iter", "next", "id", "input", "keep", "acc", "v", "xv", "best", "at",
-            "m", "s", "e", "c", "j", "r", "k", "b"} | {f"i{k}" for k in range(8)}
-
 # Names the generated module defines at its top (imports and the like).
 MODULE_GLOBALS = {"np", "njit", "numba", "objmode", "prange", "PRANGE_ONLY", "tanh_f32",
                   "sigmoid_f32", "floordiv_float", "mod_float", "dropout_ref", "pack_rhs",
                   "gemm_packed", "gemm_serial", "row_blocks"}
+
+RESERVED = MODULE_GLOBALS | {
+    "range", "min", "max", "abs", "len", "num_threads",
+    "True", "False", "None", "int", "float", "bool", "tuple", "list", "sum", "any",
+    "all", "round", "pow", "divmod", "print", "type", "object", "slice", "map",
+    "zip", "iter", "next", "id", "input", "keep", "acc", "v", "xv", "best", "at",
+    "m", "s", "e", "c", "j", "r", "k", "b"} | {f"i{k}" for k in range(8)}
 
 _OP_BASE = {"dot": "matmul", "fused_dot": "dense", "fused_elementwise": "ew"}
 

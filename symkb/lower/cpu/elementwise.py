@@ -124,11 +124,22 @@ for _op in SCALAR:
 SMALL_N = 64  # below this many columns a per-step product is looped, not a BLAS call
 
 
-def _small_product(cg, x, w) -> bool:
-    """A per-step product small enough that explicit loops beat a BLAS call."""
+def small_product(x, w) -> bool:
+    """A product small enough that, in a time loop, explicit loops beat a BLAS call."""
     k, n = w.shape
-    return (cg.in_loop > 0 and x.ndim == 2 and isinstance(k, int) and isinstance(n, int)
+    return (x.ndim == 2 and isinstance(k, int) and isinstance(n, int)
             and n < SMALL_N and k < SMALL_N)
+
+
+def packable(x, w, out_dtype: str) -> bool:
+    """A product symkb's own kernel (``gemm.py``) takes: float32 throughout, a
+    2-D right operand of static shape with a multiple of 16 columns."""
+    return (out_dtype == "float32" and x.dtype == w.dtype == "float32" and x.ndim >= 2
+            and w.ndim == 2 and gemm.supported(*w.shape))
+
+
+def _small_product(cg, x, w) -> bool:
+    return cg.in_loop > 0 and small_product(x, w)
 
 
 def _panels(cg, x, w, out_dtype: str):
@@ -139,8 +150,7 @@ def _panels(cg, x, w, out_dtype: str):
     time loop the right operand must be the same at every step; it is packed
     once, before the loop. A matrix is packed once per place it is needed.
     """
-    if not (out_dtype == "float32" and x.dtype == w.dtype == "float32" and x.ndim >= 2
-            and w.ndim == 2 and gemm.supported(*w.shape)):
+    if not packable(x, w, out_dtype):
         return None
     if cg.in_loop and w not in cg.invariant:
         return None

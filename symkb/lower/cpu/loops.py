@@ -51,8 +51,7 @@ import textwrap
 
 from ...ir.ops.loop import split_operands
 from .codegen import MODULE_GLOBALS, emitter
-from .elementwise import SMALL_N, panels_for
-from . import gemm
+from .elementwise import packable, panels_for, small_product
 from .rows import row_separable
 from .scalar import lit, np_type
 from ..writer import SourceWriter
@@ -137,12 +136,9 @@ def _own_product(node) -> bool:
     """Whether a per-step product runs on symkb's own code, not on a BLAS call
     (a multi-threaded BLAS inside each row block would oversubscribe the cores)."""
     x, w = node.inputs[:2]
-    if w.ndim != 2 or not all(isinstance(d, int) for d in w.shape):
+    if w.ndim != 2:
         return False
-    k, n = w.shape
-    small = n < SMALL_N and k < SMALL_N and x.ndim == 2
-    packed = x.dtype == w.dtype == node.outputs[0].dtype == "float32" and gemm.supported(k, n)
-    return small or packed
+    return small_product(x, w) or packable(x, w, node.outputs[0].dtype)
 
 
 def _blocked(node) -> bool:
@@ -170,7 +166,7 @@ def step_projections(graph, users) -> dict:
     ``x[rows, t] @ W`` at each step into a small buffer saves writing, paging in
     and reading back the whole projected sequence (52 MB for a batch of 128,
     50 steps and 2048 gate columns). Taken: a float32 ``dot`` of a rank-3 value
-    and a 2-D weight that ``gemm_packed`` supports, read by that loop alone.
+    and a 2-D weight that ``gemm.py`` takes, read by that loop alone.
     """
     out = {}
     for node in graph.nodes:
@@ -182,9 +178,7 @@ def step_projections(graph, users) -> dict:
             if prod.op != "dot" or len(users.get(s, ())) != 1:
                 continue
             x, w = prod.inputs
-            if (x.ndim == 3 and w.ndim == 2 and w.node.op in ("param", "const")
-                    and x.dtype == w.dtype == s.dtype == "float32"
-                    and gemm.supported(*w.shape)):
+            if x.ndim == 3 and w.node.op in ("param", "const") and packable(x, w, s.dtype):
                 out[s] = prod
     return out
 
