@@ -43,7 +43,7 @@ MODELS = {"dense": _dense, "simple_rnn": _simple_rnn, "lstm_masked": _lstm_maske
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_golden_optimised_graph_and_source(name):
     graph, _ = run_pipeline(MODELS[name]().graph, verify_each=True)
-    source, _, _ = generate(graph, graph.name)
+    source = generate(graph, graph.name).source
     text = f"{graph}\n\n{source}"
     path = GOLDENS / f"{name}.txt"
     if UPDATE:
@@ -57,9 +57,9 @@ def test_golden_optimised_graph_and_source(name):
 
 
 def test_golden_source_is_valid_python_and_deterministic():
-    a = generate(run_pipeline(_dense().graph)[0], "m")[0]
+    a = generate(run_pipeline(_dense().graph)[0], "m").source
     symkb.backend.clear_session()
-    b = generate(run_pipeline(_dense().graph)[0], "m")[0]
+    b = generate(run_pipeline(_dense().graph)[0], "m").source
     assert a == b
     compile(a, "<generated>", "exec")
     assert np.float32  # the generated module's only numeric import

@@ -1,13 +1,16 @@
-"""Row-separable time loops: the batch split into row blocks, one a thread.
+"""Graphs that keep the batch rows apart run on row blocks, one a thread.
 
-``symkb/lower/cpu/rows.py`` decides which loop bodies keep the batch rows
-apart; the cpu codegen then runs the time loop once per block of rows inside
-a ``prange``. These tests pin the decision (what it accepts and what it must
-refuse) and check the blocked kernels against the interpreter for every block
-count, whatever the machine's core count: the generated function takes the
-thread count as its last argument, so a test can ask for 1 to 5 blocks.
+``symkb/lower/cpu/rows.py`` decides which loop steps and which whole graphs
+keep the batch rows apart; the cpu executable then calls the generated
+function (compiled ``nogil=True``) on blocks of rows from several threads and
+joins the results. These tests pin the decision (what it accepts and what it
+must refuse) and check the blocked runs against the interpreter for every
+block count, whatever the machine's core count: ``executable.threads`` caps
+the blocks of the next calls, so a test can ask for 1 to 5.
 """
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 import pytest
@@ -16,8 +19,9 @@ import symkb
 from symkb import backend as K
 from symkb import ir, layers
 from symkb.lower import run_pipeline
-from symkb.lower.cpu.rows import row_separable
-from symkb.lower.cpu.runtime import row_blocks
+from symkb.lower.cpu import blocks
+from symkb.lower.cpu.blocks import row_blocks
+from symkb.lower.cpu.rows import graph_row_separable, row_separable
 from tests.harness import compiled
 
 RNG = np.random.default_rng(11)
@@ -103,6 +107,72 @@ def test_row_wise_slices_reshapes_and_concatenations_are_accepted():
     assert _separable(_rnn_graph(step))
 
 
+def _split(graph):
+    g, _ = run_pipeline(graph)
+    return graph_row_separable(g)
+
+
+def test_recurrent_models_keep_their_rows_apart():
+    K.clear_session()
+    inp = K.placeholder(shape=(None, 5, 3), dtype="int32")
+    emb = layers.Embedding(10, 4)(inp[:, :, 0])
+    seq = layers.LSTM(6, return_sequences=True)(emb)
+    pooled = K.mean(K.permute_dimensions(seq, (0, 2, 1)), axis=-1)
+    out = layers.Dense(3, activation="softmax")(K.concatenate([pooled, K.max(seq, axis=1)]))
+    g = ir.Graph([inp], [out, K.expand_dims(K.sum(K.tile(out, (1, 2)), axis=1), -1), seq])
+    assert _split(g) == (True, True, True)
+    data = RNG.integers(0, 10, (24, 5, 3)).astype(np.int32)
+    cpu = symkb.compile(g, target="cpu")
+    want = compiled(g, "interpreter")(data)
+    for threads in (1, 3):
+        for a, b in zip(_run(cpu, [data], threads), want):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_a_graph_that_mixes_rows_runs_whole():
+    K.clear_session()
+    x = K.placeholder(shape=(None, 5, 3))
+    h = layers.SimpleRNN(4)(x)
+    assert _split(ir.Graph([x], [h - K.mean(h, axis=0)])) is None     # across the batch
+    assert _split(ir.Graph([x], [K.reverse(h, axes=0)])) is None
+    assert _split(ir.Graph([x], [K.sum(h)])) is None                  # every axis
+    assert _split(ir.Graph([x], [K.cast(K.shape(x)[0], "float32") * h])) is None
+    fixed = K.placeholder(shape=(8, 5, 3))                             # a known batch size
+    assert _split(ir.Graph([fixed], [layers.SimpleRNN(4)(fixed)])) is None
+
+
+def test_time_major_loops_run_whole():
+    K.clear_session()
+    x = K.placeholder(shape=(6, None, 3))
+    w = K.variable(RNG.standard_normal((3, 16)).astype(np.float32))
+
+    def step(x_t, states):
+        h = K.tanh(K.dot(x_t, w) + states[0])
+        return h, [h]
+    last, outs, _ = K.rnn(step, x, [K.zeros_like(K.dot(x[0], w))], time_major=True)
+    g = ir.Graph([x], [last, outs])
+    assert _split(g) is None
+    cpu = compiled(g, "cpu")
+    assert cpu.row_split is None and "nogil=True" not in cpu.source
+    data = RNG.standard_normal((6, 35, 3)).astype(np.float32)
+    for a, b in zip(cpu(data), compiled(g, "interpreter")(data)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_results_the_same_for_every_row_come_from_one_block():
+    calls = []
+
+    def fn(x, w):
+        calls.append(x.shape[0])
+        return x * 2.0, w + 1.0
+    x = np.arange(40.0).reshape(20, 2)
+    w = np.ones(3)
+    got = blocks.run_blocks(fn, [x], [w], (True, False), 3)
+    assert sorted(calls) == [6, 7, 7]
+    np.testing.assert_array_equal(got[0], x * 2.0)
+    np.testing.assert_array_equal(got[1], w + 1.0)
+
+
 def test_row_blocks_count():
     assert row_blocks(32, 2) == 2
     assert row_blocks(15, 2) == 1      # fewer than 8 rows a block: one block
@@ -112,19 +182,28 @@ def test_row_blocks_count():
     assert row_blocks(0, 2) == 1
 
 
-def _call(executable, x, threads):
-    params = [v.value() for v in executable._params]
-    return executable.function(x, *params, *executable._consts, threads)
+def test_thread_count_follows_numba():
+    import numba
+    assert blocks.thread_count() in (numba.config.NUMBA_NUM_THREADS, numba.get_num_threads())
+
+
+def _run(executable, args, threads):
+    saved = executable.threads
+    executable.threads = threads
+    try:
+        return executable(*args)
+    finally:
+        executable.threads = saved
 
 
 @pytest.mark.parametrize("make", [
     lambda: layers.LSTM(16, return_sequences=True),
-    lambda: layers.LSTM(16, return_sequences=True, go_backwards=True, time_major=False),
+    lambda: layers.LSTM(16, return_sequences=True, go_backwards=True),
     lambda: layers.GRU(32, return_sequences=True, reset_after=True),
     lambda: layers.SimpleRNN(16, return_sequences=True, return_state=True),
 ])
 @pytest.mark.parametrize("masked", [False, True])
-def test_blocked_kernels_match_the_interpreter_for_any_block_count(make, masked):
+def test_blocked_runs_match_the_interpreter_for_any_block_count(make, masked):
     K.clear_session()
     inp = layers.Input((7, 5))
     x = layers.Masking(0.0)(inp) if masked else inp
@@ -134,9 +213,8 @@ def test_blocked_kernels_match_the_interpreter_for_any_block_count(make, masked)
                    for w in m.get_weights()])
     cpu = compiled(m.graph, "cpu")
     ref = compiled(m.graph, "interpreter")
-    src = cpu.source
-    assert "in prange(" in src
-    assert "gemm_serial(" in src or "SimpleRNN" in type(m.layers[-1]).__name__  # 16x16: loops
+    assert cpu.row_split is not None and "nogil=True" in cpu.source
+    assert "gemm_serial(" in cpu.source or "SimpleRNN" in type(m.layers[-1]).__name__
     for batch in (1, 9, 16, 17, 40):
         data = RNG.standard_normal((batch, 7, 5)).astype(np.float32)
         if masked:
@@ -144,43 +222,45 @@ def test_blocked_kernels_match_the_interpreter_for_any_block_count(make, masked)
         want = ref(data)
         want = want if isinstance(want, (list, tuple)) else [want]
         for threads in (1, 2, 3, 5):
-            got = _call(cpu, data, threads)
+            got = _run(cpu, [data], threads)
+            got = got if isinstance(got, (list, tuple)) else [got]
             for g, w in zip(got, want):
                 np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5,
                                            err_msg=f"batch {batch}, {threads} threads")
 
 
-def test_time_major_loop_blocks_along_axis_1():
+def test_inputs_of_other_batch_sizes_run_as_one_block():
     K.clear_session()
-    x = K.placeholder(shape=(6, None, 3))
-    w = K.variable(RNG.standard_normal((3, 16)).astype(np.float32))
-    u = K.variable(RNG.standard_normal((16, 16)).astype(np.float32) * 0.3)
+    a = layers.Input((4, 3))
+    b = layers.Input((4, 3))
+    m = symkb.Model([a, b], [layers.SimpleRNN(16)(a), layers.SimpleRNN(16)(b)])
+    cpu = symkb.compile(m, target="cpu")
+    assert cpu.row_split == (True, True)
+    xa = RNG.standard_normal((32, 4, 3)).astype(np.float32)
+    xb = RNG.standard_normal((20, 4, 3)).astype(np.float32)
+    want = symkb.compile(m, target="interpreter")([xa, xb])
+    got = _run(cpu, [[xa, xb]], 4)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
 
-    def step(x_t, states):
-        h = K.tanh(K.dot(x_t, w) + K.dot(states[0], u))
-        return h, [h]
-    h0 = K.zeros_like(K.dot(x[0], w))
-    last, outs, new = K.rnn(step, x, [h0], time_major=True)
-    g = ir.Graph([x], [last, outs, new[0]])
-    cpu = compiled(g, "cpu")
-    assert "[:, r0:r1]" in cpu.source
-    data = RNG.standard_normal((6, 35, 3)).astype(np.float32)
-    want = compiled(g, "interpreter")(data)
-    for threads in (1, 2, 4):
-        for a, b in zip(_call(cpu, data, threads), want):
-            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+def test_an_error_in_a_block_reaches_the_caller():
+    K.clear_session()
+    m = symkb.Sequential([layers.Input((None, 3)), layers.SimpleRNN(16)])
+    cpu = symkb.compile(m, target="cpu")
+    with pytest.raises(ValueError, match="zero time steps"):
+        _run(cpu, [np.zeros((32, 0, 3), np.float32)], 4)
 
 
 def test_input_projection_is_computed_a_step_at_a_time_in_row_blocks():
     K.clear_session()
     m = symkb.Sequential([layers.Input((6, 5)), layers.LSTM(16, return_sequences=True)])
     src = compiled(m.graph, "cpu").source
-    rows_fn = src[src.index("def sequential_lstm_rows("):src.index("def sequential_lstm_blocks(")]
-    main = src[src.index("def sequential("):]
-    assert "(computed a step at a time inside the row blocks of the loop)" in main
-    assert "gemm_packed(" not in main                    # no (batch, time, 64) product up front
-    assert "lstm_kernel_panels = pack_rhs(lstm_kernel)" in main
-    assert "gemm_serial(input_1_rows[:, t], lstm_kernel_panels, lstm_projection)" in rows_fn
+    loop_at = src.index("for i in range(")
+    assert "(computed a step at a time inside the loop)" in src
+    assert "np.dot(" not in src and ", 6, 64)" not in src  # no (batch, time, 64) product
+    assert src.index("lstm_kernel_panels = pack_rhs(lstm_kernel)") < loop_at
+    assert "gemm_serial(input_1[:, t], lstm_kernel_panels, lstm_projection)" in src[loop_at:]
 
 
 def test_a_projection_read_elsewhere_too_is_computed_whole():
@@ -200,29 +280,22 @@ def test_a_projection_read_elsewhere_too_is_computed_whole():
     data = RNG.standard_normal((20, 6, 5)).astype(np.float32)
     want = compiled(g, "interpreter")(data)
     for threads in (1, 3):
-        for a, b in zip(_call(cpu, data, threads), want):
+        for a, b in zip(_run(cpu, [data], threads), want):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
 def test_calls_from_several_python_threads_at_once():
-    import threading
-
-    import numba
     K.clear_session()
     m = symkb.Sequential([layers.Input((9, 5)), layers.GRU(32, return_sequences=True)])
     cpu = compiled(m.graph, "cpu")
     ref = compiled(m.graph, "interpreter")
     data = [RNG.standard_normal((24, 9, 5)).astype(np.float32) for _ in range(4)]
     want = [ref(d) for d in data]
-    np.testing.assert_allclose(cpu(data[0]), want[0], rtol=1e-5, atol=1e-5)
-    if numba.threading_layer() == "workqueue":  # known once a parallel function ran
-        pytest.skip("numba's workqueue threading layer cannot run parallel code from two "
-                    "threads at once (install an OpenMP runtime or tbb)")
     got = [None] * 4
 
     def run(k):
         for _ in range(5):
-            got[k] = cpu(data[k])
+            got[k] = _run(cpu, [data[k]], 3)
     threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
     for t in threads:
         t.start()
@@ -232,22 +305,27 @@ def test_calls_from_several_python_threads_at_once():
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
 
 
-def test_loops_whose_products_call_blas_run_whole():
+def test_graphs_whose_products_call_blas_run_whole():
     # float64 products (and widths that are not a multiple of 16) call BLAS,
-    # itself multi-threaded: such loops are not split into row blocks.
+    # itself multi-threaded: such graphs are not split into row blocks.
     K.clear_session()
     K.set_floatx("float64")
     try:
         m = symkb.Sequential([layers.Input((5, 70)), layers.SimpleRNN(70, return_sequences=True)])
-        src = compiled(m.graph, "cpu").source
+        cpu = symkb.compile(m, target="cpu")
     finally:
         K.set_floatx("float32")
-    assert "prange" not in src and "np.dot(" in src
+    assert cpu.row_split is None and "nogil" not in cpu.source and "np.dot(" in cpu.source
     K.clear_session()
     m = symkb.Sequential([layers.Input((5, 70)), layers.SimpleRNN(70, return_sequences=True)])
-    src = compiled(m.graph, "cpu").source
-    assert "prange" not in src                 # 70 columns: not a multiple of 16
+    assert symkb.compile(m, target="cpu").row_split is None  # 70 columns: not a multiple of 16
     K.clear_session()
     m = symkb.Sequential([layers.Input((5, 70)), layers.SimpleRNN(64, return_sequences=True)])
-    src = compiled(m.graph, "cpu").source
-    assert "prange" in src and "gemm_serial(" in src
+    cpu = symkb.compile(m, target="cpu")
+    assert cpu.row_split == (True,) and "gemm_serial(" in cpu.source
+
+
+def test_graphs_without_a_time_loop_run_whole():
+    K.clear_session()
+    m = symkb.Sequential([layers.Input((32,)), layers.Dense(64, activation="tanh")])
+    assert symkb.compile(m, target="cpu").row_split is None

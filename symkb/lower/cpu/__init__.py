@@ -6,7 +6,8 @@ cache folder (``symkb/lower/cache.py``), imports it and compiles the function
 for the graph's argument types (or loads it from numba's disk cache). The
 executable passes the inputs, then the current values of the Variables, then
 the array constants: ``set_value`` is seen by the next call, batch size and
-sequence length vary freely, and neither recompiles.
+sequence length vary freely, and neither recompiles. A graph that keeps its
+batch rows apart runs on blocks of rows, one a thread (``blocks.py``).
 
 numba is imported here only when a graph is compiled.
 """
@@ -19,6 +20,7 @@ import numpy as np
 from ...ir import evaluate
 from ..executable import Executable
 from ..shape_guard import ShapeGuard
+from .blocks import row_blocks, run_blocks, thread_count
 from .codegen import EMITTERS, Unsupported, generate  # noqa: F401
 
 
@@ -27,16 +29,14 @@ class CpuExecutable(Executable):
 
     target = "cpu"
 
-    def __init__(self, graph, fn, args, *, path=None, cache_hit=False, compile_seconds=0.0,
-                 **kwargs):
+    def __init__(self, graph, fn, args, *, row_split=None, path=None, cache_hit=False,
+                 compile_seconds=0.0, **kwargs):
         super().__init__(graph, **kwargs)
         self.function = fn
         self._params = [payload for _, kind, payload in args if kind == "param"]
         self._consts = [np.array(payload) for _, kind, payload in args if kind == "const"]
-        self._threads = None  # numba's get_num_threads, when a loop splits its rows
-        if any(kind == "threads" for _, kind, _ in args):
-            from numba import get_num_threads
-            self._threads = get_num_threads
+        self.row_split = row_split  # per result, row-wise; None: the function runs whole
+        self.threads = None         # row blocks to run at most; None: numba's thread count
         self.path = path
         self.cache_hit = cache_hit
         self.compile_seconds = compile_seconds
@@ -50,10 +50,14 @@ class CpuExecutable(Executable):
         # numba types a read-only array apart; the kernels take writable ones
         arrays = [a if not isinstance(a, np.ndarray) or a.flags.writeable else a.copy()
                   for a in arrays]
-        params = [v.value() for v in self._params]
-        if self._threads is not None:
-            return list(self.function(*arrays, *params, *self._consts, self._threads()))
-        return list(self.function(*arrays, *params, *self._consts))
+        rest = [v.value() for v in self._params] + self._consts
+        if self.row_split is not None and arrays:
+            batch = arrays[0].shape[0]
+            blocks = row_blocks(batch, self.threads or thread_count())
+            if any(a.shape[0] != batch for a in arrays):
+                blocks = 1  # inputs of other batch sizes: no common rows to split
+            return run_blocks(self.function, arrays, rest, self.row_split, blocks)
+        return list(self.function(*arrays, *rest))
 
 
 def _signature(args):
@@ -65,8 +69,6 @@ def _signature(args):
             sig.append(types.Array(from_dtype(np.dtype(payload.dtype)), payload.ndim, "C"))
         elif kind == "param":
             sig.append(typeof(payload.value()))
-        elif kind == "threads":
-            sig.append(types.intp)
         else:
             sig.append(typeof(np.array(payload)))
     return tuple(sig)
@@ -79,7 +81,8 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None) ->
         Unsupported: a node the cpu target cannot compile (the message names it).
     """
     from ..cache import clear_numba_cache, load_module
-    source, args, fn_name = generate(graph, name or graph.name)
+    generated = generate(graph, name or graph.name)
+    source, args, fn_name = generated.source, generated.args, generated.fn_name
     start = time.perf_counter()
     module, path, written = load_module(source, fn_name)
     dispatcher = getattr(module, fn_name)
@@ -94,7 +97,8 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None) ->
         gemm.prepare()
         dispatcher.compile(sig)
     hits = sum(dispatcher.stats.cache_hits.values())
-    return CpuExecutable(graph, dispatcher, args, single_output=single_output, name=name,
+    return CpuExecutable(graph, dispatcher, args, row_split=generated.row_split,
+                         single_output=single_output, name=name,
                          passes_report=passes_report, source=source, path=path,
                          cache_hit=bool(hits) and not written,
                          compile_seconds=time.perf_counter() - start)

@@ -3,9 +3,9 @@
 A ``fused_elementwise`` node becomes one explicit loop nest over its
 iteration shape; inside, each body node is one scalar statement (``scalar.py``)
 and each result is stored once: no temporaries. ``fused_dot`` computes the
-matrix product into its result buffer (``gemm_packed``/``gemm_serial`` for
-float32 products with a multiple of 16 columns, ``np.dot(x, w, out)``
-otherwise) and runs its body in place over it. A lone elementwise node (when the fusion pass did not
+matrix product into its result buffer (``gemm_serial`` for float32 products
+with a multiple of 16 columns in a function that runs on row blocks,
+``np.dot(x, w, out)`` otherwise) and runs its body in place over it. A lone elementwise node (when the fusion pass did not
 run) is emitted as a group of one.
 
 Broadcasting follows the static types: an axis of static size 1 is read at
@@ -143,14 +143,17 @@ def _small_product(cg, x, w) -> bool:
 
 
 def _panels(cg, x, w, out_dtype: str):
-    """The name of ``w`` packed for ``gemm_packed``, or None for a BLAS product.
+    """The name of ``w`` packed for ``gemm_serial``, or None for a BLAS product.
 
+    In a function that runs on row blocks, one a thread (``cg.serial_products``),
     float32 products whose right operand has a static shape with a multiple of
-    16 columns run on symkb's own register-tiled kernel (``gemm.py``). In a
-    time loop the right operand must be the same at every step; it is packed
-    once, before the loop. A matrix is packed once per place it is needed.
+    16 columns run on symkb's own register-tiled kernel (``gemm.py``) on the
+    block's thread. Elsewhere a product calls BLAS, which brings threads of its
+    own. In a time loop the right operand must be the same at every step; it
+    is packed once, before the loop. A matrix is packed once per place it is
+    needed.
     """
-    if not packable(x, w, out_dtype):
+    if not cg.serial_products or not packable(x, w, out_dtype):
         return None
     if cg.in_loop and w not in cg.invariant:
         return None
@@ -179,11 +182,10 @@ def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
     small = _small_product(cg, x, w)
     panels = None if small else _panels(cg, x, w, out_dtype)
     if panels is not None:
-        fn = "gemm_serial" if cg.serial_products else "gemm_packed"
         if x.ndim == 2:
-            cg.w.line(f"{fn}({xn}, {panels}, {out_name})")
+            cg.w.line(f"gemm_serial({xn}, {panels}, {out_name})")
         else:
-            cg.w.line(f"{fn}({xn}.reshape((-1, {xd[-1]})), {panels}, "
+            cg.w.line(f"gemm_serial({xn}.reshape((-1, {xd[-1]})), {panels}, "
                       f"{out_name}.reshape((-1, {wd[-1]})))")
         return
     if is_float(out_dtype) and not small:

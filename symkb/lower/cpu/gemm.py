@@ -3,7 +3,9 @@
 A recurrent step multiplies a small state ``h`` (batch x units) by the same
 recurrent kernel ``U`` at every step. A BLAS call repacks ``U`` on every call
 and splits tiny products badly across threads; here ``U`` is packed once,
-before the loop (``pack_rhs``), and every step runs ``gemm_packed``:
+before the loop (``pack_rhs``), and every step runs ``gemm_serial`` on the
+calling thread (the cpu executable runs row blocks of the batch on threads of
+their own, ``blocks.py``):
 
 * ``pack_rhs(w)`` lays ``w`` (K x N, N a multiple of 16) out as column panels
   of ``NR`` = 32 columns (the last may have 16), each panel K rows of
@@ -16,9 +18,11 @@ before the loop (``pack_rhs``), and every step runs ``gemm_packed``:
   multiply-adds. The tile kernels are numba intrinsics written with llvmlite's
   IR builder, so they inline into the drivers and vectorise on any x86-64
   (AVX-512 machines keep one accumulator per register).
-* ``gemm_packed(x, p, out)`` walks (row block, panel) pairs; products of at
-  least ``PARALLEL_MIN`` multiply-adds are split across numba's threads
-  (``prange``), smaller ones run on the calling thread.
+* ``gemm_serial(x, p, out)`` walks the panels, and in each the row tiles.
+
+Nothing here is ``parallel=True``: numba cannot safely cache a function that
+calls a parallel one (the cached caller crashes when it was compiled against
+a parallel callee loaded from the cache).
 
 Everything here is float32; the sums run in float32 with FMA (one rounding
 per multiply-add, as BLAS does), so results agree with ``np.dot`` to float32
@@ -28,16 +32,14 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 LANES = 16        # floats in one vector register (AVX-512)
 MR = 8            # rows of a register tile
 NR = 2 * LANES    # columns of a full panel
-ROW_BLOCK = 64    # rows a parallel work item covers
 KC = 256          # panel rows a pass over the row tiles takes (32 KiB: the L1 cache)
-PARALLEL_MIN = 1 << 20  # multiply-adds from which a product uses every thread
 
 _F32 = ir.FloatType()
 _I64 = ir.IntType(64)
@@ -144,7 +146,7 @@ _P = types.Array(types.float32, 1, "C")
 
 
 def supported(k, n) -> bool:
-    """Whether ``gemm_packed`` takes a right operand of static shape (k, n)."""
+    """Whether ``gemm_serial`` takes a right operand of static shape (k, n)."""
     return isinstance(k, int) and isinstance(n, int) and k >= 1 and n >= LANES and n % LANES == 0
 
 
@@ -202,50 +204,12 @@ def _block(x, ldx, r0, r1, p, k, out, ldo, c0, wide):
 
 
 @njit(cache=True, error_model="numpy")
-def _serial(x, ldx, p, out):
-    m, k = x.shape
-    n = out.shape[1]
-    ldo = out.strides[0] // 4
-    for c0 in range(0, n, NR):
-        _block(x, ldx, 0, m, p, k, out, ldo, c0, n - c0 >= NR)
-
-
-@njit(cache=True, error_model="numpy", parallel=True)
-def _parallel(x, ldx, p, out):
-    m, k = x.shape
-    n = out.shape[1]
-    ldo = out.strides[0] // 4
-    panels = (n + NR - 1) // NR
-    blocks = (m + ROW_BLOCK - 1) // ROW_BLOCK
-    for item in prange(blocks * panels):
-        rb = item // panels
-        c0 = (item - rb * panels) * NR
-        r0 = rb * ROW_BLOCK
-        _block(x, ldx, r0, min(m, r0 + ROW_BLOCK), p, k, out, ldo, c0, n - c0 >= NR)
-
-
-@njit(cache=True, error_model="numpy")
-def gemm_packed(x, p, out):
-    """``out[:] = x @ w`` for ``p = pack_rhs(w)``.
+def gemm_serial(x, p, out):
+    """``out[:] = x @ w`` for ``p = pack_rhs(w)``, on the calling thread.
 
     ``x`` is (M, K) float32 with unit column stride (any row stride), ``out``
     (M, N) float32 with unit column stride; M may be anything, zero included.
     """
-    m, k = x.shape
-    if x.strides[1] != 4:
-        x = np.ascontiguousarray(x)
-    ldx = x.strides[0] // 4
-    if m == 0:
-        return
-    if m * k * out.shape[1] >= PARALLEL_MIN:
-        _parallel(x, ldx, p, out)
-    else:
-        _serial(x, ldx, p, out)
-
-
-@njit(cache=True, error_model="numpy")
-def gemm_serial(x, p, out):
-    """``gemm_packed`` on the calling thread only (inside a parallel row block)."""
     m, k = x.shape
     if x.strides[1] != 4:
         x = np.ascontiguousarray(x)

@@ -14,24 +14,18 @@ Layout of the generated code (see ``symkb/ir/ops/loop.py`` for the semantics)::
         <copy the new states into the state buffers>
     last_output = outputs[:, -1]
 
-When the step keeps the batch rows apart (``rows.py``), the time loop above
-goes into a function of its own over rows ``r0:r1``, and a small ``prange``
-wrapper runs one block of rows a thread::
+When the whole graph keeps the batch rows apart (``rows.py``) and every
+product in it runs on symkb's own code, the function is compiled with
+``nogil=True`` and the executable runs it on blocks of rows, one a thread
+(``row_split``). The products then stay on the calling thread
+(``gemm_serial``), and a hoisted input projection read by the loop alone is
+computed a step at a time into a small buffer (``step_projections``)::
 
-    @njit(cache=True, error_model="numpy")
-    def model_lstm_rows(r0, r1, x, ..., outputs, h, U_panels):
-        h_rows = h[r0:r1]                    # views of the block's rows
-        <the block's buffers>
-        for i in range(steps): <the step on rows r0:r1>
-
-    @njit(cache=True, error_model="numpy", parallel=PRANGE_ONLY)
-    def model_lstm_blocks(blocks, batch, x, ...):
-        for blk in prange(blocks):
-            model_lstm_rows(batch * blk // blocks, batch * (blk + 1) // blocks, x, ...)
-
-The products inside run on the calling thread (``gemm_serial``); a hoisted
-input projection read by that loop alone is computed a step at a time into a
-small per-block buffer (``step_projections``).
+    lstm_projection = np.empty((batch, 512), dtype=np.float32)
+    for i in range(steps):
+        t = i
+        gemm_serial(x[:, t], lstm_kernel_panels, lstm_projection)
+        <the step>
 
 A step slice ``x[:, t]`` read only by fused loops is not copied: their element
 reads index the sequence directly (``xp[i0, t, i1]``), so the hoisted input
@@ -45,14 +39,10 @@ copies nothing.
 """
 from __future__ import annotations
 
-import ast
-import builtins
-import textwrap
-
 from ...ir.ops.loop import split_operands
-from .codegen import MODULE_GLOBALS, emitter
+from .codegen import emitter
 from .elementwise import packable, panels_for, small_product
-from .rows import row_separable
+from .rows import graph_row_separable
 from .scalar import lit, np_type
 from ..writer import SourceWriter
 
@@ -116,22 +106,6 @@ def _insert(idx, pos, value):
     return idx
 
 
-def free_names(lines, cg) -> list:
-    """The names ``lines`` (a function body) read before or without assigning
-    them, less the module's globals: the parameters of a block function."""
-    tree = ast.parse(textwrap.dedent("\n".join(lines)))
-    stored, free = set(), []
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-            stored.add(n.id)
-    for n in ast.walk(tree):
-        if (isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in stored
-                and n.id not in MODULE_GLOBALS and n.id not in free
-                and not hasattr(builtins, n.id)):
-            free.append(n.id)
-    return sorted(free, key=lambda name: cg.order(name))
-
-
 def _own_product(node) -> bool:
     """Whether a per-step product runs on symkb's own code, not on a BLAS call
     (a multi-threaded BLAS inside each row block would oversubscribe the cores)."""
@@ -141,13 +115,24 @@ def _own_product(node) -> bool:
     return small_product(x, w) or packable(x, w, node.outputs[0].dtype)
 
 
-def _blocked(node) -> bool:
-    """Whether a top-level loop runs as row blocks, one a thread (module docstring)."""
-    a = node.attrs
-    body = a["body"]
-    seqs, states, _, _ = split_operands(node.inputs, **a)
-    return (row_separable(body, a["num_sequences"], len(states))
-            and all(_own_product(n) for n in body.nodes if n.op in ("dot", "fused_dot")))
+def _products(graph):
+    for node in graph.nodes:
+        if node.op in ("dot", "fused_dot"):
+            yield node
+        if node.op == "loop":
+            yield from _products(node.attrs["body"])
+
+
+def row_split(graph):
+    """For each result of ``graph``, whether it is row-wise, when the executable
+    runs the function on blocks of rows (module docstring); None when it runs
+    whole. Taken for graphs with a time loop that keep the batch rows apart
+    (``rows.py``) and whose products all run on symkb's own code."""
+    if not any(node.op == "loop" for node in graph.nodes):
+        return None
+    if not all(_own_product(node) for node in _products(graph)):
+        return None
+    return graph_row_separable(graph)
 
 
 def _seq_dims(cg, s) -> list:
@@ -158,8 +143,9 @@ def _seq_dims(cg, s) -> list:
 
 
 def step_projections(graph, users) -> dict:
-    """``sequence -> dot node`` for the input projections a row-blocked loop
-    computes a step at a time instead of reading a hoisted (batch, time, n) array.
+    """``sequence -> dot node`` for the input projections a loop computes a step
+    at a time instead of reading a hoisted (batch, time, n) array; called when
+    the function runs on row blocks (``row_split``).
 
     In a row block each thread already runs its own products, as efficiently
     per core as one large product split across the threads; computing
@@ -170,7 +156,7 @@ def step_projections(graph, users) -> dict:
     """
     out = {}
     for node in graph.nodes:
-        if node.op != "loop" or not _blocked(node):
+        if node.op != "loop" or node.attrs["time_major"]:
             continue
         seqs = node.inputs[:node.attrs["num_sequences"]]
         for s in seqs:
@@ -225,40 +211,13 @@ def emit_loop(cg, node) -> None:
             dims = [batch] + [d if d is not None else -1 for d in o.shape[1:]]
             w.line(f"{name} = np.zeros({cg.shape_text(dims)}, dtype={np_type(o.dtype)})")
             prev_bufs.append(name)
-    # Row blocks: a step that keeps the batch rows apart runs as one time loop
-    # per block of rows, the blocks split across threads (see rows.py).
-    blocked = not cg.in_loop and _blocked(node)
-    outer = w
     mname = cg.name(mask) if mask is not None else None
     seq_names = [None if s in cg.sunk else cg.name(s) for s in seqs]
-    whole_outs, whole_states = out_bufs, state_bufs
-    if blocked:
-        cg.parallel = True
-        nblk, blk_var = cg.fresh(f"{base}_blocks"), cg.fresh("blk")
-        r0, r1, rows = cg.fresh("r0"), cg.fresh("r1"), cg.fresh("rows")
-        w.line(f"{nblk} = row_blocks({batch}, num_threads)")
-        whole_batch = batch
-        w = SourceWriter(1)  # the body of the block function
-        w.line(f"{rows} = {r1} - {r0}")
-
-        def rows_of(name, axis):
-            view = cg.fresh(f"{name}_rows")
-            w.line(f"{view} = {name}[{':, ' * axis}{r0}:{r1}]")
-            return view
-
-        seq_names = [n if n is None else rows_of(n, b_axis) for n in seq_names]
-        out_bufs = [rows_of(n, b_axis) for n in out_bufs]
-        state_bufs = [rows_of(n, 0) for n in state_bufs]
-        prev_bufs = [rows_of(n, 0) for n in prev_bufs]
-        if mname is not None:
-            mname = rows_of(mname, b_axis)
-        batch = rows
     # Body inputs.
     i_var, t_var = cg.fresh("i"), cg.fresh("t")
     inner = SourceWriter(w.level + 1)
-    saved = cg.w, cg.hoist, cg.pack_hoist, cg.serial_products
-    cg.hoist, cg.w, cg.pack_hoist = w, inner, outer
-    cg.serial_products = cg.serial_products or blocked
+    saved = cg.w, cg.hoist, cg.pack_hoist
+    cg.hoist, cg.w, cg.pack_hoist = w, inner, w
     cg.in_loop += 1
     nseq = a["num_sequences"]
     if a["go_backwards"]:
@@ -269,12 +228,10 @@ def emit_loop(cg, node) -> None:
         if sname is None:  # a projection computed here, a step at a time
             x, wt = cg.sunk[seq].inputs
             panels = panels_for(cg, wt)
-            xrows = cg.fresh(f"{cg.name(x)}_rows")
             buf = cg.fresh(f"{base}_projection")
             n = wt.shape[1]
-            w.line(f"{xrows} = {cg.name(x)}[{':, ' * b_axis}{r0}:{r1}]")
             w.line(f"{buf} = np.empty(({batch}, {n}), dtype=np.float32)")
-            step = f"{xrows}[{t_var}]" if time_major else f"{xrows}[:, {t_var}]"
+            step = f"{cg.name(x)}[:, {t_var}]"
             inner.line(f"gemm_serial({step}, {panels}, {buf})")
             cg.bind(ph, buf, [batch, n])
             continue
@@ -366,32 +323,16 @@ def emit_loop(cg, node) -> None:
                 for blk in reversed(blocks):
                     blk.__exit__(None, None, None)
     cg.in_loop -= 1
-    cg.w, cg.hoist, cg.pack_hoist, cg.serial_products = saved
+    cg.w, cg.hoist, cg.pack_hoist = saved
     w.line(f"for {i_var} in range({steps}):")
     w.lines.extend(inner.lines)  # written one level deeper already
-    if blocked:
-        # One function runs a block of rows; a small parallel one splits the
-        # batch into blocks (numba's parfor compile stays cheap on it).
-        fn = cg.fresh(f"{cg.fn_name}_{base}_rows")
-        params = [r0, r1] + [n for n in free_names(w.lines, cg) if n not in (r0, r1)]
-        cg.functions.append((fn, params, w.lines, False))
-        split = cg.fresh(f"{cg.fn_name}_{base}_blocks")
-        tot = cg.fresh("batch")
-        sw = SourceWriter(1)
-        with sw.block(f"for {blk_var} in prange({nblk}):"):
-            sw.call(fn, [f"({tot} * {blk_var}) // {nblk}",
-                         f"({tot} * ({blk_var} + 1)) // {nblk}"] + params[2:])
-        cg.functions.append((split, [nblk, tot] + params[2:], sw.lines, True))
-        outer.call(split, [nblk, whole_batch] + params[2:])
-        w = outer
-        batch = whole_batch
     # Results after the loop.
-    for t, buf, o in zip(last_outs, whole_outs, body.outputs[:no]):
+    for t, buf, o in zip(last_outs, out_bufs, body.outputs[:no]):
         if not cg.users.get(t):
             continue  # nobody reads the last output
         name = cg.fresh(f"{base}_last")
         sl = f"{buf}[-1]" if time_major else f"{buf}[:, -1]"
         w.line(f"{name} = np.ascontiguousarray({sl})")
         cg.bind(t, name, [batch] + list(o.shape[1:]))
-    for t, buf, s in zip(finals, whole_states, states):
+    for t, buf, s in zip(finals, state_bufs, states):
         cg.bind(t, buf, cg.dims(s))

@@ -135,18 +135,6 @@ def mod_float(a, b):
     return _float_divmod(a, b)[1]
 
 
-ROWS_PER_BLOCK = 8  # the fewest batch rows worth a thread of their own
-
-
-@njit(cache=True)
-def row_blocks(batch, threads):
-    """How many row blocks a row-separable time loop splits ``batch`` into:
-    one a thread, each of at least ``ROWS_PER_BLOCK`` rows (1 for small batches).
-    ``threads`` is numba's thread count, passed in by the caller (reading it
-    here would keep numba from caching the function)."""
-    return max(1, min(threads, batch // ROWS_PER_BLOCK))
-
-
 def dropout_ref(x, rate, seed, noise_shape):
     """The numpy reference of ``dropout`` (called from object mode)."""
     from symkb.ir import get_op

@@ -1,0 +1,70 @@
+"""Running a compiled function on blocks of batch rows, one a thread.
+
+When a graph keeps its batch rows apart (``rows.py``), its generated function
+is compiled with ``nogil=True`` and :func:`run_blocks` splits the batch into
+contiguous row blocks: the calling thread runs the first, a small pool of
+Python threads the others, and the row-wise results are joined along axis 0.
+Each thread runs the whole graph, time loop included, on its rows, so the
+threads meet once a call, not once a time step; and no ``prange`` means no
+parallel compile.
+
+The thread count is numba's: ``numba.set_num_threads`` once numba's threads
+are running, else ``NUMBA_NUM_THREADS`` (by default the machine's cores).
+"""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+ROWS_PER_BLOCK = 8  # the fewest batch rows worth a thread of their own
+
+_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+
+
+def row_blocks(batch: int, threads: int) -> int:
+    """How many row blocks ``batch`` rows split into: one a thread, each of at
+    least ``ROWS_PER_BLOCK`` rows (1 for small batches)."""
+    return max(1, min(threads, batch // ROWS_PER_BLOCK))
+
+
+def thread_count() -> int:
+    """numba's thread count, without launching numba's threads to read it."""
+    from numba import config, get_num_threads
+    from numba.np.ufunc import parallel
+    return get_num_threads() if parallel._is_initialized else config.NUMBA_NUM_THREADS
+
+
+def _executor(workers: int) -> ThreadPoolExecutor:
+    global _pool, _pool_size
+    with _lock:
+        if _pool is None or _pool_size < workers:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="symkb-rows")
+            _pool_size = workers
+        return _pool
+
+
+def run_blocks(fn, inputs, rest, row_wise, blocks: int) -> list:
+    """``fn(*inputs, *rest)`` computed ``blocks`` row blocks at a time.
+
+    ``inputs`` share their batch axis 0; ``row_wise[k]`` says whether result
+    ``k`` is row-wise (joined along axis 0) or the same in every block (taken
+    from the first).
+    """
+    batch = inputs[0].shape[0]
+    bounds = [(batch * k // blocks, batch * (k + 1) // blocks) for k in range(blocks)]
+
+    def block(r0, r1):
+        return fn(*[x[r0:r1] for x in inputs], *rest)
+    if blocks == 1:
+        return list(block(0, batch))
+    pool = _executor(blocks - 1)
+    pending = [pool.submit(block, r0, r1) for r0, r1 in bounds[1:]]
+    results = [block(*bounds[0])] + [f.result() for f in pending]
+    return [np.concatenate([r[k] for r in results]) if rw else results[0][k]
+            for k, rw in enumerate(row_wise)]
