@@ -305,6 +305,31 @@ def test_calls_from_several_python_threads_at_once():
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
 
 
+def _forked_call(cpu, data, queue):
+    queue.put(_run(cpu, [data], 2))
+
+
+def test_a_forked_child_runs_row_blocks_on_threads_of_its_own():
+    import multiprocessing
+    K.clear_session()
+    m = symkb.Sequential([layers.Input((4, 3)), layers.SimpleRNN(16, return_sequences=True)])
+    cpu = compiled(m.graph, "cpu")
+    data = RNG.standard_normal((32, 4, 3)).astype(np.float32)
+    want = _run(cpu, [data], 2)                      # the parent's pool exists now
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_forked_call, args=(cpu, data, queue))
+    child.start()
+    try:
+        got = queue.get(timeout=60)                  # a child waiting on dead threads hangs
+        child.join(timeout=60)
+    finally:
+        if child.is_alive():
+            child.kill()
+    assert child.exitcode == 0
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
 def test_graphs_whose_products_call_blas_run_whole():
     # float64 products (and widths that are not a multiple of 16) call BLAS,
     # itself multi-threaded: such graphs are not split into row blocks.

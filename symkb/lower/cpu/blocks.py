@@ -13,6 +13,7 @@ are running, else ``NUMBA_NUM_THREADS`` (by default the machine's cores).
 """
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -23,6 +24,7 @@ ROWS_PER_BLOCK = 8  # the fewest batch rows worth a thread of their own
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
+_pool_pid = 0  # a forked child has none of its parent's threads: it makes its own pool
 
 
 def row_blocks(batch: int, threads: int) -> int:
@@ -39,13 +41,15 @@ def thread_count() -> int:
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:
-    global _pool, _pool_size
+    global _pool, _pool_size, _pool_pid
     with _lock:
+        if _pool_pid != os.getpid():
+            _pool = None  # made before a fork: its threads are not in this process
         if _pool is None or _pool_size < workers:
             if _pool is not None:
                 _pool.shutdown(wait=False)
             _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="symkb-rows")
-            _pool_size = workers
+            _pool_size, _pool_pid = workers, os.getpid()
         return _pool
 
 
