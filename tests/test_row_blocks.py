@@ -121,12 +121,8 @@ def test_recurrent_models_keep_their_rows_apart():
     out = layers.Dense(3, activation="softmax")(K.concatenate([pooled, K.max(seq, axis=1)]))
     g = ir.Graph([inp], [out, K.expand_dims(K.sum(K.tile(out, (1, 2)), axis=1), -1), seq])
     assert _split(g) == (True, True, True)
-    data = RNG.integers(0, 10, (24, 5, 3)).astype(np.int32)
-    cpu = symkb.compile(g, target="cpu")
-    want = compiled(g, "interpreter")(data)
-    for threads in (1, 3):
-        for a, b in zip(_run(cpu, [data], threads), want):
-            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    _check_blocks(symkb.compile(g, target="cpu"), g,
+                  RNG.integers(0, 10, (24, 5, 3)).astype(np.int32))
 
 
 def test_a_graph_that_mixes_rows_runs_whole():
@@ -154,9 +150,7 @@ def test_time_major_loops_run_whole():
     assert _split(g) is None
     cpu = compiled(g, "cpu")
     assert cpu.row_split is None and "nogil=True" not in cpu.source
-    data = RNG.standard_normal((6, 35, 3)).astype(np.float32)
-    for a, b in zip(cpu(data), compiled(g, "interpreter")(data)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    _check_blocks(cpu, g, RNG.standard_normal((6, 35, 3)).astype(np.float32))
 
 
 def test_results_the_same_for_every_row_come_from_one_block():
@@ -173,6 +167,33 @@ def test_results_the_same_for_every_row_come_from_one_block():
     np.testing.assert_array_equal(got[1], w + 1.0)
 
 
+def test_blocks_write_into_whole_batch_results_once_their_shapes_are_known():
+    K.clear_session()
+    m = symkb.Sequential([layers.Input((None, 5)), layers.GRU(16, return_sequences=True)])
+    cpu = symkb.compile(m, target="cpu")
+    ref = symkb.compile(m, target="interpreter")
+    assert "    if out0.shape != (" in cpu.source        # the blocks' rows of the result
+    for steps in (4, 4, 7, 4):                           # new shapes, then known ones
+        data = RNG.standard_normal((24, steps, 5)).astype(np.float32)
+        got = _run(cpu, [data], 3)
+        np.testing.assert_allclose(got, ref(data), rtol=1e-5, atol=1e-5)
+        assert got.shape == (24, steps, 16) and got.flags.c_contiguous
+    # per set of input shapes (less the batch): the result shapes (less the batch)
+    assert cpu._out_shapes == {((4, 5),): [(4, 16)], ((7, 5),): [(7, 16)]}
+
+
+def test_rows_a_block_did_not_write_in_place_are_copied():
+    def fn(x, out):      # ignores its output argument, as a kernel given the wrong shape
+        return (x + 1.0,)
+    x = np.arange(30.0).reshape(10, 3)
+    out = np.full((10, 3), np.nan)
+    (got,) = blocks.run_blocks(fn, [x], [], (True,), 2, [(0, out)])
+    assert got is out
+    np.testing.assert_array_equal(out, x + 1.0)
+    (joined,) = blocks.run_blocks(fn, [x], [], (True,), 2, [(0, np.empty((0, 0)))])
+    np.testing.assert_array_equal(joined, x + 1.0)  # no whole-batch array: joined
+
+
 def test_row_blocks_count():
     assert row_blocks(32, 2) == 2
     assert row_blocks(15, 2) == 1      # fewer than 8 rows a block: one block
@@ -185,6 +206,14 @@ def test_row_blocks_count():
 def test_thread_count_follows_numba():
     import numba
     assert blocks.thread_count() in (numba.config.NUMBA_NUM_THREADS, numba.get_num_threads())
+
+
+def _check_blocks(cpu, graph, data, threads=(1, 3)):
+    """``cpu`` on ``data`` run as each number of blocks equals the interpreter."""
+    want = compiled(graph, "interpreter")(data)
+    for n in threads:
+        for a, b in zip(_run(cpu, [data], n), want):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5, err_msg=f"{n} threads")
 
 
 def _run(executable, args, threads):
@@ -252,6 +281,16 @@ def test_an_error_in_a_block_reaches_the_caller():
         _run(cpu, [np.zeros((32, 0, 3), np.float32)], 4)
 
 
+def test_a_projection_with_a_bias_is_computed_a_step_at_a_time_too():
+    K.clear_session()
+    m = symkb.Sequential([layers.Input((6, 5)), layers.SimpleRNN(16, return_sequences=True)])
+    src = compiled(m.graph, "cpu").source
+    step = src[src.index("for i in range("):]
+    assert "(computed a step at a time inside the loop)" in src
+    assert "gemm_serial(input_1[:, t], simple_rnn_kernel_panels, simple_rnn_projection)" in step
+    assert "simple_rnn_projection[i0, i1] + simple_rnn_bias[i1]" in step
+
+
 def test_input_projection_is_computed_a_step_at_a_time_in_row_blocks():
     K.clear_session()
     m = symkb.Sequential([layers.Input((6, 5)), layers.LSTM(16, return_sequences=True)])
@@ -277,11 +316,7 @@ def test_a_projection_read_elsewhere_too_is_computed_whole():
     g = ir.Graph([x], [outs, proj])                      # the projection is a result too
     cpu = compiled(g, "cpu")
     assert "computed a step at a time" not in cpu.source
-    data = RNG.standard_normal((20, 6, 5)).astype(np.float32)
-    want = compiled(g, "interpreter")(data)
-    for threads in (1, 3):
-        for a, b in zip(_run(cpu, [data], threads), want):
-            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    _check_blocks(cpu, g, RNG.standard_normal((20, 6, 5)).astype(np.float32))
 
 
 def test_calls_from_several_python_threads_at_once():

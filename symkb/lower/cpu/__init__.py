@@ -37,6 +37,10 @@ class CpuExecutable(Executable):
         self._consts = [np.array(payload) for _, kind, payload in args if kind == "const"]
         self.row_split = row_split  # per result, row-wise; None: the function runs whole
         self.threads = None         # row blocks to run at most; None: numba's thread count
+        # output arguments: (result index, type); the result shapes (less the
+        # batch) seen for each set of input shapes, to allocate them up front
+        self._outs = [(list(graph.outputs).index(t), t) for _, kind, t in args if kind == "out"]
+        self._out_shapes: dict = {}
         self.path = path
         self.cache_hit = cache_hit
         self.compile_seconds = compile_seconds
@@ -52,12 +56,27 @@ class CpuExecutable(Executable):
                   for a in arrays]
         rest = [v.value() for v in self._params] + self._consts
         if self.row_split is not None and arrays:
-            batch = arrays[0].shape[0]
-            blocks = row_blocks(batch, self.threads or thread_count())
-            if any(a.shape[0] != batch for a in arrays):
-                blocks = 1  # inputs of other batch sizes: no common rows to split
-            return run_blocks(self.function, arrays, rest, self.row_split, blocks)
+            return self._run_blocks(arrays, rest)
         return list(self.function(*arrays, *rest))
+
+    def _run_blocks(self, arrays, rest) -> list:
+        batch = arrays[0].shape[0]
+        blocks = row_blocks(batch, self.threads or thread_count())
+        key = tuple(a.shape for a in arrays[1:]) + tuple(a.shape[1:] for a in arrays[:1])
+        known = self._out_shapes.get(key)
+        if any(a.shape[0] != batch for a in arrays):
+            blocks, known = 1, None  # inputs of other batch sizes: no common rows to split
+        if known is None:
+            outs = [(k, np.empty((0,) * t.ndim, dtype=t.dtype)) for k, t in self._outs]
+        else:
+            outs = [(k, np.empty((batch,) + shape, dtype=t.dtype))
+                    for (k, t), shape in zip(self._outs, known)]
+        results = run_blocks(self.function, arrays, rest, self.row_split, blocks, outs)
+        if known is None and all(a.shape[0] == batch for a in arrays):
+            if len(self._out_shapes) >= 64:
+                self._out_shapes.clear()
+            self._out_shapes[key] = [results[k].shape[1:] for k, _ in self._outs]
+        return results
 
 
 def _signature(args):
@@ -65,7 +84,7 @@ def _signature(args):
     from numba.np.numpy_support import from_dtype
     sig = []
     for _, kind, payload in args:
-        if kind == "input":
+        if kind in ("input", "out"):
             sig.append(types.Array(from_dtype(np.dtype(payload.dtype)), payload.ndim, "C"))
         elif kind == "param":
             sig.append(typeof(payload.value()))

@@ -53,22 +53,45 @@ def _executor(workers: int) -> ThreadPoolExecutor:
         return _pool
 
 
-def run_blocks(fn, inputs, rest, row_wise, blocks: int) -> list:
-    """``fn(*inputs, *rest)`` computed ``blocks`` row blocks at a time.
+def run_blocks(fn, inputs, rest, row_wise, blocks: int, outs=()) -> list:
+    """``fn(*inputs, *rest, *outs)`` computed ``blocks`` row blocks at a time.
 
     ``inputs`` share their batch axis 0; ``row_wise[k]`` says whether result
     ``k`` is row-wise (joined along axis 0) or the same in every block (taken
-    from the first).
+    from the first). ``outs`` are ``fn``'s output arguments, ``(k, array)``:
+    result ``k``'s whole-batch array, whose rows each block is given to write
+    into, or an empty array when its shape is not known yet (the blocks then
+    allocate their rows and the results are joined).
     """
     batch = inputs[0].shape[0]
-    bounds = [(batch * k // blocks, batch * (k + 1) // blocks) for k in range(blocks)]
+    bounds = [(batch * b // blocks, batch * (b + 1) // blocks) for b in range(blocks)]
 
     def block(r0, r1):
-        return fn(*[x[r0:r1] for x in inputs], *rest)
+        return fn(*[x[r0:r1] for x in inputs], *rest, *[o[r0:r1] for _, o in outs])
     if blocks == 1:
-        return list(block(0, batch))
-    pool = _executor(blocks - 1)
-    pending = [pool.submit(block, r0, r1) for r0, r1 in bounds[1:]]
-    results = [block(*bounds[0])] + [f.result() for f in pending]
-    return [np.concatenate([r[k] for r in results]) if rw else results[0][k]
-            for k, rw in enumerate(row_wise)]
+        results = [block(0, batch)]
+    else:
+        pool = _executor(blocks - 1)
+        pending = [pool.submit(block, r0, r1) for r0, r1 in bounds[1:]]
+        results = [block(*bounds[0])] + [f.result() for f in pending]
+    whole = {k: o for k, o in outs if o.shape[0] == batch and (batch or o.size)}
+    joined = []
+    for k, rw in enumerate(row_wise):
+        parts = [r[k] for r in results]
+        if not rw:
+            joined.append(parts[0])
+        elif k in whole:
+            joined.append(_gather(whole[k], parts, bounds))
+        else:
+            joined.append(parts[0] if blocks == 1 else np.concatenate(parts))
+    return joined
+
+
+def _gather(out, parts, bounds):
+    """``out`` with each block's rows in place: blocks that wrote into their
+    rows of ``out`` already are left alone."""
+    for part, (r0, r1) in zip(parts, bounds):
+        rows = out[r0:r1]
+        if part.shape != rows.shape or part.ctypes.data != rows.ctypes.data:
+            rows[...] = part
+    return out

@@ -114,6 +114,7 @@ class Codegen:
         self.packed: dict = {}      # name of a matrix -> name of its pack_rhs panels
         self.pack_hoist = self.w    # where pack_rhs goes: before the outermost time loop
         self.row_split = None       # per result, row-wise: the function runs on row blocks
+        self.out_args: dict = {}    # result -> the argument its buffer may be (row blocks)
         self.serial_products = False  # on row blocks: products stay on the block's thread
         self.sunk: dict = {}        # loop sequence -> its projection node, run per step
         self._order: dict = {}      # name -> when fresh() made it
@@ -173,19 +174,32 @@ class Codegen:
         return "(" + ", ".join(dims) + ")"
 
     def alloc(self, t, dims, name: str | None = None, zeros: bool = False) -> str:
-        """Allocate the buffer of ``t`` (at the hoisting point) and bind it."""
+        """Allocate the buffer of ``t`` (at the hoisting point) and bind it.
+
+        A result of the function with an output argument (``out_args``) uses
+        that argument when the caller passed one of the right shape."""
         name = name or self.fresh(self.default_name(t))
-        self.alloc_buffer(name, dims, t.dtype, zeros)
+        given = None if zeros or self.in_loop else self.out_args.pop(t, None)
+        self.alloc_buffer(name, dims, t.dtype, zeros, given)
         self.bind(t, name, dims)
         return name
 
-    def alloc_buffer(self, name: str, dims, dtype: str, zeros: bool = False) -> None:
+    def alloc_buffer(self, name: str, dims, dtype: str, zeros: bool = False,
+                     given: str | None = None) -> None:
         """``name = np.empty(dims)`` at the hoisting point (in the step when a
-        dimension is computed there)."""
+        dimension is computed there); ``given``: an argument to use instead
+        when its shape is ``dims``."""
         fn = "np.zeros" if zeros else "np.empty"
         words = {w for d in dims if isinstance(d, str) for w in re.findall(r"[A-Za-z_]\w*", d)}
         where = self.w if words & self.loop_local else self.hoist
-        where.line(f"{name} = {fn}({self.shape_text(dims)}, dtype={np_type(dtype)})")
+        shape = self.shape_text(dims)
+        new = f"{fn}({shape}, dtype={np_type(dtype)})"
+        if given is None:
+            where.line(f"{name} = {new}")
+        else:
+            where.line(f"{name} = {given}")
+            with where.block(f"if {given}.shape != {shape}:"):
+                where.line(f"{name} = {new}")
 
     def result_buffer(self, t, dims) -> str:
         """Bind ``t`` to its proposed buffer (``targets``) or allocate one."""
@@ -268,7 +282,16 @@ class Codegen:
                 self.fresh(self.default_name(t))
             self.args.append((name, "input", t))
             self.bind(t, name)
+        out_params = []
+        if self.row_split is not None:
+            # the executable may pass each row-wise result's rows of a whole-batch
+            # array: the blocks write there, and nothing is joined afterwards
+            for k, (t, rows) in enumerate(zip(graph.outputs, self.row_split)):
+                if rows and t not in self.out_args:
+                    self.out_args[t] = self.fresh(f"out{k}")
+                    out_params.append((self.out_args[t], "out", t))
         self.emit_nodes(graph)
+        self.args.extend(out_params)
         outs = []
         seen = set()
         for t in graph.outputs:

@@ -185,22 +185,24 @@ def _block(x, ldx, r0, r1, p, k, out, ldo, c0, wide):
     """
     width = NR if wide else LANES
     full = r0 + (r1 - r0) // MR * MR
-    rest = r1 - full
-    xs = np.zeros((MR, k if rest else 1), dtype=np.float32)
-    os_ = np.empty((MR, width), dtype=np.float32)
-    for r in range(rest):
-        for j in range(k):
-            xs[r, j] = x[full + r, j]
     for k0 in range(0, k, KC):
         kc = min(KC, k - k0)
         poff = c0 * k + k0 * width
         for i in range(r0, full, MR):
             _tile(x, k0, ldx, i, p, poff, kc, out, ldo, c0, k0 > 0, wide)
-        if rest:
-            _tile(xs, k0, k, 0, p, poff, kc, os_, width, 0, k0 > 0, wide)
-    for r in range(rest):
-        for j in range(width):
-            out[full + r, c0 + j] = os_[r, j]
+    rest = r1 - full
+    if rest:  # the scratch tile is allocated only when some rows need it
+        xs = np.zeros((MR, k), dtype=np.float32)
+        os_ = np.empty((MR, width), dtype=np.float32)
+        for r in range(rest):
+            for j in range(k):
+                xs[r, j] = x[full + r, j]
+        for k0 in range(0, k, KC):
+            _tile(xs, k0, k, 0, p, c0 * k + k0 * width, min(KC, k - k0), os_, width, 0,
+                  k0 > 0, wide)
+        for r in range(rest):
+            for j in range(width):
+                out[full + r, c0 + j] = os_[r, j]
 
 
 @njit(cache=True, error_model="numpy")

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from ...ir.ops.loop import split_operands
 from .codegen import emitter
-from .elementwise import packable, panels_for, small_product
+from .elementwise import emit_body, packable, panels_for, small_product
 from .rows import graph_row_separable
 from .scalar import lit, np_type
 from ..writer import SourceWriter
@@ -137,22 +137,24 @@ def row_split(graph):
 
 def _seq_dims(cg, s) -> list:
     if s in cg.sunk:  # not computed as a whole: its dims are those of the product
-        x, w = cg.sunk[s].inputs
+        x, w = cg.sunk[s].inputs[:2]
         return list(cg.dims(x))[:-1] + [w.shape[1]]
     return cg.dims(s)
 
 
 def step_projections(graph, users) -> dict:
-    """``sequence -> dot node`` for the input projections a loop computes a step
-    at a time instead of reading a hoisted (batch, time, n) array; called when
-    the function runs on row blocks (``row_split``).
+    """``sequence -> dot or fused_dot node`` for the input projections a loop
+    computes a step at a time instead of reading a hoisted (batch, time, n)
+    array; called when the function runs on row blocks (``row_split``).
 
     In a row block each thread already runs its own products, as efficiently
     per core as one large product split across the threads; computing
     ``x[rows, t] @ W`` at each step into a small buffer saves writing, paging in
     and reading back the whole projected sequence (52 MB for a batch of 128,
-    50 steps and 2048 gate columns). Taken: a float32 ``dot`` of a rank-3 value
-    and a 2-D weight that ``gemm.py`` takes, read by that loop alone.
+    50 steps and 2048 gate columns). Taken: a float32 product of a rank-3 value
+    and a 2-D weight that ``gemm.py`` takes, read by that loop alone; a
+    ``fused_dot``'s epilogue (the bias add) then runs on the step's buffer,
+    and its other operands must be vectors (the same at every step and row).
     """
     out = {}
     for node in graph.nodes:
@@ -161,12 +163,32 @@ def step_projections(graph, users) -> dict:
         seqs = node.inputs[:node.attrs["num_sequences"]]
         for s in seqs:
             prod = s.node
-            if prod.op != "dot" or len(users.get(s, ())) != 1:
+            if prod.op not in ("dot", "fused_dot") or len(users.get(s, ())) != 1:
                 continue
-            x, w = prod.inputs
-            if x.ndim == 3 and w.node.op in ("param", "const") and packable(x, w, s.dtype):
+            x, w, *rest = prod.inputs
+            if (x.ndim == 3 and w.node.op in ("param", "const") and packable(x, w, s.dtype)
+                    and all(t.ndim <= 1 for t in rest)
+                    and (prod.op == "dot" or prod.attrs["body"].inputs[0].dtype == s.dtype)):
                 out[s] = prod
     return out
+
+
+def _step_projection(cg, prod, step, batch, base) -> str:
+    """The buffer holding ``prod`` (a ``step_projections`` node) at this step:
+    ``x[:, t] @ W`` into it, then a ``fused_dot``'s epilogue in place."""
+    x, wt, *rest = prod.inputs
+    panels = panels_for(cg, wt)
+    buf = cg.fresh(f"{base}_projection")
+    n = wt.shape[1]
+    cg.hoist.line(f"{buf} = np.empty(({batch}, {n}), dtype=np.float32)")
+    cg.w.line(f"gemm_serial({step}, {panels}, {buf})")
+    if prod.op == "fused_dot":
+        idx, close = cg.w.loop_nest([batch, n])
+        where = f"{buf}[{', '.join(idx)}]"
+        operands = [where] + [cg.elem(t, idx, 2) for t in rest]
+        emit_body(cg, prod.attrs["body"], operands, [where])
+        close()
+    return buf
 
 
 @emitter("loop")
@@ -226,14 +248,10 @@ def emit_loop(cg, node) -> None:
         inner.line(f"{t_var} = {i_var}")
     for ph, seq, sname in zip(body.inputs[:nseq], seqs, seq_names):
         if sname is None:  # a projection computed here, a step at a time
-            x, wt = cg.sunk[seq].inputs
-            panels = panels_for(cg, wt)
-            buf = cg.fresh(f"{base}_projection")
-            n = wt.shape[1]
-            w.line(f"{buf} = np.empty(({batch}, {n}), dtype=np.float32)")
-            step = f"{cg.name(x)}[:, {t_var}]"
-            inner.line(f"gemm_serial({step}, {panels}, {buf})")
-            cg.bind(ph, buf, [batch, n])
+            prod = cg.sunk[seq]
+            buf = _step_projection(cg, prod, f"{cg.name(prod.inputs[0])}[:, {t_var}]", batch,
+                                   base)
+            cg.bind(ph, buf, [batch, prod.inputs[1].shape[1]])
             continue
         sdims = list(_seq_dims(cg, seq))
         sdims[b_axis] = batch
