@@ -283,12 +283,20 @@ def test_an_error_in_a_block_reaches_the_caller():
 
 def test_a_projection_with_a_bias_is_computed_a_step_at_a_time_too():
     K.clear_session()
-    m = symkb.Sequential([layers.Input((6, 5)), layers.SimpleRNN(16, return_sequences=True)])
+    m = symkb.Sequential([layers.Input((6, 5)), layers.SimpleRNN(64, return_sequences=True)])
     src = compiled(m.graph, "cpu").source
     step = src[src.index("for i in range("):]
     assert "(computed a step at a time inside the loop)" in src
     assert "gemm_serial(input_1[:, t], simple_rnn_kernel_panels, simple_rnn_projection)" in step
     assert "simple_rnn_projection[i0, i1] + simple_rnn_bias[i1]" in step
+
+
+def test_a_small_projection_is_hoisted():
+    K.clear_session()
+    m = symkb.Sequential([layers.Input((6, 5)), layers.SimpleRNN(16, return_sequences=True)])
+    src = compiled(m.graph, "cpu").source
+    assert "computed a step at a time" not in src
+    assert src.index("simple_rnn_kernel_panels = pack_rhs(") < src.index("for i in range(")
 
 
 def test_input_projection_is_computed_a_step_at_a_time_in_row_blocks():

@@ -124,11 +124,15 @@ for _op in SCALAR:
 SMALL_N = 64  # below this many columns a per-step product is looped, not a BLAS call
 
 
+def small_weight(w) -> bool:
+    """A 2-D weight of static shape under ``SMALL_N`` x ``SMALL_N``."""
+    k, n = w.shape
+    return isinstance(k, int) and isinstance(n, int) and n < SMALL_N and k < SMALL_N
+
+
 def small_product(x, w) -> bool:
     """A product small enough that, in a time loop, explicit loops beat a BLAS call."""
-    k, n = w.shape
-    return (x.ndim == 2 and isinstance(k, int) and isinstance(n, int)
-            and n < SMALL_N and k < SMALL_N)
+    return x.ndim == 2 and small_weight(w)
 
 
 def packable(x, w, out_dtype: str) -> bool:

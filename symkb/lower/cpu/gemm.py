@@ -11,8 +11,8 @@ their own, ``blocks.py``):
   of ``NR`` = 32 columns (the last may have 16), each panel K rows of
   contiguous floats: the kernel streams a panel row by row.
 * A *tile kernel* computes an ``MR`` x ``16*nv`` block of the result (``MR``
-  = 8 rows, ``nv`` = 2 or 1 vectors of 16 floats; fewer rows go through a
-  scratch tile): its ``8*nv`` accumulators are LLVM vector registers (``<16 x float>`` phi nodes) that
+  = 8 rows, or fewer for the last rows, ``nv`` = 2 or 1 vectors of 16
+  floats): its ``8*nv`` accumulators are LLVM vector registers (``<16 x float>`` phi nodes) that
   live through the whole K loop, and each step of that loop is ``nv`` vector
   loads of the panel, ``mr`` broadcasts of ``x`` and ``mr*nv`` fused
   multiply-adds. The tile kernels are numba intrinsics written with llvmlite's
@@ -48,22 +48,24 @@ _VEC = ir.VectorType(_F32, LANES)
 
 
 def _tile_kernel(mr: int, nv: int):
-    """The intrinsic ``tile(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate)``.
+    """The intrinsic ``tile(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, rows)``.
 
-    It computes ``out[i0:i0+mr, c0:c0+16*nv] (+)= x[i0:i0+mr, x0:x0+k] @ panel``,
+    It computes ``out[i0:i0+rows, c0:c0+16*nv] (+)= x[i0:i0+rows, x0:x0+k] @ panel``,
     where ``panel`` is ``k`` rows of ``16*nv`` floats starting at ``p[poff]``;
     ``ldx`` and ``ldo`` are the row strides of ``x`` and ``out`` in elements;
-    a nonzero ``accumulate`` adds to ``out`` instead of overwriting it.
+    a nonzero ``accumulate`` adds to ``out`` instead of overwriting it. With
+    ``rows`` < ``mr`` the missing rows repeat the last one and are not stored,
+    so one kernel serves every row count.
     """
     width = LANES * nv
 
     @intrinsic
-    def tile(typingctx, x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate):
+    def tile(typingctx, x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, rows):
         sig = types.void(x, types.intp, types.intp, types.intp, p, types.intp, types.intp, out,
-                         types.intp, types.intp, types.boolean)
+                         types.intp, types.intp, types.boolean, types.intp)
 
         def codegen(context, builder, signature, args):
-            x_, x0_, ldx_, i0_, p_, poff_, k_, out_, ldo_, c0_, acc_ = args
+            x_, x0_, ldx_, i0_, p_, poff_, k_, out_, ldo_, c0_, acc_, rows_ = args
             xs = context.make_array(signature.args[0])(context, builder, x_)
             ps = context.make_array(signature.args[4])(context, builder, p_)
             os_ = context.make_array(signature.args[7])(context, builder, out_)
@@ -73,9 +75,16 @@ def _tile_kernel(mr: int, nv: int):
             splat_mask = ir.Constant(ir.VectorType(_I32, LANES), [0] * LANES)
 
             def row(base, i, ld):
-                return builder.gep(base, [builder.mul(builder.add(i0_, ir.Constant(_I64, i)), ld)])
+                return builder.gep(base, [builder.mul(builder.add(i0_, i), ld)])
 
-            x_rows = [builder.gep(row(xs.data, r, ldx_), [x0_]) for r in range(mr)]
+            last = builder.sub(rows_, ir.Constant(_I64, 1))
+
+            def x_row(r):  # rows past ``rows`` read the last one (never stored)
+                r = ir.Constant(_I64, r)
+                valid = builder.icmp_signed("<", r, rows_)
+                return builder.gep(row(xs.data, builder.select(valid, r, last), ldx_), [x0_])
+
+            x_rows = [x_row(r) for r in range(mr)]
             panel = builder.gep(ps.data, [poff_])
             entry = builder.basic_block
             body = builder.append_basic_block("tile.k")
@@ -110,22 +119,21 @@ def _tile_kernel(mr: int, nv: int):
 
             builder.position_at_end(done)
             flag = context.cast(builder, acc_, signature.args[10], types.boolean)
-            ptrs = []
+            adding = builder.icmp_unsigned("!=", flag, ir.Constant(flag.type, 0))
             for r in range(mr):
-                o_row = builder.gep(row(os_.data, r, ldo_), [c0_])
-                ptrs.append([builder.bitcast(builder.gep(o_row, [ir.Constant(_I64, LANES * v)]),
-                                             _VEC.as_pointer()) for v in range(nv)])
-            with builder.if_else(builder.icmp_unsigned("!=", flag, ir.Constant(flag.type, 0))) \
-                    as (add, store):
-                with add:
-                    for r in range(mr):
-                        for v in range(nv):
-                            old = builder.load(ptrs[r][v], align=4)
-                            builder.store(builder.fadd(old, new[r][v]), ptrs[r][v], align=4)
-                with store:
-                    for r in range(mr):
-                        for v in range(nv):
-                            builder.store(new[r][v], ptrs[r][v], align=4)
+                with builder.if_then(builder.icmp_signed("<", ir.Constant(_I64, r), rows_),
+                                     likely=True):
+                    o_row = builder.gep(row(os_.data, ir.Constant(_I64, r), ldo_), [c0_])
+                    ptrs = [builder.bitcast(builder.gep(o_row, [ir.Constant(_I64, LANES * v)]),
+                                            _VEC.as_pointer()) for v in range(nv)]
+                    with builder.if_else(adding) as (add, store):
+                        with add:
+                            for v in range(nv):
+                                old = builder.load(ptrs[v], align=4)
+                                builder.store(builder.fadd(old, new[r][v]), ptrs[v], align=4)
+                        with store:
+                            for v in range(nv):
+                                builder.store(new[r][v], ptrs[v], align=4)
             return context.get_dummy_value()
 
         return sig, codegen
@@ -166,11 +174,11 @@ def pack_rhs(w):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _tile(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, wide):
+def _tile(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, wide, rows):
     if wide:
-        _t8_2(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate)
+        _t8_2(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, rows)
     else:
-        _t8_1(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate)
+        _t8_1(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, rows)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -178,31 +186,15 @@ def _block(x, ldx, r0, r1, p, k, out, ldo, c0, wide):
     """Rows ``r0:r1`` of one panel (starting at column ``c0``) of ``out``.
 
     The panel is taken ``KC`` rows at a time (a chunk stays in the L1 cache
-    while every row tile uses it; later chunks add to the result). Full tiles
-    of ``MR`` rows run in place; the last ``r1 - r0 < MR`` rows, if any, go
-    through an ``MR``-row scratch tile (zero rows below them), so one tile
-    kernel a panel width serves every row count.
+    while every row tile uses it; later chunks add to the result); the last
+    row tile may have fewer than ``MR`` rows.
     """
     width = NR if wide else LANES
-    full = r0 + (r1 - r0) // MR * MR
     for k0 in range(0, k, KC):
         kc = min(KC, k - k0)
         poff = c0 * k + k0 * width
-        for i in range(r0, full, MR):
-            _tile(x, k0, ldx, i, p, poff, kc, out, ldo, c0, k0 > 0, wide)
-    rest = r1 - full
-    if rest:  # the scratch tile is allocated only when some rows need it
-        xs = np.zeros((MR, k), dtype=np.float32)
-        os_ = np.empty((MR, width), dtype=np.float32)
-        for r in range(rest):
-            for j in range(k):
-                xs[r, j] = x[full + r, j]
-        for k0 in range(0, k, KC):
-            _tile(xs, k0, k, 0, p, c0 * k + k0 * width, min(KC, k - k0), os_, width, 0,
-                  k0 > 0, wide)
-        for r in range(rest):
-            for j in range(width):
-                out[full + r, c0 + j] = os_[r, j]
+        for i in range(r0, r1, MR):
+            _tile(x, k0, ldx, i, p, poff, kc, out, ldo, c0, k0 > 0, wide, min(MR, r1 - i))
 
 
 @njit(cache=True, error_model="numpy")

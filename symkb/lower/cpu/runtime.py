@@ -64,7 +64,7 @@ def tanh_f32(x):
     return x if small else r
 
 
-@njit(cache=True, error_model="numpy", fastmath=_CONTRACT)
+@njit(cache=True, error_model="numpy", fastmath=_CONTRACT, inline="always")
 def exp_neg_f32(x):
     """float32 exp(x) for x <= 0 (and NaN), subnormal results included:
     exp(-inf) = 0, NaN stays NaN."""
