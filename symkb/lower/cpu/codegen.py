@@ -5,7 +5,10 @@
 ``loops.py``). The result is a module source: one header comment, the
 imports, and one ``@njit(cache=True, error_model="numpy")`` function whose
 arguments are the graph's inputs, then its parameters (read at call time, so
-``set_value`` never recompiles), then its array constants. Each IR node's line
+``set_value`` never recompiles), then its array constants. A graph that runs
+on row blocks (``loops.row_split``) is compiled ``nogil=True`` and takes one
+more argument per row-wise result: the block's rows of the whole-batch
+result, used as the result's buffer when its shape fits. Each IR node's line
 is a comment above the statements it became; identifiers come from layer and
 variable names; literals are typed (``np.float32(0.5)``).
 
