@@ -46,8 +46,8 @@ def _executor(workers: int) -> ThreadPoolExecutor:
         if _pool_pid != os.getpid():
             _pool = None  # made before a fork: its threads are not in this process
         if _pool is None or _pool_size < workers:
-            if _pool is not None:
-                _pool.shutdown(wait=False)
+            # a pool too small is dropped, not shut down: a call in another thread
+            # may be submitting to it (its threads end once it is collected)
             _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="symkb-rows")
             _pool_size, _pool_pid = workers, os.getpid()
         return _pool
