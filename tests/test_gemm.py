@@ -75,9 +75,22 @@ def test_nan_and_inf_propagate_like_numpy():
 
 
 def test_supported_shapes():
-    assert gemm.supported(5, 16) and gemm.supported(1, 512)
-    assert not gemm.supported(5, 8) and not gemm.supported(5, 24)
+    assert gemm.supported(5, 16) and gemm.supported(1, 512) and gemm.supported(5, 24)
     assert not gemm.supported(None, 32) and not gemm.supported(5, None)
+    assert [gemm.padded(n) for n in (1, 16, 17, 100)] == [16, 16, 32, 112]
+
+
+@pytest.mark.parametrize("n", [1, 10, 24, 50, 100])
+def test_odd_widths_are_padded_with_zero_columns(n):
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal((11, 9)).astype(np.float32)
+    w = rng.standard_normal((9, n)).astype(np.float32)
+    p = pack_rhs(w)
+    assert p.shape == (9 * gemm.padded(n),)
+    out = np.full((11, gemm.padded(n)), np.nan, np.float32)
+    gemm_serial(x, p, out)
+    np.testing.assert_allclose(out[:, :n], x @ w, rtol=1e-5, atol=1e-5)
+    assert not out[:, n:].any()
 
 
 @settings(deadline=None, max_examples=30, derandomize=True)

@@ -373,9 +373,9 @@ def test_a_forked_child_runs_row_blocks_on_threads_of_its_own():
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
 
 
-def test_graphs_whose_products_call_blas_run_whole():
-    # float64 products (and widths that are not a multiple of 16) call BLAS,
-    # itself multi-threaded: such graphs are not split into row blocks.
+def test_float64_graphs_call_blas_and_run_whole():
+    # float64 products call BLAS, itself multi-threaded: such graphs are not
+    # split into row blocks.
     K.clear_session()
     K.set_floatx("float64")
     try:
@@ -384,13 +384,20 @@ def test_graphs_whose_products_call_blas_run_whole():
     finally:
         K.set_floatx("float32")
     assert cpu.row_split is None and "nogil" not in cpu.source and "np.dot(" in cpu.source
+
+
+def test_widths_that_are_not_a_multiple_of_16_go_through_a_padded_buffer():
     K.clear_session()
-    m = symkb.Sequential([layers.Input((5, 70)), layers.SimpleRNN(70, return_sequences=True)])
-    assert symkb.compile(m, target="cpu").row_split is None  # 70 columns: not a multiple of 16
-    K.clear_session()
-    m = symkb.Sequential([layers.Input((5, 70)), layers.SimpleRNN(64, return_sequences=True)])
-    cpu = symkb.compile(m, target="cpu")
-    assert cpu.row_split == (True,) and "gemm_serial(" in cpu.source
+    m = symkb.Sequential([layers.Input((5, 70)), layers.GRU(70, return_sequences=True),
+                          layers.LSTM(100), layers.Dense(10, activation="softmax")])
+    m.set_weights([RNG.standard_normal(w.shape).astype(np.float32) * 0.2
+                   for w in m.get_weights()])
+    cpu = compiled(m.graph, "cpu")
+    src = cpu.source
+    assert cpu.row_split == (True,) and "np.dot(" not in src
+    assert "dense_bias_add_16 = np.empty((input_1.shape[0], 16), dtype=np.float32)" in src
+    assert "dense_bias_add[:, :] = dense_bias_add_16[:, :10]" in src
+    _check_blocks(cpu, m.graph, RNG.standard_normal((27, 5, 70)).astype(np.float32), (1, 2, 3))
 
 
 def test_graphs_without_a_time_loop_run_whole():

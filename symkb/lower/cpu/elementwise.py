@@ -137,7 +137,7 @@ def small_product(x, w) -> bool:
 
 def packable(x, w, out_dtype: str) -> bool:
     """A product symkb's own kernel (``gemm.py``) takes: float32 throughout, a
-    2-D right operand of static shape with a multiple of 16 columns."""
+    2-D right operand of static shape (columns padded to a multiple of 16)."""
     return (out_dtype == "float32" and x.dtype == w.dtype == "float32" and x.ndim >= 2
             and w.ndim == 2 and gemm.supported(*w.shape))
 
@@ -186,11 +186,18 @@ def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
     small = _small_product(cg, x, w)
     panels = None if small else _panels(cg, x, w, out_dtype)
     if panels is not None:
-        if x.ndim == 2:
-            cg.w.line(f"gemm_serial({xn}, {panels}, {out_name})")
-        else:
-            cg.w.line(f"gemm_serial({xn}.reshape((-1, {xd[-1]})), {panels}, "
-                      f"{out_name}.reshape((-1, {wd[-1]})))")
+        x2 = xn if x.ndim == 2 else f"{xn}.reshape((-1, {xd[-1]}))"
+        o2 = out_name if x.ndim == 2 else f"{out_name}.reshape((-1, {wd[-1]}))"
+        n = w.shape[1]
+        if n == gemm.padded(n):
+            cg.w.line(f"gemm_serial({x2}, {panels}, {o2})")
+            return
+        # the kernel writes whole 16-column vectors: into a buffer that wide first
+        wide = cg.fresh(f"{out_name}_16")
+        rows = " * ".join(f"{d}" for d in xd[:-1]) or "1"
+        cg.alloc_buffer(wide, [rows, gemm.padded(n)], "float32")
+        cg.w.line(f"gemm_serial({x2}, {panels}, {wide})")
+        cg.w.line(f"{o2}[:, :] = {wide}[:, :{n}]")
         return
     if is_float(out_dtype) and not small:
         if x.ndim <= 2:

@@ -7,9 +7,11 @@ before the loop (``pack_rhs``), and every step runs ``gemm_serial`` on the
 calling thread (the cpu executable runs row blocks of the batch on threads of
 their own, ``blocks.py``):
 
-* ``pack_rhs(w)`` lays ``w`` (K x N, N a multiple of 16) out as column panels
-  of ``NR`` = 32 columns (the last may have 16), each panel K rows of
-  contiguous floats: the kernel streams a panel row by row.
+* ``pack_rhs(w)`` lays ``w`` (K x N) out as column panels of ``NR`` = 32
+  columns (the last may have 16), each panel K rows of contiguous floats:
+  the kernel streams a panel row by row. N is padded with zero columns to a
+  multiple of 16; the generated code then writes the product into a buffer
+  that wide and copies the N columns it needs.
 * A *tile kernel* computes an ``MR`` x ``16*nv`` block of the result (``MR``
   = 8 rows, or fewer for the last rows, ``nv`` = 2 or 1 vectors of 16
   floats): its ``8*nv`` accumulators are LLVM vector registers (``<16 x float>`` phi nodes) that
@@ -155,19 +157,26 @@ _P = types.Array(types.float32, 1, "C")
 
 def supported(k, n) -> bool:
     """Whether ``gemm_serial`` takes a right operand of static shape (k, n)."""
-    return isinstance(k, int) and isinstance(n, int) and k >= 1 and n >= LANES and n % LANES == 0
+    return isinstance(k, int) and isinstance(n, int) and k >= 1 and n >= 1
+
+
+def padded(n: int) -> int:
+    """The columns of ``pack_rhs(w)`` for ``n`` columns of ``w``: a multiple of 16."""
+    return (n + LANES - 1) // LANES * LANES
 
 
 @njit(cache=True, error_model="numpy")
 def pack_rhs(w):
-    """``w`` (K x N float32, N a multiple of 16) as column panels (see the module docstring)."""
+    """``w`` (K x N float32) as column panels (see the module docstring), its
+    columns padded with zeros to a multiple of 16 (``padded``)."""
     k, n = w.shape
-    p = np.empty(k * n, dtype=np.float32)
+    n16 = (n + LANES - 1) // LANES * LANES
+    p = np.zeros(k * n16, dtype=np.float32)
     pos = 0
-    for c0 in range(0, n, NR):
-        width = min(NR, n - c0)
+    for c0 in range(0, n16, NR):
+        width = min(NR, n16 - c0)
         for r in range(k):
-            for c in range(width):
+            for c in range(min(width, n - c0)):
                 p[pos + c] = w[r, c0 + c]
             pos += width
     return p
@@ -202,7 +211,8 @@ def gemm_serial(x, p, out):
     """``out[:] = x @ w`` for ``p = pack_rhs(w)``, on the calling thread.
 
     ``x`` is (M, K) float32 with unit column stride (any row stride), ``out``
-    (M, N) float32 with unit column stride; M may be anything, zero included.
+    (M, padded(N)) float32 with unit column stride (its columns past N come
+    out zero); M may be anything, zero included.
     """
     m, k = x.shape
     if x.strides[1] != 4:
