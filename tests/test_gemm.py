@@ -122,7 +122,7 @@ def test_recurrent_kernel_is_packed_once_before_the_time_loop():
     assert "np.dot(" not in src
 
 
-def test_float64_and_odd_widths_stay_on_blas():
+def test_float64_and_functions_without_row_blocks_stay_on_blas():
     K.clear_session()
     K.set_floatx("float64")
     try:

@@ -4,9 +4,10 @@ A ``fused_elementwise`` node becomes one explicit loop nest over its
 iteration shape; inside, each body node is one scalar statement (``scalar.py``)
 and each result is stored once: no temporaries. ``fused_dot`` computes the
 matrix product into its result buffer (``gemm_serial`` for float32 products
-with a multiple of 16 columns in a function that runs on row blocks,
-``np.dot(x, w, out)`` otherwise) and runs its body in place over it. A lone elementwise node (when the fusion pass did not
-run) is emitted as a group of one.
+with a static right operand in a function that runs on row blocks,
+``np.dot(x, w, out)`` otherwise) and runs its body in place over it. A lone
+elementwise node (when the fusion pass did not run) is emitted as a group of
+one.
 
 Broadcasting follows the static types: an axis of static size 1 is read at
 index 0. Two operands whose sizes on an axis are both unknown (``None``) are
@@ -150,9 +151,9 @@ def _panels(cg, x, w, out_dtype: str):
     """The name of ``w`` packed for ``gemm_serial``, or None for a BLAS product.
 
     In a function that runs on row blocks, one a thread (``cg.serial_products``),
-    float32 products whose right operand has a static shape with a multiple of
-    16 columns run on symkb's own register-tiled kernel (``gemm.py``) on the
-    block's thread. Elsewhere a product calls BLAS, which brings threads of its
+    float32 products whose right operand has a static shape run on symkb's own
+    register-tiled kernel (``gemm.py``) on the block's thread (a width that is
+    not a multiple of 16 through a buffer that wide, see ``matmul_into``). Elsewhere a product calls BLAS, which brings threads of its
     own. In a time loop the right operand must be the same at every step; it
     is packed once, before the loop. A matrix is packed once per place it is
     needed.
