@@ -64,7 +64,8 @@ class CpuExecutable(Executable):
         blocks = row_blocks(batch, self.threads or thread_count())
         key = tuple(a.shape for a in arrays[1:]) + tuple(a.shape[1:] for a in arrays[:1])
         known = self._out_shapes.get(key)
-        if any(a.shape[0] != batch for a in arrays):
+        common = all(a.shape[0] == batch for a in arrays)
+        if not common:
             blocks, known = 1, None  # inputs of other batch sizes: no common rows to split
         if known is None:
             outs = [(k, np.empty((0,) * t.ndim, dtype=t.dtype)) for k, t in self._outs]
@@ -72,7 +73,7 @@ class CpuExecutable(Executable):
             outs = [(k, np.empty((batch,) + shape, dtype=t.dtype))
                     for (k, t), shape in zip(self._outs, known)]
         results = run_blocks(self.function, arrays, rest, self.row_split, blocks, outs)
-        if known is None and all(a.shape[0] == batch for a in arrays):
+        if known is None and common:
             if len(self._out_shapes) >= 64:
                 self._out_shapes.clear()
             self._out_shapes[key] = [results[k].shape[1:] for k, _ in self._outs]

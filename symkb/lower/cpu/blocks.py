@@ -74,6 +74,7 @@ def run_blocks(fn, inputs, rest, row_wise, blocks: int, outs=()) -> list:
         pool = _executor(blocks - 1)
         pending = [pool.submit(block, r0, r1) for r0, r1 in bounds[1:]]
         results = [block(*bounds[0])] + [f.result() for f in pending]
+    # whole-batch arrays (an empty placeholder has 0 rows; with 0 rows, 0 elements)
     whole = {k: o for k, o in outs if o.shape[0] == batch and (batch or o.size)}
     joined = []
     for k, rw in enumerate(row_wise):

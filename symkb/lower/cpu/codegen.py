@@ -126,9 +126,13 @@ class Codegen:
         self.pack_hoist = self.w    # where pack_rhs goes: before the outermost time loop
         self.row_split = None       # per result, row-wise: the function runs on row blocks
         self.out_args: dict = {}    # result -> the argument its buffer may be (row blocks)
-        self.serial_products = False  # on row blocks: products stay on the block's thread
         self.sunk: dict = {}        # loop sequence -> its projection node, run per step
         self._order: dict = {}      # name -> when fresh() made it
+
+    @property
+    def serial_products(self) -> bool:
+        """On row blocks: products stay on the block's thread."""
+        return self.row_split is not None
 
     # -- names and shapes ------------------------------------------------
     def fresh(self, base: str) -> str:
@@ -287,7 +291,6 @@ class Codegen:
         from .loops import row_split
         graph = self.graph
         self.row_split = row_split(graph)
-        self.serial_products = self.row_split is not None
         for t in graph.inputs:
             name = self.fresh(t.node.name or "input") if t.node.op == "input" else \
                 self.fresh(self.default_name(t))
