@@ -35,9 +35,11 @@ def row_blocks(batch: int, threads: int) -> int:
 
 def thread_count() -> int:
     """numba's thread count, without launching numba's threads to read it."""
-    from numba import config, get_num_threads
+    import numba  # loaded already: the function it runs was compiled by numba
     from numba.np.ufunc import parallel
-    return get_num_threads() if parallel._is_initialized else config.NUMBA_NUM_THREADS
+    if parallel._is_initialized:
+        return numba.get_num_threads()
+    return numba.config.NUMBA_NUM_THREADS
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:

@@ -153,8 +153,9 @@ def _panels(cg, x, w, out_dtype: str):
     In a function that runs on row blocks, one a thread (``cg.serial_products``),
     float32 products whose right operand has a static shape run on symkb's own
     register-tiled kernel (``gemm.py``) on the block's thread (a width that is
-    not a multiple of 16 through a buffer that wide, see ``matmul_into``). Elsewhere a product calls BLAS, which brings threads of its
-    own. In a time loop the right operand must be the same at every step; it
+    not a multiple of 16 through a buffer that wide, see ``matmul_into``).
+    Elsewhere a product calls BLAS, which brings threads of its own. In a time
+    loop the right operand must be the same at every step; it
     is packed once, before the loop. A matrix is packed once per place it is
     needed.
     """

@@ -14,12 +14,13 @@ their own, ``blocks.py``):
   that wide and copies the N columns it needs.
 * A *tile kernel* computes an ``MR`` x ``16*nv`` block of the result (``MR``
   = 8 rows, or fewer for the last rows, ``nv`` = 2 or 1 vectors of 16
-  floats): its ``8*nv`` accumulators are LLVM vector registers (``<16 x float>`` phi nodes) that
-  live through the whole K loop, and each step of that loop is ``nv`` vector
-  loads of the panel, ``mr`` broadcasts of ``x`` and ``mr*nv`` fused
-  multiply-adds. The tile kernels are numba intrinsics written with llvmlite's
-  IR builder, so they inline into the drivers and vectorise on any x86-64
-  (AVX-512 machines keep one accumulator per register).
+  floats): its ``8*nv`` accumulators are LLVM vector registers
+  (``<16 x float>`` phi nodes) that live through the whole K loop, and each
+  step of that loop is ``nv`` vector loads of the panel, 8 broadcasts of
+  ``x`` and ``8*nv`` fused multiply-adds. The tile kernels are numba
+  intrinsics written with llvmlite's IR builder, so they inline into the
+  drivers and vectorise on any x86-64 (AVX-512 machines keep one
+  accumulator per register).
 * ``gemm_serial(x, p, out)`` walks the panels, and in each the row tiles.
 
 Nothing here is ``parallel=True``: numba cannot safely cache a function that
@@ -36,7 +37,7 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, register_jitable
 
 LANES = 16        # floats in one vector register (AVX-512)
 MR = 8            # rows of a register tile
@@ -160,6 +161,7 @@ def supported(k, n) -> bool:
     return isinstance(k, int) and isinstance(n, int) and k >= 1 and n >= 1
 
 
+@register_jitable
 def padded(n: int) -> int:
     """The columns of ``pack_rhs(w)`` for ``n`` columns of ``w``: a multiple of 16."""
     return (n + LANES - 1) // LANES * LANES
@@ -170,7 +172,7 @@ def pack_rhs(w):
     """``w`` (K x N float32) as column panels (see the module docstring), its
     columns padded with zeros to a multiple of 16 (``padded``)."""
     k, n = w.shape
-    n16 = (n + LANES - 1) // LANES * LANES
+    n16 = padded(n)
     p = np.zeros(k * n16, dtype=np.float32)
     pos = 0
     for c0 in range(0, n16, NR):

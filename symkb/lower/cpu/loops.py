@@ -40,6 +40,7 @@ copies nothing.
 from __future__ import annotations
 
 from ...ir.ops.loop import split_operands
+from . import gemm
 from .codegen import emitter
 from .elementwise import emit_body, packable, panels_for, small_product, small_weight
 from .rows import graph_row_separable
@@ -154,9 +155,9 @@ def step_projections(graph, users) -> dict:
     50 steps and 2048 gate columns). Taken: a float32 product of a rank-3 value
     and a 2-D weight that ``gemm.py`` takes with a multiple of 16 columns (and
     not small: a small projection costs little to hoist), read by that loop
-    alone; a
-    ``fused_dot``'s epilogue (the bias add) then runs on the step's buffer,
-    and its other operands must be vectors (the same at every step and row).
+    alone. A ``fused_dot``'s epilogue (the bias add) then runs on the step's
+    buffer, and its other operands must be vectors (the same at every step and
+    row).
     """
     out = {}
     for node in graph.nodes:
@@ -169,7 +170,8 @@ def step_projections(graph, users) -> dict:
                 continue
             x, w, *rest = prod.inputs
             if (x.ndim == 3 and w.node.op in ("param", "const") and packable(x, w, s.dtype)
-                    and w.shape[1] % 16 == 0 and not small_weight(w) and all(t.ndim <= 1 for t in rest)
+                    and gemm.padded(w.shape[1]) == w.shape[1] and not small_weight(w)
+                    and all(t.ndim <= 1 for t in rest)
                     and (prod.op == "dot" or prod.attrs["body"].inputs[0].dtype == s.dtype)):
                 out[s] = prod
     return out

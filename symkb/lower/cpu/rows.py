@@ -106,8 +106,8 @@ def _keeps_axis_0(node, x, out, rows) -> bool:
         return a["perm"][0] == 0
     if op == "expand_dims":
         return _off_0(a["axis"], out.ndim)
-    if op in ("squeeze", "repeat_elements", "cumsum", "cumprod", "softmax", "argmax",
-              "argmin") or get_op(op).kind == "reduction":
+    if op in ("squeeze", "repeat_elements", "cumsum", "cumprod") or \
+            get_op(op).kind == "reduction":  # softmax and argmax are reductions too
         return _off_0(a.get("axis"), x.ndim)
     if op == "reverse":
         return _off_0(a["axes"], x.ndim)
