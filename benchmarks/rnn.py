@@ -779,6 +779,33 @@ print("RESULT " + json.dumps({
 """
 
 
+# The floor under any warm start: numpy, numba and one trivial cached @njit
+# function loaded from numba's disk cache and called, in a fresh process.
+_FLOOR_MODULE = r"""
+import numba
+
+
+@numba.njit(cache=True, nogil=True)
+def twice(x):
+    return x * 2.0
+"""
+
+_CHILD_FLOOR = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import numpy as np
+import numba
+t1 = time.perf_counter()
+sys.path.insert(0, sys.argv[1])
+import symkb_floor_probe
+t2 = time.perf_counter()
+symkb_floor_probe.twice(np.ones(3))
+t3 = time.perf_counter()
+print("RESULT " + json.dumps({"import_s": t1 - t0, "load_call_s": t3 - t2,
+                              "ready_s": t3 - t0}))
+"""
+
+
 def _child_env(extra=None):
     """Environment for a child: ours (thread variables included), with the
     directory of the symkb this process imports first on PYTHONPATH."""
@@ -816,7 +843,7 @@ def _run_child(code, args=(), env=None, timeout=300):
 
 
 def cold_start_report(target="cpu", import_runs=3):
-    """=== PLANNED: symkb cold-start figures (BENCHMARKS.md targets) =====
+    """symkb's start-up figures (BENCHMARKS.md targets).
 
     1. ``import symkb`` in a fresh subprocess (median of `import_runs`;
        target < 0.5 s, and nothing compiled at import: the count of numba
@@ -825,9 +852,12 @@ def cold_start_report(target="cpu", import_runs=3):
        NUMBA_CACHE_DIR (target < 3 s), plus its first call, output checked.
     3. A second process on the now-warm cache: import + build + load (the
        compile call) + first call (target < 0.5 s ready), output checked.
+    4. The numba floor: a fresh process that imports numpy and numba and
+       loads and calls one trivial ``@njit(cache=True)`` function from the
+       same warm cache -- the part of (3) that no model can go below.
 
-    Returns a dict (also printed).  Works as soon as symkb's public API does;
-    until then it returns {'status': 'n/a', 'reason': ...}.
+    Returns a dict (also printed); ``{'status': 'n/a', 'reason': ...}`` when
+    symkb cannot be imported.
     """
     env = _child_env()
     try:
@@ -856,6 +886,17 @@ def cold_start_report(target="cpu", import_runs=3):
             except (RuntimeError, subprocess.TimeoutExpired) as e:
                 report[key] = {"error": str(e)}
                 report["status"] = "error"
+        # The same measurement for a trivial cached function: what numba
+        # itself costs a warm process, whatever it loads.
+        probe = os.path.join(tmp, "probe")
+        os.makedirs(probe)
+        with open(os.path.join(probe, "symkb_floor_probe.py"), "w") as f:
+            f.write(_FLOOR_MODULE)
+        try:
+            for key in ("floor_cold", "floor"):
+                report[key] = _run_child(_CHILD_FLOOR, (probe,), env=cenv)
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            report["floor"] = {"error": str(e)}
         n_files = sum(len(f) for _, _, f in os.walk(cache))
         report["cache_files"] = n_files
     return report
@@ -882,6 +923,15 @@ def print_cold_start(rep):
               f"first call {r['first_call_s'] * 1e3:.1f} ms, ready "
               f"{r['ready_s'] * 1e3:.0f} ms (process {r['process_wall_s'] * 1e3:.0f} ms), "
               f"max|diff| {r['max_abs_diff']:.1e} [{tgt}]")
+    floor = rep.get("floor", {})
+    if "error" in floor:
+        print(f"  {'numba floor':22s}  ERROR {floor['error']}")
+    elif floor:
+        print(f"  {'numba floor':22s}  import numpy+numba {floor['import_s'] * 1e3:.0f} ms, "
+              f"load + call of a trivial cached @njit function "
+              f"{floor['load_call_s'] * 1e3:.0f} ms, ready {floor['ready_s'] * 1e3:.0f} ms "
+              f"(process {floor['process_wall_s'] * 1e3:.0f} ms): the part of a warm "
+              f"start that is numba's own")
     print(f"  cache files written: {rep.get('cache_files')}")
 
 
