@@ -1657,6 +1657,16 @@ RNN_EXTRA_MODELS = [
      "                    layers.Embedding(10, 4, mask_zero=True),\n"
      "                    layers.TimeDistributed(layers.Dense(3)),\n"
      "                    layers.GRU(3, return_sequences=True)])\n", "tokens"),
+    ("time_distributed_masking_lstm_seq",
+     "model = Sequential([Input((5, 4)),\n"
+     "                    layers.TimeDistributed(layers.Masking(0.0)),\n"
+     "                    layers.LSTM(3, return_sequences=True)])\n", "padded"),
+    ("time_distributed_masking_dense_gru",
+     "inp = Input((5, 4))\n"
+     "seq = layers.TimeDistributed(layers.Masking(0.0))(inp)\n"
+     "seq = layers.TimeDistributed(layers.Dense(3))(seq)\n"
+     "out = layers.GRU(3)(seq)\n"
+     "model = Model(inp, out)\n", "padded"),
 ]
 
 # K.rnn calls written as code run by both frameworks: `K`, the npz arrays of

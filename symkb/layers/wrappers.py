@@ -189,12 +189,38 @@ class TimeDistributed(Layer):
                 return self.layer.call(x), []
             return K.rnn(step, inputs, [])[1]
         inner = K.reshape(inputs, (-1,) + tuple(shape[2:]))
-        y = self.layer(inner)
+        kwargs = {}
+        accepts = getattr(self.layer, "_call_accepts", ())
+        if "training" in accepts and training is not None:
+            kwargs["training"] = training
+        if "mask" in accepts and mask is not None:
+            kwargs["mask"] = _fold_steps(mask)
+        y = self.layer(inner, **kwargs)
         out_shape = K.int_shape(y) if isinstance(y, KerasTensor) else y.shape
         return K.reshape(y, (-1, steps) + tuple(out_shape[1:]))
 
     def compute_mask(self, inputs, mask=None):
-        return mask
+        """The inner layer's mask of every step, as ``(batch, time, ...)``.
+
+        As in tf_keras: the inner layer's ``compute_mask`` sees the steps
+        folded into the batch; when it gives no mask, the input mask (reduced
+        to ``(batch, time)``) passes through. With an unknown number of steps
+        the input mask passes through unchanged.
+        """
+        shape = K.int_shape(inputs)
+        steps = shape[1]
+        if steps is None:
+            return mask
+        inner = K.reshape(inputs, (-1,) + tuple(shape[2:]))
+        inner_mask = None if mask is None else _fold_steps(mask)
+        out = self.layer.compute_mask(inner, inner_mask)
+        if out is None:
+            if mask is None:
+                return None
+            while K.ndim(mask) > 2:
+                mask = K.any(mask, axis=-1)
+            return mask
+        return K.reshape(out, (-1, steps) + tuple(K.int_shape(out)[1:]))
 
     def get_config(self):
         config = super().get_config()
@@ -206,6 +232,11 @@ class TimeDistributed(Layer):
     def from_config(cls, config):
         config = dict(config)
         return cls(_deserialize_layer(config.pop("layer")), **config)
+
+
+def _fold_steps(mask):
+    """A ``(batch, time, ...)`` mask as ``(batch * time, ...)``."""
+    return K.reshape(mask, (-1,) + tuple(K.int_shape(mask)[2:]))
 
 
 def _deserialize_layer(spec):
