@@ -83,6 +83,7 @@ for name, kind, ref in [
     ("abs", "f", np.abs), ("square", "f", np.square), ("sqrt", "f", lambda x: np.sqrt(np.maximum(x, 0))),
     ("exp", "f", np.exp), ("log", "pos", np.log), ("sign", "f", np.sign), ("round", "f", np.round),
     ("sin", "f", np.sin), ("cos", "f", np.cos), ("negative", "f", np.negative),
+    ("identity", "f", lambda x: x),
     ("tanh", "f", np.tanh), ("sigmoid", "f", lambda x: 1 / (1 + np.exp(-x))),
     ("hard_sigmoid", "f", lambda x: np.clip(0.2 * x + 0.5, 0, 1)),
     ("softplus", "f", lambda x: np.log1p(np.exp(x))), ("softsign", "f", lambda x: x / (1 + np.abs(x))),
@@ -721,7 +722,9 @@ def test_tensor_predicates_and_helpers(capsys):
     assert K.is_tensor(p) and K.is_tensor(np.ones(2)) and K.is_tensor(K.variable(1.0))
     assert not K.is_tensor([1, 2])
     assert K.is_sparse(p) is False and K.to_dense(p) is p
-    assert K.identity(p) is p and K.stop_gradient(p) is p
+    assert K.stop_gradient(p) is p
+    same = K.identity(p)
+    assert same is not p and same.node.op == "identity" and K.int_shape(same) == (None, None)
     a = np.ones(2)
     copy = K.identity(a)
     assert copy is not a and (copy == a).all()

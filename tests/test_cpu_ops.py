@@ -8,7 +8,7 @@ import pytest
 
 from symkb import ir
 from symkb.ir.node import encode_index
-from tests.harness import assert_same
+from tests.harness import assert_same, compiled
 
 call = ir.call
 
@@ -68,6 +68,20 @@ def test_elementwise_ops(dtype):
     ys[0, :3] = [0.0, 2.0, np.nan]
     vs = rng.standard_normal(7).astype(dtype)
     assert_same(graph, [xs, ys, vs], names=list(cases), verify_each=True)
+
+
+def test_identity_is_simplified_away_and_compiles_when_kept():
+    from symkb.lower import PIPELINE
+    x = ir.placeholder_node((None, 3), "float32", "x")
+    graph = ir.Graph([x], [call("multiply", call("identity", x), 2.0), call("identity", x)])
+    v = np.array([[1.5, -2.0, np.nan]], "float32")
+    exe = compiled(graph, "cpu")
+    assert "identity" not in str(exe.graph)
+    assert_same(graph, [v])
+    kept = tuple(p for p in PIPELINE if p.__name__ != "simplify")
+    exe = compiled(graph, "cpu", passes=kept)
+    assert "identity" in str(exe.graph)
+    assert_same(graph, [v], passes=kept)
 
 
 INT_OPS = {

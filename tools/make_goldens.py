@@ -1667,6 +1667,41 @@ RNN_EXTRA_MODELS = [
      "seq = layers.TimeDistributed(layers.Dense(3))(seq)\n"
      "out = layers.GRU(3)(seq)\n"
      "model = Model(inp, out)\n", "padded"),
+    # masks pass through Dense, Activation and Dropout, and merge layers
+    # combine them; layers that return their input still count as layers
+    ("embedding_dense_lstm",
+     "model = Sequential([Input((5,), dtype='int32'),\n"
+     "                    layers.Embedding(10, 4, mask_zero=True),\n"
+     "                    layers.Dense(4), layers.LSTM(3)])\n", "tokens"),
+    ("masking_dense_activation_dropout_gru_seq",
+     "model = Sequential([Input((5, 4)), layers.Masking(0.0), layers.Dense(4),\n"
+     "                    layers.Activation('tanh'), layers.Dropout(0.5),\n"
+     "                    layers.GRU(3, return_sequences=True)])\n", "padded"),
+    ("masking_concatenate_unmasked_gru",
+     "inp = Input((5, 4))\n"
+     "a = layers.Masking(0.0)(inp)\n"
+     "b = layers.Dense(2)(inp)\n"
+     "out = layers.GRU(3)(layers.Concatenate()([a, b]))\n"
+     "model = Model(inp, out)\n", "padded"),
+    ("masking_add_lstm_seq",
+     "inp = Input((5, 4))\n"
+     "a = layers.Masking(0.0)(inp)\n"
+     "b = layers.Dense(4)(a)\n"
+     "out = layers.LSTM(3, return_sequences=True)(layers.Add()([a, b]))\n"
+     "model = Model(inp, out)\n", "padded"),
+    ("dropout_and_linear_activation_keep_their_layers",
+     "inp = Input((5, 4))\n"
+     "h = layers.Dropout(0.5)(layers.Activation('linear')(inp))\n"
+     "seq = layers.LSTM(3, return_sequences=True)(h)\n"
+     "out = layers.Dense(2)(layers.Dropout(0.2)(seq))\n"
+     "model = Model(inp, out)\n", "float"),
+    # functional layer order (and so weight order) is by depth, as in tf_keras
+    ("branches_ordered_by_depth",
+     "a = Input((5, 4))\n"
+     "b1 = layers.Dense(4)(a)\n"
+     "b2 = layers.Dense(4)(layers.Dense(4)(a))\n"
+     "out = layers.GRU(3)(layers.Add()([b1, b2]))\n"
+     "model = Model(a, out)\n", "float"),
 ]
 
 # K.rnn calls written as code run by both frameworks: `K`, the npz arrays of

@@ -261,10 +261,12 @@ def identity(x, name=None):
         name: unused.
 
     Returns:
-        ``x`` itself when symbolic, else a copy as an ``np.ndarray``.
+        A new tensor of ``x``'s value: an ``identity`` node when ``x`` is
+        symbolic (the compiler's ``simplify`` pass removes it), else a copy
+        as an ``np.ndarray``.
     """
     if isinstance(x, KerasTensor):
-        return x
+        return ir.call("identity", x)
     return np.array(ir.build.to_array(x))
 
 

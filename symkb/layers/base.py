@@ -23,7 +23,7 @@ from .. import backend as K
 from ..backend.session import register_reset_hook, to_snake_case, unique_object_name
 from ..ir import KerasTensor, Variable, layer_scope
 from . import initializers
-from ..backend.nest import flatten, pack_as
+from ..backend.nest import flatten, map_structure, pack_as
 
 # Masks and call records travel beside the tensors. They are session state:
 # ``K.clear_session()`` empties both (models keep their own copy of the records).
@@ -77,6 +77,16 @@ def _shape_of(x):
     if isinstance(x, (KerasTensor, Variable)):
         return tuple(x.shape)
     return tuple(np.shape(x))
+
+
+def _own_outputs(outputs, inputs):
+    """``outputs`` with each input tensor a layer returns unchanged (Dropout in
+    inference, a linear Activation) replaced by an ``identity`` node, so that
+    every output records the layer that made it (as tf_keras does)."""
+    ids = {id(x) for x in inputs if isinstance(x, KerasTensor)}
+    if not any(id(t) in ids for t in flatten(outputs)):
+        return outputs
+    return map_structure(lambda t: K.identity(t) if id(t) in ids else t, outputs)
 
 
 class Layer:
@@ -218,10 +228,15 @@ class Layer:
     def __call__(self, inputs, *args, **kwargs):
         leaves = flatten(inputs)
         symbolic = any(isinstance(x, KerasTensor) for x in leaves)
-        if "mask" in self._call_accepts and kwargs.get("mask") is None:
+        # The masks travelling with the inputs: given to ``call`` when it takes
+        # one, and to ``compute_mask`` in any case (tf_keras).
+        input_mask = kwargs.get("mask")
+        if input_mask is None:
             masks = [get_mask(x) for x in leaves]
             if any(m is not None for m in masks):
-                kwargs["mask"] = masks[0] if not isinstance(inputs, (list, tuple)) else masks
+                input_mask = masks[0] if not isinstance(inputs, (list, tuple)) else masks
+                if "mask" in self._call_accepts:
+                    kwargs["mask"] = input_mask
         if "training" in self._call_accepts and kwargs.get("training") is None:
             kwargs["training"] = bool(K.learning_phase())
         if not symbolic:
@@ -230,7 +245,9 @@ class Layer:
             self._maybe_build(inputs)
             with layer_scope(self.name):
                 outputs = self.call(inputs, *args, **kwargs)
-                out_mask = self.compute_mask(inputs, kwargs.get("mask")) if symbolic else None
+                if symbolic:
+                    outputs = _own_outputs(outputs, leaves)
+                out_mask = self.compute_mask(inputs, input_mask) if symbolic else None
         except (ValueError, TypeError) as exc:
             raise _with_layer_context(exc, self, inputs) from exc
         if symbolic:

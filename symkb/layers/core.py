@@ -2,6 +2,8 @@
 RepeatVector, Lambda."""
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from .. import backend as K
@@ -243,9 +245,25 @@ class Lambda(Layer):
         super().__init__(**kwargs)
         self.function = function
         self.arguments = arguments or {}
+        self.mask = mask
+        self.supports_masking = mask is not None
+        try:
+            self._function_takes_mask = "mask" in inspect.signature(function).parameters
+        except (TypeError, ValueError):
+            self._function_takes_mask = False
 
-    def call(self, inputs):
-        return self.function(inputs, **self.arguments)
+    def call(self, inputs, mask=None):
+        kwargs = dict(self.arguments)
+        if self._function_takes_mask:
+            kwargs["mask"] = mask
+        return self.function(inputs, **kwargs)
+
+    def compute_mask(self, inputs, mask=None):
+        """``mask(inputs, mask)`` when the layer was given a callable, else the
+        ``mask`` it was given (tf_keras)."""
+        if callable(self.mask):
+            return self.mask(inputs, mask)
+        return self.mask
 
     def get_config(self):
         raise ValueError(f"Lambda layer {self.name!r} wraps a Python function and cannot be "

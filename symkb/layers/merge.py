@@ -97,14 +97,19 @@ class Concatenate(_Merge):
         return K.concatenate(list(inputs), axis=self.axis)
 
     def compute_mask(self, inputs, mask=None):
+        """As tf_keras: the masks (all-true for unmasked inputs, widened to the
+        input's rank) concatenated along ``axis``, then ``all`` over the last
+        axis."""
         if mask is None or all(m is None for m in mask):
             return None
-        full = [K.ones_like(x[..., 0], dtype="bool") if m is None else m
-                for x, m in zip(inputs, mask)]
-        out = full[0]
-        for m in full[1:]:
-            out = K.cast(K.minimum(K.cast(out, "int32"), K.cast(m, "int32")), "bool")
-        return out
+        full = []
+        for x, m in zip(inputs, mask):
+            if m is None:
+                m = K.ones_like(x, dtype="bool")
+            elif K.ndim(m) < K.ndim(x):
+                m = K.expand_dims(m, axis=-1)
+            full.append(m)
+        return K.all(K.concatenate(full, axis=self.axis), axis=-1)
 
     def get_config(self):
         config = super().get_config()

@@ -286,10 +286,78 @@ def _collect_layers(inputs, outputs):
     call_list = [calls[k] for k in order]
     for c in call_list:
         c.outputs.sort(key=lambda t: records[t].index)
-    layers = [records[t].layer for t in inputs if t in records
-              and isinstance(records[t].layer, InputLayer)]
-    for c in call_list:
-        if all(c.layer is not layer for layer in layers):
-            layers.append(c.layer)
+    layers = _layers_by_depth(inputs, outputs, records)
     calls_out = [c for c in call_list if not isinstance(c.layer, InputLayer)]
     return layers, calls_out, records
+
+
+def _call_inputs(record) -> list:
+    """The tensors a call read: its inputs, then tensors among its keyword
+    arguments (``initial_state``, ...), keys in sorted order (tf.nest's)."""
+    extra = [record.kwargs[k] for k in sorted(record.kwargs) if k != "mask"]
+    return [t for t in flatten([record.inputs, extra]) if isinstance(t, KerasTensor)]
+
+
+def _layers_by_depth(inputs, outputs, records) -> list:
+    """The model's layers in tf_keras's order (which is also its weight order):
+    by decreasing depth (the longest path from the call to an output), ties
+    in the order a depth-first walk from the outputs first meets the layers;
+    inputs that reach no output come last of the depth-0 layers."""
+    input_set = set(inputs)
+
+    def node(t):
+        r = records[t]
+        return (id(r.layer), id(r.inputs))
+
+    def parents(t):
+        if t in input_set:
+            return []
+        return [src for src in _call_inputs(records[t]) if src in records]
+
+    layer_of = {}
+    layer_index: dict = {}
+    post_order = []          # calls, inputs first (tf_keras's nodes_in_decreasing_depth)
+    node_parents: dict = {}
+    done = set()
+    for out in outputs:
+        if out not in records or node(out) in done:
+            continue
+        stack = [(out, iter(parents(out)))]
+        layer_index.setdefault(id(records[out].layer), len(layer_index))
+        started = {node(out)}
+        while stack:
+            t, pending = stack[-1]
+            src = next(pending, None)
+            if src is None:
+                stack.pop()
+                key = node(t)
+                done.add(key)
+                layer_of[key] = records[t].layer
+                node_parents[key] = [node(p) for p in parents(t)]
+                post_order.append(key)
+                continue
+            key = node(src)
+            if key in done or key in started:
+                continue
+            started.add(key)
+            layer_index.setdefault(id(records[src].layer), len(layer_index))
+            stack.append((src, iter(parents(src))))
+    node_depth: dict = {}
+    layer_depth: dict = {}
+    for key in reversed(post_order):
+        depth = node_depth.setdefault(key, 0)
+        lid = id(layer_of[key])
+        depth = max(depth, layer_depth.get(lid, 0))
+        layer_depth[lid] = depth
+        node_depth[key] = depth
+        for parent in node_parents[key]:
+            node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
+    by_id = {id(layer): layer for layer in layer_of.values()}
+    for t in inputs:
+        r = records.get(t)
+        if r is not None and isinstance(r.layer, InputLayer) and id(r.layer) not in layer_depth:
+            by_id[id(r.layer)] = r.layer
+            layer_depth[id(r.layer)] = 0
+            layer_index[id(r.layer)] = -1
+    order = sorted(layer_depth, key=lambda lid: (-layer_depth[lid], layer_index[lid]))
+    return [by_id[lid] for lid in order]

@@ -55,6 +55,11 @@ def _softplus(x):
     return np.logaddexp(x.dtype.type(0), x)
 
 
+def _identity(x):
+    """A copy of ``x``: a node of its own with the operand's value (tf.identity)."""
+    return np.array(x, copy=True)
+
+
 def _softsign(x):
     """x / (1 + |x|)."""
     return x / (1 + np.abs(x))
@@ -68,6 +73,7 @@ for _name, _fn, _floats in [
     ("sin", np.sin, True), ("cos", np.cos, True), ("tanh", np.tanh, True),
     ("sigmoid", _sigmoid, True), ("hard_sigmoid", _hard_sigmoid, True),
     ("softplus", _softplus, True), ("softsign", _softsign, True),
+    ("identity", _identity, False),
 ]:
     _unary(_name, _fn, _floats)
 

@@ -172,6 +172,11 @@ def _where(s, node, args):
     return f"{a} if {c} else {b}"
 
 
+@scalar("identity")
+def _identity(s, node, args):
+    return args[0]
+
+
 @scalar("negative")
 def _neg(s, node, args):
     return _wrap_int(f"-{args[0]}", _out(node))

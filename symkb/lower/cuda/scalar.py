@@ -189,6 +189,7 @@ def _logical(op):
 
 
 EMITTERS = {
+    "identity": _binary("{0}"),
     "negative": _binary("(-{0})"),
     "abs": _binary("abs({0})"),
     "square": _binary("({0} * {0})"),

@@ -7,7 +7,7 @@ operand's type (so no broadcast or promotion is lost):
 * ``x * 1``, ``1 * x``, ``x / 1``, ``x + 0``, ``0 + x``, ``x - 0`` (a ``const``
   filled with ones or zeros; ``-0.0 + 0`` gives ``+0.0`` where the rewrite
   keeps ``-0.0``: equal values, the only difference);
-* ``cast`` to the operand's own dtype; ``reshape`` to the operand's own
+* ``identity``; ``cast`` to the operand's own dtype; ``reshape`` to the operand's own
   static shape;
 * ``transpose(transpose(x))``: one transpose with the composed permutation,
   or ``x`` when that is the identity.
@@ -50,7 +50,7 @@ def simplify_node(node: Node):
         unit = 1 if node.op == "divide" else 0
         if _const_all(node.inputs[1], unit):
             x = node.inputs[0]
-    elif node.op == "cast":
+    elif node.op in ("cast", "identity"):
         x = node.inputs[0]
     elif node.op == "reshape":
         x = node.inputs[0] if node.inputs[0].type.is_static else None
