@@ -115,6 +115,48 @@ class Layer:
         else:
             self._batch_input_shape = None
         self._call_accepts = set(inspect.signature(self.call).parameters)
+        self._inbound: list = []  # (inputs, outputs) of each symbolic call
+
+    # ------------------------------------------------------------ connectivity
+    def _only_call(self, what: str):
+        if not self._inbound:
+            raise AttributeError(f"Layer {self.name!r} is not connected, no {what} to return.")
+        if len(self._inbound) > 1:
+            raise AttributeError(f"Layer {self.name!r} has multiple inbound nodes, hence the "
+                                 f'notion of "layer {what}" is ill-defined.')
+        return self._inbound[0]
+
+    @property
+    def input(self):
+        """The input tensor(s) of the layer's one symbolic call."""
+        return self._only_call("input")[0]
+
+    @property
+    def output(self):
+        """The output tensor(s) of the layer's one symbolic call."""
+        return self._only_call("output")[1]
+
+    def _shape_of_calls(self, which: int, what: str):
+        if not self._inbound:
+            raise AttributeError(f"The layer {self.name!r} has never been called and thus has "
+                                 f"no defined {what} shape.")
+        shapes = [map_structure(lambda t: tuple(t.shape), call[which])
+                  for call in self._inbound]
+        if any(s != shapes[0] for s in shapes[1:]):
+            raise AttributeError(f"The layer {self.name!r} has multiple inbound nodes, with "
+                                 f"different {what} shapes. Hence the notion of \"{what} "
+                                 "shape\" is ill-defined for the layer.")
+        return shapes[0]
+
+    @property
+    def input_shape(self):
+        """The shape of the layer's input (a list of shapes for several inputs)."""
+        return self._shape_of_calls(0, "input")
+
+    @property
+    def output_shape(self):
+        """The shape of the layer's output (a list of shapes for several outputs)."""
+        return self._shape_of_calls(1, "output")
 
     # ----------------------------------------------------------------- weights
     def add_weight(self, name, shape, dtype=None, initializer="glorot_uniform",
@@ -259,6 +301,7 @@ class Layer:
                 if isinstance(t, KerasTensor):
                     set_history(t, CallRecord(self, inputs, dict(kwargs), i, shapes))
                     set_mask(t, m)
+            self._inbound.append((inputs, outputs))
         return outputs
 
     # ------------------------------------------------------------------ config

@@ -29,9 +29,19 @@ class InputLayer(Layer):
         super().__init__(name=name, dtype=dtype or K.floatx(),
                          batch_input_shape=tuple(batch_input_shape))
         self.built = True
-        self.output = K.placeholder(shape=self._batch_input_shape, dtype=self.dtype,
-                                    name=self.name)
-        set_history(self.output, CallRecord(self, (), {}, 0))
+        tensor = K.placeholder(shape=self._batch_input_shape, dtype=self.dtype, name=self.name)
+        set_history(tensor, CallRecord(self, (), {}, 0))
+        # As in tf_keras: ``input`` and ``output`` are the tensor, the shapes
+        # a list of one shape.
+        self._inbound = [([tensor], [tensor])]
+
+    @property
+    def input(self):
+        return self._inbound[0][0][0]
+
+    @property
+    def output(self):
+        return self._inbound[0][1][0]
 
     def get_config(self):
         return {"batch_input_shape": self._batch_input_shape, "dtype": self.dtype,
@@ -195,7 +205,31 @@ class Reshape(Layer):
         self.target_shape = tuple(target_shape)
 
     def call(self, inputs):
-        return K.reshape(inputs, (-1,) + self.target_shape)
+        return K.reshape(inputs, (-1,) + self._resolved(K.int_shape(inputs)))
+
+    def _resolved(self, input_shape) -> tuple:
+        """``target_shape`` with its ``-1`` (at most one) worked out from the
+        input's static shape, and the sizes checked (tf_keras's rules)."""
+        target = self.target_shape
+        unknown = [i for i, d in enumerate(target) if d == -1]
+        if len(unknown) > 1 or any(d < -1 or d == 0 for d in target if d is not None):
+            raise ValueError(f"Reshape: there must be at most one unknown (-1) dimension and "
+                             f"the others positive in `target_shape`, received {target}")
+        rest = input_shape[1:]
+        if any(d is None for d in rest):
+            if unknown:
+                raise ValueError(f"Reshape: cannot infer the -1 of `target_shape` {target} "
+                                 f"from an input of shape {tuple(input_shape)} (its "
+                                 "non-batch dimensions must be known)")
+            return target
+        size = int(np.prod(rest, dtype=np.int64))
+        known = int(np.prod([d for d in target if d != -1], dtype=np.int64))
+        if unknown and known and size % known == 0:
+            target = target[:unknown[0]] + (size // known,) + target[unknown[0] + 1:]
+        elif unknown or known != size:
+            raise ValueError(f"Reshape: total size of new array must be unchanged, "
+                             f"input_shape = {list(rest)}, output_shape = {list(target)}")
+        return target
 
     def get_config(self):
         config = super().get_config()

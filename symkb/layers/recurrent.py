@@ -87,7 +87,9 @@ class RNN(Layer):
                 isinstance(input_shape[0], (tuple, list)):
             input_shape = input_shape[0]
         input_shape = tuple(input_shape)
-        if len(input_shape) < 3:
+        cells = self.cell.cells if isinstance(self.cell, StackedRNNCells) else [self.cell]
+        vector_cells = all(isinstance(c, (SimpleRNNCell, LSTMCell, GRUCell)) for c in cells)
+        if len(input_shape) < 3 or (vector_cells and len(input_shape) != 3):
             raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the layer: "
                              f"expected ndim=3, found ndim={len(input_shape)}. Full shape "
                              f"received: {input_shape}")

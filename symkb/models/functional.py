@@ -16,7 +16,7 @@ from .. import backend as K
 from ..ir import Graph, KerasTensor, replay
 from ..layers.base import Layer, history
 from ..layers.core import InputLayer
-from ..backend.nest import flatten, pack_as
+from ..backend.nest import flatten, map_structure, pack_as
 from .summary import summarize
 
 
@@ -40,6 +40,47 @@ class Model(Layer):
         self._layers, self._calls, self._records = _collect_layers(self.inputs, self.outputs)
         self.built = True
         self._predict_fn = None
+
+    # ---------------------------------------------------------- connectivity
+    def _built_io(self, nested):
+        if nested is None:
+            raise AttributeError(f"Model {self.name!r} has not yet been built: its inputs are "
+                                 "unknown until it is called on data or given an input shape.")
+        return nested
+
+    @property
+    def input(self):
+        """The model's input tensor (a list of them for several inputs)."""
+        return self._built_io(self._nested_inputs)
+
+    @property
+    def output(self):
+        """The model's output tensor (a list of them for several outputs)."""
+        return self._built_io(self._nested_outputs)
+
+    @property
+    def input_shape(self):
+        """The shape of the model's input (a list of shapes for several inputs)."""
+        return map_structure(lambda t: tuple(t.shape), self.input)
+
+    @property
+    def output_shape(self):
+        """The shape of the model's output (a list of shapes for several outputs)."""
+        return map_structure(lambda t: tuple(t.shape), self.output)
+
+    @property
+    def input_names(self) -> list:
+        """The names of the model's input layers."""
+        self._built_io(self._nested_inputs)
+        return [self._records[t].layer.name if t in self._records else t.name
+                for t in self.inputs]
+
+    @property
+    def output_names(self) -> list:
+        """The names of the layers that make the model's outputs."""
+        self._built_io(self._nested_outputs)
+        return [self._records[t].layer.name if t in self._records else t.name
+                for t in self.outputs]
 
     # ---------------------------------------------------------------- layers
     @property
@@ -113,8 +154,19 @@ class Model(Layer):
         return self._predict_fn
 
     def predict(self, x, batch_size=None, verbose=0, steps=None, **kwargs):
-        """Run the compiled graph on arrays ``x`` (a list for several inputs)."""
+        """Run the compiled graph on arrays ``x``: one array, a list of them for
+        several inputs, or a dict keyed by the input names."""
+        if isinstance(x, dict):
+            x = _from_dict(x, self.input_names)
         arrays = _as_input_list(x, len(self.inputs), self.name)
+        sizes = [a.shape[0] if a.ndim else None for a in arrays]
+        if len(set(sizes)) > 1:
+            raise ValueError(f"{self.name}: data cardinality is ambiguous: x sizes: "
+                             f"{', '.join(str(s) for s in sizes)}. Make sure all arrays "
+                             "contain the same number of samples.")
+        if sizes and sizes[0] == 0:
+            raise ValueError(f"{self.name}: expected input data to be non-empty (received "
+                             f"arrays of shapes {[a.shape for a in arrays]}).")
         fn = self._compiled()
         n = arrays[0].shape[0] if arrays and arrays[0].ndim else 0
         if batch_size is None or n <= batch_size:
@@ -218,6 +270,15 @@ class Model(Layer):
 def _default_name(cls) -> str:
     from ..backend.session import to_snake_case, unique_object_name
     return unique_object_name(to_snake_case(cls.__name__))
+
+
+def _from_dict(x: dict, names: list) -> list:
+    """The arrays of a ``{input name: array}`` dict, in the model's input order."""
+    missing = [n for n in names if n not in x]
+    if missing:
+        raise ValueError(f"Missing data for input {missing[0]!r}. You passed a data dictionary "
+                         f"with keys {sorted(x)}. Expected the following keys: {names}")
+    return [x[n] for n in names] if len(names) > 1 else x[names[0]]
 
 
 def _as_input_list(x, n, name) -> list:

@@ -1,0 +1,132 @@
+"""The connectivity attributes of layers and models, predict's input forms and
+its errors, Reshape's -1, and layers that return their input -- each as
+tf_keras 2.x behaves."""
+import numpy as np
+import pytest
+
+import symkb
+from symkb import backend as K
+from symkb import layers
+
+
+@pytest.fixture(autouse=True)
+def _fresh():
+    K.clear_session()
+    yield
+    K.clear_session()
+
+
+def _two_input_model():
+    seq = symkb.Input((5, 4), name="seq_in")
+    aux = symkb.Input((3,), name="aux")
+    lstm = layers.LSTM(3)
+    dense = layers.Dense(1, name="head")
+    out = dense(layers.Concatenate()([lstm(seq), aux]))
+    return symkb.Model([seq, aux], out), lstm, dense
+
+
+def test_model_input_output_attributes():
+    model, lstm, dense = _two_input_model()
+    assert model.input_shape == [(None, 5, 4), (None, 3)]
+    assert model.output_shape == (None, 1)
+    assert model.input_names == ["seq_in", "aux"]
+    assert model.output_names == ["head"]
+    assert model.input == model.inputs and model.output is model.outputs[0]
+    assert [layer.name for layer in model.layers] == ["seq_in", "lstm", "aux", "concatenate",
+                                                      "head"]
+
+
+def test_layer_input_output_attributes():
+    model, lstm, dense = _two_input_model()
+    assert lstm.input_shape == (None, 5, 4) and lstm.output_shape == (None, 3)
+    assert lstm.input is model.inputs[0]
+    assert dense.output is model.outputs[0]
+    concat = model.get_layer("concatenate")
+    assert concat.input_shape == [(None, 3), (None, 3)]
+    # the InputLayer: the tensor itself, its shapes a list of one (tf_keras)
+    first = model.layers[0]
+    assert first.output is model.inputs[0] and first.input is model.inputs[0]
+    assert first.output_shape == [(None, 5, 4)]
+
+
+def test_layer_attributes_before_a_call_and_after_two():
+    dense = layers.Dense(4)
+    with pytest.raises(AttributeError, match="never been called"):
+        dense.input_shape
+    with pytest.raises(AttributeError, match="not connected"):
+        dense.output
+    dense(symkb.Input((3,)))
+    dense(symkb.Input((3,)))
+    assert dense.input_shape == (None, 3)          # same shapes: still defined
+    with pytest.raises(AttributeError, match="multiple inbound nodes"):
+        dense.input
+    dense(symkb.Input((5, 3)))
+    with pytest.raises(AttributeError, match="different input shapes"):
+        dense.input_shape
+
+
+def test_sequential_attributes_and_unbuilt_errors():
+    model = symkb.Sequential([layers.Dense(2)])
+    with pytest.raises(AttributeError, match="not yet been built"):
+        model.input_shape
+    model = symkb.Sequential([symkb.Input((3,)), layers.Dense(2, name="out")])
+    assert model.input_shape == (None, 3) and model.output_shape == (None, 2)
+    assert model.output_names == ["out"] and len(model.input_names) == 1
+
+
+def test_predict_takes_a_dict_by_input_name():
+    model, _, _ = _two_input_model()
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 5, 4)).astype("float32")
+    b = rng.standard_normal((2, 3)).astype("float32")
+    np.testing.assert_array_equal(model.predict({"aux": b, "seq_in": a}), model.predict([a, b]))
+    with pytest.raises(ValueError, match="Missing data for input 'aux'"):
+        model.predict({"seq_in": a})
+
+
+def test_predict_errors_name_the_sizes():
+    model, _, _ = _two_input_model()
+    a = np.zeros((2, 5, 4), "float32")
+    with pytest.raises(ValueError, match="cardinality is ambiguous: x sizes: 2, 3"):
+        model.predict([a, np.zeros((3, 3), "float32")])
+    with pytest.raises(ValueError, match="non-empty"):
+        model.predict([a[:0], np.zeros((0, 3), "float32")])
+
+
+def test_reshape_minus_one_and_size_check():
+    assert layers.Reshape((-1, 6))(symkb.Input((2, 3, 4))).shape == (None, 4, 6)
+    assert layers.Reshape((-1,))(np.ones((2, 3, 4), "float32")).shape == (2, 12)
+    with pytest.raises(ValueError, match=r"total size of new array must be unchanged, "
+                                         r"input_shape = \[3, 5\], output_shape = \[4, 4\]"):
+        layers.Reshape((4, 4))(symkb.Input((3, 5)))
+    with pytest.raises(ValueError, match="at most one unknown"):
+        layers.Reshape((-1, -1))(symkb.Input((3, 5)))
+    x = np.arange(24, dtype="float32").reshape(2, 3, 4)
+    model = symkb.Sequential([symkb.Input((3, 4)), layers.Reshape((-1, 2))])
+    np.testing.assert_array_equal(model.predict(x), x.reshape(2, 6, 2))
+
+
+def test_recurrent_layers_want_rank_3():
+    with pytest.raises(ValueError, match="expected ndim=3, found ndim=4"):
+        layers.LSTM(2)(symkb.Input((3, 4, 5)))
+
+
+@pytest.mark.parametrize("make", [lambda: layers.Dropout(0.5), lambda: layers.Activation("linear"),
+                                  lambda: layers.Activation(None)])
+def test_layers_returning_their_input_stay_in_the_model(make):
+    inp = symkb.Input((4,))
+    h = layers.Dense(3)(inp)
+    middle = make()
+    out = layers.Dense(2)(middle(h))
+    model = symkb.Model(inp, out)
+    assert [type(layer).__name__ for layer in model.layers] == \
+        ["InputLayer", "Dense", type(middle).__name__, "Dense"]
+    assert model.count_params() == 23 and len(model.get_weights()) == 4
+    assert middle.output is not h and middle.output.node.op == "identity"
+    config = model.get_config()
+    assert [c["class_name"] for c in config["layers"]] == \
+        ["InputLayer", "Dense", type(middle).__name__, "Dense"]
+    x = np.ones((2, 4), "float32")
+    kernel, bias, kernel2, bias2 = model.get_weights()
+    np.testing.assert_allclose(model.predict(x), (x @ kernel + bias) @ kernel2 + bias2,
+                               rtol=1e-6)
