@@ -38,3 +38,46 @@ def test_single_input_of_any_batch_uses_the_kernel():
     guard = ShapeGuard(f.graph)
     assert guard.fits([np.ones((1, 7, 3))]) and guard.fits([np.ones((5, 2, 3))])
     np.testing.assert_allclose(f([np.ones((1, 7, 3), np.float32)]), np.full((1, 3), 7.0))
+
+
+def test_a_slice_of_an_unknown_axis_broadcasts_like_numpy():
+    q = K.placeholder(shape=(None, 4))
+    x = np.arange(12, dtype=np.float32).reshape(3, 4) + 1
+    ratio = K.function([q], [q / q[0:1]])
+    np.testing.assert_allclose(ratio([x])[0], x / x[0:1], rtol=1e-6)
+    weighted = K.function([q], [K.sum(q[0:1] * q, axis=1)])
+    np.testing.assert_allclose(weighted([x])[0], np.sum(x[0:1] * x, axis=1), rtol=1e-6)
+    # a batch of one is no broadcast: the kernel runs it
+    np.testing.assert_allclose(ratio([x[:1]])[0], np.ones((1, 4)), rtol=1e-6)
+
+
+def test_a_static_size_against_an_unknown_batch_is_numpys_error():
+    q = K.placeholder(shape=(None, 4))
+    f = K.function([q], [q * np.ones((2, 4), np.float32)])
+    np.testing.assert_allclose(f([np.full((2, 4), 3.0, np.float32)])[0], np.full((2, 4), 3.0))
+    with pytest.raises(ValueError, match="broadcast"):
+        f([np.ones((3, 4), np.float32)])
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_average_pooling_with_same_padding_on_an_unknown_batch(data_format):
+    shape = (None, 6, 7, 3) if data_format == "channels_last" else (None, 3, 6, 7)
+    p = K.placeholder(shape=shape)
+    pooled = K.pool2d(p, (3, 3), strides=(2, 2), padding="same", pool_mode="avg",
+                      data_format=data_format)
+    v = np.random.default_rng(0).random((2,) + shape[1:]).astype(np.float32)
+    compiled = K.function([p], [pooled])([v])[0]
+    reference = K.function([p], [pooled], target="interpreter")([v])[0]
+    np.testing.assert_allclose(compiled, reference, rtol=1e-5, atol=1e-6)
+
+
+def test_recurrent_models_keep_the_kernel():
+    import symkb
+    from symkb import layers
+    for layer in (layers.LSTM(8, return_sequences=True), layers.GRU(8),
+                  layers.Bidirectional(layers.LSTM(3))):
+        model = symkb.Sequential([layers.Input((5, 3)), layers.Masking(0.0), layer,
+                                  layers.Dense(2)])
+        exe = symkb.compile(model, target="cpu")
+        assert exe._guard.fits([np.ones((4, 5, 3), np.float32)])
+        assert exe._guard.fits([np.ones((1, 5, 3), np.float32)])

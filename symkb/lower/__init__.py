@@ -67,7 +67,7 @@ def compile_graph(graph, target: str = "auto", *, single_output: bool = False,
     from .cpu import Unsupported, compile_cpu
     try:
         return compile_cpu(optimised, single_output=single_output, name=name,
-                           passes_report=report)
+                           passes_report=report, source_graph=graph)
     except Exception as exc:
         if target != "auto":
             raise

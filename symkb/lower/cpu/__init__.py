@@ -30,7 +30,7 @@ class CpuExecutable(Executable):
     target = "cpu"
 
     def __init__(self, graph, fn, args, *, row_split=None, path=None, cache_hit=False,
-                 compile_seconds=0.0, **kwargs):
+                 compile_seconds=0.0, source_graph=None, **kwargs):
         super().__init__(graph, **kwargs)
         self.function = fn
         self._params = [payload for _, kind, payload in args if kind == "param"]
@@ -44,7 +44,7 @@ class CpuExecutable(Executable):
         self.path = path
         self.cache_hit = cache_hit
         self.compile_seconds = compile_seconds
-        self._guard = ShapeGuard(graph)
+        self._guard = ShapeGuard(source_graph if source_graph is not None else graph)
 
     def _run(self, arrays) -> list:
         if not self._guard.fits(arrays):
@@ -94,8 +94,12 @@ def _signature(args):
     return tuple(sig)
 
 
-def compile_cpu(graph, *, single_output=False, name=None, passes_report=None) -> CpuExecutable:
+def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
+                source_graph=None) -> CpuExecutable:
     """Generate, cache and compile ``graph`` (already optimised) for the CPU.
+
+    ``source_graph`` (the graph before the passes, default ``graph``) is the
+    one the run-time shape guard walks (``shape_guard.py``).
 
     Raises:
         Unsupported: a node the cpu target cannot compile (the message names it).
@@ -121,4 +125,5 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None) ->
                          single_output=single_output, name=name,
                          passes_report=passes_report, source=source, path=path,
                          cache_hit=bool(hits) and not written,
-                         compile_seconds=time.perf_counter() - start)
+                         compile_seconds=time.perf_counter() - start,
+                         source_graph=source_graph)
