@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from typing import Callable
 
 import numpy as np
@@ -92,7 +93,7 @@ for name, kind, ref in [
 ]:
     case(name, getattr(K, name), (kind, (B, 3, 4)), ref=ref)
 for op, kind, ref in [("floor", "f", np.floor), ("ceil", "f", np.ceil), ("log1p", "pos", np.log1p),
-                      ("expm1", "f", np.expm1)]:
+                      ("expm1", "f", np.expm1), ("erf", "f", np.vectorize(math.erf))]:
     case(op, raw(op), (kind, (B, 5)), ref=ref)
 case("logical_not", raw("logical_not"), ("b", (B, 3)), ref=np.logical_not)
 case("relu_alpha", K.relu, X, alpha=0.1, ref=lambda x: np.where(x > 0, x, 0.1 * x))

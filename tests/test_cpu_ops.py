@@ -19,7 +19,7 @@ COVERED_ELSEWHERE = {"input", "param", "const", "loop", "fused_elementwise", "fu
 # name -> (group, builder(inputs) -> tensor). Groups share one compiled graph.
 UNARY_FLOAT = ["negative", "abs", "square", "sign", "sqrt", "exp", "log", "log1p", "expm1",
                "round", "floor", "ceil", "sin", "cos", "tanh", "sigmoid", "hard_sigmoid",
-               "softplus", "softsign", "elu", "selu"]
+               "softplus", "softsign", "elu", "selu", "erf"]
 BINARY = ["add", "subtract", "multiply", "divide", "floordiv", "mod", "maximum", "minimum",
           "pow", "equal", "not_equal", "greater", "greater_equal", "less", "less_equal",
           "logical_and", "logical_or"]
@@ -175,7 +175,8 @@ def test_every_op_has_a_cpu_case_and_emitter():
     from symkb.lower.cpu import arrays, elementwise, loops  # noqa: F401
     covered = (set(UNARY_FLOAT) | set(BINARY) | {k.split("/")[0] for k in _float_cases()}
                | set(INT_OPS) | {k.split("/")[0] for k in _array_cases()}
-               | {"one_hot", "gather", "dropout"} | COVERED_ELSEWHERE)
+               | {"one_hot", "gather", "dropout"} | COVERED_ELSEWHERE
+               | {"identity"})  # test_identity_is_simplified_away_and_compiles_when_kept
     missing_case = sorted(set(ir.REGISTRY) - covered)
     assert not missing_case, f"ops with no cpu differential case: {missing_case}"
     missing_emitter = sorted(set(ir.REGISTRY) - set(codegen.EMITTERS)

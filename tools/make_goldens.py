@@ -1695,6 +1695,12 @@ RNN_EXTRA_MODELS = [
      "seq = layers.LSTM(3, return_sequences=True)(h)\n"
      "out = layers.Dense(2)(layers.Dropout(0.2)(seq))\n"
      "model = Model(inp, out)\n", "float"),
+    # the activations tf_keras 2.x accepts by name beyond backend's
+    ("activations_by_name",
+     "inp = Input((5, 4))\n"
+     "names = ['gelu', 'silu', 'mish', 'relu6', 'leaky_relu', 'log_softmax', 'swish']\n"
+     "outs = [layers.Dense(3, activation=a)(layers.Dense(4)(inp)) for a in names]\n"
+     "model = Model(inp, outs)\n", "float"),
     # functional layer order (and so weight order) is by depth, as in tf_keras
     ("branches_ordered_by_depth",
      "a = Input((5, 4))\n"

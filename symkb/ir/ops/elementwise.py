@@ -55,6 +55,12 @@ def _softplus(x):
     return np.logaddexp(x.dtype.type(0), x)
 
 
+def _erf(x):
+    """The error function, computed in float64 and rounded to ``x``'s dtype."""
+    from scipy.special import erf
+    return erf(x.astype(np.float64)).astype(x.dtype)
+
+
 def _identity(x):
     """A copy of ``x``: a node of its own with the operand's value (tf.identity)."""
     return np.array(x, copy=True)
@@ -73,7 +79,7 @@ for _name, _fn, _floats in [
     ("sin", np.sin, True), ("cos", np.cos, True), ("tanh", np.tanh, True),
     ("sigmoid", _sigmoid, True), ("hard_sigmoid", _hard_sigmoid, True),
     ("softplus", _softplus, True), ("softsign", _softsign, True),
-    ("identity", _identity, False),
+    ("identity", _identity, False), ("erf", _erf, True),
 ]:
     _unary(_name, _fn, _floats)
 

@@ -50,8 +50,8 @@ EMITTERS: dict = {}
 IMPORTS = (
     ("numpy", ("numpy as np",)),
     ("numba", ("njit", "objmode")),
-    ("symkb.lower.cpu.runtime", ("tanh_f32", "sigmoid_f32", "floordiv_float", "mod_float",
-                                 "dropout_ref")),
+    ("symkb.lower.cpu.runtime", ("tanh_f32", "sigmoid_f32", "erf_f32", "erf_f64",
+                                 "floordiv_float", "mod_float", "dropout_ref")),
     ("symkb.lower.cpu.gemm", ("pack_rhs", "gemm_serial")),
 )
 

@@ -19,6 +19,8 @@ into a generated loop, whose own arithmetic keeps numpy's rounding.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from llvmlite import ir as llvm_ir
 from numba import njit, types
@@ -97,6 +99,19 @@ def sigmoid_f32(x):
     e = exp_neg_f32(a)
     s = _F32(1.0) / (_F32(1.0) + e)
     return s if x >= _F32(0.0) else (e * s if x == x else x)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def erf_f32(x):
+    """The error function of a float32, computed with libm's float64 ``erf``
+    and rounded once."""
+    return np.float32(math.erf(x))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def erf_f64(x):
+    """The error function of a float64 (libm's ``erf``)."""
+    return math.erf(x)
 
 
 @njit(cache=True, error_model="numpy")

@@ -196,6 +196,7 @@ EMITTERS = {
     "sign": _binary("_sign({0})"),
     "sqrt": _unary_math("sqrt"),
     "exp": _unary_math("exp"),
+    "erf": _unary_math("erf"),
     "log": _unary_math("log"),
     "log1p": _unary_math("log1p"),
     "expm1": _unary_math("expm1"),
