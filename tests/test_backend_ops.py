@@ -878,3 +878,18 @@ def test_special_values():
     assert np.isnan(sign[0]) and sign[1:].tolist() == [1, -1, 0, 0, 1]
     np.testing.assert_array_equal(K.softmax(np.array([[0.0, -inf]], np.float32)), [[1, 0]])
     assert K.argmax(np.array([1.0, 3.0, 3.0], np.float32)) == 1
+
+
+def test_gather_takes_python_indices_as_int32():
+    r = np.arange(15.0, dtype="float32").reshape(5, 3)
+    np.testing.assert_array_equal(K.gather(r, [0, 2, 4]), r[[0, 2, 4]])
+    np.testing.assert_array_equal(K.gather(r, 2), r[2])
+    np.testing.assert_array_equal(K.gather(r, [[0, 1], [3, 4]]), r[[[0, 1], [3, 4]]])
+    p = K.placeholder(shape=(None, 3))
+    picked = K.gather(p, [1, 0])
+    assert K.int_shape(picked) == (2, 3)
+    np.testing.assert_array_equal(K.function([p], [picked])([r])[0], r[[1, 0]])
+
+
+def test_backend_names_itself():
+    assert K.backend() == "symkb"

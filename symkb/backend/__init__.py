@@ -14,7 +14,7 @@ dropout, learning-phase switches), ``shape_ops``, ``conv_ops``, ``pooling``,
 from ..ir import KerasTensor, Variable  # noqa: F401
 from .activations import (elu, hard_sigmoid, log_softmax, relu, selu, sigmoid,  # noqa: F401
                           softmax, softplus, softsign, tanh)
-from .config import (cast_to_floatx, epsilon, floatx, image_data_format,  # noqa: F401
+from .config import (backend, cast_to_floatx, epsilon, floatx, image_data_format,  # noqa: F401
                      normalize_data_format, set_epsilon, set_floatx, set_image_data_format)
 from .control_ops import foldl, foldr, map_fn  # noqa: F401
 from .conv_ops import (conv1d, conv2d, conv2d_transpose, conv3d,  # noqa: F401

@@ -11,6 +11,16 @@ _FLOATX = ("float16", "float32", "float64")
 _FORMATS = ("channels_first", "channels_last")
 
 
+def backend() -> str:
+    """The name of the backend: ``"symkb"`` (tf_keras answers ``"tensorflow"``;
+    the function exists for code written for multi-backend Keras).
+
+    Returns:
+        The string ``"symkb"``.
+    """
+    return "symkb"
+
+
 def floatx() -> str:
     """Return the default float type, as a string.
 

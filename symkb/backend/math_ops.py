@@ -363,11 +363,16 @@ def gather(reference, indices):
 
     Args:
         reference: a tensor of rank >= 1.
-        indices: an integer tensor of indices.
+        indices: an integer tensor of indices, or a Python int or (nested)
+            list of ints (taken as int32, as tf does).
 
     Returns:
         A tensor of shape ``indices.shape + reference.shape[1:]``.
     """
+    if isinstance(indices, (int, np.integer, list, tuple)) and not isinstance(indices, bool):
+        as_array = np.asarray(indices)
+        if as_array.dtype.kind in "iu" or as_array.size == 0:
+            indices = as_array.astype(np.int32)
     return call("gather", reference, indices)
 
 
