@@ -130,3 +130,12 @@ def test_layers_returning_their_input_stay_in_the_model(make):
     kernel, bias, kernel2, bias2 = model.get_weights()
     np.testing.assert_allclose(model.predict(x), (x @ kernel + bias) @ kernel2 + bias2,
                                rtol=1e-6)
+
+
+def test_a_nested_functional_model_shows_as_functional():
+    x = symkb.Input((3,))
+    inner = symkb.Model(x, layers.Dense(2)(x))
+    outer = symkb.Sequential([symkb.Input((3,)), inner, layers.Dense(1)])
+    lines = []
+    outer.summary(print_fn=lines.append)
+    assert any(line.split()[:2] == ["model", "(Functional)"] for line in lines), lines

@@ -29,9 +29,14 @@ def layer_class(class_name, custom_objects=None):
                      "pass it in `custom_objects`.")
 
 
+def class_name_of(layer) -> str:
+    """The class name tf_keras shows for ``layer``: a functional model is a
+    ``Functional``."""
+    return "Functional" if type(layer).__name__ == "Model" else type(layer).__name__
+
+
 def serialize_layer(layer) -> dict:
-    class_name = "Functional" if type(layer).__name__ == "Model" else type(layer).__name__
-    return {"class_name": class_name, "config": layer.get_config()}
+    return {"class_name": class_name_of(layer), "config": layer.get_config()}
 
 
 def deserialize_layer(config, custom_objects=None):

@@ -17,6 +17,7 @@ from ..ir import Graph, KerasTensor, replay
 from ..layers.base import Layer, history
 from ..layers.core import InputLayer
 from ..backend.nest import flatten, map_structure, pack_as
+from .config import class_name_of
 from .summary import summarize
 
 
@@ -202,7 +203,7 @@ class Model(Layer):
                     src = self._records.get(t)
                     if src is not None:
                         connected.append(f"{src.layer.name}[{self.node_index(t)}][{src.index}]")
-            rows.append({"name": layer.name, "class_name": type(layer).__name__,
+            rows.append({"name": layer.name, "class_name": class_name_of(layer),
                          "shape": shape, "params": layer.count_params(), "connected": connected})
         return rows
 
