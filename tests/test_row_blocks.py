@@ -275,9 +275,22 @@ def test_inputs_of_other_batch_sizes_run_as_one_block():
 
 def test_an_error_in_a_block_reaches_the_caller():
     K.clear_session()
+    m = symkb.Sequential([layers.Input((5,), dtype="int32"), layers.Embedding(10, 4),
+                          layers.SimpleRNN(16)])
+    cpu = symkb.compile(m, target="cpu")
+    assert cpu.row_split is not None
+    tokens = np.ones((32, 5), np.int32)
+    tokens[30, 2] = 99  # in the last block only
+    with pytest.raises(IndexError):
+        _run(cpu, [tokens], 4)
+
+
+def test_zero_time_steps_is_a_clear_error():
+    K.clear_session()
     m = symkb.Sequential([layers.Input((None, 3)), layers.SimpleRNN(16)])
     cpu = symkb.compile(m, target="cpu")
-    with pytest.raises(ValueError, match="zero time steps"):
+    with pytest.raises(ValueError, match=r"shapes \[\(32, 0, 3\)\] do not fit the graph: "
+                                         r"getitem: index 0 is out of bounds for axis 1"):
         _run(cpu, [np.zeros((32, 0, 3), np.float32)], 4)
 
 

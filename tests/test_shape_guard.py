@@ -55,7 +55,8 @@ def test_a_static_size_against_an_unknown_batch_is_numpys_error():
     q = K.placeholder(shape=(None, 4))
     f = K.function([q], [q * np.ones((2, 4), np.float32)])
     np.testing.assert_allclose(f([np.full((2, 4), 3.0, np.float32)])[0], np.full((2, 4), 3.0))
-    with pytest.raises(ValueError, match="broadcast"):
+    with pytest.raises(ValueError, match=r"multiply: operand shapes \(3, 4\) and \(2, 4\) "
+                                         "cannot be broadcast together"):
         f([np.ones((3, 4), np.float32)])
 
 

@@ -9,14 +9,17 @@ reject sizes that do not fit.
 
 :class:`ShapeGuard` checks each new combination of input shapes once and
 remembers the answer. It walks the graph's top level with the concrete
-shapes (each op's own shape rule) and finds whether any op would broadcast a
-run-time size 1 against a larger size on an axis the kernel takes as equal,
-or meets sizes that cannot go together at all (``x * ones((2, 4))`` fed 3
-rows). Then the call runs on the interpreter (the same values as numpy, or
-numpy's error), never on a kernel built on the opposite assumption. Every
-other call costs one dictionary lookup.
+shapes (each op's own shape rule). When an op would broadcast a run-time
+size 1 against a larger size on an axis the kernel takes as equal, the call
+runs on the interpreter (the same values as numpy), never on a kernel built
+on the opposite assumption. When sizes cannot go together at all
+(``x * ones((2, 4))`` fed 3 rows, a step taken from zero time steps), the
+call raises a ``ShapeError`` naming the op and the shapes. Every other call
+costs one dictionary lookup.
 """
 from __future__ import annotations
+
+from ..ir.errors import ShapeError
 
 _MAX_REMEMBERED = 256
 
@@ -30,13 +33,26 @@ class ShapeGuard:
         self._seen: dict = {}
 
     def fits(self, arrays) -> bool:
+        """Whether the kernel may run ``arrays``.
+
+        Raises:
+            ShapeError: an op's shape rule rejects the run-time sizes (the
+                message names the op and the shapes); remembered too.
+        """
         key = tuple(a.shape for a in arrays)
         verdict = self._seen.get(key)
         if verdict is None:
             if len(self._seen) >= _MAX_REMEMBERED:
                 self._seen.clear()
-            verdict = self._seen[key] = (_unknown_sizes_agree(self._static, key)
-                                         and _kernel_fits(self._graph, key))
+            try:
+                verdict = (_unknown_sizes_agree(self._static, key)
+                           and _kernel_fits(self._graph, key))
+            except ShapeError as exc:
+                verdict = exc
+            self._seen[key] = verdict
+        if isinstance(verdict, ShapeError):
+            raise ShapeError(f"{self._graph.name}: inputs of shapes {list(key)} do not fit "
+                             f"the graph: {verdict}")
         return verdict
 
 
@@ -73,16 +89,15 @@ def _kernel_fits(graph, shapes) -> bool:
             try:
                 out = tuple(np.broadcast_shapes(*in_shapes))
             except ValueError:
-                return False
+                raise ShapeError(f"{node.op}: operand shapes "
+                                 f"{' and '.join(str(tuple(s)) for s in in_shapes)} cannot be "
+                                 "broadcast together") from None
             if not _same_unknown_sizes(node.inputs, in_shapes, out):
                 return False
             outs = [out] * len(node.outputs)
         else:
-            try:
-                types = [TensorType(s, t.type.dtype) for s, t in zip(in_shapes, node.inputs)]
-                outs = [t.shape for t in opdef.infer(types, node.attrs)]
-            except Exception:  # noqa: BLE001 - sizes that cannot go together
-                return False
+            types = [TensorType(s, t.type.dtype) for s, t in zip(in_shapes, node.inputs)]
+            outs = [t.shape for t in opdef.infer(types, node.attrs)]
         for t, out in zip(node.outputs, outs):
             if len(out) != len(t.type.shape) or any(
                     want is not None and got is not None and want != got
