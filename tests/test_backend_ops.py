@@ -767,6 +767,7 @@ TESTED_ELSEWHERE = {
     "to_dense": "this file", "identity": "this file", "print_tensor": "this file",
     "name_scope": "this file", "manual_variable_initialization": "this file",
     "placeholder": "this file", "map_fn": "CASES", "foldl": "CASES", "foldr": "CASES",
+    "backend": "this file",
 }
 
 
@@ -893,3 +894,32 @@ def test_gather_takes_python_indices_as_int32():
 
 def test_backend_names_itself():
     assert K.backend() == "symkb"
+
+
+def test_numpy_operands_take_the_tensor_dtype_in_elementwise_ops():
+    x = K.placeholder(shape=(None, 4))
+    assert K.dtype(x * np.full(4, 2.0)) == "float32"
+    assert K.dtype(x * np.float64(2)) == "float32"
+    assert K.dtype(x + np.arange(4)) == "float32"
+    assert K.dtype(K.bias_add(x, np.ones(4))) == "float32"
+    assert (K.variable(np.ones(2)) * np.ones(2)).dtype == np.float32
+    n = K.placeholder(shape=(None, 4), dtype="int32")
+    assert K.dtype(n + np.arange(4, dtype="int64")) == "int32"
+    # without a tensor operand numpy's own promotion holds
+    assert (np.ones(2, "float32") * np.ones(2)).dtype == np.float64
+    assert K.dtype(K.maximum(np.ones(2, "float32"), np.ones(2))) == "float64"
+    f = K.function([x], [x * np.full(4, 0.1)])
+    out = f([np.ones((2, 4), "float32")])[0]
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, np.full((2, 4), 0.1, "float32"))
+
+
+def test_function_takes_a_dict_of_outputs_and_a_scalar_input():
+    x = K.placeholder(shape=(None, 2))
+    f = K.function([x], {"double": x * 2, "total": K.sum(x, axis=1)})
+    out = f([np.ones((3, 2), "float32")])
+    assert sorted(out) == ["double", "total"]
+    np.testing.assert_array_equal(out["double"], np.full((3, 2), 2.0))
+    np.testing.assert_array_equal(out["total"], np.full(3, 2.0))
+    p = K.placeholder(shape=())
+    np.testing.assert_array_equal(K.function([p], [p * 2])([2.0])[0], 4.0)

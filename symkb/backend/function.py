@@ -9,8 +9,9 @@ def function(inputs, outputs, updates=None, name=None, target="auto", **kwargs):
 
     Args:
         inputs: a placeholder/Input or a list of them.
-        outputs: a KerasTensor or a list of them (a single tensor gives a
-            single array when called).
+        outputs: a KerasTensor, a list of them, or a dict of them (a single
+            tensor gives a single array when called, a dict a dict of arrays
+            under the same keys).
         updates: not supported (symkb does not train); must be None or empty.
         name: the graph's name.
         target: ``'auto'``, ``'cpu'``, ``'cuda'`` or ``'interpreter'``.
@@ -27,7 +28,9 @@ def function(inputs, outputs, updates=None, name=None, target="auto", **kwargs):
     single_input = isinstance(inputs, KerasTensor)
     ins = [inputs] if single_input else list(inputs)
     single_output = isinstance(outputs, KerasTensor)
-    outs = [outputs] if single_output else list(outputs)
+    keys = list(outputs) if isinstance(outputs, dict) else None
+    outs = [outputs] if single_output else [outputs[k] for k in keys] if keys is not None \
+        else list(outputs)
     for kind, seq in (("inputs", ins), ("outputs", outs)):
         for i, t in enumerate(seq):
             if not isinstance(t, KerasTensor):
@@ -35,4 +38,6 @@ def function(inputs, outputs, updates=None, name=None, target="auto", **kwargs):
                                 f"Input or op output), received {type(t).__name__}")
     graph = Graph(ins, outs, name=name or "function")
     from ..lower import compile_graph
-    return compile_graph(graph, target, single_output=single_output, name=name)
+    executable = compile_graph(graph, target, single_output=single_output, name=name)
+    executable.output_keys = keys
+    return executable

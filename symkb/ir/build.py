@@ -5,7 +5,9 @@ returns its result(s); otherwise it runs the op's numpy reference at once and
 returns ``np.ndarray``. Python numbers and lists become tensors with a *weak*
 dtype: they take the dtype of the tensor operands (``x + 1`` keeps ``x``'s
 float32), else ``float32`` for floats and ``int32`` for ints, as TensorFlow
-converts them.
+converts them. In an elementwise op with a KerasTensor or Variable operand,
+numpy arrays and scalars are weak too (``x * np.ones(4)`` stays float32, as
+TensorFlow converts the other operand of an operator to the tensor's dtype).
 """
 from __future__ import annotations
 
@@ -101,6 +103,9 @@ def call(op: str, *args, **attrs):
     """Run or record ``op`` on ``args``; see the module docstring."""
     opdef = get_op(op)
     ref = _reference_dtype(args)
+    if opdef.kind == "elementwise" and any(isinstance(a, (KerasTensor, Variable)) for a in args):
+        tensor_ref = _reference_dtype([a for a in args if isinstance(a, (KerasTensor, Variable))])
+        args = tuple(_weak_numpy(a, tensor_ref) for a in args)
     if any(isinstance(a, KerasTensor) for a in args):
         inputs = tuple(_operand(op, i, a, ref, as_tensor) for i, a in enumerate(args))
         out_types = opdef.infer([t.type for t in inputs], attrs)
@@ -109,6 +114,17 @@ def call(op: str, *args, **attrs):
     arrays = [_operand(op, i, a, ref, to_array) for i, a in enumerate(args)]
     outs = opdef.run(arrays, attrs)
     return outs[0] if len(outs) == 1 else outs
+
+
+def _weak_numpy(value, ref: str | None):
+    """A numpy float or int operand in ``ref``'s dtype when that keeps its kind
+    (float to float, int to int or float); anything else unchanged."""
+    if not isinstance(value, (np.ndarray, np.generic)) or ref is None or value.dtype.name == ref:
+        return value
+    kind = value.dtype.kind
+    if (kind == "f" and is_float(ref)) or (kind in "iu" and (is_float(ref) or is_int(ref))):
+        return np.asarray(value).astype(ref)
+    return value
 
 
 def _operand(op, index, value, ref, convert):

@@ -21,6 +21,7 @@ class Executable:
         self.graph = graph
         self.name = name or graph.name
         self.single_output = single_output
+        self.output_keys = None  # K.function given a dict of outputs: the dict's keys
         self.passes_report = passes_report or []
         self.source = source
 
@@ -29,7 +30,8 @@ class Executable:
         if len(args) == 1 and isinstance(args[0], (list, tuple)) and len(graph.inputs) != 1:
             args = list(args[0])
         elif len(args) == 1 and isinstance(args[0], (list, tuple)) and len(graph.inputs) == 1 \
-                and len(args[0]) == 1 and not np.isscalar(args[0][0]):
+                and len(args[0]) == 1 and (not np.isscalar(args[0][0])
+                                           or graph.inputs[0].ndim == 0):
             args = [args[0][0]]
         elif len(args) == 1 and isinstance(args[0], (list, tuple)) and len(graph.inputs) == 1 \
                 and len(args[0]) > 1 and all(isinstance(a, np.ndarray) for a in args[0]):
@@ -70,6 +72,8 @@ class Executable:
 
     def __call__(self, *args):
         outs = self._run(self._check(args))
+        if self.output_keys is not None:
+            return dict(zip(self.output_keys, outs))
         return outs[0] if self.single_output else list(outs)
 
     def _run(self, arrays) -> list:
