@@ -976,6 +976,12 @@ def op_cases():
     c("resize_images_bilinear", "resize_images", f(1, 2, 3, 2), 2, 2,
       "channels_last", interpolation="bilinear")
     c("local_conv1d", "local_conv1d", f(2, 4, 3), f(3, 6, 2), (2,), (1,))
+    c("local_conv1d_channels_first", "local_conv1d", f(2, 3, 4), f(3, 6, 2), (2,), (1,),
+      "channels_first")
+    c("local_conv2d", "local_conv2d", f(2, 4, 5, 3), f(12, 12, 2), (2, 2), (1, 1), (3, 4),
+      "channels_last")
+    c("local_conv2d_channels_first", "local_conv2d", f(2, 3, 4, 5), f(12, 12, 2), (2, 2),
+      (1, 1), (3, 4), "channels_first")
     return C
 
 

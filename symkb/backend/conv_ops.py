@@ -358,13 +358,24 @@ def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=(1, 1), padd
     return _from_channels_last(y, data_format, 2)
 
 
-def _local(x, kernel, kernel_size, strides, rank, op):
+def _local(x, kernel, kernel_size, strides, rank, op, channels_first=False):
+    """``x`` is channels_last; with ``channels_first`` the kernel's patch axis
+    lists the channels first (each channel's window, as tf_keras flattens a
+    channels_first patch), and is reordered to the window-major order here."""
     ks = _static_shape(kernel, "kernel", op)
     patches, outs = _patches(x, kernel_size, strides, (1,) * rank, "valid", op)
     positions = math.prod(outs)
-    if len(ks) != 3 or ks[0] != positions:
+    channels = shape_of(x)[-1]
+    window = math.prod(kernel_size)
+    if len(ks) != 3 or ks[0] != positions or (channels is not None
+                                              and ks[1] != window * channels):
         raise ValueError(f"{op}: expected a kernel of shape ({positions}, "
-                         f"{math.prod(kernel_size)} * channels, filters), received {ks}")
+                         f"{window} * {channels} (kernel positions * channels), filters), "
+                         f"received {ks}")
+    if channels_first:
+        kernel = call("reshape", kernel, shape=(positions, channels, window, ks[2]))
+        kernel = call("transpose", kernel, perm=(0, 2, 1, 3))
+        kernel = call("reshape", kernel, shape=(positions, window * channels, ks[2]))
     flat = call("reshape", patches, shape=(-1, positions, ks[1], 1))
     y = call("sum", flat * kernel, axis=(2,), keepdims=False)  # (batch, positions, filters)
     return call("reshape", y, shape=(-1,) + tuple(outs) + (ks[2],))
@@ -387,7 +398,8 @@ def local_conv1d(inputs, kernel, kernel_size, strides, data_format=None):
     data_format = normalize_data_format(data_format)
     x = _to_channels_last(inputs, data_format, 1, "local_conv1d")
     y = _local(x, kernel, _tuple(kernel_size, 1, "kernel_size", "local_conv1d"),
-               _tuple(strides, 1, "strides", "local_conv1d"), 1, "local_conv1d")
+               _tuple(strides, 1, "strides", "local_conv1d"), 1, "local_conv1d",
+               channels_first=data_format == "channels_first")
     return _from_channels_last(y, data_format, 1)
 
 
@@ -409,7 +421,8 @@ def local_conv2d(inputs, kernel, kernel_size, strides, output_shape, data_format
     data_format = normalize_data_format(data_format)
     x = _to_channels_last(inputs, data_format, 2, "local_conv2d")
     y = _local(x, kernel, _tuple(kernel_size, 2, "kernel_size", "local_conv2d"),
-               _tuple(strides, 2, "strides", "local_conv2d"), 2, "local_conv2d")
+               _tuple(strides, 2, "strides", "local_conv2d"), 2, "local_conv2d",
+               channels_first=data_format == "channels_first")
     if tuple(shape_of(y)[1:3]) != tuple(output_shape):
         raise ValueError(f"local_conv2d: output_shape {tuple(output_shape)} does not match the "
                          f"computed output size {tuple(shape_of(y)[1:3])}")
