@@ -182,3 +182,25 @@ def test_every_op_has_a_cpu_case_and_emitter():
     missing_emitter = sorted(set(ir.REGISTRY) - set(codegen.EMITTERS)
                              - {"input", "param", "const"})
     assert not missing_emitter, f"ops with no cpu emitter: {missing_emitter}"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_max_and_min_over_an_empty_axis_give_tfs_identity(dtype):
+    from symkb.ir.ops.reduce import reduce_identity
+    x = ir.placeholder_node((None, 3), dtype, "x")
+    graph = ir.Graph([x], [call("max", x, axis=(0,)), call("min", x, axis=(0,))])
+    empty = np.zeros((0, 3), dtype)
+    got = assert_same(graph, [empty])
+    np.testing.assert_array_equal(got[0], np.full(3, reduce_identity("max", dtype), dtype))
+    np.testing.assert_array_equal(got[1], np.full(3, reduce_identity("min", dtype), dtype))
+    assert reduce_identity("max", "float32") == -np.inf
+    # a non-empty axis is unchanged, NaN included
+    full = np.array([[1, 5, 2], [4, 0, 3]], dtype)
+    got = assert_same(graph, [full])
+    np.testing.assert_array_equal(got[0], full.max(axis=0))
+
+
+def test_a_0d_transpose_stays_0d():
+    x = ir.placeholder_node((), "float32", "x")
+    graph = ir.Graph([x], [call("transpose", x, perm=())])
+    assert assert_same(graph, [np.float32(2.5)])[0].shape == ()

@@ -81,16 +81,30 @@ def mean(x, *, axis=None, keepdims=False):
     return np.mean(x, axis=_ax(axis), keepdims=keepdims, dtype=_accumulator(x.dtype))
 
 
+def reduce_identity(op: str, dtype):
+    """``max`` or ``min`` of no elements, as tf answers: -inf / +inf for
+    floats, the dtype's lowest / highest value for integers."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return -np.inf if op == "max" else np.inf
+    if dtype.kind == "b":
+        return op != "max"
+    info = np.iinfo(dtype)
+    return int(info.min if op == "max" else info.max)
+
+
 @register("max", type_rule=_reduce_rule("max", _keep), kind="reduction")
 def max_(x, *, axis=None, keepdims=False):
-    """Maximum over ``axis`` (NaN wins, as in numpy)."""
-    return np.max(x, axis=_ax(axis), keepdims=keepdims)
+    """Maximum over ``axis`` (NaN wins, as in numpy; -inf over no elements, as in tf)."""
+    empty = {"initial": reduce_identity("max", x.dtype)} if x.size == 0 else {}
+    return np.max(x, axis=_ax(axis), keepdims=keepdims, **empty)
 
 
 @register("min", type_rule=_reduce_rule("min", _keep), kind="reduction")
 def min_(x, *, axis=None, keepdims=False):
-    """Minimum over ``axis``."""
-    return np.min(x, axis=_ax(axis), keepdims=keepdims)
+    """Minimum over ``axis`` (+inf over no elements, as in tf)."""
+    empty = {"initial": reduce_identity("min", x.dtype)} if x.size == 0 else {}
+    return np.min(x, axis=_ax(axis), keepdims=keepdims, **empty)
 
 
 @register("any", type_rule=_reduce_rule("any", _bool), kind="reduction")

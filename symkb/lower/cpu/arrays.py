@@ -36,6 +36,12 @@ def _out_dims(t_in, dims_in, axes, keepdims):
             if keepdims or i not in axes]
 
 
+def _reduce_identity(op: str, dtype: str):
+    """What ``max``/``min`` of nothing is: -inf/+inf, or the dtype's extreme."""
+    from ...ir.ops.reduce import reduce_identity
+    return reduce_identity(op, dtype)
+
+
 @emitter("sum", "prod", "mean", "max", "min", "any", "all")
 def emit_reduce(cg, node) -> None:
     (x,) = node.inputs
@@ -69,7 +75,9 @@ def emit_reduce(cg, node) -> None:
             cg.w.line(f"{flat}[r] = acc")
         elif op in ("max", "min"):
             cmp = ">" if op == "max" else "<"
-            cg.w.line(f"acc = {rows}[r, 0]")
+            # an empty axis gives the identity, -inf / +inf (tf's answer)
+            cg.w.line(f"acc = {rows}[r, 0] if {rows}.shape[1] > 0 else "
+                      f"{lit(_reduce_identity(op, dt), dt)}")
             with cg.w.block(f"for k in range(1, {rows}.shape[1]):"):
                 cg.w.line(f"v = {rows}[r, k]")
                 nan = " or v != v" if is_float(dt) else ""
@@ -168,7 +176,11 @@ def emit_scan(cg, node) -> None:
 def _bind_expr(cg, node, expr, dims=None, contiguous=True) -> None:
     out = node.outputs[0]
     name = cg.fresh(cg.default_name(out))
-    cg.w.line(f"{name} = {'np.ascontiguousarray(' + expr + ')' if contiguous else expr}")
+    if contiguous and out.ndim == 0:
+        expr = f"({expr}).copy()"  # np.ascontiguousarray gives a 0-d array one axis
+    elif contiguous:
+        expr = f"np.ascontiguousarray({expr})"
+    cg.w.line(f"{name} = {expr}")
     cg.bind(out, name, dims, local=True)
 
 
