@@ -139,3 +139,25 @@ def test_a_nested_functional_model_shows_as_functional():
     lines = []
     outer.summary(print_fn=lines.append)
     assert any(line.split()[:2] == ["model", "(Functional)"] for line in lines), lines
+
+
+def test_compute_output_shape_takes_lists_and_records_no_call():
+    assert layers.Concatenate().compute_output_shape([(None, 2), (None, 3)]) == (None, 5)
+    dense = layers.Dense(3)
+    assert dense.compute_output_shape((None, 4)) == (None, 3)
+    with pytest.raises(AttributeError, match="never been called"):
+        dense.output_shape
+    assert layers.LSTM(3, return_state=True).compute_output_shape((None, 5, 4)) == \
+        [(None, 3), (None, 3), (None, 3)]
+
+
+def test_a_sequential_starting_with_a_built_model_is_built():
+    inner = symkb.Sequential([layers.Dense(4, input_shape=(3,))])
+    outer = symkb.Sequential([inner, layers.Dense(1)])
+    assert outer.built and outer.count_params() == 21 and outer.input_shape == (None, 3)
+    x = np.ones((2, 3), "float32")
+    k1, b1, k2, b2 = outer.get_weights()
+    np.testing.assert_allclose(outer.predict(x), (x @ k1 + b1) @ k2 + b2, rtol=1e-6)
+    inp = symkb.Input((3,))
+    functional = symkb.Model(inp, layers.Dense(2)(inp))
+    assert symkb.Sequential([functional, layers.Dense(1)]).output_shape == (None, 1)

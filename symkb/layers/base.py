@@ -240,14 +240,16 @@ class Layer:
         return mask
 
     def compute_output_shape(self, input_shape):
-        """The output shape, found by calling the layer on placeholders."""
-        from ..backend.nest import map_structure
-        ph = map_structure(lambda s: K.placeholder(shape=s, dtype=self.dtype), input_shape) \
-            if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0],
-                                                                            (tuple, list)) \
+        """The output shape, found by running ``call`` on placeholders (the layer
+        is built for ``input_shape`` if it was not; no call is recorded)."""
+        several = isinstance(input_shape, list) and input_shape and \
+            isinstance(input_shape[0], (tuple, list))
+        ph = [K.placeholder(shape=tuple(s), dtype=self.dtype) for s in input_shape] if several \
             else K.placeholder(shape=tuple(input_shape), dtype=self.dtype)
-        out = self(ph)
-        return tuple(out.shape) if isinstance(out, KerasTensor) else [o.shape for o in out]
+        self._maybe_build(ph)
+        with layer_scope(self.name):
+            out = self.call(ph)
+        return tuple(out.shape) if isinstance(out, KerasTensor) else [tuple(o.shape) for o in out]
 
     def _maybe_build(self, inputs) -> None:
         if self.built:

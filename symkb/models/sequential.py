@@ -49,10 +49,13 @@ class Sequential(Model):
                              f"Name {layer.name!r} is already the name of a layer in this model.")
         self._stack.append(layer)
         self._predict_fn = None
-        if self._input_layer is None and len(self._stack) == 1 and \
-                layer._batch_input_shape is not None:
-            self._input_layer = InputLayer(batch_input_shape=layer._batch_input_shape,
-                                           dtype=layer.dtype)
+        if self._input_layer is None and len(self._stack) == 1:
+            shape, dtype = layer._batch_input_shape, layer.dtype
+            if shape is None and isinstance(layer, Model) and len(layer.inputs) == 1:
+                # a built model first: its input is the stack's (tf_keras)
+                shape, dtype = tuple(layer.inputs[0].shape), layer.inputs[0].dtype
+            if shape is not None:
+                self._input_layer = InputLayer(batch_input_shape=shape, dtype=dtype)
         if self._input_layer is not None:
             self._build_graph(self._input_layer.output)
 
