@@ -14,7 +14,7 @@ import pytest
 
 import symkb
 from symkb import backend as K
-from symkb.backend.nest import flatten
+from symkb.backend.nest import flatten, pack_as
 
 GOLDENS = pathlib.Path(__file__).parent / "goldens"
 META = json.loads((GOLDENS / "rnn_extra.json").read_text())
@@ -39,6 +39,7 @@ def build(case):
 def test_model(case, target):
     model = build(case)
     assert [w.name for w in model.weights] == case["weight_names"]
+    assert _lists(pack_as(model.output, case["output_keys"])) == case["output_structure"]
     with warnings.catch_warnings():
         # a compiled target must not quietly fall back to the interpreter
         warnings.filterwarnings("error", message=r"symkb: the \w+ target failed",
@@ -48,6 +49,13 @@ def test_model(case, target):
     assert len(got) == len(case["output_keys"])
     for i, (g, key) in enumerate(zip(got, case["output_keys"])):
         np.testing.assert_allclose(g, Z[key], **TOL, err_msg=f"{case['id']} output {i}")
+
+
+def _lists(structure):
+    """Tuples as lists, as JSON holds them."""
+    if isinstance(structure, (list, tuple)):
+        return [_lists(s) for s in structure]
+    return structure
 
 
 def namespace(symbolic):

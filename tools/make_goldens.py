@@ -1701,6 +1701,10 @@ RNN_EXTRA_MODELS = [
      "seq = layers.LSTM(3, return_sequences=True)(h)\n"
      "out = layers.Dense(2)(layers.Dropout(0.2)(seq))\n"
      "model = Model(inp, out)\n", "float"),
+    ("stacked_cells_return_state",
+     "inp = Input((5, 4))\n"
+     "outs = layers.RNN([layers.LSTMCell(3), layers.GRUCell(2)], return_state=True)(inp)\n"
+     "model = Model(inp, outs)\n", "float"),
     # the activations tf_keras 2.x accepts by name beyond backend's
     ("activations_by_name",
      "inp = Input((5, 4))\n"

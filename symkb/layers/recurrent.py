@@ -190,7 +190,8 @@ class RNN(Layer):
             return_all_outputs=self.return_sequences)
         output = outputs if self.return_sequences else last_output
         if self.return_state:
-            return [output] + _distinct(output, list(states))
+            # one entry per cell of a stack (a list for a cell of several states)
+            return [output] + list(pack_as(top, flatten(_distinct(output, list(states)))))
         return output
 
     def compute_mask(self, inputs, mask=None):
