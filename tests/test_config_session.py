@@ -229,3 +229,20 @@ def test_cast_to_floatx():
     assert isinstance(out, np.ndarray) and out.dtype == np.float16
     symbolic = K.cast_to_floatx(K.placeholder(shape=(2,), dtype="int32"))
     assert symbolic.dtype == "float16"
+
+
+def test_learning_phase_keeps_the_value_set():
+    from symkb import backend as K
+    K.clear_session()
+    try:
+        K.set_learning_phase(True)
+        assert K.learning_phase() is True
+        K.set_learning_phase(1)
+        assert K.learning_phase() == 1
+        with K.learning_phase_scope(0):
+            assert K.learning_phase() == 0
+        assert K.learning_phase() == 1
+        assert K.is_sparse(tensor=K.placeholder(shape=(2,))) is False
+    finally:
+        K.clear_session()
+    assert K.learning_phase() == 0

@@ -104,7 +104,8 @@ def learning_phase() -> int:
     """Return the learning phase flag: 0 (test, the default) or 1 (train).
 
     Returns:
-        An int.
+        0 by default, else the value last set (``1``, ``True``, ...), as
+        tf_keras keeps it.
     """
     return 0 if STATE.learning_phase is None else STATE.learning_phase
 
@@ -120,7 +121,7 @@ def set_learning_phase(value) -> None:
     """
     if isinstance(value, str) or value not in (0, 1):
         raise ValueError(f"Expected learning phase to be 0 or 1. Received: {value!r}")
-    STATE.learning_phase = int(value)
+    STATE.learning_phase = value
 
 
 @contextlib.contextmanager
@@ -139,7 +140,7 @@ def learning_phase_scope(value):
     if value not in (0, 1):
         raise ValueError(f"Expected learning phase to be 0 or 1. Received: {value!r}")
     previous = STATE.learning_phase
-    STATE.learning_phase = int(value)
+    STATE.learning_phase = value
     try:
         yield value
     finally:

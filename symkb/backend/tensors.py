@@ -126,11 +126,11 @@ def is_tensor(x) -> bool:
     return isinstance(x, (KerasTensor, Variable, np.ndarray))
 
 
-def is_sparse(x) -> bool:
-    """Whether ``x`` is a sparse tensor: always False (symkb has no sparse tensors).
+def is_sparse(tensor) -> bool:
+    """Whether ``tensor`` is a sparse tensor: always False (symkb has no sparse tensors).
 
     Args:
-        x: anything.
+        tensor: anything.
 
     Returns:
         False.
@@ -138,16 +138,16 @@ def is_sparse(x) -> bool:
     return False
 
 
-def to_dense(x):
-    """``x`` itself: symkb tensors are always dense.
+def to_dense(tensor):
+    """``tensor`` itself: symkb tensors are always dense.
 
     Args:
-        x: a tensor.
+        tensor: a tensor.
 
     Returns:
-        ``x``.
+        ``tensor``.
     """
-    return x
+    return tensor
 
 
 def int_shape(x):
