@@ -831,9 +831,11 @@ def test_references_return_their_type_rules_dtype_uncast():
 
 
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
-def test_normalize_batch_in_training_4d_follows_the_fused_kernel(data_format):
-    """tf_keras sends 4-D inputs reduced over all but the channel axis to TensorFlow's
-    fused kernel: epsilon is floored at 1.001e-5 and the returned variance is unbiased."""
+def test_normalize_batch_in_training_4d_follows_tf_on_the_cpu(data_format):
+    """On the CPU tf_keras sends 4-D NHWC statistics ([0, 1, 2]) to TensorFlow's fused
+    kernel (epsilon floored at 1.001e-5, unbiased variance); NCHW ones ([0, 2, 3]) take
+    the broadcast path (epsilon as given, biased variance)."""
+    fused = data_format == "channels_last"
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 3, 3, 4)).astype(np.float64)
     axes = [0, 1, 2] if data_format == "channels_last" else [0, 2, 3]
@@ -844,11 +846,17 @@ def test_normalize_batch_in_training_4d_follows_the_fused_kernel(data_format):
     m = x.mean(axis=tuple(axes), keepdims=True)
     v = x.var(axis=tuple(axes), keepdims=True)
     shape = (1, 1, 1, 4) if data_format == "channels_last" else (1, 4, 1, 1)
-    want = (x - m) / np.sqrt(v + 1.001e-5) * gamma.reshape(shape) + beta.reshape(shape)
+    eps = 1.001e-5 if fused else 1e-6
+    want = (x - m) / np.sqrt(v + eps) * gamma.reshape(shape) + beta.reshape(shape)
     np.testing.assert_allclose(normed, want, rtol=1e-10)
     np.testing.assert_allclose(mean, m.ravel())
     n = x.size // 4
-    np.testing.assert_allclose(var, v.ravel() * n / (n - 1))
+    np.testing.assert_allclose(var, v.ravel() * n / (n - 1) if fused else v.ravel())
+    # symbolic, with an unknown batch: the same numbers
+    p = K.placeholder(shape=(None,) + x.shape[1:], dtype="float64")
+    f = K.function([p], list(K.normalize_batch_in_training(p, gamma, beta, axes, epsilon=1e-6)))
+    for got, ref in zip(f([x]), (normed, mean, var)):
+        np.testing.assert_allclose(got, ref, rtol=1e-10)
 
 
 def test_batch_normalization_4d_floors_epsilon_like_the_fused_kernel():

@@ -132,7 +132,11 @@ def normalize_batch_in_training(x, gamma, beta, reduction_axes, epsilon=1e-3):  
         have ``reduction_axes`` reduced away.
     """
     axes = sorted(a % ndim_of(x) for a in reduction_axes)
-    if ndim_of(x) == 4 and axes in ([0, 1, 2], [0, 2, 3]):
+    # On the CPU tf_keras takes TensorFlow's fused kernel for NHWC statistics
+    # only ([0, 1, 2] of a 4-D input): it floors epsilon and reports the
+    # unbiased (Bessel-corrected) batch variance. Other axes broadcast.
+    fused = ndim_of(x) == 4 and list(reduction_axes) == [0, 1, 2]
+    if fused:
         epsilon = builtins.max(epsilon, 1.001e-5)
     m = mean(x, axis=axes, keepdims=True)
     v = mean(square(x - m), axis=axes, keepdims=True)
@@ -140,19 +144,20 @@ def normalize_batch_in_training(x, gamma, beta, reduction_axes, epsilon=1e-3):  
     broadcast = [gamma, beta]
     if len(kept) == 1:
         broadcast = _broadcast_params(x, broadcast, kept[0])
+    else:
+        target = tuple(1 if a in axes else (d if d is not None else -1)
+                       for a, d in enumerate(shape_of(x)))
+        broadcast = [p if p is None or ndim_of(p) == ndim_of(x)
+                     else call("reshape", p, shape=target) for p in broadcast]
     inv = call("divide", 1.0, call("sqrt", v + epsilon))
     if broadcast[0] is not None:
         inv = inv * broadcast[0]
     normed = x * inv + ((broadcast[1] - m * inv) if broadcast[1] is not None else -m * inv)
     variance = _squeeze(v, axes)
-    if ndim_of(x) == 4 and axes in ([0, 1, 2], [0, 2, 3]):
-        # tf_keras takes TensorFlow's fused kernel here, which reports the
-        # unbiased (Bessel-corrected) batch variance and floors epsilon.
-        count = 1
-        for a in axes:
-            count *= shape_of(x)[a] or 0
-        if count > 1:
-            variance = variance * (count / (count - 1))
+    if fused:
+        # the element count of each channel, known or not until run time
+        count = _squeeze(sum(call("ones_like", x), axis=axes, keepdims=True), axes)
+        variance = variance * count / call("maximum", count - 1.0, 1.0)
     return normed, _squeeze(m, axes), variance
 
 
