@@ -931,3 +931,17 @@ def test_function_takes_a_dict_of_outputs_and_a_scalar_input():
     np.testing.assert_array_equal(out["total"], np.full(3, 2.0))
     p = K.placeholder(shape=())
     np.testing.assert_array_equal(K.function([p], [p * 2])([2.0])[0], 4.0)
+
+
+def test_repeated_axes_and_integer_variance_are_clear_errors():
+    x = np.ones((2, 3), "float32")
+    for fn in (K.sum, K.mean, K.max, K.min, K.prod, K.any, K.all, K.var, K.std):
+        with pytest.raises(ValueError, match=r"more than once in axis=\(0, 0\)"):
+            fn(x, axis=(0, 0))
+    with pytest.raises(ValueError, match="more than once"):
+        K.reverse(x, (1, -1))
+    for fn in (K.var, K.std):
+        with pytest.raises(TypeError, match="floating-point tensor, received dtype int32"):
+            fn(np.ones((2, 3), "int32"))
+    np.testing.assert_array_equal(K.reverse(np.arange(6).reshape(2, 3), [-1, 0]),
+                                  np.arange(6).reshape(2, 3)[::-1, ::-1])

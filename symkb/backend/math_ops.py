@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import ir
 from ..ir.errors import DTypeError
+from ..ir.types import is_float
 from ._util import axes, axis1, dtype_of, ndim_of, shape_of
 from .config import floatx
 
@@ -188,6 +189,9 @@ def var(x, axis=None, keepdims=False):
     """
     if dtype_of(x) == "bool":
         x = cast(x, floatx())
+    elif not is_float(dtype_of(x)):
+        raise DTypeError(f"var: expected a floating-point tensor, received dtype "
+                         f"{dtype_of(x)} (cast it first with K.cast(x, 'float32'))")
     m = mean(x, axis=axis, keepdims=True)
     return mean(square(x - m), axis=axis, keepdims=keepdims)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import builtins
 
 from .. import ir
+from ..ir.types import normalize_axes
 from ._util import axis1, ndim_of, shape_of
 from .config import normalize_data_format
 
@@ -126,7 +127,7 @@ def reverse(x, axes):
         A tensor of ``x``'s shape.
     """
     axes = [axes] if isinstance(axes, int) else list(axes)
-    return call("reverse", x, axes=tuple(sorted(axis1(x, a, "reverse") for a in axes)))
+    return call("reverse", x, axes=normalize_axes(axes, ndim_of(x), "reverse"))
 
 
 def tile(x, n):

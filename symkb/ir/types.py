@@ -138,6 +138,9 @@ def normalize_axes(axis, ndim: int, op: str = "op"):
     if axis is None:
         return None
     if isinstance(axis, (list, tuple)):
-        axes = tuple(sorted({normalize_axis(a, ndim, op) for a in axis}))
-        return axes
+        listed = [normalize_axis(a, ndim, op) for a in axis]
+        if len(set(listed)) != len(listed):
+            raise ShapeError(f"{op}: an axis is given more than once in axis={tuple(axis)} "
+                             f"(for a tensor of rank {ndim})")
+        return tuple(sorted(listed))
     return (normalize_axis(axis, ndim, op),)
