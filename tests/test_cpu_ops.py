@@ -165,9 +165,23 @@ def test_index_ops_and_dropout():
             call("dropout", table, rate=0.5, seed=7)]
     graph = ir.Graph([idx, table], outs, name="index_ops")
     rng = np.random.default_rng(4)
-    assert_same(graph, [np.array([[0, 4, -1], [2, 3, 1]], np.int32),
+    assert_same(graph, [np.array([[0, 4, 3], [2, 3, 1]], np.int32),
                         rng.standard_normal((5, 2)).astype(np.float32)],
                 names=["one_hot", "gather", "dropout"])
+    # one_hot of an index outside [0, 5) is a row of zeros (tf)
+    hot = ir.Graph([idx], [call("one_hot", idx, num_classes=5)], name="one_hot_outside")
+    assert_same(hot, [np.array([[0, 5, -1]], np.int32)])
+
+
+@pytest.mark.parametrize("bad", [-1, 5])
+def test_gather_outside_the_rows_is_an_error_as_tf_on_a_cpu(bad):
+    idx = ir.placeholder_node((None,), "int32", "idx")
+    table = ir.placeholder_node((5, 2), "float32", "table")
+    graph = ir.Graph([table, idx], [call("gather", table, idx)], name="gather_rows")
+    rows = np.arange(10, dtype=np.float32).reshape(5, 2)
+    for target in ("cpu", "interpreter"):
+        with pytest.raises(IndexError, match=r"\[0, 5\)"):
+            compiled(graph, target)([rows, np.array([1, bad, 2], np.int32)])
 
 
 def test_every_op_has_a_cpu_case_and_emitter():

@@ -116,7 +116,7 @@ def _stack():
 
 def _gather():
     ref, idx = _x((5, 3), name="ref"), _x((None,), "int32", "idx")
-    return Graph([ref, idx], [call("gather", ref, idx)]), [_f(5, 3), np.array([4, 0, -1], "int32")]
+    return Graph([ref, idx], [call("gather", ref, idx)]), [_f(5, 3), np.array([4, 0, 2], "int32")]
 
 
 def _one_hot():
@@ -213,6 +213,15 @@ COVERED_ELSEWHERE = {"loop", "fused_elementwise", "fused_dot"}
 def test_op(name):
     graph, feeds = CASES[name]()
     assert_same(graph, feeds, passes=False)
+
+
+def test_gather_out_of_range_gives_zeros_as_tf_on_a_gpu():
+    from symkb.lower.cuda import compile_cuda
+    graph, (ref, _) = _gather()
+    exe = compile_cuda(graph, passes=False)
+    out = np.asarray(exe(ref, np.array([-1, 1, 5], "int32"))[0])
+    np.testing.assert_array_equal(out, np.stack([np.zeros(3, "float32"), ref[1],
+                                                 np.zeros(3, "float32")]))
 
 
 def test_fused_pipeline():

@@ -263,7 +263,14 @@ def _gather_rule(types):
 
 @register("gather", type_rule=lambda types: _gather_rule(types), kind="other")
 def gather(reference, indices):
-    """Rows of ``reference`` picked by ``indices``: ``reference[indices]``."""
+    """Rows of ``reference`` picked by ``indices``: ``reference[indices]``. As
+    tf.gather on the CPU, an index outside ``[0, rows)`` (negative included)
+    is an error."""
+    rows = reference.shape[0]
+    bad = (indices < 0) | (indices >= rows)
+    if np.any(bad):
+        raise IndexError(f"gather: indices must be in [0, {rows}), received "
+                         f"{np.asarray(indices)[bad].ravel()[:5].tolist()}")
     return reference[indices]
 
 

@@ -407,10 +407,8 @@ def emit_gather(cg, node) -> None:
     cg.w.line(f"{table} = {cg.name(ref)}.reshape(({rd[0]}, {row}))")
     with cg.w.block(f"for r in range({src}.shape[0]):"):
         cg.w.line(f"j = {src}[r]")
-        with cg.w.block("if j < 0:"):
-            cg.w.line(f"j += {rd[0]}")
         with cg.w.block(f"if j < 0 or j >= {rd[0]}:"):
-            cg.w.line(f"raise IndexError('gather: index out of range for {rd[0]} rows')")
+            cg.w.line(f"raise IndexError('gather: an index is outside [0, {rd[0]})')")
         cg.w.line(f"{flat}[r, :] = {table}[j, :]")
 
 

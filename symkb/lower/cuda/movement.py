@@ -301,10 +301,12 @@ def build_take_kernel(name):
         with w.indent():
             w.line("q = i // inner")
             w.line("row = idx[q]")
-            w.line("if row < 0:")
+            w.line("if row < 0 or row >= rows:")  # tf on a GPU: zeros
             with w.indent():
-                w.line("row += rows")
-            w.line("out[i] = ref[row * inner + i % inner]")
+                w.line("out[i] = 0")
+            w.line("else:")
+            with w.indent():
+                w.line("out[i] = ref[row * inner + i % inner]")
             w.line("i += step")
     return w.text()
 
