@@ -161,3 +161,16 @@ def test_a_sequential_starting_with_a_built_model_is_built():
     inp = symkb.Input((3,))
     functional = symkb.Model(inp, layers.Dense(2)(inp))
     assert symkb.Sequential([functional, layers.Dense(1)]).output_shape == (None, 1)
+
+
+def test_dense_units_and_merge_arity_as_tf_keras():
+    assert layers.Dense(2.0).units == 2
+    for bad in (2.5, 0, True, "3"):
+        with pytest.raises(ValueError, match="positive integer"):
+            layers.Dense(bad)
+    x = symkb.Input((3,))
+    assert layers.Add()([x]).shape == (None, 3)
+    with pytest.raises(ValueError, match="list of inputs .* a single input of shape"):
+        layers.Add()(x)
+    with pytest.raises(ValueError, match="exactly 2 inputs"):
+        layers.Subtract()([x, x, x])

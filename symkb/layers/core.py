@@ -82,7 +82,11 @@ class Dense(Layer):
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(units, (int, np.integer)) or units <= 0:
+        # tf_keras takes int(units) (2.0 is 2); a value that is not a whole
+        # positive number is an error
+        if isinstance(units, bool) or not isinstance(units, (int, float, np.integer,
+                                                              np.floating)) \
+                or units != int(units) or units <= 0:
             raise ValueError(f"Dense: `units` must be a positive integer, received {units!r}")
         self.units = int(units)
         self.activation = activations.get(activation)

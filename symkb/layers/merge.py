@@ -13,11 +13,11 @@ class _Merge(Layer):
         self.supports_masking = True
 
     def build(self, input_shape):
-        if not isinstance(input_shape, list) or len(input_shape) < 2:
+        if not isinstance(input_shape, list) or not input_shape:
+            got = "an empty list" if isinstance(input_shape, list) else \
+                f"a single input of shape {tuple(input_shape)}"
             raise ValueError(f"A merge layer ({type(self).__name__} {self.name!r}) should be "
-                             f"called on a list of at least 2 inputs. Got "
-                             f"{len(input_shape) if isinstance(input_shape, list) else 1} "
-                             "input(s).")
+                             f"called on a list of inputs (at least 1). Received {got}.")
         super().build(input_shape)
 
     def call(self, inputs):
