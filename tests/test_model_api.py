@@ -174,3 +174,15 @@ def test_dense_units_and_merge_arity_as_tf_keras():
         layers.Add()(x)
     with pytest.raises(ValueError, match="exactly 2 inputs"):
         layers.Subtract()([x, x, x])
+
+
+def test_sequential_layers_have_one_call_however_often_the_stack_is_rebuilt():
+    first, second = layers.Dense(4), layers.Dense(2)
+    model = symkb.Sequential([symkb.Input((3,)), first, second, layers.Dense(1)])
+    assert first.input_shape == (None, 3) and second.output_shape == (None, 2)
+    assert first.input is model.inputs[0]
+    model.pop()
+    assert second.output is model.outputs[0]
+    lazy = symkb.Sequential([layers.Dense(2)])
+    lazy.predict(np.ones((2, 5), "float32"))
+    assert lazy.layers[0].input_shape == (None, 5)

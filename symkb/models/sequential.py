@@ -18,6 +18,7 @@ class Sequential(Model):
     def __init__(self, layers=None, name=None, trainable=True):
         Layer.__init__(self, name=name or _default_name(Sequential), trainable=trainable)
         self._stack: list = []
+        self._own_calls: list = []  # (layer, inbound entry) the last build added
         self._input_layer = None
         self.inputs, self.outputs = [], []
         self._nested_inputs = self._nested_outputs = None
@@ -68,9 +69,16 @@ class Sequential(Model):
             self._build_graph(self._input_layer.output)
 
     def _build_graph(self, input_tensor) -> None:
+        # The stack is called anew (after add, pop, a first batch): the calls
+        # of the previous build leave the layers' connectivity
+        for layer, entry in self._own_calls:
+            layer._inbound = [e for e in layer._inbound if e is not entry]
+        self._own_calls = []
         x = input_tensor
         for layer in self._stack:
+            before = len(layer._inbound)
             x = layer(x)
+            self._own_calls.extend((layer, e) for e in layer._inbound[before:])
             if not isinstance(x, KerasTensor):
                 raise TypeError(f"Sequential: layer {layer.name!r} returned "
                                 f"{type(x).__name__}; every layer of a Sequential model must "
