@@ -283,8 +283,6 @@ def _from_dict(x: dict, names: list) -> list:
 
 
 def _as_input_list(x, n, name) -> list:
-    if isinstance(x, dict):
-        raise ValueError(f"{name}: pass inputs as a list of arrays, not a dict")
     if n == 1 and not isinstance(x, (list, tuple)):
         return [np.asarray(x)]
     if isinstance(x, (list, tuple)) and len(x) == n and (n > 1 or np.ndim(x[0]) > 0):

@@ -8,6 +8,7 @@ is C-contiguous, which ``np.dot`` and reshapes rely on).
 """
 from __future__ import annotations
 
+from ...ir.ops.reduce import reduce_identity
 from ...ir.types import is_float
 from .codegen import Unsupported, emitter
 from .scalar import lit, np_type
@@ -34,12 +35,6 @@ def _rows_view(cg, t, axes):
 def _out_dims(t_in, dims_in, axes, keepdims):
     return [(1 if keepdims else None) if i in axes else d for i, d in enumerate(dims_in)
             if keepdims or i not in axes]
-
-
-def _reduce_identity(op: str, dtype: str):
-    """What ``max``/``min`` of nothing is: -inf/+inf, or the dtype's extreme."""
-    from ...ir.ops.reduce import reduce_identity
-    return reduce_identity(op, dtype)
 
 
 @emitter("sum", "prod", "mean", "max", "min", "any", "all")
@@ -77,7 +72,7 @@ def emit_reduce(cg, node) -> None:
             cmp = ">" if op == "max" else "<"
             # an empty axis gives the identity, -inf / +inf (tf's answer)
             cg.w.line(f"acc = {rows}[r, 0] if {rows}.shape[1] > 0 else "
-                      f"{lit(_reduce_identity(op, dt), dt)}")
+                      f"{lit(reduce_identity(op, dt), dt)}")
             with cg.w.block(f"for k in range(1, {rows}.shape[1]):"):
                 cg.w.line(f"v = {rows}[r, k]")
                 nan = " or v != v" if is_float(dt) else ""
