@@ -11,6 +11,7 @@ from symkb import backend as K
 from symkb import ir
 from symkb.lower import PIPELINE, passes, run_pipeline
 from symkb.lower.passes.rewrite import rewrite
+from tests import graph_cases
 
 
 def ops(graph):
@@ -273,3 +274,15 @@ def test_compile_reports_passes_and_interpreter_runs_optimised_graphs():
     assert [r.name for r in report][:2] == ["verify", "infer_types"]
     data = np.random.default_rng(6).random((2, 4)).astype(np.float32)
     np.testing.assert_allclose(ir.evaluate(g, [data])[0], c(data), rtol=1e-6)
+
+
+@pytest.mark.parametrize("case", sorted(graph_cases.RUNNABLE))
+def test_the_pipeline_leaves_its_own_output_unchanged(case):
+    """An optimised graph (``symkb.compile(...).graph``, a K.function result)
+    goes through the pipeline again: nothing is fused twice."""
+    graph, feeds = graph_cases.RUNNABLE[case]()
+    once, _ = run_pipeline(graph)
+    twice, _ = run_pipeline(once)
+    assert ir.format_graph(twice, full=True) == ir.format_graph(once, full=True)
+    for a, b in zip(ir.evaluate(twice, feeds), ir.evaluate(graph, feeds)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)

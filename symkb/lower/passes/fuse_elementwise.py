@@ -30,7 +30,9 @@ def fuse_elementwise(graph: Graph) -> Graph:
 
 
 def _fusible(node: Node) -> bool:
-    return get_op(node.op).kind == "elementwise" and len(node.outputs) == 1
+    # a fused node (from an earlier run of the pipeline) stays as it is
+    return get_op(node.op).kind == "elementwise" and len(node.outputs) == 1 \
+        and not node.op.startswith("fused")
 
 
 def _scalar_const(t) -> bool:

@@ -54,9 +54,13 @@ def replace_bodies(node: Node, bodies: dict) -> Node:
 
 def map_bodies(graph: Graph, graph_pass) -> Graph:
     """Apply ``graph_pass`` to every body nested in ``graph``'s nodes (one level;
-    the pass recurses by calling this again on the bodies it is given)."""
+    the pass recurses by calling this again on the bodies it is given). The
+    body of a fused node is left as the fusion built it, so a graph that has
+    been through the pipeline goes through it again unchanged."""
 
     def rule_bodies(node):
+        if node.op.startswith("fused"):
+            return None
         names = [k for k, v in sorted(node.attrs.items()) if isinstance(v, Graph)]
         if not names:
             return None
