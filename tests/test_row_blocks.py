@@ -417,3 +417,15 @@ def test_graphs_without_a_time_loop_run_whole():
     K.clear_session()
     m = symkb.Sequential([layers.Input((32,)), layers.Dense(64, activation="tanh")])
     assert symkb.compile(m, target="cpu").row_split is None
+
+
+def test_threads_takes_none_or_a_positive_int():
+    K.clear_session()
+    cpu = symkb.compile(symkb.Sequential([layers.Input((3, 4)), layers.LSTM(2)]), target="cpu")
+    for bad in (0, -1, "two", True, 1.5):
+        with pytest.raises(ValueError, match="positive int"):
+            cpu.threads = bad
+    cpu.threads = 2
+    assert cpu.threads == 2
+    cpu.threads = None
+    assert cpu.threads is None

@@ -208,3 +208,20 @@ def test_every_layer_model_saves_and_loads(tmp_path, case):
     assert str(again.graph) == graph_text
     for u, v in zip(symkb.ir.evaluate(again.graph, feeds), expected):
         np.testing.assert_array_equal(u, v)
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    from symkb.utils.atomic import write_atomic
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "plain.txt"
+        write_atomic(target, "text")
+        assert stat.S_IMODE(os.stat(target).st_mode) == 0o644
+        write_atomic(target, b"bytes")
+        assert target.read_bytes() == b"bytes"
+        assert [p.name for p in tmp_path.iterdir()] == ["plain.txt"]  # no temporary left
+    finally:
+        os.umask(old)

@@ -69,6 +69,8 @@ def eval(x):  # noqa: A001  (tf_keras.backend.eval)
     Raises:
         TypeError: for a KerasTensor: compile its graph with ``K.function``.
     """
+    if isinstance(x, KerasTensor):
+        x._no_value("eval of")
     return get_value(x)
 
 

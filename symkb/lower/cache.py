@@ -18,7 +18,8 @@ import importlib.util
 import os
 import pathlib
 import sys
-import tempfile
+
+from ..utils.atomic import write_atomic
 
 ENV_VAR = "SYMKB_CACHE_DIR"
 
@@ -61,20 +62,6 @@ def source_key(source: str) -> str:
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:24]
-
-
-def write_atomic(path: pathlib.Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def load_module(source: str, stem: str):

@@ -25,10 +25,11 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
+
+from ..utils.atomic import write_atomic
 
 FORMAT = "symkb-model"
 VERSION = 1
@@ -124,7 +125,7 @@ def save_model(model, filepath, overwrite: bool = True, include_graph: bool = Tr
             target = os.path.join(filepath, name)
             if os.path.exists(target) and not overwrite:
                 raise FileExistsError(f"save: {target} exists and overwrite=False")
-            _atomic_write(target, data)
+            write_atomic(target, data)
         return
     if os.path.exists(filepath) and not overwrite:
         raise FileExistsError(f"save: {filepath} exists and overwrite=False")
@@ -132,20 +133,7 @@ def save_model(model, filepath, overwrite: bool = True, include_graph: bool = Tr
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(CONFIG_FILE, text)
         archive.writestr(WEIGHTS_FILE, weights)
-    _atomic_write(filepath, buffer.getvalue())
-
-
-def _atomic_write(path: str, data: bytes):
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".symkb-save-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    write_atomic(filepath, buffer.getvalue())
 
 
 def _read(filepath: str):

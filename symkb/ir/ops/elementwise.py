@@ -61,6 +61,11 @@ def _erf(x):
     return erf(x.astype(np.float64)).astype(x.dtype)
 
 
+def _round(x):
+    """Round to the nearest integer, halves to even (``numpy.round``)."""
+    return np.round(x)
+
+
 def _identity(x):
     """A copy of ``x``: a node of its own with the operand's value (tf.identity)."""
     return np.array(x, copy=True)
@@ -75,7 +80,7 @@ for _name, _fn, _floats in [
     ("negative", np.negative, False), ("abs", np.abs, False), ("square", np.square, False),
     ("sign", np.sign, False), ("sqrt", np.sqrt, True), ("exp", np.exp, True),
     ("log", np.log, True), ("log1p", np.log1p, True), ("expm1", np.expm1, True),
-    ("round", np.round, False), ("floor", np.floor, False), ("ceil", np.ceil, False),
+    ("round", _round, False), ("floor", np.floor, False), ("ceil", np.ceil, False),
     ("sin", np.sin, True), ("cos", np.cos, True), ("tanh", np.tanh, True),
     ("sigmoid", _sigmoid, True), ("hard_sigmoid", _hard_sigmoid, True),
     ("softplus", _softplus, True), ("softsign", _softsign, True),

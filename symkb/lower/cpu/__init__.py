@@ -36,7 +36,7 @@ class CpuExecutable(Executable):
         self._params = [payload for _, kind, payload in args if kind == "param"]
         self._consts = [np.array(payload) for _, kind, payload in args if kind == "const"]
         self.row_split = row_split  # per result, row-wise; None: the function runs whole
-        self.threads = None         # row blocks to run at most; None: numba's thread count
+        self._threads = None        # row blocks to run at most; None: numba's thread count
         # output arguments: (result index, type); the result shapes (less the
         # batch) seen for each set of input shapes, to allocate them up front
         self._outs = [(list(graph.outputs).index(t), t) for _, kind, t in args if kind == "out"]
@@ -45,6 +45,19 @@ class CpuExecutable(Executable):
         self.cache_hit = cache_hit
         self.compile_seconds = compile_seconds
         self._guard = ShapeGuard(source_graph if source_graph is not None else graph)
+
+    @property
+    def threads(self):
+        """The most row blocks (threads) one call uses; ``None``: numba's thread count."""
+        return self._threads
+
+    @threads.setter
+    def threads(self, value) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise ValueError(f"{self.name}: `threads` must be None or a positive int, "
+                             f"received {value!r}")
+        self._threads = value
 
     def _run(self, arrays) -> list:
         if not self._guard.fits(arrays):
