@@ -286,3 +286,16 @@ def test_the_pipeline_leaves_its_own_output_unchanged(case):
     assert ir.format_graph(twice, full=True) == ir.format_graph(once, full=True)
     for a, b in zip(ir.evaluate(twice, feeds), ir.evaluate(graph, feeds)):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_a_rule_returning_a_bare_tensor_says_what_a_rule_returns():
+    x = K.placeholder(shape=(None, 2))
+    graph = ir.Graph([x], [-(-x)])
+
+    def negneg(node):
+        if node.op == "negative" and node.inputs[0].node.op == "negative":
+            return node.inputs[0].node.inputs[0]  # should be a 1-tuple
+        return None
+
+    with pytest.raises(TypeError, match=r"'negneg' returned a KerasTensor .* `return \(x,\)`"):
+        rewrite(graph, negneg)

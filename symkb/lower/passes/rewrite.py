@@ -33,6 +33,11 @@ def rewrite(graph: Graph, rule) -> Graph:
         if replacement is None:
             outs = node.outputs
         else:
+            if not isinstance(replacement, (tuple, list)):
+                raise TypeError(f"rewrite rule {getattr(rule, '__name__', rule)!r} returned a "
+                                f"{type(replacement).__name__} for node {node.op}; a rule "
+                                "returns None (no change) or a tuple of tensors, one per "
+                                "result of the node (e.g. `return (x,)`)")
             outs = tuple(replacement)
             if len(outs) != len(node.outputs):
                 raise ValueError(f"rewrite rule {getattr(rule, '__name__', rule)!r} returned "
