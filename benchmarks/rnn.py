@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""RNN inference benchmark: symkb against its peers (see shared/BENCHMARKS.md).
+"""RNN inference benchmark: symkb against its peers (see benchmarks/README.md).
 
     python benchmarks/rnn.py [--workloads W1,W2] [--repeats 7] [--target cpu|cuda]
                              [--quick] [--json PATH] [--cold-start]
@@ -52,8 +52,9 @@ OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
+        prog=os.environ.get("SYMKB_BENCH_PROG") or None,  # `symkb bench` sets it
         description="symkb RNN benchmark against torch / JAX / tf_keras / numpy "
-                    "(workloads W1-W5 of shared/BENCHMARKS.md)")
+                    "(workloads W1-W5 of benchmarks/README.md)")
     p.add_argument("--workloads", default=",".join(ALL_WORKLOADS),
                    help="comma-separated workload ids (default: all)")
     p.add_argument("--repeats", type=int, default=7,
@@ -109,6 +110,11 @@ def parse_args(argv=None):
         p.error(f"unknown workload(s) {bad}; choose from {ALL_WORKLOADS}")
     if args.impls:
         args.impls = [s.strip() for s in args.impls.split(",") if s.strip()]
+        known = ("torch", "jax", "tf.fn", "tf.fn+XLA", "tf eager", "numpy", "symkb",
+                 "symkb cpu", "symkb interp")
+        bad = [s for s in args.impls if s not in known]
+        if bad:
+            p.error(f"unknown implementation(s) {bad}; choose from {list(known)}")
     return args
 
 

@@ -79,25 +79,47 @@ def _bench(args) -> int:
         raise FileNotFoundError(f"benchmark script not found at {path} (symkb bench runs from "
                                 "a source checkout)")
     # its own process: the benchmark pins thread counts before numpy is imported
-    return subprocess.call([sys.executable, str(path), *args.bench_args])
+    import os
+    env = dict(os.environ, SYMKB_BENCH_PROG="symkb bench")
+    return subprocess.call([sys.executable, str(path), *args.bench_args], env=env)
+
+
+def _positive(name):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a positive integer, "
+                                             f"received {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be a positive integer, "
+                                             f"received {value}")
+        return value
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="symkb", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="symkb", description="symkb: build models symbolically, compile and inspect them "
+                                  "(commands: demo, inspect, bench).")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="build, compile, inspect and run a small model")
-    demo.add_argument("--target", default="auto", choices=["auto", "cpu", "cuda", "interpreter"])
-    demo.add_argument("--batch", type=int, default=32)
-    demo.add_argument("--time", type=int, default=20)
-    demo.add_argument("--features", type=int, default=8)
-    demo.add_argument("--units", type=int, default=16)
-    demo.add_argument("--classes", type=int, default=4)
-    demo.add_argument("--repeats", type=int, default=7)
+    demo.add_argument("--target", default="auto", choices=["auto", "cpu", "cuda", "interpreter"],
+                      help="where to compile (default auto: cuda on a real GPU, else cpu)")
+    for flag, default, what in (("--batch", 32, "samples in the input batch"),
+                                ("--time", 20, "time steps of each sample"),
+                                ("--features", 8, "features of each step"),
+                                ("--units", 16, "LSTM units"),
+                                ("--classes", 4, "outputs of the softmax Dense layer"),
+                                ("--repeats", 7, "timed calls after the first")):
+        demo.add_argument(flag, type=_positive(flag), default=default,
+                          help=f"{what} (default {default})")
     demo.add_argument("--source", action="store_true", help="also print the generated code")
     demo.set_defaults(func=_demo)
     inspect = sub.add_parser("inspect", help="summary, stats and IR of a saved model or graph")
-    inspect.add_argument("file")
+    inspect.add_argument("file", help="a saved model (model.save), a model's to_json() text, "
+                                       "a graph's symkb.ir.to_json document, or printed IR text")
     inspect.add_argument("--dot", metavar="OUT", help="write Graphviz DOT to OUT")
     inspect.add_argument("--passes", action="store_true", help="show the graph after each pass")
     inspect.set_defaults(func=_inspect)

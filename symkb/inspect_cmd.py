@@ -12,6 +12,10 @@ import json
 import pathlib
 
 
+_FORMATS = ("expected a model saved with model.save(path) (a folder or .symkb file), a "
+            "model's to_json() text, a graph's symkb.ir.to_json document, or printed IR text")
+
+
 def load_any(path: str):
     """``(model or None, graph)`` for a saved model, model JSON or graph JSON."""
     from . import ir
@@ -22,11 +26,19 @@ def load_any(path: str):
         from .models import load_model
         model = load_model(str(p))
         return model, model.graph
-    text = p.read_text()
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a text file, and its name does not end in .symkb, "
+                         f".zip or .npz; {_FORMATS}") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError:
-        return None, ir.parse(text)
+        try:
+            return None, ir.parse(text)
+        except ir.ParseError as exc:
+            raise ValueError(f"{path} is neither JSON nor printed IR ({exc}); "
+                             f"{_FORMATS}") from None
     if isinstance(doc, dict) and doc.get("format") == "symkb-graph":
         return None, ir.from_json(text)
     from .models import model_from_json

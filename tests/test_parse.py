@@ -219,3 +219,12 @@ def test_the_cases_use_every_registered_op():
     missing = sorted(set(ir.REGISTRY) - seen - {"input"})
     assert not missing, (f"ops {missing} appear in no graph of tests/graph_cases.py, so their "
                          "printing, parsing and JSON are untested; add a graph using them there")
+
+
+def test_an_unknown_op_fails_clearly_when_run_and_an_empty_text_does_not_parse():
+    g = parse("graph g(%x: f32[?,3]) -> (f32[?,3]) {\n"
+              "  %0: f32[?,3] = frobnicate[foo=1] %x\n  return %0\n}")
+    with pytest.raises(KeyError, match=r"no op named 'frobnicate' is registered"):
+        ir.evaluate(g, [np.ones((1, 3), "float32")])
+    with pytest.raises(ParseError, match="expected an identifier, found end of text"):
+        parse("")

@@ -38,6 +38,10 @@ from .printer import INDEX_ATTRS
 from .restore import make_variable, variable_mapping
 from .types import TensorType, long_dtype
 
+# How an expected token kind reads in a message.
+_KIND_NAMES = {"ident": "an identifier", "value": "a value name (%name)"}
+
+
 class _Scope:
     def __init__(self, parent=None):
         self.values: dict = {}
@@ -96,7 +100,7 @@ class _Parser:
     def expect(self, text=None, kind=None) -> Token:
         tok = self.peek()
         if (text is not None and tok.text != text) or (kind is not None and tok.kind != kind):
-            want = repr(text) if text is not None else f"a {kind}"
+            want = repr(text) if text is not None else _KIND_NAMES.get(kind, f"a {kind}")
             self.fail(f"expected {want}, found {tok!r}")
         return self.next()
 

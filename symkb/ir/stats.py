@@ -261,7 +261,8 @@ def stats(graph: Graph, *, batch_size: int | None = None) -> GraphStats:
 
     flops = visit(graph, 1, 0)
     if counter.unknown_dims:
-        counter.note("unknown dimensions (None) are counted as 1; pass batch_size= to set them")
+        counter.note("unknown dimensions (None) are counted as 1; ir.stats(graph, "
+                     "batch_size=...) sets them")
     num = sum(int(np.prod(v.shape, dtype=np.int64)) for v in variables.values())
     trainable = sum(int(np.prod(v.shape, dtype=np.int64)) for v in variables.values()
                     if v.trainable)
