@@ -945,3 +945,12 @@ def test_repeated_axes_and_integer_variance_are_clear_errors():
             fn(np.ones((2, 3), "int32"))
     np.testing.assert_array_equal(K.reverse(np.arange(6).reshape(2, 3), [-1, 0]),
                                   np.arange(6).reshape(2, 3)[::-1, ::-1])
+
+
+def test_in_top_k_of_a_target_outside_the_classes_is_false_and_eye_checks_size():
+    pred = np.array([[0.1, 0.5, 0.2], [0.3, 0.2, 0.1]], "float32")
+    np.testing.assert_array_equal(K.in_top_k(pred, np.array([5, -1], "int32"), 2), [False, False])
+    np.testing.assert_array_equal(K.in_top_k(pred, np.array([1, 0], "int32"), 1), [True, True])
+    with pytest.raises(TypeError, match="an int or a pair of ints"):
+        K.eye(2.0)
+    assert K.eye((2, 3)).shape == (2, 3)

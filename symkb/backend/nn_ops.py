@@ -172,8 +172,8 @@ def in_top_k(predictions, targets, k):
 
     As in TensorFlow, classes tied with the ``k``-th largest prediction all
     count as in the top ``k`` (a target is in when fewer than ``k`` classes
-    score strictly higher), and a non-finite prediction for the target gives
-    ``False``.
+    score strictly higher), and a non-finite prediction for the target, or a
+    target outside ``[0, classes)``, gives ``False``.
 
     Args:
         predictions: a ``(batch, classes)`` float tensor.
@@ -198,7 +198,10 @@ def in_top_k(predictions, targets, k):
     target_value = sum(call("where", hot, predictions, zero), axis=1, keepdims=True)
     higher = sum(cast(call("greater", predictions, target_value), "int32"), axis=1)
     finite = call("less", call("abs", call("squeeze", target_value, axis=1)), np.inf)
-    return call("logical_and", call("less", higher, int(k)), finite)
+    # a target outside [0, classes) is in no top k (tf)
+    valid = call("logical_and", call("greater_equal", targets, 0),
+                 call("less", targets, int(classes)))
+    return call("logical_and", call("logical_and", call("less", higher, int(k)), finite), valid)
 
 
 def dropout(x, level, noise_shape=None, seed=None):

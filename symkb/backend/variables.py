@@ -221,5 +221,12 @@ def eye(size, dtype=None, name=None):
     Returns:
         A Variable.
     """
-    n, m = (size, size) if isinstance(size, int) else tuple(size)
+    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+        n, m = int(size), int(size)
+    elif isinstance(size, (tuple, list)) and len(size) == 2 and all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in size):
+        n, m = (int(s) for s in size)
+    else:
+        raise TypeError(f"eye: `size` must be an int or a pair of ints (rows, columns), "
+                        f"received {size!r}")
     return variable(np.eye(n, m, dtype=dtype or floatx()), dtype or floatx(), name)
