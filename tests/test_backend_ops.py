@@ -954,3 +954,11 @@ def test_in_top_k_of_a_target_outside_the_classes_is_false_and_eye_checks_size()
     with pytest.raises(TypeError, match="an int or a pair of ints"):
         K.eye(2.0)
     assert K.eye((2, 3)).shape == (2, 3)
+
+
+def test_padding_arguments_of_the_wrong_shape_say_what_is_expected():
+    x = np.ones((1, 2, 2, 1), "float32")
+    with pytest.raises(ValueError, match=r"a \(before, after\) pair of ints, received 1"):
+        K.spatial_2d_padding(x, (1, 2))
+    with pytest.raises(ValueError, match=r"\(\(top, bottom\), \(left, right\)\), received 3"):
+        K.spatial_2d_padding(x, 3)

@@ -282,8 +282,9 @@ def spatial_2d_padding(x, padding=((1, 1), (1, 1)), data_format=None):
     data_format = normalize_data_format(data_format)
     if ndim_of(x) != 4:
         raise ValueError(f"spatial_2d_padding: expected a 4-D tensor, received shape {shape_of(x)}")
-    if len(padding) != 2:
-        raise ValueError(f"spatial_2d_padding: expected 2 (before, after) pairs, received {padding!r}")
+    if not isinstance(padding, (tuple, list)) or len(padding) != 2:
+        raise ValueError(f"spatial_2d_padding: expected 2 (before, after) pairs, "
+                         f"((top, bottom), (left, right)), received {padding!r}")
     spatial = tuple(_pair(p, "spatial_2d_padding") for p in padding)
     if data_format == "channels_first":
         pads = ((0, 0), (0, 0)) + spatial
@@ -321,8 +322,8 @@ def spatial_3d_padding(x, padding=((1, 1), (1, 1), (1, 1)), data_format=None):
 
 
 def _pair(padding, op):
-    if len(padding) != 2:
-        raise ValueError(f"{op}: expected a (before, after) pair, received {padding!r}")
+    if not isinstance(padding, (tuple, list)) or len(padding) != 2:
+        raise ValueError(f"{op}: expected a (before, after) pair of ints, received {padding!r}")
     return (int(padding[0]), int(padding[1]))
 
 
