@@ -53,9 +53,11 @@ class Variable(_Operators):
         return self._value.copy()
 
     def value(self) -> np.ndarray:
+        """The current value (the array itself, not a copy)."""
         return self._value
 
     def read_value(self) -> np.ndarray:
+        """A copy of the current value."""
         return self._value.copy()
 
     def assign(self, value):
@@ -70,9 +72,11 @@ class Variable(_Operators):
         return self
 
     def assign_add(self, delta):
+        """Add ``delta`` to the value in place."""
         return self.assign(self._value + np.asarray(delta, dtype=self._value.dtype))
 
     def assign_sub(self, delta):
+        """Subtract ``delta`` from the value in place."""
         return self.assign(self._value - np.asarray(delta, dtype=self._value.dtype))
 
     def __array__(self, dtype=None, copy=None):

@@ -219,6 +219,7 @@ class Layer:
             p.assign(w)
 
     def count_params(self) -> int:
+        """The number of scalars in the layer's weights."""
         if not self.built:
             raise ValueError(f"You tried to call `count_params` on layer {self.name!r}, but "
                              "the layer isn't built. Call it on an input (or build it) first.")
@@ -308,6 +309,7 @@ class Layer:
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict:
+        """The layer's constructor arguments as plain data (``from_config`` rebuilds it)."""
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = self._batch_input_shape

@@ -89,6 +89,7 @@ class Model(Layer):
         return list(self._layers)
 
     def get_layer(self, name=None, index=None):
+        """The layer called ``name``, or at position ``index`` of ``model.layers``."""
         if index is not None:
             return self.layers[index]
         for layer in self.layers:
@@ -122,9 +123,11 @@ class Model(Layer):
         return self._unique_weights("weights")
 
     def get_weights(self) -> list:
+        """The values of ``model.weights`` as numpy arrays, in tf_keras's order."""
         return [w.numpy() for w in self.weights]
 
     def set_weights(self, weights) -> None:
+        """Set ``model.weights`` from arrays in ``get_weights``'s order (shapes checked)."""
         params, weights = self.weights, list(weights)
         if len(params) != len(weights):
             raise ValueError(f"Model {self.name!r} expects {len(params)} weight arrays, "
@@ -245,6 +248,7 @@ class Model(Layer):
 
     # ---------------------------------------------------------------- config
     def get_config(self) -> dict:
+        """The model's layers and their connections as plain data (``from_config``)."""
         from .config import functional_config
         return functional_config(self)
 
@@ -254,6 +258,7 @@ class Model(Layer):
         return functional_from_config(config, custom_objects)
 
     def count_params(self) -> int:
+        """The number of scalars in the model's weights."""
         return int(sum(np.prod(w.shape, dtype=np.int64) for w in self.weights))
 
     # ---------------------------------------------------------------- saving

@@ -61,6 +61,7 @@ class Sequential(Model):
             self._build_graph(self._input_layer.output)
 
     def pop(self) -> None:
+        """Remove the last layer (the graph is rebuilt without it)."""
         if not self._stack:
             raise TypeError("There are no layers in the model.")
         self._stack.pop()
@@ -151,10 +152,12 @@ class Sequential(Model):
         return False
 
     def count_params(self) -> int:
+        """The number of scalars in the model's weights (an error before it is built)."""
         self._check_built()
         return super().count_params()
 
     def get_config(self) -> dict:
+        """The model's name and its layers' configs, in order (``from_config``)."""
         from .config import sequential_config
         return sequential_config(self)
 
