@@ -186,3 +186,23 @@ def test_sequential_layers_have_one_call_however_often_the_stack_is_rebuilt():
     lazy = symkb.Sequential([layers.Dense(2)])
     lazy.predict(np.ones((2, 5), "float32"))
     assert lazy.layers[0].input_shape == (None, 5)
+
+
+def test_regularizers_and_constraints_stay_in_the_config():
+    l2 = {"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.01},
+          "registered_name": None}
+    dense = layers.Dense(2, kernel_regularizer="l2", bias_constraint="non_neg",
+                         activity_regularizer=l2)
+    config = dense.get_config()
+    assert config["kernel_regularizer"] == "l2" and config["bias_constraint"] == "non_neg"
+    assert config["activity_regularizer"] == l2 and config["bias_regularizer"] is None
+    assert layers.Dense.from_config(config).get_config() == config
+    lstm = layers.LSTM(3, recurrent_regularizer=l2, activity_regularizer="l1")
+    config = lstm.get_config()
+    assert config["recurrent_regularizer"] == l2 and config["activity_regularizer"] == "l1"
+    assert layers.LSTM.from_config(config).get_config()["recurrent_regularizer"] == l2
+    embedding = layers.Embedding(10, 4, embeddings_constraint="unit_norm")
+    assert embedding.get_config()["embeddings_constraint"] == "unit_norm"
+    # a Python callable has no config form: it is kept as None
+    assert layers.Dense(2, kernel_regularizer=lambda w: 0.0).get_config()["kernel_regularizer"] \
+        is None

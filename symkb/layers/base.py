@@ -116,6 +116,19 @@ class Layer:
             self._batch_input_shape = None
         self._call_accepts = set(inspect.signature(self.call).parameters)
         self._inbound: list = []  # (inputs, outputs) of each symbolic call
+        self._specs: dict = {}
+        self._keep_specs(activity_regularizer=kwargs.get("activity_regularizer"))
+
+    def _keep_specs(self, **specs) -> None:
+        """Remember regularizers and constraints for ``get_config``.
+
+        symkb runs inference, so they have no effect; a name (``"l2"``) or a
+        serialised tf_keras spec (a dict) is kept as given, so a config read
+        from tf_keras goes back out unchanged. Anything else (a callable) is
+        kept as ``None``.
+        """
+        for key, value in specs.items():
+            self._specs[key] = value if value is None or isinstance(value, (str, dict)) else None
 
     # ------------------------------------------------------------ connectivity
     def _only_call(self, what: str):

@@ -40,6 +40,9 @@ class Embedding(Layer):
         if embeddings_initializer == "uniform":
             embeddings_initializer = initializers.RandomUniform(-0.05, 0.05)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self._keep_specs(embeddings_regularizer=embeddings_regularizer,
+                         activity_regularizer=activity_regularizer,
+                         embeddings_constraint=embeddings_constraint)
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
         self.input_length = input_length
@@ -67,10 +70,9 @@ class Embedding(Layer):
         config.update({
             "input_dim": self.input_dim, "output_dim": self.output_dim,
             "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
-            "embeddings_regularizer": None, "activity_regularizer": None,
-            "embeddings_constraint": None, "mask_zero": self.mask_zero,
-            "input_length": self.input_length,
+            "mask_zero": self.mask_zero, "input_length": self.input_length,
         })
+        config.update(self._specs)
         return config
 
 

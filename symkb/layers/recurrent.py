@@ -267,6 +267,7 @@ class _CellLayer(RNN):
         for key in ("name", "trainable", "dtype"):
             cell_config.pop(key, None)
         config.update(cell_config)
+        config["activity_regularizer"] = self._specs.get("activity_regularizer")
         return config
 
 

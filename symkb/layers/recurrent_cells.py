@@ -47,6 +47,10 @@ class _Cell(Layer):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self._keep_specs(kernel_regularizer=kernel_regularizer,
+                         recurrent_regularizer=recurrent_regularizer,
+                         bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                         recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
         self.dropout = min(1.0, max(0.0, float(dropout)))
         self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
 
@@ -86,10 +90,9 @@ class _Cell(Layer):
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": None, "recurrent_regularizer": None, "bias_regularizer": None,
-            "kernel_constraint": None, "recurrent_constraint": None, "bias_constraint": None,
             "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
         })
+        config.update({k: v for k, v in self._specs.items() if k != "activity_regularizer"})
         if self._has_recurrent_activation:
             config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
         return config
