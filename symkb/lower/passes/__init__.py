@@ -38,7 +38,9 @@ PIPELINE = [verify, infer_types, fold_constants, simplify, cse, dce, sink_slices
 
 @dataclass
 class PassRecord:
-    """What one pass did: its name, whether the graph changed, node counts."""
+    """What one pass did: its name, whether the graph changed, node counts
+    (nested bodies included, so a fusion that moves nodes into a body adds
+    the fused node)."""
 
     name: str
     changed: bool
@@ -55,8 +57,8 @@ class PassRecord:
             d = self.ops_after.get(op, 0) - self.ops_before.get(op, 0)
             if d:
                 diff.append(f"{op} {d:+d}")
-        return (f"{self.name}: {self.nodes_before} -> {self.nodes_after} nodes"
-                f"{' (' + ', '.join(diff) + ')' if diff else ''}")
+        detail = ", ".join(diff) if diff else "nodes rewritten or moved, same ops"
+        return f"{self.name}: {self.nodes_before} -> {self.nodes_after} nodes ({detail})"
 
     def __str__(self) -> str:
         return self.summary()
