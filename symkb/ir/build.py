@@ -102,10 +102,10 @@ def as_tensor(value, ref_dtype: str | None = None) -> KerasTensor:
 def call(op: str, *args, **attrs):
     """Run or record ``op`` on ``args``; see the module docstring."""
     opdef = get_op(op)
-    ref = _reference_dtype(args)
     if opdef.kind == "elementwise" and any(isinstance(a, (KerasTensor, Variable)) for a in args):
         tensor_ref = _reference_dtype([a for a in args if isinstance(a, (KerasTensor, Variable))])
         args = tuple(_weak_numpy(a, tensor_ref) for a in args)
+    ref = _reference_dtype(args)
     if any(isinstance(a, KerasTensor) for a in args):
         inputs = tuple(_operand(op, i, a, ref, as_tensor) for i, a in enumerate(args))
         out_types = opdef.infer([t.type for t in inputs], attrs)

@@ -86,7 +86,7 @@ class Dense(Layer):
         # positive number is an error
         if isinstance(units, bool) or not isinstance(units, (int, float, np.integer,
                                                               np.floating)) \
-                or units != int(units) or units <= 0:
+                or not np.isfinite(units) or units != int(units) or units <= 0:
             raise ValueError(f"Dense: `units` must be a positive integer, received {units!r}")
         self.units = int(units)
         self.activation = activations.get(activation)

@@ -82,10 +82,11 @@ def _kernel_fits(graph, shapes) -> bool:
         in_shapes = [concrete.get(t, t.type.shape) for t in node.inputs]
         known = all(d is not None for shape in in_shapes for d in shape)
         opdef = get_op(node.op)
-        if not known or any(isinstance(v, Graph) for v in node.attrs.values()) and \
-                not (opdef.kind == "elementwise" and len(node.outputs) == 1):
+        broadcasts = opdef.kind == "elementwise" and len(node.outputs) == 1
+        has_body = any(isinstance(v, Graph) for v in node.attrs.values())
+        if not known or (has_body and not broadcasts):  # a loop: its result sizes unknown here
             outs = [t.type.shape for t in node.outputs]
-        elif opdef.kind == "elementwise":
+        elif broadcasts:
             try:
                 out = tuple(np.broadcast_shapes(*in_shapes))
             except ValueError:
@@ -94,7 +95,7 @@ def _kernel_fits(graph, shapes) -> bool:
                                  "broadcast together") from None
             if not _same_unknown_sizes(node.inputs, in_shapes, out):
                 return False
-            outs = [out] * len(node.outputs)
+            outs = [out]
         else:
             types = [TensorType(s, t.type.dtype) for s, t in zip(in_shapes, node.inputs)]
             outs = [t.shape for t in opdef.infer(types, node.attrs)]

@@ -331,7 +331,7 @@ def _collect_layers(inputs, outputs):
                 f"Model: the outputs depend on {t.name}, which was not made by a layer or an "
                 "Input (wrap computations in layers, or make that tensor a model input)")
         records[t] = record
-        key = (id(record.layer), id(record.inputs))
+        key = _call_key(record)
         if expanded:
             if key not in calls:
                 calls[key] = LayerCall(record.layer, record.inputs, record.kwargs, [])
@@ -356,6 +356,11 @@ def _collect_layers(inputs, outputs):
     return layers, calls_out, records
 
 
+def _call_key(record) -> tuple:
+    """One call of a layer (its outputs share their ``CallRecord``'s inputs)."""
+    return (id(record.layer), id(record.inputs))
+
+
 def _call_inputs(record) -> list:
     """The tensors a call read: its inputs, then tensors among its keyword
     arguments (``initial_state``, ...), keys in sorted order (tf.nest's)."""
@@ -367,12 +372,12 @@ def _layers_by_depth(inputs, outputs, records) -> list:
     """The model's layers in tf_keras's order (which is also its weight order):
     by decreasing depth (the longest path from the call to an output), ties
     in the order a depth-first walk from the outputs first meets the layers;
-    inputs that reach no output come last of the depth-0 layers."""
+    inputs that reach no output come first among the depth-0 layers (as tf_keras
+    orders them)."""
     input_set = set(inputs)
 
     def node(t):
-        r = records[t]
-        return (id(r.layer), id(r.inputs))
+        return _call_key(records[t])
 
     def parents(t):
         if t in input_set:
