@@ -4,9 +4,11 @@
 tables in ``elementwise.py``, ``arrays.py``, ``loops.py``), writes it to the
 cache folder (``symkb/lower/cache.py``), imports it and compiles the function
 for the graph's argument types (or loads it from numba's disk cache). The
-executable passes the inputs, then the current values of the Variables, then
-the array constants: ``set_value`` is seen by the next call, batch size and
-sequence length vary freely, and neither recompiles. A graph that keeps its
+generated function's argument list (``Generated.args``) is the one contract
+between the code and the executable: the inputs first, then each Variable
+(its current value) and array constant in the order the code declares them,
+then the output buffers. ``set_value`` is seen by the next call, batch size
+and sequence length vary freely, and neither recompiles. A graph that keeps its
 batch rows apart runs on blocks of rows, one a thread (``blocks.py``).
 
 numba is imported here only when a graph is compiled.
@@ -33,8 +35,10 @@ class CpuExecutable(Executable):
                  compile_seconds=0.0, source_graph=None, **kwargs):
         super().__init__(graph, **kwargs)
         self.function = fn
-        self._params = [payload for _, kind, payload in args if kind == "param"]
-        self._consts = [np.array(payload) for _, kind, payload in args if kind == "const"]
+        # the Variables and constants in the function's argument order (they
+        # interleave: the code declares each where a node first reads it)
+        self._bound = [(payload, None) if kind == "param" else (None, np.array(payload))
+                       for _, kind, payload in args if kind in ("param", "const")]
         self.row_split = row_split  # per result, row-wise; None: the function runs whole
         self._threads = None        # row blocks to run at most; None: numba's thread count
         # output arguments: (result index, type); the result shapes (less the
@@ -67,7 +71,7 @@ class CpuExecutable(Executable):
         # numba types a read-only array apart; the kernels take writable ones
         arrays = [a if not isinstance(a, np.ndarray) or a.flags.writeable else a.copy()
                   for a in arrays]
-        rest = [v.value() for v in self._params] + self._consts
+        rest = [v.value() if v is not None else c for v, c in self._bound]
         if self.row_split is not None and arrays:
             return self._run_blocks(arrays, rest)
         return list(self.function(*arrays, *rest))
