@@ -149,3 +149,26 @@ def test_inspect_in_a_subprocess_reads_a_model_saved_without_extension(tmp_path)
                             timeout=600)
     assert result.returncode == 0, result.stderr
     assert 'Model: "gru_m"' in result.stdout
+
+
+def test_extra_weight_arrays_are_an_error(tmp_path):
+    model = gru_model()
+    model.save(tmp_path / "m.symkb")
+    with zipfile.ZipFile(tmp_path / "m.symkb") as archive:
+        config = archive.read("config.json")
+    buffer = io.BytesIO()
+    arrays = {f"weight_{i}": w for i, w in enumerate(model.get_weights())}
+    np.savez(buffer, **arrays, weight_99=np.zeros(3, "float32"))
+    with zipfile.ZipFile(tmp_path / "extra.symkb", "w") as archive:
+        archive.writestr("config.json", config)
+        archive.writestr("model.weights.npz", buffer.getvalue())
+    with pytest.raises(ModelFormatError, match=r"arrays the model does not have: "
+                                               r"\['weight_99'\]"):
+        load_model(tmp_path / "extra.symkb")
+
+
+@pytest.mark.parametrize("save_format", ["tf", "h5", "keras"])
+def test_save_format_is_refused(tmp_path, save_format):
+    with pytest.raises(ValueError, match=rf"Received: save_format='{save_format}'"):
+        gru_model().save(tmp_path / "m", save_format=save_format)
+    assert not (tmp_path / "m").exists()

@@ -276,8 +276,15 @@ class Model(InferenceOnly, Layer):
         from .saving import model_to_json
         return model_to_json(self, **kwargs)
 
-    def save(self, filepath, overwrite=True, **kwargs) -> None:
-        """Architecture and weights to ``filepath``; see ``symkb.models.load_model``."""
+    def save(self, filepath, overwrite=True, save_format=None, **kwargs) -> None:
+        """Architecture and weights to ``filepath`` in symkb's format (a zip
+        archive, or into an existing folder); see ``symkb.models.load_model``.
+        tf_keras's formats (``save_format``, or a ``.keras``/``.h5`` name) are
+        refused: symkb cannot write them yet."""
+        if save_format is not None:
+            raise ValueError(f"model.save: symkb writes only its own format, not tf_keras's "
+                             f"{save_format!r}; leave save_format out. Received: "
+                             f"save_format={save_format!r}")
         from .saving import save_model
         save_model(self, filepath, overwrite=overwrite, **kwargs)
 

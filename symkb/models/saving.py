@@ -213,6 +213,10 @@ def read_saved(filepath):
             if missing:
                 raise ModelFormatError(f"load_model: {filepath}: the weights file lacks "
                                        f"{missing[:3]}")
+            unread = sorted(set(data.files) - {f"weight_{i}" for i in range(count)})
+            if unread:
+                raise ModelFormatError(f"load_model: {filepath}: the weights file holds "
+                                       f"arrays the model does not have: {unread[:3]}")
             weights = [data[f"weight_{i}"] for i in range(count)]
     return doc, weights
 
