@@ -64,6 +64,15 @@ def test_verbose_prints_tf_keras_progress(capsys, verbose):
         assert redraw.search(expected["stdout"]) and redraw.search(text)
 
 
+def test_verbose_true_and_false_are_1_and_0(capsys):
+    model = golden_model()
+    model.predict(ARRAYS["predict/x"], verbose=False)
+    assert capsys.readouterr().out == ""
+    model.predict(ARRAYS["predict/x"], verbose=True)
+    assert normalise(capsys.readouterr().out.split("\r")[-1]) == \
+        normalise(PREDICT["printed"]["1"]["final"])
+
+
 def test_verbose_auto_is_the_default(capsys):
     golden_model().predict(ARRAYS["predict/x"])
     text = capsys.readouterr().out

@@ -134,6 +134,13 @@ def test_legacy_h5_and_other_files_are_refused(tmp_path):
         model.load_weights(tmp_path / "junk")
     with pytest.raises(FileNotFoundError):
         model.load_weights(tmp_path / "absent.weights.h5")
+    np.savez(tmp_path / "text.npz", **{"layers/dense/vars/0": np.array(["abc"])})
+    with pytest.raises(ValueError, match=r"array 'layers/dense/vars/0' holds <U3 values"):
+        model.load_weights(tmp_path / "text.npz")
+    with h5py.File(tmp_path / "text.weights.h5", "w") as f:
+        f.create_dataset("layers/dense/vars/0", data=np.array([b"abc"]))
+    with pytest.raises(ValueError, match=r"dataset 'layers/dense/vars/0' holds \|S3 values"):
+        model.load_weights(tmp_path / "text.weights.h5")
     with pytest.raises(ValueError, match="skip_mismatch=True is not supported"):
         model.load_weights(GOLDENS / CASES["mlp"]["weights_file"], skip_mismatch=True)
 

@@ -46,9 +46,9 @@ def _positive_int(value, name: str, allow_none_or_minus_one: bool = False):
 
 
 def _verbosity(verbose) -> int:
-    if verbose == "auto":
+    if isinstance(verbose, str) and verbose == "auto":
         return 1
-    if isinstance(verbose, (bool, np.bool_)) or not isinstance(verbose, (int, np.integer)):
+    if not isinstance(verbose, (int, np.integer)):  # bool is an int, as tf_keras takes it
         raise ValueError("predict: `verbose` must be 'auto', 0, 1 or 2. "
                          f"Received: verbose={verbose!r}")
     return int(verbose)

@@ -142,39 +142,74 @@ def _h5_bytes(model, arrays: dict) -> bytes:
     return buffer.getvalue()
 
 
-def _read_h5(source, filepath: str) -> dict:
-    h5py = _h5py("load_weights")
-    found: dict = {}
-    with h5py.File(source, "r") as f:
-        if "layer_names" in f.attrs or "model_weights" in f:
+class _H5Store:
+    """The datasets of a ``.weights.h5`` file: shapes first, values on demand."""
+
+    def __init__(self, source, filepath: str):
+        h5py = _h5py("load_weights")
+        self._file = h5py.File(source, "r")
+        if "layer_names" in self._file.attrs or "model_weights" in self._file:
+            self._file.close()
             raise ValueError(f"load_weights: {filepath} holds weights in tf_keras's legacy "
                              "HDF5 layout (save_weights to a name ending in .h5), which symkb "
                              "does not read; in tf_keras, save them with "
                              "model.save_weights('model.weights.h5') instead")
+        self.shapes: dict = {}
 
         def visit(name, obj):
             if isinstance(obj, h5py.Dataset):
                 if obj.dtype.kind not in "fiub":
                     raise ValueError(f"load_weights: {filepath}: dataset {name!r} holds "
                                      f"{obj.dtype} values; weights are numbers")
-                found[name] = obj[()]
-        f.visititems(visit)
-    return found
+                self.shapes[name] = tuple(obj.shape)
+        try:
+            self._file.visititems(visit)
+        except ValueError:
+            self._file.close()
+            raise
+
+    def read(self, path: str) -> np.ndarray:
+        return self._file[path][()]
+
+    def close(self) -> None:
+        self._file.close()
 
 
-def _read_npz(filepath: str) -> dict:
-    with np.load(filepath, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
+class _NpzStore:
+    """The arrays of symkb's weights ``.npz``: shapes from the headers, values on demand."""
+
+    def __init__(self, filepath: str):
+        self._data = np.load(filepath, allow_pickle=False)
+        self.shapes: dict = {}
+        with zipfile.ZipFile(filepath) as archive:
+            for member in archive.namelist():
+                if not member.endswith(".npy"):
+                    raise ValueError(f"load_weights: {filepath}: member {member!r} is not a "
+                                     "numpy array (.npy)")
+                with archive.open(member) as f:
+                    version = np.lib.format.read_magic(f)
+                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read_header(f)
+                if dtype.kind not in "fiub":
+                    raise ValueError(f"load_weights: {filepath}: array {member[:-4]!r} holds "
+                                     f"{dtype} values; weights are numbers")
+                self.shapes[member[:-4]] = tuple(shape)
+
+    def read(self, path: str) -> np.ndarray:
+        return self._data[path]
+
+    def close(self) -> None:
+        self._data.close()
 
 
-def read_weights(filepath) -> dict:
-    """``{path: array}`` from a weights file of either kind (or a tf_keras
-    ``.keras`` archive's ``model.weights.h5``)."""
-    filepath = os.fspath(filepath)
+def _open_store(filepath: str):
+    """The weights in ``filepath``, of whichever kind save_weights writes (or the
+    ``model.weights.h5`` inside a tf_keras ``.keras`` archive)."""
     if not os.path.isfile(filepath):
         raise FileNotFoundError(f"load_weights: no file at {filepath!r}")
     if is_hdf5(filepath):
-        return _read_h5(filepath, filepath)
+        return _H5Store(filepath, filepath)
     if zipfile.is_zipfile(filepath):
         with zipfile.ZipFile(filepath) as archive:
             names = archive.namelist()
@@ -183,11 +218,11 @@ def read_weights(filepath) -> dict:
                 if data[:len(HDF5_SIGNATURE)] != HDF5_SIGNATURE:
                     raise ValueError(f"load_weights: {filepath}: its model.weights.h5 is "
                                      "not HDF5")
-                return _read_h5(io.BytesIO(data), filepath)
+                return _H5Store(io.BytesIO(data), filepath)
             if "config.json" in names:
                 raise ValueError(f"load_weights: {filepath} is a whole saved model "
                                  "(model.save); read it with symkb.models.load_model")
-        return _read_npz(filepath)
+        return _NpzStore(filepath)
     raise ValueError(f"load_weights: {filepath} is neither HDF5 ({H5_SUFFIX}) nor an .npz "
                      "archive, the two kinds of file save_weights writes (tf_keras's "
                      "TensorFlow checkpoints are not read)")
@@ -212,22 +247,27 @@ def load_weights(model, filepath, skip_mismatch: bool = False) -> None:
                          "every weight from the file or none")
     _check_built(model, "load_weights")
     filepath = os.fspath(filepath)
-    found = read_weights(filepath)
     expected = weight_paths(model)
-    missing = [p for p in expected if p not in found]
-    extra = sorted(p for p in found if p not in expected)
-    if missing or extra:
-        raise ValueError(
-            f"load_weights: {filepath} does not hold the weights of model {model.name!r}: "
-            + (f"missing {missing[:4]}" if missing else "")
-            + ("; " if missing and extra else "")
-            + (f"not in the model {extra[:4]}" if extra else "")
-            + f". The model's weights are {list(expected)[:6]}"
-            + ("..." if len(expected) > 6 else ""))
+    store = _open_store(filepath)
+    try:
+        missing = [p for p in expected if p not in store.shapes]
+        extra = sorted(p for p in store.shapes if p not in expected)
+        if missing or extra:
+            raise ValueError(
+                f"load_weights: {filepath} does not hold the weights of model "
+                f"{model.name!r}: "
+                + (f"missing {missing[:4]}" if missing else "")
+                + ("; " if missing and extra else "")
+                + (f"not in the model {extra[:4]}" if extra else "")
+                + f". The model's weights are {list(expected)[:6]}"
+                + ("..." if len(expected) > 6 else ""))
+        for path, var in expected.items():
+            if tuple(var.shape) != store.shapes[path]:
+                raise ValueError(f"load_weights: {filepath}: weight {path} ({var.name}) has "
+                                 f"shape {tuple(var.shape)}; the file holds shape "
+                                 f"{store.shapes[path]}")
+        values = {path: store.read(path) for path in expected}
+    finally:
+        store.close()
     for path, var in expected.items():
-        if tuple(var.shape) != tuple(found[path].shape):
-            raise ValueError(f"load_weights: {filepath}: weight {path} ({var.name}) has "
-                             f"shape {tuple(var.shape)}; the file holds shape "
-                             f"{tuple(found[path].shape)}")
-    for path, var in expected.items():
-        var.assign(found[path])
+        var.assign(values[path])
