@@ -172,3 +172,13 @@ def test_save_format_is_refused(tmp_path, save_format):
     with pytest.raises(ValueError, match=rf"Received: save_format='{save_format}'"):
         gru_model().save(tmp_path / "m", save_format=save_format)
     assert not (tmp_path / "m").exists()
+
+
+def test_weights_files_are_pointed_to_load_weights(tmp_path, capsys):
+    model = gru_model()
+    model.save_weights(tmp_path / "w.npz")
+    with pytest.raises(ModelFormatError, match=r"is a numpy .npz archive \(as "
+                                               r"model.save_weights writes\), not a saved model"):
+        load_model(tmp_path / "w.npz")
+    code, _, err = inspect(tmp_path / "w.npz", capsys)
+    assert code == 1 and "model.load_weights(path)" in err

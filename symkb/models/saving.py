@@ -158,6 +158,10 @@ def _read(filepath: str):
     if zipfile.is_zipfile(filepath):
         with zipfile.ZipFile(filepath) as archive:
             names = set(archive.namelist())
+            if CONFIG_FILE not in names and names and all(n.endswith(".npy") for n in names):
+                raise ModelFormatError(f"load_model: {filepath} is a numpy .npz archive (as "
+                                       "model.save_weights writes), not a saved model: read "
+                                       "it with model.load_weights(path) on a built model")
             if CONFIG_FILE not in names:
                 raise ModelFormatError(f"load_model: {filepath} is a zip archive without "
                                        f"{CONFIG_FILE}; it is not a saved symkb model")
