@@ -1,6 +1,7 @@
 """``symkb inspect FILE``: what a saved model or graph holds.
 
-FILE is a model saved with ``model.save(path)`` (a folder or ``.symkb`` file),
+FILE is a model saved with ``model.save(path)`` (a folder or a zip archive,
+whatever its name),
 a model's ``to_json()`` text, or a graph's ``symkb.ir.to_json`` document.
 Prints the model summary (for models), the graph statistics and the IR;
 ``--dot OUT`` writes Graphviz source; ``--passes`` prints the graph after
@@ -12,7 +13,7 @@ import json
 import pathlib
 
 
-_FORMATS = ("expected a model saved with model.save(path) (a folder or .symkb file), a "
+_FORMATS = ("expected a model saved with model.save(path) (a folder or zip archive), a "
             "model's to_json() text, a graph's symkb.ir.to_json document, or printed IR text")
 
 
@@ -22,15 +23,15 @@ def load_any(path: str):
     p = pathlib.Path(path)
     if not p.exists():
         raise FileNotFoundError(f"no such file or folder: {path}")
-    if p.is_dir() or p.suffix in (".symkb", ".zip", ".npz"):
+    if p.is_dir() or _is_binary_model(p):
         from .models import load_model
         model = load_model(str(p))
         return model, model.graph
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise ValueError(f"{path} is not a text file, and its name does not end in .symkb, "
-                         f".zip or .npz; {_FORMATS}") from None
+        raise ValueError(f"{path} is a binary file that is neither a zip archive (as "
+                         f"model.save writes) nor HDF5; {_FORMATS}") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError:
@@ -44,6 +45,15 @@ def load_any(path: str):
     from .models import model_from_json
     model = model_from_json(text)
     return model, model.graph
+
+
+def _is_binary_model(path: pathlib.Path) -> bool:
+    """A zip archive (symkb's model.save, or a tf_keras .keras file) or HDF5
+    (tf_keras's .h5), told by content: ``load_model`` reads the one and
+    explains the others, whatever the file is called."""
+    import zipfile
+    from .models.file_kinds import is_hdf5
+    return zipfile.is_zipfile(path) or is_hdf5(path)
 
 
 def run_inspect(args) -> int:

@@ -18,10 +18,11 @@ from ..layers.base import Layer, history
 from ..layers.core import InputLayer
 from ..backend.nest import flatten, map_structure, pack_as
 from .config import class_name_of
+from .inference_only import InferenceOnly
 from .summary import summarize
 
 
-class Model(Layer):
+class Model(InferenceOnly, Layer):
     """A functional model (see the module docstring)."""
 
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
@@ -157,29 +158,37 @@ class Model(Layer):
                                              name=self.name)
         return self._predict_fn
 
-    def predict(self, x, batch_size=None, verbose=0, steps=None, **kwargs):
-        """Run the compiled graph on arrays ``x``: one array, a list of them for
-        several inputs, or a dict keyed by the input names."""
-        if isinstance(x, dict):
-            x = _from_dict(x, self.input_names)
-        arrays = _as_input_list(x, len(self.inputs), self.name)
-        sizes = [a.shape[0] if a.ndim else None for a in arrays]
-        if len(set(sizes)) > 1:
-            raise ValueError(f"{self.name}: data cardinality is ambiguous: x sizes: "
-                             f"{', '.join(str(s) for s in sizes)}. Make sure all arrays "
-                             "contain the same number of samples.")
-        if sizes and sizes[0] == 0:
-            raise ValueError(f"{self.name}: expected input data to be non-empty (received "
-                             f"arrays of shapes {[a.shape for a in arrays]}).")
-        fn = self._compiled()
-        n = arrays[0].shape[0] if arrays and arrays[0].ndim else 0
-        if batch_size is None or n <= batch_size:
-            outs = fn(*arrays)
-            return outs
-        chunks = [fn(*[a[i:i + batch_size] for a in arrays]) for i in range(0, n, batch_size)]
-        if len(self.outputs) == 1:
-            return np.concatenate(chunks, axis=0)
-        return [np.concatenate([c[j] for c in chunks], axis=0) for j in range(len(self.outputs))]
+    def _ensure_built(self, data) -> None:
+        """Build from the first data seen (a functional model is built already)."""
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
+                max_queue_size=10, workers=1, use_multiprocessing=False):
+        """Run the compiled graph on arrays, in batches (tf_keras semantics).
+
+        Args:
+            x: one array, a list of arrays for several inputs, or a dict keyed
+                by the input names.
+            batch_size: rows per compiled call; 32 by default (with ``steps``
+                and no ``batch_size``: ``ceil(rows / steps)``, as tf_keras).
+            verbose: ``"auto"`` (= 1, as tf_keras), 0 (silent), 1 (progress
+                bar) or 2 (one line at the end).
+            steps: the number of batches to run (``None`` or -1: all).
+            callbacks: not supported (symkb has no callbacks): must be None.
+            max_queue_size, workers, use_multiprocessing: accepted for
+                tf_keras compatibility; they only concern generator inputs,
+                which symkb does not take.
+
+        Returns:
+            The outputs' values: one array, or a list for several outputs.
+        """
+        from .predicting import predict
+        return predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps,
+                       callbacks=callbacks)
+
+    def predict_on_batch(self, x):
+        """The outputs for ``x`` (all rows at once, one compiled call, no bar)."""
+        from .predicting import predict_on_batch
+        return predict_on_batch(self, x)
 
     def __call__(self, inputs, *args, **kwargs):
         return super().__call__(inputs, *args, **kwargs)
@@ -267,10 +276,27 @@ class Model(Layer):
         from .saving import model_to_json
         return model_to_json(self, **kwargs)
 
-    def save(self, filepath, overwrite=True, **kwargs) -> None:
-        """Architecture and weights to ``filepath``; see ``symkb.models.load_model``."""
+    def save(self, filepath, overwrite=True, save_format=None, **kwargs) -> None:
+        """Architecture and weights to ``filepath`` in symkb's format (a zip
+        archive, or into an existing folder); see ``symkb.models.load_model``.
+        tf_keras's formats (``save_format``, or a ``.keras``/``.h5`` name) are
+        refused: symkb cannot write them yet."""
+        if save_format is not None:
+            raise ValueError(f"model.save: symkb writes only its own format, not tf_keras's "
+                             f"{save_format!r}; leave save_format out. Received: "
+                             f"save_format={save_format!r}")
         from .saving import save_model
         save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True) -> None:
+        """The weights alone to ``filepath``; see ``symkb.models.weights_io``."""
+        from .weights_io import save_weights
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False) -> None:
+        """Weights written by ``save_weights`` (or tf_keras's ``.weights.h5``)."""
+        from .weights_io import load_weights
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
 
 def _default_name(cls) -> str:

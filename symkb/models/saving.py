@@ -30,6 +30,7 @@ import zipfile
 import numpy as np
 
 from ..utils.atomic import write_atomic
+from .file_kinds import refuse_foreign, refuse_tf_keras_name
 
 FORMAT = "symkb-model"
 VERSION = 1
@@ -119,6 +120,7 @@ def save_model(model, filepath, overwrite: bool = True, include_graph: bool = Tr
             inspection tools.
     """
     filepath = os.fspath(filepath)
+    refuse_tf_keras_name(filepath, "model.save")
     text, weights = _documents(model, include_graph)
     if os.path.isdir(filepath):
         for name, data in ((CONFIG_FILE, text.encode("utf-8")), (WEIGHTS_FILE, weights)):
@@ -138,6 +140,7 @@ def save_model(model, filepath, overwrite: bool = True, include_graph: bool = Tr
 
 def _read(filepath: str):
     """``(config text, weights bytes or None)`` of a saved model in any form."""
+    refuse_foreign(filepath)
     if os.path.isdir(filepath):
         config_path = os.path.join(filepath, CONFIG_FILE)
         if not os.path.exists(config_path):
@@ -145,22 +148,42 @@ def _read(filepath: str):
         with open(config_path, encoding="utf-8") as f:
             text = f.read()
         weights_path = os.path.join(filepath, WEIGHTS_FILE)
-        weights = None
-        if os.path.exists(weights_path):
-            with open(weights_path, "rb") as f:
-                weights = f.read()
+        if not os.path.exists(weights_path):
+            raise ModelFormatError(f"load_model: {filepath} lacks {WEIGHTS_FILE}: symkb will "
+                                   "not build the model with fresh weights in place of saved "
+                                   "ones")
+        with open(weights_path, "rb") as f:
+            weights = f.read()
         return text, weights
     if zipfile.is_zipfile(filepath):
         with zipfile.ZipFile(filepath) as archive:
             names = set(archive.namelist())
+            if CONFIG_FILE not in names and names and all(n.endswith(".npy") for n in names):
+                raise ModelFormatError(f"load_model: {filepath} is a numpy .npz archive (as "
+                                       "model.save_weights writes), not a saved model: read "
+                                       "it with model.load_weights(path) on a built model")
             if CONFIG_FILE not in names:
                 raise ModelFormatError(f"load_model: {filepath} is a zip archive without "
                                        f"{CONFIG_FILE}; it is not a saved symkb model")
+            unread = sorted(names - {CONFIG_FILE, WEIGHTS_FILE})
+            if unread:
+                raise ModelFormatError(f"load_model: {filepath} holds members symkb does not "
+                                       f"read ({unread[:5]}); a symkb archive holds only "
+                                       f"{CONFIG_FILE} and {WEIGHTS_FILE}")
             text = archive.read(CONFIG_FILE).decode("utf-8")
-            weights = archive.read(WEIGHTS_FILE) if WEIGHTS_FILE in names else None
+            if WEIGHTS_FILE not in names:
+                raise ModelFormatError(f"load_model: {filepath} lacks {WEIGHTS_FILE}: symkb "
+                                       "will not build the model with fresh weights in place "
+                                       "of saved ones")
+            weights = archive.read(WEIGHTS_FILE)
         return text, weights
-    with open(filepath, encoding="utf-8") as f:
-        return f.read(), None
+    try:
+        with open(filepath, encoding="utf-8") as f:
+            return f.read(), None
+    except UnicodeDecodeError:
+        raise ModelFormatError(f"load_model: {filepath} is a binary file of unknown kind, not "
+                               "a saved symkb model (a zip archive or folder from "
+                               "model.save) or a model.to_json() text") from None
 
 
 def read_saved(filepath):
@@ -183,6 +206,10 @@ def read_saved(filepath):
         raise ModelFormatError(f"load_model: {filepath} is not a saved symkb model or a "
                                "model.to_json() document")
     weights = None
+    if raw is None and doc.get("format") == FORMAT:
+        raise ModelFormatError(f"load_model: {filepath} lacks {WEIGHTS_FILE}: symkb will not "
+                               "build the model with fresh weights in place of saved ones "
+                               "(model_from_json reads an architecture alone)")
     if raw is not None:
         with np.load(io.BytesIO(raw), allow_pickle=False) as data:
             count = len(doc.get("weights", data.files))
@@ -190,6 +217,10 @@ def read_saved(filepath):
             if missing:
                 raise ModelFormatError(f"load_model: {filepath}: the weights file lacks "
                                        f"{missing[:3]}")
+            unread = sorted(set(data.files) - {f"weight_{i}" for i in range(count)})
+            if unread:
+                raise ModelFormatError(f"load_model: {filepath}: the weights file holds "
+                                       f"arrays the model does not have: {unread[:3]}")
             weights = [data[f"weight_{i}"] for i in range(count)]
     return doc, weights
 

@@ -134,10 +134,6 @@ class Sequential(Model):
         self._ensure_built(inputs)
         return self._compiled()(inputs)
 
-    def predict(self, x, batch_size=None, verbose=0, steps=None, **kwargs):
-        self._ensure_built(x)
-        return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps)
-
     def _check_built(self) -> None:
         if not self.built:
             raise ValueError(

@@ -1,0 +1,273 @@
+"""``model.save_weights`` / ``model.load_weights``: the weights alone.
+
+Every weight has a path, the one tf_keras's ``.weights.h5`` files use:
+``layers/<layer>/vars/<i>`` where ``<layer>`` is the snake-cased class name
+of a layer of ``model.layers`` made unique by position (``dense``,
+``dense_1``, ...; not the layer's name, so two instances of one architecture
+share their paths), ``<i>`` the weight's index among the layer's own weights,
+and sublayers nested below their owner (``layers/lstm/cell/vars/0``,
+``layers/bidirectional/forward_layer/cell/vars/1``,
+``layers/time_distributed/layer/vars/0``, ``layers/sequential/layers/...``).
+
+Two files hold them:
+
+* a name ending in ``.weights.h5``: HDF5 in tf_keras's layout (one dataset
+  per path), read and written by tf_keras's own ``save_weights`` /
+  ``load_weights``; this needs h5py (``pip install symkb[keras]``);
+* any other name (``.npz``, none, ...): a numpy ``.npz`` archive with the
+  paths as keys (written under exactly the name given).
+
+``load_weights`` tells the two apart by content and reads a file only when
+its paths are exactly the model's, with the same shapes: a missing, extra or
+misshapen weight is an error, never a weight left as it was.
+"""
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+
+import numpy as np
+
+from ..utils.atomic import write_atomic
+from .file_kinds import HDF5_SIGNATURE, is_hdf5, is_tf_keras_archive
+
+H5_SUFFIX = ".weights.h5"
+# Attributes through which tf_keras's weights walk reaches sublayers, in the
+# order it visits them (reverse-sorted names; a layer met twice keeps its first path).
+CHILD_ATTRS = ("layers", "layer", "forward_layer", "cells", "cell", "backward_layer")
+
+
+def _h5py(action: str):
+    try:
+        import h5py
+    except ImportError:
+        raise ImportError(f"{action}: .weights.h5 files need h5py, which is not installed; "
+                          "install the optional extra: pip install 'symkb[keras]' (or "
+                          "use a name ending in .npz for symkb's own weights file)") from None
+    return h5py
+
+
+def weight_paths(model) -> dict:
+    """``{path: Variable}`` for every weight of ``model``, in tf_keras's walk order.
+
+    Args:
+        model: a built model (or layer).
+
+    Returns:
+        An ordered dict from ``.weights.h5`` path (see the module docstring)
+        to the weight Variable.
+    """
+    out: dict = {}
+    _walk(model, "", set(), out)
+    return out
+
+
+def _snake_class_name(layer) -> str:
+    from ..backend.session import to_snake_case
+    from .config import class_name_of
+    return to_snake_case(class_name_of(layer))
+
+
+def _walk(obj, path: str, visited: set, out: dict) -> None:
+    from ..layers.base import Layer
+    if id(obj) in visited:
+        return
+    visited.add(id(obj))
+    own = list(obj._trainable_weights) + list(obj._non_trainable_weights)
+    for i, var in enumerate(own):
+        out[f"{path}/vars/{i}" if path else f"vars/{i}"] = var
+    for attr in CHILD_ATTRS:
+        child = getattr(obj, attr, None)
+        where = f"{path}/{attr}" if path else attr
+        if isinstance(child, Layer):
+            _walk(child, where, visited, out)
+        elif isinstance(child, (list, tuple)):
+            used: dict = {}
+            for item in child:
+                if not isinstance(item, Layer) or id(item) in visited:
+                    continue
+                name = _snake_class_name(item)
+                if name in used:
+                    used[name] += 1
+                    name = f"{name}_{used[name]}"
+                else:
+                    used[name] = 0
+                _walk(item, f"{where}/{name}", visited, out)
+
+
+def _check_built(model, action: str) -> None:
+    if not getattr(model, "built", True):
+        raise ValueError(f"{action}: model {model.name!r} is not built yet, so it has no "
+                         "weights; build it first (give it an Input, call build(), or "
+                         "predict on data)")
+
+
+def save_weights(model, filepath, overwrite: bool = True) -> None:
+    """Write ``model``'s weights to ``filepath`` (see the module docstring).
+
+    Args:
+        model: a built Sequential or functional Model.
+        filepath: ``*.weights.h5`` for tf_keras's HDF5 layout (needs h5py);
+            any other name but tf_keras's ``.h5``/``.keras`` gets an ``.npz``.
+        overwrite: replace an existing file (else ``FileExistsError``).
+    """
+    filepath = os.fspath(filepath)
+    _check_built(model, "save_weights")
+    lowered = str(filepath).lower()
+    if not lowered.endswith(H5_SUFFIX) and lowered.endswith((".h5", ".hdf5", ".keras")):
+        raise ValueError("save_weights: symkb writes tf_keras's weights layout to a name "
+                         f"ending in {H5_SUFFIX!r}, or its own .npz to any other name; "
+                         "tf_keras's legacy .h5 and .keras files it cannot write. "
+                         f"Received: filepath={filepath!r}")
+    if os.path.exists(filepath) and not overwrite:
+        raise FileExistsError(f"save_weights: {filepath} exists and overwrite=False")
+    arrays = {path: var.numpy() for path, var in weight_paths(model).items()}
+    if lowered.endswith(H5_SUFFIX):
+        data = _h5_bytes(model, arrays)
+    else:
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        data = buffer.getvalue()
+    write_atomic(filepath, data)
+
+
+def _h5_bytes(model, arrays: dict) -> bytes:
+    h5py = _h5py("save_weights")
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        f.create_group("vars")  # the model's own (none), as tf_keras writes it
+        for path, value in arrays.items():
+            f.create_dataset(path, data=value)
+    return buffer.getvalue()
+
+
+class _H5Store:
+    """The datasets of a ``.weights.h5`` file: shapes first, values on demand."""
+
+    def __init__(self, source, filepath: str):
+        h5py = _h5py("load_weights")
+        self._file = h5py.File(source, "r")
+        if "layer_names" in self._file.attrs or "model_weights" in self._file:
+            self._file.close()
+            raise ValueError(f"load_weights: {filepath} holds weights in tf_keras's legacy "
+                             "HDF5 layout (save_weights to a name ending in .h5), which symkb "
+                             "does not read; in tf_keras, save them with "
+                             "model.save_weights('model.weights.h5') instead")
+        self.shapes: dict = {}
+
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                if obj.dtype.kind not in "fiub":
+                    raise ValueError(f"load_weights: {filepath}: dataset {name!r} holds "
+                                     f"{obj.dtype} values; weights are numbers")
+                self.shapes[name] = tuple(obj.shape)
+        try:
+            self._file.visititems(visit)
+        except ValueError:
+            self._file.close()
+            raise
+
+    def read(self, path: str) -> np.ndarray:
+        return self._file[path][()]
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _NpzStore:
+    """The arrays of symkb's weights ``.npz``: shapes from the headers, values on demand."""
+
+    def __init__(self, filepath: str):
+        self._data = np.load(filepath, allow_pickle=False)
+        self.shapes: dict = {}
+        with zipfile.ZipFile(filepath) as archive:
+            for member in archive.namelist():
+                if not member.endswith(".npy"):
+                    raise ValueError(f"load_weights: {filepath}: member {member!r} is not a "
+                                     "numpy array (.npy)")
+                with archive.open(member) as f:
+                    version = np.lib.format.read_magic(f)
+                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read_header(f)
+                if dtype.kind not in "fiub":
+                    raise ValueError(f"load_weights: {filepath}: array {member[:-4]!r} holds "
+                                     f"{dtype} values; weights are numbers")
+                self.shapes[member[:-4]] = tuple(shape)
+
+    def read(self, path: str) -> np.ndarray:
+        return self._data[path]
+
+    def close(self) -> None:
+        self._data.close()
+
+
+def _open_store(filepath: str):
+    """The weights in ``filepath``, of whichever kind save_weights writes (or the
+    ``model.weights.h5`` inside a tf_keras ``.keras`` archive)."""
+    if not os.path.isfile(filepath):
+        raise FileNotFoundError(f"load_weights: no file at {filepath!r}")
+    if is_hdf5(filepath):
+        return _H5Store(filepath, filepath)
+    if zipfile.is_zipfile(filepath):
+        with zipfile.ZipFile(filepath) as archive:
+            names = archive.namelist()
+            if is_tf_keras_archive(names) and "model.weights.h5" in names:
+                data = archive.read("model.weights.h5")
+                if data[:len(HDF5_SIGNATURE)] != HDF5_SIGNATURE:
+                    raise ValueError(f"load_weights: {filepath}: its model.weights.h5 is "
+                                     "not HDF5")
+                return _H5Store(io.BytesIO(data), filepath)
+            if "config.json" in names:
+                raise ValueError(f"load_weights: {filepath} is a whole saved model "
+                                 "(model.save); read it with symkb.models.load_model")
+        return _NpzStore(filepath)
+    raise ValueError(f"load_weights: {filepath} is neither HDF5 ({H5_SUFFIX}) nor an .npz "
+                     "archive, the two kinds of file save_weights writes (tf_keras's "
+                     "TensorFlow checkpoints are not read)")
+
+
+def load_weights(model, filepath, skip_mismatch: bool = False) -> None:
+    """Set ``model``'s weights from a file ``save_weights`` (symkb's or tf_keras's) wrote.
+
+    Args:
+        model: a built model with the architecture the file was written from.
+        filepath: a ``.weights.h5`` file, an ``.npz`` from ``save_weights``,
+            or a tf_keras ``.keras`` archive (its weights only).
+        skip_mismatch: must be False: symkb sets every weight or none.
+
+    Raises:
+        ValueError: when the file's weights are not exactly the model's
+            (a path missing or extra, or a shape that differs); no weight is
+            changed then.
+    """
+    if skip_mismatch:
+        raise ValueError("load_weights: skip_mismatch=True is not supported: symkb sets "
+                         "every weight from the file or none")
+    _check_built(model, "load_weights")
+    filepath = os.fspath(filepath)
+    expected = weight_paths(model)
+    store = _open_store(filepath)
+    try:
+        missing = [p for p in expected if p not in store.shapes]
+        extra = sorted(p for p in store.shapes if p not in expected)
+        if missing or extra:
+            raise ValueError(
+                f"load_weights: {filepath} does not hold the weights of model "
+                f"{model.name!r}: "
+                + (f"missing {missing[:4]}" if missing else "")
+                + ("; " if missing and extra else "")
+                + (f"not in the model {extra[:4]}" if extra else "")
+                + f". The model's weights are {list(expected)[:6]}"
+                + ("..." if len(expected) > 6 else ""))
+        for path, var in expected.items():
+            if tuple(var.shape) != store.shapes[path]:
+                raise ValueError(f"load_weights: {filepath}: weight {path} ({var.name}) has "
+                                 f"shape {tuple(var.shape)}; the file holds shape "
+                                 f"{store.shapes[path]}")
+        values = {path: store.read(path) for path in expected}
+    finally:
+        store.close()
+    for path, var in expected.items():
+        var.assign(values[path])
