@@ -6,12 +6,13 @@ reduction-like op), so code generators can fuse them.
 from __future__ import annotations
 
 from .. import ir
-from ._util import axis1, ndim_of, shape_of
+from ._util import axis1, ndim_of, shape_of, reads_variables
 from .math_ops import log, max, sum  # noqa: A004
 
 call = ir.call
 
 
+@reads_variables
 def relu(x, alpha=0.0, max_value=None, threshold=0.0):
     """Rectified linear unit.
 
@@ -33,6 +34,7 @@ def relu(x, alpha=0.0, max_value=None, threshold=0.0):
                 threshold=float(threshold))
 
 
+@reads_variables
 def elu(x, alpha=1.0):
     """Exponential linear unit: ``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)``.
 
@@ -46,6 +48,7 @@ def elu(x, alpha=1.0):
     return call("elu", x, alpha=float(alpha))
 
 
+@reads_variables
 def selu(x):
     """Scaled exponential linear unit (the self-normalising constants).
 
@@ -70,6 +73,7 @@ def sigmoid(x):
     return call("sigmoid", x)
 
 
+@reads_variables
 def hard_sigmoid(x):
     """Piecewise-linear sigmoid: ``clip(0.2 * x + 0.5, 0, 1)``.
 
@@ -118,6 +122,7 @@ def softsign(x):
     return call("softsign", x)
 
 
+@reads_variables
 def softmax(x, axis=-1):
     """Softmax of a tensor along ``axis``.
 
@@ -137,6 +142,7 @@ def softmax(x, axis=-1):
     return call("softmax", x, axis=axis1(x, axis, "softmax"))
 
 
+@reads_variables
 def log_softmax(x, axis=-1):
     """``log(softmax(x))`` computed stably (not part of tf_keras.backend).
 

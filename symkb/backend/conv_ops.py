@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from .. import ir
-from ._util import ndim_of, shape_of
+from ._util import ndim_of, shape_of, reads_variables
 from .config import normalize_data_format
 
 call = ir.call
@@ -128,6 +128,7 @@ def _conv(x, kernel, strides, padding, data_format, dilation_rate, rank, op):
     return _from_channels_last(y, data_format, rank)
 
 
+@reads_variables
 def conv1d(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     """1D convolution.
 
@@ -152,6 +153,7 @@ def conv1d(x, kernel, strides=1, padding="valid", data_format=None, dilation_rat
     return _conv(x, kernel, strides, padding, data_format, dilation_rate, 1, "conv1d")
 
 
+@reads_variables
 def conv2d(x, kernel, strides=(1, 1), padding="valid", data_format=None,
            dilation_rate=(1, 1)):
     """2D convolution.
@@ -174,6 +176,7 @@ def conv2d(x, kernel, strides=(1, 1), padding="valid", data_format=None,
     return _conv(x, kernel, strides, padding, data_format, dilation_rate, 2, "conv2d")
 
 
+@reads_variables
 def conv3d(x, kernel, strides=(1, 1, 1), padding="valid", data_format=None,
            dilation_rate=(1, 1, 1)):
     """3D convolution.
@@ -193,6 +196,7 @@ def conv3d(x, kernel, strides=(1, 1, 1), padding="valid", data_format=None,
     return _conv(x, kernel, strides, padding, data_format, dilation_rate, 3, "conv3d")
 
 
+@reads_variables
 def conv2d_transpose(x, kernel, output_shape, strides=(1, 1), padding="valid",
                      data_format=None, dilation_rate=(1, 1)):
     """2D transposed convolution (the gradient of :func:`conv2d` with respect to its input).
@@ -285,6 +289,7 @@ def _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, rank, op):
     return call("reshape", y, shape=(-1,) + tuple(outs) + (channels * multiplier,))
 
 
+@reads_variables
 def depthwise_conv2d(x, depthwise_kernel, strides=(1, 1), padding="valid", data_format=None,
                      dilation_rate=(1, 1)):
     """2D depthwise convolution: each input channel is convolved on its own.
@@ -308,6 +313,7 @@ def depthwise_conv2d(x, depthwise_kernel, strides=(1, 1), padding="valid", data_
     return _from_channels_last(y, data_format, 2)
 
 
+@reads_variables
 def separable_conv1d(x, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
                      data_format=None, dilation_rate=1):
     """1D convolution with separable filters.
@@ -333,6 +339,7 @@ def separable_conv1d(x, depthwise_kernel, pointwise_kernel, strides=1, padding="
     return _from_channels_last(y, data_format, 1)
 
 
+@reads_variables
 def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=(1, 1), padding="valid",
                      data_format=None, dilation_rate=(1, 1)):
     """2D convolution with separable filters: a depthwise then a 1x1 pointwise convolution.
@@ -381,6 +388,7 @@ def _local(x, kernel, kernel_size, strides, rank, op, channels_first=False):
     return call("reshape", y, shape=(-1,) + tuple(outs) + (ks[2],))
 
 
+@reads_variables
 def local_conv1d(inputs, kernel, kernel_size, strides, data_format=None):
     """1D convolution with unshared weights (a different kernel at each position).
 
@@ -403,6 +411,7 @@ def local_conv1d(inputs, kernel, kernel_size, strides, data_format=None):
     return _from_channels_last(y, data_format, 1)
 
 
+@reads_variables
 def local_conv2d(inputs, kernel, kernel_size, strides, output_shape, data_format=None):
     """2D convolution with unshared weights (a different kernel at each position).
 

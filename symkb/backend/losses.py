@@ -12,7 +12,7 @@ take the clipped probability formula, as tf_keras's eager tensors do.
 from __future__ import annotations
 
 from .. import ir
-from ._util import axis1, dtype_of, ndim_of, shape_of
+from ._util import axis1, dtype_of, ndim_of, shape_of, reads_variables
 from .activations import log_softmax, sigmoid, softmax
 from .config import epsilon
 from .math_ops import cast, clip, log, sum  # noqa: A004
@@ -29,6 +29,7 @@ def _logits(output, op, axis=None):
     return output.node.inputs[0]
 
 
+@reads_variables
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """Categorical crossentropy between a target and an output tensor.
 
@@ -54,6 +55,7 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     return -sum(target * log(output), axis=axis)
 
 
+@reads_variables
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1,
                                     ignore_class=None):
     """Categorical crossentropy with integer targets.
@@ -102,6 +104,7 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1,
     return loss
 
 
+@reads_variables
 def binary_crossentropy(target, output, from_logits=False):
     """Binary crossentropy between a target and an output tensor.
 
@@ -129,6 +132,7 @@ def binary_crossentropy(target, output, from_logits=False):
     return -bce
 
 
+@reads_variables
 def binary_focal_crossentropy(target, output, apply_class_balancing=False, alpha=0.25,
                               gamma=2.0, from_logits=False):
     """Binary focal crossentropy: ``(1 - p_t) ** gamma * binary_crossentropy``.
@@ -157,6 +161,7 @@ def binary_focal_crossentropy(target, output, apply_class_balancing=False, alpha
     return loss
 
 
+@reads_variables
 def categorical_focal_crossentropy(target, output, alpha=0.25, gamma=2.0, from_logits=False,
                                    axis=-1):
     """Categorical focal crossentropy.

@@ -13,7 +13,7 @@ import numpy as np
 from .. import ir
 from ..ir.errors import DTypeError
 from ..ir.types import is_float
-from ._util import axes, axis1, dtype_of, ndim_of, shape_of
+from ._util import axes, axis1, dtype_of, ndim_of, shape_of, reads_variables
 from .config import floatx
 
 call = ir.call
@@ -53,6 +53,7 @@ def sqrt(x):
     return call("sqrt", call("clip", x, min_value=0.0, max_value=float("inf")))
 
 
+@reads_variables
 def pow(x, a):  # noqa: A001
     """Elementwise power ``x ** a``.
 
@@ -66,6 +67,7 @@ def pow(x, a):  # noqa: A001
     return call("pow", x, a)
 
 
+@reads_variables
 def clip(x, min_value, max_value):
     """Clamp ``x`` elementwise into ``[min_value, max_value]``.
 
@@ -174,6 +176,7 @@ any = _reduction("any", "Logical or", result="of dtype bool")  # noqa: A001
 all = _reduction("all", "Logical and", result="of dtype bool")  # noqa: A001
 
 
+@reads_variables
 def var(x, axis=None, keepdims=False):
     """Variance of a tensor, alongside the specified axis.
 
@@ -196,6 +199,7 @@ def var(x, axis=None, keepdims=False):
     return mean(square(x - m), axis=axis, keepdims=keepdims)
 
 
+@reads_variables
 def std(x, axis=None, keepdims=False):
     """Standard deviation of a tensor, alongside the specified axis.
 
@@ -210,6 +214,7 @@ def std(x, axis=None, keepdims=False):
     return call("sqrt", var(x, axis=axis, keepdims=keepdims))
 
 
+@reads_variables
 def logsumexp(x, axis=None, keepdims=False):
     """``log(sum(exp(x), axis))`` computed stably (tf_keras 1.x had it; 2.x does not).
 
@@ -263,6 +268,7 @@ def argmin(x, axis=-1):
     return call("argmin", x, axis=axis1(x, axis, "argmin"))
 
 
+@reads_variables
 def cumsum(x, axis=0):
     """Cumulative sum of the values in a tensor along an axis.
 
@@ -276,6 +282,7 @@ def cumsum(x, axis=0):
     return call("cumsum", x, axis=axis1(x, axis, "cumsum"))
 
 
+@reads_variables
 def cumprod(x, axis=0):
     """Cumulative product of the values in a tensor along an axis.
 
@@ -289,6 +296,7 @@ def cumprod(x, axis=0):
     return call("cumprod", x, axis=axis1(x, axis, "cumprod"))
 
 
+@reads_variables
 def dot(x, y):
     """Multiply two tensors (matrix product) as tf_keras.backend.dot.
 
@@ -310,6 +318,7 @@ def dot(x, y):
     return call("dot", x, y)
 
 
+@reads_variables
 def batch_dot(x, y, axes=None):
     """Batchwise dot product: for each sample ``b``, contract ``x[b]`` with ``y[b]``.
 
@@ -350,6 +359,7 @@ def batch_dot(x, y, axes=None):
     return call("batch_dot", x, y, axes=(ax, ay))
 
 
+@reads_variables
 def transpose(x):
     """Transpose a tensor: reverse the order of all its axes.
 
@@ -362,6 +372,7 @@ def transpose(x):
     return call("transpose", x, perm=tuple(reversed(range(ndim_of(x)))))
 
 
+@reads_variables
 def gather(reference, indices):
     """Retrieve the elements ``indices`` of ``reference`` along its first axis.
 
@@ -380,6 +391,7 @@ def gather(reference, indices):
     return call("gather", reference, indices)
 
 
+@reads_variables
 def switch(condition, then_expression, else_expression):
     """Switch between two operations depending on a condition (tf_keras semantics).
 

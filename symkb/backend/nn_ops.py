@@ -10,7 +10,7 @@ import builtins
 import numpy as np
 
 from .. import ir
-from ._util import axis1, ndim_of, shape_of
+from ._util import axis1, ndim_of, shape_of, reads_variables
 from .config import normalize_data_format
 from .math_ops import cast, mean, square, sum, switch  # noqa: A004
 from .session import learning_phase
@@ -18,6 +18,7 @@ from .session import learning_phase
 call = ir.call
 
 
+@reads_variables
 def bias_add(x, bias, data_format=None):
     """Add a bias vector (or tensor) to ``x`` along its channel axis.
 
@@ -53,6 +54,7 @@ def bias_add(x, bias, data_format=None):
     return x + call("reshape", bias, shape=new_shape)
 
 
+@reads_variables
 def l2_normalize(x, axis=None):
     """Normalise ``x`` to unit L2 norm along ``axis``.
 
@@ -84,6 +86,7 @@ def _broadcast_params(x, params, axis):
     return out
 
 
+@reads_variables
 def batch_normalization(x, mean, var, beta, gamma, axis=-1, epsilon=1e-3):  # noqa: A002
     """Apply batch normalisation given the statistics.
 
@@ -117,6 +120,7 @@ def batch_normalization(x, mean, var, beta, gamma, axis=-1, epsilon=1e-3):  # no
     return out + beta if beta is not None else out
 
 
+@reads_variables
 def normalize_batch_in_training(x, gamma, beta, reduction_axes, epsilon=1e-3):  # noqa: A002
     """Compute the mean and variance of a batch, then batch-normalise it.
 
@@ -167,6 +171,7 @@ def _squeeze(x, axes):
     return x
 
 
+@reads_variables
 def in_top_k(predictions, targets, k):
     """Whether each target is among the top ``k`` predictions.
 

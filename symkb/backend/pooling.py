@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .. import ir
-from ._util import dtype_of, shape_of
+from ._util import dtype_of, shape_of, reads_variables
 from .config import normalize_data_format
 from .conv_ops import _from_channels_last, _patches, _to_channels_last, _tuple
 
@@ -45,6 +45,7 @@ def _pool(x, pool_size, strides, padding, data_format, pool_mode, rank, op):
     return _from_channels_last(y, data_format, rank)
 
 
+@reads_variables
 def pool2d(x, pool_size, strides=(1, 1), padding="valid", data_format=None, pool_mode="max"):
     """2D pooling.
 
@@ -66,6 +67,7 @@ def pool2d(x, pool_size, strides=(1, 1), padding="valid", data_format=None, pool
     return _pool(x, pool_size, strides, padding, data_format, pool_mode, 2, "pool2d")
 
 
+@reads_variables
 def pool3d(x, pool_size, strides=(1, 1, 1), padding="valid", data_format=None,
            pool_mode="max"):
     """3D pooling.
@@ -99,6 +101,7 @@ def _bilinear_matrix(n, factor, dtype):
     return m.astype(dtype)
 
 
+@reads_variables
 def resize_images(x, height_factor, width_factor, data_format, interpolation="nearest"):
     """Resize the images in a 4-D tensor by integer factors.
 
@@ -141,6 +144,7 @@ def resize_images(x, height_factor, width_factor, data_format, interpolation="ne
     return _from_channels_last(y, data_format, 2)
 
 
+@reads_variables
 def resize_volumes(x, depth_factor, height_factor, width_factor, data_format):
     """Resize the volumes in a 5-D tensor by repeating each voxel (nearest neighbour).
 

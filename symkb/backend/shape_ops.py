@@ -5,12 +5,13 @@ import builtins
 
 from .. import ir
 from ..ir.types import normalize_axes
-from ._util import axis1, ndim_of, shape_of
+from ._util import axis1, ndim_of, shape_of, reads_variables
 from .config import normalize_data_format
 
 call = ir.call
 
 
+@reads_variables
 def reshape(x, shape):
     """Reshape a tensor to the specified shape.
 
@@ -28,6 +29,7 @@ def reshape(x, shape):
     return call("reshape", x, shape=_static_ints(shape, "reshape", "shape", none=-1))
 
 
+@reads_variables
 def permute_dimensions(x, pattern):
     """Permute the axes of a tensor.
 
@@ -45,6 +47,7 @@ def permute_dimensions(x, pattern):
     return call("transpose", x, perm=_static_ints(pattern, "permute_dimensions", "pattern"))
 
 
+@reads_variables
 def expand_dims(x, axis=-1):
     """Add a size-1 dimension at index ``axis``.
 
@@ -58,6 +61,7 @@ def expand_dims(x, axis=-1):
     return call("expand_dims", x, axis=axis1(x, axis, "expand_dims", extra=1))
 
 
+@reads_variables
 def squeeze(x, axis):
     """Remove a size-1 dimension from a tensor at index ``axis``.
 
@@ -74,6 +78,7 @@ def squeeze(x, axis):
     return call("squeeze", x, axis=axis1(x, axis, "squeeze"))
 
 
+@reads_variables
 def concatenate(tensors, axis=-1):
     """Concatenate a list of tensors alongside the specified axis.
 
@@ -99,6 +104,7 @@ def concatenate(tensors, axis=-1):
     return call("concatenate", *tensors, axis=ax)
 
 
+@reads_variables
 def stack(x, axis=0):
     """Stack a list of rank ``R`` tensors into a rank ``R + 1`` tensor.
 
@@ -116,6 +122,7 @@ def stack(x, axis=0):
     return call("stack", *x, axis=axis1(x[0], axis, "stack", extra=1))
 
 
+@reads_variables
 def reverse(x, axes):
     """Reverse a tensor along the specified axes.
 
@@ -130,6 +137,7 @@ def reverse(x, axes):
     return call("reverse", x, axes=normalize_axes(axes, ndim_of(x), "reverse"))
 
 
+@reads_variables
 def tile(x, n):
     """Create a tensor by tiling ``x`` by ``n``.
 
@@ -144,6 +152,7 @@ def tile(x, n):
     return call("tile", x, reps=_static_ints(n, "tile", "n"))
 
 
+@reads_variables
 def repeat_elements(x, rep, axis):
     """Repeat the elements of a tensor along an axis, like ``np.repeat``.
 
@@ -160,6 +169,7 @@ def repeat_elements(x, rep, axis):
     return call("repeat_elements", x, rep=int(rep), axis=axis1(x, axis, "repeat_elements"))
 
 
+@reads_variables
 def repeat(x, n):
     """Repeat a 2-D tensor: ``(batch, dim)`` becomes ``(batch, n, dim)``.
 
@@ -178,6 +188,7 @@ def repeat(x, n):
     return call("tile", call("expand_dims", x, axis=1), reps=(1, int(n), 1))
 
 
+@reads_variables
 def flatten(x):
     """Flatten a tensor into one dimension.
 
@@ -190,6 +201,7 @@ def flatten(x):
     return call("reshape", x, shape=(-1,))
 
 
+@reads_variables
 def batch_flatten(x):
     """Turn an nD tensor into a 2-D one with the same first (batch) dimension.
 
@@ -212,6 +224,7 @@ def batch_flatten(x):
     return call("reshape", x, shape=(-1, size))
 
 
+@reads_variables
 def one_hot(indices, num_classes):
     """Compute the one-hot representation of an integer tensor.
 
@@ -229,6 +242,7 @@ def one_hot(indices, num_classes):
     return call("one_hot", indices, num_classes=int(num_classes))
 
 
+@reads_variables
 def slice(x, start, size):  # noqa: A001
     """Extract a slice from a tensor: ``x[start[i] : start[i] + size[i]]`` per axis.
 
@@ -245,6 +259,7 @@ def slice(x, start, size):  # noqa: A001
     return call("getitem", x, index=ir.node.encode_index(index, ndim_of(x)))
 
 
+@reads_variables
 def temporal_padding(x, padding=(1, 1)):
     """Pad the middle (time) dimension of a 3-D tensor with zeros.
 
@@ -264,6 +279,7 @@ def temporal_padding(x, padding=(1, 1)):
     return call("pad", x, pads=((0, 0), padding, (0, 0)))
 
 
+@reads_variables
 def spatial_2d_padding(x, padding=((1, 1), (1, 1)), data_format=None):
     """Pad the 2nd and 3rd (spatial) dimensions of a 4-D tensor with zeros.
 
@@ -293,6 +309,7 @@ def spatial_2d_padding(x, padding=((1, 1), (1, 1)), data_format=None):
     return call("pad", x, pads=pads)
 
 
+@reads_variables
 def spatial_3d_padding(x, padding=((1, 1), (1, 1), (1, 1)), data_format=None):
     """Pad the three spatial dimensions of a 5-D tensor with zeros.
 
