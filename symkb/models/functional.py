@@ -188,9 +188,22 @@ class Model(Layer):
         pass
 
     # --------------------------------------------------------------- summary
-    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
-        """Print the Keras-style summary table."""
-        summarize(self, line_length, positions, print_fn)
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        """Print the Keras-style summary table (tf_keras's text).
+
+        Args:
+            line_length: the table's width (default 65, or 98 with the
+                ``Connected to`` column).
+            positions: the columns' right edges (fractions or positions).
+            print_fn: called with each line (default ``print``).
+            expand_nested: also list the layers of nested models, boxed.
+            show_trainable: add a ``Trainable`` column.
+            layer_range: two layer names or patterns, the first and last
+                layer to list (``re.match``).
+        """
+        summarize(self, line_length, positions, print_fn, expand_nested=expand_nested,
+                  show_trainable=show_trainable, layer_range=layer_range)
 
     def _summary_rows(self) -> list:
         rows = []
@@ -207,7 +220,8 @@ class Model(Layer):
                     if src is not None:
                         connected.append(f"{src.layer.name}[{self.node_index(t)}][{src.index}]")
             rows.append({"name": layer.name, "class_name": class_name_of(layer),
-                         "shape": shape, "params": layer.count_params(), "connected": connected})
+                         "shape": shape, "params": layer.count_params(), "connected": connected,
+                         "layer": layer})
         return rows
 
     def _output_shape(self, calls):

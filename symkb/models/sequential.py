@@ -144,9 +144,13 @@ class Sequential(Model):
                 f"Model {self.name!r}: this model has not yet been built. Build the model first "
                 "by calling `build()` or by calling the model on a batch of data.")
 
-    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        """Print the Keras-style summary table (an error before the model is built);
+        the arguments are :meth:`Model.summary`'s."""
         self._check_built()
-        super().summary(line_length, positions, print_fn)
+        super().summary(line_length, positions, print_fn, expand_nested=expand_nested,
+                        show_trainable=show_trainable, layer_range=layer_range)
 
     def _summary_has_connections(self) -> bool:
         return False
