@@ -102,6 +102,11 @@ CASES = [
              "model = Model([x] + states, y)\n",
      "inputs": [["float", [5, 4]], ["float", [3]], ["float", [3]], ["float", [3]],
                 ["float", [3]]]},
+    {"id": "lstm_initial_state",
+     "code": "x = Input((5, 4))\n"
+             "seq, h, c = layers.LSTM(3, return_sequences=True, return_state=True)(x)\n"
+             "model = Model(x, layers.LSTM(3)(seq, initial_state=[h, c]))\n",
+     "inputs": [["float", [5, 4]]]},
     {"id": "embedding_gru",
      "code": "model = Sequential([layers.Embedding(10, 3), layers.GRU(2)])\n",
      "inputs": [["tokens", [5]]]},

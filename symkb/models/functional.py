@@ -24,6 +24,14 @@ from .summary import summarize
 class Model(Layer):
     """A functional model (see the module docstring)."""
 
+    # tf_keras's names for a functional model in a config entry
+    _config_module = "tf_keras.src.engine.functional"
+    _config_registered_name = "Functional"
+
+    @classmethod
+    def _config_class_name(cls) -> str:
+        return "Functional" if cls.__name__ == "Model" else cls.__name__
+
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
         if inputs is None or outputs is None:
             raise ValueError("Model: give both `inputs` and `outputs` (symkb builds models "
@@ -39,6 +47,7 @@ class Model(Layer):
                                     f"(from Input or a layer), received {type(t).__name__}")
         self.graph = Graph(self.inputs, self.outputs, name=self.name)
         self._layers, self._calls, self._records = _collect_layers(self.inputs, self.outputs)
+        self._build_input_shape = map_structure(lambda t: tuple(t.shape), inputs)
         self.built = True
         self._predict_fn = None
 
