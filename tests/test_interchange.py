@@ -146,3 +146,17 @@ def test_unresolvable_config_names_the_layers():
     last["inbound_nodes"][0][0][1] = 5  # a call of 'inner' that no layer makes
     with pytest.raises(ValueError, match=r"unresolved layers: \['dense_1'\]"):
         model_from_json(json.dumps(config))
+
+
+def test_trainable_reaches_sublayers_as_in_tf_keras():
+    case = next(c for c in CASES if c["id"] == "frozen_nested")
+    model = _build(case["code"])
+    inner = model.get_layer("frozen")
+    assert [layer.trainable for layer in inner.layers] == [False, False]
+    assert model.trainable_weights == [] and len(model.non_trainable_weights) == 6
+    lstm = layers.LSTM(2)
+    lstm.trainable = False
+    assert lstm.cell.trainable is False
+    bidir = layers.Bidirectional(layers.GRU(2))
+    bidir.trainable = False
+    assert not bidir.forward_layer.cell.trainable and not bidir.layer.trainable

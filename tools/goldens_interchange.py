@@ -107,6 +107,65 @@ CASES = [
              "seq, h, c = layers.LSTM(3, return_sequences=True, return_state=True)(x)\n"
              "model = Model(x, layers.LSTM(3)(seq, initial_state=[h, c]))\n",
      "inputs": [["float", [5, 4]]]},
+    {"id": "deep_nesting",
+     "code": "a_in = Input((4,))\n"
+             "a = Model(a_in, layers.Dense(3, activation='relu')(a_in), name='a')\n"
+             "b_in = Input((4,))\n"
+             "b = Model(b_in, layers.Dense(2)(a(b_in)), name='b')\n"
+             "x = Input((4,))\n"
+             "model = Model(x, layers.Dense(1)(b(x)))\n",
+     "inputs": [["float", [4]]]},
+    {"id": "shared_dense_two_outputs",
+     "code": "shared = layers.Dense(3, activation='sigmoid', "
+             "kernel_initializer='he_uniform', bias_initializer='ones')\n"
+             "a = Input((4,), name='left')\n"
+             "b = Input((4,), name='right')\n"
+             "model = Model([a, b], [shared(a), layers.Dense(2, use_bias=False)(shared(b))])\n",
+     "inputs": [["float", [4]], ["float", [4]]]},
+    {"id": "core_layers",
+     "code": "x = Input((6,))\n"
+             "h = layers.Reshape((3, 2))(x)\n"
+             "h = layers.Permute((2, 1))(h)\n"
+             "h = layers.Flatten()(h)\n"
+             "h = layers.Dropout(0.5)(h)\n"
+             "h = layers.Activation('softplus')(h)\n"
+             "h = layers.RepeatVector(2)(h)\n"
+             "h = layers.TimeDistributed(layers.Dense(2, kernel_initializer="
+             "'truncated_normal'))(h)\n"
+             "model = Model(x, layers.Flatten()(h))\n",
+     "inputs": [["float", [6]]]},
+    {"id": "merge_layers",
+     "code": "a = Input((3,))\n"
+             "b = Input((3,))\n"
+             "outs = [layers.Subtract()([a, b]), layers.Multiply()([a, b]), "
+             "layers.Average()([a, b]), layers.Maximum()([a, b]), layers.Minimum()([a, b])]\n"
+             "model = Model([a, b], layers.Concatenate(axis=-1)(outs))\n",
+     "inputs": [["float", [3]], ["float", [3]]]},
+    {"id": "masked_recurrent",
+     "code": "model = Sequential([Input((5,), dtype='int32'), "
+             "layers.Embedding(10, 4, mask_zero=True), "
+             "layers.Bidirectional(layers.SimpleRNN(3, return_sequences=True), "
+             "merge_mode='ave'), layers.GRU(2, reset_after=False, go_backwards=True)])\n",
+     "inputs": [["tokens", [5]]]},
+    {"id": "masking_lstm_state",
+     "code": "x = Input((5, 4))\n"
+             "out, h, c = layers.LSTM(3, return_state=True, unroll=True)("
+             "layers.Masking(0.0)(x))\n"
+             "model = Model(x, [out, h, c])\n",
+     "inputs": [["float", [5, 4]]]},
+    {"id": "bidirectional_return_state",
+     "code": "x = Input((5, 4))\n"
+             "outs = layers.Bidirectional(layers.GRU(2, return_state=True), "
+             "merge_mode=None)(x)\n"
+             "model = Model(x, outs)\n",
+     "inputs": [["float", [5, 4]]]},
+    {"id": "frozen_nested",
+     "code": "inner = Sequential([layers.Dense(3, input_shape=(4,), "
+             "kernel_regularizer='l2'), layers.Dense(3)], name='frozen')\n"
+             "inner.trainable = False\n"
+             "x = Input((4,))\n"
+             "model = Model(x, layers.Dense(1, trainable=False)(inner(x)))\n",
+     "inputs": [["float", [4]]]},
     {"id": "embedding_gru",
      "code": "model = Sequential([layers.Embedding(10, 3), layers.GRU(2)])\n",
      "inputs": [["tokens", [5]]]},

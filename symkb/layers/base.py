@@ -23,6 +23,7 @@ from .. import backend as K
 from ..backend.session import register_reset_hook, to_snake_case, unique_object_name
 from ..ir import KerasTensor, Variable, layer_scope
 from . import initializers
+from .specs import serialize_spec
 from ..backend.nest import flatten, map_structure, pack_as
 
 # Masks and call records travel beside the tensors. They are session state:
@@ -107,7 +108,7 @@ class Layer:
             if key not in ("autocast", "input_length", "weights", "activity_regularizer"):
                 raise TypeError(f"{type(self).__name__}: unexpected keyword argument {key!r}")
         self.name = name or unique_object_name(to_snake_case(type(self).__name__))
-        self.trainable = trainable
+        self._trainable = bool(trainable)
         self.dtype = dtype or K.floatx()
         self.built = False
         self.supports_masking = False
@@ -129,15 +130,10 @@ class Layer:
         self._keep_specs(activity_regularizer=kwargs.get("activity_regularizer"))
 
     def _keep_specs(self, **specs) -> None:
-        """Remember regularizers and constraints for ``get_config``.
-
-        symkb runs inference, so they have no effect; a name (``"l2"``) or a
-        serialised tf_keras spec (a dict) is kept as given, so a config read
-        from tf_keras goes back out unchanged. Anything else (a callable) is
-        kept as ``None``.
-        """
+        """Remember regularizers and constraints for ``get_config``, as tf_keras
+        serialises them (see :mod:`symkb.layers.specs`)."""
         for key, value in specs.items():
-            self._specs[key] = value if value is None or isinstance(value, (str, dict)) else None
+            self._specs[key] = serialize_spec(key, value)
 
     # ------------------------------------------------------------ connectivity
     def _call_at(self, node_index: int, what: str):
@@ -211,6 +207,22 @@ class Layer:
     def _sublayers(self) -> list:
         """Layers whose weights this layer owns too (a cell, a wrapped layer)."""
         return []
+
+    def _tracked_layers(self) -> list:
+        """The layers a ``trainable`` change reaches (tf_keras's sublayers)."""
+        return self._sublayers()
+
+    @property
+    def trainable(self) -> bool:
+        """Whether the weights are trainable; setting it sets every sublayer's
+        too (a model's layers, a recurrent layer's cell), as in tf_keras."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        self._trainable = bool(value)
+        for layer in self._tracked_layers():
+            layer.trainable = value
 
     @property
     def trainable_weights(self) -> list:

@@ -72,6 +72,9 @@ class Bidirectional(Layer):
     def _sublayers(self) -> list:
         return [self.forward_layer, self.backward_layer]
 
+    def _tracked_layers(self) -> list:
+        return [self.layer, self.forward_layer, self.backward_layer]
+
     def build(self, input_shape):
         if isinstance(input_shape, list) and input_shape and \
                 isinstance(input_shape[0], (tuple, list)):

@@ -95,7 +95,11 @@ class Model(Layer):
     # ---------------------------------------------------------------- layers
     @property
     def layers(self) -> list:
+        """The model's layers, in tf_keras's order."""
         return list(self._layers)
+
+    def _tracked_layers(self) -> list:
+        return self.layers
 
     def get_layer(self, name=None, index=None):
         """The layer called ``name``, or at position ``index`` of ``model.layers``."""
