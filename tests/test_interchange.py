@@ -160,3 +160,14 @@ def test_trainable_reaches_sublayers_as_in_tf_keras():
     bidir = layers.Bidirectional(layers.GRU(2))
     bidir.trainable = False
     assert not bidir.forward_layer.cell.trainable and not bidir.layer.trainable
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_summary_matches_tf_keras(case):
+    model = _build(case["code"])
+    if not model.built:
+        inputs = [ARRAYS[k] for k in case["input_keys"]]
+        model.build((None,) + inputs[0].shape[1:])
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "\n".join(lines) == case["summary"]

@@ -311,9 +311,12 @@ def make_goldens(out_dir):
                    for w in model.get_weights()]
         model.set_weights(weights)
         outputs = run(model, inputs)
+        lines = []
+        model.summary(print_fn=lambda s, *a, **k: lines.append(s))
         cid = case["id"]
         entry = {"id": cid, "code": case["code"], "tf_json": json.loads(model.to_json()),
                  "built_at_construction": built_at_construction,
+                 "summary": "\n".join(lines),
                  "input_keys": [f"{cid}/input{i}" for i in range(len(inputs))],
                  "weight_keys": [f"{cid}/weight{i}" for i in range(len(weights))],
                  "weight_names": [w.name for w in model.weights],
