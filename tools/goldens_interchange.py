@@ -207,6 +207,19 @@ SUMMARIES = [
              "layers.Dense(3, trainable=False)], name='inner')\n"
              "model = Sequential([Input((4,)), inner, layers.Dense(2)])\n",
      "kwargs": {"expand_nested": True, "show_trainable": True}},
+    {"id": "shared_different_shapes",
+     "code": "d = layers.Dense(2)\n"
+             "a = Input((3,))\n"
+             "b = Input((5, 3))\n"
+             "model = Model([a, b], [d(a), d(b)])\n",
+     "kwargs": {}},
+    {"id": "expand_nested_connected",
+     "code": "inner_in = Input((4,))\n"
+             "inner = Model(inner_in, layers.Dense(3)(inner_in), name='inner')\n"
+             "a = Input((4,))\n"
+             "b = Input((4,))\n"
+             "model = Model([a, b], layers.Add()([inner(a), inner(b)]))\n",
+     "kwargs": {"expand_nested": True, "show_trainable": True}},
     {"id": "not_expanded",
      "code": "inner = Sequential([Input((4,)), layers.Dense(5), layers.Dense(3)], "
              "name='inner')\n"

@@ -225,7 +225,7 @@ class Model(Layer):
             if isinstance(layer, InputLayer):
                 shape = [tuple(layer.output.shape)]
             else:
-                shape = self._output_shape(calls)
+                shape = self._output_shape(calls) if _one_output_shape(layer) else "multiple"
             connected = []
             for c in calls:
                 for t in flatten(c.inputs):
@@ -298,6 +298,16 @@ class Model(Layer):
         """Architecture and weights to ``filepath``; see ``symkb.models.load_model``."""
         from .saving import save_model
         save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+
+def _one_output_shape(layer) -> bool:
+    """Whether all of ``layer``'s calls give the same output shapes (tf_keras
+    shows ``multiple`` in a summary otherwise)."""
+    try:
+        layer._shape_of_calls(1, "output")
+    except AttributeError:
+        return not layer._inbound
+    return True
 
 
 def _default_name(cls) -> str:
