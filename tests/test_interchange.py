@@ -171,3 +171,16 @@ def test_summary_matches_tf_keras(case):
     lines = []
     model.summary(print_fn=lines.append)
     assert "\n".join(lines) == case["summary"]
+
+
+def test_bidirectional_needs_states_for_both_directions():
+    K.clear_session()
+    x, h = layers.Input((5, 4)), layers.Input((3,))
+    with pytest.raises(ValueError, match="an even number of tensors. Received: 3 states"):
+        layers.Bidirectional(layers.GRU(3))([x, h, h, h])
+
+
+def test_unknown_regularizer_name_is_refused_naming_the_argument():
+    with pytest.raises(ValueError, match=r"`kernel_constraint`: 'positive'.*"
+                                         r"Received: kernel_constraint='positive'"):
+        layers.Dense(2, kernel_constraint="positive")
