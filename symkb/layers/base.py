@@ -23,6 +23,7 @@ from .. import backend as K
 from ..backend.session import register_reset_hook, to_snake_case, unique_object_name
 from ..ir import KerasTensor, Variable, layer_scope
 from . import initializers
+from .specs import serialize_spec
 from ..backend.nest import flatten, map_structure, pack_as
 
 # Masks and call records travel beside the tensors. They are session state:
@@ -92,6 +93,14 @@ def _own_outputs(outputs, inputs):
 class Layer:
     """Base class of layers (see the module docstring)."""
 
+    # how tf_keras names the class in a config entry (see ``serialization``)
+    _config_module = "keras.layers"
+    _config_registered_name = None
+
+    @classmethod
+    def _config_class_name(cls) -> str:
+        return cls.__name__
+
     def __init__(self, trainable=True, name=None, dtype=None, dynamic=False,
                  input_shape=None, batch_input_shape=None, batch_size=None,
                  input_dim=None, **kwargs):
@@ -99,7 +108,7 @@ class Layer:
             if key not in ("autocast", "input_length", "weights", "activity_regularizer"):
                 raise TypeError(f"{type(self).__name__}: unexpected keyword argument {key!r}")
         self.name = name or unique_object_name(to_snake_case(type(self).__name__))
-        self.trainable = trainable
+        self._trainable = bool(trainable)
         self.dtype = dtype or K.floatx()
         self.built = False
         self.supports_masking = False
@@ -114,40 +123,52 @@ class Layer:
             self._batch_input_shape = (batch_size,) + tuple(input_shape)
         else:
             self._batch_input_shape = None
+        self._build_input_shape = None  # what ``build`` was given (``build_config``)
         self._call_accepts = set(inspect.signature(self.call).parameters)
         self._inbound: list = []  # (inputs, outputs) of each symbolic call
         self._specs: dict = {}
         self._keep_specs(activity_regularizer=kwargs.get("activity_regularizer"))
 
     def _keep_specs(self, **specs) -> None:
-        """Remember regularizers and constraints for ``get_config``.
-
-        symkb runs inference, so they have no effect; a name (``"l2"``) or a
-        serialised tf_keras spec (a dict) is kept as given, so a config read
-        from tf_keras goes back out unchanged. Anything else (a callable) is
-        kept as ``None``.
-        """
+        """Remember regularizers and constraints for ``get_config``, as tf_keras
+        serialises them (see :mod:`symkb.layers.specs`)."""
         for key, value in specs.items():
-            self._specs[key] = value if value is None or isinstance(value, (str, dict)) else None
+            self._specs[key] = serialize_spec(key, value)
 
     # ------------------------------------------------------------ connectivity
-    def _only_call(self, what: str):
+    def _call_at(self, node_index: int, what: str):
         if not self._inbound:
             raise AttributeError(f"Layer {self.name!r} is not connected, no {what} to return.")
-        if len(self._inbound) > 1:
-            raise AttributeError(f"Layer {self.name!r} has multiple inbound nodes, hence the "
-                                 f'notion of "layer {what}" is ill-defined.')
-        return self._inbound[0]
+        if not isinstance(node_index, int) or not 0 <= node_index < len(self._inbound):
+            raise ValueError(f"Asked to get {what} at node {node_index}, but the layer "
+                             f"{self.name!r} has only {len(self._inbound)} inbound nodes.")
+        return self._inbound[node_index]
 
     @property
     def input(self):
-        """The input tensor(s) of the layer's one symbolic call."""
-        return self._only_call("input")[0]
+        """The input tensor(s) of the layer's first symbolic call (tf_keras)."""
+        return self._call_at(0, "input")[0]
 
     @property
     def output(self):
-        """The output tensor(s) of the layer's one symbolic call."""
-        return self._only_call("output")[1]
+        """The output tensor(s) of the layer's first symbolic call (tf_keras)."""
+        return self._call_at(0, "output")[1]
+
+    def get_input_at(self, node_index: int):
+        """The input tensor(s) of the layer's call number ``node_index``."""
+        return self._call_at(node_index, "input")[0]
+
+    def get_output_at(self, node_index: int):
+        """The output tensor(s) of the layer's call number ``node_index``."""
+        return self._call_at(node_index, "output")[1]
+
+    def get_input_shape_at(self, node_index: int):
+        """The input shape(s) of the layer's call number ``node_index``."""
+        return map_structure(lambda t: tuple(t.shape), self.get_input_at(node_index))
+
+    def get_output_shape_at(self, node_index: int):
+        """The output shape(s) of the layer's call number ``node_index``."""
+        return map_structure(lambda t: tuple(t.shape), self.get_output_at(node_index))
 
     def _shape_of_calls(self, which: int, what: str):
         if not self._inbound:
@@ -156,9 +177,10 @@ class Layer:
         shapes = [map_structure(lambda t: tuple(t.shape), call[which])
                   for call in self._inbound]
         if any(s != shapes[0] for s in shapes[1:]):
-            raise AttributeError(f"The layer {self.name!r} has multiple inbound nodes, with "
-                                 f"different {what} shapes. Hence the notion of \"{what} "
-                                 "shape\" is ill-defined for the layer.")
+            raise AttributeError(f'The layer "{self.name}" has multiple inbound nodes, with '
+                                 f'different {what} shapes. Hence the notion of "{what} '
+                                 'shape" is ill-defined for the layer. Use '
+                                 f"`get_{what}_shape_at(node_index)` instead.")
         return shapes[0]
 
     @property
@@ -185,6 +207,22 @@ class Layer:
     def _sublayers(self) -> list:
         """Layers whose weights this layer owns too (a cell, a wrapped layer)."""
         return []
+
+    def _tracked_layers(self) -> list:
+        """The layers a ``trainable`` change reaches (tf_keras's sublayers)."""
+        return self._sublayers()
+
+    @property
+    def trainable(self) -> bool:
+        """Whether the weights are trainable; setting it sets every sublayer's
+        too (a model's layers, a recurrent layer's cell), as in tf_keras."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        self._trainable = bool(value)
+        for layer in self._tracked_layers():
+            layer.trainable = value
 
     @property
     def trainable_weights(self) -> list:
@@ -241,6 +279,8 @@ class Layer:
     # ------------------------------------------------------------------- calls
     def build(self, input_shape) -> None:
         """Create the weights for ``input_shape`` (override; call ``super().build``)."""
+        if self._build_input_shape is None:
+            self._build_input_shape = input_shape
         self.built = True
 
     def call(self, inputs, *args, **kwargs):
@@ -272,10 +312,12 @@ class Layer:
         input_shape = shapes[0] if not isinstance(inputs, (list, tuple, dict)) else \
             [s for s in shapes]
         before = (list(self._trainable_weights), list(self._non_trainable_weights))
+        self._build_input_shape = input_shape
         try:
             self.build(input_shape)
         except Exception:
             self._trainable_weights, self._non_trainable_weights = before
+            self._build_input_shape = None
             self.built = False
             raise
         self.built = True
@@ -330,7 +372,13 @@ class Layer:
 
     @classmethod
     def from_config(cls, config):
+        """The layer from ``get_config``'s dict."""
         return cls(**config)
+
+    def _config_call_kwargs(self, call_kwargs) -> dict:
+        """The keyword arguments a model config records for a call of this
+        layer made with ``call_kwargs`` (tf_keras records none for most layers)."""
+        return {}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"

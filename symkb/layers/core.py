@@ -17,9 +17,10 @@ class InputLayer(Layer):
     """The layer behind an ``Input`` tensor: it holds the placeholder."""
 
     def __init__(self, input_shape=None, batch_size=None, dtype=None, name=None,
-                 batch_input_shape=None, sparse=False, ragged=False, **kwargs):
-        if sparse or ragged:
-            raise ValueError("Input: sparse and ragged inputs are not supported")
+                 batch_input_shape=None, sparse=False, ragged=False, optional=False, **kwargs):
+        if sparse or ragged or optional:
+            raise ValueError("Input: sparse, ragged and optional inputs are not supported. "
+                             f"Received: sparse={sparse}, ragged={ragged}, optional={optional}")
         name = name or unique_object_name("input", zero_based=False)
         if batch_input_shape is None:
             if input_shape is None:
@@ -45,7 +46,7 @@ class InputLayer(Layer):
 
     def get_config(self):
         return {"batch_input_shape": self._batch_input_shape, "dtype": self.dtype,
-                "sparse": False, "ragged": False, "name": self.name}
+                "sparse": False, "ragged": False, "name": self.name, "optional": False}
 
 
 def Input(shape=None, batch_size=None, name=None, dtype=None, sparse=None, tensor=None,

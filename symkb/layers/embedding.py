@@ -26,9 +26,14 @@ class Embedding(Layer):
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, activity_regularizer=None,
                  embeddings_constraint=None, mask_zero=False, input_length=None, **kwargs):
-        if input_length is not None and "input_shape" not in kwargs:
-            kwargs["input_shape"] = (input_length,) if isinstance(input_length, int) \
-                else tuple(input_length)
+        if "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
+            # as tf_keras: an Embedding always knows its input (ids of any
+            # length), so a Sequential starting with one is built at once
+            if input_length is None:
+                kwargs["input_shape"] = (None,)
+            else:
+                kwargs["input_shape"] = (input_length,) if isinstance(input_length, int) \
+                    else tuple(input_length)
         kwargs.setdefault("dtype", K.floatx())
         super().__init__(**kwargs)
         for label, value in (("input_dim", input_dim), ("output_dim", output_dim)):

@@ -16,6 +16,7 @@ from .. import backend as K
 from ..ir import KerasTensor
 from .base import Layer
 from ..backend.nest import flatten, pack_as
+from .serialization import serialize as serialize_entry
 from .recurrent_cells import (GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells,
                               deserialize_cell, prefix_weight_names)
 
@@ -209,8 +210,7 @@ class RNN(Layer):
         if self.zero_output_for_mask:
             config["zero_output_for_mask"] = True
         if type(self) is RNN:
-            config["cell"] = {"class_name": type(self.cell).__name__,
-                              "config": self.cell.get_config()}
+            config["cell"] = serialize_entry(self.cell)
         return config
 
     @classmethod

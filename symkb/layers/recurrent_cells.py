@@ -15,6 +15,7 @@ from .. import backend as K
 from ..ir import KerasTensor
 from . import activations, initializers
 from .base import Layer
+from .serialization import serialize as serialize_entry
 from ..backend.nest import flatten, pack_as
 
 def _positive_units(cls, units) -> int:
@@ -292,8 +293,7 @@ class StackedRNNCells(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config["cells"] = [{"class_name": type(c).__name__, "config": c.get_config()}
-                           for c in self.cells]
+        config["cells"] = [serialize_entry(c) for c in self.cells]
         return config
 
     @classmethod

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from .. import backend as K
+from ..backend.nest import flatten
 from ..ir import KerasTensor
 from .base import Layer
 from .recurrent import RNN
 from .recurrent_cells import prefix_weight_names
+from .serialization import deserialize as _deserialize_entry
+from .serialization import serialize as _serialize_entry
 
 _MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 
@@ -23,6 +26,11 @@ class Bidirectional(Layer):
     The sublayers are ``forward_<name>`` and ``backward_<name>``; the weights
     are the forward layer's, then the backward layer's. As in tf_keras, both
     sublayers output zeros at masked steps when they return sequences.
+
+    Initial states are given as ``initial_state=[*forward, *backward]`` or, as
+    a model config records such a call, in the inputs: ``[x, *states]``. The
+    config holds ``layer`` as it was given and ``backward_layer`` (its config
+    when it was given) only when one was given.
     """
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
@@ -41,11 +49,15 @@ class Bidirectional(Layer):
                              f"forward_layer.go_backwards={layer.go_backwards}, "
                              f"backward_layer.go_backwards={backward_layer.go_backwards}")
         super().__init__(**kwargs)
+        self.layer = layer
         self.forward_layer = _recreate(layer, "forward_" + layer.name)
+        self._backward_layer_config = None
         if backward_layer is None:
             self.backward_layer = _recreate(layer, "backward_" + layer.name,
                                             go_backwards=not layer.go_backwards)
         else:
+            # its config as given (before the name gets its prefix)
+            self._backward_layer_config = _serialize_entry(backward_layer)
             self.backward_layer = backward_layer
             backward_layer.name = "backward_" + backward_layer.name
         self.merge_mode = merge_mode
@@ -60,6 +72,9 @@ class Bidirectional(Layer):
     def _sublayers(self) -> list:
         return [self.forward_layer, self.backward_layer]
 
+    def _tracked_layers(self) -> list:
+        return [self.layer, self.forward_layer, self.backward_layer]
+
     def build(self, input_shape):
         if isinstance(input_shape, list) and input_shape and \
                 isinstance(input_shape[0], (tuple, list)):
@@ -72,8 +87,16 @@ class Bidirectional(Layer):
         super().build(input_shape)
 
     def __call__(self, inputs, initial_state=None, constants=None, **kwargs):
+        if isinstance(inputs, (list, tuple)) and len(inputs) > 1 and initial_state is None \
+                and constants is None:
+            # [x, *initial_states]: how a model config records such a call
+            inputs, initial_state = inputs[0], list(inputs[1:])
         if initial_state is None and constants is None:
             return super().__call__(inputs, **kwargs)
+        if initial_state is not None and len(flatten(initial_state)) % 2:
+            raise ValueError(f"Bidirectional {self.name!r}: `initial_state` holds the forward "
+                             "layer's states, then the backward layer's: an even number of "
+                             f"tensors. Received: {len(flatten(initial_state))} states")
         states = [] if initial_state is None else list(initial_state)
         consts = [] if constants is None else list(constants)
         return super().__call__([inputs] + states + consts,
@@ -127,19 +150,27 @@ class Bidirectional(Layer):
             return masks + [None] * n_states
         return masks if self.merge_mode is None else output_mask
 
+    def _config_call_kwargs(self, call_kwargs) -> dict:
+        # tf_keras records a call with states folded into the inputs so
+        return {"initial_state": None, "constants": None} if "_split" in call_kwargs else {}
+
     def get_config(self):
         config = super().get_config()
+        config["layer"] = _serialize_entry(self.layer)
         config["merge_mode"] = self.merge_mode
-        layer_config = self.forward_layer.get_config()
-        layer_config["name"] = layer_config["name"][len("forward_"):]
-        config["layer"] = {"class_name": type(self.forward_layer).__name__,
-                           "config": layer_config}
+        if self._backward_layer_config is not None:
+            config["backward_layer"] = self._backward_layer_config
         return config
 
     @classmethod
     def from_config(cls, config):
+        """The wrapper from ``get_config``'s (or tf_keras's) dict."""
         config = dict(config)
-        return cls(_deserialize_layer(config.pop("layer")), **config)
+        layer = _deserialize_entry(config.pop("layer"))
+        backward = config.pop("backward_layer", None)
+        if backward is not None:
+            config["backward_layer"] = _deserialize_entry(backward)
+        return cls(layer, **config)
 
 
 def _recreate(layer, name, **overrides):
@@ -224,25 +255,17 @@ class TimeDistributed(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config["layer"] = {"class_name": type(self.layer).__name__,
-                           "config": self.layer.get_config()}
+        config["layer"] = _serialize_entry(self.layer)
         return config
 
     @classmethod
     def from_config(cls, config):
+        """The wrapper from ``get_config``'s (or tf_keras's) dict."""
         config = dict(config)
-        return cls(_deserialize_layer(config.pop("layer")), **config)
+        return cls(_deserialize_entry(config.pop("layer")), **config)
 
 
 def _fold_steps(mask):
     """A ``(batch, time, ...)`` mask as ``(batch * time, ...)``."""
     return K.reshape(mask, (-1,) + tuple(K.int_shape(mask)[2:]))
 
-
-def _deserialize_layer(spec):
-    """A layer of ``symkb.layers`` from ``{"class_name", "config"}``."""
-    from .. import layers
-    layer_cls = getattr(layers, spec["class_name"], None)
-    if not (isinstance(layer_cls, type) and issubclass(layer_cls, Layer)):
-        raise ValueError(f"Unknown layer class {spec['class_name']!r}: not in symkb.layers")
-    return layer_cls.from_config(spec["config"])

@@ -1,19 +1,30 @@
 """Model configs in tf_keras's format: ``get_config`` / ``from_config``.
 
-Sequential: ``{"name", "layers": [{"class_name", "config"}, ...]}`` with the
-InputLayer first. Functional: ``{"name", "layers": [{"class_name", "config",
-"name", "inbound_nodes"}], "input_layers", "output_layers"}`` where each
-inbound node lists ``[layer_name, node_index, tensor_index, kwargs]``.
+Sequential: ``{"name", "layers": [entry, ...]}`` with the InputLayer first.
+Functional: ``{"name", "trainable", "layers": [entry + {"name",
+"inbound_nodes"}], "input_layers", "output_layers"}``. An entry is tf_keras's
+``{"module", "class_name", "config", "registered_name", "build_config"}``
+(:mod:`symkb.layers.serialization`). Each inbound node lists
+``[layer_name, node_index, tensor_index, kwargs]``; ``input_layers`` and
+``output_layers`` hold ``[layer_name, node_index, tensor_index]`` references
+nested like the model's inputs and outputs.
+
+Node indices count a layer's calls as tf_keras does: a nested model's call
+number 0 is the one that made the model itself, so its calls inside an outer
+model are numbered from 1 (tf_keras's "skip first node" rule).
+
 Layers are found by class name in :mod:`symkb.layers` (or ``custom_objects``);
 nothing is ever executed from a config.
 """
 from __future__ import annotations
 
 from ..layers.core import InputLayer
-from ..backend.nest import flatten
+from ..layers.serialization import serialize as layer_entry
+from ..backend.nest import flatten, map_structure
 
 
 def layer_class(class_name, custom_objects=None):
+    """The class for ``class_name``: ``custom_objects`` first, then symkb's."""
     from .. import layers
     from . import functional, sequential
     if custom_objects and class_name in custom_objects:
@@ -32,34 +43,44 @@ def layer_class(class_name, custom_objects=None):
 def class_name_of(layer) -> str:
     """The class name tf_keras shows for ``layer``: a functional model is a
     ``Functional``."""
-    return "Functional" if type(layer).__name__ == "Model" else type(layer).__name__
+    return layer._config_class_name()
 
 
 def serialize_layer(layer) -> dict:
+    """``{"class_name", "config"}`` of a layer or model (a model's JSON top level)."""
     return {"class_name": class_name_of(layer), "config": layer.get_config()}
 
 
 def deserialize_layer(config, custom_objects=None):
+    """A layer or model from ``{"class_name", "config", ...}`` (extra keys ignored)."""
     cls = layer_class(config["class_name"], custom_objects)
     if hasattr(cls, "from_config"):
         try:
             return cls.from_config(config["config"], custom_objects=custom_objects)
-        except TypeError:
+        except TypeError as exc:
+            if "custom_objects" not in str(exc):
+                raise
             return cls.from_config(config["config"])
     return cls(**config["config"])
+
+
+def first_node_offset(layer) -> int:
+    """1 for a model with its own input (its call 0 made it), else 0."""
+    from .functional import Model
+    return int(isinstance(layer, Model) and bool(getattr(layer, "inputs", None)))
 
 
 def sequential_config(model) -> dict:
     layers = []
     if model._input_layer is not None:
-        layers.append(serialize_layer(model._input_layer))
-    layers.extend(serialize_layer(layer) for layer in model.layers)
+        layers.append(layer_entry(model._input_layer))
+    layers.extend(layer_entry(layer) for layer in model.layers)
     return {"name": model.name, "layers": layers}
 
 
 def sequential_from_config(config, custom_objects=None):
     from .sequential import Sequential
-    model = Sequential(name=config.get("name"))
+    model = Sequential(name=config.get("name"), trainable=config.get("trainable", True))
     for layer_config in config["layers"]:
         layer = deserialize_layer(layer_config, custom_objects)
         model.add(layer)
@@ -67,31 +88,38 @@ def sequential_from_config(config, custom_objects=None):
 
 
 def functional_config(model) -> dict:
+    """The config of a functional model (see the module docstring)."""
+    def ref(t):
+        src = model._records[t]
+        return [src.layer.name, model.node_index(t) + first_node_offset(src.layer), src.index]
+
     layer_configs = []
     for layer in model.layers:
         inbound = []
         for call in model._calls:
             if call.layer is not layer:
                 continue
-            args = []
-            for t in flatten(call.inputs):
-                src = model._records[t]
-                args.append([src.layer.name, model.node_index(t), src.index, {}])
-            inbound.append(args)
-        entry = serialize_layer(layer)
+            kwargs = layer._config_call_kwargs(call.kwargs)
+            inbound.append([ref(t) + [kwargs] for t in flatten(call.inputs)])
+        entry = layer_entry(layer)
         entry["name"] = layer.name
         entry["inbound_nodes"] = inbound
         layer_configs.append(entry)
 
-    def ref(t):
-        src = model._records[t]
-        return [src.layer.name, model.node_index(t), src.index]
-    return {"name": model.name, "layers": layer_configs,
-            "input_layers": [ref(t) for t in model.inputs],
-            "output_layers": [ref(t) for t in model.outputs]}
+    def refs(nested):
+        out = map_structure(ref, nested)
+        return out if isinstance(out, list) and out and isinstance(out[0], list) else [out]
+    return {"name": model.name, "trainable": model.trainable, "layers": layer_configs,
+            "input_layers": refs(model._nested_inputs),
+            "output_layers": refs(model._nested_outputs)}
+
+
+def _is_ref(item) -> bool:
+    return isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)
 
 
 def functional_from_config(config, custom_objects=None):
+    """A functional model from :func:`functional_config`'s (or tf_keras's) config."""
     from .functional import Model
     made: dict = {}     # layer name -> layer
     outputs: dict = {}  # (layer name, node index) -> list of output tensors
@@ -109,6 +137,7 @@ def functional_from_config(config, custom_objects=None):
                 progressed = True
                 continue
             nodes = entry.get("inbound_nodes", [])
+            offset = first_node_offset(layer)
             done = sum(1 for key in outputs if key[0] == name)
             while done < len(nodes):
                 args = nodes[done]
@@ -116,15 +145,25 @@ def functional_from_config(config, custom_objects=None):
                     break
                 tensors = [outputs[(a[0], a[1])][a[2]] for a in args]
                 result = layer(tensors[0] if len(tensors) == 1 else tensors)
-                outputs[(name, done)] = flatten(result)
+                outputs[(name, done + offset)] = flatten(result)
                 done += 1
                 progressed = True
             if done == len(nodes):
                 pending.remove(entry)
         if not progressed:
             raise ValueError("from_config: the layer graph in this config cannot be rebuilt "
-                             f"(unresolved layers: {[e.get('name') for e in pending]})")
-    ins = [outputs[(r[0], r[1])][r[2]] for r in config["input_layers"]]
-    outs = [outputs[(r[0], r[1])][r[2]] for r in config["output_layers"]]
-    return Model(ins if len(ins) > 1 else ins[0], outs if len(outs) > 1 else outs[0],
-                 name=config.get("name"))
+                             f"(unresolved layers: {[e.get('name') for e in pending]}). "
+                             "An inbound node refers to a layer call that no layer in the "
+                             "config makes.")
+
+    def tensors(nested):
+        if _is_ref(nested):
+            return outputs[(nested[0], nested[1])][nested[2]]
+        return [tensors(item) for item in nested]
+    ins, outs = tensors(config["input_layers"]), tensors(config["output_layers"])
+    if len(ins) == 1:
+        ins = ins[0]
+    if len(outs) == 1:
+        outs = outs[0]
+    return Model(ins, outs, name=config.get("name"), trainable=config.get("trainable", True))
+

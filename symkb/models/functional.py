@@ -25,6 +25,14 @@ from .summary import summarize
 class Model(InferenceOnly, Layer):
     """A functional model (see the module docstring)."""
 
+    # tf_keras's names for a functional model in a config entry
+    _config_module = "tf_keras.src.engine.functional"
+    _config_registered_name = "Functional"
+
+    @classmethod
+    def _config_class_name(cls) -> str:
+        return "Functional" if cls.__name__ == "Model" else cls.__name__
+
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
         if inputs is None or outputs is None:
             raise ValueError("Model: give both `inputs` and `outputs` (symkb builds models "
@@ -40,6 +48,7 @@ class Model(InferenceOnly, Layer):
                                     f"(from Input or a layer), received {type(t).__name__}")
         self.graph = Graph(self.inputs, self.outputs, name=self.name)
         self._layers, self._calls, self._records = _collect_layers(self.inputs, self.outputs)
+        self._build_input_shape = map_structure(lambda t: tuple(t.shape), inputs)
         self.built = True
         self._predict_fn = None
 
@@ -87,7 +96,11 @@ class Model(InferenceOnly, Layer):
     # ---------------------------------------------------------------- layers
     @property
     def layers(self) -> list:
+        """The model's layers, in tf_keras's order."""
         return list(self._layers)
+
+    def _tracked_layers(self) -> list:
+        return self.layers
 
     def get_layer(self, name=None, index=None):
         """The layer called ``name``, or at position ``index`` of ``model.layers``."""
@@ -197,9 +210,22 @@ class Model(InferenceOnly, Layer):
         pass
 
     # --------------------------------------------------------------- summary
-    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
-        """Print the Keras-style summary table."""
-        summarize(self, line_length, positions, print_fn)
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        """Print the Keras-style summary table (tf_keras's text).
+
+        Args:
+            line_length: the table's width (default 65, or 98 with the
+                ``Connected to`` column).
+            positions: the columns' right edges (fractions or positions).
+            print_fn: called with each line (default ``print``).
+            expand_nested: also list the layers of nested models, boxed.
+            show_trainable: add a ``Trainable`` column.
+            layer_range: two layer names or patterns, the first and last
+                layer to list (``re.match``).
+        """
+        summarize(self, line_length, positions, print_fn, expand_nested=expand_nested,
+                  show_trainable=show_trainable, layer_range=layer_range)
 
     def _summary_rows(self) -> list:
         rows = []
@@ -208,7 +234,7 @@ class Model(InferenceOnly, Layer):
             if isinstance(layer, InputLayer):
                 shape = [tuple(layer.output.shape)]
             else:
-                shape = self._output_shape(calls)
+                shape = self._output_shape(calls) if _one_output_shape(layer) else "multiple"
             connected = []
             for c in calls:
                 for t in flatten(c.inputs):
@@ -216,7 +242,8 @@ class Model(InferenceOnly, Layer):
                     if src is not None:
                         connected.append(f"{src.layer.name}[{self.node_index(t)}][{src.index}]")
             rows.append({"name": layer.name, "class_name": class_name_of(layer),
-                         "shape": shape, "params": layer.count_params(), "connected": connected})
+                         "shape": shape, "params": layer.count_params(), "connected": connected,
+                         "layer": layer})
         return rows
 
     def _output_shape(self, calls):
@@ -297,6 +324,16 @@ class Model(InferenceOnly, Layer):
         """Weights written by ``save_weights`` (or tf_keras's ``.weights.h5``)."""
         from .weights_io import load_weights
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+
+def _one_output_shape(layer) -> bool:
+    """Whether all of ``layer``'s calls give the same output shapes (tf_keras
+    shows ``multiple`` in a summary otherwise)."""
+    try:
+        layer._shape_of_calls(1, "output")
+    except AttributeError:
+        return not layer._inbound
+    return True
 
 
 def _default_name(cls) -> str:

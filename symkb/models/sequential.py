@@ -15,6 +15,9 @@ from .functional import Model, _default_name
 class Sequential(Model):
     """A linear stack of layers (tf_keras semantics)."""
 
+    _config_module = "keras"
+    _config_registered_name = None
+
     def __init__(self, layers=None, name=None, trainable=True):
         Layer.__init__(self, name=name or _default_name(Sequential), trainable=trainable)
         self._stack: list = []
@@ -56,7 +59,7 @@ class Sequential(Model):
                 # a built model first: its input is the stack's (tf_keras)
                 shape, dtype = tuple(layer.inputs[0].shape), layer.inputs[0].dtype
             if shape is not None:
-                self._input_layer = InputLayer(batch_input_shape=shape, dtype=dtype)
+                self._input_layer = _implicit_input(layer, shape, dtype)
         if self._input_layer is not None:
             self._build_graph(self._input_layer.output)
 
@@ -93,6 +96,7 @@ class Sequential(Model):
         self.inputs, self.outputs = [inp], [out]
         self.graph = Graph([inp], [out], name=self.name)
         _, self._calls, self._records = _collect_layers([inp], [out])
+        self._build_input_shape = tuple(inp.shape)
         self.built = True
         self._predict_fn = None
 
@@ -103,7 +107,10 @@ class Sequential(Model):
                 raise ValueError("You must provide an `input_shape` argument.")
             return
         if self._input_layer is None:
-            self._input_layer = InputLayer(batch_input_shape=tuple(input_shape), dtype=self.dtype)
+            if not self._stack:
+                raise ValueError(f"Sequential {self.name!r}: there are no layers to build. "
+                                 f"Received: input_shape={input_shape}")
+            self._input_layer = _implicit_input(self._stack[0], tuple(input_shape), self.dtype)
         self._build_graph(self._input_layer.output)
 
     def _ensure_built(self, data) -> None:
@@ -113,8 +120,8 @@ class Sequential(Model):
             dtype = data.dtype if isinstance(data, KerasTensor) else \
                 (np.asarray(data).dtype.name if np.asarray(data).dtype.kind in "iu"
                  else self.dtype)
-            self._input_layer = InputLayer(batch_input_shape=(None,) + tuple(shape[1:]),
-                                           dtype=dtype)
+            self._input_layer = _implicit_input(self._stack[0], (None,) + tuple(shape[1:]),
+                                                dtype)
             self._build_graph(self._input_layer.output)
 
     @property
@@ -127,6 +134,10 @@ class Sequential(Model):
 
     def call(self, inputs, training=None, mask=None):
         if isinstance(inputs, KerasTensor):
+            # called on a tensor before it has an input: it builds on that
+            # tensor's shape first, as tf_keras does (so its config and
+            # summary show the input it inferred)
+            self._ensure_built(inputs)
             x = inputs
             for layer in self._stack:
                 x = layer(x)
@@ -140,9 +151,13 @@ class Sequential(Model):
                 f"Model {self.name!r}: this model has not yet been built. Build the model first "
                 "by calling `build()` or by calling the model on a batch of data.")
 
-    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        """Print the Keras-style summary table (an error before the model is built);
+        the arguments are :meth:`Model.summary`'s."""
         self._check_built()
-        super().summary(line_length, positions, print_fn)
+        super().summary(line_length, positions, print_fn, expand_nested=expand_nested,
+                        show_trainable=show_trainable, layer_range=layer_range)
 
     def _summary_has_connections(self) -> bool:
         return False
@@ -162,3 +177,10 @@ class Sequential(Model):
         from .config import sequential_from_config
         return sequential_from_config(config, custom_objects)
 
+
+
+def _implicit_input(first_layer, batch_shape, dtype) -> InputLayer:
+    """The InputLayer a Sequential makes for itself: named ``<first layer>_input``
+    as in tf_keras."""
+    return InputLayer(batch_input_shape=tuple(batch_shape), dtype=dtype,
+                      name=f"{first_layer.name}_input")
