@@ -90,7 +90,7 @@ def clip(x, min_value, max_value):
                             f"received {bound!r}")
     if ir.is_symbolic(min_value) or ir.is_symbolic(max_value) or np.ndim(min_value) or \
             np.ndim(max_value):
-        return call("minimum", call("maximum", x, min_value), max_value)
+        return call("maximum", call("minimum", x, max_value), min_value)
     if max_value < min_value:
         max_value = min_value
     return call("clip", x, min_value=float(min_value), max_value=float(max_value))
