@@ -7,8 +7,9 @@ halves it ``log2(threads)`` times with ``cuda.syncthreads()`` between
 rounds, and writes one partial per block. When a row needed more than one
 block, a second launch of the same kernel shape reduces the partials and
 applies the finish (``mean``'s division, ``any``/``all``'s conversion to
-bool). ``argmax``/``argmin`` carry (value, index) pairs: NaN wins and ties
-go to the first index, as in numpy.
+bool). ``argmax``/``argmin`` carry (value, index) pairs, as tf's scan:
+only values beyond the dtype's lowest / highest one take part (NaN never
+does), ties go to the first index, and a row with none answers 0.
 
 ``softmax`` is decomposed into ``max``, ``subtract``, ``exp``, ``sum`` and
 ``divide`` nodes; ``cumsum``/``cumprod`` run one thread per row along the
@@ -20,6 +21,7 @@ import math
 
 import numpy as np
 
+from ...ir.ops.reduce import arg_bound
 from ...ir.types import is_float
 from . import adapter
 from .movement import make_transpose
@@ -90,6 +92,11 @@ def build_reduce_kernel(name, op, in_dtype, acc, out_dtype, threads, first, fina
                     w.line("v = inp[r * L + j]")
                 if arg:
                     w.line("vi = j" if first else "vi = inp_idx[r * L + j]")
+                    if first:
+                        bound = lit(arg_bound(op, in_dtype), in_dtype)
+                        w.line(f"if not v {'>' if sign > 0 else '<'} {bound}:")
+                        with w.indent():
+                            w.line("vi = -1")
                     w.line(f"if _arg_better(v, vi, acc, ai, {sign}):")
                     with w.indent():
                         w.line("acc = v")
@@ -120,7 +127,7 @@ def build_reduce_kernel(name, op, in_dtype, acc, out_dtype, threads, first, fina
             with w.indent():
                 if arg:
                     if final:
-                        w.line("out[r * P + part] = shi[0]")
+                        w.line("out[r * P + part] = shi[0] if shi[0] >= 0 else 0")
                     else:
                         w.line("out[r * P + part] = sh[0]")
                         w.line("out_idx[r * P + part] = shi[0]")
