@@ -157,9 +157,37 @@ class Model(Layer):
                                              name=self.name)
         return self._predict_fn
 
+    def _compiled_announced(self, verbose: int):
+        """:meth:`_compiled`, saying so on stdout when ``verbose`` and it compiles now."""
+        if not verbose or self._predict_fn is not None:
+            return self._compiled()
+        import time
+
+        from ..lower import resolve_target
+        print(f"{self.name}: compiling the graph for the {resolve_target('auto')} target "
+              "(the first predict; later calls reuse it)...", flush=True)
+        t0 = time.perf_counter()
+        fn = self._compiled()
+        how = ("loaded from the cache" if getattr(fn, "cache_hit", False) else
+               "cold compile" if fn.target == "cpu" else f"the {fn.target} target")
+        print(f"{self.name}: compiled in {time.perf_counter() - t0:.2f} s ({how})", flush=True)
+        return fn
+
     def predict(self, x, batch_size=None, verbose=0, steps=None, **kwargs):
-        """Run the compiled graph on arrays ``x``: one array, a list of them for
-        several inputs, or a dict keyed by the input names."""
+        """Run the compiled graph on arrays ``x``.
+
+        Args:
+            x: one array, a list of them for several inputs, or a dict keyed
+                by the input names.
+            batch_size: run in chunks of this many samples (default: all at once).
+            verbose: ``0`` (silent, the default), ``1``, ``2`` or ``'auto'`` (1):
+                the first call, which compiles the graph, says so and how long
+                it took.
+            steps: accepted for tf_keras compatibility.
+
+        Returns:
+            An array (a list of them for several outputs).
+        """
         if isinstance(x, dict):
             x = _from_dict(x, self.input_names)
         arrays = _as_input_list(x, len(self.inputs), self.name)
@@ -171,7 +199,7 @@ class Model(Layer):
         if sizes and sizes[0] == 0:
             raise ValueError(f"{self.name}: expected input data to be non-empty (received "
                              f"arrays of shapes {[a.shape for a in arrays]}).")
-        fn = self._compiled()
+        fn = self._compiled_announced(_verbosity(verbose, self.name))
         n = arrays[0].shape[0] if arrays and arrays[0].ndim else 0
         if batch_size is None or n <= batch_size:
             outs = fn(*arrays)
@@ -276,6 +304,15 @@ class Model(Layer):
 def _default_name(cls) -> str:
     from ..backend.session import to_snake_case, unique_object_name
     return unique_object_name(to_snake_case(cls.__name__))
+
+
+def _verbosity(verbose, name) -> int:
+    if verbose == "auto":
+        return 1
+    if isinstance(verbose, bool) or verbose in (0, 1, 2):
+        return int(verbose)
+    raise ValueError(f"{name}.predict: `verbose` must be 0, 1, 2 or 'auto'; "
+                     f"received {verbose!r}")
 
 
 def _from_dict(x: dict, names: list) -> list:
