@@ -275,6 +275,8 @@ def _relu(s, node, args):
     zero = lit(0, dt)
     if alpha and max_value is None and not threshold:
         return f"{a} if {a} > {zero} else {a} * {lit(alpha, dt)}"
+    if not alpha and max_value is None and not threshold:
+        return f"{a} if ({a} > {zero} or {a} != {a}) else {zero}"
     if threshold:
         th = lit(threshold, dt)
         y = f"{a} * ({lit(1, dt)} if {a} > {th} else {zero})"
