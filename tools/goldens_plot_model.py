@@ -73,6 +73,18 @@ MODELS = {
         "y = inner(x)\n"
         "out = layers.Dense(1)(y)\n"
         "model = Model(x, out, name='outer')"),
+    "shared": (
+        "a = Input((3,), name='a')\n"
+        "b = Input((3,), name='b')\n"
+        "shared = layers.Dense(2, activation='relu')\n"
+        "model = Model([a, b], layers.Add()([shared(a), shared(b)]))"),
+    "states": (
+        "a = Input((5, 4), name='a')\n"
+        "b = Input((5, 4), name='b')\n"
+        "out_a, h, c = layers.LSTM(3, return_state=True)(a)\n"
+        "out_b = layers.LSTM(3)(b, initial_state=[h, c])\n"
+        "out = layers.Dense(1)(layers.Concatenate()([out_a, out_b]))\n"
+        "model = Model([a, b], [out, h])"),
 }
 
 OPTIONS = [
