@@ -127,7 +127,8 @@ def _elementwise():
         cases.append((fn, ["u64"], {}))
     for kw in ({"alpha": 0.1}, {"max_value": 1.0}, {"threshold": 0.5},
                {"alpha": 0.2, "max_value": 2.0, "threshold": -1.0}, {"max_value": 0.0},
-               {"max_value": 6.0}, {"alpha": 0.3, "max_value": 6.0}, {"alpha": 0.1, "threshold": 0.5}):
+               {"max_value": 6.0}, {"alpha": 0.3, "max_value": 6.0},
+               {"alpha": 0.1, "threshold": 0.5}):
         cases.append(("relu", ["u"], kw))
     # No bound is a Python -0.0: tf's eager scalar cache keys constants by
     # value, so a -0.0 may come back as a cached +0.0 (and so the answer

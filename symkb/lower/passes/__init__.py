@@ -128,7 +128,8 @@ def run_pipeline(graph: Graph, passes=None, *, dump: bool = False, verify_each: 
     return graph, report
 
 
-__all__ = ["PIPELINE", "run_pipeline", "PassRecord", "PassReport", "rewrite", "map_bodies", "consumers",
+__all__ = ["PIPELINE", "run_pipeline", "PassRecord", "PassReport", "rewrite", "map_bodies",
+           "consumers",
            "verify", "infer_types", "fold_constants", "simplify", "cse", "dce", "sink_slices",
            "licm",
            "fuse_elementwise", "fuse_dot"]
