@@ -1,4 +1,4 @@
-"""The ``symkb`` command: ``demo``, ``inspect``, ``bench``.
+"""The ``symkb`` command: ``demo``, ``inspect``, ``cache``, ``bench``.
 
 Errors print as one line (``symkb: error: ...``) unless ``--debug`` is given.
 """
@@ -31,11 +31,11 @@ def _demo(args) -> int:
     t0 = time.perf_counter()
     compiled = symkb.compile(model, target=args.target)
     compile_s = time.perf_counter() - t0
-    print(f"target: {compiled.target}   compile: {compile_s * 1e3:.1f} ms "
-          "(a cache hit after the first run)")
+    print(f"target: {compiled.target}   compile: {compile_s * 1e3:.1f} ms, "
+          f"{compile_origin(compiled)}")
     if getattr(compiled, "passes_report", None):
         print("passes:")
-        for line in compiled.passes_report:
+        for line in str(compiled.passes_report).splitlines():
             print(f"  {line}")
     print("\n== 4. the graph after the passes")
     print(compiled.graph)
@@ -66,9 +66,26 @@ def _demo(args) -> int:
     return 0
 
 
+def compile_origin(compiled) -> str:
+    """Where an executable's machine code came from, truthfully, for the demo."""
+    if compiled.target == "cpu":
+        if getattr(compiled, "cache_hit", False):
+            return f"loaded from the cache ({compiled.path})"
+        return (f"cold compile (the code is now cached in {compiled.path.parent}; "
+                "the next run loads it)")
+    if compiled.target == "interpreter":
+        return "nothing to compile (the numpy interpreter)"
+    return "kernels compile on the first call (numba caches them next to the module)"
+
+
 def _inspect(args) -> int:
     from .inspect_cmd import run_inspect
     return run_inspect(args)
+
+
+def _cache(args) -> int:
+    from .cache_cmd import run_cache
+    return run_cache(args)
 
 
 def _bench(args) -> int:
@@ -101,7 +118,7 @@ def _positive(name):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="symkb", description="symkb: build models symbolically, compile and inspect them "
-                                  "(commands: demo, inspect, bench).")
+                                  "(commands: demo, inspect, cache, bench).")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="build, compile, inspect and run a small model")
@@ -120,9 +137,15 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = sub.add_parser("inspect", help="summary, stats and IR of a saved model or graph")
     inspect.add_argument("file", help="a saved model (model.save), a model's to_json() text, "
                                        "a graph's symkb.ir.to_json document, or printed IR text")
-    inspect.add_argument("--dot", metavar="OUT", help="write Graphviz DOT to OUT")
+    inspect.add_argument("--dot", metavar="OUT",
+                         help="draw the op graph to OUT: .dot/.gv write the Graphviz source, "
+                              ".png/.svg/.pdf/... a picture (needs Graphviz's `dot` program)")
     inspect.add_argument("--passes", action="store_true", help="show the graph after each pass")
     inspect.set_defaults(func=_inspect)
+    cache = sub.add_parser("cache", help="show (or --clear) the folder of compiled code")
+    cache.add_argument("--clear", action="store_true",
+                       help="remove the generated modules and numba's machine code")
+    cache.set_defaults(func=_cache)
     bench = sub.add_parser("bench", help="the RNN benchmark table (benchmarks/rnn.py)",
                            add_help=False)
     bench.description = ("Every argument after `bench` goes to benchmarks/rnn.py "

@@ -4,8 +4,10 @@ FILE is a model saved with ``model.save(path)`` (a folder or a zip archive,
 whatever its name),
 a model's ``to_json()`` text, or a graph's ``symkb.ir.to_json`` document.
 Prints the model summary (for models), the graph statistics and the IR;
-``--dot OUT`` writes Graphviz source; ``--passes`` prints the graph after
-every compiler pass.
+``--dot OUT`` draws the op graph: ``.dot``/``.gv`` get the Graphviz source,
+``.png``/``.svg``/``.pdf``/... a picture (which needs Graphviz's ``dot``
+program), any other extension is refused; ``--passes`` prints the graph
+after every compiler pass.
 """
 from __future__ import annotations
 
@@ -66,7 +68,8 @@ def run_inspect(args) -> int:
     print()
     print(graph)
     if args.dot:
-        pathlib.Path(args.dot).write_text(ir.to_dot(graph))
+        from .utils.graphviz import render
+        render(ir.to_dot(graph), args.dot, "symkb inspect --dot")
         print(f"\nwrote {args.dot}")
     if args.passes:
         from .lower.passes import run_pipeline

@@ -276,7 +276,8 @@ def test_plot_model_tf_keras_arguments(tmp_path):
     assert "f32[?,5,3]" in model_to_dot(graph, show_dtype=True)
     nodes, _, clusters = _parse_dot(model_to_dot(graph, expand_nested=False))
     assert '"body"' not in clusters and not any("x_t" in n for n in nodes)
-    assert '"body"' in _parse_dot(plain)[2]
+    assert '"body"' not in _parse_dot(plain)[2]  # expand_nested=False by default, as tf_keras
+    assert '"body"' in _parse_dot(model_to_dot(graph, expand_nested=True))[2]
     with pytest.raises(ValueError, match="layer_range"):
         model_to_dot(graph, layer_range=["a", "b"])
     out = plot_model(graph, tmp_path / "m.dot", show_shapes=True, show_trainable=True,

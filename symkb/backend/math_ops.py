@@ -34,7 +34,7 @@ abs = _unary_doc("abs", "Absolute value ``|x|``")  # noqa: A001
 square = _unary_doc("square", "Square ``x ** 2``")
 exp = _unary_doc("exp", "Exponential ``e ** x``", floats=True)
 log = _unary_doc("log", "Natural logarithm", floats=True)
-sign = _unary_doc("sign", "Sign: -1, 0 or 1 (0 for -0.0 too; NaN stays NaN)")
+sign = _unary_doc("sign", "Sign: -1, 0 or 1 (+0.0 for -0.0 too; NaN stays NaN)")
 round = _unary_doc("round", "Round to the nearest integer, halves to even (``round(2.5) == 2``)")  # noqa: A001,E501
 sin = _unary_doc("sin", "Sine", floats=True)
 cos = _unary_doc("cos", "Cosine", floats=True)
@@ -72,7 +72,8 @@ def clip(x, min_value, max_value):
     """Clamp ``x`` elementwise into ``[min_value, max_value]``.
 
     As in tf_keras, ``None`` means unbounded on that side, and a
-    ``max_value`` below ``min_value`` is raised to ``min_value``.
+    ``max_value`` below ``min_value`` is raised to ``min_value``. NaN stays
+    NaN; as ``tf.clip_by_value`` the upper bound applies first.
 
     Args:
         x: a tensor.
@@ -92,7 +93,7 @@ def clip(x, min_value, max_value):
                             f"received {bound!r}")
     if ir.is_symbolic(min_value) or ir.is_symbolic(max_value) or np.ndim(min_value) or \
             np.ndim(max_value):
-        return call("minimum", call("maximum", x, min_value), max_value)
+        return call("maximum", call("minimum", x, max_value), min_value)
     if max_value < min_value:
         max_value = min_value
     return call("clip", x, min_value=float(min_value), max_value=float(max_value))
@@ -245,6 +246,9 @@ def _squeeze_all(x, ax, ndim):
 def argmax(x, axis=-1):
     """Index of the maximum value along an axis (the first one on ties).
 
+    As TensorFlow, NaN is skipped (``argmax([1, nan, 3]) == 2``) and a row
+    with nothing above the dtype's lowest value (all NaN or -inf) gives 0.
+
     Args:
         x: a tensor.
         axis: the axis to search (default: the last).
@@ -257,6 +261,9 @@ def argmax(x, axis=-1):
 
 def argmin(x, axis=-1):
     """Index of the minimum value along an axis (the first one on ties).
+
+    As TensorFlow, NaN is skipped and a row with nothing below the dtype's
+    highest value (all NaN or +inf) gives 0.
 
     Args:
         x: a tensor.

@@ -22,7 +22,8 @@ class Executable:
         self.name = name or graph.name
         self.single_output = single_output
         self.output_keys = None  # K.function given a dict of outputs: the dict's keys
-        self.passes_report = passes_report or []
+        from .passes import PassReport
+        self.passes_report = PassReport(passes_report or [])
         self.source = source
 
     def _check(self, args) -> list:

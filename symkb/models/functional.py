@@ -203,6 +203,25 @@ class Model(InferenceOnly, Layer):
         from .predicting import predict_on_batch
         return predict_on_batch(self, x)
 
+    def _compiled_announced(self, verbose: int):
+        """:meth:`_compiled`, saying so on stderr when ``verbose`` and it compiles now
+        (stdout carries the progress bar, as in tf_keras)."""
+        if not verbose or self._predict_fn is not None:
+            return self._compiled()
+        import sys
+        import time
+
+        from ..lower import resolve_target
+        print(f"{self.name}: compiling the graph for the {resolve_target('auto')} target "
+              "(the first predict; later calls reuse it)...", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        fn = self._compiled()
+        how = ("loaded from the cache" if getattr(fn, "cache_hit", False) else
+               "cold compile" if fn.target == "cpu" else f"the {fn.target} target")
+        print(f"{self.name}: compiled in {time.perf_counter() - t0:.2f} s ({how})",
+              file=sys.stderr, flush=True)
+        return fn
+
     def __call__(self, inputs, *args, **kwargs):
         return super().__call__(inputs, *args, **kwargs)
 

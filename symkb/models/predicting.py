@@ -78,7 +78,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     if steps and steps > batches:
         warnings.warn(f"predict: the input ran out of data after {batches} batches of "
                       f"{batch_size} rows; steps={steps} asked for more", stacklevel=3)
-    fn = model._compiled()
+    fn = model._compiled_announced(verbose)
     if not arrays[0].ndim:  # a scalar input has no rows to batch
         return fn(*arrays)
     bar = None

@@ -100,33 +100,56 @@ def logical_not(x):
     return np.logical_not(x)
 
 
+def _max_nan(x, y):
+    """tf's ``maximum``: NaN wins, and of two equal values (``0.0``, ``-0.0``) the second."""
+    return np.where((x > y) | np.isnan(x), x, y)
+
+
+def _min_nan(x, y):
+    """tf's ``minimum``: NaN wins, and of two equal values the second."""
+    return np.where((x < y) | np.isnan(x), x, y)
+
+
 @register("relu", type_rule=_float_only("relu"), kind="elementwise")
 def relu(x, *, alpha=0.0, max_value=None, threshold=0.0):
-    """tf_keras's relu: ``x`` above ``threshold`` (clipped at ``max_value``),
-    ``alpha * (x - threshold)`` below it."""
+    """tf_keras's relu, composed as tf_keras composes it (so NaN, inf and -0.0
+    come out as there): ``leaky_relu`` when only ``alpha`` is given; else
+    ``x * (x > threshold)`` (or ``relu(x)``), clipped to ``[0, max_value]``,
+    minus ``alpha * relu(threshold - x)``."""
     dt = x.dtype.type
-    above = x > dt(threshold) if threshold else x > 0
-    y = np.where(above | np.isnan(x), x, dt(0))
+    zero = dt(0)
+    if alpha and max_value is None and not threshold:
+        return np.where(x > zero, x, x * dt(alpha))
+    if threshold:
+        y = x * (x > dt(threshold)).astype(x.dtype)
+    else:
+        y = _max_nan(x, zero)
     if max_value is not None:
-        y = np.minimum(y, dt(max_value))
+        y = _max_nan(_min_nan(y, dt(max_value)), zero)
     if alpha:
-        y = y + np.where(above, dt(0), dt(alpha) * (x - dt(threshold)))
+        negative = _max_nan(-x + dt(threshold) if threshold else -x, zero)
+        y = y - dt(alpha) * negative
     return y
 
 
 @register("elu", type_rule=_float_only("elu"), kind="elementwise")
 def elu(x, *, alpha=1.0):
-    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    """``exp(x) - 1`` below zero, ``x`` elsewhere (tf's kernel: ``-0.0`` stays
+    ``-0.0``); another ``alpha`` scales the part at or below zero, as tf_keras."""
     dt = x.dtype.type
-    return np.where(x > 0, x, dt(alpha) * np.expm1(np.minimum(x, dt(0))))
+    res = np.where(x < 0, np.exp(x) - dt(1), x)
+    if alpha == 1.0:
+        return res
+    return np.where(x > 0, res, dt(alpha) * res)
 
 
 @register("selu", type_rule=_float_only("selu"), kind="elementwise")
 def selu(x):
-    """Scaled elu with the self-normalising constants."""
+    """Scaled elu with the self-normalising constants (tf's kernel:
+    ``scale * alpha * (exp(x) - 1)`` below zero, ``scale * x`` elsewhere)."""
     dt = x.dtype.type
-    alpha, scale = dt(1.6732632423543772), dt(1.0507009873554805)
-    return scale * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, dt(0))))
+    scale_alpha, scale = dt(1.7580993408473768), dt(1.0507009873554805)
+    return np.where(x < 0, scale_alpha * (np.exp(x) - dt(1)), scale * x)
 
 
 def _cast_rule(types, *, dtype):
@@ -142,14 +165,16 @@ def cast(x, *, dtype):
 
 @register("clip", type_rule=_same, kind="elementwise")
 def clip(x, *, min_value, max_value):
-    """Clamp into [min_value, max_value] (infinite bounds clamp nothing, ints too)."""
+    """Clamp into [min_value, max_value] as ``tf.clip_by_value``: the minimum
+    with ``max_value`` first, then the maximum with ``min_value`` (NaN stays
+    NaN; infinite bounds clamp nothing, ints too)."""
     dt = x.dtype.type
     if x.dtype.kind in "iu":
         info = np.iinfo(x.dtype)
         lo = info.min if min_value < info.min else min_value
         hi = info.max if max_value > info.max else max_value
-        return np.minimum(np.maximum(x, dt(lo)), dt(hi))
-    return np.minimum(np.maximum(x, dt(min_value)), dt(max_value))
+        return np.maximum(np.minimum(x, dt(hi)), dt(lo))
+    return _max_nan(_min_nan(x, dt(max_value)), dt(min_value))
 
 
 def _like_rule(types, *, dtype=None):

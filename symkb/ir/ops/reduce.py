@@ -127,16 +127,45 @@ def _arg_rule(name):
     return rule
 
 
+def arg_bound(op: str, dtype):
+    """The starting best value of tf's ``argmax`` / ``argmin`` scan: the dtype's
+    lowest / highest finite value. Only values strictly beyond it can win."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        info = np.finfo(dtype)
+        return info.min if op == "argmax" else info.max
+    if dtype.kind == "b":
+        return op == "argmin"
+    info = np.iinfo(dtype)
+    return info.min if op == "argmax" else info.max
+
+
+def _arg_reduce(op, x, axis):
+    """tf's CPU arg-reduction: a scan from (index 0, :func:`arg_bound`) that moves
+    to a later element only when it is strictly better, so NaN never wins,
+    ties go to the first index, and a row with no value beyond the bound (all
+    NaN, or -inf for argmax) answers 0."""
+    if x.dtype.kind != "f":
+        return (np.argmax if op == "argmax" else np.argmin)(x, axis=axis)
+    bound = arg_bound(op, x.dtype)
+    if op == "argmax":
+        return np.argmax(np.where(x > bound, x, -np.inf), axis=axis)
+    return np.argmin(np.where(x < bound, x, np.inf), axis=axis)
+
+
 @register("argmax", type_rule=_arg_rule("argmax"), kind="reduction")
 def argmax(x, *, axis):
-    """Index of the largest value along ``axis`` (first one on ties)."""
-    return np.argmax(x, axis=axis)
+    """Index of the largest value along ``axis``, as tf: the first one on ties,
+    NaN skipped (``argmax([1, nan, 3]) == 2``), 0 when nothing is above the
+    dtype's lowest value (a row of NaN or -inf)."""
+    return _arg_reduce("argmax", x, axis)
 
 
 @register("argmin", type_rule=_arg_rule("argmin"), kind="reduction")
 def argmin(x, *, axis):
-    """Index of the smallest value along ``axis``."""
-    return np.argmin(x, axis=axis)
+    """Index of the smallest value along ``axis``, as tf: the first one on ties,
+    NaN skipped, 0 when nothing is below the dtype's highest value."""
+    return _arg_reduce("argmin", x, axis)
 
 
 def _scan_rule(name):
@@ -149,8 +178,9 @@ def _scan_rule(name):
 
 @register("cumsum", type_rule=_scan_rule("cumsum"), kind="other")
 def cumsum(x, *, axis):
-    """Running sum along ``axis``."""
-    return np.cumsum(x, axis=axis, dtype=x.dtype)
+    """Running sum along ``axis``; as tf, the sum starts from +0.0, so it is never -0.0."""
+    out = np.cumsum(x, axis=axis, dtype=x.dtype)
+    return out + x.dtype.type(0) if x.dtype.kind == "f" else out
 
 
 @register("cumprod", type_rule=_scan_rule("cumprod"), kind="other")

@@ -8,7 +8,7 @@ is C-contiguous, which ``np.dot`` and reshapes rely on).
 """
 from __future__ import annotations
 
-from ...ir.ops.reduce import reduce_identity
+from ...ir.ops.reduce import arg_bound, reduce_identity
 from ...ir.types import is_float
 from .codegen import Unsupported, emitter
 from .scalar import lit, np_type
@@ -75,8 +75,9 @@ def emit_reduce(cg, node) -> None:
                       f"{lit(reduce_identity(op, dt), dt)}")
             with cg.w.block(f"for k in range(1, {rows}.shape[1]):"):
                 cg.w.line(f"v = {rows}[r, k]")
-                nan = " or v != v" if is_float(dt) else ""
-                with cg.w.block(f"if (v {cmp} acc{nan}) and acc == acc:"):
+                # tf's fold: the first NaN stays; of equal values (0.0, -0.0) the later one
+                nan = " or acc != acc" if is_float(dt) else ""
+                with cg.w.block(f"if not (acc {cmp} v{nan}):"):
                     cg.w.line("acc = v")
             cg.w.line(f"{flat}[r] = acc")
         else:
@@ -100,13 +101,14 @@ def emit_arg(cg, node) -> None:
     flat = cg.fresh("flat")
     cg.w.line(f"{flat} = {name}.reshape((-1,))")
     cmp = ">" if node.op == "argmax" else "<"
-    nan = " or (v != v and best == best)" if is_float(x.dtype) else ""
+    # tf's scan: from (0, the dtype's lowest / highest value), only a strictly
+    # better value moves it, so NaN never wins and ties keep the first index
     with cg.w.block(f"for r in range({rows}.shape[0]):"):
-        cg.w.line(f"best = {rows}[r, 0]")
+        cg.w.line(f"best = {lit(arg_bound(node.op, x.dtype), x.dtype)}")
         cg.w.line("at = 0")
-        with cg.w.block(f"for k in range(1, {rows}.shape[1]):"):
+        with cg.w.block(f"for k in range({rows}.shape[1]):"):
             cg.w.line(f"v = {rows}[r, k]")
-            with cg.w.block(f"if (v {cmp} best and best == best){nan}:"):
+            with cg.w.block(f"if v {cmp} best:"):
                 cg.w.line("best = v")
                 cg.w.line("at = k")
         cg.w.line(f"{flat}[r] = at")

@@ -195,7 +195,10 @@ def _square(s, node, args):
 @scalar("sign")
 def _sign(s, node, args):
     a, dt = args[0], _out(node)
-    return f"{lit(1, dt)} if {a} > {lit(0, dt)} else ({lit(-1, dt)} if {a} < {lit(0, dt)} else {a})"
+    zero = lit(0, dt)
+    # tf: sign(-0.0) is +0.0, sign(NaN) is NaN
+    rest = f"({a} if {a} != {a} else {zero})" if is_float(dt) else zero
+    return f"{lit(1, dt)} if {a} > {zero} else ({lit(-1, dt)} if {a} < {zero} else {rest})"
 
 
 _LIBM = {"sqrt": "np.sqrt", "exp": "np.exp", "log": "np.log", "log1p": "np.log1p",
@@ -253,43 +256,57 @@ def _softsign(s, node, args):
     return f"{args[0]} / ({lit(1, _out(node))} + abs({args[0]}))"
 
 
+def _max_nan(a, b):
+    """tf's maximum: NaN wins; of equal values (0.0, -0.0) the second."""
+    return f"({a} if ({a} > {b} or {a} != {a}) else {b})"
+
+
+def _min_nan(a, b):
+    """tf's minimum: NaN wins; of equal values the second."""
+    return f"({a} if ({a} < {b} or {a} != {a}) else {b})"
+
+
 @scalar("relu")
 def _relu(s, node, args):
+    # composed as tf_keras composes it (see symkb.ir.ops.elementwise.relu)
     a, dt = args[0], _out(node)
     alpha, max_value = node.attrs.get("alpha", 0.0), node.attrs.get("max_value")
     threshold = node.attrs.get("threshold", 0.0)
-    zero, th = lit(0, dt), lit(threshold, dt)
-    above = f"{a} > {th}"
-    y = f"{a} if ({above} or {a} != {a}) else {zero}"
-    if max_value is None and not alpha:
+    zero = lit(0, dt)
+    if alpha and max_value is None and not threshold:
+        return f"{a} if {a} > {zero} else {a} * {lit(alpha, dt)}"
+    if not alpha and max_value is None and not threshold:
+        return f"{a} if ({a} > {zero} or {a} != {a}) else {zero}"
+    if threshold:
+        th = lit(threshold, dt)
+        y = f"{a} * ({lit(1, dt)} if {a} > {th} else {zero})"
+    else:
+        y = _max_nan(a, zero)
+    if max_value is not None:
+        y = _max_nan(_min_nan(s.tmp(y), lit(max_value, dt)), zero)
+    if not alpha:
         return y
     y = s.tmp(y)
-    if max_value is not None:
-        mv = lit(max_value, dt)
-        y = s.tmp(f"{y} if ({y} < {mv} or {y} != {y}) else {mv}")
-    if alpha:
-        y = f"{y} + ({zero} if {above} else {lit(alpha, dt)} * ({a} - {th}))"
-    return y
-
-
-def _neg_part(s, a, dt):
-    zero = lit(0, dt)
-    return s.tmp(f"{a} if ({a} < {zero} or {a} != {a}) else {zero}")
+    neg = s.tmp(f"-{a} + {lit(threshold, dt)}" if threshold else f"-{a}")
+    return f"{y} - {lit(alpha, dt)} * {_max_nan(neg, zero)}"
 
 
 @scalar("elu")
 def _elu(s, node, args):
     a, dt = args[0], _out(node)
-    m = _neg_part(s, a, dt)
-    return f"{a} if {a} > {lit(0, dt)} else {lit(node.attrs.get('alpha', 1.0), dt)} * np.expm1({m})"
+    res = f"(np.exp({a}) - {lit(1, dt)}) if {a} < {lit(0, dt)} else {a}"
+    alpha = node.attrs.get("alpha", 1.0)
+    if alpha == 1.0:
+        return res
+    res = s.tmp(res)
+    return f"{res} if {a} > {lit(0, dt)} else {lit(alpha, dt)} * {res}"
 
 
 @scalar("selu")
 def _selu(s, node, args):
     a, dt = args[0], _out(node)
-    m = _neg_part(s, a, dt)
-    alpha, scale = lit(1.6732632423543772, dt), lit(1.0507009873554805, dt)
-    return f"{scale} * ({a} if {a} > {lit(0, dt)} else {alpha} * np.expm1({m}))"
+    scale_alpha, scale = lit(1.7580993408473768, dt), lit(1.0507009873554805, dt)
+    return f"{scale_alpha} * (np.exp({a}) - {lit(1, dt)}) if {a} < {lit(0, dt)} else {scale} * {a}"
 
 
 @scalar("cast")
@@ -299,10 +316,10 @@ def _cast(s, node, args):
 
 @scalar("clip")
 def _clip(s, node, args):
+    # tf.clip_by_value: the minimum with the upper bound first, then the maximum
     a, dt = args[0], _out(node)
     lo, hi = lit(node.attrs["min_value"], dt), lit(node.attrs["max_value"], dt)
-    m = s.tmp(f"{a} if ({a} > {lo} or {a} != {a}) else {lo}")
-    return f"{m} if ({m} < {hi} or {m} != {m}) else {hi}"
+    return _max_nan(s.tmp(_min_nan(a, hi)), lo)
 
 
 @scalar("zeros_like", "ones_like")

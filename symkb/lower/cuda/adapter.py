@@ -18,6 +18,8 @@ import os
 
 import numpy as np
 
+_math = math
+
 
 class CudaUnavailableError(RuntimeError):
     """``target='cuda'`` was asked for on a machine that cannot run kernels."""
@@ -179,4 +181,40 @@ def compile_module(source: str, stem: str) -> dict:
     from ..cache import load_module
     require_device()
     module, _, _ = load_module(source, stem)
+    if simulator() and getattr(module, "math", None) is _math:
+        module.math = IEEE_MATH
     return vars(module)
+
+
+class _IEEEMath:
+    """``math`` as a GPU answers it, for kernels run on the simulator.
+
+    The simulator runs kernels as Python, where ``math.log(0.0)``,
+    ``math.sqrt(-1.0)`` or ``math.exp(1000.0)`` raise; a GPU returns -inf,
+    NaN and inf. Where Python's ``math`` raises, this answers with numpy's
+    IEEE result instead (computed in float64, as the simulator computes).
+    """
+
+    _NUMPY = {"fabs": "abs", "pow": "power", "atan2": "arctan2", "asin": "arcsin",
+              "acos": "arccos", "atan": "arctan"}
+
+    def __getattr__(self, name):
+        fn = getattr(_math, name)
+        if not callable(fn):
+            return fn
+        np_fn = getattr(np, self._NUMPY.get(name, name), None)
+
+        def ieee(*args):
+            try:
+                return fn(*args)
+            except (ValueError, OverflowError):
+                if np_fn is None:
+                    raise
+                with np.errstate(all="ignore"):
+                    return float(np_fn(*(np.float64(a) for a in args)))
+        ieee.__name__ = name
+        setattr(self, name, ieee)
+        return ieee
+
+
+IEEE_MATH = _IEEEMath()

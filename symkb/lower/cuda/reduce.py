@@ -4,11 +4,15 @@ A reduction moves its reduced axes last (the transpose kernel, skipped when
 they already are), views the data as ``(rows, L)`` and runs a block tree
 reduction: each block folds a strided share of one row into shared memory,
 halves it ``log2(threads)`` times with ``cuda.syncthreads()`` between
-rounds, and writes one partial per block. When a row needed more than one
+rounds, and writes one partial per block. ``max``/``min`` instead give each
+thread a contiguous stretch and combine neighbours pairwise, so the row is
+folded in order and, of two equal values (``0.0``, ``-0.0``), the later one
+stays, as in tf's fold. When a row needed more than one
 block, a second launch of the same kernel shape reduces the partials and
 applies the finish (``mean``'s division, ``any``/``all``'s conversion to
-bool). ``argmax``/``argmin`` carry (value, index) pairs: NaN wins and ties
-go to the first index, as in numpy.
+bool). ``argmax``/``argmin`` carry (value, index) pairs, as tf's scan:
+only values beyond the dtype's lowest / highest one take part (NaN never
+does), ties go to the first index, and a row with none answers 0.
 
 ``softmax`` is decomposed into ``max``, ``subtract``, ``exp``, ``sum`` and
 ``divide`` nodes; ``cumsum``/``cumprod`` run one thread per row along the
@@ -20,6 +24,7 @@ import math
 
 import numpy as np
 
+from ...ir.ops.reduce import arg_bound
 from ...ir.types import is_float
 from . import adapter
 from .movement import make_transpose
@@ -62,6 +67,9 @@ def _init(op, acc):
 def build_reduce_kernel(name, op, in_dtype, acc, out_dtype, threads, first, final):
     arg = op in ("argmax", "argmin")
     sign = 1 if op == "argmax" else -1
+    # max/min keep the later of equal values (0.0 and -0.0), as tf's fold: their
+    # elements are combined in row order (contiguous stretches, a pairwise tree)
+    ordered = op in ("max", "min")
     w = SourceWriter()
     params = ["out"] + (["out_idx"] if arg and not final else []) + ["inp"] + \
         (["inp_idx"] if arg and not first else []) + ["R", "L", "P", "count"]
@@ -79,8 +87,14 @@ def build_reduce_kernel(name, op, in_dtype, acc, out_dtype, threads, first, fina
             w.line(f"acc = {_init(op, acc)}")
             if arg:
                 w.line("ai = -1")
-            w.line(f"j = part * {threads} + tid")
-            w.line("while j < L:")
+            if ordered:
+                # each thread folds a contiguous stretch, so the fold sees the row in order
+                w.line(f"chunk = (L + {threads} * P - 1) // ({threads} * P)")
+                w.line(f"j = (part * {threads} + tid) * chunk")
+                w.line("stop = min(j + chunk, L)")
+            else:
+                w.line(f"j = part * {threads} + tid")
+            w.line("while j < stop:" if ordered else "while j < L:")
             with w.indent():
                 if first and op in ("any", "all"):
                     w.line(f"v = {lit(1, acc)} if inp[r * L + j] != 0 else {lit(0, acc)}")
@@ -90,21 +104,26 @@ def build_reduce_kernel(name, op, in_dtype, acc, out_dtype, threads, first, fina
                     w.line("v = inp[r * L + j]")
                 if arg:
                     w.line("vi = j" if first else "vi = inp_idx[r * L + j]")
+                    if first:
+                        bound = lit(arg_bound(op, in_dtype), in_dtype)
+                        w.line(f"if not v {'>' if sign > 0 else '<'} {bound}:")
+                        with w.indent():
+                            w.line("vi = -1")
                     w.line(f"if _arg_better(v, vi, acc, ai, {sign}):")
                     with w.indent():
                         w.line("acc = v")
                         w.line("ai = vi")
                 else:
                     w.line(f"acc = {_COMBINE[op].format(a='acc', b='v')}")
-                w.line(f"j += {threads} * P")
+                w.line("j += 1" if ordered else f"j += {threads} * P")
             w.line("sh[tid] = acc")
             if arg:
                 w.line("shi[tid] = ai")
             w.line("cuda.syncthreads()")
-            w.line(f"s = {threads // 2}")
-            w.line("while s > 0:")
+            w.line("s = 1" if ordered else f"s = {threads // 2}")
+            w.line(f"while s < {threads}:" if ordered else "while s > 0:")
             with w.indent():
-                w.line("if tid < s:")
+                w.line("if tid % (2 * s) == 0:" if ordered else "if tid < s:")
                 with w.indent():
                     if arg:
                         w.line(f"if _arg_better(sh[tid + s], shi[tid + s], sh[tid], shi[tid], "
@@ -115,12 +134,12 @@ def build_reduce_kernel(name, op, in_dtype, acc, out_dtype, threads, first, fina
                     else:
                         w.line(f"sh[tid] = {_COMBINE[op].format(a='sh[tid]', b='sh[tid + s]')}")
                 w.line("cuda.syncthreads()")
-                w.line("s //= 2")
+                w.line("s *= 2" if ordered else "s //= 2")
             w.line("if tid == 0:")
             with w.indent():
                 if arg:
                     if final:
-                        w.line("out[r * P + part] = shi[0]")
+                        w.line("out[r * P + part] = shi[0] if shi[0] >= 0 else 0")
                     else:
                         w.line("out[r * P + part] = sh[0]")
                         w.line("out_idx[r * P + part] = shi[0]")

@@ -8,8 +8,11 @@ otherwise promote float32 arithmetic with literals to float64). Helpers that
 need statements (NaN-propagating max, round-half-even, ...) live in
 :data:`PRELUDE` as device functions.
 
-NaN behaviour follows numpy: ``maximum``/``minimum``/``clip``/``relu`` pass
-NaN through, ``sign(NaN)`` is NaN.
+NaN, inf and -0.0 behave as in tf's CPU kernels (``tests/goldens/nonfinite.*``):
+``maximum``/``minimum``/``clip``/``relu`` pass NaN through and answer the
+second operand on ties (``maximum(0.0, -0.0)`` is ``-0.0``), ``sign(NaN)``
+is NaN and ``sign(-0.0)`` is ``+0.0``; relu and elu are composed as
+tf_keras composes them (see :mod:`symkb.ir.ops.elementwise`).
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ def _sign(a):
         return 1
     if a < 0:
         return -1
-    return a * 0
+    return a * 0 + 0  # NaN stays NaN, -0.0 becomes +0.0 (tf)
 
 
 @cuda.jit(device=True)
@@ -56,7 +59,7 @@ def _round_half_even(a):
     r = _floor(a + 0.5)
     if r - a == 0.5 and math.fmod(r, 2.0) != 0.0:
         r -= 1.0
-    return r
+    return math.copysign(r, a)  # round(-0.4) is -0.0, as in tf and numpy
 
 
 @cuda.jit(device=True)
@@ -69,14 +72,11 @@ def _fmod_floor(a, b):
 
 @cuda.jit(device=True)
 def _arg_better(v, i, best, bi, sign):
-    # does (v, i) replace (best, bi)? sign 1: argmax, -1: argmin; NaN wins, then the first index
+    # does (v, i) replace (best, bi)? sign 1: argmax, -1: argmin. NaN never
+    # gets here (the first pass skips it, as tf's scan does); ties: first index
     if i < 0:
         return False
     if bi < 0:
-        return True
-    if best != best:
-        return v != v and i < bi
-    if v != v:
         return True
     if v == best:
         return i < bi
@@ -119,30 +119,40 @@ def _unary_math(fn):
 
 
 def _relu(a, attrs, ins, out):
+    # composed as tf_keras composes it (see symkb.ir.ops.elementwise.relu)
     x = a[0]
     alpha = attrs.get("alpha", 0.0) or 0.0
     max_value = attrs.get("max_value")
     threshold = attrs.get("threshold", 0.0) or 0.0
-    t = lit(threshold, out)
-    above = f"({x} > {t})"
-    y = f"({x} if {above} or {x} != {x} else {lit(0, out)})"
+    zero = lit(0, out)
+    if alpha and max_value is None and not threshold:
+        return f"({x} if {x} > {zero} else {x} * {lit(alpha, out)})"
+    if threshold:
+        y = f"({x} * ({lit(1, out)} if {x} > {lit(threshold, out)} else {zero}))"
+    else:
+        y = f"_maxnan({x}, {zero})"
     if max_value is not None:
-        y = f"_minnan({y}, {lit(max_value, out)})"
+        y = f"_maxnan(_minnan({y}, {lit(max_value, out)}), {zero})"
     if alpha:
-        y = f"({y} + ({lit(0, out)} if {above} else {lit(alpha, out)} * ({x} - {t})))"
+        neg = f"(-{x} + {lit(threshold, out)})" if threshold else f"(-{x})"
+        y = f"({y} - {lit(alpha, out)} * _maxnan({ctor(out)}({neg}), {zero}))"
     return y
 
 
 def _elu(a, attrs, ins, out):
     x = a[0]
-    return (f"({x} if {x} > 0 else {lit(attrs.get('alpha', 1.0), out)} * "
-            f"math.expm1(_minnan({x}, {lit(0, out)})))")
+    res = f"({ctor(out)}(math.exp({x}) - {lit(1, out)}) if {x} < 0 else {x})"
+    alpha = attrs.get("alpha", 1.0)
+    if alpha == 1.0:
+        return res
+    return f"({res} if {x} > 0 else {lit(alpha, out)} * {res})"
 
 
 def _selu(a, attrs, ins, out):
     x = a[0]
-    alpha, scale = lit(1.6732632423543772, out), lit(1.0507009873554805, out)
-    return f"{scale} * ({x} if {x} > 0 else {alpha} * math.expm1(_minnan({x}, {lit(0, out)})))"
+    scale_alpha, scale = lit(1.7580993408473768, out), lit(1.0507009873554805, out)
+    return (f"({scale_alpha} * {ctor(out)}(math.exp({x}) - {lit(1, out)}) if {x} < 0 "
+            f"else {scale} * {x})")
 
 
 def _cast(a, attrs, ins, out):
@@ -171,13 +181,14 @@ def _divide(a, attrs, ins, out):
 
 
 def _clip(a, attrs, ins, out):
-    return (f"_minnan(_maxnan({a[0]}, {lit(attrs['min_value'], out)}), "
-            f"{lit(attrs['max_value'], out)})")
+    # tf.clip_by_value: the minimum with the upper bound first, then the maximum
+    return (f"_maxnan(_minnan({a[0]}, {lit(attrs['max_value'], out)}), "
+            f"{lit(attrs['min_value'], out)})")
 
 
 def _hard_sigmoid(a, attrs, ins, out):
-    return (f"_minnan(_maxnan({a[0]} * {lit(0.2, out)} + {lit(0.5, out)}, {lit(0, out)}), "
-            f"{lit(1, out)})")
+    return (f"_maxnan(_minnan({a[0]} * {lit(0.2, out)} + {lit(0.5, out)}, {lit(1, out)}), "
+            f"{lit(0, out)})")
 
 
 def _binary(fmt):
