@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import backend as K
 from ..ir import Graph, KerasTensor, replay
 from ..layers.base import Layer, history
 from ..layers.core import InputLayer
