@@ -19,6 +19,7 @@ import numpy as np
 
 from ...ir import evaluate
 from ..executable import Executable
+from ..payloads import ParamSpecs, check_const
 from ..shape_guard import ShapeGuard
 from .blocks import row_blocks, run_blocks, thread_count
 from .codegen import EMITTERS, Unsupported, generate  # noqa: F401
@@ -33,8 +34,13 @@ class CpuExecutable(Executable):
                  compile_seconds=0.0, source_graph=None, **kwargs):
         super().__init__(graph, **kwargs)
         self.function = fn
-        self._params = [payload for _, kind, payload in args if kind == "param"]
-        self._consts = [np.array(payload) for _, kind, payload in args if kind == "const"]
+        # the kernel indexes every weight up to its declared shape: each call
+        # checks the Variables against it (one comparison each), the constants once
+        self._params = ParamSpecs(self.name, graph, [p for _, kind, p in args if kind == "param"])
+        declared = {id(n.attrs["value"]): n.out_types[0] for _, n in graph.walk()
+                    if n.op == "const"}
+        self._consts = [check_const(self.name, declared[id(p)], np.array(p))
+                        for _, kind, p in args if kind == "const"]
         self.row_split = row_split  # per result, row-wise; None: the function runs whole
         self._threads = None        # row blocks to run at most; None: numba's thread count
         # output arguments: (result index, type); the result shapes (less the
@@ -67,7 +73,7 @@ class CpuExecutable(Executable):
         # numba types a read-only array apart; the kernels take writable ones
         arrays = [a if not isinstance(a, np.ndarray) or a.flags.writeable else a.copy()
                   for a in arrays]
-        rest = [v.value() for v in self._params] + self._consts
+        rest = self._params.values() + self._consts
         if self.row_split is not None and arrays:
             return self._run_blocks(arrays, rest)
         return list(self.function(*arrays, *rest))
