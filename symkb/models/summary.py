@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ir.safe_text import escape_controls
+
 
 def _format_shape(shape) -> str:
     if isinstance(shape, list):
@@ -11,7 +13,8 @@ def _format_shape(shape) -> str:
 
 
 def _print_row(fields, positions, print_fn):
-    left = [str(f) for f in fields]
+    # names come from files too: no control codes or line breaks reach the terminal
+    left = [escape_controls(str(f), keep_newlines=False) for f in fields]
     while any(left):
         line = ""
         for col in range(len(left)):
@@ -68,7 +71,7 @@ def summarize(model, line_length=None, positions=None, print_fn=None) -> None:
         header = ["Layer (type)", "Output Shape", "Param #"]
     if positions[-1] <= 1:
         positions = [int(line_length * p) for p in positions]
-    print_fn(f'Model: "{model.name}"')
+    print_fn(f'Model: "{escape_controls(str(model.name), keep_newlines=False)}"')
     print_fn("_" * line_length)
     _print_row(header, positions, print_fn)
     print_fn("=" * line_length)
