@@ -26,7 +26,11 @@ def verify(graph) -> None:
     try:
         _verify(graph)
     except VerifyError as exc:
-        raise VerifyError(f"{exc}\nin graph:\n{graph}") from None
+        try:
+            printed = str(graph)
+        except Exception as print_exc:  # noqa: BLE001 (a graph too broken to print)
+            printed = f"(it cannot be printed: {type(print_exc).__name__}: {print_exc})"
+        raise VerifyError(f"{exc}\nin graph:\n{printed}") from None
 
 
 def _verify(graph) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..layers.core import InputLayer
 from ..backend.nest import flatten
+from .config_schema import check_functional, check_layer_entry, check_sequential
 
 
 def layer_class(class_name, custom_objects=None):
@@ -40,13 +41,20 @@ def serialize_layer(layer) -> dict:
 
 
 def deserialize_layer(config, custom_objects=None):
+    check_layer_entry(config, "layer")
     cls = layer_class(config["class_name"], custom_objects)
-    if hasattr(cls, "from_config"):
-        try:
-            return cls.from_config(config["config"], custom_objects=custom_objects)
-        except TypeError:
-            return cls.from_config(config["config"])
-    return cls(**config["config"])
+    try:
+        if hasattr(cls, "from_config"):
+            try:
+                return cls.from_config(config["config"], custom_objects=custom_objects)
+            except TypeError:
+                return cls.from_config(config["config"])
+        return cls(**config["config"])
+    except TypeError as exc:  # an argument the class does not take, or of the wrong kind
+        name = config["config"].get("name")
+        raise ValueError(f"model config: layer {config['class_name']}"
+                         f"{f' {name!r}' if isinstance(name, str) else ''} cannot be built from "
+                         f"its config: {exc}") from exc
 
 
 def sequential_config(model) -> dict:
@@ -59,6 +67,7 @@ def sequential_config(model) -> dict:
 
 def sequential_from_config(config, custom_objects=None):
     from .sequential import Sequential
+    check_sequential(config)
     model = Sequential(name=config.get("name"))
     for layer_config in config["layers"]:
         layer = deserialize_layer(layer_config, custom_objects)
@@ -93,6 +102,7 @@ def functional_config(model) -> dict:
 
 def functional_from_config(config, custom_objects=None):
     from .functional import Model
+    check_functional(config)
     made: dict = {}     # layer name -> layer
     outputs: dict = {}  # (layer name, node index) -> list of output tensors
     pending = list(config["layers"])
@@ -114,7 +124,7 @@ def functional_from_config(config, custom_objects=None):
                 args = nodes[done]
                 if not all((a[0], a[1]) in outputs for a in args):
                     break
-                tensors = [outputs[(a[0], a[1])][a[2]] for a in args]
+                tensors = [_output(outputs, a, f"layer {name!r}") for a in args]
                 result = layer(tensors[0] if len(tensors) == 1 else tensors)
                 outputs[(name, done)] = flatten(result)
                 done += 1
@@ -124,7 +134,16 @@ def functional_from_config(config, custom_objects=None):
         if not progressed:
             raise ValueError("from_config: the layer graph in this config cannot be rebuilt "
                              f"(unresolved layers: {[e.get('name') for e in pending]})")
-    ins = [outputs[(r[0], r[1])][r[2]] for r in config["input_layers"]]
-    outs = [outputs[(r[0], r[1])][r[2]] for r in config["output_layers"]]
+    ins = [_output(outputs, r, "input_layers") for r in config["input_layers"]]
+    outs = [_output(outputs, r, "output_layers") for r in config["output_layers"]]
     return Model(ins if len(ins) > 1 else ins[0], outs if len(outs) > 1 else outs[0],
                  name=config.get("name"))
+
+
+def _output(outputs: dict, ref, where: str):
+    """The tensor a ``[layer name, node index, tensor index]`` reference names."""
+    tensors = outputs.get((ref[0], ref[1]))
+    if tensors is None or ref[2] >= len(tensors):
+        raise ValueError(f"from_config: {where} refers to output {ref[2]} of call {ref[1]} of "
+                         f"layer {ref[0]!r}, which the config does not make")
+    return tensors[ref[2]]

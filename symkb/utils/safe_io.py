@@ -107,8 +107,9 @@ def is_zip(path: str) -> bool:
 
 
 # the ways zipfile reports a damaged, truncated or unsupported archive
+# (OSError: a damaged directory sends zipfile seeking before the start of the file)
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, NotImplementedError,
-               RuntimeError, ValueError, OverflowError, KeyError)
+               RuntimeError, ValueError, OverflowError, KeyError, OSError)
 
 
 def open_archive(source, field: str = "archive") -> zipfile.ZipFile:
