@@ -122,7 +122,7 @@ _LOAD: contextvars.ContextVar = contextvars.ContextVar("symkb_load", default=Non
 
 def _limit(message: str, field: str, setting: str) -> LimitError:
     load = _LOAD.get()
-    return LimitError(f"{message} (field {field}); raise the limit with "
+    return LimitError(f"{message}; raise the limit with "
                       f"symkb.ir.limits.configure({setting}=...) if the file is trusted",
                       source=load.source if load else None,
                       format=load.format if load else None, field=field)
