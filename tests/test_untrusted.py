@@ -251,7 +251,7 @@ def test_limits_are_configurable():
         with pytest.raises(LimitError, match=r"variables\[0\]\.shape: shape \[64\] has 64 "
                                              r"elements, more than the 10"):
             ir.from_json(text)
-    assert limits.get_limits().max_array_elements == 1 << 28
+    assert limits.get_limits().max_array_elements == 1 << 27
     with pytest.raises(ValueError, match="unknown limit 'max_bytes'"):
         limits.configure(max_bytes=3)
     with pytest.raises(ValueError, match="max_depth must be a positive int. Received: 0"):
@@ -333,8 +333,8 @@ def _npz(arrays: dict) -> bytes:
 
 
 @pytest.mark.parametrize("shape, kind, message", [
-    ((100_000_000,), ModelFormatError, r"weight_0'\]: an array of shape \(100000000,\) and "
-                                       r"dtype float32 needs 400000000 bytes; the file holds 16"),
+    ((50_000_000,), ModelFormatError, r"weight_0'\]: an array of shape \(50000000,\) and "
+                                       r"dtype float32 needs 200000000 bytes; the file holds 16"),
     ((1 << 40,), LimitError, r"has 1099511627776 elements"),
 ])
 def test_npz_headers_are_checked_against_the_stored_bytes_before_allocating(
