@@ -11,7 +11,7 @@ hang. Every loader (``load_model``, ``model_from_json``, ``ir.from_json``,
   file's bytes, an archive member's inflated size and ratio, nesting depth);
 * turns whatever goes wrong into a :class:`~symkb.ir.errors.FileFormatError`
   naming the file, the format tried and the field, so callers catch one
-  error family.
+  error family (the message printed without control codes).
 
 The limits hold for loading only; graphs and models built in code are not
 limited. Raise them for models that really are that large::
@@ -33,6 +33,7 @@ import re
 import numpy as np
 
 from .errors import FileFormatError, LimitError
+from .safe_text import escape_controls
 
 
 @dataclasses.dataclass(frozen=True)
@@ -249,8 +250,6 @@ def load_json(text, field: str = "document"):
 
 # -- the boundary ------------------------------------------------------------------
 
-# Exceptions that only reach a loader's caller through a bug or a document the
-# checks did not foresee: reported as FileFormatError with ``internal=True``.
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
@@ -287,15 +286,17 @@ def reading(source: str, fmt: str, error: type = FileFormatError):
                          f"to read ({type(exc).__name__}); see symkb.ir.limits",
                          source=source, format=fmt)
         raise err from None
-    except (OSError, KeyboardInterrupt, SystemExit, GeneratorExit):
+    except OSError:  # no such file, no permission: as open() reports them
         raise
     except Exception as exc:  # noqa: BLE001 (the boundary: one family out)
+        # symkb's own checks raise ValueErrors (and DTypeError, SymbolicValueError);
+        # anything else got past them: still the family, marked internal
         if outer is not None:
             raise
         family = isinstance(exc, ValueError) and not isinstance(exc, UnicodeError)
         from .errors import DTypeError, SymbolicValueError
         own = family or isinstance(exc, (DTypeError, SymbolicValueError))
-        err = error(f"{source}: not a valid {fmt}: {_describe(exc)}",
+        err = error(escape_controls(f"{source}: not a valid {fmt}: {_describe(exc)}"),
                     source=source, format=fmt)
         err.internal = not own
         raise err from exc
@@ -308,6 +309,7 @@ def _located(exc: FileFormatError, cls: type, source: str, fmt: str) -> FileForm
     message = str(exc)
     if not message.startswith(f"{source}:"):
         message = f"{source}: {fmt}: {message}"
+    message = escape_controls(message)  # it quotes names from the file
     err = cls.__new__(cls)
     FileFormatError.__init__(err, message, source=source, format=fmt, field=exc.field)
     err.internal = exc.internal
