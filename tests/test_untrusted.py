@@ -147,6 +147,33 @@ def test_printed_ir_with_lying_types_is_refused():
         ir.parse(text, given)
 
 
+# every source op, a lie about its payload in each form a graph is read from
+_LYING_JSON = {
+    "input": lambda: _doc([{"op": "input", "name": "x", "type": ["f32[4]", "f32[4]"]}],
+                          outputs=((0, 0),)),
+    "param": lambda: _param_doc("f32[64]", (1,)),
+    "const": lambda: _const_doc("f32[64]", (1,)),
+}
+
+
+def test_every_source_op_has_lying_documents_that_are_refused():
+    sources = {name for name, op in ir.REGISTRY.items() if op.kind == "source"}
+    assert sources == set(_LYING_JSON), "a new source op needs its lying-document case here"
+    for op, make in _LYING_JSON.items():
+        text = make()
+        for verify in (True, False):
+            with pytest.raises(GraphFormatError) as info:
+                ir.from_json(text, verify=verify)
+            assert not info.value.internal, op
+        graph = _small_graph()
+        G = ir.to_networkx(graph)
+        key = next(k for k, d in G.nodes(data=True) if d["op"] == op)
+        G.nodes[key]["types"] = ["f32[9,9]"] if op != "input" else ["f32[?,4]", "f32[4]"]
+        for verify in (True, False):
+            with pytest.raises(GraphFormatError, match="declares type|one type"):
+                ir.from_networkx(G, verify=verify)
+
+
 def _spy(exe):
     calls = []
     kernel = exe.function
