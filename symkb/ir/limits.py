@@ -233,10 +233,11 @@ def load_json(text, field: str = "document"):
     """``json.loads`` with the size and depth limits checked first.
 
     Raises:
-        FileFormatError: not JSON (or not UTF-8); :class:`LimitError` over a limit.
+        FileFormatError: not JSON text (or not UTF-8); :class:`LimitError` over a limit.
     """
     if not isinstance(text, (str, bytes, bytearray)):
-        raise TypeError(f"expected JSON text (str or bytes). Received: a {type(text).__name__}")
+        raise FileFormatError(f"{field}: expected JSON text (str or bytes). Received: a "
+                              f"{type(text).__name__}", field=field)
     check_bytes(len(text), field, "JSON text")
     check_depth(json_depth(text), field)
     try:
