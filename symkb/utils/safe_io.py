@@ -19,6 +19,7 @@ and the field.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import stat
@@ -114,27 +115,28 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, NotImplem
                RuntimeError, ValueError, OverflowError, KeyError, OSError)
 
 
-def open_archive(source, field: str = "archive") -> zipfile.ZipFile:
-    """A zip archive from a path (a regular file) or bytes.
+@contextlib.contextmanager
+def open_archive(source, field: str = "archive"):
+    """A zip archive from a path (a regular file) or bytes, as a context manager
+    that closes the archive and the file.
 
     Raises:
         FileFormatError: a truncated, damaged or unsupported archive.
     """
-    try:
-        if isinstance(source, (bytes, bytearray)):
-            return zipfile.ZipFile(io.BytesIO(source))
-        f = open_regular(source)
-        limits.check_bytes(os.fstat(f.fileno()).st_size, field, "archive")
+    if isinstance(source, (bytes, bytearray)):
+        stream = io.BytesIO(source)
+    else:
+        stream = open_regular(source)
+    with stream:
+        limits.check_bytes(len(source) if isinstance(source, (bytes, bytearray))
+                           else os.fstat(stream.fileno()).st_size, field, "archive")
         try:
-            return zipfile.ZipFile(f)
-        except BaseException:
-            f.close()
-            raise
-    except FileFormatError:
-        raise
-    except _ZIP_ERRORS as exc:
-        raise FileFormatError(f"{field}: a truncated or damaged zip archive ({exc})",
-                              field=field) from None
+            archive = zipfile.ZipFile(stream)
+        except _ZIP_ERRORS as exc:
+            raise FileFormatError(f"{field}: a truncated or damaged zip archive ({exc})",
+                                  field=field) from None
+        with archive:
+            yield archive
 
 
 def read_member(archive: zipfile.ZipFile, name: str, field: str | None = None) -> bytes:
@@ -171,9 +173,8 @@ def read_member(archive: zipfile.ZipFile, name: str, field: str | None = None) -
 def load_npz(data: bytes, field: str = "weights") -> dict:
     """``{key: array}`` of ``np.savez`` bytes, read without numpy's pickle-capable
     loader (see the module docstring)."""
-    archive = open_archive(data, field)
     out = {}
-    with archive:
+    with open_archive(data, field) as archive:
         for info in archive.infolist():
             key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
             where = f"{field}[{key!r}]"
