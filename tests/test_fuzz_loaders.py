@@ -29,8 +29,11 @@ pytestmark = pytest.mark.fuzz
 EXAMPLES = int(os.environ.get("SYMKB_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(max_examples=EXAMPLES, derandomize=EXAMPLES <= 100, deadline=None,
                 database=None, suppress_health_check=list(HealthCheck), print_blob=True)
-PEAK_BYTES = 64 << 20   # no example may trace more
-SECONDS = 20            # nor run longer
+# A mutated `units` can make a legitimately large layer (an Orthogonal-initialised
+# 2000-unit SimpleRNN traces about 150 MB and runs for seconds): the bounds catch what
+# the limits exist for (gigabytes, hangs), not that.
+PEAK_BYTES = 256 << 20  # no example may trace more
+SECONDS = 60            # nor run longer
 
 
 def _models():

@@ -387,6 +387,22 @@ def test_units_from_a_file_are_checked_before_weights_are_made():
     assert peak < 8 * MB
 
 
+def test_a_superlinear_initializer_from_a_file_is_bounded():
+    # 5000 units: a 5000 x 5000 QR decomposition (1.25e11 operations, a minute or more)
+    text = symkb.Sequential([layers.Input((4, 3)), layers.SimpleRNN(2)]).to_json()
+    big = text.replace('"units": 2', '"units": 5000')
+    err, peak = _peak(lambda: model_from_json(big))
+    assert isinstance(err, LimitError), err
+    assert ("Orthogonal initializer of shape (5000, 5000): initialising it takes "
+            "125000000000 operations" in str(err)) and "max_init_work" in str(err)
+    assert peak < 8 * MB
+    with limits.raised(max_init_work=4):
+        with pytest.raises(LimitError, match=r"shape \(2, 2\): initialising it takes 8 "):
+            model_from_json(text)
+        layers.SimpleRNN(30)(layers.Input((4, 3)))  # code is not limited
+    assert model_from_json(text).count_params() == 3 * 2 + 2 * 2 + 2
+
+
 def test_fifos_and_devices_are_not_read(tmp_path):
     fifo = tmp_path / "m.symkb"
     os.mkfifo(fifo)

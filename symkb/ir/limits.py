@@ -55,6 +55,10 @@ class Limits:
             building its layers are two loads.
         max_depth: nesting depth of JSON values, printed IR and graph bodies.
         max_nodes: nodes of one loaded graph, bodies included.
+        max_init_work: work (about multiply-adds) of initialising one weight
+            whose initializer is superlinear: an ``Orthogonal`` one is a QR
+            decomposition, ``rows * cols * min(rows, cols)``; 2**34 is a
+            2580 x 2580 matrix, an LSTM of about 1600 units.
     """
 
     max_file_bytes: int = 1 << 30
@@ -65,6 +69,7 @@ class Limits:
     max_total_elements: int = 1 << 28
     max_depth: int = 100
     max_nodes: int = 1_000_000
+    max_init_work: int = 1 << 34
 
 
 _current = Limits()
@@ -192,6 +197,14 @@ def check_nodes(count: int, field: str) -> None:
     load.nodes += count
     if load.nodes > _current.max_nodes:
         raise _limit(f"{field}: more than {_current.max_nodes} graph nodes", field, "max_nodes")
+
+
+def check_work(work: int, field: str) -> None:
+    """Within a load, raise :class:`LimitError` when ``work`` is over ``max_init_work``."""
+    if _LOAD.get() is not None and work > _current.max_init_work:
+        raise _limit(f"{field}: initialising it takes {work} operations, more than the "
+                     f"{_current.max_init_work} a load may spend on one weight", field,
+                     "max_init_work")
 
 
 def check_depth(depth: int, field: str) -> None:

@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 
+from ..ir import limits
+
 
 class Initializer:
     """Callable ``(shape, dtype) -> np.ndarray``; ``get_config`` as tf_keras."""
@@ -175,6 +177,8 @@ class Orthogonal(Initializer):
                              f"received shape {shape}")
         rows = int(np.prod(shape[:-1]))
         cols = shape[-1]
+        # a QR decomposition: rows * cols * min(rows, cols) work, bounded while loading
+        limits.check_work(rows * cols * min(rows, cols), f"Orthogonal initializer of shape {shape}")
         a = self._rng().normal(0.0, 1.0, (max(rows, cols), min(rows, cols)))
         q, r = np.linalg.qr(a)
         q *= np.sign(np.diag(r))
