@@ -278,7 +278,7 @@ def test_limits_are_configurable():
         with pytest.raises(LimitError, match=r"variables\[0\]\.shape: shape \[64\] has 64 "
                                              r"elements, more than the 10"):
             ir.from_json(text)
-    assert limits.get_limits().max_array_elements == 1 << 27
+    assert limits.get_limits().max_array_elements == 1 << 26
     with pytest.raises(ValueError, match="unknown limit 'max_bytes'"):
         limits.configure(max_bytes=3)
     with pytest.raises(ValueError, match="max_depth must be a positive int. Received: 0"):

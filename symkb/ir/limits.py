@@ -48,7 +48,7 @@ class Limits:
             member above ``ratio_floor_bytes`` (a "zip bomb" inflates by
             about 1000).
         ratio_floor_bytes: members up to this inflated size skip the ratio check.
-        max_array_elements: elements of one array or weight (2**27: 512 MiB
+        max_array_elements: elements of one array or weight (2**26: 256 MiB
             of float32).
         max_total_elements: elements of all arrays and weights of one load
             (2**28: 1 GiB of float32). Reading a saved model's weights and
@@ -65,7 +65,7 @@ class Limits:
     max_member_bytes: int = 1 << 30
     max_inflate_ratio: int = 200
     ratio_floor_bytes: int = 64 << 20
-    max_array_elements: int = 1 << 27
+    max_array_elements: int = 1 << 26
     max_total_elements: int = 1 << 28
     max_depth: int = 100
     max_nodes: int = 1_000_000
