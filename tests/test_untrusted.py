@@ -93,14 +93,18 @@ def test_the_crafted_out_of_bounds_document_is_refused():
         ir.from_json(text, verify=False)  # the payload check is not part of the opt-out
 
 
+_HOLDS = r"declares type f32\[{}\] but its Variable holds {}"
+_IS = r"const declares type f32\[{}\] but its value is {}"
+
+
 @pytest.mark.parametrize("make, declared, shape, dtype, message", [
-    (_param_doc, "f32[64]", (1,), "float32", r"declares type f32\[64\] but its Variable holds f32\[1\]"),
-    (_param_doc, "f32[64]", (64,), "float64", r"declares type f32\[64\] but its Variable holds f64\[64\]"),
-    (_param_doc, "f32[64]", (8, 8), "float32", r"declares type f32\[64\] but its Variable holds f32\[8,8\]"),
-    (_param_doc, "f32[1]", (64,), "float32", r"declares type f32\[1\] but its Variable holds f32\[64\]"),
-    (_const_doc, "f32[64]", (1,), "float32", r"const declares type f32\[64\] but its value is f32\[1\]"),
-    (_const_doc, "f32[64]", (64,), "int32", r"const declares type f32\[64\] but its value is i32\[64\]"),
-    (_const_doc, "f32[64]", (8, 8), "float32", r"const declares type f32\[64\] but its value is f32\[8,8\]"),
+    (_param_doc, "f32[64]", (1,), "float32", _HOLDS.format(64, r"f32\[1\]")),
+    (_param_doc, "f32[64]", (64,), "float64", _HOLDS.format(64, r"f64\[64\]")),
+    (_param_doc, "f32[64]", (8, 8), "float32", _HOLDS.format(64, r"f32\[8,8\]")),
+    (_param_doc, "f32[1]", (64,), "float32", _HOLDS.format(1, r"f32\[64\]")),
+    (_const_doc, "f32[64]", (1,), "float32", _IS.format(64, r"f32\[1\]")),
+    (_const_doc, "f32[64]", (64,), "int32", _IS.format(64, r"i32\[64\]")),
+    (_const_doc, "f32[64]", (8, 8), "float32", _IS.format(64, r"f32\[8,8\]")),
 ])
 def test_json_documents_with_lying_source_types_are_refused(make, declared, shape, dtype, message):
     with pytest.raises(GraphFormatError, match=message):
@@ -264,8 +268,8 @@ def test_a_variable_without_value_of_huge_shape_is_refused_before_zeros_are_made
     err, peak = _peak(lambda: ir.from_json(text))
     assert isinstance(err, LimitError) and "variables[0].shape" in str(err), err
     assert peak < 8 * MB
-    printed = "graph g() -> (f32[100000,100000]) {\n  %w: f32[100000,100000] = param[name=\"w\"]\n" \
-              "  return %w\n}"
+    printed = ("graph g() -> (f32[100000,100000]) {\n"
+               "  %w: f32[100000,100000] = param[name=\"w\"]\n  return %w\n}")
     err, peak = _peak(lambda: ir.parse(printed))
     assert isinstance(err, LimitError) and "param 'w'" in str(err), err
     assert peak < 8 * MB

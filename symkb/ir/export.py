@@ -134,7 +134,8 @@ def _from_nx(G, variables, depth: int) -> Graph:
         op, raw_types = data.get("op"), data.get("types", data.get("out_types"))
         if not isinstance(op, str) or not isinstance(raw_types, (list, tuple)) or not raw_types:
             _nx_fail(where, "needs 'op' (a string) and 'types' (a list of types such as "
-                            f"'f32[?,4]'). Received: op={str(op)[:40]}, types={str(raw_types)[:40]}")
+                            f"'f32[?,4]'). Received: op={str(op)[:40]}, "
+                            f"types={str(raw_types)[:40]}")
         types = tuple(parse_type(s, f"{where}.types") for s in raw_types)
         name, layer = data.get("name"), data.get("layer")
         for field, v in (("name", name), ("layer", layer)):
