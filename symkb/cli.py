@@ -171,7 +171,9 @@ def main(argv=None) -> int:
     except Exception as exc:  # one clear line unless --debug
         if args.debug:
             raise
-        print(f"symkb: error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        from .ir.safe_text import escape_controls  # messages quote names from files
+        line = f"symkb: error: {type(exc).__name__}: {exc}".splitlines()[0]
+        print(escape_controls(line), file=sys.stderr)
         return 1
 
 

@@ -76,7 +76,7 @@ def test_without_values_variables_come_from_the_caller_or_zeros():
 def test_every_attribute_kind_round_trips_exactly():
     graph, _ = cases.attrs_only()
     text = to_json(graph)
-    back = from_json(text)
+    back = from_json(text, verify=False)  # an unregistered test op: verify=False reads it
     assert format_graph(back, full=True) == format_graph(graph, full=True)
     a, b = graph.nodes[0].attrs, back.nodes[0].attrs
     for key in a:
@@ -96,7 +96,7 @@ def test_numpy_scalar_attributes_keep_their_type():
     x = K.placeholder(shape=(2,), name="x")
     node = ir.Node("test_scalar", (x,), {"s": np.float32(0.1), "i": np.int8(-3),
                                          "n": np.float64("nan")}, (x.type,))
-    back = from_json(to_json(Graph([x], [node.outputs[0]])))
+    back = from_json(to_json(Graph([x], [node.outputs[0]])), verify=False)
     attrs = back.nodes[0].attrs
     assert attrs["s"] == np.float32(0.1) and attrs["s"].dtype == np.float32
     assert attrs["i"] == -3 and attrs["i"].dtype == np.int8
@@ -118,7 +118,7 @@ def test_unknown_attribute_type_is_a_clear_error():
     ({"format": "symkb-graph", "version": 1,
       "graph": {"name": "g", "nodes": [], "outputs": [[3, 0]]}}, "bad value reference"),
     ({"format": "symkb-graph", "version": 1, "variables": [{"name": "v"}],
-      "graph": {"name": "g", "nodes": []}}, "variable 0"),
+      "graph": {"name": "g", "nodes": []}}, "variables\\[0\\]"),
     ({"format": "symkb-graph", "version": 1, "graph": {"name": "g", "nodes": [
         {"op": "x", "type": ["f32[]"], "attrs": {"a": {"pickle": "gASV"}}}]}},
      "unknown attribute value"),

@@ -154,14 +154,14 @@ def test_weights_are_never_unpickled(tmp_path):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("config.json", config)
         archive.writestr("model.weights.npz", buffer.getvalue())
-    with pytest.raises(ValueError, match="allow_pickle"):
+    with pytest.raises(ModelFormatError, match="dtype object are not read"):
         load_model(path)
 
 
 @pytest.mark.parametrize("content, message", [
     (json.dumps({"format": "symkb-model", "version": 7, "model": {}}), "version 7"),
     (json.dumps({"hello": 1}), "not a saved symkb model"),
-    ("not json", "not JSON"),
+    ("not json", "bad.json: symkb model: file: not valid JSON"),
     (json.dumps({"class_name": "NoSuchLayer", "config": {}}), "Unknown layer"),
 ])
 def test_bad_files(tmp_path, content, message):

@@ -97,7 +97,7 @@ def to_snake_case(name: str) -> str:
     """
     intermediate = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
     snake = re.sub("([a-z])([A-Z])", r"\1_\2", intermediate).lower()
-    return snake if snake[0] != "_" else "private" + snake
+    return snake if not snake.startswith("_") else "private" + snake
 
 
 def learning_phase() -> int:

@@ -8,13 +8,17 @@
   type rule and numpy reference;
 * :func:`call` (``build.py``): eager or symbolic, chosen in one place;
 * :func:`verify`, :func:`format_graph` (``print(graph)``) and :func:`parse`;
+* loading untrusted documents: :mod:`limits` (sizes, nesting, the error
+  boundary) and one error family, :class:`FileFormatError`;
 * exchange and inspection: :func:`to_json`/:func:`from_json`,
   :func:`to_networkx`/:func:`from_networkx`, :func:`to_dot`, :func:`stats`,
   :func:`op_histogram`, :func:`ancestors`, :func:`critical_path`.
 """
 from . import ops as _ops  # noqa: F401  (registers the op catalogue)
 from .build import as_tensor, call, const, is_symbolic, layer_scope, placeholder_node
-from .errors import DTypeError, ShapeError, SymbolicValueError, VerifyError
+from . import limits
+from .errors import (DTypeError, FileFormatError, LimitError, ShapeError, SymbolicValueError,
+                     VerifyError)
 from .graph import Graph, evaluate, run_node
 from .node import KerasTensor, Node
 from .export import from_networkx, to_dot, to_networkx
@@ -36,4 +40,5 @@ __all__ = [
     "replay", "parse", "ParseError", "to_json", "from_json", "GraphFormatError",
     "to_networkx", "from_networkx", "to_dot", "stats", "GraphStats", "op_histogram",
     "ancestors", "critical_path", "ShapeError", "DTypeError", "VerifyError", "SymbolicValueError",
+    "FileFormatError", "LimitError", "limits",
 ]

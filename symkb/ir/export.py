@@ -80,43 +80,120 @@ def _to_nx(graph: Graph, namer: Namer):
     return G
 
 
-def from_networkx(G, variables=None) -> Graph:
+def from_networkx(G, variables=None, *, verify: bool = True) -> Graph:
     """Rebuild a :class:`Graph` from :func:`to_networkx`'s layout.
 
     Nodes are rebuilt from their data alone (``op``, ``attrs``, ``out_types``,
     ``layer``, ``name``, ``bodies``) in a topological order of ``G``;
     operands come from the in-edges (``operand``, ``output``). ``param``
     nodes keep their Variable; ``variables`` (name -> Variable) replaces them.
+    Like every loader it checks each declared type against what the node
+    holds (a ``param``'s Variable, a ``const``'s array) and verifies the
+    result (``verify=False`` skips that, for graphs of a trusted origin).
+
+    Raises:
+        GraphFormatError: (a :class:`~symkb.ir.errors.FileFormatError`) for a
+            networkx graph that is not in this layout, naming the node and field.
     """
-    return _from_nx(G, dict(variables or {}))
+    from . import limits
+    from .serialize import GraphFormatError
+    with limits.reading("<networkx graph>", "symkb networkx layout", GraphFormatError):
+        graph = _from_nx(G, dict(variables or {}), 0)
+        if verify:
+            from .verify import verify as run_verify
+            run_verify(graph)
+        return graph
 
 
-def _from_nx(G, variables) -> Graph:
+def _nx_fail(where: str, message: str):
+    from .serialize import GraphFormatError
+    raise GraphFormatError(f"{where}: {message}", field=where)
+
+
+def _from_nx(G, variables, depth: int) -> Graph:
     import networkx as nx
 
+    from . import limits
     from .build import placeholder_node
+    from .serialize import check_const, check_param
+    from .variable import Variable
 
+    limits.check_depth(depth, "graph")
+    if not isinstance(G, nx.DiGraph):
+        _nx_fail("graph", f"expected a networkx DiGraph/MultiDiGraph. Received: "
+                          f"{type(G).__name__}")
+    limits.check_nodes(G.number_of_nodes(), "graph")
+    try:
+        order = list(nx.lexicographical_topological_sort(G, key=str))
+    except nx.NetworkXException as exc:  # a cycle
+        _nx_fail("graph", f"the nodes have no topological order ({exc})")
     built: dict = {}
-    for key in nx.lexicographical_topological_sort(G, key=str):
+    for key in order:
+        where = f"node {str(key)[:40]!r}"
         data = G.nodes[key]
-        op = data["op"]
-        types = tuple(parse_type(s) for s in data.get("types", data.get("out_types")))
+        op, raw_types = data.get("op"), data.get("types", data.get("out_types"))
+        if not isinstance(op, str) or not isinstance(raw_types, (list, tuple)) or not raw_types:
+            _nx_fail(where, "needs 'op' (a string) and 'types' (a list of types such as "
+                            f"'f32[?,4]'). Received: op={str(op)[:40]}, "
+                            f"types={str(raw_types)[:40]}")
+        types = tuple(parse_type(s, f"{where}.types") for s in raw_types)
+        name, layer = data.get("name"), data.get("layer")
+        for field, v in (("name", name), ("layer", layer)):
+            if v is not None and not isinstance(v, str):
+                _nx_fail(f"{where}.{field}", f"expected a string. Received: {str(v)[:40]}")
         if op == "input" and "index" in data:
+            if len(types) != 1:
+                _nx_fail(f"{where}.types", f"an input has one type. Received: {len(types)}")
             (t,) = types
-            built[key] = placeholder_node(t.shape, t.dtype, data.get("name") or key).node
+            built[key] = placeholder_node(t.shape, t.dtype, name or str(key)).node
             continue
-        edges = sorted(G.in_edges(key, data=True), key=lambda e: e[2]["operand"])
-        inputs = tuple(built[u].outputs[d.get("output", 0)] for u, _, d in edges)
-        attrs = dict(data.get("attrs", {}))
-        for k, body in data.get("bodies", {}).items():
-            attrs[k] = _from_nx(body, variables)
+        edges = sorted(G.in_edges(key, data=True), key=lambda e: _edge_int(e[2], "operand", where))
+        if [_edge_int(d, "operand", where) for _, _, d in edges] != list(range(len(edges))):
+            _nx_fail(where, "the in-edges' 'operand' numbers must be 0, 1, ... once each")
+        inputs = []
+        for u, _, d in edges:
+            j = _edge_int(d, "output", where, 0)
+            if j >= len(built[u].outputs):
+                _nx_fail(where, f"an in-edge reads result {j} of a node with "
+                                f"{len(built[u].outputs)}")
+            inputs.append(built[u].outputs[j])
+        attrs = data.get("attrs", {})
+        bodies = data.get("bodies", {})
+        if not isinstance(attrs, dict) or not isinstance(bodies, dict):
+            _nx_fail(where, "'attrs' and 'bodies' must be dicts")
+        attrs = dict(attrs)
+        for k, body in bodies.items():
+            attrs[k] = _from_nx(body, variables, depth + 1)
         if op == "param":
-            var = attrs["variable"]
+            var = attrs.get("variable")
+            if not isinstance(var, Variable):
+                _nx_fail(f"{where}.attrs", "a param node holds its Variable in "
+                                           "attrs['variable']")
             attrs = {"variable": variables.get(var.name, var)}
-        built[key] = Node(op, inputs, attrs, types, data.get("name"), data.get("layer"))
-    inputs = [built[k].outputs[0] for k in G.graph["inputs"]]
-    outputs = [built[k].outputs[j] for k, j in G.graph["outputs"]]
-    return Graph(inputs, outputs, name=G.graph.get("name", "graph"))
+            check_param(attrs["variable"], types, where)
+        elif op == "const":
+            check_const(attrs, types, where)
+        built[key] = Node(op, tuple(inputs), attrs, types, name, layer)
+    ins, outs = G.graph.get("inputs"), G.graph.get("outputs")
+    try:
+        inputs = [built[k].outputs[0] for k in ins]
+        outputs = [built[k].outputs[j] for k, j in outs]
+    except (TypeError, KeyError, IndexError, ValueError):
+        _nx_fail("graph", "G.graph needs 'inputs' (node keys) and 'outputs' ((node key, "
+                          f"result index) pairs). Received: inputs={str(ins)[:40]}, "
+                          f"outputs={str(outs)[:40]}")
+    name = G.graph.get("name", "graph")
+    if not isinstance(name, str):
+        _nx_fail("graph.name", f"expected a string. Received: {str(name)[:40]}")
+    return Graph(inputs, outputs, name=name)
+
+
+def _edge_int(data, key: str, where: str, default=None) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        _nx_fail(where, f"an in-edge's {key!r} must be a non-negative int. Received: "
+                        f"{str(value)[:40]}")
+    return value
 
 
 # -- DOT ----------------------------------------------------------------------

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from .errors import FileFormatError
+
 _TOKEN = re.compile(r"""
     (?P<ws>[ \t\r\n]+)
   | (?P<comment>\#[^\n]*)
@@ -22,7 +24,7 @@ _TOKEN = re.compile(r"""
 """, re.VERBOSE)
 
 
-class ParseError(ValueError):
+class ParseError(FileFormatError):
     """The text is not a printed graph; the message gives the line and column."""
 
 

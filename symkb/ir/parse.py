@@ -21,7 +21,10 @@ becomes a nested :class:`Graph`. The grammar, in the printer's own terms::
 
 Line breaks are not significant (long attribute lists wrap); a ``#`` comment
 ends the node before it and names its layer. Parsing builds nodes and
-Variables only: it never imports or runs anything named in the text.
+Variables only: it never imports or runs anything named in the text. The
+text is untrusted data: its size, nesting depth and the Variables it
+declares are checked against :mod:`symkb.ir.limits` before anything is
+allocated, and the result is verified.
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ import re
 
 import numpy as np
 
+from . import limits
 from .graph import Graph
 from .lexer import ParseError, Token, tokenize, where
 from .node import Node
@@ -69,6 +73,14 @@ class _Parser:
         self.given = variable_mapping(variables)
         self.made: dict = {}        # variable name -> Variable used by this parse
         self.seen_vars: set = set()  # ids of Variables whose own param node is used
+        self.depth = 0               # nesting of values and bodies (bounded)
+
+    def enter(self, what: str):
+        """One level deeper (a value in brackets, a body); bounded by the limits."""
+        self.depth += 1
+        if self.depth > limits.get_limits().max_depth:
+            self.fail(f"{what} nested more than {limits.get_limits().max_depth} levels deep; "
+                      "raise symkb.ir.limits.configure(max_depth=...) if the text is trusted")
 
     # -- token helpers -------------------------------------------------------
     def _skip(self, j: int) -> int:
@@ -149,12 +161,19 @@ class _Parser:
             self.fail(f"unexpected {self.peek()!r} after the end of the graph")
         return graph
 
+    def string(self, tok) -> str:
+        """A JSON-quoted string token's text."""
+        try:
+            return json.loads(tok.text)
+        except json.JSONDecodeError as exc:
+            self.fail(f"bad string {tok.text[:40]!r} ({exc.msg})", tok)
+
     def graph_name(self) -> str:
         tok = self.next()
         if tok.kind == "ident":
             return tok.text
         if tok.kind == "string":
-            return json.loads(tok.text)
+            return self.string(tok)
         self.fail(f"expected a graph name, found {tok!r}", tok)
 
     def params(self, scope) -> list:
@@ -218,6 +237,7 @@ class _Parser:
         return _make_type(tuple(dims), dtype)
 
     def node(self, scope):
+        limits.check_nodes(1, "node")
         names, types = [], []
         while True:
             tok = self.expect(kind="value")
@@ -256,8 +276,10 @@ class _Parser:
                 if key in attrs:
                     self.fail(f"attribute {key!r} is given twice")
                 body_scope = _Scope(scope)
+                self.enter("a body")
                 body_inputs = self.params(body_scope)
                 attrs[key] = self.block(body_scope, body_inputs, body_name)
+                self.depth -= 1
             layer = self.layer_comment()
         node = self.make_node(op, operands, attrs, types, layer, op_tok)
         for tok, tensor in zip(names, node.outputs):
@@ -281,6 +303,8 @@ class _Parser:
         t = types[0]
         variable = self.made.get(name)
         if variable is None:
+            if self.given.get(name) is None:
+                limits.check_array(t.shape, f"param {name!r}")
             variable = make_variable(name, t, self.given.get(name),
                                       bool(attrs.get("trainable", True)))
             self.made[name] = variable
@@ -295,6 +319,13 @@ class _Parser:
         return Node("param", (), {"variable": variable}, (t,), name=variable.name, layer=layer)
 
     def value(self):
+        self.enter("an attribute value")
+        try:
+            return self._value()
+        finally:
+            self.depth -= 1
+
+    def _value(self):
         tok = self.next()
         kind, text = tok.kind, tok.text
         if kind == "number":
@@ -302,7 +333,7 @@ class _Parser:
                 return int(text)
             return float(text)
         if kind == "string":
-            return json.loads(text)
+            return self.string(tok)
         if kind == "ident":
             if text in _WORDS:
                 return _WORDS[text]
@@ -396,7 +427,7 @@ class _Parser:
             if not self.accept(","):
                 self.expect("}")
                 break
-        size = int(np.prod(t.shape, dtype=np.int64))
+        size = limits.element_count(t.shape, f"array of type {t}")
         if len(toks) != size:
             self.fail(f"array of type {t} has {size} elements, found {len(toks)}", start)
         return _array(t, toks, self)
@@ -425,7 +456,13 @@ def _array(t: TensorType, toks, parser) -> np.ndarray:
             parser.fail(f"expected a number in a {dtype} array, found {tok!r}", tok)
     texts = [tok.text for tok in toks]
     if dtype.startswith(("int", "uint")):
-        return np.array([int(s) for s in texts], dtype=dtype).reshape(t.shape)
+        for tok in toks:
+            if not re.fullmatch(r"-?\d+", tok.text):
+                parser.fail(f"expected an integer in a {dtype} array, found {tok!r}", tok)
+        try:
+            return np.array([int(s) for s in texts], dtype=dtype).reshape(t.shape)
+        except OverflowError:
+            parser.fail(f"a value of this {dtype} array is out of its range", toks[0])
     array = np.array([float(s) for s in texts], dtype=np.float64).astype(dtype)
     _fix_double_rounding(array, texts)
     return array.reshape(t.shape)
@@ -451,7 +488,7 @@ def _fix_double_rounding(array, texts):
                     break
 
 
-def parse(text: str, variables=None, *, verify: bool = False) -> Graph:
+def parse(text: str, variables=None, *, verify: bool = True, source: str = "<text>") -> Graph:
     """Read a printed graph back (see the module docstring).
 
     Args:
@@ -460,17 +497,26 @@ def parse(text: str, variables=None, *, verify: bool = False) -> Graph:
         variables: optional mapping ``variable name -> Variable`` (used as is)
             or ``-> array`` (the initial value of a new Variable), or a list of
             Variables; the other parameters become new Variables of zeros.
-        verify: run the verifier on the result.
+        verify: run the verifier on the result (the default; ``False`` skips
+            it, for text of a trusted origin only).
+        source: what ``text`` came from (a file name), named in errors.
 
     Returns:
         The :class:`Graph`.
 
     Raises:
-        ParseError: (a ``ValueError``) naming the line and column of the
-            problem, e.g. an abbreviated array.
+        ParseError: (a ``ValueError``; one of the
+            :class:`~symkb.ir.errors.FileFormatError` family) naming the line
+            and column of the problem, e.g. an abbreviated array;
+            :class:`~symkb.ir.errors.LimitError` for text over a limit.
     """
-    graph = _Parser(text, variables).module()
-    if verify:
-        from .verify import verify as run_verify
-        run_verify(graph)
-    return graph
+    with limits.reading(source, "printed symkb IR", ParseError):
+        if not isinstance(text, str):
+            raise ParseError(f"expected the printed graph as a str. Received: a "
+                             f"{type(text).__name__}")
+        limits.check_bytes(len(text), "text", "printed graph")
+        graph = _Parser(text, variables).module()
+        if verify:
+            from .verify import verify as run_verify
+            run_verify(graph)
+        return graph

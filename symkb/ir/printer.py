@@ -33,6 +33,7 @@ import re
 
 import numpy as np
 
+from .safe_text import escape_controls, has_controls
 from .types import TensorType
 
 ABBREVIATE_OVER = 16   # arrays with more elements print abbreviated unless full=True
@@ -252,7 +253,7 @@ def format_node(node, names, *, full: bool = False, compact: bool = False) -> st
 def format_layer(layer: str) -> str:
     """A layer name as a trailing comment shows it: bare, or JSON-quoted when it has
     line breaks, surrounding spaces or a leading quote (so it reads back exactly)."""
-    if layer != layer.strip() or "\n" in layer or "\r" in layer or layer.startswith('"'):
+    if layer != layer.strip() or has_controls(layer) or layer.startswith('"'):
         return json.dumps(layer, ensure_ascii=False)
     return layer
 
@@ -344,9 +345,13 @@ class _Printer:
 def format_graph(graph, *, full: bool = False) -> str:
     """The text form of ``graph`` (see the module docstring).
 
+    Control characters in names and strings are printed as ``\\uXXXX``
+    escapes (:mod:`symkb.ir.safe_text`), so no terminal control sequence from
+    a file reaches the terminal.
+
     Args:
         graph: the graph to print.
         full: print every element of large constant arrays, so that
             :func:`symkb.ir.parse` can read the text back exactly.
     """
-    return _Printer(full).graph(graph)
+    return escape_controls(_Printer(full).graph(graph))

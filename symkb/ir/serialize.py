@@ -24,9 +24,12 @@ scalars, ``{"array": ARRAY}``, ``{"variable": index}`` into ``variables`` and
 (little-endian bytes, bit exact) or ``{"dtype", "shape", "data"}`` (a flat
 list; non-finite floats as strings).
 
-Loading reads JSON with the standard library and builds nodes, arrays and
-Variables only: nothing named in the document is imported or executed, and
-arrays are never unpickled.
+Loading (:mod:`symkb.ir.json_read`) reads JSON with the standard library and
+builds nodes, arrays and Variables only: nothing named in the document is
+imported or executed, and arrays are never unpickled. Every declared type is
+checked against what it holds (a ``param``'s Variable, a ``const``'s array),
+sizes are checked against :mod:`symkb.ir.limits` before arrays are made, and
+the graph is verified.
 """
 from __future__ import annotations
 
@@ -37,8 +40,8 @@ import math
 
 import numpy as np
 
+from .errors import FileFormatError
 from .graph import Graph
-from .node import Node
 from .types import TensorType
 from .variable import Variable
 
@@ -47,12 +50,27 @@ VERSION = 1
 
 
 @functools.lru_cache(maxsize=4096)
-def parse_type(text: str) -> TensorType:
-    """``TensorType.parse`` with a cache (types repeat a lot in a graph)."""
+def _parse_type(text: str) -> TensorType:
     return TensorType.parse(text)
 
 
-class GraphFormatError(ValueError):
+def parse_type(text, field: str = "type") -> TensorType:
+    """``TensorType.parse`` with a cache (types repeat a lot in a graph).
+
+    Raises:
+        GraphFormatError: ``text`` is not a type such as ``'f32[?,4]'``.
+    """
+    if not isinstance(text, str) or len(text) > 1000:
+        raise GraphFormatError(f"{field}: expected a type such as 'f32[?,4]'. "
+                               f"Received: {str(text)[:60]!r}", field=field)
+    try:
+        return _parse_type(text)
+    except (KeyError, ValueError, TypeError):
+        raise GraphFormatError(f"{field}: expected a type such as 'f32[?,4]'. "
+                               f"Received: {text[:60]!r}", field=field) from None
+
+
+class GraphFormatError(FileFormatError):
     """A JSON document is not a symkb graph this version can read."""
 
 
@@ -74,32 +92,6 @@ def _plain_scalar(v):
     if isinstance(v, float) and not math.isfinite(v):
         return repr(v)  # 'nan', 'inf', '-inf'
     return v
-
-
-def decode_array(data: dict) -> np.ndarray:
-    """Inverse of :func:`encode_array` (never unpickles)."""
-    from .types import canonical_dtype
-    try:
-        dtype = np.dtype(canonical_dtype(data["dtype"]))
-        shape = tuple(int(d) for d in data["shape"])
-    except (KeyError, TypeError) as exc:
-        raise GraphFormatError(f"bad array entry {str(data)[:80]}: {exc}") from None
-    if "base64" in data:
-        raw = base64.b64decode(data["base64"], validate=True)
-        array = np.frombuffer(raw, dtype=dtype.newbyteorder("<")).astype(dtype)
-    elif "data" in data:
-        flat = data["data"]
-        if dtype.kind == "f":
-            flat = [float(v) for v in flat]
-        array = np.array(flat, dtype=dtype)
-    else:
-        raise GraphFormatError(f"array entry has neither 'base64' nor 'data': {str(data)[:80]}")
-    count = int(np.prod(shape, dtype=np.int64))
-    if array.size != count:
-        raise GraphFormatError(f"array of shape {shape} needs {count} elements, found "
-                               f"{array.size}")
-    return array.reshape(shape)
-
 
 # -- writing ------------------------------------------------------------------
 
@@ -194,139 +186,6 @@ def to_json(graph: Graph, *, include_values: bool = True, encoding: str = "base6
                       indent=indent, allow_nan=False, ensure_ascii=False)
 
 
-# -- reading ------------------------------------------------------------------
-
-class _Reader:
-    def __init__(self, doc: dict, variables):
-        from .restore import make_variable, variable_mapping
-        given = variable_mapping(variables)
-        self.variables = []
-        self.seen: set = set()
-        entries = doc.get("variables", [])
-        if not isinstance(entries, list):
-            raise GraphFormatError("'variables' must be a list")
-        for i, e in enumerate(entries):
-            try:
-                name, t = e["name"], TensorType(tuple(e["shape"]), e["dtype"])
-            except (KeyError, TypeError) as exc:
-                raise GraphFormatError(f"variable {i}: bad entry ({exc})") from None
-            value = given.get(name)
-            if value is None and "value" in e:
-                value = decode_array(e["value"])
-            var = make_variable(name, t, value, bool(e.get("trainable", True)))
-            if var.type != t:
-                raise ValueError(f"from_json: the variable given for {name!r} has type "
-                                 f"{var.type}; the document says {t}")
-            self.variables.append(var)
-
-    def graph(self, data: dict) -> Graph:
-        from .build import placeholder_node
-        try:
-            entries, name = data["nodes"], data["name"]
-        except (KeyError, TypeError):
-            raise GraphFormatError("a graph needs 'name' and 'nodes'") from None
-        built: list = []
-
-        def ref(r):
-            try:
-                i, j = r
-                return built[i].outputs[j]
-            except (TypeError, ValueError, IndexError):
-                raise GraphFormatError(f"graph {name!r}: bad value reference {r!r} (node "
-                                       f"{len(built)})") from None
-
-        for k, e in enumerate(entries):
-            try:
-                op = e["op"]
-                types = tuple(parse_type(s) for s in e["type"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise GraphFormatError(f"graph {name!r}: node {k}: bad entry ({exc})") from None
-            if op == "input" and "inputs" not in e and "attrs" not in e:
-                (t,) = types
-                built.append(placeholder_node(t.shape, t.dtype, e.get("name")).node)
-                continue
-            attrs = {key: self.value(v) for key, v in e.get("attrs", {}).items()}
-            inputs = tuple(ref(r) for r in e.get("inputs", []))
-            layer = e.get("layer")
-            if op == "param":
-                built.append(self.param(attrs, types, layer, e.get("name")))
-                continue
-            if op == "const" and isinstance(attrs.get("value"), np.ndarray):
-                attrs["value"].flags.writeable = False
-            built.append(Node(op, inputs, attrs, types, e.get("name"), layer))
-        inputs = [ref(r) for r in data.get("inputs", [])]
-        outputs = [ref(r) for r in data.get("outputs", [])]
-        return Graph(inputs, outputs, name=name)
-
-    def param(self, attrs, types, layer, name) -> Node:
-        var = attrs.get("variable")
-        if not isinstance(var, Variable):
-            raise GraphFormatError("a param node needs attrs {'variable': {'variable': index}}")
-        if id(var) not in self.seen:
-            self.seen.add(id(var))
-            node = var.tensor.node
-            if node.layer == layer and node.name == name and node.out_types == types:
-                return node
-        return Node("param", (), {"variable": var}, types, name, layer)
-
-    def value(self, v):
-        if v is None or isinstance(v, (bool, int, float, str)):
-            return v
-        if isinstance(v, list):
-            return tuple(self.value(x) for x in v)
-        if isinstance(v, dict) and len(v) == 1:
-            (tag, data), = v.items()
-            if tag == "list":
-                return [self.value(x) for x in data]
-            if tag == "dict":
-                return {self.value(k): self.value(x) for k, x in data}
-            if tag == "float":
-                return float(data)
-            if tag == "scalar":
-                return np.dtype(data["dtype"]).type(data["value"])
-            if tag == "array":
-                return decode_array(data)
-            if tag == "variable":
-                try:
-                    return self.variables[data]
-                except (IndexError, TypeError):
-                    raise GraphFormatError(f"no variable number {data!r}") from None
-            if tag == "graph":
-                return self.graph(data)
-        raise GraphFormatError(f"unknown attribute value {str(v)[:80]}")
-
-
-def from_dict(doc: dict, variables=None) -> Graph:
-    """Inverse of :func:`to_dict`."""
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise GraphFormatError(f"not a symkb graph document: expected "
-                               f'{{"format": "{FORMAT}", ...}}, received '
-                               f"{str(doc)[:60]!r}")
-    version = doc.get("version")
-    if not isinstance(version, int) or version < 1 or version > VERSION:
-        raise GraphFormatError(f"symkb graph document version {version!r} is not supported; "
-                               f"this symkb reads versions 1 to {VERSION} (upgrade symkb to "
-                               "read newer files)")
-    reader = _Reader(doc, variables)
-    return reader.graph(doc["graph"])
-
-
-def from_json(text: str, variables=None) -> Graph:
-    """Read a graph written by :func:`to_json`.
-
-    Args:
-        text: the JSON document (``str`` or ``bytes``).
-        variables: optional mapping ``name -> Variable`` (used as is) or
-            ``name -> array`` (a new Variable's value), or a list of Variables;
-            they take precedence over stored values. Variables with neither a
-            stored nor a given value start as zeros.
-
-    Raises:
-        GraphFormatError: (a ``ValueError``) for a document of another format
-            or a newer version, or a malformed one.
-    """
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise GraphFormatError(f"from_json: not valid JSON: {exc}") from None
-    return from_dict(doc, variables)
+# the reading half lives in json_read.py; its names stay importable from here
+from .json_read import (check_const, check_param, decode_array, from_dict,  # noqa: E402,F401
+                        from_json)

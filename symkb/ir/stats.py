@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .safe_text import escape_controls
 from .graph import Graph
 from .printer import graph_attrs, name_values, print_order
 
@@ -126,8 +127,8 @@ class GraphStats:
         for n in self.nodes:
             pad = "  " * n.depth
             flops = f"{n.flops:,}" + (f" x{n.repeat}" if n.repeat != 1 else "")
-            rows.append((pad + n.name, n.op, n.layer or "", ", ".join(n.out_types), flops,
-                         f"{n.bytes:,}"))
+            rows.append((pad + _cell(n.name), _cell(n.op), _cell(n.layer or ""),
+                         ", ".join(n.out_types), flops, f"{n.bytes:,}"))
         widths = [max(len(r[i]) for r in rows) for i in range(6)]
         lines = [f"Statistics of graph {self.name!r}"]
         for k, r in enumerate(rows):
@@ -144,7 +145,12 @@ class GraphStats:
             "Ops: " + ", ".join(f"{op} {c}" for op, c in sorted(self.op_counts.items())),
         ]
         lines += [f"Note: {note}" for note in self.notes]
-        return "\n".join(lines)
+        return escape_controls("\n".join(lines))  # names come from files: no control codes
+
+
+def _cell(text: str) -> str:
+    """One table cell: names from files printed without control codes or line breaks."""
+    return escape_controls(text, keep_newlines=False)
 
 
 class _Counter:

@@ -68,7 +68,11 @@ class TensorType:
     dtype: str
 
     def __post_init__(self):
-        shape = tuple(None if d is None else int(d) for d in self.shape)
+        try:
+            shape = tuple(None if d is None else int(d) for d in self.shape)
+        except (TypeError, ValueError):
+            raise ShapeError(f"a shape is a tuple of ints and None; received "
+                             f"{str(self.shape)[:60]}") from None
         for d in shape:
             if d is not None and d < 0:
                 raise ShapeError(f"negative dimension in shape {shape}")

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import backend as K
 from ..backend.session import register_reset_hook, to_snake_case, unique_object_name
-from ..ir import KerasTensor, Variable, layer_scope
+from ..ir import KerasTensor, Variable, layer_scope, limits
 from . import initializers
 from .specs import serialize_spec
 from ..backend.nest import flatten, map_structure, pack_as
@@ -199,6 +199,8 @@ class Layer:
         """Create a weight Variable named ``<layer>/<name>`` and track it."""
         init = initializers.get(initializer) or initializers.Zeros()
         dtype = dtype or self.dtype
+        # while a file is being loaded its sizes are untrusted: checked before allocating
+        limits.check_array(shape, f"layer {self.name!r} weight {name!r}")
         value = init(tuple(int(d) for d in shape), dtype)
         var = Variable(value, dtype, name=f"{self.name}/{name}:0", trainable=trainable)
         (self._trainable_weights if trainable else self._non_trainable_weights).append(var)

@@ -27,6 +27,8 @@ import math
 
 import numpy as np
 
+from ..ir import limits
+
 _TRUNCATED_STDDEV = 0.87962566103423978  # std of a unit normal truncated at +-2
 
 
@@ -269,6 +271,8 @@ class Orthogonal(Initializer):
                              f"Received: shape={shape} of rank {len(shape)}.")
         rows = int(np.prod(shape[:-1]))
         cols = shape[-1]
+        # a QR decomposition: rows * cols * min(rows, cols) work, bounded while loading
+        limits.check_work(rows * cols * min(rows, cols), f"Orthogonal initializer of shape {shape}")
         a = self._rng().normal(0.0, 1.0, (max(rows, cols), min(rows, cols)))
         q, r = np.linalg.qr(a)
         q *= np.sign(np.diag(r))

@@ -21,6 +21,7 @@ from __future__ import annotations
 from ..layers.core import InputLayer
 from ..layers.serialization import serialize as layer_entry
 from ..backend.nest import flatten, map_structure
+from .config_schema import check_functional, check_layer_entry, check_sequential
 
 
 def layer_class(class_name, custom_objects=None):
@@ -53,15 +54,22 @@ def serialize_layer(layer) -> dict:
 
 def deserialize_layer(config, custom_objects=None):
     """A layer or model from ``{"class_name", "config", ...}`` (extra keys ignored)."""
+    check_layer_entry(config, "layer")
     cls = layer_class(config["class_name"], custom_objects)
-    if hasattr(cls, "from_config"):
-        try:
-            return cls.from_config(config["config"], custom_objects=custom_objects)
-        except TypeError as exc:
-            if "custom_objects" not in str(exc):
-                raise
-            return cls.from_config(config["config"])
-    return cls(**config["config"])
+    try:
+        if hasattr(cls, "from_config"):
+            try:
+                return cls.from_config(config["config"], custom_objects=custom_objects)
+            except TypeError as exc:
+                if "custom_objects" not in str(exc):
+                    raise
+                return cls.from_config(config["config"])
+        return cls(**config["config"])
+    except TypeError as exc:  # an argument the class does not take, or of the wrong kind
+        name = config["config"].get("name")
+        raise ValueError(f"model config: layer {config['class_name']}"
+                         f"{f' {name!r}' if isinstance(name, str) else ''} cannot be built from "
+                         f"its config: {exc}") from exc
 
 
 def first_node_offset(layer) -> int:
@@ -80,6 +88,7 @@ def sequential_config(model) -> dict:
 
 def sequential_from_config(config, custom_objects=None):
     from .sequential import Sequential
+    check_sequential(config)
     model = Sequential(name=config.get("name"), trainable=config.get("trainable", True))
     for layer_config in config["layers"]:
         layer = deserialize_layer(layer_config, custom_objects)
@@ -121,6 +130,7 @@ def _is_ref(item) -> bool:
 def functional_from_config(config, custom_objects=None):
     """A functional model from :func:`functional_config`'s (or tf_keras's) config."""
     from .functional import Model
+    check_functional(config)
     made: dict = {}     # layer name -> layer
     outputs: dict = {}  # (layer name, node index) -> list of output tensors
     pending = list(config["layers"])
@@ -143,7 +153,7 @@ def functional_from_config(config, custom_objects=None):
                 args = nodes[done]
                 if not all((a[0], a[1]) in outputs for a in args):
                     break
-                tensors = [outputs[(a[0], a[1])][a[2]] for a in args]
+                tensors = [_output(outputs, a, f"layer {name!r}") for a in args]
                 result = layer(tensors[0] if len(tensors) == 1 else tensors)
                 outputs[(name, done + offset)] = flatten(result)
                 done += 1
@@ -156,14 +166,23 @@ def functional_from_config(config, custom_objects=None):
                              "An inbound node refers to a layer call that no layer in the "
                              "config makes.")
 
-    def tensors(nested):
+    def tensors(nested, where):
         if _is_ref(nested):
-            return outputs[(nested[0], nested[1])][nested[2]]
-        return [tensors(item) for item in nested]
-    ins, outs = tensors(config["input_layers"]), tensors(config["output_layers"])
+            return _output(outputs, nested, where)
+        return [tensors(item, where) for item in nested]
+    ins = tensors(config["input_layers"], "input_layers")
+    outs = tensors(config["output_layers"], "output_layers")
     if len(ins) == 1:
         ins = ins[0]
     if len(outs) == 1:
         outs = outs[0]
     return Model(ins, outs, name=config.get("name"), trainable=config.get("trainable", True))
 
+
+def _output(outputs: dict, ref, where: str):
+    """The tensor a ``[layer name, node index, tensor index]`` reference names."""
+    tensors = outputs.get((ref[0], ref[1]))
+    if tensors is None or ref[2] >= len(tensors):
+        raise ValueError(f"from_config: {where} refers to output {ref[2]} of call {ref[1]} of "
+                         f"layer {ref[0]!r}, which the config does not make")
+    return tensors[ref[2]]

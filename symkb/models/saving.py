@@ -16,9 +16,13 @@
   instead. :func:`load_model` reads either form, and also a bare
   ``to_json()`` file (fresh weights).
 
-Nothing is pickled: weights are read with ``allow_pickle=False`` and layers
-are looked up by class name among symkb's layers (or ``custom_objects``), so
-loading a file never runs code from it.
+Nothing is pickled: weights are read without numpy's pickle-capable loader
+(object arrays are refused) and layers are looked up by class name among
+symkb's layers (or ``custom_objects``), so loading a file never runs code
+from it. Files are untrusted data: only regular files are read, sizes are
+checked against :mod:`symkb.ir.limits` before anything is allocated, and
+every problem is a :class:`ModelFormatError` (a
+:class:`~symkb.ir.errors.FileFormatError`) naming the file and the field.
 """
 from __future__ import annotations
 
@@ -29,6 +33,9 @@ import zipfile
 
 import numpy as np
 
+from ..ir import limits
+from ..ir.errors import FileFormatError
+from ..utils import safe_io
 from ..utils.atomic import write_atomic
 from .file_kinds import refuse_foreign, refuse_tf_keras_name
 
@@ -38,7 +45,7 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.npz"
 
 
-class ModelFormatError(ValueError):
+class ModelFormatError(FileFormatError):
     """A file is not a symkb model this version can read."""
 
 
@@ -72,14 +79,23 @@ def model_from_json(json_string, custom_objects=None):
         json_string: the JSON text (``str`` or ``bytes``).
         custom_objects: optional ``{class name: class}`` for layers that are
             not symkb's own.
+
+    Raises:
+        ModelFormatError: (a ``ValueError``; one of the
+            :class:`~symkb.ir.errors.FileFormatError` family) for text that is
+            not a model architecture, naming the field;
+            :class:`~symkb.ir.errors.LimitError` for text over a limit.
     """
-    try:
-        doc = json.loads(json_string)
-    except json.JSONDecodeError as exc:
-        raise ModelFormatError(f"model_from_json: not valid JSON: {exc}") from None
-    if isinstance(doc, dict) and doc.get("format") == FORMAT:
-        doc = doc["model"]
-    return _from_architecture(doc, custom_objects)
+    return model_from_text(json_string, custom_objects)
+
+
+def model_from_text(json_string, custom_objects=None, *, source: str = "<text>"):
+    """:func:`model_from_json` naming ``source`` (a file) in its errors."""
+    with limits.reading(source, "model JSON", ModelFormatError):
+        doc = limits.load_json(json_string)
+        if isinstance(doc, dict) and doc.get("format") == FORMAT:
+            doc = doc.get("model")
+        return _from_architecture(doc, custom_objects)
 
 
 def _from_architecture(doc, custom_objects):
@@ -145,18 +161,16 @@ def _read(filepath: str):
         config_path = os.path.join(filepath, CONFIG_FILE)
         if not os.path.exists(config_path):
             raise ModelFormatError(f"load_model: {filepath} is a directory without {CONFIG_FILE}")
-        with open(config_path, encoding="utf-8") as f:
-            text = f.read()
+        text = safe_io.read_text(config_path, CONFIG_FILE)
         weights_path = os.path.join(filepath, WEIGHTS_FILE)
         if not os.path.exists(weights_path):
             raise ModelFormatError(f"load_model: {filepath} lacks {WEIGHTS_FILE}: symkb will "
                                    "not build the model with fresh weights in place of saved "
-                                   "ones")
-        with open(weights_path, "rb") as f:
-            weights = f.read()
+                                   "ones", field=WEIGHTS_FILE)
+        weights = safe_io.read_bytes(weights_path, WEIGHTS_FILE)
         return text, weights
-    if zipfile.is_zipfile(filepath):
-        with zipfile.ZipFile(filepath) as archive:
+    if safe_io.is_zip(filepath):
+        with safe_io.open_archive(filepath) as archive:
             names = set(archive.namelist())
             if CONFIG_FILE not in names and names and all(n.endswith(".npy") for n in names):
                 raise ModelFormatError(f"load_model: {filepath} is a numpy .npz archive (as "
@@ -164,26 +178,25 @@ def _read(filepath: str):
                                        "it with model.load_weights(path) on a built model")
             if CONFIG_FILE not in names:
                 raise ModelFormatError(f"load_model: {filepath} is a zip archive without "
-                                       f"{CONFIG_FILE}; it is not a saved symkb model")
+                                       f"{CONFIG_FILE}; it is not a saved symkb model",
+                                       field=CONFIG_FILE)
             unread = sorted(names - {CONFIG_FILE, WEIGHTS_FILE})
             if unread:
                 raise ModelFormatError(f"load_model: {filepath} holds members symkb does not "
                                        f"read ({unread[:5]}); a symkb archive holds only "
-                                       f"{CONFIG_FILE} and {WEIGHTS_FILE}")
-            text = archive.read(CONFIG_FILE).decode("utf-8")
+                                       f"{CONFIG_FILE} and {WEIGHTS_FILE}", field="members")
+            text = safe_io.decode_text(safe_io.read_member(archive, CONFIG_FILE), CONFIG_FILE)
             if WEIGHTS_FILE not in names:
                 raise ModelFormatError(f"load_model: {filepath} lacks {WEIGHTS_FILE}: symkb "
                                        "will not build the model with fresh weights in place "
-                                       "of saved ones")
-            weights = archive.read(WEIGHTS_FILE)
+                                       "of saved ones", field=WEIGHTS_FILE)
+            weights = safe_io.read_member(archive, WEIGHTS_FILE)
         return text, weights
-    try:
-        with open(filepath, encoding="utf-8") as f:
-            return f.read(), None
-    except UnicodeDecodeError:
-        raise ModelFormatError(f"load_model: {filepath} is a binary file of unknown kind, not "
-                               "a saved symkb model (a zip archive or folder from "
-                               "model.save) or a model.to_json() text") from None
+    return safe_io.read_text(filepath), None
+
+
+def _config_field(filepath: str) -> str:
+    return "file" if not os.path.isdir(filepath) and not safe_io.is_zip(filepath) else CONFIG_FILE
 
 
 def read_saved(filepath):
@@ -191,37 +204,43 @@ def read_saved(filepath):
     filepath = os.fspath(filepath)
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"load_model: no file or directory at {filepath!r}")
+    with limits.reading(filepath, "symkb model", ModelFormatError):
+        return _read_saved(filepath)
+
+
+def _read_saved(filepath: str):
     text, raw = _read(filepath)
-    try:
-        doc = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFormatError(f"load_model: {filepath} is not a saved symkb model "
-                               f"(its config is not JSON: {exc})") from None
+    doc = limits.load_json(text, _config_field(filepath))
     if isinstance(doc, dict) and doc.get("format") == FORMAT:
         version = doc.get("version")
         if not isinstance(version, int) or not 1 <= version <= VERSION:
             raise ModelFormatError(f"load_model: {filepath} has format version {version!r}; "
-                                   f"this symkb reads versions 1 to {VERSION}")
+                                   f"this symkb reads versions 1 to {VERSION}", field="version")
     elif not (isinstance(doc, dict) and "class_name" in doc):
         raise ModelFormatError(f"load_model: {filepath} is not a saved symkb model or a "
-                               "model.to_json() document")
+                               "model.to_json() document", field=CONFIG_FILE)
     weights = None
     if raw is None and doc.get("format") == FORMAT:
         raise ModelFormatError(f"load_model: {filepath} lacks {WEIGHTS_FILE}: symkb will not "
                                "build the model with fresh weights in place of saved ones "
                                "(model_from_json reads an architecture alone)")
     if raw is not None:
-        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
-            count = len(doc.get("weights", data.files))
-            missing = [f"weight_{i}" for i in range(count) if f"weight_{i}" not in data.files]
-            if missing:
-                raise ModelFormatError(f"load_model: {filepath}: the weights file lacks "
-                                       f"{missing[:3]}")
-            unread = sorted(set(data.files) - {f"weight_{i}" for i in range(count)})
-            if unread:
-                raise ModelFormatError(f"load_model: {filepath}: the weights file holds "
-                                       f"arrays the model does not have: {unread[:3]}")
-            weights = [data[f"weight_{i}"] for i in range(count)]
+        data = safe_io.load_npz(raw, WEIGHTS_FILE)
+        entries = doc.get("weights", data)
+        if not isinstance(entries, (list, dict)):
+            raise ModelFormatError(f"load_model: {filepath}: 'weights' must be a list",
+                                   field="weights")
+        count = len(entries)
+        missing = [f"weight_{i}" for i in range(count) if f"weight_{i}" not in data]
+        if missing:
+            raise ModelFormatError(f"load_model: {filepath}: the weights file lacks "
+                                   f"{missing[:3]}", field=WEIGHTS_FILE)
+        unread = sorted(set(data) - {f"weight_{i}" for i in range(count)})
+        if unread:
+            raise ModelFormatError(f"load_model: {filepath}: the weights file holds "
+                                   f"arrays the model does not have: {unread[:3]}",
+                                   field=WEIGHTS_FILE)
+        weights = [data[f"weight_{i}"] for i in range(count)]
     return doc, weights
 
 
@@ -238,12 +257,18 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002 (tf_k
         The model, with its saved weights.
 
     Raises:
-        ModelFormatError: (a ``ValueError``) for files of another kind or a
-            newer version; ``FileNotFoundError`` when ``filepath`` is absent.
+        ModelFormatError: (a ``ValueError``; one of the
+            :class:`~symkb.ir.errors.FileFormatError` family) for files of
+            another kind, a newer version, or a damaged or malformed file,
+            naming the file and the field; its sibling
+            :class:`~symkb.ir.errors.LimitError` for a file over a limit
+            (:mod:`symkb.ir.limits`); ``FileNotFoundError`` when
+            ``filepath`` is absent.
     """
     doc, weights = read_saved(filepath)
-    model = _from_architecture(doc["model"] if doc.get("format") == FORMAT else doc,
-                               custom_objects)
-    if weights is not None:
-        model.set_weights(weights)  # by position, as tf_keras; shapes are checked
-    return model
+    with limits.reading(os.fspath(filepath), "symkb model", ModelFormatError):
+        model = _from_architecture(doc.get("model") if doc.get("format") == FORMAT else doc,
+                                   custom_objects)
+        if weights is not None:
+            model.set_weights(weights)  # by position, as tf_keras; shapes are checked
+        return model

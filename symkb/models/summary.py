@@ -13,6 +13,8 @@ import re
 
 import numpy as np
 
+from ..ir.safe_text import escape_controls
+
 
 def _format_shape(shape) -> str:
     if isinstance(shape, str):
@@ -23,7 +25,8 @@ def _format_shape(shape) -> str:
 
 
 def _print_row(fields, positions, print_fn, nested_level=0):
-    left = [str(f) for f in fields]
+    # names come from files too: no control codes or line breaks reach the terminal
+    left = [escape_controls(str(f), keep_newlines=False) for f in fields]
     while any(left):
         line = ""
         for col in range(len(left)):
@@ -160,7 +163,7 @@ def summarize(model, line_length=None, positions=None, print_fn=None, expand_nes
         if not is_last:
             print_fn("|" * level + " " * (line_length - 2 * level) + "|" * level)
 
-    print_fn(f'Model: "{model.name}"')
+    print_fn(f'Model: "{escape_controls(str(model.name), keep_newlines=False)}"')
     print_fn("_" * line_length)
     _print_row(header, positions, print_fn)
     print_fn("=" * line_length)

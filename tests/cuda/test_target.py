@@ -133,3 +133,20 @@ def test_source_is_readable_python():
     compile(exe.source, "<cuda source>", "exec")
     # each kernel sits under the IR line it came from
     assert "# f32[?,4] = dot" in exe.source or "# f32[?,4] = fused_dot" in exe.source
+
+
+def test_a_variable_changed_behind_the_kernels_is_refused_before_a_launch():
+    from symkb.ir import ShapeError
+    graph, w = _dense_graph()
+    exe = compile_graph(graph, "cuda")
+    x = np.ones((2, 3), "float32")
+    want = compile_graph(graph, "interpreter")([x])
+    np.testing.assert_allclose(exe([x])[0], want[0], rtol=1e-5)
+    launches = []
+    run = exe.lowering.run
+    exe.lowering.run = lambda env: launches.append(env) or run(env)
+    w._value = np.zeros((2, 4), "float32")  # what assign refuses, done behind its back
+    with pytest.raises(ShapeError, match=r"parameter 'w' holds an array of type f32\[2,4\], "
+                                         r"but the kernel was compiled for f32\[3,4\]"):
+        exe([x])
+    assert launches == []

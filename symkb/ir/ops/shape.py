@@ -184,7 +184,10 @@ def _index_shape(shape, items):
 
 def _getitem_rule(types, *, index):
     (t,) = types
-    return TensorType(_index_shape(t.shape, index), t.dtype)
+    try:
+        return TensorType(_index_shape(t.shape, index), t.dtype)
+    except OverflowError:
+        raise ShapeError(f"getitem: an index of {str(index)[:60]} is too large") from None
 
 
 @register("getitem", type_rule=_getitem_rule, kind="shape")

@@ -21,6 +21,7 @@ import numpy as np
 
 from ...ir import evaluate
 from ..executable import Executable
+from ..payloads import ParamSpecs, check_const
 from ..shape_guard import ShapeGuard
 from .blocks import row_blocks, run_blocks, thread_count
 from .codegen import EMITTERS, Unsupported, generate  # noqa: F401
@@ -35,10 +36,16 @@ class CpuExecutable(Executable):
                  compile_seconds=0.0, source_graph=None, **kwargs):
         super().__init__(graph, **kwargs)
         self.function = fn
-        # the Variables and constants in the function's argument order (they
-        # interleave: the code declares each where a node first reads it)
-        self._bound = [(payload, None) if kind == "param" else (None, np.array(payload))
-                       for _, kind, payload in args if kind in ("param", "const")]
+        # the kernel indexes every weight up to its declared shape: each call
+        # checks the Variables against it (one comparison each), the constants once
+        self._params = ParamSpecs(self.name, graph, [p for _, kind, p in args if kind == "param"])
+        declared = {id(n.attrs["value"]): n.out_types[0] for _, n in graph.walk()
+                    if n.op == "const"}
+        self._consts = [check_const(self.name, declared[id(p)], np.array(p))
+                        for _, kind, p in args if kind == "const"]
+        # the Variables and constants interleave in the function's arguments (the
+        # code declares each where a node first reads it): True where a Variable goes
+        self._param_slots = [kind == "param" for _, kind, _ in args if kind in ("param", "const")]
         self.row_split = row_split  # per result, row-wise; None: the function runs whole
         self._threads = None        # row blocks to run at most; None: numba's thread count
         # output arguments: (result index, type); the result shapes (less the
@@ -71,7 +78,8 @@ class CpuExecutable(Executable):
         # numba types a read-only array apart; the kernels take writable ones
         arrays = [a if not isinstance(a, np.ndarray) or a.flags.writeable else a.copy()
                   for a in arrays]
-        rest = [v.value() if v is not None else c for v, c in self._bound]
+        params, consts = iter(self._params.values()), iter(self._consts)
+        rest = [next(params) if is_param else next(consts) for is_param in self._param_slots]
         if self.row_split is not None and arrays:
             return self._run_blocks(arrays, rest)
         return list(self.function(*arrays, *rest))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..executable import Executable
+from ..payloads import ParamSpecs
 from . import adapter
 from .program import EMITTERS, Lowering, emitter
 from .source import KernelModule
@@ -75,10 +76,14 @@ class CudaExecutable(Executable):
         self.source = self.module.source
         self.weights = _WeightCache()
         self._params = [n for n in lowered_graph.nodes if n.op == "param"]
+        # the kernels index each weight up to its declared shape: checked every call
+        self._specs = ParamSpecs(self.name, lowered_graph,
+                                 [n.attrs["variable"] for n in self._params])
 
     def _run(self, arrays) -> list:
         g = self.lowered_graph
         env = {}
+        self._specs.values()
         for t, a in zip(g.inputs, arrays):
             env[t] = adapter.to_device(a)
         for node in self._params:
