@@ -17,7 +17,10 @@ too: a symkb archive under such a name would be a tf_keras file in name only.
 from __future__ import annotations
 
 import os
+import stat
 import zipfile
+
+from ..ir.errors import FileFormatError
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 TF_KERAS_EXTENSIONS = (".keras", ".h5", ".hdf5")
@@ -28,12 +31,24 @@ _MOVE_HINT = ("To use a tf_keras model in symkb, build the same model in symkb (
               "own format, which symkb.models.load_model reads.")
 
 
-class ForeignModelFileError(ValueError):
-    """A tf_keras or TensorFlow file that symkb cannot read (yet)."""
+class ForeignModelFileError(FileFormatError):
+    """A tf_keras or TensorFlow file that symkb cannot read (yet): a
+    :class:`~symkb.ir.FileFormatError` (so a ``ValueError``) of its own kind."""
+
+
+def _is_regular(path) -> bool:
+    """Whether ``path`` is a regular file (a FIFO or a device is never opened here:
+    the loaders refuse it)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def is_hdf5(path) -> bool:
-    """True when the file at ``path`` starts with the HDF5 signature."""
+    """True when the regular file at ``path`` starts with the HDF5 signature."""
+    if not _is_regular(path):
+        return False
     try:
         with open(path, "rb") as f:
             return f.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE
@@ -65,6 +80,8 @@ def refuse_foreign(path, action: str = "load_model") -> None:
             raise ForeignModelFileError(
                 f"{action}: {path} is a TensorFlow SavedModel folder (saved_model.pb), "
                 f"which symkb cannot read. {_MOVE_HINT}")
+        return
+    if not _is_regular(path):
         return
     if is_hdf5(path):
         raise ForeignModelFileError(
