@@ -21,6 +21,7 @@ import numpy as np
 from .. import backend as K
 from ..backend.session import lookup, session_table, to_snake_case, unique_object_name
 from ..ir import KerasTensor, Variable, layer_scope
+from ..ir.variable import checked_value
 from . import initializers
 from ..backend.nest import flatten, map_structure, pack_as
 
@@ -215,12 +216,15 @@ class Layer:
                 f"Layer {self.name!r} expects {len(params)} weight(s) "
                 f"({[tuple(p.shape) for p in params]}), but the provided list has "
                 f"{len(weights)} (shapes {[np.shape(w) for w in weights]})")
+        checked = []
         for p, w in zip(params, weights):
-            if tuple(p.shape) != tuple(np.shape(w)):
+            w = checked_value(w, p.dtype, f"Layer {self.name!r}: weight {p.name}")
+            if tuple(p.shape) != tuple(w.shape):
                 raise ValueError(
                     f"Layer {self.name!r}: weight {p.name} has shape {tuple(p.shape)}, which "
-                    f"is not compatible with the provided weight shape {tuple(np.shape(w))}")
-        for p, w in zip(params, weights):
+                    f"is not compatible with the provided weight shape {tuple(w.shape)}")
+            checked.append(w)
+        for p, w in zip(params, checked):   # all checked first: a refusal assigns nothing
             p.assign(w)
 
     def count_params(self) -> int:
