@@ -127,15 +127,29 @@ def _arg_rule(name):
     return rule
 
 
+def empty_axis_message(op: str, axis: int) -> str:
+    """The error of ``argmax``/``argmin`` over an empty axis (tf's words); every
+    target raises it as a ``ValueError``."""
+    return f"{op}: Reduction axis {axis} is empty: there is no value to take the index of"
+
+
 @register("argmax", type_rule=_arg_rule("argmax"), kind="reduction")
 def argmax(x, *, axis):
-    """Index of the largest value along ``axis`` (first one on ties)."""
+    """Index of the largest value along ``axis`` (first one on ties). An empty
+    ``axis`` raises ``ValueError``, as ``tf.math.argmax`` does."""
+    x = np.asarray(x)
+    if x.shape[axis] == 0:
+        raise ValueError(empty_axis_message("argmax", axis))
     return np.argmax(x, axis=axis)
 
 
 @register("argmin", type_rule=_arg_rule("argmin"), kind="reduction")
 def argmin(x, *, axis):
-    """Index of the smallest value along ``axis``."""
+    """Index of the smallest value along ``axis``. An empty ``axis`` raises
+    ``ValueError``, as ``tf.math.argmin`` does."""
+    x = np.asarray(x)
+    if x.shape[axis] == 0:
+        raise ValueError(empty_axis_message("argmin", axis))
     return np.argmin(x, axis=axis)
 
 
