@@ -207,7 +207,7 @@ def test_legacy_folder_is_read(tmp_path):
     np.testing.assert_array_equal(load_model(tmp_path).predict(x), a.predict(x))
 
 
-@pytest.mark.parametrize("damage", ["missing", "changed", "traversal"])
+@pytest.mark.parametrize("damage", ["missing", "changed", "traversal", "no_weights"])
 def test_damaged_folder_pair_is_reported(tmp_path, damage):
     a, _ = _models()
     a.save(tmp_path)
@@ -220,6 +220,11 @@ def test_damaged_folder_pair_is_reported(tmp_path, damage):
         data = weights.read_bytes()
         weights.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))
         match = "weights_sha256"
+    elif damage == "no_weights":      # a config naming no weights, and no weights file
+        weights.unlink()
+        del config["weights_file"], config["weights_sha256"]
+        (tmp_path / "config.json").write_text(json.dumps(config))
+        match = "lacks model.weights.npz"
     else:
         config["weights_file"] = "../../etc/passwd"
         (tmp_path / "config.json").write_text(json.dumps(config))

@@ -71,8 +71,8 @@ def read_folder(folder: str, error) -> tuple:
             (called with the message).
 
     Raises:
-        error: no ``config.json``; a config naming a weights file that is
-            absent, badly named or whose hash does not match.
+        error: no ``config.json``; no weights; a config naming a weights
+            file that is absent, badly named or whose hash does not match.
     """
     config_path = os.path.join(folder, CONFIG_FILE)
     if not os.path.exists(config_path):
@@ -91,7 +91,8 @@ def read_folder(folder: str, error) -> tuple:
     if named is None:
         weights_path = os.path.join(folder, LEGACY_WEIGHTS_FILE)
         if not os.path.exists(weights_path):
-            return text, None
+            raise error(f"load_model: {folder} lacks {LEGACY_WEIGHTS_FILE}: symkb will not "
+                        "build the model with fresh weights in place of saved ones")
         with open(weights_path, "rb") as f:
             return text, f.read()
     if not isinstance(named, str) or not _HASHED.fullmatch(named):
