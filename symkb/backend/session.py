@@ -261,7 +261,9 @@ def clear_session() -> None:
     function's generated module is released with the last executable using
     it (``symkb.lower.cache``). What compiling leaves behind for the life of
     the process is bounded: numba's machine code of the shared runtime
-    helpers, and the files in the cache folders on disk.
+    helpers, numba's own list of its most recently compiled functions (at
+    most ``NUMBA_FUNCTION_CACHE_SIZE``, 128 by default), and the files in the
+    cache folders on disk.
     """
     old = current_session()
     _LOCAL.session = None
