@@ -91,3 +91,20 @@ def test_a_failed_compile_leaves_no_module(monkeypatch):
     else:
         raise AssertionError("the compile should have failed")
     assert set(cache.live_modules()) == baseline
+
+
+def test_models_made_in_a_loop_keep_one_module_alive():
+    import symkb
+    from symkb import layers
+    baseline = set(cache.live_modules())
+    x = np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3)
+    for units in range(1, 6):
+        K.clear_session()
+        model = symkb.Sequential([layers.Input((3,)), layers.Dense(units)])
+        kernel, bias = model.get_weights()
+        np.testing.assert_allclose(model.predict(x), x @ kernel + bias, rtol=1e-5, atol=1e-6)
+        gc.collect()
+        assert len(set(cache.live_modules()) - baseline) == 1   # this model's only
+    del model
+    gc.collect()
+    assert set(cache.live_modules()) == baseline
