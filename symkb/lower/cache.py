@@ -170,7 +170,8 @@ def _forget_compiled(module) -> None:
 def attach(owner, module) -> None:
     """Hand the hold :func:`load_module` took on ``module`` to ``owner``: it is
     given back when ``owner`` is garbage collected."""
-    weakref.finalize(owner, release, module)
+    finalizer = weakref.finalize(owner, release, module)
+    finalizer.atexit = False  # nothing to give back when the process ends
 
 
 def live_modules() -> list:
