@@ -91,6 +91,9 @@ def session_table(name: str) -> "weakref.WeakKeyDictionary":
     return table
 
 
+_MISSING = object()
+
+
 def lookup(name: str, key, default=None):
     """The value of ``key`` in table ``name``: the calling thread's session
     first, then the other live sessions (a tensor made in another thread).
@@ -115,9 +118,6 @@ def lookup(name: str, key, default=None):
             if value is not _MISSING:
                 return value
     return default
-
-
-_MISSING = object()
 
 
 def register_reset_hook(fn) -> None:
