@@ -23,6 +23,12 @@ def _check(executable, k: float) -> None:
     np.testing.assert_allclose(out, np.tanh(x * np.float32(k)), rtol=1e-6)
 
 
+def _baseline() -> set:
+    """The generated modules alive before a test (garbage of earlier tests collected)."""
+    gc.collect()
+    return set(cache.live_modules())
+
+
 def _live_dispatchers(names) -> int:
     from numba.core.registry import CPUDispatcher
     count = 0
@@ -37,7 +43,7 @@ def _live_dispatchers(names) -> int:
 
 def test_generated_modules_leave_with_their_executables():
     from numba.core.dispatcher import Dispatcher
-    baseline = set(cache.live_modules())
+    baseline = _baseline()
     names, kept = set(), None
     for k in range(1, 7):
         executable = compile_graph(_graph(float(k)), "cpu")
@@ -62,7 +68,7 @@ def test_generated_modules_leave_with_their_executables():
 
 
 def test_one_module_shared_by_two_executables():
-    baseline = set(cache.live_modules())
+    baseline = _baseline()
     first = compile_graph(_graph(7.0), "cpu")
     second = compile_graph(_graph(7.0), "cpu")
     name = first.function.py_func.__module__
@@ -79,7 +85,7 @@ def test_one_module_shared_by_two_executables():
 
 def test_a_failed_compile_leaves_no_module(monkeypatch):
     from symkb.lower import cpu
-    baseline = set(cache.live_modules())
+    baseline = _baseline()
 
     def broken(args):
         raise RuntimeError("no signature")
@@ -96,7 +102,7 @@ def test_a_failed_compile_leaves_no_module(monkeypatch):
 def test_models_made_in_a_loop_keep_one_module_alive():
     import symkb
     from symkb import layers
-    baseline = set(cache.live_modules())
+    baseline = _baseline()
     x = np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3)
     for units in range(1, 6):
         K.clear_session()
@@ -106,5 +112,35 @@ def test_models_made_in_a_loop_keep_one_module_alive():
         gc.collect()
         assert len(set(cache.live_modules()) - baseline) == 1   # this model's only
     del model
+    gc.collect()
+    assert set(cache.live_modules()) == baseline
+
+
+def test_threads_compiling_one_graph_share_and_release_its_module():
+    import threading
+    baseline = _baseline()
+    graph = _graph(8.0)
+    executables, errors = [], []
+
+    def work():
+        try:
+            executable = compile_graph(graph, "cpu")
+            _check(executable, 8)
+            executables.append(executable)
+        except BaseException as exc:
+            errors.append(exc)
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert not errors, errors[0]
+    names = {e.function.py_func.__module__ for e in executables}
+    assert len(executables) == 4 and len(names) == 1
+    assert set(cache.live_modules()) - baseline == names
+    executables.pop()
+    gc.collect()
+    assert set(cache.live_modules()) - baseline == names
+    executables.clear()
     gc.collect()
     assert set(cache.live_modules()) == baseline

@@ -174,3 +174,29 @@ def test_masks_follow_tensors_across_threads(where):
     short.set_weights(model.get_weights())
     np.testing.assert_allclose(model.predict(x), short.predict(x[:, :2]), rtol=1e-5,
                                atol=1e-6)
+
+
+def test_sequential_built_across_a_clear_session_elsewhere():
+    half_built, cleared = threading.Event(), threading.Event()
+
+    def build():
+        model = symkb.Sequential([layers.Input((3,)), layers.Dense(4)])
+        half_built.set()
+        assert cleared.wait(60)
+        model.add(layers.Dense(2))
+        return model
+
+    box = {}
+    t = threading.Thread(target=lambda: box.setdefault("model", build()))
+    t.start()
+    try:
+        assert half_built.wait(60)
+        K.clear_session()
+    finally:
+        cleared.set()
+        t.join(120)
+    model = box["model"]
+    assert [layer.name for layer in model.layers] == ["dense", "dense_1"]
+    x = np.ones((2, 3), np.float32)
+    np.testing.assert_allclose(model.predict(x), _numpy_dense_stack(model.layers, x),
+                               rtol=1e-5, atol=1e-6)
