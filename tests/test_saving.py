@@ -101,7 +101,9 @@ def test_directory_form(tmp_path):
     model = _gru()
     xs = _inputs(model)
     model.save(tmp_path)
-    assert (tmp_path / "config.json").exists() and (tmp_path / "model.weights.npz").exists()
+    weights_files = [p.name for p in tmp_path.glob("model.weights*.npz")]
+    assert (tmp_path / "config.json").exists() and len(weights_files) == 1
+    assert json.loads((tmp_path / "config.json").read_text())["weights_file"] == weights_files[0]
     again = load_model(tmp_path)
     np.testing.assert_array_equal(again.predict(xs[0]), model.predict(xs[0]))
 

@@ -1,33 +1,123 @@
 """symkb's global state, in one place.
 
-Everything the framework remembers between calls lives in :data:`STATE`: the
-configuration (floatx, epsilon, image data format), the uid counters of
-:func:`get_uid`, the per-session object-name counter that names layers and
-models, and the learning phase. :func:`clear_session` resets what tf_keras
-resets (not the configuration) and runs the reset hooks other modules
-register (compile caches), so no reference to an old graph, layer or model
-survives it.
+Two kinds of state live here:
+
+* the configuration (floatx, epsilon, image data format) in :data:`STATE`,
+  shared by every thread and never reset by :func:`clear_session`;
+* the *session* of each thread (:class:`Session`): the uid counters of
+  :func:`get_uid`, the object-name counter that names layers and models, the
+  learning phase, and the tables other modules keep beside symbolic tensors
+  (the layers' call history and masks, :func:`session_table`).
+
+:func:`clear_session` starts a new session for the calling thread only (as
+tf_keras keeps its learning phase per thread), so a model being built in
+another thread keeps its layer names, its call history and its learning
+phase. A thread's first call starts its session (names from ``dense``). The
+tables of every live session are searched by :func:`lookup`, so tensors made
+in one thread can be wired into a model in another; a session whose thread
+has ended is dropped by the next :func:`clear_session` in any thread.
 """
 from __future__ import annotations
 
 import collections
 import contextlib
 import re
-from dataclasses import dataclass, field
+import threading
+import weakref
+from dataclasses import dataclass
 
 
 @dataclass
-class _State:
+class _Config:
     floatx: str = "float32"
     epsilon: float = 1e-7
     image_data_format: str = "channels_last"
-    uids: collections.Counter = field(default_factory=collections.Counter)
-    object_names: collections.Counter = field(default_factory=collections.Counter)
-    learning_phase: int | None = None
 
 
-STATE = _State()
+STATE = _Config()
 _RESET_HOOKS: list = []
+
+
+class Session:
+    """One thread's session state (see the module docstring)."""
+
+    __slots__ = ("uids", "object_names", "learning_phase", "tables", "thread")
+
+    def __init__(self):
+        self.uids: collections.Counter = collections.Counter()
+        self.object_names: collections.Counter = collections.Counter()
+        self.learning_phase = None
+        self.tables: dict = {}  # name -> WeakKeyDictionary (tensor -> value)
+        self.thread = weakref.ref(threading.current_thread())
+
+    def finished(self) -> bool:
+        """Whether the thread that owns this session has ended."""
+        thread = self.thread()
+        return thread is None or not thread.is_alive()
+
+
+_LOCAL = threading.local()
+_SESSIONS: list = []  # every session whose tables may still be read (lookup)
+_SESSIONS_LOCK = threading.Lock()
+
+
+def current_session() -> Session:
+    """The calling thread's :class:`Session` (started on its first use)."""
+    session = getattr(_LOCAL, "session", None)
+    if session is None:
+        session = _LOCAL.session = Session()
+        with _SESSIONS_LOCK:
+            # sessions of ended threads that hold nothing are of no further use
+            _SESSIONS[:] = [s for s in _SESSIONS
+                            if not (s.finished() and not any(s.tables.values()))]
+            _SESSIONS.append(session)
+    return session
+
+
+def session_table(name: str) -> "weakref.WeakKeyDictionary":
+    """The calling thread's table ``name`` (tensor -> value), for writing.
+
+    Args:
+        name: the table's name (``'history'``, ``'masks'``, ...).
+
+    Returns:
+        A :class:`weakref.WeakKeyDictionary`, emptied by :func:`clear_session`
+        in this thread.
+    """
+    tables = current_session().tables
+    table = tables.get(name)
+    if table is None:
+        table = tables[name] = weakref.WeakKeyDictionary()
+    return table
+
+
+_MISSING = object()
+
+
+def lookup(name: str, key, default=None):
+    """The value of ``key`` in table ``name``: the calling thread's session
+    first, then the other live sessions (a tensor made in another thread).
+
+    Args:
+        name: the table's name.
+        key: the tensor.
+        default: returned when no session has it.
+    """
+    own = current_session()
+    table = own.tables.get(name)
+    if table is not None:
+        value = table.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+    with _SESSIONS_LOCK:
+        others = [s for s in _SESSIONS if s is not own]
+    for session in others:
+        table = session.tables.get(name)
+        if table is not None:
+            value = table.get(key, _MISSING)
+            if value is not _MISSING:
+                return value
+    return default
 
 
 def register_reset_hook(fn) -> None:
@@ -57,13 +147,14 @@ def get_uid(prefix: str = "") -> int:
         >>> get_uid('dense')
         2
     """
-    STATE.uids[prefix] += 1
-    return STATE.uids[prefix]
+    uids = current_session().uids
+    uids[prefix] += 1
+    return uids[prefix]
 
 
 def reset_uids() -> None:
     """Reset every :func:`get_uid` counter (the next ``get_uid(p)`` is 1)."""
-    STATE.uids.clear()
+    current_session().uids.clear()
 
 
 def unique_object_name(name: str, zero_based: bool = True) -> str:
@@ -79,8 +170,9 @@ def unique_object_name(name: str, zero_based: bool = True) -> str:
     Returns:
         The unique name.
     """
-    count = STATE.object_names[name]
-    STATE.object_names[name] += 1
+    names = current_session().object_names
+    count = names[name]
+    names[name] += 1
     if zero_based:
         return name if count == 0 else f"{name}_{count}"
     return f"{name}_{count + 1}"
@@ -107,7 +199,8 @@ def learning_phase() -> int:
         0 by default, else the value last set (``1``, ``True``, ...), as
         tf_keras keeps it.
     """
-    return 0 if STATE.learning_phase is None else STATE.learning_phase
+    phase = current_session().learning_phase
+    return 0 if phase is None else phase
 
 
 def set_learning_phase(value) -> None:
@@ -121,7 +214,7 @@ def set_learning_phase(value) -> None:
     """
     if isinstance(value, str) or value not in (0, 1):
         raise ValueError(f"Expected learning phase to be 0 or 1. Received: {value!r}")
-    STATE.learning_phase = value
+    current_session().learning_phase = value
 
 
 @contextlib.contextmanager
@@ -139,27 +232,43 @@ def learning_phase_scope(value):
     """
     if value not in (0, 1):
         raise ValueError(f"Expected learning phase to be 0 or 1. Received: {value!r}")
-    previous = STATE.learning_phase
-    STATE.learning_phase = value
+    session = current_session()
+    previous = session.learning_phase
+    session.learning_phase = value
     try:
         yield value
     finally:
-        STATE.learning_phase = previous
+        session.learning_phase = previous
 
 
 def clear_session() -> None:
-    """Reset all state generated by symkb.
+    """Reset all state generated by symkb in the calling thread.
 
-    Resets the :func:`get_uid` counters, the layer-name counter (so the next
-    ``Dense`` is named ``dense`` again), the learning phase, and runs the
-    registered reset hooks (compile caches). The configuration (floatx,
-    epsilon, image data format) is kept, as in tf_keras. Models and layers
-    made before stay usable but are no longer referenced by symkb, so calling
+    Starts a new session for this thread: the :func:`get_uid` counters and
+    the layer-name counter start again (the next ``Dense`` is named
+    ``dense``), the learning phase is back to its default, and the call
+    history and masks of the tensors made before are forgotten; the
+    registered reset hooks run. Sessions of threads that have ended are
+    dropped too.
+
+    What stays: the configuration (floatx, epsilon, image data format), as
+    in tf_keras; the sessions of other running threads (a model being built
+    in another thread keeps its names, history and learning phase); models
+    and layers made before, which stay usable (their own graphs and compiled
+    functions), but are no longer referenced by symkb. So calling
     ``clear_session()`` at the top of a loop that creates models keeps memory
-    constant.
+    constant: symkb's own references to old models are gone, and a compiled
+    function's generated module is released with the last executable using
+    it (``symkb.lower.cache``). What compiling leaves behind for the life of
+    the process is bounded: numba's machine code of the shared runtime
+    helpers, numba's own list of its most recently compiled functions (at
+    most ``NUMBA_FUNCTION_CACHE_SIZE``, 128 by default), and the files in the
+    cache folders on disk.
     """
-    STATE.uids.clear()
-    STATE.object_names.clear()
-    STATE.learning_phase = None
+    old = current_session()
+    _LOCAL.session = None
+    with _SESSIONS_LOCK:
+        _SESSIONS[:] = [s for s in _SESSIONS if s is not old and not s.finished()]
+    current_session()
     for hook in _RESET_HOOKS:
         hook()

@@ -63,10 +63,10 @@ def to_array(value, ref_dtype: str | None = None) -> np.ndarray:
     """A concrete numpy value for ``value`` (weakly typed for Python data)."""
     if isinstance(value, Variable):
         return value.value()
-    if isinstance(value, np.ndarray):
-        return value
-    if isinstance(value, np.generic):
-        return np.asarray(value)
+    if isinstance(value, (np.ndarray, np.generic)):
+        value = np.asarray(value)
+        # numpy's ufunc loops with a dtype argument take native byte order only
+        return value if value.dtype.isnative else value.astype(value.dtype.newbyteorder("="))
     if isinstance(value, KerasTensor):
         value._no_value("Converting to an array")
     array = np.asarray(value) if value is not None else np.asarray(value, dtype=object)
@@ -84,8 +84,10 @@ def to_array(value, ref_dtype: str | None = None) -> np.ndarray:
 
 
 def const(value, dtype=None) -> KerasTensor:
-    """A read-only constant node holding ``value``."""
+    """A read-only constant node holding ``value`` (in native byte order)."""
     array = np.array(value, dtype=dtype)
+    if not array.dtype.isnative:
+        array = array.astype(array.dtype.newbyteorder("="))
     array.flags.writeable = False
     return Node("const", (), {"value": array}, (TensorType.of(array),)).outputs[0]
 

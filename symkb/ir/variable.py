@@ -13,11 +13,60 @@ from .node import Node, _Operators
 from .types import TensorType, canonical_dtype
 
 
+class IncompatibleValueError(TypeError, ValueError):
+    """A value of a kind that cannot become a variable's dtype (complex,
+    strings, datetimes, arbitrary objects): refused, never cast."""
+
+
+# numpy kinds no real-valued variable takes: numpy would cast them silently
+# (dropping an imaginary part, parsing a string, counting nanoseconds)
+_REFUSED_KINDS = {"c": "complex", "U": "string", "S": "bytes", "M": "datetime",
+                  "m": "timedelta", "V": "structured"}
+_REAL_SCALARS = (bool, int, float, np.bool_, np.integer, np.floating)
+
+
+def checked_value(value, dtype, what: str) -> np.ndarray:
+    """``value`` as a numpy array a variable of ``dtype`` can take.
+
+    Real numbers and booleans of any dtype are accepted (and cast by the
+    caller); complex numbers, strings, bytes, datetimes, structured arrays and
+    object arrays holding anything but real numbers are refused.
+
+    Args:
+        value: the candidate value (array-like).
+        dtype: the variable's dtype (for the message).
+        what: names the variable or weight in the message.
+
+    Returns:
+        ``np.asarray(value)``.
+
+    Raises:
+        IncompatibleValueError: for a value of a refused kind (a ``TypeError``
+            and a ``ValueError``).
+    """
+    array = np.asarray(value)
+    kind = array.dtype.kind
+    refused = _REFUSED_KINDS.get(kind)
+    if refused is None and kind == "O":
+        for item in array.flat:
+            if not isinstance(item, _REAL_SCALARS):
+                refused = f"an object array holding {type(item).__name__}"
+                break
+    if refused is not None:
+        raise IncompatibleValueError(
+            f"{what}: expected real numbers for dtype {dtype}; {refused} values are "
+            f"refused, not cast. Received: an array of shape {array.shape} and dtype "
+            f"{array.dtype}.")
+    return array
+
+
 class Variable(_Operators):
     """A mutable tensor value with a name, a dtype and a fixed shape."""
 
     def __init__(self, value, dtype, name: str = "Variable", trainable: bool = True):
         dtype = canonical_dtype(dtype)
+        if not isinstance(value, (int, float, bool)):
+            value = checked_value(value, dtype, f"Variable {name!r}")
         self._value = np.array(value, dtype=dtype)
         self.name = name
         self.trainable = bool(trainable)
@@ -61,8 +110,14 @@ class Variable(_Operators):
         return self._value.copy()
 
     def assign(self, value):
-        """Set a new value of the same shape (cast to this variable's dtype)."""
-        value = np.asarray(value)
+        """Set a new value of the same shape (cast to this variable's dtype).
+
+        Raises:
+            ValueError: for a value of another shape.
+            IncompatibleValueError: for complex, string, datetime or object
+                values (:func:`checked_value`), which are refused, not cast.
+        """
+        value = checked_value(value, self.dtype, f"Variable {self.name!r}")
         if value.shape != self._value.shape:
             raise ValueError(
                 f"Variable {self.name!r}: cannot assign a value of shape {value.shape}; "

@@ -8,36 +8,29 @@ shapes. Masks travel beside the tensors (``get_mask``/``set_mask``); each
 symbolic output remembers the call that made it (``history``), which the
 functional Model uses to find its layers.
 
-Default names come from the per-session object-name counter (``dense``,
+Default names come from the thread's session object-name counter (``dense``,
 ``dense_1``, ...), reset by ``K.clear_session()``.
 """
 from __future__ import annotations
 
 import inspect
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import backend as K
-from ..backend.session import register_reset_hook, to_snake_case, unique_object_name
+from ..backend.session import lookup, session_table, to_snake_case, unique_object_name
 from ..ir import KerasTensor, Variable, layer_scope, limits
+from ..ir.variable import checked_value
 from . import initializers
 from .specs import serialize_spec
 from ..backend.nest import flatten, map_structure, pack_as
 
-# Masks and call records travel beside the tensors. They are session state:
-# ``K.clear_session()`` empties both (models keep their own copy of the records).
-_MASKS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_HISTORY: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _reset_tables() -> None:
-    _MASKS.clear()
-    _HISTORY.clear()
-
-
-register_reset_hook(_reset_tables)
+# Masks and call records travel beside the tensors, in the tables of the
+# calling thread's session: ``K.clear_session()`` in a thread forgets that
+# thread's (models keep their own copy of the records), never another's.
+_MASKS = "masks"
+_HISTORY = "history"
 
 
 @dataclass(frozen=True)
@@ -54,24 +47,24 @@ class CallRecord:
 def get_mask(tensor):
     """The mask travelling with ``tensor`` (or None)."""
     if isinstance(tensor, KerasTensor):
-        return _MASKS.get(tensor)
+        return lookup(_MASKS, tensor)
     return None
 
 
 def set_mask(tensor, mask) -> None:
     if isinstance(tensor, KerasTensor) and mask is not None:
-        _MASKS[tensor] = mask
+        session_table(_MASKS)[tensor] = mask
 
 
 def history(tensor):
     """The :class:`CallRecord` of a layer output or Input tensor, or None."""
     if isinstance(tensor, KerasTensor):
-        return _HISTORY.get(tensor)
+        return lookup(_HISTORY, tensor)
     return None
 
 
 def set_history(tensor, record) -> None:
-    _HISTORY[tensor] = record
+    session_table(_HISTORY)[tensor] = record
 
 
 def _shape_of(x):
@@ -263,12 +256,15 @@ class Layer:
                 f"Layer {self.name!r} expects {len(params)} weight(s) "
                 f"({[tuple(p.shape) for p in params]}), but the provided list has "
                 f"{len(weights)} (shapes {[np.shape(w) for w in weights]})")
+        checked = []
         for p, w in zip(params, weights):
-            if tuple(p.shape) != tuple(np.shape(w)):
+            w = checked_value(w, p.dtype, f"Layer {self.name!r}: weight {p.name}")
+            if tuple(p.shape) != tuple(w.shape):
                 raise ValueError(
                     f"Layer {self.name!r}: weight {p.name} has shape {tuple(p.shape)}, which "
-                    f"is not compatible with the provided weight shape {tuple(np.shape(w))}")
-        for p, w in zip(params, weights):
+                    f"is not compatible with the provided weight shape {tuple(w.shape)}")
+            checked.append(w)
+        for p, w in zip(params, checked):   # all checked first: a refusal assigns nothing
             p.assign(w)
 
     def count_params(self) -> int:

@@ -1,8 +1,8 @@
 """What every compile target returns: a callable over a graph.
 
 :class:`Executable` checks the arguments once, for every target alike (count,
-rank, known dims, dtype cast to the placeholder's dtype), then hands plain
-contiguous numpy arrays to the target's ``_run``. Errors name the input.
+rank, known dims, dtype cast to the placeholder's dtype in native byte
+order), then hands plain contiguous numpy arrays to the target's ``_run``. Errors name the input.
 """
 from __future__ import annotations
 
@@ -65,7 +65,9 @@ class Executable:
                     raise ValueError(
                         f"{self.name}: input {i} ({t.name}) expects shape {t.shape}, received "
                         f"an array of shape {a.shape} (axis {d}: expected {want}, got {got})")
-            if a.dtype.name != t.dtype:
+            if a.dtype.name != t.dtype or not a.dtype.isnative:
+                # the placeholder's dtype, in this machine's byte order (numba and
+                # numpy's ufunc loops take native arrays only)
                 a = a.astype(t.dtype)
             # np.ascontiguousarray turns a 0-d array into shape (1,)
             arrays.append(a if a.flags.c_contiguous else np.ascontiguousarray(a))

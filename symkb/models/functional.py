@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ir import Graph, KerasTensor, replay
+from ..ir.variable import checked_value
 from ..layers.base import Layer, history
 from ..layers.core import InputLayer
 from ..backend.nest import flatten, map_structure, pack_as
@@ -145,11 +146,14 @@ class Model(InferenceOnly, Layer):
         if len(params) != len(weights):
             raise ValueError(f"Model {self.name!r} expects {len(params)} weight arrays, "
                              f"received {len(weights)}")
+        checked = []
         for p, w in zip(params, weights):
-            if tuple(p.shape) != tuple(np.shape(w)):
+            w = checked_value(w, p.dtype, f"Model {self.name!r}: weight {p.name}")
+            if tuple(p.shape) != tuple(w.shape):
                 raise ValueError(f"Model {self.name!r}: weight {p.name} has shape "
-                                 f"{tuple(p.shape)}, received an array of shape {np.shape(w)}")
-        for p, w in zip(params, weights):
+                                 f"{tuple(p.shape)}, received an array of shape {w.shape}")
+            checked.append(w)
+        for p, w in zip(params, checked):   # all checked first: a refusal assigns nothing
             p.assign(w)
 
     # ----------------------------------------------------------------- calls
@@ -433,8 +437,21 @@ def _collect_layers(inputs, outputs):
     for c in call_list:
         c.outputs.sort(key=lambda t: records[t].index)
     layers = _layers_by_depth(inputs, outputs, records)
+    _check_unique_names(layers)
     calls_out = [c for c in call_list if not isinstance(c.layer, InputLayer)]
     return layers, calls_out, records
+
+
+def _check_unique_names(layers) -> None:
+    """Refuse a model whose layers share a name (saved configs and weights
+    refer to layers by name), as tf_keras does when the model is built."""
+    counts: dict = {}
+    for layer in layers:
+        counts[layer.name] = counts.get(layer.name, 0) + 1
+    for name, count in counts.items():
+        if count != 1:
+            raise ValueError(f'The name "{name}" is used {count} times in the model. All '
+                             "layer names should be unique.")
 
 
 def _call_key(record) -> tuple:

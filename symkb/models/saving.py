@@ -12,8 +12,9 @@
   - ``model.weights.npz``: ``np.savez`` of the weights in ``model.weights``
     order, keys ``weight_0``, ``weight_1``, ...
 
-  When ``path`` is an existing directory the two files are written into it
-  instead. :func:`load_model` reads either form, and also a bare
+  When ``path`` is an existing directory, ``config.json`` and the weights
+  (as ``model.weights.<hash>.npz``, named in the config) are written into it
+  instead, atomically as a pair (``folder_save.py``). :func:`load_model` reads either form, and also a bare
   ``to_json()`` file (fresh weights).
 
 Nothing is pickled: weights are read without numpy's pickle-capable loader
@@ -139,11 +140,10 @@ def save_model(model, filepath, overwrite: bool = True, include_graph: bool = Tr
     refuse_tf_keras_name(filepath, "model.save")
     text, weights = _documents(model, include_graph)
     if os.path.isdir(filepath):
-        for name, data in ((CONFIG_FILE, text.encode("utf-8")), (WEIGHTS_FILE, weights)):
-            target = os.path.join(filepath, name)
-            if os.path.exists(target) and not overwrite:
-                raise FileExistsError(f"save: {target} exists and overwrite=False")
-            write_atomic(target, data)
+        from .folder_save import write_folder
+        write_folder(filepath, json.loads(text), weights, overwrite,
+                     lambda doc: json.dumps(doc, default=_json_default, indent=1,
+                                            allow_nan=False))
         return
     if os.path.exists(filepath) and not overwrite:
         raise FileExistsError(f"save: {filepath} exists and overwrite=False")
@@ -158,17 +158,8 @@ def _read(filepath: str):
     """``(config text, weights bytes or None)`` of a saved model in any form."""
     refuse_foreign(filepath)
     if os.path.isdir(filepath):
-        config_path = os.path.join(filepath, CONFIG_FILE)
-        if not os.path.exists(config_path):
-            raise ModelFormatError(f"load_model: {filepath} is a directory without {CONFIG_FILE}")
-        text = safe_io.read_text(config_path, CONFIG_FILE)
-        weights_path = os.path.join(filepath, WEIGHTS_FILE)
-        if not os.path.exists(weights_path):
-            raise ModelFormatError(f"load_model: {filepath} lacks {WEIGHTS_FILE}: symkb will "
-                                   "not build the model with fresh weights in place of saved "
-                                   "ones", field=WEIGHTS_FILE)
-        weights = safe_io.read_bytes(weights_path, WEIGHTS_FILE)
-        return text, weights
+        from .folder_save import read_folder
+        return read_folder(filepath, ModelFormatError)
     if safe_io.is_zip(filepath):
         with safe_io.open_archive(filepath) as archive:
             names = set(archive.namelist())

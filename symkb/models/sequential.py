@@ -51,17 +51,24 @@ class Sequential(Model):
         if any(existing.name == layer.name for existing in self._stack):
             raise ValueError(f"All layers added to a Sequential model should have unique names. "
                              f"Name {layer.name!r} is already the name of a layer in this model.")
+        previous_input = self._input_layer
         self._stack.append(layer)
+        try:
+            if self._input_layer is None and len(self._stack) == 1:
+                shape, dtype = layer._batch_input_shape, layer.dtype
+                if shape is None and isinstance(layer, Model) and len(layer.inputs) == 1:
+                    # a built model first: its input is the stack's (tf_keras)
+                    shape, dtype = tuple(layer.inputs[0].shape), layer.inputs[0].dtype
+                if shape is not None:
+                    self._input_layer = _implicit_input(layer, shape, dtype)
+            if self._input_layer is not None:
+                self._build_graph(self._input_layer.output)
+        except BaseException:
+            # a layer that cannot be added leaves the model as it was
+            self._stack.pop()
+            self._input_layer = previous_input
+            raise
         self._predict_fn = None
-        if self._input_layer is None and len(self._stack) == 1:
-            shape, dtype = layer._batch_input_shape, layer.dtype
-            if shape is None and isinstance(layer, Model) and len(layer.inputs) == 1:
-                # a built model first: its input is the stack's (tf_keras)
-                shape, dtype = tuple(layer.inputs[0].shape), layer.inputs[0].dtype
-            if shape is not None:
-                self._input_layer = _implicit_input(layer, shape, dtype)
-        if self._input_layer is not None:
-            self._build_graph(self._input_layer.output)
 
     def pop(self) -> None:
         """Remove the last layer (the graph is rebuilt without it)."""
@@ -74,28 +81,40 @@ class Sequential(Model):
 
     def _build_graph(self, input_tensor) -> None:
         # The stack is called anew (after add, pop, a first batch): the calls
-        # of the previous build leave the layers' connectivity
+        # of the previous build leave the layers' connectivity. A build that
+        # fails puts every layer's connectivity and the model back as they were.
+        touched = {id(layer): (layer, list(layer._inbound))
+                   for layer in [*self._stack, *(layer for layer, _ in self._own_calls)]}
+        previous = self._own_calls
         for layer, entry in self._own_calls:
             layer._inbound = [e for e in layer._inbound if e is not entry]
         self._own_calls = []
-        x = input_tensor
-        for layer in self._stack:
-            before = len(layer._inbound)
-            x = layer(x)
-            self._own_calls.extend((layer, e) for e in layer._inbound[before:])
-            if not isinstance(x, KerasTensor):
-                raise TypeError(f"Sequential: layer {layer.name!r} returned "
-                                f"{type(x).__name__}; every layer of a Sequential model must "
-                                "return a single tensor")
-        self._set_graph(input_tensor, x)
+        try:
+            x = input_tensor
+            for layer in self._stack:
+                before = len(layer._inbound)
+                x = layer(x)
+                self._own_calls.extend((layer, e) for e in layer._inbound[before:])
+                if not isinstance(x, KerasTensor):
+                    raise TypeError(f"Sequential: layer {layer.name!r} returned "
+                                    f"{type(x).__name__}; every layer of a Sequential model "
+                                    "must return a single tensor")
+            self._set_graph(input_tensor, x)
+        except BaseException:
+            for layer, inbound in touched.values():
+                layer._inbound = inbound
+            self._own_calls = previous
+            raise
 
     def _set_graph(self, inp, out) -> None:
         from ..ir import Graph
         from .functional import _collect_layers
+        graph = Graph([inp], [out], name=self.name)
+        _, calls, records = _collect_layers([inp], [out])   # may refuse (duplicate names)
         self._nested_inputs, self._nested_outputs = inp, out
         self.inputs, self.outputs = [inp], [out]
-        self.graph = Graph([inp], [out], name=self.name)
-        _, self._calls, self._records = _collect_layers([inp], [out])
+        self.graph = graph
+        self._calls, self._records = calls, records
         self._build_input_shape = tuple(inp.shape)
         self.built = True
         self._predict_fn = None

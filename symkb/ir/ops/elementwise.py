@@ -218,9 +218,17 @@ def divide(x, y):
     return np.true_divide(x, y)
 
 
+NEGATIVE_INT_POWER = "pow: Integers to negative integer powers are not allowed"
+
+
 @register("pow", type_rule=_broadcast("pow"), kind="elementwise")
 def pow_(x, y):
-    """x ** y elementwise."""
+    """x ** y elementwise. Integer operands with a negative exponent raise
+    ``ValueError`` (as ``tf.math.pow``: "Integers to negative integer powers
+    are not allowed"); every compiled target raises the same."""
+    x, y = np.asarray(x), np.asarray(y)
+    if y.dtype.kind == "i" and x.dtype.kind in "iu" and (y < 0).any():
+        raise ValueError(NEGATIVE_INT_POWER)
     return np.power(x, y)
 
 

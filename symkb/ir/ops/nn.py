@@ -19,7 +19,11 @@ def _softmax_rule(types, *, axis):
 
 @register("softmax", type_rule=_softmax_rule, kind="reduction")
 def softmax(x, *, axis):
-    """exp(x - max) / sum(exp(x - max)) along ``axis``."""
+    """exp(x - max) / sum(exp(x - max)) along ``axis`` (an empty axis gives an
+    empty result, as in tf)."""
+    x = np.asarray(x)
+    if x.size == 0:
+        return np.empty_like(x)
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
 

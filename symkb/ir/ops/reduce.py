@@ -153,18 +153,32 @@ def _arg_reduce(op, x, axis):
     return np.argmin(np.where(x < bound, x, np.inf), axis=axis)
 
 
+def empty_axis_message(op: str, axis: int) -> str:
+    """The error of ``argmax``/``argmin`` over an empty axis (tf's words); every
+    target raises it as a ``ValueError``."""
+    return f"{op}: Reduction axis {axis} is empty: there is no value to take the index of"
+
+
 @register("argmax", type_rule=_arg_rule("argmax"), kind="reduction")
 def argmax(x, *, axis):
     """Index of the largest value along ``axis``, as tf: the first one on ties,
     NaN skipped (``argmax([1, nan, 3]) == 2``), 0 when nothing is above the
-    dtype's lowest value (a row of NaN or -inf)."""
+    dtype's lowest value (a row of NaN or -inf). An empty ``axis`` raises
+    ``ValueError``, as ``tf.math.argmax`` does."""
+    x = np.asarray(x)
+    if x.shape[axis] == 0:
+        raise ValueError(empty_axis_message("argmax", axis))
     return _arg_reduce("argmax", x, axis)
 
 
 @register("argmin", type_rule=_arg_rule("argmin"), kind="reduction")
 def argmin(x, *, axis):
     """Index of the smallest value along ``axis``, as tf: the first one on ties,
-    NaN skipped, 0 when nothing is below the dtype's highest value."""
+    NaN skipped, 0 when nothing is below the dtype's highest value. An empty
+    ``axis`` raises ``ValueError``, as ``tf.math.argmin`` does."""
+    x = np.asarray(x)
+    if x.shape[axis] == 0:
+        raise ValueError(empty_axis_message("argmin", axis))
     return _arg_reduce("argmin", x, axis)
 
 

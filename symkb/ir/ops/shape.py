@@ -192,8 +192,15 @@ def _getitem_rule(types, *, index):
 
 @register("getitem", type_rule=_getitem_rule, kind="shape")
 def getitem(x, *, index):
-    """Basic numpy indexing: ints, slices, None (new axis) and Ellipsis."""
-    return np.array(x[decode_index(index)])
+    """Basic numpy indexing: ints, slices, None (new axis) and Ellipsis. An
+    int index out of bounds raises the shape rule's ``ShapeError`` (a
+    ``ValueError``), as the compiled targets' shape guard does."""
+    x = np.asarray(x)
+    try:
+        return np.array(x[decode_index(index)])
+    except IndexError:
+        _index_shape(x.shape, index)   # raises the ShapeError naming the axis and size
+        raise
 
 
 def _tile_rule(types, *, reps):
@@ -272,8 +279,9 @@ def gather(reference, indices):
     rows = reference.shape[0]
     bad = (indices < 0) | (indices >= rows)
     if np.any(bad):
-        raise IndexError(f"gather: indices must be in [0, {rows}), received "
-                         f"{np.asarray(indices)[bad].ravel()[:5].tolist()}")
+        # the first index out of range (row-major), as every target reports it
+        first = int(np.asarray(indices)[bad].ravel()[0])
+        raise IndexError(f"gather: indices must be in [0, {rows}), received {first}")
     return reference[indices]
 
 

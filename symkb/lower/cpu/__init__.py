@@ -129,26 +129,33 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
     Raises:
         Unsupported: a node the cpu target cannot compile (the message names it).
     """
-    from ..cache import clear_numba_cache, load_module
+    from ..cache import attach, clear_numba_cache, load_module, release
     generated = generate(graph, name or graph.name)
     source, args, fn_name = generated.source, generated.args, generated.fn_name
     start = time.perf_counter()
     module, path, written = load_module(source, fn_name)
-    dispatcher = getattr(module, fn_name)
-    sig = _signature(args)
-    from . import gemm
     try:
-        gemm.prepare()
-        dispatcher.compile(sig)
-    except Exception:
-        # A damaged numba cache entry must not be fatal: drop it and compile.
-        clear_numba_cache(path)
-        gemm.prepare()
-        dispatcher.compile(sig)
-    hits = sum(dispatcher.stats.cache_hits.values())
-    return CpuExecutable(graph, dispatcher, args, row_split=generated.row_split,
-                         single_output=single_output, name=name,
-                         passes_report=passes_report, source=source, path=path,
-                         cache_hit=bool(hits) and not written,
-                         compile_seconds=time.perf_counter() - start,
-                         source_graph=source_graph)
+        dispatcher = getattr(module, fn_name)
+        sig = _signature(args)
+        from . import gemm
+        try:
+            gemm.prepare()
+            dispatcher.compile(sig)
+        except Exception:
+            # A damaged numba cache entry must not be fatal: drop it and compile.
+            clear_numba_cache(path)
+            gemm.prepare()
+            dispatcher.compile(sig)
+        hits = sum(dispatcher.stats.cache_hits.values())
+        executable = CpuExecutable(graph, dispatcher, args, row_split=generated.row_split,
+                                   single_output=single_output, name=name,
+                                   passes_report=passes_report, source=source, path=path,
+                                   cache_hit=bool(hits) and not written,
+                                   compile_seconds=time.perf_counter() - start,
+                                   source_graph=source_graph)
+    except BaseException:
+        release(module)
+        raise
+    # the module stays importable by name (numba's cache needs it) while the executable lives
+    attach(executable, module)
+    return executable

@@ -8,7 +8,7 @@ is C-contiguous, which ``np.dot`` and reshapes rely on).
 """
 from __future__ import annotations
 
-from ...ir.ops.reduce import arg_bound, reduce_identity
+from ...ir.ops.reduce import arg_bound, empty_axis_message, reduce_identity
 from ...ir.types import is_float
 from .codegen import Unsupported, emitter
 from .scalar import lit, np_type
@@ -101,6 +101,8 @@ def emit_arg(cg, node) -> None:
     flat = cg.fresh("flat")
     cg.w.line(f"{flat} = {name}.reshape((-1,))")
     cmp = ">" if node.op == "argmax" else "<"
+    with cg.w.block(f"if {rows}.shape[1] == 0:"):   # no element to start from
+        cg.w.line(f"raise ValueError({empty_axis_message(node.op, axis)!r})")
     # tf's scan: from (0, the dtype's lowest / highest value), only a strictly
     # better value moves it, so NaN never wins and ties keep the first index
     with cg.w.block(f"for r in range({rows}.shape[0]):"):
@@ -405,7 +407,9 @@ def emit_gather(cg, node) -> None:
     with cg.w.block(f"for r in range({src}.shape[0]):"):
         cg.w.line(f"j = {src}[r]")
         with cg.w.block(f"if j < 0 or j >= {rd[0]}:"):
-            cg.w.line(f"raise IndexError('gather: an index is outside [0, {rd[0]})')")
+            # the interpreter's message: the first index out of range
+            cg.w.line(f"raise IndexError('gather: indices must be in [0, ' + str({rd[0]}) + "
+                      "'), received ' + str(j))")
         cg.w.line(f"{flat}[r, :] = {table}[j, :]")
 
 

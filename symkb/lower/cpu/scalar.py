@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from ...ir.ops.elementwise import NEGATIVE_INT_POWER
 from ...ir.types import is_float, is_int, result_dtype
 
 NP_TYPES = {
@@ -130,6 +131,11 @@ def _mod(s, node, args):
 @scalar("pow")
 def _pow(s, node, args):
     a, b = _args_as(s, node, args, _out(node))
+    if is_int(_out(node)) and not _out(node).startswith("u"):
+        # as tf and the interpreter: a negative integer exponent is an error
+        # (numba would give 0 or 1 silently)
+        with s.w.block(f"if {b} < 0:"):
+            s.w.line(f"raise ValueError({NEGATIVE_INT_POWER!r})")
     return f"{np_type(_out(node))}({a} ** {b})"
 
 

@@ -171,16 +171,20 @@ def synchronize():
 # kernel modules
 # ---------------------------------------------------------------------------
 
-def compile_module(source: str, stem: str) -> dict:
+def compile_module(source: str, stem: str, owner=None) -> dict:
     """Import a generated kernel module; ``@cuda.jit`` compiles each kernel on first launch.
 
     The module is written to symkb's cache folder under a name made of
     ``stem`` and a hash of its source (``symkb.lower.cache``), so tracebacks
-    show the generated lines and numba can cache the compiled kernels.
+    show the generated lines and numba can cache the compiled kernels. The
+    module stays registered (numba finds it by name) while ``owner`` lives;
+    with no owner, for the life of the process.
     """
-    from ..cache import load_module
+    from ..cache import attach, load_module
     require_device()
     module, _, _ = load_module(source, stem)
+    if owner is not None:
+        attach(owner, module)
     if simulator() and getattr(module, "math", None) is _math:
         module.math = IEEE_MATH
     return vars(module)

@@ -64,7 +64,7 @@ class KernelModule:
 
     def compile(self):
         stem = "cuda_" + "".join(c if c.isalnum() else "_" for c in self.graph_name)
-        self._namespace = adapter.compile_module(self.source, stem)
+        self._namespace = adapter.compile_module(self.source, stem, owner=self)
 
     def __getitem__(self, name):
         return self._namespace[name]
