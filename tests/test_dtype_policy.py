@@ -21,7 +21,7 @@ GOLDENS = pathlib.Path(__file__).parent / "goldens"
 DATA = json.loads((GOLDENS / "dtypes.json").read_text())
 ARRAYS = np.load(GOLDENS / "dtypes.npz")
 CASES = {c["id"]: c for c in DATA["models"]}
-TOL = {"float16": dict(rtol=1e-2, atol=4e-3), "float32": dict(rtol=1e-5, atol=1e-6),
+TOL = {"float16": dict(rtol=1e-3, atol=1e-3), "float32": dict(rtol=1e-5, atol=1e-6),
        "float64": dict(rtol=1e-12, atol=1e-12)}
 
 

@@ -51,7 +51,7 @@ IMPORTS = (
     ("numpy", ("numpy as np",)),
     ("numba", ("njit", "objmode")),
     ("symkb.lower.cpu.runtime", ("tanh_f32", "sigmoid_f32", "erf_f32", "erf_f64",
-                                 "floordiv_float", "mod_float", "dropout_ref")),
+                                 "floordiv_float", "mod_float", "dropout_ref", "round_f16")),
     ("symkb.lower.cpu.gemm", ("pack_rhs", "gemm_serial")),
 )
 
