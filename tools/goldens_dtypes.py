@@ -225,12 +225,15 @@ def print_cases(arrays):
              ("long_vector", "v:", np.arange(10, dtype="float32")),
              ("large_matrix", "", np.arange(30, dtype="float32").reshape(5, 6) - 10.5),
              ("ints", "ints", np.array([3, -1, 7], dtype="int32")),
-             ("scalar", "s", np.array(2.5, dtype="float32"))]
+             ("scalar", "s", np.array(2.5, dtype="float32")),
+             ("cube", "cube", np.arange(2 * 7 * 8, dtype="int32").reshape(2, 7, 8)),
+             ("specials", "f32", np.array([1 / 3, 1e20, -np.inf, np.nan, 1e-7, -0.0], "float32")),
+             ("float64", "f64", np.array([1 / 3, 0.1, 2.0], "float64")),
+             ("bools", "b", np.array([True, False, True]))]
     for cid, message, x in cases:
         @tf.function(input_signature=[tf.TensorSpec(x.shape, tf.as_dtype(x.dtype))])
         def run(v):
-            return K.print_tensor(v * 1, message=message) if x.dtype.kind == "f" else \
-                K.print_tensor(v + 0, message=message)
+            return K.print_tensor(tf.identity(v), message=message)
 
         text = _captured_stdout(lambda: run(x))
         arrays[f"{cid}/x"] = x

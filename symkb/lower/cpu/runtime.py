@@ -175,3 +175,14 @@ def round_f16(x):
     c = _F32(math.ldexp(1.0, e + 13))
     r = (a + c) - c
     return _F32(math.copysign(r, x))
+
+
+def fresh_seed() -> int:
+    """A new seed for an unseeded random op (called from object mode at each run)."""
+    return int(np.random.default_rng().integers(0, 2**32))
+
+
+def print_ref(x, message, summarize) -> None:
+    """The numpy reference of ``print_tensor`` (called from object mode)."""
+    from ...ir import get_op
+    get_op("print_tensor").impl(np.asarray(x), message=message, summarize=summarize)
