@@ -31,6 +31,12 @@ Files written (default directory ``tests/goldens/``)
     ``print_tensor``: what ``K.print_tensor(x, message)`` prints inside a
     compiled function (``tf.print`` to stdout), for a few arrays
     (``<case>/x`` in the npz).
+    ``interchange``: ``from_tf_keras``: a mixed_float16 model's ``to_json()``
+    written by tf_keras, its layers' policy names, and in the npz
+    ``from_tf_keras/weight<i>``, ``/x``, ``/y``; ``to_tf_keras``: the JSON
+    symkb writes (``tests/goldens/dtypes_symkb_model.json``, read here)
+    loaded by ``tf_keras.models.model_from_json``: the policy names tf_keras
+    gives its layers, and ``to_tf_keras/weight<i>``, ``/x``, ``/y``.
 """
 
 import argparse
@@ -241,6 +247,42 @@ def print_cases(arrays):
     return out
 
 
+def _policies(model):
+    return {layer.name: layer.dtype_policy.name for layer in model.layers}
+
+
+def _weights_and_predict(model, arrays, key, seed, features):
+    rng = np.random.default_rng(seed)
+    weights = [rng.uniform(-0.5, 0.5, w.shape).astype(w.dtype.as_numpy_dtype)
+               for w in model.weights]
+    model.set_weights(weights)
+    x = rng.standard_normal((6, features)).astype("float32")
+    for i, w in enumerate(weights):
+        arrays[f"{key}/weight{i}"] = w
+    arrays[f"{key}/x"] = x
+    arrays[f"{key}/y"] = np.asarray(model.predict(x, verbose=0))
+    return len(weights)
+
+
+def interchange_cases(arrays):
+    K.clear_session()
+    mixed_precision.set_global_policy("mixed_float16")
+    inp = keras.Input((4,), name="inputs")
+    h = layers.Dense(6, activation="relu", name="hidden")(inp)
+    h = layers.Activation("sigmoid", name="gate")(h)
+    out = layers.Dense(2, name="logits")(h)
+    model = keras.Model(inp, out, name="tf_mixed")
+    mixed_precision.set_global_policy(None)
+    from_tf = {"json": model.to_json(), "policies": _policies(model),
+               "n_weights": _weights_and_predict(model, arrays, "from_tf_keras", 31, 4)}
+    K.clear_session()
+    with open(os.path.join(REPO_ROOT, "tests", "goldens", "dtypes_symkb_model.json")) as f:
+        loaded = keras.models.model_from_json(f.read())
+    to_tf = {"policies": _policies(loaded),
+             "n_weights": _weights_and_predict(loaded, arrays, "to_tf_keras", 32, 5)}
+    return {"from_tf_keras": from_tf, "to_tf_keras": to_tf}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=DEFAULT_OUT)
@@ -249,7 +291,7 @@ def main():
     arrays = {}
     data = {"versions": versions(), "models": model_cases(arrays),
             "policies": policy_facts(), "rnn_lengths": rnn_length_cases(arrays),
-            "print_tensor": print_cases(arrays)}
+            "print_tensor": print_cases(arrays), "interchange": interchange_cases(arrays)}
     with open(os.path.join(args.out, "dtypes.json"), "w") as f:
         json.dump(data, f, indent=1)
         f.write("\n")
