@@ -32,6 +32,13 @@ def _restore():
     K.set_floatx("float32")
 
 
+def make_layer(name, kwargs):
+    """``layers.<name>(**kwargs)``, a ``{"layer": [class, kwargs]}`` value built first."""
+    kwargs = {k: make_layer(*v["layer"]) if isinstance(v, dict) and "layer" in v else v
+              for k, v in kwargs.items()}
+    return getattr(layers, name)(**kwargs)
+
+
 def build(case):
     K.clear_session()
     K.set_floatx(case["floatx"])
@@ -39,7 +46,7 @@ def build(case):
     inp = layers.Input(tuple(case["input"]["shape"]), dtype=case["input"]["dtype"])
     t, made, dtypes = inp, [], []
     for name, kwargs in case["layers"]:
-        layer = getattr(layers, name)(**kwargs)
+        layer = make_layer(name, kwargs)
         t = layer(t)
         made.append(layer)
         dtypes.append(t.dtype)

@@ -65,6 +65,11 @@ def versions():
             "numpy": np.__version__, "python": sys.version.split()[0]}
 
 
+_WRAPPERS = [("Masking", {"mask_value": 0.0}),
+             ("Bidirectional", {"layer": {"layer": ["LSTM", {"units": 3, "return_sequences": True}]}}),
+             ("TimeDistributed", {"layer": {"layer": ["Dense", {"units": 2}]}}),
+             ("Flatten", {}), ("Dropout", {"rate": 0.5}), ("Dense", {"units": 2})]
+
 # (case id, floatx, global policy, (input shape, input dtype), [(layer, kwargs)])
 MODEL_CASES = [
     ("f64_input_dense", "float32", None, ((3,), "float64"), [("Dense", {"units": 4})]),
@@ -96,7 +101,17 @@ MODEL_CASES = [
     ("mixed_gru", "float32", "mixed_float16", ((6, 3), None), [("GRU", {"units": 4})]),
     ("mixed_embedding_lstm", "float32", "mixed_float16", ((6,), "int32"),
      [("Embedding", {"input_dim": 10, "output_dim": 3}), ("LSTM", {"units": 4})]),
+    # a {"layer": [class, kwargs]} value is a wrapped layer; these inputs have zero steps
+    ("mixed_wrappers", "float32", "mixed_float16", ((5, 3), None), _WRAPPERS),
+    ("floatx16_wrappers", "float16", None, ((5, 3), None), _WRAPPERS),
 ]
+
+
+def make_layer(name, kwargs):
+    """``layers.<name>(**kwargs)``, a ``{"layer": [class, kwargs]}`` value built first."""
+    kwargs = {k: make_layer(*v["layer"]) if isinstance(v, dict) and "layer" in v else v
+              for k, v in kwargs.items()}
+    return getattr(layers, name)(**kwargs)
 
 
 def _input_array(rng, shape, dtype, batch=5):
@@ -116,7 +131,7 @@ def model_cases(arrays):
         t, outs = inp, []
         built = []
         for name, kwargs in specs:
-            layer = getattr(layers, name)(**kwargs)
+            layer = make_layer(name, kwargs)
             t = layer(t)
             outs.append(t.dtype.name)
             built.append(layer)
@@ -126,6 +141,9 @@ def model_cases(arrays):
                    for w in model.weights]
         model.set_weights(weights)
         x = _input_array(rng, shape, in_dtype or floatx)
+        if "wrappers" in cid:
+            x[1, 3:] = 0
+            x[2, 0] = 0
         y = model.predict(x, verbose=0)
         arrays[f"{cid}/x"] = x
         for i, w in enumerate(weights):
