@@ -4,7 +4,8 @@ Goldens: tests/goldens/dtypes.* from tools/goldens_dtypes.py. Each case
 builds the same model in symkb, loads tf_keras's weights and compares the
 dtypes tf_keras reports (layer outputs, weights, configs, predict) and the
 predictions, on the interpreter and on the cpu target (which must compile:
-a fallback to the interpreter is a warning, made an error here).
+``target='cpu'`` raises where ``'auto'`` would fall back with a warning, and
+warnings are errors here).
 """
 import json
 import pathlib
@@ -68,7 +69,7 @@ def test_dtypes_match_tf_keras(cid):
     assert [layer.variable_dtype for layer in made] == case["variable_dtypes"]
 
 
-@pytest.mark.parametrize("target", ["interpreter", "auto"])
+@pytest.mark.parametrize("target", ["interpreter", "cpu"])
 @pytest.mark.parametrize("cid", sorted(CASES))
 def test_predictions_match_tf_keras(cid, target):
     case = CASES[cid]
@@ -78,7 +79,7 @@ def test_predictions_match_tf_keras(cid, target):
         warnings.simplefilter("error")  # no silent fallback to the interpreter
         fn = symkb.compile(model, target=target)
         got = fn(ARRAYS[f"{cid}/x"])
-    if target == "auto":
+    if target == "cpu":
         assert type(fn).__name__ == "CpuExecutable"
     assert got.dtype.name == case["predict_dtype"]
     np.testing.assert_allclose(got.astype("float64"), expected.astype("float64"),

@@ -18,7 +18,7 @@ def _compiled_pair(inputs, outputs):
     graph = ir.Graph(inputs, outputs, name="half")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        cpu = symkb.compile(graph, target="auto")
+        cpu = symkb.compile(graph, target="cpu")
     assert type(cpu).__name__ == "CpuExecutable"
     assert "np.float16" not in cpu.source and "f16[" not in cpu.source
     return cpu, symkb.compile(graph, target="interpreter")
