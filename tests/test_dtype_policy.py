@@ -140,3 +140,13 @@ def test_eager_call_follows_the_compute_dtype():
     y = dense(np.ones((1, 3), "float64"))
     assert y.dtype == np.float16 and dense.kernel.dtype == "float32"
     np.testing.assert_array_equal(y, np.full((1, 2), 3, "float16"))
+
+
+def test_a_model_called_as_a_layer_leaves_the_cast_to_its_layers():
+    facts = DATA["policies"]
+    inner_in = layers.Input((3,), dtype="float64")
+    outer_in = layers.Input((3,), dtype="float64")
+    keeps = symkb.Model(inner_in, layers.Activation("linear", dtype="float64")(inner_in))
+    assert keeps(outer_in).dtype == facts["nested_model_keeps_float64"]
+    casts = symkb.Model(inner_in, layers.Activation("linear")(inner_in))
+    assert casts(outer_in).dtype == facts["nested_model_default_layer"]

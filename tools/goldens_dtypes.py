@@ -185,6 +185,13 @@ def policy_facts():
     facts["input_dtype_under_mixed"] = keras.Input((2,)).dtype.name
     mixed_precision.set_global_policy(None)
     facts["default_after_reset"] = mixed_precision.global_policy().name
+    # a model called as a layer does not cast its inputs; its layers do
+    inner_in = keras.Input((3,), dtype="float64")
+    inner = keras.Model(inner_in, layers.Activation("linear", dtype="float64")(inner_in))
+    outer_in = keras.Input((3,), dtype="float64")
+    facts["nested_model_keeps_float64"] = inner(outer_in).dtype.name
+    inner = keras.Model(inner_in, layers.Activation("linear")(inner_in))
+    facts["nested_model_default_layer"] = inner(outer_in).dtype.name
     return facts
 
 
