@@ -69,3 +69,17 @@ def test_tf_keras_reads_symkb_json_with_the_same_policies_and_predictions():
     want = ARRAYS["to_tf_keras/y"]
     assert y.dtype == want.dtype == np.float32
     np.testing.assert_allclose(y, want, atol=1e-3)
+
+
+def test_save_and_load_keep_the_policies_and_predictions(tmp_path):
+    from symkb.models.saving import load_model
+    model = symkb_mixed_model()
+    case = DATA["to_tf_keras"]
+    model.set_weights([ARRAYS[f"to_tf_keras/weight{i}"] for i in range(case["n_weights"])])
+    path = tmp_path / "mixed.keras"
+    model.save(str(path))
+    back = load_model(str(path))
+    assert _policies(back) == case["policies"]
+    assert [w.dtype for w in back.weights] == ["float32"] * case["n_weights"]
+    x = ARRAYS["to_tf_keras/x"]
+    np.testing.assert_array_equal(back.predict(x), model.predict(x))
