@@ -66,7 +66,8 @@ def versions():
 
 
 _WRAPPERS = [("Masking", {"mask_value": 0.0}),
-             ("Bidirectional", {"layer": {"layer": ["LSTM", {"units": 3, "return_sequences": True}]}}),
+             ("Bidirectional",
+              {"layer": {"layer": ["LSTM", {"units": 3, "return_sequences": True}]}}),
              ("TimeDistributed", {"layer": {"layer": ["Dense", {"units": 2}]}}),
              ("Flatten", {}), ("Dropout", {"rate": 0.5}), ("Dense", {"units": 2})]
 
@@ -83,10 +84,12 @@ MODEL_CASES = [
      [("Dense", {"units": 2, "dtype": "float64"})]),
     ("floatx64_dense", "float64", None, ((3,), None), [("Dense", {"units": 2})]),
     ("floatx16_dense", "float16", None, ((5,), None),
-     [("Dense", {"units": 8, "activation": "tanh"}), ("Dense", {"units": 3, "activation": "softmax"})]),
+     [("Dense", {"units": 8, "activation": "tanh"}),
+      ("Dense", {"units": 3, "activation": "softmax"})]),
     ("floatx16_simple_rnn", "float16", None, ((6, 3), None),
      [("SimpleRNN", {"units": 4}), ("Dense", {"units": 2})]),
-    ("floatx16_lstm", "float16", None, ((6, 3), None), [("LSTM", {"units": 4, "return_sequences": True})]),
+    ("floatx16_lstm", "float16", None, ((6, 3), None),
+     [("LSTM", {"units": 4, "return_sequences": True})]),
     ("floatx16_gru", "float16", None, ((6, 3), None), [("GRU", {"units": 4})]),
     ("mixed_dense_softmax", "float32", "mixed_float16", ((5,), None),
      [("Dense", {"units": 8, "activation": "relu"}), ("Dense", {"units": 3}),
