@@ -155,3 +155,22 @@ def test_two_prints_are_never_merged_nor_folded(capfd):
     f([np.float32([0.5, 1])])
     # three prints at run time (the constant one is not folded away at compile time)
     assert sorted(capfd.readouterr().out.splitlines()) == ["a [0.5 1]", "a [0.5 1]", "c [1 2]"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_random_and_print_in_a_loop_body(target, capfd):
+    x = K.placeholder((None, 4, 2))
+
+    def step(x_t, states):
+        h = K.print_tensor(states[0] + K.random_uniform(K.shape(states[0])), "h")
+        return h, [h]
+
+    _, outs, _ = K.rnn(step, x, [K.zeros_like(x[:, 0, :])])
+    f = compiled([x], outs, target)
+    capfd.readouterr()
+    out = f([np.zeros((3, 4, 2), "float32")])
+    steps = np.diff(np.concatenate([np.zeros((3, 1, 2), "float32"), out], axis=1), axis=1)
+    assert ((steps > 0) & (steps < 1)).all()          # each step adds a new draw in [0, 1)
+    assert len({float(v) for v in steps.reshape(-1)}) == steps.size
+    printed = capfd.readouterr().out
+    assert printed.count("h [[") == 4                 # one print per step

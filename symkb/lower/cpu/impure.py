@@ -16,6 +16,7 @@ the interpreter's.
 from __future__ import annotations
 
 from .codegen import Unsupported, emitter
+from .scalar import np_type
 
 _DRAW = {
     "random_uniform": "{minval} + ({maxval} - {minval}) * np.random.random()",
@@ -32,7 +33,10 @@ def emit_random(cg, node) -> None:
         raise Unsupported(f"cpu codegen: {node.op} of {out.dtype}")
     sizes = cg.name(shape)
     dims = [d if d is not None else f"{sizes}[{k}]" for k, d in enumerate(out.shape)]
-    name = cg.alloc(out, dims)
+    # allocated where the sizes are known (in the step, inside a loop body)
+    name = cg.fresh(cg.default_name(out))
+    cg.w.line(f"{name} = np.empty({cg.shape_text(dims)}, dtype={np_type(out.dtype)})")
+    cg.bind(out, name)
     seed = node.attrs.get("seed")
     if seed is None:
         s = cg.fresh("seed")
