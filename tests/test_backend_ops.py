@@ -247,8 +247,8 @@ case("truncated_normal_of_shape", lambda x: x * 0 + K.truncated_normal(K.shape(x
 case("random_bernoulli_of_shape", lambda x: x * 0 + K.random_bernoulli(K.shape(x), 0.3, seed=6),
      ("f", (B, 4)))
 case("print_tensor", lambda x: K.print_tensor(x, "x ="), ("f", (B, 3)), ref=lambda x: x)
-case("round_float16", lambda x: ir.call("round_float16", K.cast(x, "float32")), ("f", (B, 3)),
-     ref=lambda x: x.astype("float16").astype("float32"))
+case("round_float16", lambda x: ir.call("round_float16", K.cast(x, "float32")),
+     ("f", (B, 3)), ref=lambda x: x.astype("float16").astype("float32"))
 case("categorical_crossentropy", K.categorical_crossentropy, ("unit", (B, 3)), ("unit", (B, 3)))
 case("categorical_crossentropy_logits", K.categorical_crossentropy, ("unit", (B, 3)),
      ("f", (B, 3)), from_logits=True)
