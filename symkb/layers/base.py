@@ -10,6 +10,12 @@ functional Model uses to find its layers.
 
 Default names come from the per-session object-name counter (``dense``,
 ``dense_1``, ...), reset by ``K.clear_session()``.
+
+Each layer takes a dtype policy at construction (``symkb.mixed_precision``:
+its ``dtype`` argument, else the global policy, which follows ``K.floatx()``).
+Weights are made in the policy's variable dtype; a call casts floating-point
+inputs to its compute dtype and, under a mixed policy, reads floating-point
+weights in it, as tf_keras does.
 """
 from __future__ import annotations
 
