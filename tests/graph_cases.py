@@ -168,7 +168,7 @@ def attrs_only():
 
 
 def more_ops():
-    """The ops the other cases leave out (comparisons, logic, scans, dropout, ...)."""
+    """The ops the other cases leave out (comparisons, logic, scans, random ops, ...)."""
     x = K.placeholder(shape=(None, 4), name="x")
     n = K.placeholder(shape=(None, 4), dtype="int32", name="n")
     b = K.greater_equal(x, 0.0)
@@ -181,7 +181,11 @@ def more_ops():
            + logic + K.cumprod(x, axis=1) + K.dropout(x, 0.5, seed=3))
     feeds = [_rng().normal(size=(3, 4)).astype("float32"),
              np.arange(12, dtype="int32").reshape(3, 4) - 4]
-    return Graph([x, n], [out, ints, flags, K.argmin(x, axis=1), K.shape(x)],
+    size = K.shape(x)
+    drawn = (K.random_uniform(size, seed=1) + K.random_normal(size, seed=2)
+             + K.truncated_normal(size, seed=3) + K.random_bernoulli(size, p=0.3, seed=4)
+             + K.print_tensor(ir.call("round_float16", x), "x ="))
+    return Graph([x, n], [out, ints, flags, K.argmin(x, axis=1), K.shape(x), drawn],
                  name="more_ops"), feeds
 
 

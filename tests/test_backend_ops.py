@@ -237,6 +237,18 @@ case("l2_normalize", K.l2_normalize, X, axis=-1,
 case("l2_normalize_all", K.l2_normalize, X)
 case("dropout_seeded", K.dropout, ("f", (B, 8)), 0.5, seed=3)
 case("dropout_noise_shape", K.dropout, ("f", (B, 3, 4)), 0.5, noise_shape=(None, 1, 4), seed=1)
+# random draws shaped by a symbolic K.shape(x): seeded, the graph draws what numpy draws
+case("random_uniform_of_shape", lambda x: x * 0 + K.random_uniform(K.shape(x), -1, 2, seed=3),
+     ("f", (B, 4)))
+case("random_normal_of_shape", lambda x: x * 0 + K.random_normal(K.shape(x), 1, 2, seed=4),
+     ("f", (B, 4)))
+case("truncated_normal_of_shape", lambda x: x * 0 + K.truncated_normal(K.shape(x), seed=5),
+     ("f", (B, 4)))
+case("random_bernoulli_of_shape", lambda x: x * 0 + K.random_bernoulli(K.shape(x), 0.3, seed=6),
+     ("f", (B, 4)))
+case("print_tensor", lambda x: K.print_tensor(x, "x ="), ("f", (B, 3)), ref=lambda x: x)
+case("round_float16", lambda x: ir.call("round_float16", K.cast(x, "float32")),
+     ("f", (B, 3)), ref=lambda x: x.astype("float16").astype("float32"))
 case("categorical_crossentropy", K.categorical_crossentropy, ("unit", (B, 3)), ("unit", (B, 3)))
 case("categorical_crossentropy_logits", K.categorical_crossentropy, ("unit", (B, 3)),
      ("f", (B, 3)), from_logits=True)
@@ -731,7 +743,8 @@ def test_tensor_predicates_and_helpers(capsys):
     assert copy is not a and (copy == a).all()
     assert K.print_tensor(a, message="value:") is a
     assert "value:" in capsys.readouterr().out
-    assert K.print_tensor(p) is p
+    printed = K.print_tensor(p)  # prints when the graph runs (tests/test_random_ops.py)
+    assert printed.node.op == "print_tensor" and printed.node.inputs == (p,)
     with K.name_scope("block") as scope:
         assert scope == "block"
     K.manual_variable_initialization(True)

@@ -83,12 +83,12 @@ def test_auto_target_is_lazy_and_picks_cpu_without_a_gpu():
 
 
 def test_auto_falls_back_to_the_interpreter_for_what_cpu_cannot_compile():
-    x = K.placeholder(shape=(2,), dtype="float16", name="x")
-    g = ir.Graph([x], [K.exp(x)], name="half")
+    x = K.placeholder(shape=(2, 3, 4), dtype="int32", name="x")
+    g = ir.Graph([x], [K.batch_dot(x, x, axes=(2, 2))], name="int_batch_dot")
     with pytest.warns(RuntimeWarning, match="interpreter"):
         f = compile_graph(g, "auto")
     assert f.target == "interpreter"
-    with pytest.raises(NotImplementedError, match="float16"):
+    with pytest.raises(NotImplementedError, match="batch_dot of integer tensors"):
         compile_graph(g, "cpu")
 
 

@@ -21,7 +21,6 @@ from .. import ir
 from ..ir import KerasTensor, Node, Variable
 from ..ir.build import as_tensor, current_layer, to_array
 from ..ir.ops.loop import run_loop, step_type, unroll_loop
-from ..ir.types import TensorType
 from .nest import flatten, pack_sequence_as
 
 __all__ = ["rnn"]
@@ -52,7 +51,7 @@ def rnn(step_function, inputs, initial_states, go_backwards=False, mask=None, co
         unroll: inline every step (needs a static number of time steps).
         input_length: the static number of time steps (an int, checked against
             the inputs), or per-sample lengths ``(samples,)`` used as a
-            mask when no ``mask`` is given.
+            mask when no ``mask`` is given (the time axis may be unknown).
         time_major: inputs (and mask, and outputs) are ``(time, samples, ...)``.
         zero_output_for_mask: see ``mask``.
         return_all_outputs: when False, ``outputs`` only holds the last output
@@ -86,7 +85,8 @@ def rnn(step_function, inputs, initial_states, go_backwards=False, mask=None, co
     if unroll and steps is None:
         raise ValueError("Unrolling requires a fixed number of timesteps.")
     if input_length is not None and mask is None and not isinstance(input_length, (int, np.integer)):
-        mask = _mask_from_lengths(input_length, steps, time_major)
+        mask = _mask_from_lengths(input_length, steps, time_major, flat_inputs[0],
+                                  bool(go_backwards))
     elif isinstance(input_length, (int, np.integer)) and steps is not None \
             and int(input_length) != steps:
         raise ValueError(f"K.rnn: input_length={input_length} but the inputs have {steps} time "
@@ -117,16 +117,61 @@ def _shape(x) -> tuple:
     return np.shape(x)
 
 
-def _mask_from_lengths(lengths, steps, time_major):
-    if steps is None:
-        raise ValueError("K.rnn: per-sample `input_length` needs a static number of time steps")
-    positions = np.arange(steps, dtype="int32")
-    if isinstance(lengths, KerasTensor):
-        lens = ir.call("expand_dims", lengths, axis=1)
-        mask = ir.call("less", ir.const(positions[None, :]), lens)
-    else:
-        mask = positions[None, :] < np.asarray(lengths).reshape(-1, 1)
-    return ir.call("transpose", mask, perm=(1, 0)) if time_major else mask
+def _mask_from_lengths(lengths, steps, time_major, reference, go_backwards):
+    """The mask tf_keras derives from per-sample lengths, in input time order
+    (``(samples, time)``, ``(time, samples)`` when time-major).
+
+    Forwards, position ``p`` is valid while ``p < length``. Backwards, tf_keras
+    keeps step ``t`` of the reversed sequence while ``max(lengths) - 1 - length
+    < t``: position ``p = time - 1 - t`` is valid while ``max(lengths) - 1 -
+    length < time - 1 - p`` (the same as forwards when the longest sample
+    fills the time axis). With an unknown number of steps the positions are
+    counted at run time along the first input's time axis.
+    """
+    if not isinstance(lengths, KerasTensor) and steps is not None:
+        lens = np.asarray(lengths).reshape(-1).astype("int64")
+        positions = np.arange(steps)
+        if go_backwards:
+            before_end = steps - 1 - positions
+            mask = (lens.max() - 1 - lens)[:, None] < before_end[None, :]
+        else:
+            mask = positions[None, :] < lens[:, None]
+        return mask.T if time_major else mask
+    lens = ir.call("cast", as_tensor(lengths), dtype="int32")
+    if lens.ndim != 1:
+        raise ValueError(f"K.rnn: a per-sample `input_length` must be 1-D (one length per "
+                         f"sample); received shape {lens.shape}")
+    t_axis = 0 if time_major else 1
+    lens = ir.call("expand_dims", lens, axis=t_axis)
+    if go_backwards:
+        before_end = _positions(steps, reference, t_axis, from_end=True)
+        longest = ir.call("max", lens, axis=(1 - t_axis,), keepdims=True)
+        return ir.call("less", longest - 1 - lens, before_end)
+    return ir.call("less", _positions(steps, reference, t_axis, from_end=False), lens)
+
+
+def _positions(steps, reference, t_axis, *, from_end):
+    """Time positions broadcastable against ``(samples, 1)`` lengths (or
+    ``(1, samples)`` when time-major), counted from the end when ``from_end``.
+    A static ``steps`` gives a constant; else a running count of ones over
+    ``reference``'s ``(samples, time)`` plane."""
+    if steps is not None:
+        positions = np.arange(steps, dtype="int32")
+        if from_end:
+            positions = positions[::-1].copy()
+        return ir.const(positions[:, None] if t_axis == 0 else positions[None, :])
+    ref = as_tensor(reference)
+    plane = ref
+    if ref.ndim > 2:
+        index = (("slice", None, None, None),) * 2 + (("int", 0),) * (ref.ndim - 2)
+        plane = ir.call("getitem", ref, index=index)
+    ones = ir.call("ones_like", ir.call("cast", plane, dtype="int32"))
+    if from_end:
+        ones = ir.call("reverse", ones, axes=(t_axis,))
+    count = ir.call("cumsum", ones, axis=t_axis)
+    if from_end:
+        count = ir.call("reverse", count, axes=(t_axis,))
+    return count - 1
 
 
 def _normalize_mask(mask, symbolic: bool):

@@ -283,18 +283,27 @@ def stop_gradient(variables):
 
 
 def print_tensor(x, message="", summarize=3):
-    """Print ``message`` and the value of an eager tensor, and return it.
+    """Print ``message`` and the value of ``x`` as ``tf.print`` does, and return ``x``.
+
+    A symbolic ``x`` gives a ``print_tensor`` node that prints each time the
+    compiled graph runs (when its result is used, as in tf_keras); an eager
+    ``x`` prints now. The text goes to ``sys.stdout``: the message, a space,
+    the value (at most ``summarize`` values at each end of every axis; ``-1``
+    for all), a newline.
 
     Args:
         x: a tensor.
         message: text printed before the value.
-        summarize: unused (numpy decides how much to print).
+        summarize: how many values to print at each end of an axis.
 
     Returns:
-        ``x`` (a symbolic ``x`` is returned unprinted).
+        ``x`` (a new KerasTensor with the same value when ``x`` is symbolic).
     """
-    if not isinstance(x, KerasTensor):
-        print(message, np.asarray(x))
+    if isinstance(x, KerasTensor):
+        return ir.call("print_tensor", x, message=str(message), summarize=int(summarize))
+    from ..ir.ops.debug import print_tensor as show
+    show(np.asarray(x.value() if isinstance(x, Variable) else x), message=str(message),
+         summarize=int(summarize))
     return x
 
 

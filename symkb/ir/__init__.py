@@ -15,7 +15,8 @@
   :func:`op_histogram`, :func:`ancestors`, :func:`critical_path`.
 """
 from . import ops as _ops  # noqa: F401  (registers the op catalogue)
-from .build import as_tensor, call, const, is_symbolic, layer_scope, placeholder_node
+from .build import (as_tensor, autocast_variables, call, const, is_symbolic,  # noqa: F401
+                    layer_scope, placeholder_node)
 from . import limits
 from .errors import (DTypeError, FileFormatError, LimitError, ShapeError, SymbolicValueError,
                      VerifyError)

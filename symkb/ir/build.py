@@ -8,6 +8,11 @@ float32), else ``float32`` for floats and ``int32`` for ints, as TensorFlow
 converts them. In an elementwise op with a KerasTensor or Variable operand,
 numpy arrays and scalars are weak too (``x * np.ones(4)`` stays float32, as
 TensorFlow converts the other operand of an operator to the tensor's dtype).
+
+Inside :func:`autocast_variables` (a layer's call under a mixed precision
+policy) floating-point Variables are read in the compute dtype, as tf_keras's
+``AutoCastVariable`` reads them: a ``cast`` node after the ``param`` read, or
+a cast copy of the value when computing eagerly.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from .types import TensorType, is_float, is_int
 from .variable import Variable
 
 _LAYER = contextvars.ContextVar("symkb_layer", default=None)
+_AUTOCAST = contextvars.ContextVar("symkb_autocast", default=None)
 
 
 @contextlib.contextmanager
@@ -38,6 +44,22 @@ def current_layer() -> str | None:
     return _LAYER.get()
 
 
+@contextlib.contextmanager
+def autocast_variables(dtype: str | None):
+    """Floating-point Variables read inside are read as ``dtype`` (``None``: as stored)."""
+    token = _AUTOCAST.set(dtype)
+    try:
+        yield
+    finally:
+        _AUTOCAST.reset(token)
+
+
+def _read_dtype(variable: Variable) -> str:
+    """The dtype ``variable`` is read as here (see :func:`autocast_variables`)."""
+    target = _AUTOCAST.get()
+    return target if target is not None and is_float(variable.dtype) else variable.dtype
+
+
 def is_symbolic(value) -> bool:
     return isinstance(value, KerasTensor)
 
@@ -47,7 +69,9 @@ def _reference_dtype(args) -> str | None:
     non-bool one (in ``where(mask, x, 0.5)`` the 0.5 takes ``x``'s dtype)."""
     found = None
     for a in args:
-        if isinstance(a, (KerasTensor, Variable)):
+        if isinstance(a, Variable):
+            dtype = _read_dtype(a)
+        elif isinstance(a, KerasTensor):
             dtype = a.dtype
         elif isinstance(a, (np.ndarray, np.generic)):
             dtype = a.dtype.name
@@ -62,7 +86,8 @@ def _reference_dtype(args) -> str | None:
 def to_array(value, ref_dtype: str | None = None) -> np.ndarray:
     """A concrete numpy value for ``value`` (weakly typed for Python data)."""
     if isinstance(value, Variable):
-        return value.value()
+        dtype = _read_dtype(value)
+        return value.value() if dtype == value.dtype else value.value().astype(dtype)
     if isinstance(value, (np.ndarray, np.generic)):
         value = np.asarray(value)
         # numpy's ufunc loops with a dtype argument take native byte order only
@@ -97,7 +122,8 @@ def as_tensor(value, ref_dtype: str | None = None) -> KerasTensor:
     if isinstance(value, KerasTensor):
         return value
     if isinstance(value, Variable):
-        return value.tensor
+        dtype = _read_dtype(value)
+        return value.tensor if dtype == value.dtype else call("cast", value.tensor, dtype=dtype)
     return const(to_array(value, ref_dtype))
 
 

@@ -11,7 +11,13 @@ An :class:`OpDef` holds
   disagree;
 * ``kind``: ``'elementwise'``, ``'reduction'``, ``'linalg'``, ``'shape'``,
   ``'source'``, ``'random'``, ``'control'`` or ``'other'``: what passes and
-  code generators may assume of it.
+  code generators may assume of it;
+* ``random``: it draws random values (two nodes with the same operands differ);
+* ``effect``: running it does something besides computing its results
+  (``print_tensor`` prints).
+
+A node of a ``random`` or ``effect`` op is not *pure*: passes never merge,
+fold, move or duplicate it (:attr:`OpDef.pure`).
 
 Each compile target keeps its own table ``op name -> emitter``; the registry
 knows nothing about targets.
@@ -38,6 +44,12 @@ class OpDef:
     kind: str
     doc: str = ""
     random: bool = False
+    effect: bool = False
+
+    @property
+    def pure(self) -> bool:
+        """Whether a node of this op may be merged, folded, moved or duplicated."""
+        return not (self.random or self.effect)
 
     def infer(self, types, attrs) -> tuple:
         """The result types for operand ``types`` (always a tuple)."""
@@ -69,7 +81,8 @@ def _cast(array: np.ndarray, t: TensorType, op: str) -> np.ndarray:
 REGISTRY: dict[str, OpDef] = {}
 
 
-def register(name: str, *, type_rule: Callable, kind: str, random: bool = False):
+def register(name: str, *, type_rule: Callable, kind: str, random: bool = False,
+             effect: bool = False):
     """Decorator registering ``impl`` as the numpy reference of op ``name``."""
     if kind not in KINDS:
         raise ValueError(f"register({name!r}): kind must be one of {KINDS}, received {kind!r}")
@@ -77,7 +90,7 @@ def register(name: str, *, type_rule: Callable, kind: str, random: bool = False)
     def decorate(impl):
         if name in REGISTRY:
             raise ValueError(f"op {name!r} is registered twice")
-        REGISTRY[name] = OpDef(name, impl, type_rule, kind, _describe(impl), random)
+        REGISTRY[name] = OpDef(name, impl, type_rule, kind, _describe(impl), random, effect)
         return impl
 
     return decorate

@@ -3,9 +3,9 @@
 Counting rules (one FLOP = one scalar add, multiply, compare or function
 evaluation; a multiply-add is two):
 
-* ``input``, ``param``, ``const`` and data-movement ops (``kind == 'shape'``,
-  ``gather``, ``one_hot``): 0;
-* elementwise ops: one per result element (``zeros_like``/``ones_like``: 0);
+* ``input``, ``param``, ``const``, ``print_tensor`` and data-movement ops
+  (``kind == 'shape'``, ``gather``, ``one_hot``): 0;
+* elementwise and random ops: one per result element (``zeros_like``/``ones_like``: 0);
 * ``dot``, ``matmul``, ``batch_dot``, ``fused_dot``: ``2 * K`` per result
   element, ``K`` the contracted size;
 * reductions and scans: one per operand element (``mean`` adds one per
@@ -40,7 +40,8 @@ _MATMUL_K = {
     "fused_dot": lambda node: node.inputs[0].shape[-1],
     "batch_dot": lambda node: node.inputs[0].shape[node.attrs["axes"][0]],
 }
-_FREE = {"input", "param", "const", "zeros_like", "ones_like", "gather", "one_hot"}
+_FREE = {"input", "param", "const", "zeros_like", "ones_like", "gather", "one_hot",
+         "print_tensor"}  # a print moves its value to the host, it computes nothing
 _PER_ELEMENT_OF_INPUT = {"cumsum", "cumprod"}
 _SOFTMAX_COST = 5
 

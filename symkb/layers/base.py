@@ -10,6 +10,12 @@ functional Model uses to find its layers.
 
 Default names come from the thread's session object-name counter (``dense``,
 ``dense_1``, ...), reset by ``K.clear_session()``.
+
+Each layer takes a dtype policy at construction (``symkb.mixed_precision``:
+its ``dtype`` argument, else the global policy, which follows ``K.floatx()``).
+Weights are made in the policy's variable dtype; a call casts floating-point
+inputs to its compute dtype and, under a mixed policy, reads floating-point
+weights in it, as tf_keras does.
 """
 from __future__ import annotations
 
@@ -20,8 +26,10 @@ import numpy as np
 
 from .. import backend as K
 from ..backend.session import lookup, session_table, to_snake_case, unique_object_name
-from ..ir import KerasTensor, Variable, layer_scope, limits
+from ..ir import KerasTensor, Variable, autocast_variables, layer_scope, limits
 from ..ir.variable import checked_value
+from ..mixed_precision.policy import get_policy
+from ..mixed_precision.policy import serialize as serialize_policy
 from . import initializers
 from .specs import serialize_spec
 from ..backend.nest import flatten, map_structure, pack_as
@@ -102,7 +110,8 @@ class Layer:
                 raise TypeError(f"{type(self).__name__}: unexpected keyword argument {key!r}")
         self.name = name or unique_object_name(to_snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        self.dtype = dtype or K.floatx()
+        self._dtype_policy = get_policy(dtype)
+        self._autocast = bool(kwargs.get("autocast", True))
         self.built = False
         self.supports_masking = False
         self._trainable_weights: list = []
@@ -121,6 +130,49 @@ class Layer:
         self._inbound: list = []  # (inputs, outputs) of each symbolic call
         self._specs: dict = {}
         self._keep_specs(activity_regularizer=kwargs.get("activity_regularizer"))
+
+    # ------------------------------------------------------------------ dtypes
+    @property
+    def dtype_policy(self):
+        """The layer's :class:`symkb.mixed_precision.Policy`."""
+        return self._dtype_policy
+
+    @property
+    def dtype(self) -> str:
+        """The dtype of the layer's weights (the policy's variable dtype)."""
+        return self._dtype_policy.variable_dtype
+
+    @dtype.setter
+    def dtype(self, value) -> None:
+        self._dtype_policy = get_policy(value)
+
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype the layer computes in; floating-point inputs are cast to it."""
+        return self._dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        """The dtype of the layer's weights (alias of :attr:`dtype`)."""
+        return self._dtype_policy.variable_dtype
+
+    def _autocast_inputs(self, inputs):
+        """Floating-point KerasTensors among ``inputs`` cast to the compute dtype
+        (tf_keras's autocast; layers built with ``autocast=False`` skip it)."""
+        target = self.compute_dtype
+        if not self._autocast or not target.startswith("float"):
+            return inputs
+
+        def convert(x):
+            if isinstance(x, KerasTensor) and x.dtype.startswith("float") and x.dtype != target:
+                return K.cast(x, target)
+            return x
+        return map_structure(convert, inputs)
+
+    def _variable_scope(self):
+        """Floating-point weights read as the compute dtype under a mixed policy."""
+        mixed = self.compute_dtype != self.variable_dtype
+        return autocast_variables(self.compute_dtype if mixed else None)
 
     def _keep_specs(self, **specs) -> None:
         """Remember regularizers and constraints for ``get_config``, as tf_keras
@@ -338,11 +390,12 @@ class Layer:
         if "training" in self._call_accepts and kwargs.get("training") is None:
             kwargs["training"] = bool(K.learning_phase())
         if not symbolic:
-            inputs = _to_arrays(inputs, self.dtype)
+            inputs = _to_arrays(inputs, self.compute_dtype if self._autocast else None)
         try:
             self._maybe_build(inputs)
-            with layer_scope(self.name):
-                outputs = self.call(inputs, *args, **kwargs)
+            with layer_scope(self.name), self._variable_scope():
+                cast_inputs = self._autocast_inputs(inputs) if symbolic else inputs
+                outputs = self.call(cast_inputs, *args, **kwargs)
                 if symbolic:
                     outputs = _own_outputs(outputs, leaves)
                 out_mask = self.compute_mask(inputs, input_mask) if symbolic else None
@@ -363,7 +416,8 @@ class Layer:
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict:
         """The layer's constructor arguments as plain data (``from_config`` rebuilds it)."""
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config = {"name": self.name, "trainable": self.trainable,
+                  "dtype": serialize_policy(self._dtype_policy)}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = self._batch_input_shape
         return config
@@ -389,7 +443,8 @@ def _to_arrays(inputs, dtype):
         if isinstance(x, Variable):
             return x.value()
         x = np.asarray(x)
-        return x.astype(dtype) if x.dtype.kind == "f" else x  # floats follow the layer dtype
+        # floats follow the layer's compute dtype (unless it does not autocast)
+        return x.astype(dtype) if dtype and x.dtype.kind == "f" and dtype[0] == "f" else x
     return map_structure(convert, inputs)
 
 

@@ -124,6 +124,8 @@ class Dense(Layer):
                 f"Input 0 of layer {self.name!r} is incompatible with the layer: expected axis "
                 f"-1 of input shape to have value {self._input_dim}, but received input with "
                 f"shape {shape}")
+        if K.dtype(inputs) != self.compute_dtype:  # integer inputs too (tf_keras)
+            inputs = K.cast(inputs, self.compute_dtype)
         outputs = K.dot(inputs, self.kernel)
         if self.use_bias:
             outputs = K.bias_add(outputs, self.bias)

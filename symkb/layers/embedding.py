@@ -34,7 +34,8 @@ class Embedding(Layer):
             else:
                 kwargs["input_shape"] = (input_length,) if isinstance(input_length, int) \
                     else tuple(input_length)
-        kwargs.setdefault("dtype", K.floatx())
+        # no autocast: float indices go to int32 in call, not through float16 first
+        kwargs["autocast"] = False
         super().__init__(**kwargs)
         for label, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(value, (int, np.integer)) or value <= 0:

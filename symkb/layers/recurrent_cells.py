@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import backend as K
 from ..ir import KerasTensor
+from ..ir.build import as_tensor, to_array
 from . import activations, initializers
 from .base import Layer
 from .serialization import serialize as serialize_entry
@@ -110,7 +111,7 @@ def _input_dim(cell, input_shape) -> int:
 def _readable(variable, inputs):
     """``variable`` as something to slice: its graph tensor when ``inputs`` are
     symbolic (so the graph reads the current value), else its array."""
-    return variable.tensor if isinstance(inputs, KerasTensor) else variable.value()
+    return as_tensor(variable) if isinstance(inputs, KerasTensor) else to_array(variable)
 
 
 def _single(states):

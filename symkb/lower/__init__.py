@@ -10,6 +10,10 @@
   compile time, never on import). Under ``'auto'`` a graph the cpu target
   cannot compile runs on the interpreter, with a warning.
 
+The cpu target has no float16 arithmetic: a graph holding float16 values is
+first widened to float32 with a rounding after every float16 result
+(``float16.py``), and its float16 results come back as float16.
+
 ``PIPELINE`` (``passes/``) is the editable list of passes every compiled
 target runs first.
 """
@@ -63,11 +67,17 @@ def compile_graph(graph, target: str = "auto", *, single_output: bool = False,
             if target != "auto":
                 raise
             # 'auto' on a GPU: an op without a cuda kernel sends the graph to the cpu target
-    optimised, report = run_pipeline(graph, passes, dump=dump, verify_each=verify_each)
+    from .float16 import float16_outputs, has_float16, widen_float16
+    narrow = None
+    source = graph
+    if has_float16(graph):
+        narrow = float16_outputs(graph)
+        source = widen_float16(graph)
+    optimised, report = run_pipeline(source, passes, dump=dump, verify_each=verify_each)
     from .cpu import Unsupported, compile_cpu
     try:
         return compile_cpu(optimised, single_output=single_output, name=name,
-                           passes_report=report, source_graph=graph)
+                           passes_report=report, source_graph=source, narrow=narrow)
     except Exception as exc:
         if target != "auto":
             raise

@@ -34,8 +34,12 @@ class ParamSpecs:
             (t,) = types
             self.specs.append((var, t.shape, np.dtype(t.dtype)))
 
-    def values(self) -> list:
+    def values(self, convert=None) -> list:
         """The Variables' arrays, each checked against its declared type.
+
+        Args:
+            convert: applied to each array before the check (a float16 value
+                widened to the float32 a widened kernel declares, say).
 
         Raises:
             ShapeError: a Variable whose array differs from the type the kernel
@@ -43,7 +47,7 @@ class ParamSpecs:
         """
         out = []
         for var, shape, dtype in self.specs:
-            value = var.value()
+            value = var.value() if convert is None else convert(var.value())
             if value.shape != shape or value.dtype != dtype:
                 raise ShapeError(
                     f"{self.name}: parameter {var.name!r} holds an array of type "

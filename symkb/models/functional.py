@@ -39,6 +39,7 @@ class Model(InferenceOnly, Layer):
                              "from the functional API or Sequential; subclassed models are not "
                              "supported)")
         super().__init__(name=name or _default_name(type(self)), trainable=trainable, **kwargs)
+        self._autocast = False  # a model's layers cast their own inputs (tf_keras)
         self._nested_inputs, self._nested_outputs = inputs, outputs
         self.inputs, self.outputs = flatten(inputs), flatten(outputs)
         for kind, seq in (("inputs", self.inputs), ("outputs", self.outputs)):

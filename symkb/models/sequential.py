@@ -20,6 +20,7 @@ class Sequential(Model):
 
     def __init__(self, layers=None, name=None, trainable=True):
         Layer.__init__(self, name=name or _default_name(Sequential), trainable=trainable)
+        self._autocast = False  # a model's layers cast their own inputs (tf_keras)
         self._stack: list = []
         self._own_calls: list = []  # (layer, inbound entry) the last build added
         self._input_layer = None

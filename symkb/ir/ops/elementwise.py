@@ -242,3 +242,18 @@ def _where_rule(types, **attrs):
 def where(condition, x, y):
     """``x`` where ``condition`` holds, else ``y``."""
     return np.where(condition.astype(bool), x, y)
+
+
+def _round_float16_rule(types, **attrs):
+    (t,) = types
+    if t.dtype != "float32":
+        raise DTypeError(f"round_float16: expected a float32 tensor, received dtype {t.dtype}")
+    return t
+
+
+@register("round_float16", type_rule=_round_float16_rule, kind="elementwise")
+def round_float16(x):
+    """``x`` rounded to the nearest float16 value (ties to even; beyond the
+    float16 range, +-inf), kept in float32. Targets without float16 arithmetic
+    compute a float16 graph in float32 with this op after every result."""
+    return x.astype(np.float16).astype(np.float32)

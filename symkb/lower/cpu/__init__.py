@@ -33,9 +33,11 @@ class CpuExecutable(Executable):
     target = "cpu"
 
     def __init__(self, graph, fn, args, *, row_split=None, path=None, cache_hit=False,
-                 compile_seconds=0.0, source_graph=None, **kwargs):
+                 compile_seconds=0.0, source_graph=None, narrow=None, **kwargs):
         super().__init__(graph, **kwargs)
         self.function = fn
+        # float16 results of a widened graph (``lower/float16.py``), narrowed back
+        self._narrow = narrow
         # the kernel indexes every weight up to its declared shape: each call
         # checks the Variables against it (one comparison each), the constants once
         self._params = ParamSpecs(self.name, graph, [p for _, kind, p in args if kind == "param"])
@@ -71,6 +73,12 @@ class CpuExecutable(Executable):
         self._threads = value
 
     def _run(self, arrays) -> list:
+        results = self._run_wide(arrays)
+        if self._narrow is None:
+            return results
+        return [r.astype(np.float16) if n else r for r, n in zip(results, self._narrow)]
+
+    def _run_wide(self, arrays) -> list:
         if not self._guard.fits(arrays):
             # inputs disagree on an unknown size the kernel assumes equal (a size-1
             # batch broadcast against a larger one, say): the interpreter runs it
@@ -78,7 +86,7 @@ class CpuExecutable(Executable):
         # numba types a read-only array apart; the kernels take writable ones
         arrays = [a if not isinstance(a, np.ndarray) or a.flags.writeable else a.copy()
                   for a in arrays]
-        params, consts = iter(self._params.values()), iter(self._consts)
+        params, consts = iter(self._params.values(_wide)), iter(self._consts)
         rest = [next(params) if is_param else next(consts) for is_param in self._param_slots]
         if self.row_split is not None and arrays:
             return self._run_blocks(arrays, rest)
@@ -105,6 +113,11 @@ class CpuExecutable(Executable):
         return results
 
 
+def _wide(value: np.ndarray) -> np.ndarray:
+    """A float16 Variable's value as float32 (numba has no float16; exact)."""
+    return value.astype(np.float32) if value.dtype == np.float16 else value
+
+
 def _signature(args):
     from numba import typeof, types
     from numba.np.numpy_support import from_dtype
@@ -113,18 +126,19 @@ def _signature(args):
         if kind in ("input", "out"):
             sig.append(types.Array(from_dtype(np.dtype(payload.dtype)), payload.ndim, "C"))
         elif kind == "param":
-            sig.append(typeof(payload.value()))
+            sig.append(typeof(_wide(payload.value())))
         else:
             sig.append(typeof(np.array(payload)))
     return tuple(sig)
 
 
 def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
-                source_graph=None) -> CpuExecutable:
+                source_graph=None, narrow=None) -> CpuExecutable:
     """Generate, cache and compile ``graph`` (already optimised) for the CPU.
 
     ``source_graph`` (the graph before the passes, default ``graph``) is the
-    one the run-time shape guard walks (``shape_guard.py``).
+    one the run-time shape guard walks (``shape_guard.py``). ``narrow`` lists,
+    for a graph widened from float16, which results go back to float16.
 
     Raises:
         Unsupported: a node the cpu target cannot compile (the message names it).
@@ -152,7 +166,7 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
                                    passes_report=passes_report, source=source, path=path,
                                    cache_hit=bool(hits) and not written,
                                    compile_seconds=time.perf_counter() - start,
-                                   source_graph=source_graph)
+                                   source_graph=source_graph, narrow=narrow)
     except BaseException:
         release(module)
         raise

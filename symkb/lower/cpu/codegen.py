@@ -51,7 +51,8 @@ IMPORTS = (
     ("numpy", ("numpy as np",)),
     ("numba", ("njit", "objmode")),
     ("symkb.lower.cpu.runtime", ("tanh_f32", "sigmoid_f32", "erf_f32", "erf_f64",
-                                 "floordiv_float", "mod_float", "dropout_ref")),
+                                 "floordiv_float", "mod_float", "dropout_ref", "round_f16",
+                                 "fresh_seed", "print_ref")),
     ("symkb.lower.cpu.gemm", ("pack_rhs", "gemm_serial")),
 )
 
@@ -349,7 +350,7 @@ class Generated:
 
 def generate(graph: Graph, fn_name: str) -> Generated:
     """The module source for ``graph``, its arguments and how it may be called."""
-    from . import arrays, elementwise, loops  # noqa: F401  (fill EMITTERS)
+    from . import arrays, elementwise, impure, loops  # noqa: F401  (fill EMITTERS)
     cg = Codegen(graph, fn_name)
     source = cg.generate()
     return Generated(source, cg.args, cg.fn_name, cg.row_split)

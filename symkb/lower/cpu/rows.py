@@ -137,7 +137,7 @@ def _propagate(graph, rows: set, invariant: set, *, loops: bool) -> bool:
     for node in graph.nodes:
         if node in placeholders:
             continue
-        if get_op(node.op).random:
+        if not get_op(node.op).pure:
             return False
         if node.op in ("param", "const") and not node.inputs:
             if any(None in t.shape for t in node.outputs):

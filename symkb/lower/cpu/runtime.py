@@ -155,3 +155,34 @@ def dropout_ref(x, rate, seed, noise_shape):
     from symkb.ir import get_op
     attrs = {"rate": rate, "seed": seed, "noise_shape": noise_shape}
     return np.ascontiguousarray(get_op("dropout").impl(x, **attrs))
+
+
+@njit(cache=True, inline="always")
+def round_f16(x):
+    """``x`` (float32) rounded to the nearest float16 value, ties to even, as
+    float32; beyond float16's range +-inf; NaN stays NaN.
+
+    Adding and subtracting ``c = 2**(e + 13)`` (``2**e`` the binade of ``x``,
+    at least float16's smallest normal ``2**-14``) rounds ``x`` in float32
+    arithmetic to a multiple of ``2**(e - 10)``: float16's spacing there.
+    """
+    a = abs(x)
+    if not a < _F32(65520.0):  # NaN, inf, or rounds past float16's largest value
+        return x if x != x else _F32(math.copysign(math.inf, x))
+    e = math.frexp(a)[1] - 1
+    if e < -14:
+        e = -14
+    c = _F32(math.ldexp(1.0, e + 13))
+    r = (a + c) - c
+    return _F32(math.copysign(r, x))
+
+
+def fresh_seed() -> int:
+    """A new seed for an unseeded random op (called from object mode at each run)."""
+    return int(np.random.default_rng().integers(0, 2**32))
+
+
+def print_ref(x, message, summarize) -> None:
+    """The numpy reference of ``print_tensor`` (called from object mode)."""
+    from ...ir import get_op
+    get_op("print_tensor").impl(np.asarray(x), message=message, summarize=summarize)

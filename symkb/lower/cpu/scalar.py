@@ -224,6 +224,11 @@ def _rounding(s, node, args):
     return f"{fn}({args[0]})"
 
 
+@scalar("round_float16")
+def _round_float16(s, node, args):
+    return f"round_f16({args[0]})"
+
+
 @scalar("erf")
 def _erf(s, node, args):
     return f"erf_f32({args[0]})" if _out(node) == "float32" else f"erf_f64({args[0]})"

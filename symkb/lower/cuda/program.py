@@ -31,6 +31,10 @@ EMITTERS: dict[str, Callable] = {}
 UNSUPPORTED = {
     "dropout": "a random op: numpy's generator stream (the interpreter's meaning) cannot be "
                "reproduced on the device; inference graphs do not contain it",
+    **{op: "a random op: it draws on the host (the cpu target under 'auto')"
+       for op in ("random_uniform", "random_normal", "truncated_normal", "random_bernoulli")},
+    "print_tensor": "it prints from the host (the cpu target under 'auto')",
+    "round_float16": "it only appears in graphs the cpu target widens from float16",
 }
 
 

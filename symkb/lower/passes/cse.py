@@ -2,9 +2,10 @@
 
 Assumes: a valid graph. Guarantees: two nodes with the same op, the same
 operands (after merging) and equal attributes compute one value; the later is
-replaced by the earlier. Never merged: random ops (two ``dropout`` nodes draw
-two masks), ``param`` nodes of distinct Variables, graph inputs, and nodes
-with bodies (loops). Equal ``const`` nodes (same dtype, shape and bytes) are
+replaced by the earlier. Never merged: impure ops (two ``dropout`` or
+``random_uniform`` nodes draw twice, two ``print_tensor`` nodes print twice),
+``param`` nodes of distinct Variables, graph inputs, and nodes with bodies
+(loops). Equal ``const`` nodes (same dtype, shape and bytes) are
 merged. Bodies are handled on their own (values never merge across a body
 boundary).
 """
@@ -36,7 +37,7 @@ def cse(graph: Graph) -> Graph:
 def node_key(node):
     """A hashable key equal for interchangeable nodes, or ``None`` (never merge)."""
     opdef = get_op(node.op)
-    if opdef.random or node.op in ("input", "param") or node.bodies():
+    if not opdef.pure or node.op in ("input", "param") or node.bodies():
         return None
     try:
         attrs = tuple(sorted((k, _hashable(v)) for k, v in node.attrs.items()))

@@ -4,7 +4,7 @@ Assumes: a valid graph. Guarantees: no deterministic node whose operands are
 all ``const`` nodes is left (it becomes a ``const`` holding the value its
 numpy reference gives, so results are bit-identical to the interpreter's),
 unless its result would exceed ``MAX_ELEMENTS`` elements. Never folded:
-random ops, sources, nodes with bodies, and ``param`` reads (Variables change
+impure ops (random, print_tensor), sources, nodes with bodies, and ``param`` reads (Variables change
 between calls).
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ def fold_constants(graph: Graph) -> Graph:
 def fold_node(node: Node):
     """Rule: a ``const`` for ``node`` when all its operands are constants."""
     opdef = get_op(node.op)
-    if (opdef.kind == "source" or opdef.random or node.bodies() or not node.inputs
+    if (opdef.kind == "source" or not opdef.pure or node.bodies() or not node.inputs
             or not all(t.node.op == "const" for t in node.inputs)):
         return None
     if any(not t.is_static or int(np.prod(t.shape)) > MAX_ELEMENTS for t in node.out_types):

@@ -72,7 +72,7 @@ def classify(body: Graph, attrs) -> dict:
         if node.op == "const":
             kinds[node.outputs[0]] = INVARIANT
             continue
-        if opdef.kind == "source" or opdef.random or node.bodies() or node.op == "input":
+        if opdef.kind == "source" or not opdef.pure or node.bodies() or node.op == "input":
             continue
         ks = [kinds.get(t) for t in node.inputs]
         if not node.inputs or any(k is None for k in ks):

@@ -77,7 +77,7 @@ def _sinkable(v, users, dependent) -> bool:
     if v not in dependent:
         return False
     opdef = get_op(node.op)
-    if opdef.kind != "elementwise" or opdef.random or len(node.outputs) != 1 or v.ndim == 0:
+    if opdef.kind != "elementwise" or not opdef.pure or len(node.outputs) != 1 or v.ndim == 0:
         return False
     uses = users.get(v, [])
     spans = [_last_axis_slice(u) if u is not None else None for u, _ in uses]
