@@ -5,7 +5,7 @@ import functools
 
 import numpy as np
 
-from ..ir import KerasTensor, Variable
+from ..ir import KerasTensor, Variable, as_tensor
 from ..ir.types import normalize_axes, normalize_axis
 
 
@@ -58,7 +58,9 @@ def _has_tensor(value) -> bool:
 
 def _lift(value):
     if isinstance(value, Variable):
-        return value.tensor
+        # as a graph reads it: its param tensor, cast where a mixed-precision
+        # layer reads its weights in the compute dtype (``autocast_variables``)
+        return as_tensor(value)
     if isinstance(value, list):
         return [_lift(v) for v in value]
     if isinstance(value, tuple) and not hasattr(value, "_fields"):
@@ -76,7 +78,7 @@ def reads_variables(fn):
     ``sqrt(var + epsilon)``) would fold their values into a constant when the
     graph is built, and a later ``set_value`` would not reach it. When any
     argument is a KerasTensor, the wrapper hands the function each Variable's
-    ``param`` tensor instead (nested lists and tuples included), so every
+    graph tensor instead (its ``param``, cast where layers autocast) (nested lists and tuples included), so every
     intermediate is a graph node. Eager calls are unchanged.
     """
     @functools.wraps(fn)

@@ -82,7 +82,11 @@ def _check_source(node, where: str) -> None:
         if not isinstance(var, Variable):
             raise VerifyError(f"{where}: a param node holds a Variable in attrs['variable']; "
                               f"it holds {type(var).__name__}")
-        if var.type != declared:
+        # a float16 Variable of a graph widened for a target without float16
+        # arithmetic (``widened``) is declared float32: its value widens at call time
+        widened = (node.attrs.get("widened") is True and var.dtype == "float16"
+                   and declared == TensorType(var.shape, "float32"))
+        if var.type != declared and not widened:
             raise VerifyError(f"{where}: param {var.name!r} declares type {declared} but its "
                               f"Variable holds {var.type}")
     elif node.op == "const":

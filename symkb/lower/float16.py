@@ -69,6 +69,10 @@ def _widen_node(node: Node, inputs: list) -> list:
         value = node.attrs["value"].astype("float32")
         value.flags.writeable = False
         attrs["value"] = value
+    if node.op == "param" and node.out_types[0].dtype == _F16:
+        # the Variable stays float16; the executable widens its value at call
+        # time, and the attribute tells the verifier the declared float32 is meant
+        attrs["widened"] = True
     if node.op in ("input", "param", "const"):
         types = [_wide(t) for t in node.out_types]  # a param's Variable widens at call time
     else:
