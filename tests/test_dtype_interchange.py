@@ -76,7 +76,7 @@ def test_save_and_load_keep_the_policies_and_predictions(tmp_path):
     model = symkb_mixed_model()
     case = DATA["to_tf_keras"]
     model.set_weights([ARRAYS[f"to_tf_keras/weight{i}"] for i in range(case["n_weights"])])
-    path = tmp_path / "mixed.keras"
+    path = tmp_path / "mixed.symkb"
     model.save(str(path))
     back = load_model(str(path))
     assert _policies(back) == case["policies"]
