@@ -90,7 +90,9 @@ def refuse_foreign(path, action: str = "load_model") -> None:
             "yet. A .weights.h5 file is read by model.load_weights(path) on a model "
             f"with the same layers. {_MOVE_HINT}")
     if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
+        from ..utils import safe_io
+        # a damaged archive is reported by safe_io as such (a FileFormatError)
+        with safe_io.open_archive(path) as archive:
             names = archive.namelist()
         if is_tf_keras_archive(names):
             raise ForeignModelFileError(

@@ -176,31 +176,24 @@ class _H5Store:
 
 
 class _NpzStore:
-    """The arrays of symkb's weights ``.npz``: shapes from the headers, values on demand."""
+    """The arrays of symkb's weights ``.npz``, read with the bounded reader of
+    untrusted files (:mod:`symkb.utils.safe_io`: no pickle, sizes checked)."""
 
     def __init__(self, filepath: str):
-        self._data = np.load(filepath, allow_pickle=False)
-        self.shapes: dict = {}
-        with zipfile.ZipFile(filepath) as archive:
-            for member in archive.namelist():
-                if not member.endswith(".npy"):
-                    raise ValueError(f"load_weights: {filepath}: member {member!r} is not a "
-                                     "numpy array (.npy)")
-                with archive.open(member) as f:
-                    version = np.lib.format.read_magic(f)
-                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                                   else np.lib.format.read_array_header_2_0)
-                    shape, _, dtype = read_header(f)
-                if dtype.kind not in "fiub":
-                    raise ValueError(f"load_weights: {filepath}: array {member[:-4]!r} holds "
-                                     f"{dtype} values; weights are numbers")
-                self.shapes[member[:-4]] = tuple(shape)
+        from ..utils import safe_io
+        self._data = safe_io.load_npz(safe_io.read_bytes(filepath, "weights file"),
+                                      "weights file")
+        for key, value in self._data.items():
+            if value.dtype.kind not in "fiub":
+                raise ValueError(f"load_weights: {filepath}: array {key!r} holds "
+                                 f"{value.dtype} values; weights are numbers")
+        self.shapes = {key: tuple(value.shape) for key, value in self._data.items()}
 
     def read(self, path: str) -> np.ndarray:
         return self._data[path]
 
     def close(self) -> None:
-        self._data.close()
+        self._data = {}
 
 
 def _open_store(filepath: str):
@@ -211,10 +204,11 @@ def _open_store(filepath: str):
     if is_hdf5(filepath):
         return _H5Store(filepath, filepath)
     if zipfile.is_zipfile(filepath):
-        with zipfile.ZipFile(filepath) as archive:
+        from ..utils import safe_io
+        with safe_io.open_archive(filepath, "weights file") as archive:
             names = archive.namelist()
             if is_tf_keras_archive(names) and "model.weights.h5" in names:
-                data = archive.read("model.weights.h5")
+                data = safe_io.read_member(archive, "model.weights.h5")
                 if data[:len(HDF5_SIGNATURE)] != HDF5_SIGNATURE:
                     raise ValueError(f"load_weights: {filepath}: its model.weights.h5 is "
                                      "not HDF5")
