@@ -58,16 +58,9 @@ def _is_binary_model(path: str) -> bool:
     .keras file) or HDF5 (tf_keras's .h5), told by content: ``load_model``
     reads the one and explains the others, whatever the file is called. A
     FIFO or a device is left to the loaders, which refuse it."""
-    import os
-    import stat
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return False
-    except OSError:
-        return False
-    from .models.file_kinds import is_hdf5
+    from .models.file_kinds import is_hdf5, is_regular_file
     from .utils import safe_io
-    return safe_io.is_zip(path) or is_hdf5(path)
+    return is_regular_file(path) and (safe_io.is_zip(path) or is_hdf5(path))
 
 
 def run_inspect(args) -> int:

@@ -59,3 +59,17 @@ def check(got, case, where, zero_signs=True):
     zeros = want == 0
     assert np.array_equal(np.signbit(got[zeros]), np.signbit(want[zeros])), (
         f"{label}: signs of zeros differ: got\n{got}\ntf_keras gives\n{want}")
+
+
+def symbolic_graph(K, cases, name="nonfinite"):
+    """``(graph, feeds)``: ``cases`` as one graph, a placeholder per array argument."""
+    from symkb.ir import Graph
+    inputs, feeds, outputs = [], [], []
+    for case in cases:
+        def make(a):
+            ph = K.placeholder(shape=a.shape, dtype=a.dtype.name)
+            inputs.append(ph)
+            feeds.append(a)
+            return ph
+        outputs.append(call(K, case, args_of(case, make)))
+    return Graph(inputs, outputs, name=name), feeds

@@ -7,13 +7,11 @@ cases each (one large kernel would cost LLVM far more than a few small ones).
 """
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from nonfinite_cases import CASES, IDS, args_of, call, check
+from nonfinite_cases import CASES, IDS, args_of, call, check, symbolic_graph
 from symkb import backend as K
 from symkb.lower import compile_graph
-from symkb.ir import Graph
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -24,18 +22,6 @@ def test_eager(case):
 CHUNK = 12
 
 
-def _symbolic_graph(cases):
-    inputs, feeds, outputs = [], [], []
-    for case in cases:
-        def make(a):
-            ph = K.placeholder(shape=a.shape, dtype=a.dtype.name)
-            inputs.append(ph)
-            feeds.append(a)
-            return ph
-        outputs.append(call(K, case, args_of(case, make)))
-    return Graph(inputs, outputs, name="nonfinite"), feeds
-
-
 @pytest.fixture(scope="module")
 def symbolic():
     """``(chunk, target) -> outputs``, each chunk compiled when first asked for."""
@@ -43,7 +29,7 @@ def symbolic():
 
     def outputs(chunk, target):
         if (chunk, target) not in results:
-            graph, feeds = _symbolic_graph(CASES[chunk * CHUNK:(chunk + 1) * CHUNK])
+            graph, feeds = symbolic_graph(K, CASES[chunk * CHUNK:(chunk + 1) * CHUNK])
             results[(chunk, target)] = compile_graph(graph, target)(feeds)
         return results[(chunk, target)]
     return outputs

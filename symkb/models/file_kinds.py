@@ -36,7 +36,7 @@ class ForeignModelFileError(FileFormatError):
     :class:`~symkb.ir.FileFormatError` (so a ``ValueError``) of its own kind."""
 
 
-def _is_regular(path) -> bool:
+def is_regular_file(path) -> bool:
     """Whether ``path`` is a regular file (a FIFO or a device is never opened here:
     the loaders refuse it)."""
     try:
@@ -47,7 +47,7 @@ def _is_regular(path) -> bool:
 
 def is_hdf5(path) -> bool:
     """True when the regular file at ``path`` starts with the HDF5 signature."""
-    if not _is_regular(path):
+    if not is_regular_file(path):
         return False
     try:
         with open(path, "rb") as f:
@@ -81,7 +81,7 @@ def refuse_foreign(path, action: str = "load_model") -> None:
                 f"{action}: {path} is a TensorFlow SavedModel folder (saved_model.pb), "
                 f"which symkb cannot read. {_MOVE_HINT}")
         return
-    if not _is_regular(path):
+    if not is_regular_file(path):
         return
     if is_hdf5(path):
         raise ForeignModelFileError(

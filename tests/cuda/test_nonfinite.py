@@ -7,7 +7,7 @@ All cases are compiled as one graph (tiny arrays, so the simulator is quick).
 import numpy as np
 import pytest
 
-from nonfinite_cases import CASES, IDS, args_of, call, check
+from nonfinite_cases import CASES, IDS, check, symbolic_graph
 from symkb import backend as K
 from symkb.ir import Graph
 
@@ -15,15 +15,8 @@ from symkb.ir import Graph
 @pytest.fixture(scope="module")
 def results():
     from symkb.lower.cuda import compile_cuda
-    inputs, feeds, outputs = [], [], []
-    for case in CASES:
-        def make(a):
-            ph = K.placeholder(shape=a.shape, dtype=a.dtype.name)
-            inputs.append(ph)
-            feeds.append(a)
-            return ph
-        outputs.append(call(K, case, args_of(case, make)))
-    exe = compile_cuda(Graph(inputs, outputs, name="nonfinite"))
+    graph, feeds = symbolic_graph(K, CASES)
+    exe = compile_cuda(graph)
     return [np.asarray(o) for o in exe(feeds)]
 
 

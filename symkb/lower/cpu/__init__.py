@@ -86,7 +86,8 @@ class CpuExecutable(Executable):
         # numba types a read-only array apart; the kernels take writable ones
         arrays = [a if not isinstance(a, np.ndarray) or a.flags.writeable else a.copy()
                   for a in arrays]
-        params, consts = iter(self._params.values(_wide)), iter(self._consts)
+        params = iter(self._params.values(None if self._narrow is None else _wide))
+        consts = iter(self._consts)
         rest = [next(params) if is_param else next(consts) for is_param in self._param_slots]
         if self.row_split is not None and arrays:
             return self._run_blocks(arrays, rest)
