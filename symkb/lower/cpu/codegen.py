@@ -37,11 +37,14 @@ from dataclasses import dataclass
 from ...ir import Graph
 from ...ir.printer import format_node, name_values
 from .scalar import np_type
+from ..errors import LoweringError
 from ..writer import SourceWriter
 
 
-class Unsupported(NotImplementedError):
+class Unsupported(LoweringError):
     """The cpu target cannot compile this graph (the message says which node and why)."""
+
+    default_target = "cpu"
 
 
 EMITTERS: dict = {}

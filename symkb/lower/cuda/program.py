@@ -24,6 +24,7 @@ import numpy as np
 
 from ...ir import Graph, KerasTensor, Node, get_op
 from ...ir.types import TensorType
+from ..errors import LoweringError
 from .source import KernelModule
 
 EMITTERS: dict[str, Callable] = {}
@@ -47,8 +48,10 @@ def emitter(*ops):
     return decorate
 
 
-class CudaLoweringError(NotImplementedError):
+class CudaLoweringError(LoweringError):
     """A node the cuda target cannot compile."""
+
+    default_target = "cuda"
 
 
 @dataclass
