@@ -209,6 +209,25 @@ def _opt_int(v):
     return None if v is None else int(v)
 
 
+def expand_index(items, ndim):
+    """Encoded index ``items`` with the ellipsis spelled out for a tensor of rank ``ndim``.
+
+    The result has one ``int`` or ``slice`` item per axis of the tensor, in
+    order (a missing ellipsis is implied at the end), plus the ``newaxis``
+    items where they stand: the one walk the ``getitem`` type rule and every
+    target's lowering make, so they cannot disagree on which axis an item
+    indexes. The caller checks that there are not more real items than axes.
+    """
+    n_real = sum(1 for it in items if it[0] in ("int", "slice"))
+    fill = [("slice", None, None, None)] * max(ndim - n_real, 0)
+    out = []
+    for it in items:
+        out.extend(fill if it[0] == "ellipsis" else [it])
+    if not any(it[0] == "ellipsis" for it in items):
+        out.extend(fill)
+    return out
+
+
 def decode_index(items):
     """Inverse of :func:`encode_index`: a tuple usable to index a numpy array."""
     out = []

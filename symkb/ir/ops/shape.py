@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DTypeError, ShapeError
-from ..node import decode_index
+from ..node import decode_index, expand_index
 from ..registry import register
 from ..types import TensorType, result_dtype
 
@@ -154,16 +154,8 @@ def _index_shape(shape, items):
     n_real = sum(1 for it in items if it[0] in ("int", "slice"))
     if n_real > len(shape):
         raise ShapeError(f"getitem: too many indices ({n_real}) for a tensor of rank {len(shape)}")
-    expanded = []
-    for it in items:
-        if it[0] == "ellipsis":
-            expanded.extend([("slice", None, None, None)] * (len(shape) - n_real))
-        else:
-            expanded.append(it)
-    if not any(it[0] == "ellipsis" for it in items):
-        expanded.extend([("slice", None, None, None)] * (len(shape) - n_real))
     out, dim = [], 0
-    for it in expanded:
+    for it in expand_index(items, len(shape)):
         if it[0] == "newaxis":
             out.append(1)
             continue
@@ -175,8 +167,6 @@ def _index_shape(shape, items):
                                  f"with size {d} (shape {shape})")
         elif d is not None:
             out.append(len(range(*slice(it[1], it[2], it[3]).indices(d))))
-        elif it[1:] in ((None, None, None), (None, None, 1), (0, None, None), (0, None, 1)):
-            out.append(None)
         else:
             out.append(None)
     return tuple(out)

@@ -8,6 +8,7 @@ is C-contiguous, which ``np.dot`` and reshapes rely on).
 """
 from __future__ import annotations
 
+from ...ir.node import expand_index
 from ...ir.ops.reduce import arg_bound, empty_axis_message, reduce_identity
 from ...ir.types import is_float
 from .codegen import Unsupported, emitter
@@ -192,19 +193,6 @@ def elementwise_readers_only(cg, t) -> bool:
         for node, i in users)
 
 
-def _expand_index(items, ndim):
-    n_real = sum(1 for it in items if it[0] in ("int", "slice"))
-    out = []
-    for it in items:
-        if it[0] == "ellipsis":
-            out.extend([("slice", None, None, None)] * (ndim - n_real))
-        else:
-            out.append(it)
-    if not any(it[0] == "ellipsis" for it in items):
-        out.extend([("slice", None, None, None)] * (ndim - n_real))
-    return out
-
-
 def _view(cg, node):
     """``(elem_fn, dims)`` reading ``node``'s getitem result in place, or ``None``."""
     (x,) = node.inputs
@@ -212,7 +200,7 @@ def _view(cg, node):
     xdims = cg.dims(x)
     plan, dims = [], []
     k = 0
-    for item in _expand_index(node.attrs["index"], x.ndim):
+    for item in expand_index(node.attrs["index"], x.ndim):
         kind = item[0]
         if kind == "newaxis":
             plan.append(("new", None))

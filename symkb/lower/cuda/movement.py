@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...ir.node import expand_index
 from . import adapter
 from .elementwise import emit_coords
 from .program import Step, contiguous_strides, emitter, runtime_types, size_of
@@ -142,17 +143,8 @@ def lower_reverse(low, node):
 def _getitem_plan(shape, items):
     """(out_shape, base, e) of basic indexing ``items`` on a contiguous ``shape``."""
     s = contiguous_strides(shape)
-    n_real = sum(1 for it in items if it[0] in ("int", "slice"))
-    expanded = []
-    for it in items:
-        if it[0] == "ellipsis":
-            expanded.extend([("slice", None, None, None)] * (len(shape) - n_real))
-        else:
-            expanded.append(it)
-    if not any(it[0] == "ellipsis" for it in items):
-        expanded.extend([("slice", None, None, None)] * (len(shape) - n_real))
     out_shape, e, base, dim = [], [], 0, 0
-    for it in expanded:
+    for it in expand_index(items, len(shape)):
         if it[0] == "newaxis":
             out_shape.append(1)
             e.append(0)
