@@ -1,7 +1,8 @@
 """CPU emitters of elementwise work: fused groups, dot epilogues, lone elementwise ops.
 
 A ``fused_elementwise`` node becomes one explicit loop nest over its
-iteration shape; inside, each body node is one scalar statement (``scalar.py``)
+iteration shape; inside, each body node is one scalar statement (the shared
+rules of ``symkb.lower.scalar`` in the cpu dialect, ``scalar.py``)
 and each result is stored once: no temporaries. ``fused_dot`` computes the
 matrix product into its result buffer (``gemm_serial`` for float32 products
 with a static right operand in a function that runs on row blocks,
@@ -20,7 +21,8 @@ from ...ir import Graph, Node, get_op
 from ...ir.types import is_float
 from . import gemm
 from .codegen import Unsupported, emitter
-from .scalar import SCALAR, Scalars, lit, np_type
+from ..scalar import RULES
+from .scalar import CpuScalars, lit, np_type
 
 
 def iteration_dims(cg, node, t_out) -> list:
@@ -47,17 +49,18 @@ def iteration_dims(cg, node, t_out) -> list:
 def emit_body(cg, body: Graph, operand_elems: list, out_elems: list) -> list:
     """Scalar statements computing ``body`` from operand element expressions;
     returns the expressions of the body's results."""
-    s = Scalars(cg.w, cg.fresh)
+    d = CpuScalars(cg.w, cg.fresh)
     env = dict(zip(body.inputs, operand_elems))
     for node in body.nodes:
         if node.op == "const":
             value = node.attrs["value"]
             env[node.outputs[0]] = lit(value.reshape(-1)[0], value.dtype.name)
             continue
-        fn = SCALAR.get(node.op)
+        fn = RULES.get(node.op)
         if fn is None:
-            raise Unsupported(f"cpu codegen: no scalar code for elementwise op {node.op!r}")
-        expr = fn(s, node, [env[t] for t in node.inputs])
+            raise Unsupported(f"cpu codegen: no scalar code for elementwise op {node.op!r}",
+                              node=node)
+        expr = d.result(fn(d, node, [env[t] for t in node.inputs]), node.out_types[0].dtype)
         name = cg.fresh("v")
         cg.w.line(f"{name} = {expr}")
         env[node.outputs[0]] = name
@@ -116,7 +119,7 @@ def emit_single(cg, node) -> None:
         cg.bind(a, cg.name(b), cg.dims(b))
 
 
-for _op in SCALAR:
+for _op in RULES:
     emitter(_op)(emit_single)
 
 
