@@ -2,7 +2,8 @@
 
 Emitters call :meth:`line` and open blocks with ``with w.block("for i in range(n):")``
 (or ``with w.indent():`` under a header they wrote); they never build
-indentation by hand.
+indentation by hand. :func:`ir_line` is the one text of the IR line that
+both targets write as a comment above the code a node became.
 """
 from __future__ import annotations
 
@@ -89,3 +90,28 @@ class SourceWriter:
 
     def text(self) -> str:
         return "\n".join(self.lines) + "\n"
+
+
+class _NamesOnDemand:
+    """A printer :class:`~symkb.ir.printer.Namer` that numbers a value it has not
+    named yet (a node a target built while lowering, e.g. a decomposition)."""
+
+    def __init__(self, namer):
+        self.namer = namer
+
+    def __getitem__(self, tensor) -> str:
+        return self.namer.names.get(tensor) or self.namer.numbered(tensor)
+
+
+def ir_line(node, namer, width: int = 100) -> str:
+    """``node`` as one line of IR for a comment in generated code (cpu and cuda).
+
+    The text is the IR printer's :func:`~symkb.ir.printer.format_node` (bodies
+    left out, a fused group as ``fused{op, op}``) under the graph's printed
+    value names, cut at ``width`` characters, then the node's layer.
+    """
+    from ..ir.printer import format_node
+    text = format_node(node, _NamesOnDemand(namer), compact=True)
+    if len(text) > width:
+        text = text[:width - 3] + "..."
+    return f"{text}   [{node.layer}]" if node.layer else text

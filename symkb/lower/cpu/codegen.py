@@ -35,10 +35,10 @@ import re
 from dataclasses import dataclass
 
 from ...ir import Graph
-from ...ir.printer import format_node, name_values
+from ...ir.printer import name_values
 from .scalar import np_type
 from ..errors import LoweringError
-from ..writer import SourceWriter
+from ..writer import SourceWriter, ir_line
 
 
 class Unsupported(LoweringError):
@@ -79,14 +79,6 @@ def emitter(*ops):
             EMITTERS[op] = fn
         return fn
     return deco
-
-
-def ir_line(node, namer) -> str:
-    """One node as a line of IR (bodies left out; fused groups as ``fused{...}``)."""
-    text = format_node(node, namer, compact=True)
-    if len(text) > 100:
-        text = text[:97] + "..."
-    return f"{text}   [{node.layer}]" if node.layer else text
 
 
 def sanitize(text: str) -> str:

@@ -60,8 +60,6 @@ def _tile_kernel(mr: int, nv: int):
     ``rows`` < ``mr`` the missing rows repeat the last one and are not stored,
     so one kernel serves every row count.
     """
-    width = LANES * nv
-
     @intrinsic
     def tile(typingctx, x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, rows):
         sig = types.void(x, types.intp, types.intp, types.intp, p, types.intp, types.intp, out,
@@ -74,74 +72,93 @@ def _tile_kernel(mr: int, nv: int):
             os_ = context.make_array(signature.args[7])(context, builder, out_)
             fma = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(_VEC, [_VEC, _VEC, _VEC]), "llvm.fma.v16f32")
-            zero = ir.Constant(_VEC, [0.0] * LANES)
-            splat_mask = ir.Constant(ir.VectorType(_I32, LANES), [0] * LANES)
-
-            def row(base, i, ld):
-                return builder.gep(base, [builder.mul(builder.add(i0_, i), ld)])
-
-            last = builder.sub(rows_, ir.Constant(_I64, 1))
-
-            def x_row(r):  # rows past ``rows`` read the last one (never stored)
-                r = ir.Constant(_I64, r)
-                valid = builder.icmp_signed("<", r, rows_)
-                return builder.gep(row(xs.data, builder.select(valid, r, last), ldx_), [x0_])
-
-            x_rows = [x_row(r) for r in range(mr)]
+            x_rows = _x_rows(builder, xs.data, x0_, ldx_, i0_, rows_, mr)
             panel = builder.gep(ps.data, [poff_])
-            entry = builder.basic_block
-            body = builder.append_basic_block("tile.k")
-            done = builder.append_basic_block("tile.store")
-            builder.branch(body)
-
-            builder.position_at_end(body)
-            kk = builder.phi(_I64)
-            kk.add_incoming(ir.Constant(_I64, 0), entry)
-            acc = [[builder.phi(_VEC) for _ in range(nv)] for _ in range(mr)]
-            for a_row in acc:
-                for a in a_row:
-                    a.add_incoming(zero, entry)
-            p_row = builder.gep(panel, [builder.mul(kk, ir.Constant(_I64, width))])
-            b = [builder.load(builder.bitcast(builder.gep(p_row, [ir.Constant(_I64, LANES * v)]),
-                                              _VEC.as_pointer()), align=4)
-                 for v in range(nv)]
-            new = []
-            for r in range(mr):
-                s = builder.load(builder.gep(x_rows[r], [kk]))
-                s = builder.insert_element(ir.Constant(_VEC, ir.Undefined), s,
-                                           ir.Constant(_I32, 0))
-                s = builder.shuffle_vector(s, ir.Constant(_VEC, ir.Undefined), splat_mask)
-                new.append([builder.call(fma, [s, b[v], acc[r][v]]) for v in range(nv)])
-            k_next = builder.add(kk, ir.Constant(_I64, 1))
-            latch = builder.basic_block
-            kk.add_incoming(k_next, latch)
-            for r in range(mr):
-                for v in range(nv):
-                    acc[r][v].add_incoming(new[r][v], latch)
-            builder.cbranch(builder.icmp_signed("<", k_next, k_), body, done)
-
-            builder.position_at_end(done)
+            new = _k_loop(builder, fma, x_rows, panel, k_, mr, nv)
             flag = context.cast(builder, acc_, signature.args[10], types.boolean)
             adding = builder.icmp_unsigned("!=", flag, ir.Constant(flag.type, 0))
-            for r in range(mr):
-                with builder.if_then(builder.icmp_signed("<", ir.Constant(_I64, r), rows_),
-                                     likely=True):
-                    o_row = builder.gep(row(os_.data, ir.Constant(_I64, r), ldo_), [c0_])
-                    ptrs = [builder.bitcast(builder.gep(o_row, [ir.Constant(_I64, LANES * v)]),
-                                            _VEC.as_pointer()) for v in range(nv)]
-                    with builder.if_else(adding) as (add, store):
-                        with add:
-                            for v in range(nv):
-                                old = builder.load(ptrs[v], align=4)
-                                builder.store(builder.fadd(old, new[r][v]), ptrs[v], align=4)
-                        with store:
-                            for v in range(nv):
-                                builder.store(new[r][v], ptrs[v], align=4)
+            _store_tile(builder, new, adding, os_.data, i0_, ldo_, c0_, rows_)
             return context.get_dummy_value()
 
         return sig, codegen
 
     return tile
+
+
+def _row(builder, base, i0, i, ld):
+    """The pointer to row ``i0 + i`` of a matrix at ``base`` with row stride ``ld``."""
+    return builder.gep(base, [builder.mul(builder.add(i0, i), ld)])
+
+
+def _x_rows(builder, x, x0, ldx, i0, rows, mr: int) -> list:
+    """Pointers to ``x[i0 + r, x0]`` for the ``mr`` rows of a tile; rows past
+    ``rows`` read the last one (their results are never stored)."""
+    last = builder.sub(rows, ir.Constant(_I64, 1))
+
+    def x_row(r):
+        r = ir.Constant(_I64, r)
+        valid = builder.icmp_signed("<", r, rows)
+        return builder.gep(_row(builder, x, i0, builder.select(valid, r, last), ldx), [x0])
+
+    return [x_row(r) for r in range(mr)]
+
+
+def _k_loop(builder, fma, x_rows, panel, k, mr: int, nv: int) -> list:
+    """The K loop of a tile: ``mr`` x ``nv`` vector accumulators (phi nodes) that
+    each step adds a broadcast element of ``x`` times a panel vector to.
+    Returns the accumulators' values after the last step ([row][vector]); the
+    builder is left at the start of the block after the loop."""
+    width = LANES * nv
+    zero = ir.Constant(_VEC, [0.0] * LANES)
+    splat_mask = ir.Constant(ir.VectorType(_I32, LANES), [0] * LANES)
+    entry = builder.basic_block
+    body = builder.append_basic_block("tile.k")
+    done = builder.append_basic_block("tile.store")
+    builder.branch(body)
+
+    builder.position_at_end(body)
+    kk = builder.phi(_I64)
+    kk.add_incoming(ir.Constant(_I64, 0), entry)
+    acc = [[builder.phi(_VEC) for _ in range(nv)] for _ in range(mr)]
+    for a_row in acc:
+        for a in a_row:
+            a.add_incoming(zero, entry)
+    p_row = builder.gep(panel, [builder.mul(kk, ir.Constant(_I64, width))])
+    b = [builder.load(builder.bitcast(builder.gep(p_row, [ir.Constant(_I64, LANES * v)]),
+                                      _VEC.as_pointer()), align=4)
+         for v in range(nv)]
+    new = []
+    for r in range(mr):
+        s = builder.load(builder.gep(x_rows[r], [kk]))
+        s = builder.insert_element(ir.Constant(_VEC, ir.Undefined), s, ir.Constant(_I32, 0))
+        s = builder.shuffle_vector(s, ir.Constant(_VEC, ir.Undefined), splat_mask)
+        new.append([builder.call(fma, [s, b[v], acc[r][v]]) for v in range(nv)])
+    k_next = builder.add(kk, ir.Constant(_I64, 1))
+    latch = builder.basic_block
+    kk.add_incoming(k_next, latch)
+    for r in range(mr):
+        for v in range(nv):
+            acc[r][v].add_incoming(new[r][v], latch)
+    builder.cbranch(builder.icmp_signed("<", k_next, k), body, done)
+    builder.position_at_end(done)
+    return new
+
+
+def _store_tile(builder, new, adding, out, i0, ldo, c0, rows) -> None:
+    """Store (or, where ``adding``, add) the tile's rows below ``rows`` into ``out``."""
+    for r, vectors in enumerate(new):
+        with builder.if_then(builder.icmp_signed("<", ir.Constant(_I64, r), rows), likely=True):
+            o_row = builder.gep(_row(builder, out, i0, ir.Constant(_I64, r), ldo), [c0])
+            ptrs = [builder.bitcast(builder.gep(o_row, [ir.Constant(_I64, LANES * v)]),
+                                    _VEC.as_pointer()) for v in range(len(vectors))]
+            with builder.if_else(adding) as (add, store):
+                with add:
+                    for ptr, value in zip(ptrs, vectors):
+                        old = builder.load(ptr, align=4)
+                        builder.store(builder.fadd(old, value), ptr, align=4)
+                with store:
+                    for ptr, value in zip(ptrs, vectors):
+                        builder.store(value, ptr, align=4)
 
 
 _t8_2 = _tile_kernel(MR, 2)  # numba resolves globals by name: one name a kernel

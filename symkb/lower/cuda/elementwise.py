@@ -13,7 +13,7 @@ from its static type:
   has size 1 (or no axis at all) drop out of the sum at code generation.
 
 :class:`Body` turns a closed graph of elementwise ops into typed scalar
-statements; the matrix-product epilogue (``linalg.py``) reuses it with the
+statements (the shared rules of :mod:`symkb.lower.scalar` in the cuda dialect); the matrix-product epilogue (``linalg.py``) reuses it with the
 accumulator as one of the body inputs.
 """
 from __future__ import annotations
@@ -22,10 +22,12 @@ import numpy as np
 
 from ...ir import Graph
 from . import adapter
-from .program import Step, contiguous_strides, emitter, size_of
-from .scalar import EMITTERS as SCALAR_EMITTERS
-from .scalar import emit as emit_scalar
-from .scalar import lit
+from ..scalar import RULES
+from .program import CudaLoweringError, Step, contiguous_strides, emitter, size_of
+from .scalar import UNSUPPORTED_OPS, CudaScalars, lit
+
+#: the elementwise ops this target compiles: every shared scalar rule it supports
+SCALAR_OPS = tuple(op for op in RULES if op not in UNSUPPORTED_OPS)
 
 
 class Body:
@@ -49,7 +51,13 @@ class Body:
     def emit(self, w, names: dict) -> list:
         """Write the statements; ``names`` maps body inputs (and array consts) to locals."""
         env = dict(names)
-        count = len(env)
+        count = [len(env)]
+
+        def new_name(base):
+            count[0] += 1
+            return f"{base}{count[0] - 1}"
+
+        d = CudaScalars(w, new_name)
         for node in self.nodes:
             if node.op == "const":
                 t = node.outputs[0]
@@ -57,14 +65,13 @@ class Body:
                     value = np.asarray(node.attrs["value"]).reshape(-1)[0]
                     env[t] = lit(value.item(), t.dtype)
                 continue
-            if node.op not in SCALAR_EMITTERS:
-                raise NotImplementedError(f"no scalar cuda emitter for elementwise op {node.op!r}")
+            if node.op not in SCALAR_OPS:
+                raise CudaLoweringError(f"cuda target: no scalar code for elementwise op "
+                                        f"{node.op!r}", node=node)
             # zeros_like / ones_like read their operand for its shape only
             args = [] if node.op in ("zeros_like", "ones_like") else [env[t] for t in node.inputs]
-            expr = emit_scalar(node.op, args, node.attrs, [t.dtype for t in node.inputs],
-                               node.out_types[0].dtype)
-            var = f"v{count}"
-            count += 1
+            expr = d.result(RULES[node.op](d, node, args), node.out_types[0].dtype)
+            var = new_name("v")
             w.line(f"{var} = {expr}")
             env[node.outputs[0]] = var
         return [env[t] for t in self.outputs]
@@ -203,7 +210,7 @@ def _ops_of(body: Body):
     return [n.op for n in body.nodes if n.op != "const"]
 
 
-@emitter(*SCALAR_EMITTERS)
+@emitter(*SCALAR_OPS)
 def lower_elementwise(low, node):
     if node.op in ("zeros_like", "ones_like"):
         # the operand is only read for its shape: no need to pass it to the kernel
@@ -239,7 +246,7 @@ def lower_fused(low, node):
 
 
 def is_elementwise(node) -> bool:
-    return node.op == "fused_elementwise" or node.op in SCALAR_EMITTERS
+    return node.op == "fused_elementwise" or node.op in SCALAR_OPS
 
 
 def body_of(node) -> Body:

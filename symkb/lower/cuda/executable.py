@@ -12,7 +12,7 @@ import numpy as np
 from ..executable import Executable
 from ..payloads import ParamSpecs
 from . import adapter
-from .program import EMITTERS, Lowering, emitter
+from .program import NODE_EMITTERS, Lowering, emitter
 from .source import KernelModule
 
 
@@ -95,4 +95,4 @@ class CudaExecutable(Executable):
 def supported_ops() -> set:
     """The ops the cuda target can compile (kernels and decompositions)."""
     from . import elementwise, linalg, movement, reduce, rnn  # noqa: F401  (fill the table)
-    return set(EMITTERS)
+    return set(NODE_EMITTERS)

@@ -1,7 +1,7 @@
 """From an optimised graph to a device program: kernels plus host launch steps.
 
 :class:`Lowering` offers each node of the graph to the cuda target's emitter
-table (:data:`EMITTERS`, filled by the kernel modules of this package). An
+table (:data:`NODE_EMITTERS`, filled by the kernel modules of this package). An
 emitter adds kernels to the :class:`~.source.KernelModule` and appends
 :class:`Step` objects: small host closures that read device arrays from the
 environment, allocate the result on the device, and launch. Values never
@@ -23,11 +23,15 @@ from typing import Callable
 import numpy as np
 
 from ...ir import Graph, KerasTensor, Node, get_op
+from ...ir.printer import name_values
 from ...ir.types import TensorType
 from ..errors import LoweringError
+from ..writer import ir_line
 from .source import KernelModule
 
-EMITTERS: dict[str, Callable] = {}
+# op -> the function that lowers a node of it to kernels and steps (the
+# per-element code of elementwise ops is the shared symkb.lower.scalar.RULES)
+NODE_EMITTERS: dict[str, Callable] = {}
 
 UNSUPPORTED = {
     "dropout": "a random op: numpy's generator stream (the interpreter's meaning) cannot be "
@@ -43,7 +47,7 @@ def emitter(*ops):
     """Register the decorated function as the cuda emitter of ``ops``."""
     def decorate(fn):
         for op in ops:
-            EMITTERS[op] = fn
+            NODE_EMITTERS[op] = fn
         return fn
     return decorate
 
@@ -62,21 +66,6 @@ class Step:
     reads: tuple = ()
     label: str = ""
     frees: list = field(default_factory=list)
-
-
-def describe(node: Node) -> str:
-    """A one-line IR description of ``node`` for comments above kernels."""
-    attrs = ", ".join(f"{k}={_short(v)}" for k, v in sorted(node.attrs.items())
-                      if k not in ("body", "variable", "value"))
-    outs = ", ".join(str(t) for t in node.out_types)
-    ins = ", ".join(str(t.type) for t in node.inputs)
-    layer = f"  [{node.layer}]" if node.layer else ""
-    return f"{outs} = {node.op}[{attrs}]({ins}){layer}"
-
-
-def _short(v):
-    text = repr(v)
-    return text if len(text) < 60 else text[:57] + "..."
 
 
 def make_node(op, *inputs, layer=None, **attrs) -> Node:
@@ -106,6 +95,7 @@ class Lowering:
         self.consts: dict = {}          # const node -> device array (uploaded on first run)
         self.absorbed: set = set()      # nodes computed inside another node's kernel
         self.uses = _use_counts(graph)
+        self.namer = name_values(graph)  # value names of the kernels' IR-line comments
         self.position = {n: i for i, n in enumerate(graph.nodes)}
         self.consumers = {}
         for n in graph.nodes:
@@ -122,19 +112,20 @@ class Lowering:
     def lower_node(self, node: Node):
         if node in self.absorbed:
             return
-        fn = EMITTERS.get(node.op)
+        fn = NODE_EMITTERS.get(node.op)
         if fn is None:
             reason = UNSUPPORTED.get(node.op, "no kernel or decomposition is registered for it")
             raise CudaLoweringError(
-                f"target='cuda' cannot compile op {node.op!r} (node {describe(node)}): {reason}. "
-                "Use target='cpu' or 'interpreter' for this graph.")
+                f"target='cuda' cannot compile op {node.op!r} "
+                f"(node {ir_line(node, self.namer)}): {reason}. "
+                "Use target='cpu' or 'interpreter' for this graph.", node=node)
         fn(self, node)
 
     def add(self, run, reads=(), label=""):
         self.steps.append(Step(run, tuple(reads), label))
 
     def kernel(self, base, build, node=None) -> str:
-        return self.module.add(base, build, describe(node) if node is not None else "")
+        return self.module.add(base, build, ir_line(node, self.namer) if node is not None else "")
 
     def base_name(self, node: Node, suffix: str) -> str:
         prefix = (node.layer or node.name or "").replace("/", "_")
