@@ -215,6 +215,18 @@ def test_op(name):
     assert_same(graph, feeds, passes=False)
 
 
+def test_integer_and_bool_paths_of_the_shared_scalar_rules():
+    # the rules' integer/bool branches (the per-op cases above are float32):
+    # clip with a bound beyond the dtype clamps nothing, bool add is or
+    x, y = _x((None, 3), "int32", "x"), _x((None, 3), "bool", "y")
+    outs = [call("clip", x, min_value=-np.inf, max_value=2.0), call("sign", x),
+            call("maximum", x, call("negative", x)), call("add", y, y),
+            call("cast", y, dtype="float32"), call("where", y, x, call("square", x))]
+    feeds = [np.array([[-40000, -1, 5], [0, 2, 3]], np.int32),
+             np.array([[True, False, True], [False, False, True]])]
+    assert_same(Graph([x, y], outs), feeds, passes=False)
+
+
 def test_gather_out_of_range_gives_zeros_as_tf_on_a_gpu():
     from symkb.lower.cuda import compile_cuda
     graph, (ref, _) = _gather()
