@@ -2,7 +2,7 @@
 
 A ``fused_elementwise`` node becomes one explicit loop nest over its
 iteration shape; inside, each body node is one scalar statement (the shared
-rules of ``symkb.lower.scalar`` in the cpu dialect, ``scalar.py``)
+rules of :mod:`symkb.lower.scalar`, read in the cpu dialect of ``scalar.py``)
 and each result is stored once: no temporaries. ``fused_dot`` computes the
 matrix product into its result buffer (``gemm_serial`` for float32 products
 with a static right operand in a function that runs on row blocks,
@@ -41,7 +41,7 @@ def iteration_dims(cg, node, t_out) -> list:
                 break
         if expr is None:
             raise Unsupported(f"cpu codegen: cannot size axis {k} of {node.op} "
-                              f"({node.outputs[0].name})")
+                              f"({node.outputs[0].name})", node=node)
         dims.append(expr)
     return dims
 
@@ -75,7 +75,7 @@ def emit_fused(cg, node, out_names=None) -> None:
     t0 = node.out_types[0]
     for t in node.inputs:
         if t.dtype == "float16":
-            raise Unsupported("cpu codegen: float16 is not supported")
+            raise Unsupported("cpu codegen: float16 is not supported", node=node)
     dims = iteration_dims(cg, node, t0)
     names = []
     for i, o in enumerate(node.outputs):

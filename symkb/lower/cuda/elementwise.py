@@ -13,8 +13,9 @@ from its static type:
   has size 1 (or no axis at all) drop out of the sum at code generation.
 
 :class:`Body` turns a closed graph of elementwise ops into typed scalar
-statements (the shared rules of :mod:`symkb.lower.scalar` in the cuda dialect); the matrix-product epilogue (``linalg.py``) reuses it with the
-accumulator as one of the body inputs.
+statements (the shared rules of :mod:`symkb.lower.scalar`, read in the cuda
+dialect of ``scalar.py``); the matrix-product epilogue (``linalg.py``) reuses
+it with the accumulator as one of the body inputs.
 """
 from __future__ import annotations
 
