@@ -31,13 +31,19 @@ COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 
 
 class Expr(str):
-    """Source text of an expression with its precedence (:data:`ATOM` ... :data:`COND`)."""
+    """Source text of an expression with its precedence (:data:`ATOM` ... :data:`COND`).
+
+    ``typed_as`` is the dtype the expression is explicitly converted to
+    (``np.float32(...)``), when it is one, so a target need not convert twice.
+    """
 
     prec: int
+    typed_as: str | None
 
-    def __new__(cls, text: str, prec: int = ATOM):
+    def __new__(cls, text: str, prec: int = ATOM, typed_as: str | None = None):
         obj = super().__new__(cls, text)
         obj.prec = prec
+        obj.typed_as = typed_as
         return obj
 
 

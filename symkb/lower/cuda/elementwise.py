@@ -24,11 +24,12 @@ import numpy as np
 from ...ir import Graph
 from . import adapter
 from ..scalar import RULES
-from .program import CudaLoweringError, Step, contiguous_strides, emitter, size_of
-from .scalar import UNSUPPORTED_OPS, CudaScalars, lit
+from .program import UNSUPPORTED, CudaLoweringError, Step, contiguous_strides, emitter, size_of
+from .scalar import CudaScalars, lit
 
-#: the elementwise ops this target compiles: every shared scalar rule it supports
-SCALAR_OPS = tuple(op for op in RULES if op not in UNSUPPORTED_OPS)
+#: the elementwise ops this target compiles: every shared scalar rule but the
+#: ops program.UNSUPPORTED gives a reason for
+SCALAR_OPS = tuple(op for op in RULES if op not in UNSUPPORTED)
 
 
 class Body:

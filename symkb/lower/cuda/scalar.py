@@ -91,14 +91,8 @@ _MATH = {"abs": "abs", "rint": "_round_half_even", "floor": "_floor", "ceil": "_
          **{fn: f"math.{fn}" for fn in ("sqrt", "exp", "log", "log1p", "expm1", "sin", "cos",
                                          "tanh", "erf")}}
 
-#: elementwise ops with a scalar rule that this target does not compile
-UNSUPPORTED_OPS = {"round_float16"}
-
-
 def _typed(x, dtype: str) -> Expr:
-    out = Expr(f"{ctor(dtype)}({x})")
-    out.typed_as = dtype
-    return out
+    return Expr(f"{ctor(dtype)}({x})", typed_as=dtype)
 
 
 class CudaScalars(ScalarDialect):
