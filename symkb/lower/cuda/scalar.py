@@ -125,8 +125,9 @@ class CudaScalars(ScalarDialect):
             return _typed(f"_floor({self.arith('/', *args)})", dtype)
         if fn not in _MATH:
             from .program import CudaLoweringError  # program imports this module
+            known = ", ".join(sorted([*_MATH, "floordiv"]))
             raise CudaLoweringError(f"cuda target: no device code for the math function {fn!r} "
-                                    f"({dtype}); supported: {', '.join(sorted(_MATH))}")
+                                    f"({dtype}); supported: {known}")
         return _typed(f"{_MATH[fn]}({', '.join(args)})", dtype)
 
     def fast(self, fn: str, args, dtype: str) -> Expr | None:
