@@ -10,15 +10,32 @@
   generated for the declared type, so a smaller payload would be read past
   its end);
 * nested bodies verify too, and loop-like nodes are checked by their op's own
-  ``verify`` hook when the op module declares one.
+  hook, the ``check`` trait of its :class:`~symkb.ir.registry.OpDef`.
 """
 from __future__ import annotations
 
 from .errors import VerifyError
-from .registry import REGISTRY
+from .registry import REGISTRY, declare
 
-# op name -> callable(node) raising VerifyError; ops with bodies add theirs.
-NODE_CHECKS: dict = {}
+
+class _CheckTable:
+    """``NODE_CHECKS[op] = check``: the older spelling of ``register(op, ..., check=check)``
+    (kept for an op module that defines its hook after registering the op)."""
+
+    def __setitem__(self, op: str, check) -> None:
+        declare(op, check=check)
+
+    def __getitem__(self, op: str):
+        check = REGISTRY[op].check
+        if check is None:
+            raise KeyError(op)
+        return check
+
+    def __contains__(self, op) -> bool:
+        return op in REGISTRY and REGISTRY[op].check is not None
+
+
+NODE_CHECKS = _CheckTable()
 
 
 def verify(graph) -> None:
@@ -57,8 +74,8 @@ def _verify(graph) -> None:
             if tuple(expected) != tuple(node.out_types):
                 raise VerifyError(f"{where}: recorded types {[str(t) for t in node.out_types]} "
                                   f"but the type rule gives {[str(t) for t in expected]}")
-        if node.op in NODE_CHECKS:
-            NODE_CHECKS[node.op](node)
+        if REGISTRY[node.op].check is not None:
+            REGISTRY[node.op].check(node)
         for body in node.bodies():
             _verify(body)
         defined.update(node.outputs)

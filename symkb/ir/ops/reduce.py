@@ -190,14 +190,14 @@ def _scan_rule(name):
     return rule
 
 
-@register("cumsum", type_rule=_scan_rule("cumsum"), kind="other")
+@register("cumsum", type_rule=_scan_rule("cumsum"), kind="other", rows="axis")
 def cumsum(x, *, axis):
     """Running sum along ``axis``; as tf, the sum starts from +0.0, so it is never -0.0."""
     out = np.cumsum(x, axis=axis, dtype=x.dtype)
     return out + x.dtype.type(0) if x.dtype.kind == "f" else out
 
 
-@register("cumprod", type_rule=_scan_rule("cumprod"), kind="other")
+@register("cumprod", type_rule=_scan_rule("cumprod"), kind="other", rows="axis")
 def cumprod(x, *, axis):
     """Running product along ``axis``."""
     return np.cumprod(x, axis=axis, dtype=x.dtype)

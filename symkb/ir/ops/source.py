@@ -16,7 +16,16 @@ def input_(**attrs):
     raise TypeError("an input node has no value of its own; feed it when calling the graph")
 
 
-@register("param", type_rule=_no_rule, kind="source")
+def printed_param_attrs(attrs) -> dict:
+    """A parameter prints its Variable's full name (and ``trainable=false``), not the Variable."""
+    variable = attrs["variable"]
+    shown = {"name": variable.name}
+    if not variable.trainable:
+        shown["trainable"] = False
+    return shown
+
+
+@register("param", type_rule=_no_rule, kind="source", print_attrs=printed_param_attrs)
 def param(*, variable):
     """A Variable, read when the graph runs."""
     return variable.value()
