@@ -31,8 +31,8 @@ def fuse_elementwise(graph: Graph) -> Graph:
 
 def _fusible(node: Node) -> bool:
     # a fused node (from an earlier run of the pipeline) stays as it is
-    return get_op(node.op).kind == "elementwise" and len(node.outputs) == 1 \
-        and not node.op.startswith("fused")
+    opdef = get_op(node.op)
+    return opdef.kind == "elementwise" and len(node.outputs) == 1 and not opdef.fused
 
 
 def _scalar_const(t) -> bool:
