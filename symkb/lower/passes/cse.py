@@ -15,8 +15,10 @@ import numpy as np
 
 from ...ir import Graph, get_op
 from .rewrite import map_bodies, rewrite
+from .info import declare_pass
 
 
+@declare_pass(requires={"types"})
 def cse(graph: Graph) -> Graph:
     """Merge duplicate computations (see the module docstring)."""
     graph = map_bodies(graph, cse)

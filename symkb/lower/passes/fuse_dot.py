@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from ...ir import Graph, Node, get_op
 from .rewrite import consumers, map_bodies
+from .info import declare_pass
 
 
+@declare_pass(requires={"types", "fused_elementwise"}, invalidates={"unfused"})
 def fuse_dot(graph: Graph) -> Graph:
     """Merge ``dot`` nodes into their elementwise epilogues (see the module docstring)."""
     graph = map_bodies(graph, fuse_dot)

@@ -18,8 +18,11 @@ from __future__ import annotations
 
 from ...ir import Graph, Node, get_op
 from .rewrite import consumers, map_bodies
+from .info import declare_pass
 
 
+@declare_pass(requires={"types"}, ensures={"fused_elementwise"},
+              invalidates={"unfused"})
 def fuse_elementwise(graph: Graph) -> Graph:
     """Group elementwise nodes into ``fused_elementwise`` nodes (see the module docstring)."""
     graph = map_bodies(graph, fuse_elementwise)

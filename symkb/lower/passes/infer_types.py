@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from ...ir import Graph, Node, get_op
 from .rewrite import map_bodies, rewrite
+from .info import declare_pass
 
 
+@declare_pass(ensures={"types"})
 def infer_types(graph: Graph) -> Graph:
     """Re-infer every node's result types (see the module docstring)."""
     graph = map_bodies(graph, infer_types)

@@ -27,10 +27,12 @@ from __future__ import annotations
 from ...ir import Graph, Node, get_op
 from ...ir.ops.loop import split_operands, step_type
 from .rewrite import map_bodies
+from .info import declare_pass
 
 INVARIANT, STEP = "invariant", "step"
 
 
+@declare_pass(requires={"types", "unfused"})
 def licm(graph: Graph) -> Graph:
     """Hoist invariant and per-step values out of loop bodies (see the module docstring)."""
     graph = map_bodies(graph, licm)

@@ -25,8 +25,10 @@ import numpy as np
 
 from ...ir import Graph, Node, get_op
 from .rewrite import map_bodies, rewrite
+from .info import declare_pass
 
 
+@declare_pass(requires={"types"})
 def simplify(graph: Graph) -> Graph:
     """Apply the algebraic identities (see the module docstring)."""
     graph = map_bodies(graph, simplify)

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 from ...ir import Graph, Node, get_op
 from .rewrite import consumers, replace_bodies, rewrite
+from .info import declare_pass
 
 
+@declare_pass(requires={"types", "unfused"})
 def sink_slices(graph: Graph) -> Graph:
     """Sink last-axis slices through elementwise ops in loop bodies (see the module docstring)."""
 
