@@ -8,7 +8,7 @@
 * source nodes hold what their type declares: a ``param`` node's type is its
   Variable's, a ``const`` node's is its array's (a compiled kernel is
   generated for the declared type, so a smaller payload would be read past
-  its end);
+  its end; their ``check`` hooks in ``ops/source.py`` compare them);
 * nested bodies verify too, and loop-like nodes are checked by their op's own
   hook, the ``check`` trait of its :class:`~symkb.ir.registry.OpDef`.
 """
@@ -54,7 +54,7 @@ def _verify(graph) -> None:
     defined = set(graph.inputs)
     given = set(graph.inputs)
     for node in graph.nodes:
-        where = f"node {node.op}{' (layer ' + node.layer + ')' if node.layer else ''}"
+        where = node_where(node)
         if node.op not in REGISTRY:
             raise VerifyError(f"{where}: op {node.op!r} is not registered")
         for i, t in enumerate(node.inputs):
@@ -84,33 +84,14 @@ def _verify(graph) -> None:
             raise VerifyError(f"output {i} ({t.name}) is not computed by the graph")
 
 
-def _check_source(node, where: str) -> None:
-    """``input``/``param``/``const`` nodes: one result whose type is their payload's."""
-    import numpy as np
+def node_where(node) -> str:
+    """``node param (layer dense)``: how an error names a node."""
+    return f"node {node.op}{' (layer ' + node.layer + ')' if node.layer else ''}"
 
-    from .types import TensorType
-    from .variable import Variable
+
+def _check_source(node, where: str) -> None:
+    """``input``/``param``/``const`` nodes: no operands and one result (each op's
+    own ``check`` then compares its payload with the declared type)."""
     if len(node.out_types) != 1 or node.inputs:
         raise VerifyError(f"{where}: a {node.op} node has no operands and one result; it has "
                           f"{len(node.inputs)} operand(s) and {len(node.out_types)} result(s)")
-    declared = node.out_types[0]
-    if node.op == "param":
-        var = node.attrs.get("variable")
-        if not isinstance(var, Variable):
-            raise VerifyError(f"{where}: a param node holds a Variable in attrs['variable']; "
-                              f"it holds {type(var).__name__}")
-        # a float16 Variable of a graph widened for a target without float16
-        # arithmetic (``widened``) is declared float32: its value widens at call time
-        widened = (node.attrs.get("widened") is True and var.dtype == "float16"
-                   and declared == TensorType(var.shape, "float32"))
-        if var.type != declared and not widened:
-            raise VerifyError(f"{where}: param {var.name!r} declares type {declared} but its "
-                              f"Variable holds {var.type}")
-    elif node.op == "const":
-        value = node.attrs.get("value")
-        if not isinstance(value, np.ndarray):
-            raise VerifyError(f"{where}: a const node holds an array in attrs['value']; it "
-                              f"holds {type(value).__name__}")
-        if TensorType.of(value) != declared:
-            raise VerifyError(f"{where}: const declares type {declared} but its value is "
-                              f"{TensorType.of(value)}")

@@ -89,3 +89,10 @@ def fused_dot(x, w, *args, body, ops=()):
     acc = np.dot(x, w)
     (out,) = evaluate(body, (acc, *args))
     return out
+
+
+def reads_elementwise(node, i: int) -> bool:
+    """Whether the fused ``node`` reads its operand ``i`` element by element,
+    in its body: every operand of ``fused_elementwise``, the epilogue's
+    operands (after ``x`` and ``w``) of ``fused_dot``."""
+    return i >= (2 if node.op == "fused_dot" else 0)

@@ -8,6 +8,8 @@ is C-contiguous, which ``np.dot`` and reshapes rely on).
 """
 from __future__ import annotations
 
+from ...ir import get_op
+from ...ir.ops.fused import reads_elementwise
 from ...ir.ops.reduce import arg_bound, empty_axis_message, reduce_identity
 from ...ir.types import is_float
 from .codegen import Unsupported, emitter
@@ -187,8 +189,7 @@ def elementwise_readers_only(cg, t) -> bool:
     """Whether every user of ``t`` reads it element by element in a fused loop."""
     users = cg.users.get(t, [])
     return bool(users) and all(
-        node is not None and (node.op == "fused_elementwise"
-                              or (node.op == "fused_dot" and i >= 2))
+        node is not None and get_op(node.op).fused and reads_elementwise(node, i)
         for node, i in users)
 
 
