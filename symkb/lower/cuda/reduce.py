@@ -83,11 +83,10 @@ def _init(op, acc):
 
 
 def build_reduce_kernel(name, op, in_dtype, acc, out_dtype, threads, first, final):
+    """The source of one launch of a block tree reduction of ``op`` (module docstring):
+    ``first`` reads the elements (else the partials), ``final`` writes the results."""
     fold = _FOLDS[op]
-    arg, sign = fold.sign != 0, fold.sign
-    # max/min keep the later of equal values (0.0 and -0.0), as tf's fold: their
-    # elements are combined in row order (contiguous stretches, a pairwise tree)
-    ordered = fold.ordered
+    arg = fold.sign != 0
     w = SourceWriter()
     params = ["out"] + (["out_idx"] if arg and not final else []) + ["inp"] + \
         (["inp_idx"] if arg and not first else []) + ["R", "L", "P", "count"]
@@ -102,80 +101,101 @@ def build_reduce_kernel(name, op, in_dtype, acc, out_dtype, threads, first, fina
         w.line("r = cuda.blockIdx.y")
         w.line("while r < R:")
         with w.indent():
-            w.line(f"acc = {_init(op, acc)}")
-            if arg:
-                w.line("ai = -1")
-            if ordered:
-                # each thread folds a contiguous stretch, so the fold sees the row in order
-                w.line(f"chunk = (L + {threads} * P - 1) // ({threads} * P)")
-                w.line(f"j = (part * {threads} + tid) * chunk")
-                w.line("stop = min(j + chunk, L)")
-            else:
-                w.line(f"j = part * {threads} + tid")
-            w.line("while j < stop:" if ordered else "while j < L:")
-            with w.indent():
-                if first and fold.truth:
-                    w.line(f"v = {lit(1, acc)} if inp[r * L + j] != 0 else {lit(0, acc)}")
-                elif first and in_dtype != acc:
-                    w.line(f"v = np.{acc}(inp[r * L + j])")
-                else:
-                    w.line("v = inp[r * L + j]")
-                if arg:
-                    w.line("vi = j" if first else "vi = inp_idx[r * L + j]")
-                    if first:
-                        bound = lit(arg_bound(op, in_dtype), in_dtype)
-                        w.line(f"if not v {'>' if sign > 0 else '<'} {bound}:")
-                        with w.indent():
-                            w.line("vi = -1")
-                    w.line(f"if _arg_better(v, vi, acc, ai, {sign}):")
-                    with w.indent():
-                        w.line("acc = v")
-                        w.line("ai = vi")
-                else:
-                    w.line(f"acc = {fold.combine.format(a='acc', b='v')}")
-                w.line("j += 1" if ordered else f"j += {threads} * P")
-            w.line("sh[tid] = acc")
-            if arg:
-                w.line("shi[tid] = ai")
-            w.line("cuda.syncthreads()")
-            w.line("s = 1" if ordered else f"s = {threads // 2}")
-            w.line(f"while s < {threads}:" if ordered else "while s > 0:")
-            with w.indent():
-                w.line("if tid % (2 * s) == 0:" if ordered else "if tid < s:")
-                with w.indent():
-                    if arg:
-                        w.line(f"if _arg_better(sh[tid + s], shi[tid + s], sh[tid], shi[tid], "
-                               f"{sign}):")
-                        with w.indent():
-                            w.line("sh[tid] = sh[tid + s]")
-                            w.line("shi[tid] = shi[tid + s]")
-                    else:
-                        w.line(f"sh[tid] = {fold.combine.format(a='sh[tid]', b='sh[tid + s]')}")
-                w.line("cuda.syncthreads()")
-                w.line("s *= 2" if ordered else "s //= 2")
+            _emit_thread_fold(w, op, fold, in_dtype, acc, threads, first)
+            _emit_block_tree(w, fold, threads)
             w.line("if tid == 0:")
             with w.indent():
-                if arg:
-                    if final:
-                        w.line("out[r * P + part] = shi[0] if shi[0] >= 0 else 0")
-                    else:
-                        w.line("out[r * P + part] = sh[0]")
-                        w.line("out_idx[r * P + part] = shi[0]")
-                elif final and fold.mean:
-                    if is_float(out_dtype):
-                        w.line(f"out[r * P + part] = sh[0] / np.{acc}(count)")
-                    else:
-                        w.line(f"out[r * P + part] = np.{out_dtype}(math.trunc(sh[0] / count))")
-                elif final and fold.truth:
-                    w.line("out[r * P + part] = sh[0] != 0")
-                elif final and out_dtype != acc:
-                    w.line(f"out[r * P + part] = sh[0] != 0" if out_dtype == "bool"
-                           else f"out[r * P + part] = np.{out_dtype}(sh[0])")
-                else:
-                    w.line("out[r * P + part] = sh[0]")
+                _emit_write(w, fold, acc, out_dtype, final)
             w.line("cuda.syncthreads()")
             w.line("r += cuda.gridDim.y")
     return w.text()
+
+
+def _emit_thread_fold(w, op, fold, in_dtype, acc, threads, first) -> None:
+    """Each thread folds its share of row ``r`` into ``acc`` (and ``ai``), then
+    stores it in shared memory."""
+    arg, sign = fold.sign != 0, fold.sign
+    # max/min keep the later of equal values (0.0 and -0.0), as tf's fold: their
+    # elements are combined in row order (contiguous stretches, a pairwise tree)
+    ordered = fold.ordered
+    w.line(f"acc = {_init(op, acc)}")
+    if arg:
+        w.line("ai = -1")
+    if ordered:
+        # each thread folds a contiguous stretch, so the fold sees the row in order
+        w.line(f"chunk = (L + {threads} * P - 1) // ({threads} * P)")
+        w.line(f"j = (part * {threads} + tid) * chunk")
+        w.line("stop = min(j + chunk, L)")
+    else:
+        w.line(f"j = part * {threads} + tid")
+    w.line("while j < stop:" if ordered else "while j < L:")
+    with w.indent():
+        if first and fold.truth:
+            w.line(f"v = {lit(1, acc)} if inp[r * L + j] != 0 else {lit(0, acc)}")
+        elif first and in_dtype != acc:
+            w.line(f"v = np.{acc}(inp[r * L + j])")
+        else:
+            w.line("v = inp[r * L + j]")
+        if arg:
+            w.line("vi = j" if first else "vi = inp_idx[r * L + j]")
+            if first:
+                bound = lit(arg_bound(op, in_dtype), in_dtype)
+                w.line(f"if not v {'>' if sign > 0 else '<'} {bound}:")
+                with w.indent():
+                    w.line("vi = -1")
+            w.line(f"if _arg_better(v, vi, acc, ai, {sign}):")
+            with w.indent():
+                w.line("acc = v")
+                w.line("ai = vi")
+        else:
+            w.line(f"acc = {fold.combine.format(a='acc', b='v')}")
+        w.line("j += 1" if ordered else f"j += {threads} * P")
+    w.line("sh[tid] = acc")
+    if arg:
+        w.line("shi[tid] = ai")
+    w.line("cuda.syncthreads()")
+
+
+def _emit_block_tree(w, fold, threads) -> None:
+    """The block's partials combined in ``log2(threads)`` rounds into ``sh[0]``."""
+    arg, sign, ordered = fold.sign != 0, fold.sign, fold.ordered
+    w.line("s = 1" if ordered else f"s = {threads // 2}")
+    w.line(f"while s < {threads}:" if ordered else "while s > 0:")
+    with w.indent():
+        w.line("if tid % (2 * s) == 0:" if ordered else "if tid < s:")
+        with w.indent():
+            if arg:
+                w.line(f"if _arg_better(sh[tid + s], shi[tid + s], sh[tid], shi[tid], "
+                       f"{sign}):")
+                with w.indent():
+                    w.line("sh[tid] = sh[tid + s]")
+                    w.line("shi[tid] = shi[tid + s]")
+            else:
+                w.line(f"sh[tid] = {fold.combine.format(a='sh[tid]', b='sh[tid + s]')}")
+        w.line("cuda.syncthreads()")
+        w.line("s *= 2" if ordered else "s //= 2")
+
+
+def _emit_write(w, fold, acc, out_dtype, final) -> None:
+    """Thread 0 writes the block's partial, or with ``final`` the finished result."""
+    if fold.sign:
+        if final:
+            w.line("out[r * P + part] = shi[0] if shi[0] >= 0 else 0")
+        else:
+            w.line("out[r * P + part] = sh[0]")
+            w.line("out_idx[r * P + part] = shi[0]")
+    elif final and fold.mean:
+        if is_float(out_dtype):
+            w.line(f"out[r * P + part] = sh[0] / np.{acc}(count)")
+        else:
+            w.line(f"out[r * P + part] = np.{out_dtype}(math.trunc(sh[0] / count))")
+    elif final and fold.truth:
+        w.line("out[r * P + part] = sh[0] != 0")
+    elif final and out_dtype != acc:
+        w.line("out[r * P + part] = sh[0] != 0" if out_dtype == "bool"
+               else f"out[r * P + part] = np.{out_dtype}(sh[0])")
+    else:
+        w.line("out[r * P + part] = sh[0]")
 
 
 @emitter("sum", "prod", "mean", "max", "min", "any", "all", "argmax", "argmin")
