@@ -23,7 +23,8 @@ fold, move or duplicate it (:attr:`OpDef.pure`).
 instead of as tests of its name scattered through the compiler:
 
 * ``bodies``: the attribute names that hold nested graphs (a loop's step);
-  :meth:`Node.bodies` and the passes' ``map_bodies`` reach them through it;
+  the passes' ``map_bodies`` reaches them through it, and the completeness
+  test checks that an op whose reference takes a ``body`` declares it;
 * ``fused``: a fused group node built by a fusion pass; its body is a small
   graph of other ops that the passes leave as the fusion built it (opaque),
   and the code generators emit inline;

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import Graph, get_op
-from .rewrite import map_bodies, rewrite
 from .info import declare_pass
+from .rewrite import map_bodies, rewrite
 
 
 @declare_pass(requires={"types"})

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import Graph, Node, get_op, run_node
-from .rewrite import map_bodies, rewrite
 from .info import declare_pass
+from .rewrite import map_bodies, rewrite
 
 MAX_ELEMENTS = 1 << 16
 

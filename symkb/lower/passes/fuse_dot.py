@@ -11,8 +11,8 @@ layer's ``dot + bias_add + activation`` is one node; see
 from __future__ import annotations
 
 from ...ir import Graph, Node, get_op
-from .rewrite import consumers, map_bodies
 from .info import declare_pass
+from .rewrite import consumers, map_bodies
 
 
 @declare_pass(requires={"types", "fused_elementwise"}, invalidates={"unfused"})

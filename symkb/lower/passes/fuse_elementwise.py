@@ -17,8 +17,8 @@ lists the fused ops in order, for printing.
 from __future__ import annotations
 
 from ...ir import Graph, Node, get_op
-from .rewrite import consumers, map_bodies
 from .info import declare_pass
+from .rewrite import consumers, map_bodies
 
 
 @declare_pass(requires={"types"}, ensures={"fused_elementwise"},

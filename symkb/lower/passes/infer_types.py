@@ -9,8 +9,8 @@ rebuilt with the inferred types. Source nodes are kept as they are.
 from __future__ import annotations
 
 from ...ir import Graph, Node, get_op
-from .rewrite import map_bodies, rewrite
 from .info import declare_pass
+from .rewrite import map_bodies, rewrite
 
 
 @declare_pass(ensures={"types"})

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from ...ir import Graph, Node, get_op
 from ...ir.ops.loop import split_operands, step_type
-from .rewrite import map_bodies
 from .info import declare_pass
+from .rewrite import map_bodies
 
 INVARIANT, STEP = "invariant", "step"
 

@@ -24,8 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import Graph, Node, get_op
-from .rewrite import map_bodies, rewrite
 from .info import declare_pass
+from .rewrite import map_bodies, rewrite
 
 
 @declare_pass(requires={"types"})

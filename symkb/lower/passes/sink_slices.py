@@ -21,8 +21,8 @@ results are unchanged, bit for bit.
 from __future__ import annotations
 
 from ...ir import Graph, Node, get_op
-from .rewrite import consumers, replace_bodies, rewrite
 from .info import declare_pass
+from .rewrite import consumers, replace_bodies, rewrite
 
 
 @declare_pass(requires={"types", "unfused"})
