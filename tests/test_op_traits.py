@@ -115,3 +115,21 @@ def test_the_loop_check_and_printer_come_from_the_traits():
     assert ir.get_op("loop").check is not None
     assert ir.get_op("param").print_attrs({"variable": K.variable(np.zeros(2), name="w")}) \
         == {"name": "w"}
+
+
+def test_an_undeclared_body_fails_verification():
+    """The passes reach bodies through the ``bodies`` trait; the verifier names
+    a graph-valued attribute its op does not declare instead of letting the
+    passes skip it."""
+    xs = K.placeholder(shape=(None, 4, 3), name="xs")
+    _, outs, _ = K.rnn(lambda x, s: (x + s[0], [x + s[0]]), xs, [K.zeros_like(xs[:, 0])])
+    g = ir.Graph([xs], [outs])
+    ir.verify(g)
+    loop = REGISTRY["loop"]
+    declare("loop", bodies=())
+    try:
+        with pytest.raises(ir.VerifyError, match=r"node loop: attribute 'body' holds a graph, "
+                                                 r"but op 'loop' declares the bodies \(\)"):
+            ir.verify(g)
+    finally:
+        REGISTRY["loop"] = loop

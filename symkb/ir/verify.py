@@ -9,12 +9,14 @@
   Variable's, a ``const`` node's is its array's (a compiled kernel is
   generated for the declared type, so a smaller payload would be read past
   its end; their ``check`` hooks in ``ops/source.py`` compare them);
-* nested bodies verify too, and loop-like nodes are checked by their op's own
-  hook, the ``check`` trait of its :class:`~symkb.ir.registry.OpDef`.
+* nested bodies verify too, and are the attributes their op declares
+  (``bodies``); loop-like nodes are checked by their op's own hook, the
+  ``check`` trait of its :class:`~symkb.ir.registry.OpDef`.
 """
 from __future__ import annotations
 
 from .errors import VerifyError
+from .graph import Graph
 from .registry import REGISTRY, declare
 
 
@@ -74,6 +76,7 @@ def _verify(graph) -> None:
             if tuple(expected) != tuple(node.out_types):
                 raise VerifyError(f"{where}: recorded types {[str(t) for t in node.out_types]} "
                                   f"but the type rule gives {[str(t) for t in expected]}")
+        _check_bodies_declared(node, where)
         if REGISTRY[node.op].check is not None:
             REGISTRY[node.op].check(node)
         for body in node.bodies():
@@ -82,6 +85,17 @@ def _verify(graph) -> None:
     for i, t in enumerate(graph.outputs):
         if t not in defined:
             raise VerifyError(f"output {i} ({t.name}) is not computed by the graph")
+
+
+def _check_bodies_declared(node, where: str) -> None:
+    """A graph-valued attribute is a body its op declares: the passes reach
+    bodies through the ``bodies`` trait, so an undeclared one would be skipped."""
+    declared = REGISTRY[node.op].bodies
+    for key, value in sorted(node.attrs.items()):
+        if isinstance(value, Graph) and key not in declared:
+            raise VerifyError(f"{where}: attribute {key!r} holds a graph, but op {node.op!r} "
+                              f"declares the bodies {declared}; register it with "
+                              f"bodies=({key!r},) so the passes reach it")
 
 
 def node_where(node) -> str:
