@@ -244,7 +244,7 @@ def test_pipeline_verifies_after_each_pass_and_names_the_culprit():
         run_pipeline(g, [passes.cse, break_types, passes.dce], verify_each=True)
 
 
-def test_pipeline_is_editable_and_dump_shows_every_pass():
+def test_pipeline_is_extended_by_a_copy_and_dump_shows_every_pass():
     seen = []
 
     def my_pass(graph):
@@ -253,12 +253,9 @@ def test_pipeline_is_editable_and_dump_shows_every_pass():
         return graph
     x = _x()
     g = ir.Graph([x], [K.relu(x * 1.0)])
-    PIPELINE.insert(2, my_pass)
-    try:
-        out = io.StringIO()
-        g2, report = run_pipeline(g, dump=True, file=out)
-    finally:
-        PIPELINE.remove(my_pass)
+    mine = (*PIPELINE[:2], my_pass, *PIPELINE[2:])
+    out = io.StringIO()
+    g2, report = run_pipeline(g, mine, dump=True, file=out)
     assert seen and any(r.name == "my_pass" for r in report)
     text = out.getvalue()
     assert "--- after simplify" in text and "multiply -1" in text
@@ -299,3 +296,37 @@ def test_a_rule_returning_a_bare_tensor_says_what_a_rule_returns():
 
     with pytest.raises(TypeError, match=r"'negneg' returned a KerasTensor .* `return \(x,\)`"):
         rewrite(graph, negneg)
+
+
+def test_the_default_pipeline_is_immutable():
+    assert isinstance(PIPELINE, tuple)
+    with pytest.raises(AttributeError):
+        PIPELINE.insert(2, passes.cse)  # callers copy it instead
+
+
+def test_pass_order_errors_name_the_pass_and_the_missing_property():
+    x = _x()
+    g = ir.Graph([x], [K.exp(x)])
+    with pytest.raises(passes.PassOrderError,
+                       match=r"pass 'fuse_dot' \(position 0.*'fused_elementwise'.*"
+                             r"no earlier pass ensures it.*'fuse_elementwise' ensures it"):
+        run_pipeline(g, [passes.fuse_dot])
+    with pytest.raises(passes.PassOrderError,
+                       match=r"pass 'licm' .* requires .*'unfused'.*'fuse_elementwise' before it "
+                             r"invalidates it"):
+        run_pipeline(g, [passes.fuse_elementwise, passes.licm])
+    # a pass that breaks types must be followed by infer_types before a pass that needs them
+    @passes.declare_pass(invalidates={"types"})
+    def retyping(graph):
+        return graph
+    with pytest.raises(passes.PassOrderError, match=r"pass 'cse'.*'types'.*'retyping'"):
+        run_pipeline(g, [retyping, passes.cse])
+    run_pipeline(g, [retyping, passes.infer_types, passes.cse])  # in order: runs
+    with pytest.raises(ValueError, match=r"unknown graph properties \['typed'\]"):
+        passes.declare_pass(requires={"typed"})
+
+
+def test_every_pass_of_the_default_pipeline_declares_itself():
+    for p in set(PIPELINE) - {passes.dce}:
+        assert p.pass_info != passes.PassInfo(), p.__name__
+    passes.check_order(PIPELINE)

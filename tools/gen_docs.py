@@ -51,20 +51,35 @@ def ops_page() -> str:
              "(operand types and attributes to result types) and a numpy reference, which is "
              "both the eager path of the backend and the interpreter's meaning of the op. "
              "Elementwise ops broadcast their operands with numpy's rules (`None` dims match "
-             "anything).", ""]
+             "anything). The traits column shows what the passes and targets read of the op "
+             "(docs/ir.md): its row rule, step rule, bodies, whether it is a fused group, its "
+             "verifier hook, its unit for `simplify` and when it is a no-op.", ""]
     by_kind: dict = {}
     for name, op in REGISTRY.items():
         by_kind.setdefault(op.kind, []).append((name, op))
     for kind in sorted(by_kind):
-        lines += [f"## {kind}", "", "| op | meaning |", "|---|---|"]
+        lines += [f"## {kind}", "", "| op | traits | meaning |", "|---|---|---|"]
         for name, op in sorted(by_kind[kind]):
             doc = " ".join((op.doc or "(no description)").split())
             if op.random:
                 doc += " (random: never merged by CSE)"
             doc = doc.replace("|", "\\|")
-            lines.append(f"| `{name}` | {doc} |")
+            lines.append(f"| `{name}` | {_traits(op)} | {doc} |")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _traits(op) -> str:
+    """The op's declared traits (``symkb/ir/registry.py``), short: ``rows=axis, step=dot``."""
+    shown = [f"rows={op.rows}"] if op.rows else []
+    shown += [f"step={op.step}"] if op.step else []
+    shown += [f"bodies={','.join(op.bodies)}"] if op.bodies else []
+    shown += ["fused"] if op.fused else []
+    shown += ["check"] if op.check else []
+    if op.right_identity is not None:
+        shown.append(f"unit={op.right_identity}" + (", commutative" if op.commutative else ""))
+    shown += [f"noop={op.noop_same_type}"] if op.noop_same_type else []
+    return ", ".join(shown)
 
 
 PAGES = {"docs/reference/backend.md": backend_page, "docs/reference/ops.md": ops_page}

@@ -33,6 +33,7 @@ import re
 
 import numpy as np
 
+from .registry import REGISTRY
 from .safe_text import escape_controls, has_controls
 from .types import TensorType
 
@@ -219,11 +220,9 @@ def _name_graph(graph, namer, default):
 def attr_items(node, *, full: bool = False) -> list:
     """``['key=value', ...]`` for the non-graph attributes of ``node``, sorted."""
     attrs = node.attrs
-    if node.op == "param":
-        variable = attrs["variable"]
-        attrs = {"name": variable.name}
-        if not variable.trainable:
-            attrs["trainable"] = False
+    opdef = REGISTRY.get(node.op)
+    if opdef is not None and opdef.print_attrs is not None:
+        attrs = opdef.print_attrs(attrs)  # a param shows its Variable's name
     from .graph import Graph
     return [f"{k}={format_index(v)}" if (node.op, k) in INDEX_ATTRS
             else f"{k}={format_value(v, full=full)}"

@@ -19,13 +19,43 @@ An :class:`OpDef` holds
 A node of a ``random`` or ``effect`` op is not *pure*: passes never merge,
 fold, move or duplicate it (:attr:`OpDef.pure`).
 
+*Traits* are the facts passes and targets ask of an op, declared once here
+instead of as tests of its name scattered through the compiler:
+
+* ``bodies``: the attribute names that hold nested graphs (a loop's step);
+  the passes' ``map_bodies`` reaches them through it, and the completeness
+  test checks that an op whose reference takes a ``body`` declares it;
+* ``fused``: a fused group node built by a fusion pass; its body is a small
+  graph of other ops that the passes leave as the fusion built it (opaque),
+  and the code generators emit inline;
+* ``rows``: the name of the rule that tells whether a node keeps the batch
+  rows apart (the cpu row blocks, ``symkb/lower/cpu/rows.py`` ``ROW_RULES``);
+  ``None``: a node of the op touching a batch row keeps the graph whole;
+* ``step``: the name of the rule by which ``licm`` hoists a per-step value
+  computed for every step at once (``symkb/lower/passes/licm.py``
+  ``STEP_RULES``); ``None``: a node of the op never becomes per-step;
+* ``check``: the verifier hook, ``check(node)`` raising ``VerifyError``,
+  run after the type rule (a loop checks its step's signature);
+* ``print_attrs``: ``print_attrs(attrs) -> dict``, the attributes as the
+  printer shows them (a ``param`` shows its Variable's name);
+* ``right_identity`` and ``commutative``: ``x op unit == x`` (and
+  ``unit op x == x`` when commutative), for ``simplify``;
+* ``noop_same_type``: the node is its operand when their types agree:
+  ``'always'`` (``cast``) or ``'static'`` (``reshape``, when the shape is
+  fully known).
+
+Elementwise ops get the ``'elementwise'`` row and step rules and reductions
+the ``'axis'`` row rule unless they declare others. A rule is looked up by its
+name in the table of the pass or target that uses it; the completeness test
+(``tests/test_op_traits.py``) fails when a name has no rule there.
+
 Each compile target keeps its own table ``op name -> emitter``; the registry
 knows nothing about targets.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, replace
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -45,6 +75,15 @@ class OpDef:
     doc: str = ""
     random: bool = False
     effect: bool = False
+    bodies: tuple = ()
+    fused: bool = False
+    rows: Optional[str] = None
+    step: Optional[str] = None
+    check: Optional[Callable] = None
+    print_attrs: Optional[Callable] = None
+    right_identity: object = None
+    commutative: bool = False
+    noop_same_type: Optional[str] = None
 
     @property
     def pure(self) -> bool:
@@ -80,20 +119,54 @@ def _cast(array: np.ndarray, t: TensorType, op: str) -> np.ndarray:
 
 REGISTRY: dict[str, OpDef] = {}
 
+TRAITS = ("bodies", "fused", "rows", "step", "check", "print_attrs", "right_identity",
+          "commutative", "noop_same_type")
+_DEFAULT_ROWS = {"elementwise": "elementwise", "reduction": "axis"}
+_DEFAULT_STEP = {"elementwise": "elementwise"}
+_NOOP_WHEN = (None, "always", "static")
+
 
 def register(name: str, *, type_rule: Callable, kind: str, random: bool = False,
-             effect: bool = False):
-    """Decorator registering ``impl`` as the numpy reference of op ``name``."""
+             effect: bool = False, **traits):
+    """Decorator registering ``impl`` as the numpy reference of op ``name``.
+
+    ``traits`` are the keyword traits of :class:`OpDef` (module docstring).
+    """
     if kind not in KINDS:
         raise ValueError(f"register({name!r}): kind must be one of {KINDS}, received {kind!r}")
+    traits.setdefault("rows", _DEFAULT_ROWS.get(kind))
+    traits.setdefault("step", _DEFAULT_STEP.get(kind))
+    _check_traits(name, traits)
 
     def decorate(impl):
         if name in REGISTRY:
             raise ValueError(f"op {name!r} is registered twice")
-        REGISTRY[name] = OpDef(name, impl, type_rule, kind, _describe(impl), random, effect)
+        REGISTRY[name] = OpDef(name, impl, type_rule, kind, _describe(impl), random, effect,
+                               **traits)
         return impl
 
     return decorate
+
+
+def declare(name: str, **traits) -> OpDef:
+    """Add ``traits`` to the already registered op ``name`` (for an op module
+    whose hooks are defined after its ``register`` call)."""
+    _check_traits(name, traits)
+    REGISTRY[name] = replace(get_op(name), **traits)
+    return REGISTRY[name]
+
+
+def _check_traits(name: str, traits: dict) -> None:
+    unknown = sorted(set(traits) - set(TRAITS))
+    if unknown:
+        raise TypeError(f"register({name!r}): unknown trait(s) {unknown}; the traits are "
+                        f"{', '.join(TRAITS)}")
+    if traits.get("noop_same_type") not in _NOOP_WHEN:
+        raise ValueError(f"register({name!r}): noop_same_type must be one of {_NOOP_WHEN}, "
+                         f"received {traits['noop_same_type']!r}")
+    if isinstance(traits.get("bodies"), str):
+        raise TypeError(f"register({name!r}): bodies is a tuple of attribute names, "
+                        f"received the string {traits['bodies']!r}")
 
 
 def _describe(impl) -> str:

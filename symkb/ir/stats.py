@@ -44,6 +44,13 @@ _FREE = {"input", "param", "const", "zeros_like", "ones_like", "gather", "one_ho
          "print_tensor"}  # a print moves its value to the host, it computes nothing
 _PER_ELEMENT_OF_INPUT = {"cumsum", "cumprod"}
 _SOFTMAX_COST = 5
+# ops whose FLOPs follow a rule of their own: softmax's max, subtract, exp, sum
+# and divide per element; mean's sum over the input, then a division per result
+_OWN_FLOPS = {
+    "softmax": lambda counter, node: _SOFTMAX_COST * counter.size(node.out_types[0]),
+    "mean": lambda counter, node: (counter.size(node.inputs[0].type)
+                                   + counter.size(node.out_types[0])),
+}
 
 
 def _trip_count_loop(node):
@@ -196,10 +203,8 @@ class _Counter:
         kind = opdef.kind if opdef else None
         if kind == "shape":
             return 0
-        if op == "softmax":
-            return _SOFTMAX_COST * self.size(node.out_types[0])
-        if op == "mean":
-            return self.size(node.inputs[0].type) + self.size(node.out_types[0])
+        if op in _OWN_FLOPS:
+            return _OWN_FLOPS[op](self, node)
         if kind == "reduction" or op in _PER_ELEMENT_OF_INPUT:
             return self.size(node.inputs[0].type)
         if kind in ("elementwise", "random"):

@@ -8,17 +8,36 @@
 * source nodes hold what their type declares: a ``param`` node's type is its
   Variable's, a ``const`` node's is its array's (a compiled kernel is
   generated for the declared type, so a smaller payload would be read past
-  its end);
-* nested bodies verify too, and loop-like nodes are checked by their op's own
-  ``verify`` hook when the op module declares one.
+  its end; their ``check`` hooks in ``ops/source.py`` compare them);
+* nested bodies verify too, and are the attributes their op declares
+  (``bodies``); loop-like nodes are checked by their op's own hook, the
+  ``check`` trait of its :class:`~symkb.ir.registry.OpDef`.
 """
 from __future__ import annotations
 
 from .errors import VerifyError
-from .registry import REGISTRY
+from .graph import Graph
+from .registry import REGISTRY, declare
 
-# op name -> callable(node) raising VerifyError; ops with bodies add theirs.
-NODE_CHECKS: dict = {}
+
+class _CheckTable:
+    """``NODE_CHECKS[op] = check``: the older spelling of ``register(op, ..., check=check)``
+    (kept for an op module that defines its hook after registering the op)."""
+
+    def __setitem__(self, op: str, check) -> None:
+        declare(op, check=check)
+
+    def __getitem__(self, op: str):
+        check = REGISTRY[op].check
+        if check is None:
+            raise KeyError(op)
+        return check
+
+    def __contains__(self, op) -> bool:
+        return op in REGISTRY and REGISTRY[op].check is not None
+
+
+NODE_CHECKS = _CheckTable()
 
 
 def verify(graph) -> None:
@@ -37,7 +56,7 @@ def _verify(graph) -> None:
     defined = set(graph.inputs)
     given = set(graph.inputs)
     for node in graph.nodes:
-        where = f"node {node.op}{' (layer ' + node.layer + ')' if node.layer else ''}"
+        where = node_where(node)
         if node.op not in REGISTRY:
             raise VerifyError(f"{where}: op {node.op!r} is not registered")
         for i, t in enumerate(node.inputs):
@@ -57,8 +76,9 @@ def _verify(graph) -> None:
             if tuple(expected) != tuple(node.out_types):
                 raise VerifyError(f"{where}: recorded types {[str(t) for t in node.out_types]} "
                                   f"but the type rule gives {[str(t) for t in expected]}")
-        if node.op in NODE_CHECKS:
-            NODE_CHECKS[node.op](node)
+        _check_bodies_declared(node, where)
+        if REGISTRY[node.op].check is not None:
+            REGISTRY[node.op].check(node)
         for body in node.bodies():
             _verify(body)
         defined.update(node.outputs)
@@ -67,33 +87,25 @@ def _verify(graph) -> None:
             raise VerifyError(f"output {i} ({t.name}) is not computed by the graph")
 
 
-def _check_source(node, where: str) -> None:
-    """``input``/``param``/``const`` nodes: one result whose type is their payload's."""
-    import numpy as np
+def _check_bodies_declared(node, where: str) -> None:
+    """A graph-valued attribute is a body its op declares: the passes reach
+    bodies through the ``bodies`` trait, so an undeclared one would be skipped."""
+    declared = REGISTRY[node.op].bodies
+    for key, value in sorted(node.attrs.items()):
+        if isinstance(value, Graph) and key not in declared:
+            raise VerifyError(f"{where}: attribute {key!r} holds a graph, but op {node.op!r} "
+                              f"declares the bodies {declared}; register it with "
+                              f"bodies=({key!r},) so the passes reach it")
 
-    from .types import TensorType
-    from .variable import Variable
+
+def node_where(node) -> str:
+    """``node param (layer dense)``: how an error names a node."""
+    return f"node {node.op}{' (layer ' + node.layer + ')' if node.layer else ''}"
+
+
+def _check_source(node, where: str) -> None:
+    """``input``/``param``/``const`` nodes: no operands and one result (each op's
+    own ``check`` then compares its payload with the declared type)."""
     if len(node.out_types) != 1 or node.inputs:
         raise VerifyError(f"{where}: a {node.op} node has no operands and one result; it has "
                           f"{len(node.inputs)} operand(s) and {len(node.out_types)} result(s)")
-    declared = node.out_types[0]
-    if node.op == "param":
-        var = node.attrs.get("variable")
-        if not isinstance(var, Variable):
-            raise VerifyError(f"{where}: a param node holds a Variable in attrs['variable']; "
-                              f"it holds {type(var).__name__}")
-        # a float16 Variable of a graph widened for a target without float16
-        # arithmetic (``widened``) is declared float32: its value widens at call time
-        widened = (node.attrs.get("widened") is True and var.dtype == "float16"
-                   and declared == TensorType(var.shape, "float32"))
-        if var.type != declared and not widened:
-            raise VerifyError(f"{where}: param {var.name!r} declares type {declared} but its "
-                              f"Variable holds {var.type}")
-    elif node.op == "const":
-        value = node.attrs.get("value")
-        if not isinstance(value, np.ndarray):
-            raise VerifyError(f"{where}: a const node holds an array in attrs['value']; it "
-                              f"holds {type(value).__name__}")
-        if TensorType.of(value) != declared:
-            raise VerifyError(f"{where}: const declares type {declared} but its value is "
-                              f"{TensorType.of(value)}")

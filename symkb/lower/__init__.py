@@ -14,8 +14,8 @@ The cpu target has no float16 arithmetic: a graph holding float16 values is
 first widened to float32 with a rounding after every float16 result
 (``float16.py``), and its float16 results come back as float16.
 
-``PIPELINE`` (``passes/``) is the editable list of passes every compiled
-target runs first.
+``PIPELINE`` (``passes/``) is the default pass list (an immutable tuple) every
+compiled target runs first; a compile given ``passes=`` runs that list instead.
 """
 from __future__ import annotations
 

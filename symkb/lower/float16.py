@@ -73,12 +73,12 @@ def _widen_node(node: Node, inputs: list) -> list:
         # the Variable stays float16; the executable widens its value at call
         # time, and the attribute tells the verifier the declared float32 is meant
         attrs["widened"] = True
-    if node.op in ("input", "param", "const"):
+    opdef = get_op(node.op)
+    if opdef.kind == "source":
         types = [_wide(t) for t in node.out_types]  # a param's Variable widens at call time
     else:
-        types = get_op(node.op).infer([t.type for t in inputs], attrs)
+        types = opdef.infer([t.type for t in inputs], attrs)
     new = Node(node.op, tuple(inputs), attrs, types, node.name, node.layer)
-    opdef = get_op(node.op)
     if opdef.kind in ("shape", "source", "control") or node.op == "identity":
         return list(new.outputs)  # moves float16 values, or rounds inside its body
     return [Node("round_float16", (t,), {}, (t.type,), layer=node.layer).outputs[0]

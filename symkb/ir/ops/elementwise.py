@@ -36,7 +36,9 @@ def _broadcast(name, out_dtype=None):
 
 
 def _unary(name, fn, floats=False):
-    register(name, type_rule=_float_only(name) if floats else _same, kind="elementwise")(fn)
+    noop = "always" if name == "identity" else None  # simplify drops an identity node
+    register(name, type_rule=_float_only(name) if floats else _same, kind="elementwise",
+             noop_same_type=noop)(fn)
 
 
 def _sigmoid(x):
@@ -157,7 +159,7 @@ def _cast_rule(types, *, dtype):
     return TensorType(t.shape, canonical_dtype(dtype))
 
 
-@register("cast", type_rule=_cast_rule, kind="elementwise")
+@register("cast", type_rule=_cast_rule, kind="elementwise", noop_same_type="always")
 def cast(x, *, dtype):
     """Convert to ``dtype`` (float to int truncates toward zero)."""
     return x.astype(dtype)
@@ -203,8 +205,13 @@ _BINARY = [
     ("less", np.less, "bool"), ("less_equal", np.less_equal, "bool"),
     ("logical_and", np.logical_and, "bool"), ("logical_or", np.logical_or, "bool"),
 ]
+# units for simplify: x + 0 == 0 + x == x, x * 1 == 1 * x == x (x - 0, x / 1 below)
+_UNITS = {"add": {"right_identity": 0, "commutative": True},
+          "subtract": {"right_identity": 0},
+          "multiply": {"right_identity": 1, "commutative": True}}
 for _name, _fn, _dtype in _BINARY:
-    register(_name, type_rule=_broadcast(_name, _dtype), kind="elementwise")(_fn)
+    register(_name, type_rule=_broadcast(_name, _dtype), kind="elementwise",
+             **_UNITS.get(_name, {}))(_fn)
 
 
 def _divide_rule(types, **attrs):
@@ -212,7 +219,7 @@ def _divide_rule(types, **attrs):
     return t if is_float(t.dtype) else TensorType(t.shape, "float64")
 
 
-@register("divide", type_rule=_divide_rule, kind="elementwise")
+@register("divide", type_rule=_divide_rule, kind="elementwise", right_identity=1)
 def divide(x, y):
     """True division (integers divide to float64, as in TensorFlow)."""
     return np.true_divide(x, y)

@@ -40,7 +40,7 @@ def _check_body(name, types, body):
                              f"expects {b.type}")
     for node in body.nodes:
         kind = get_op(node.op).kind
-        if node.op != "const" and kind != "elementwise" and node.op != "input":
+        if kind not in ("elementwise", "source") or node.op == "param":
             raise ShapeError(f"{name}: the body may hold elementwise ops only, found "
                              f"{node.op!r} ({kind})")
 
@@ -57,7 +57,8 @@ def _fused_rule(types, *, body, ops=()):
     return tuple(outs)
 
 
-@register("fused_elementwise", type_rule=_fused_rule, kind="other")
+@register("fused_elementwise", type_rule=_fused_rule, kind="other", fused=True,
+          bodies=("body",), rows="elementwise")
 def fused_elementwise(*args, body, ops=()):
     """Evaluate ``body`` on the operands (see the module docstring)."""
     from ..graph import evaluate
@@ -78,7 +79,8 @@ def _fused_dot_rule(types, *, body, ops=()):
     return TensorType(acc.shape, out.dtype)
 
 
-@register("fused_dot", type_rule=_fused_dot_rule, kind="linalg")
+@register("fused_dot", type_rule=_fused_dot_rule, kind="linalg", fused=True,
+          bodies=("body",), rows="dot")
 def fused_dot(x, w, *args, body, ops=()):
     """``body(dot(x, w), *args)``: a matrix product with an elementwise epilogue."""
     import numpy as np
@@ -87,3 +89,10 @@ def fused_dot(x, w, *args, body, ops=()):
     acc = np.dot(x, w)
     (out,) = evaluate(body, (acc, *args))
     return out
+
+
+def reads_elementwise(node, i: int) -> bool:
+    """Whether the fused ``node`` reads its operand ``i`` element by element,
+    in its body: every operand of ``fused_elementwise``, the epilogue's
+    operands (after ``x`` and ``w``) of ``fused_dot``."""
+    return i >= (2 if node.op == "fused_dot" else 0)

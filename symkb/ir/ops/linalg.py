@@ -30,7 +30,8 @@ def _dot_rule(types):
     return TensorType(shape, result_dtype(x.dtype, y.dtype))
 
 
-@register("dot", type_rule=lambda types: _dot_rule(types), kind="linalg")
+@register("dot", type_rule=lambda types: _dot_rule(types), kind="linalg", rows="dot",
+          step="dot")
 def dot(x, y):
     """tf_keras.backend.dot: contracts the last axis of ``x`` with the
     second-to-last of ``y`` (its only axis when 1-D); result

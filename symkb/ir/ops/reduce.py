@@ -81,16 +81,20 @@ def mean(x, *, axis=None, keepdims=False):
     return np.mean(x, axis=_ax(axis), keepdims=keepdims, dtype=_accumulator(x.dtype))
 
 
+# Whether the op looks for the largest value (else the smallest).
+_UPWARD = {"max": True, "argmax": True, "min": False, "argmin": False}
+
+
 def reduce_identity(op: str, dtype):
     """``max`` or ``min`` of no elements, as tf answers: -inf / +inf for
     floats, the dtype's lowest / highest value for integers."""
-    dtype = np.dtype(dtype)
+    dtype, up = np.dtype(dtype), _UPWARD[op]
     if dtype.kind == "f":
-        return -np.inf if op == "max" else np.inf
+        return -np.inf if up else np.inf
     if dtype.kind == "b":
-        return op != "max"
+        return not up
     info = np.iinfo(dtype)
-    return int(info.min if op == "max" else info.max)
+    return int(info.min if up else info.max)
 
 
 @register("max", type_rule=_reduce_rule("max", _keep), kind="reduction")
@@ -130,14 +134,14 @@ def _arg_rule(name):
 def arg_bound(op: str, dtype):
     """The starting best value of tf's ``argmax`` / ``argmin`` scan: the dtype's
     lowest / highest finite value. Only values strictly beyond it can win."""
-    dtype = np.dtype(dtype)
+    dtype, up = np.dtype(dtype), _UPWARD[op]
     if dtype.kind == "f":
         info = np.finfo(dtype)
-        return info.min if op == "argmax" else info.max
+        return info.min if up else info.max
     if dtype.kind == "b":
-        return op == "argmin"
+        return not up
     info = np.iinfo(dtype)
-    return info.min if op == "argmax" else info.max
+    return info.min if up else info.max
 
 
 def _arg_reduce(op, x, axis):
@@ -145,10 +149,11 @@ def _arg_reduce(op, x, axis):
     to a later element only when it is strictly better, so NaN never wins,
     ties go to the first index, and a row with no value beyond the bound (all
     NaN, or -inf for argmax) answers 0."""
+    up = _UPWARD[op]
     if x.dtype.kind != "f":
-        return (np.argmax if op == "argmax" else np.argmin)(x, axis=axis)
+        return (np.argmax if up else np.argmin)(x, axis=axis)
     bound = arg_bound(op, x.dtype)
-    if op == "argmax":
+    if up:
         return np.argmax(np.where(x > bound, x, -np.inf), axis=axis)
     return np.argmin(np.where(x < bound, x, np.inf), axis=axis)
 
@@ -190,14 +195,14 @@ def _scan_rule(name):
     return rule
 
 
-@register("cumsum", type_rule=_scan_rule("cumsum"), kind="other")
+@register("cumsum", type_rule=_scan_rule("cumsum"), kind="other", rows="axis")
 def cumsum(x, *, axis):
     """Running sum along ``axis``; as tf, the sum starts from +0.0, so it is never -0.0."""
     out = np.cumsum(x, axis=axis, dtype=x.dtype)
     return out + x.dtype.type(0) if x.dtype.kind == "f" else out
 
 
-@register("cumprod", type_rule=_scan_rule("cumprod"), kind="other")
+@register("cumprod", type_rule=_scan_rule("cumprod"), kind="other", rows="axis")
 def cumprod(x, *, axis):
     """Running product along ``axis``."""
     return np.cumprod(x, axis=axis, dtype=x.dtype)

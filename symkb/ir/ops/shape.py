@@ -38,7 +38,7 @@ def _reshape_rule(types, *, shape):
     return TensorType(tuple(None if d == -1 else d for d in target), t.dtype)
 
 
-@register("reshape", type_rule=_reshape_rule, kind="shape")
+@register("reshape", type_rule=_reshape_rule, kind="shape", rows="reshape", noop_same_type="static")
 def reshape(x, *, shape):
     """The same elements in a new shape (one dimension may be -1)."""
     return np.reshape(x, tuple(-1 if d is None else d for d in shape))
@@ -52,7 +52,7 @@ def _transpose_rule(types, *, perm):
     return TensorType(tuple(t.shape[p] for p in perm), t.dtype)
 
 
-@register("transpose", type_rule=_transpose_rule, kind="shape")
+@register("transpose", type_rule=_transpose_rule, kind="shape", rows="transpose")
 def transpose(x, *, perm):
     """Permute axes: result axis i is input axis ``perm[i]``."""
     return np.transpose(x, perm)
@@ -65,7 +65,7 @@ def _expand_rule(types, *, axis):
     return TensorType(t.shape[:axis] + (1,) + t.shape[axis:], t.dtype)
 
 
-@register("expand_dims", type_rule=_expand_rule, kind="shape")
+@register("expand_dims", type_rule=_expand_rule, kind="shape", rows="expand_dims")
 def expand_dims(x, *, axis):
     """Insert a dimension of size 1 at ``axis``."""
     return np.expand_dims(x, axis)
@@ -79,7 +79,7 @@ def _squeeze_rule(types, *, axis):
     return TensorType(t.shape[:axis] + t.shape[axis + 1:], t.dtype)
 
 
-@register("squeeze", type_rule=_squeeze_rule, kind="shape")
+@register("squeeze", type_rule=_squeeze_rule, kind="shape", rows="axis")
 def squeeze(x, *, axis):
     """Remove the size-1 dimension at ``axis``."""
     return np.squeeze(x, axis)
@@ -112,7 +112,7 @@ def _concat_rule(types, *, axis):
     return TensorType(tuple(shape), result_dtype(*(t.dtype for t in types)))
 
 
-@register("concatenate", type_rule=_concat_rule, kind="shape")
+@register("concatenate", type_rule=_concat_rule, kind="shape", rows="join")
 def concatenate(*xs, axis):
     """Join tensors along an existing ``axis``."""
     return np.concatenate(xs, axis=axis)
@@ -133,7 +133,7 @@ def _stack_rule(types, *, axis):
                       result_dtype(*(t.dtype for t in types)))
 
 
-@register("stack", type_rule=_stack_rule, kind="shape")
+@register("stack", type_rule=_stack_rule, kind="shape", rows="join")
 def stack(*xs, axis):
     """Join tensors of equal shape along a new ``axis``."""
     return np.stack(xs, axis=axis)
@@ -144,7 +144,7 @@ def _reverse_rule(types, *, axes):
     return t
 
 
-@register("reverse", type_rule=_reverse_rule, kind="shape")
+@register("reverse", type_rule=_reverse_rule, kind="shape", rows="axes")
 def reverse(x, *, axes):
     """Reverse the order of elements along ``axes``."""
     return np.flip(x, axis=tuple(axes))
@@ -180,7 +180,7 @@ def _getitem_rule(types, *, index):
         raise ShapeError(f"getitem: an index of {str(index)[:60]} is too large") from None
 
 
-@register("getitem", type_rule=_getitem_rule, kind="shape")
+@register("getitem", type_rule=_getitem_rule, kind="shape", rows="getitem")
 def getitem(x, *, index):
     """Basic numpy indexing: ints, slices, None (new axis) and Ellipsis. An
     int index out of bounds raises the shape rule's ``ShapeError`` (a
@@ -201,7 +201,7 @@ def _tile_rule(types, *, reps):
     return TensorType(tuple(None if d is None else d * r for d, r in zip(t.shape, reps)), t.dtype)
 
 
-@register("tile", type_rule=_tile_rule, kind="shape")
+@register("tile", type_rule=_tile_rule, kind="shape", rows="tile")
 def tile(x, *, reps):
     """Repeat the whole tensor ``reps[i]`` times along axis i."""
     return np.tile(x, reps)
@@ -216,7 +216,7 @@ def _repeat_rule(types, *, rep, axis):
                       t.dtype)
 
 
-@register("repeat_elements", type_rule=_repeat_rule, kind="shape")
+@register("repeat_elements", type_rule=_repeat_rule, kind="shape", rows="axis")
 def repeat_elements(x, *, rep, axis):
     """Repeat each element ``rep`` times along ``axis``."""
     return np.repeat(x, rep, axis=axis)
@@ -231,7 +231,7 @@ def _pad_rule(types, *, pads):
                       t.dtype)
 
 
-@register("pad", type_rule=_pad_rule, kind="shape")
+@register("pad", type_rule=_pad_rule, kind="shape", rows="pad")
 def pad(x, *, pads):
     """Zero padding: ``pads[i] = (before, after)`` for axis i."""
     return np.pad(x, [tuple(p) for p in pads])
@@ -245,7 +245,7 @@ def _one_hot_rule(types, *, num_classes):
     return TensorType(t.shape + (num_classes,), "float32")
 
 
-@register("one_hot", type_rule=_one_hot_rule, kind="other")
+@register("one_hot", type_rule=_one_hot_rule, kind="other", rows="per_row")
 def one_hot(indices, *, num_classes):
     """1.0 at each index along a new last axis (out-of-range indices give zeros)."""
     return (indices[..., None] == np.arange(num_classes)).astype(np.float32)
@@ -261,7 +261,8 @@ def _gather_rule(types):
     return TensorType(idx.shape + ref.shape[1:], ref.dtype)
 
 
-@register("gather", type_rule=lambda types: _gather_rule(types), kind="other")
+@register("gather", type_rule=lambda types: _gather_rule(types), kind="other",
+          rows="gather")
 def gather(reference, indices):
     """Rows of ``reference`` picked by ``indices``: ``reference[indices]``. As
     tf.gather on the CPU, an index outside ``[0, rows)`` (negative included)

@@ -8,7 +8,9 @@ is C-contiguous, which ``np.dot`` and reshapes rely on).
 """
 from __future__ import annotations
 
+from ...ir import get_op
 from ...ir.node import expand_index
+from ...ir.ops.fused import reads_elementwise
 from ...ir.ops.reduce import arg_bound, empty_axis_message, reduce_identity
 from ...ir.types import is_float
 from .codegen import Unsupported, emitter
@@ -38,7 +40,63 @@ def _out_dims(t_in, dims_in, axes, keepdims):
             if keepdims or i not in axes]
 
 
-@emitter("sum", "prod", "mean", "max", "min", "any", "all")
+def _fold_sum(cg, rows, flat, op, dt, xdt) -> None:
+    """``sum`` and ``mean`` (which divides by the count): a float64 / int64 sum."""
+    acc_t = "np.float64" if is_float(xdt) or xdt == "bool" else "np.int64"
+    cg.w.line(f"acc = {acc_t}(0)")
+    with cg.w.block(f"for k in range({rows}.shape[1]):"):
+        cg.w.line(f"acc += {acc_t}({rows}[r, k])")
+    if _DIVIDES[op]:
+        n = f"{rows}.shape[1]"
+        if is_float(dt):
+            cg.w.line(f"acc = acc / {n}")
+        else:
+            cg.w.line(f"acc = np.int64(np.trunc(acc / {n}))")
+    cg.w.line(f"{flat}[r] = {np_type(dt)}(acc)")
+
+
+def _fold_prod(cg, rows, flat, op, dt, xdt) -> None:
+    cg.w.line(f"acc = {lit(1, dt)}")
+    with cg.w.block(f"for k in range({rows}.shape[1]):"):
+        cg.w.line(f"acc = {np_type(dt)}(acc * {rows}[r, k])")
+    cg.w.line(f"{flat}[r] = acc")
+
+
+def _fold_extreme(cg, rows, flat, op, dt, xdt) -> None:
+    """``max`` and ``min``."""
+    cmp = _BETTER[op]
+    # an empty axis gives the identity, -inf / +inf (tf's answer)
+    cg.w.line(f"acc = {rows}[r, 0] if {rows}.shape[1] > 0 else "
+              f"{lit(reduce_identity(op, dt), dt)}")
+    with cg.w.block(f"for k in range(1, {rows}.shape[1]):"):
+        cg.w.line(f"v = {rows}[r, k]")
+        # tf's fold: the first NaN stays; of equal values (0.0, -0.0) the later one
+        nan = " or acc != acc" if is_float(dt) else ""
+        with cg.w.block(f"if not (acc {cmp} v{nan}):"):
+            cg.w.line("acc = v")
+    cg.w.line(f"{flat}[r] = acc")
+
+
+def _fold_truth(cg, rows, flat, op, dt, xdt) -> None:
+    """``any`` and ``all``: the first element that decides stops the row."""
+    start, stop, decides = _TRUTH[op]
+    cg.w.line(f"acc = {start}")
+    with cg.w.block(f"for k in range({rows}.shape[1]):"):
+        with cg.w.block(f"if {rows}[r, k] {decides} 0:"):
+            cg.w.line(f"acc = {stop}")
+            cg.w.line("break")
+    cg.w.line(f"{flat}[r] = acc")
+
+
+# Each reduction's fold of one row, and the facts the shared folds need.
+_FOLDS = {"sum": _fold_sum, "mean": _fold_sum, "prod": _fold_prod, "max": _fold_extreme,
+          "min": _fold_extreme, "any": _fold_truth, "all": _fold_truth}
+_DIVIDES = {"sum": False, "mean": True}
+_BETTER = {"max": ">", "min": "<", "argmax": ">", "argmin": "<"}
+_TRUTH = {"any": ("False", "True", "!="), "all": ("True", "False", "==")}
+
+
+@emitter(*_FOLDS)
 def emit_reduce(cg, node) -> None:
     (x,) = node.inputs
     out = node.outputs[0]
@@ -50,46 +108,8 @@ def emit_reduce(cg, node) -> None:
     rows, _, _ = _rows_view(cg, x, axes)
     flat = cg.fresh("flat")
     cg.w.line(f"{flat} = {name}.reshape((-1,))")
-    op, dt, xdt = node.op, out.dtype, x.dtype
     with cg.w.block(f"for r in range({rows}.shape[0]):"):
-        if op in ("sum", "mean"):
-            acc_t = "np.float64" if is_float(xdt) or xdt == "bool" else "np.int64"
-            cg.w.line(f"acc = {acc_t}(0)")
-            with cg.w.block(f"for k in range({rows}.shape[1]):"):
-                cg.w.line(f"acc += {acc_t}({rows}[r, k])")
-            if op == "mean":
-                n = f"{rows}.shape[1]"
-                if is_float(dt):
-                    cg.w.line(f"acc = acc / {n}")
-                else:
-                    cg.w.line(f"acc = np.int64(np.trunc(acc / {n}))")
-            cg.w.line(f"{flat}[r] = {np_type(dt)}(acc)")
-        elif op == "prod":
-            cg.w.line(f"acc = {lit(1, dt)}")
-            with cg.w.block(f"for k in range({rows}.shape[1]):"):
-                cg.w.line(f"acc = {np_type(dt)}(acc * {rows}[r, k])")
-            cg.w.line(f"{flat}[r] = acc")
-        elif op in ("max", "min"):
-            cmp = ">" if op == "max" else "<"
-            # an empty axis gives the identity, -inf / +inf (tf's answer)
-            cg.w.line(f"acc = {rows}[r, 0] if {rows}.shape[1] > 0 else "
-                      f"{lit(reduce_identity(op, dt), dt)}")
-            with cg.w.block(f"for k in range(1, {rows}.shape[1]):"):
-                cg.w.line(f"v = {rows}[r, k]")
-                # tf's fold: the first NaN stays; of equal values (0.0, -0.0) the later one
-                nan = " or acc != acc" if is_float(dt) else ""
-                with cg.w.block(f"if not (acc {cmp} v{nan}):"):
-                    cg.w.line("acc = v")
-            cg.w.line(f"{flat}[r] = acc")
-        else:
-            start, stop = ("False", "True") if op == "any" else ("True", "False")
-            cg.w.line(f"acc = {start}")
-            with cg.w.block(f"for k in range({rows}.shape[1]):"):
-                test = f"{rows}[r, k] != 0" if op == "any" else f"{rows}[r, k] == 0"
-                with cg.w.block(f"if {test}:"):
-                    cg.w.line(f"acc = {stop}")
-                    cg.w.line("break")
-            cg.w.line(f"{flat}[r] = acc")
+        _FOLDS[node.op](cg, rows, flat, node.op, out.dtype, x.dtype)
 
 
 @emitter("argmax", "argmin")
@@ -101,7 +121,7 @@ def emit_arg(cg, node) -> None:
     rows, _, _ = _rows_view(cg, x, (axis,))
     flat = cg.fresh("flat")
     cg.w.line(f"{flat} = {name}.reshape((-1,))")
-    cmp = ">" if node.op == "argmax" else "<"
+    cmp = _BETTER[node.op]
     with cg.w.block(f"if {rows}.shape[1] == 0:"):   # no element to start from
         cg.w.line(f"raise ValueError({empty_axis_message(node.op, axis)!r})")
     # tf's scan: from (0, the dtype's lowest / highest value), only a strictly
@@ -158,13 +178,16 @@ def emit_softmax(cg, node) -> None:
     _along_last(cg, node, node.attrs["axis"], row)
 
 
-@emitter("cumsum", "cumprod")
+_SCANS = {"cumsum": ("+", 0), "cumprod": ("*", 1)}  # each scan's combine and start
+
+
+@emitter(*_SCANS)
 def emit_scan(cg, node) -> None:
     dt = node.outputs[0].dtype
-    sym = "+" if node.op == "cumsum" else "*"
+    sym, start = _SCANS[node.op]
 
     def row(src, dst):
-        cg.w.line(f"acc = {lit(0 if sym == '+' else 1, dt)}")
+        cg.w.line(f"acc = {lit(start, dt)}")
         with cg.w.block(f"for k in range({src}.shape[1]):"):
             cg.w.line(f"acc = {np_type(dt)}(acc {sym} {src}[r, k])")
             cg.w.line(f"{dst}[r, k] = acc")
@@ -188,8 +211,7 @@ def elementwise_readers_only(cg, t) -> bool:
     """Whether every user of ``t`` reads it element by element in a fused loop."""
     users = cg.users.get(t, [])
     return bool(users) and all(
-        node is not None and (node.op == "fused_elementwise"
-                              or (node.op == "fused_dot" and i >= 2))
+        node is not None and get_op(node.op).fused and reads_elementwise(node, i)
         for node, i in users)
 
 
@@ -254,17 +276,24 @@ def emit_reshape(cg, node) -> None:
     _bind_expr(cg, node, f"{cg.name(x)}.reshape({cg.shape_text(shape)})", contiguous=False)
 
 
-@emitter("expand_dims", "squeeze")
-def emit_expand_squeeze(cg, node) -> None:
+def _reshaped(cg, node, dims) -> None:
     (x,) = node.inputs
-    dims = list(cg.dims(x))
-    axis = node.attrs["axis"]
-    if node.op == "expand_dims":
-        dims.insert(axis, 1)
-    else:
-        dims.pop(axis)
     _bind_expr(cg, node, f"{cg.name(x)}.reshape({cg.shape_text(dims) if dims else '()'})",
                dims, contiguous=False)
+
+
+@emitter("expand_dims")
+def emit_expand_dims(cg, node) -> None:
+    dims = list(cg.dims(node.inputs[0]))
+    dims.insert(node.attrs["axis"], 1)
+    _reshaped(cg, node, dims)
+
+
+@emitter("squeeze")
+def emit_squeeze(cg, node) -> None:
+    dims = list(cg.dims(node.inputs[0]))
+    dims.pop(node.attrs["axis"])
+    _reshaped(cg, node, dims)
 
 
 @emitter("transpose")
@@ -279,11 +308,14 @@ def _cast_to(cg, t, dtype) -> str:
     return cg.name(t) if t.dtype == dtype else f"{cg.name(t)}.astype({np_type(dtype)})"
 
 
-@emitter("concatenate", "stack")
+_JOINS = {"concatenate": "np.concatenate", "stack": "np.stack"}
+
+
+@emitter(*_JOINS)
 def emit_join(cg, node) -> None:
     dt = node.outputs[0].dtype
     parts = ", ".join(_cast_to(cg, t, dt) for t in node.inputs)
-    fn = "np.concatenate" if node.op == "concatenate" else "np.stack"
+    fn = _JOINS[node.op]
     _bind_expr(cg, node, f"{fn}(({parts},), {node.attrs['axis']})")
 
 
@@ -325,27 +357,31 @@ def emit_getitem(cg, node) -> None:
     _bind_expr(cg, node, expr)
 
 
-@emitter("tile", "repeat_elements")
-def emit_tile(cg, node) -> None:
+def _copy_from(cg, node, odims, source) -> None:
+    """Fill the result (``odims``) element by element from ``x[source(index)]``."""
     (x,) = node.inputs
-    out = node.outputs[0]
-    xd = cg.dims(x)
-    if node.op == "tile":
-        reps = node.attrs["reps"]
-        odims = [d if r == 1 else f"{d} * {r}" if isinstance(d, str) else d * r
-                 for d, r in zip(xd, reps)]
-    else:
-        rep, axis = node.attrs["rep"], node.attrs["axis"]
-        odims = [(f"{d} * {rep}" if isinstance(d, str) else d * rep) if i == axis else d
-                 for i, d in enumerate(xd)]
-    name = cg.alloc(out, odims)
+    name = cg.alloc(node.outputs[0], odims)
     idx, close = cg.w.loop_nest(odims)
-    if node.op == "tile":
-        src = [f"{v} % {d}" for v, d in zip(idx, xd)]
-    else:
-        src = [f"{v} // {rep}" if i == axis else v for i, v in enumerate(idx)]
-    cg.w.line(f"{name}[{', '.join(idx)}] = {cg.name(x)}[{', '.join(src)}]")
+    cg.w.line(f"{name}[{', '.join(idx)}] = {cg.name(x)}[{', '.join(source(idx))}]")
     close()
+
+
+@emitter("tile")
+def emit_tile(cg, node) -> None:
+    xd = cg.dims(node.inputs[0])
+    odims = [d if r == 1 else f"{d} * {r}" if isinstance(d, str) else d * r
+             for d, r in zip(xd, node.attrs["reps"])]
+    _copy_from(cg, node, odims, lambda idx: [f"{v} % {d}" for v, d in zip(idx, xd)])
+
+
+@emitter("repeat_elements")
+def emit_repeat_elements(cg, node) -> None:
+    xd = cg.dims(node.inputs[0])
+    rep, axis = node.attrs["rep"], node.attrs["axis"]
+    odims = [(f"{d} * {rep}" if isinstance(d, str) else d * rep) if i == axis else d
+             for i, d in enumerate(xd)]
+    _copy_from(cg, node, odims,
+               lambda idx: [f"{v} // {rep}" if i == axis else v for i, v in enumerate(idx)])
 
 
 @emitter("pad")

@@ -34,7 +34,7 @@ import keyword
 import re
 from dataclasses import dataclass
 
-from ...ir import Graph
+from ...ir import Graph, get_op
 from ...ir.printer import name_values
 from .scalar import np_type
 from ..errors import LoweringError
@@ -149,7 +149,7 @@ class Codegen:
 
     def default_name(self, t) -> str:
         node = t.node
-        if node.op == "fused_elementwise" or node.op == "fused_dot":
+        if get_op(node.op).fused:
             ops = node.attrs.get("ops", ()) or (node.op,)
             base = ops[-1]
         else:
@@ -306,7 +306,7 @@ class Codegen:
         seen = set()
         for t in graph.outputs:
             name = self.name(t)
-            if t.node.op in ("input", "param", "const") or name in seen:
+            if get_op(t.node.op).kind == "source" or name in seen:
                 name = f"{name}.copy()"
             seen.add(name)
             outs.append(name)

@@ -64,29 +64,40 @@ def _elementwise(operands, outputs, rows) -> bool:
     return True
 
 
-def _row_wise(node, rows) -> bool:
-    op, ins, outs = node.op, node.inputs, node.outputs
-    if op == "fused_elementwise" or get_op(op).kind == "elementwise":
-        return _elementwise(ins, outs, rows)
-    if op in ("dot", "fused_dot"):
-        x, w, *rest = ins
-        return (x in rows and x.ndim >= 2 and w not in rows and w.ndim == 2
-                and _elementwise(rest, outs, rows))
-    if op == "getitem":
-        index = node.attrs["index"]
-        return ins[0] in rows and bool(index) and index[0] == _FULL
-    if op == "reshape":
-        (x,), (out,) = ins, outs
-        rest_in, rest_out = x.shape[1:], out.shape[1:]
-        return (x in rows and x.ndim >= 1 and out.ndim >= 1
-                and x.shape[0] is None and out.shape[0] is None
-                and None not in rest_in and None not in rest_out
-                and math.prod(rest_in) == math.prod(rest_out))
-    if op in ("concatenate", "stack"):
-        return _off_0(node.attrs["axis"], outs[0].ndim) and all(t in rows for t in ins)
-    if op == "gather":  # rows of an invariant table picked by row-wise indices
-        return ins[0] not in rows and ins[1] in rows and ins[1].ndim >= 1
-    return _keeps_axis_0(node, ins[0], outs[0], rows)
+def _elementwise_rule(node, rows, invariant) -> bool:
+    return _elementwise(node.inputs, node.outputs, rows)
+
+
+def _dot_rule(node, rows, invariant) -> bool:
+    x, w, *rest = node.inputs
+    return (x in rows and x.ndim >= 2 and w not in rows and w.ndim == 2
+            and _elementwise(rest, node.outputs, rows))
+
+
+def _getitem_rule(node, rows, invariant) -> bool:
+    index = node.attrs["index"]
+    return node.inputs[0] in rows and bool(index) and index[0] == _FULL
+
+
+def _reshape_rule(node, rows, invariant) -> bool:
+    (x,), (out,) = node.inputs, node.outputs
+    rest_in, rest_out = x.shape[1:], out.shape[1:]
+    return (x in rows and x.ndim >= 1 and out.ndim >= 1
+            and x.shape[0] is None and out.shape[0] is None
+            and None not in rest_in and None not in rest_out
+            and math.prod(rest_in) == math.prod(rest_out))
+
+
+def _join_rule(node, rows, invariant) -> bool:
+    """``concatenate`` and ``stack`` along another axis than the batch."""
+    return (_off_0(node.attrs["axis"], node.outputs[0].ndim)
+            and all(t in rows for t in node.inputs))
+
+
+def _gather_rule(node, rows, invariant) -> bool:
+    """Rows of an invariant table picked by row-wise indices."""
+    table, indices = node.inputs
+    return table not in rows and indices in rows and indices.ndim >= 1
 
 
 def _off_0(axes, ndim) -> bool:
@@ -97,30 +108,59 @@ def _off_0(axes, ndim) -> bool:
     return all(a % ndim != 0 for a in axes)
 
 
-def _keeps_axis_0(node, x, out, rows) -> bool:
-    """The one-operand ops that work along other axes than the batch."""
-    op, a = node.op, node.attrs
-    if x not in rows or x.ndim == 0 or out.ndim == 0:
-        return False
-    if op == "transpose":
-        return a["perm"][0] == 0
-    if op == "expand_dims":
-        return _off_0(a["axis"], out.ndim)
-    if op in ("squeeze", "repeat_elements", "cumsum", "cumprod") or \
-            get_op(op).kind == "reduction":  # softmax and argmax are reductions too
-        return _off_0(a.get("axis"), x.ndim)
-    if op == "reverse":
-        return _off_0(a["axes"], x.ndim)
-    if op == "tile":
-        return len(a["reps"]) == x.ndim and a["reps"][0] == 1
-    if op == "pad":
-        return len(a["pads"]) == x.ndim and tuple(a["pads"][0]) == (0, 0)
-    if op == "one_hot":
-        return True
-    return False
+def _one_operand(keeps):
+    """A rule for a one-operand op that works along other axes than the batch:
+    its operand is row-wise, both it and the result have a batch axis, and
+    ``keeps(attrs, x, out)`` says the op leaves axis 0 alone."""
+
+    def rule(node, rows, invariant) -> bool:
+        x, out = node.inputs[0], node.outputs[0]
+        if x not in rows or x.ndim == 0 or out.ndim == 0:
+            return False
+        return keeps(node.attrs, x, out)
+
+    rule.__name__ = keeps.__name__
+    return rule
 
 
-def _loop_row_wise(node, rows, invariant) -> bool:
+@_one_operand
+def _transpose_keeps(a, x, out) -> bool:
+    return a["perm"][0] == 0
+
+
+@_one_operand
+def _expand_dims_keeps(a, x, out) -> bool:
+    return _off_0(a["axis"], out.ndim)
+
+
+@_one_operand
+def _axis_keeps(a, x, out) -> bool:
+    """An ``axis`` attribute (reductions, softmax, scans, squeeze, repeat_elements)."""
+    return _off_0(a.get("axis"), x.ndim)
+
+
+@_one_operand
+def _axes_keeps(a, x, out) -> bool:
+    return _off_0(a["axes"], x.ndim)
+
+
+@_one_operand
+def _tile_keeps(a, x, out) -> bool:
+    return len(a["reps"]) == x.ndim and a["reps"][0] == 1
+
+
+@_one_operand
+def _pad_keeps(a, x, out) -> bool:
+    return len(a["pads"]) == x.ndim and tuple(a["pads"][0]) == (0, 0)
+
+
+@_one_operand
+def _per_row(a, x, out) -> bool:
+    """Each row maps to its own row (``one_hot``)."""
+    return True
+
+
+def _loop_rule(node, rows, invariant) -> bool:
     a = node.attrs
     if a["time_major"]:
         return False
@@ -131,25 +171,45 @@ def _loop_row_wise(node, rows, invariant) -> bool:
             and row_separable(a["body"], a["num_sequences"], len(states)))
 
 
+# The row rules by name: an op names its rule in its ``rows`` trait
+# (``symkb.ir.registry``); ``rule(node, rows, invariant)`` is True when the node
+# is row-wise given which of its operands are.
+ROW_RULES = {
+    "elementwise": _elementwise_rule, "dot": _dot_rule, "getitem": _getitem_rule,
+    "reshape": _reshape_rule, "join": _join_rule, "gather": _gather_rule,
+    "transpose": _transpose_keeps, "expand_dims": _expand_dims_keeps, "axis": _axis_keeps,
+    "axes": _axes_keeps, "tile": _tile_keeps, "pad": _pad_keeps, "per_row": _per_row,
+    "loop": _loop_rule,
+}
+
+
+def _row_wise(node, opdef, rows, invariant) -> bool:
+    rule = ROW_RULES.get(opdef.rows)
+    return rule is not None and rule(node, rows, invariant)
+
+
 def _propagate(graph, rows: set, invariant: set, *, loops: bool) -> bool:
     """Mark every value of ``graph`` row-wise or invariant; False when one is neither."""
     placeholders = {t.node for t in graph.inputs}
     for node in graph.nodes:
         if node in placeholders:
             continue
-        if not get_op(node.op).pure:
+        opdef = get_op(node.op)
+        if not opdef.pure:
             return False
-        if node.op in ("param", "const") and not node.inputs:
+        if opdef.kind == "source" and not node.inputs:  # parameters and constants
             if any(None in t.shape for t in node.outputs):
                 return False
             invariant.update(node.outputs)
             continue
-        if node.op == "loop" and not (loops and _loop_row_wise(node, rows, invariant)):
+        # a node holding a step (a loop) is decided by its own rule, at graph level only
+        stepped = bool(opdef.bodies) and not opdef.fused
+        if stepped and not (loops and _row_wise(node, opdef, rows, invariant)):
             return False
         if all(t in invariant for t in node.inputs):
             invariant.update(node.outputs)
             continue
-        if node.op != "loop" and not _row_wise(node, rows):
+        if not stepped and not _row_wise(node, opdef, rows, invariant):
             return False
         rows.update(node.outputs)
     return True

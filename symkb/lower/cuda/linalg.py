@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...ir import get_op
 from ...ir.types import result_dtype
 from . import adapter
 from .elementwise import Body, OperandPlan, emit_coords, is_elementwise, operand_read
@@ -147,12 +148,13 @@ def _epilogue_chain(low, node):
                 consumer.out_types[0].shape != shape:
             break
         inside = {node.outputs[0]} | {c.outputs[0] for c in chain}
-        ready = all(t in inside or t.node.op in ("input", "param", "const")
+        ready = all(t in inside or get_op(t.node.op).kind == "source"
                     or position.get(t.node, 1 << 60) < position[node] for t in consumer.inputs)
-        if not ready or (consumer.op == "fused_elementwise" and chain):
+        fused = get_op(consumer.op).fused  # a fused_elementwise group ends the chain
+        if not ready or (fused and chain):
             break
         chain.append(consumer)
-        if consumer.op == "fused_elementwise":
+        if fused:
             break
         cur = consumer.outputs[0]
     return chain
@@ -167,7 +169,7 @@ def lower_dot(low, node):
         if chain:
             low.absorbed.update(chain)
             acc = node.outputs[0]
-            if chain[0].op == "fused_elementwise":
+            if get_op(chain[0].op).fused:
                 body = Body.of_graph(chain[0].attrs["body"])
                 acc_inputs = [b for b, t in zip(body.inputs, chain[0].inputs) if t is acc]
                 operands = [t for t in chain[0].inputs if t is not acc]

@@ -21,6 +21,7 @@ does), ties go to the first index, and a row with none answers 0.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,20 +33,40 @@ from .program import Step, emitter, make_node, runtime_types, size_of
 from .scalar import lit
 from .source import KERNEL, SourceWriter
 
-_COMBINE = {
-    "sum": "{a} + {b}", "mean": "{a} + {b}", "prod": "{a} * {b}",
-    "max": "_maxnan({a}, {b})", "min": "_minnan({a}, {b})",
-    "any": "({a} if {a} > {b} else {b})", "all": "({a} if {a} < {b} else {b})",
+@dataclass(frozen=True)
+class _Fold:
+    """How one reduction op folds a row on the device."""
+
+    combine: str = ""      # the pairwise combine of two partials ("" for argmax/argmin)
+    start: str = "zero"    # the accumulator's start: zero, one, lowest or highest
+    sign: int = 0          # argmax +1, argmin -1: a (value, index) scan; 0 otherwise
+    ordered: bool = False  # max/min: a thread folds a contiguous stretch, in order
+    truth: bool = False    # any/all: the elements count as 0/1 and the result is bool
+    mean: bool = False     # the final launch divides the sum by the count
+
+
+_FOLDS = {
+    "sum": _Fold("{a} + {b}"), "mean": _Fold("{a} + {b}", mean=True),
+    "prod": _Fold("{a} * {b}", "one"),
+    "max": _Fold("_maxnan({a}, {b})", "lowest", ordered=True),
+    "min": _Fold("_minnan({a}, {b})", "highest", ordered=True),
+    "any": _Fold("({a} if {a} > {b} else {b})", truth=True),
+    "all": _Fold("({a} if {a} < {b} else {b})", "one", truth=True),
+    "argmax": _Fold(start="lowest", sign=1), "argmin": _Fold(start="highest", sign=-1),
 }
+
+# Over a bool operand, max and sum are any, min and prod are all.
+_ON_BOOL = {"max": "any", "sum": "any", "min": "all", "prod": "all"}
 
 
 def _acc_dtype(op, in_dtype, out_dtype):
-    if op in ("any", "all"):
+    fold = _FOLDS[op]
+    if fold.truth:
         return "int32"
-    if op == "mean":
+    if fold.mean:
         return "float32" if in_dtype == "bool" else ("int64" if not is_float(in_dtype)
                                                         else out_dtype)
-    if op in ("argmax", "argmin"):
+    if fold.sign:
         return in_dtype
     if in_dtype == "bool":
         return "int32"
@@ -53,23 +74,19 @@ def _acc_dtype(op, in_dtype, out_dtype):
 
 
 def _init(op, acc):
-    if op in ("sum", "mean", "any"):
-        return lit(0, acc)
-    if op in ("prod", "all"):
-        return lit(1, acc)
-    if op in ("max", "argmax"):
+    start = _FOLDS[op].start
+    if start in ("zero", "one"):
+        return lit(0 if start == "zero" else 1, acc)
+    if start == "lowest":
         return lit(-math.inf, acc) if is_float(acc) else lit(np.iinfo(acc).min, acc)
-    if op in ("min", "argmin"):
-        return lit(math.inf, acc) if is_float(acc) else lit(np.iinfo(acc).max, acc)
-    raise KeyError(op)
+    return lit(math.inf, acc) if is_float(acc) else lit(np.iinfo(acc).max, acc)
 
 
 def build_reduce_kernel(name, op, in_dtype, acc, out_dtype, threads, first, final):
-    arg = op in ("argmax", "argmin")
-    sign = 1 if op == "argmax" else -1
-    # max/min keep the later of equal values (0.0 and -0.0), as tf's fold: their
-    # elements are combined in row order (contiguous stretches, a pairwise tree)
-    ordered = op in ("max", "min")
+    """The source of one launch of a block tree reduction of ``op`` (module docstring):
+    ``first`` reads the elements (else the partials), ``final`` writes the results."""
+    fold = _FOLDS[op]
+    arg = fold.sign != 0
     w = SourceWriter()
     params = ["out"] + (["out_idx"] if arg and not final else []) + ["inp"] + \
         (["inp_idx"] if arg and not first else []) + ["R", "L", "P", "count"]
@@ -84,91 +101,108 @@ def build_reduce_kernel(name, op, in_dtype, acc, out_dtype, threads, first, fina
         w.line("r = cuda.blockIdx.y")
         w.line("while r < R:")
         with w.indent():
-            w.line(f"acc = {_init(op, acc)}")
-            if arg:
-                w.line("ai = -1")
-            if ordered:
-                # each thread folds a contiguous stretch, so the fold sees the row in order
-                w.line(f"chunk = (L + {threads} * P - 1) // ({threads} * P)")
-                w.line(f"j = (part * {threads} + tid) * chunk")
-                w.line("stop = min(j + chunk, L)")
-            else:
-                w.line(f"j = part * {threads} + tid")
-            w.line("while j < stop:" if ordered else "while j < L:")
-            with w.indent():
-                if first and op in ("any", "all"):
-                    w.line(f"v = {lit(1, acc)} if inp[r * L + j] != 0 else {lit(0, acc)}")
-                elif first and in_dtype != acc:
-                    w.line(f"v = np.{acc}(inp[r * L + j])")
-                else:
-                    w.line("v = inp[r * L + j]")
-                if arg:
-                    w.line("vi = j" if first else "vi = inp_idx[r * L + j]")
-                    if first:
-                        bound = lit(arg_bound(op, in_dtype), in_dtype)
-                        w.line(f"if not v {'>' if sign > 0 else '<'} {bound}:")
-                        with w.indent():
-                            w.line("vi = -1")
-                    w.line(f"if _arg_better(v, vi, acc, ai, {sign}):")
-                    with w.indent():
-                        w.line("acc = v")
-                        w.line("ai = vi")
-                else:
-                    w.line(f"acc = {_COMBINE[op].format(a='acc', b='v')}")
-                w.line("j += 1" if ordered else f"j += {threads} * P")
-            w.line("sh[tid] = acc")
-            if arg:
-                w.line("shi[tid] = ai")
-            w.line("cuda.syncthreads()")
-            w.line("s = 1" if ordered else f"s = {threads // 2}")
-            w.line(f"while s < {threads}:" if ordered else "while s > 0:")
-            with w.indent():
-                w.line("if tid % (2 * s) == 0:" if ordered else "if tid < s:")
-                with w.indent():
-                    if arg:
-                        w.line(f"if _arg_better(sh[tid + s], shi[tid + s], sh[tid], shi[tid], "
-                               f"{sign}):")
-                        with w.indent():
-                            w.line("sh[tid] = sh[tid + s]")
-                            w.line("shi[tid] = shi[tid + s]")
-                    else:
-                        w.line(f"sh[tid] = {_COMBINE[op].format(a='sh[tid]', b='sh[tid + s]')}")
-                w.line("cuda.syncthreads()")
-                w.line("s *= 2" if ordered else "s //= 2")
+            _emit_thread_fold(w, op, fold, in_dtype, acc, threads, first)
+            _emit_block_tree(w, fold, threads)
             w.line("if tid == 0:")
             with w.indent():
-                if arg:
-                    if final:
-                        w.line("out[r * P + part] = shi[0] if shi[0] >= 0 else 0")
-                    else:
-                        w.line("out[r * P + part] = sh[0]")
-                        w.line("out_idx[r * P + part] = shi[0]")
-                elif final and op == "mean":
-                    if is_float(out_dtype):
-                        w.line(f"out[r * P + part] = sh[0] / np.{acc}(count)")
-                    else:
-                        w.line(f"out[r * P + part] = np.{out_dtype}(math.trunc(sh[0] / count))")
-                elif final and op in ("any", "all"):
-                    w.line("out[r * P + part] = sh[0] != 0")
-                elif final and out_dtype != acc:
-                    w.line(f"out[r * P + part] = sh[0] != 0" if out_dtype == "bool"
-                           else f"out[r * P + part] = np.{out_dtype}(sh[0])")
-                else:
-                    w.line("out[r * P + part] = sh[0]")
+                _emit_write(w, fold, acc, out_dtype, final)
             w.line("cuda.syncthreads()")
             w.line("r += cuda.gridDim.y")
     return w.text()
 
 
+def _emit_thread_fold(w, op, fold, in_dtype, acc, threads, first) -> None:
+    """Each thread folds its share of row ``r`` into ``acc`` (and ``ai``), then
+    stores it in shared memory."""
+    arg, sign = fold.sign != 0, fold.sign
+    # max/min keep the later of equal values (0.0 and -0.0), as tf's fold: their
+    # elements are combined in row order (contiguous stretches, a pairwise tree)
+    ordered = fold.ordered
+    w.line(f"acc = {_init(op, acc)}")
+    if arg:
+        w.line("ai = -1")
+    if ordered:
+        # each thread folds a contiguous stretch, so the fold sees the row in order
+        w.line(f"chunk = (L + {threads} * P - 1) // ({threads} * P)")
+        w.line(f"j = (part * {threads} + tid) * chunk")
+        w.line("stop = min(j + chunk, L)")
+    else:
+        w.line(f"j = part * {threads} + tid")
+    w.line("while j < stop:" if ordered else "while j < L:")
+    with w.indent():
+        if first and fold.truth:
+            w.line(f"v = {lit(1, acc)} if inp[r * L + j] != 0 else {lit(0, acc)}")
+        elif first and in_dtype != acc:
+            w.line(f"v = np.{acc}(inp[r * L + j])")
+        else:
+            w.line("v = inp[r * L + j]")
+        if arg:
+            w.line("vi = j" if first else "vi = inp_idx[r * L + j]")
+            if first:
+                bound = lit(arg_bound(op, in_dtype), in_dtype)
+                w.line(f"if not v {'>' if sign > 0 else '<'} {bound}:")
+                with w.indent():
+                    w.line("vi = -1")
+            w.line(f"if _arg_better(v, vi, acc, ai, {sign}):")
+            with w.indent():
+                w.line("acc = v")
+                w.line("ai = vi")
+        else:
+            w.line(f"acc = {fold.combine.format(a='acc', b='v')}")
+        w.line("j += 1" if ordered else f"j += {threads} * P")
+    w.line("sh[tid] = acc")
+    if arg:
+        w.line("shi[tid] = ai")
+    w.line("cuda.syncthreads()")
+
+
+def _emit_block_tree(w, fold, threads) -> None:
+    """The block's partials combined in ``log2(threads)`` rounds into ``sh[0]``."""
+    arg, sign, ordered = fold.sign != 0, fold.sign, fold.ordered
+    w.line("s = 1" if ordered else f"s = {threads // 2}")
+    w.line(f"while s < {threads}:" if ordered else "while s > 0:")
+    with w.indent():
+        w.line("if tid % (2 * s) == 0:" if ordered else "if tid < s:")
+        with w.indent():
+            if arg:
+                w.line(f"if _arg_better(sh[tid + s], shi[tid + s], sh[tid], shi[tid], "
+                       f"{sign}):")
+                with w.indent():
+                    w.line("sh[tid] = sh[tid + s]")
+                    w.line("shi[tid] = shi[tid + s]")
+            else:
+                w.line(f"sh[tid] = {fold.combine.format(a='sh[tid]', b='sh[tid + s]')}")
+        w.line("cuda.syncthreads()")
+        w.line("s *= 2" if ordered else "s //= 2")
+
+
+def _emit_write(w, fold, acc, out_dtype, final) -> None:
+    """Thread 0 writes the block's partial, or with ``final`` the finished result."""
+    if fold.sign:
+        if final:
+            w.line("out[r * P + part] = shi[0] if shi[0] >= 0 else 0")
+        else:
+            w.line("out[r * P + part] = sh[0]")
+            w.line("out_idx[r * P + part] = shi[0]")
+    elif final and fold.mean:
+        if is_float(out_dtype):
+            w.line(f"out[r * P + part] = sh[0] / np.{acc}(count)")
+        else:
+            w.line(f"out[r * P + part] = np.{out_dtype}(math.trunc(sh[0] / count))")
+    elif final and fold.truth:
+        w.line("out[r * P + part] = sh[0] != 0")
+    elif final and out_dtype != acc:
+        w.line("out[r * P + part] = sh[0] != 0" if out_dtype == "bool"
+               else f"out[r * P + part] = np.{out_dtype}(sh[0])")
+    else:
+        w.line("out[r * P + part] = sh[0]")
+
+
 @emitter("sum", "prod", "mean", "max", "min", "any", "all", "argmax", "argmin")
 def lower_reduce(low, node):
     (x,) = node.inputs
-    op = node.op
-    if op in ("max", "min") and x.dtype == "bool":
-        op = "any" if op == "max" else "all"
-    if op in ("sum", "prod") and x.dtype == "bool":
-        op = "any" if op == "sum" else "all"
-    arg = op in ("argmax", "argmin")
+    op = _ON_BOOL.get(node.op, node.op) if x.dtype == "bool" else node.op
+    arg = _FOLDS[op].sign != 0
     axis = node.attrs.get("axis")
     axes = tuple(range(x.ndim)) if axis is None else ((axis,) if arg else tuple(axis))
     kept = tuple(d for d in range(x.ndim) if d not in axes)
@@ -224,8 +258,12 @@ def lower_softmax(low, node):
     low.decompose(node, [y])
 
 
+# the scans: (their combine, their start)
+_SCANS = {"cumsum": ("+", 0), "cumprod": ("*", 1)}
+
+
 def build_scan_kernel(name, op, dtype):
-    sym = "+" if op == "cumsum" else "*"
+    sym, start = _SCANS[op]
     w = SourceWriter()
     w.line(KERNEL)
     w.line(f"def {name}(out, inp, R, L):")
@@ -234,7 +272,7 @@ def build_scan_kernel(name, op, dtype):
         w.line("step = cuda.gridsize(1)")
         w.line("while r < R:")
         with w.indent():
-            w.line(f"acc = {lit(0 if op == 'cumsum' else 1, dtype)}")
+            w.line(f"acc = {lit(start, dtype)}")
             w.line("for j in range(L):")
             with w.indent():
                 w.line(f"acc = np.{dtype}(acc {sym} inp[r * L + j])")

@@ -1,17 +1,27 @@
 """The pass pipeline: plain functions ``Graph -> Graph``, one per module.
 
-``PIPELINE`` is an ordinary list; edit it to change what every compile does
-(``symkb.lower.PIPELINE.insert(3, my_pass)``), or pass ``passes=[...]`` to
-``symkb.compile``. :func:`run_pipeline` runs the passes in order and records,
+``PIPELINE`` is the default pass list, an immutable tuple: to change what a
+compile runs, build a list of your own from it and pass it to that compile
+(``symkb.compile(g, passes=(*PIPELINE[:3], my_pass, *PIPELINE[3:]))``).
+:func:`run_pipeline` first checks the list's order against what each pass
+declares it requires and ensures (``info.py``; a :class:`PassOrderError`
+names the pass and the missing property), then runs the passes in order and records,
 for each, whether it changed the graph and how the node counts moved; with
 ``dump=True`` it prints the graph after every pass, and with
 ``verify_each=True`` (what the tests use) it verifies after every pass and
 names the pass that broke the graph.
 
-Order matters: types first, then the cheap clean-ups (fold, simplify, CSE,
-DCE), then slices sunk through elementwise ops in loop bodies (so each gate
-reads the products' columns), then loop-invariant code motion (which wants the body unfused, so it
-sees ``dot(x_t, W)``), then fusion (elementwise groups, then dot epilogues).
+Order matters, and the passes' declarations say why: types first, then the
+cheap clean-ups (fold, simplify, CSE, DCE), then slices sunk through
+elementwise ops in loop bodies (so each gate reads the products' columns),
+then loop-invariant code motion (both require ``unfused``, so they see
+``dot(x_t, W)``), then fusion (elementwise groups, which ensure
+``fused_elementwise``, then dot epilogues, which require it).
+
+The loop canonicalisation (``canonicalize_loops``) goes first after
+``verify``, declared ``ensures={"canonical_loops"}``; ``sink_slices``,
+``licm`` and the code generators then add ``"canonical_loops"`` to what they
+require.
 """
 from __future__ import annotations
 
@@ -26,14 +36,17 @@ from .fold_constants import fold_constants
 from .fuse_dot import fuse_dot
 from .fuse_elementwise import fuse_elementwise
 from .infer_types import infer_types
+from .info import PassInfo, PassOrderError, check_order, declare_pass, pass_info
 from .licm import licm
 from .rewrite import consumers, map_bodies, rewrite
 from .simplify import simplify
 from .sink_slices import sink_slices
 from .verify import verify
 
-PIPELINE = [verify, infer_types, fold_constants, simplify, cse, dce, sink_slices, licm,
-            cse, dce, fuse_elementwise, fuse_dot, dce, verify]
+PIPELINE = (verify,
+            # canonicalize_loops goes here (ensures "canonical_loops")
+            infer_types, fold_constants, simplify, cse, dce, sink_slices, licm,
+            cse, dce, fuse_elementwise, fuse_dot, dce, verify)
 
 
 @dataclass
@@ -95,10 +108,13 @@ def run_pipeline(graph: Graph, passes=None, *, dump: bool = False, verify_each: 
         :class:`PassRecord` that prints one line per pass).
 
     Raises:
+        PassOrderError: a pass of ``passes`` requires a graph property that
+            no earlier pass ensures (or an earlier one invalidated).
         VerifyError: with ``verify_each``, naming the pass after which the
             graph stopped verifying.
     """
-    passes = PIPELINE if passes is None else passes
+    passes = PIPELINE if passes is None else tuple(passes)
+    check_order(passes, pass_name, PIPELINE)
     out = file or sys.stdout
     report = PassReport()
     counts = _op_counts(graph)
@@ -129,7 +145,7 @@ def run_pipeline(graph: Graph, passes=None, *, dump: bool = False, verify_each: 
 
 
 __all__ = ["PIPELINE", "run_pipeline", "PassRecord", "PassReport", "rewrite", "map_bodies",
-           "consumers",
+           "consumers", "PassInfo", "PassOrderError", "check_order", "declare_pass", "pass_info",
            "verify", "infer_types", "fold_constants", "simplify", "cse", "dce", "sink_slices",
            "licm",
            "fuse_elementwise", "fuse_dot"]

@@ -14,9 +14,11 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import Graph, get_op
+from .info import declare_pass
 from .rewrite import map_bodies, rewrite
 
 
+@declare_pass(requires={"types"})
 def cse(graph: Graph) -> Graph:
     """Merge duplicate computations (see the module docstring)."""
     graph = map_bodies(graph, cse)

@@ -12,11 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import Graph, Node, get_op, run_node
+from .info import declare_pass
 from .rewrite import map_bodies, rewrite
 
 MAX_ELEMENTS = 1 << 16
 
 
+@declare_pass(requires={"types"})
 def fold_constants(graph: Graph) -> Graph:
     """Replace constant subexpressions by their values (see the module docstring)."""
     graph = map_bodies(graph, fold_constants)

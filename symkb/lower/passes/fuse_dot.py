@@ -11,9 +11,11 @@ layer's ``dot + bias_add + activation`` is one node; see
 from __future__ import annotations
 
 from ...ir import Graph, Node, get_op
+from .info import declare_pass
 from .rewrite import consumers, map_bodies
 
 
+@declare_pass(requires={"types", "fused_elementwise"}, invalidates={"unfused"})
 def fuse_dot(graph: Graph) -> Graph:
     """Merge ``dot`` nodes into their elementwise epilogues (see the module docstring)."""
     graph = map_bodies(graph, fuse_dot)

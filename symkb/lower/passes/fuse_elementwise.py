@@ -17,9 +17,12 @@ lists the fused ops in order, for printing.
 from __future__ import annotations
 
 from ...ir import Graph, Node, get_op
+from .info import declare_pass
 from .rewrite import consumers, map_bodies
 
 
+@declare_pass(requires={"types"}, ensures={"fused_elementwise"},
+              invalidates={"unfused"})
 def fuse_elementwise(graph: Graph) -> Graph:
     """Group elementwise nodes into ``fused_elementwise`` nodes (see the module docstring)."""
     graph = map_bodies(graph, fuse_elementwise)
@@ -31,8 +34,8 @@ def fuse_elementwise(graph: Graph) -> Graph:
 
 def _fusible(node: Node) -> bool:
     # a fused node (from an earlier run of the pipeline) stays as it is
-    return get_op(node.op).kind == "elementwise" and len(node.outputs) == 1 \
-        and not node.op.startswith("fused")
+    opdef = get_op(node.op)
+    return opdef.kind == "elementwise" and len(node.outputs) == 1 and not opdef.fused
 
 
 def _scalar_const(t) -> bool:

@@ -9,9 +9,11 @@ rebuilt with the inferred types. Source nodes are kept as they are.
 from __future__ import annotations
 
 from ...ir import Graph, Node, get_op
+from .info import declare_pass
 from .rewrite import map_bodies, rewrite
 
 
+@declare_pass(ensures={"types"})
 def infer_types(graph: Graph) -> Graph:
     """Re-infer every node's result types (see the module docstring)."""
     graph = map_bodies(graph, infer_types)

@@ -26,11 +26,13 @@ from __future__ import annotations
 
 from ...ir import Graph, Node, get_op
 from ...ir.ops.loop import split_operands, step_type
+from .info import declare_pass
 from .rewrite import map_bodies
 
 INVARIANT, STEP = "invariant", "step"
 
 
+@declare_pass(requires={"types", "unfused"})
 def licm(graph: Graph) -> Graph:
     """Hoist invariant and per-step values out of loop bodies (see the module docstring)."""
     graph = map_bodies(graph, licm)
@@ -57,6 +59,22 @@ def _replay(node: Node, inputs) -> Node:
     return Node(node.op, tuple(inputs), node.attrs, types, node.name, node.layer)
 
 
+def _elementwise_step(node, ks, out_rank) -> bool:
+    """Per-step operands, and invariants that do not touch the batch axis."""
+    return all(k == STEP or t.ndim < out_rank for k, t in zip(ks, node.inputs))
+
+
+def _dot_step(node, ks, out_rank) -> bool:
+    """``dot(per-step value, invariant 2-D matrix)``: one product for all steps."""
+    return ks == [STEP, INVARIANT] and node.inputs[1].ndim == 2
+
+
+# The step rules by name: an op names its rule in its ``step`` trait
+# (``symkb.ir.registry``); ``rule(node, kinds of its operands, result rank)``
+# is True when the node's result is per-step.
+STEP_RULES = {"elementwise": _elementwise_step, "dot": _dot_step}
+
+
 def classify(body: Graph, attrs) -> dict:
     """``body tensor -> INVARIANT | STEP`` for the values that may move (others absent)."""
     ns, nst = attrs["num_sequences"], attrs["num_states"]
@@ -72,7 +90,7 @@ def classify(body: Graph, attrs) -> dict:
         if node.op == "const":
             kinds[node.outputs[0]] = INVARIANT
             continue
-        if opdef.kind == "source" or not opdef.pure or node.bodies() or node.op == "input":
+        if opdef.kind == "source" or not opdef.pure or node.bodies():
             continue
         ks = [kinds.get(t) for t in node.inputs]
         if not node.inputs or any(k is None for k in ks):
@@ -81,13 +99,8 @@ def classify(body: Graph, attrs) -> dict:
             kinds.update((o, INVARIANT) for o in node.outputs)
             continue
         out_rank = node.out_types[0].ndim if len(node.out_types) == 1 else -1
-        if opdef.kind == "elementwise":
-            ok = all(k == STEP or t.ndim < out_rank for k, t in zip(ks, node.inputs))
-        elif node.op == "dot":
-            ok = ks == [STEP, INVARIANT] and node.inputs[1].ndim == 2
-        else:
-            ok = False
-        if ok:
+        rule = STEP_RULES.get(opdef.step)
+        if rule is not None and rule(node, ks, out_rank):
             kinds[node.outputs[0]] = STEP
             step_rank[node.outputs[0]] = out_rank
     return kinds
@@ -122,7 +135,7 @@ def hoist_loop(loop: Node):
         elif i >= ns + nst:
             outer[t] = consts[i - ns - nst]
     for node in body.nodes:
-        if node.outputs[0] not in kinds or node.op in ("input",):
+        if node.outputs[0] not in kinds or node.outputs[0] in outer:  # placeholders
             continue
         if node.op == "const":
             outer[node.outputs[0]] = node.outputs[0]
@@ -145,7 +158,7 @@ def hoist_loop(loop: Node):
             new_const_ph.append(ph)
             new_const_ops.append(outer[t])
     for node in body.nodes:
-        if node.op == "input" or node.outputs[0] in local:
+        if node.outputs[0] in local or node.outputs[0] in inputs:  # placeholders
             continue
         if node.op == "const":
             continue

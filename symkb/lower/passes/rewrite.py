@@ -14,7 +14,7 @@ this_pass)`` first, then works on the outer graph.
 """
 from __future__ import annotations
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, get_op
 
 
 def rewrite(graph: Graph, rule) -> Graph:
@@ -64,9 +64,10 @@ def map_bodies(graph: Graph, graph_pass) -> Graph:
     been through the pipeline goes through it again unchanged."""
 
     def rule_bodies(node):
-        if node.op.startswith("fused"):
+        opdef = get_op(node.op)
+        if opdef.fused:
             return None
-        names = [k for k, v in sorted(node.attrs.items()) if isinstance(v, Graph)]
+        names = [k for k in sorted(opdef.bodies) if isinstance(node.attrs.get(k), Graph)]
         if not names:
             return None
         new = {k: graph_pass(node.attrs[k]) for k in names}

@@ -12,6 +12,11 @@ operand's type (so no broadcast or promotion is lost):
 * ``transpose(transpose(x))``: one transpose with the composed permutation,
   or ``x`` when that is the identity.
 
+The identities come from the ops' traits (``symkb.ir.registry``): an op with
+a ``right_identity`` drops ``x op unit`` (and ``unit op x`` when it is
+``commutative``), and one with ``noop_same_type`` is its operand when the
+types agree (``'static'``: only for a fully known shape).
+
 Bodies are simplified too.
 """
 from __future__ import annotations
@@ -19,9 +24,11 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import Graph, Node, get_op
+from .info import declare_pass
 from .rewrite import map_bodies, rewrite
 
 
+@declare_pass(requires={"types"})
 def simplify(graph: Graph) -> Graph:
     """Apply the algebraic identities (see the module docstring)."""
     graph = map_bodies(graph, simplify)
@@ -38,22 +45,17 @@ def _const_all(t, value) -> bool:
 def simplify_node(node: Node):
     """Rule: the simplified value of ``node``, or ``None``."""
     out = node.out_types[0] if len(node.out_types) == 1 else None
+    opdef = get_op(node.op)
     x = None
-    if node.op in ("multiply", "add") and len(node.inputs) == 2:
-        unit = 1 if node.op == "multiply" else 0
+    if opdef.right_identity is not None and len(node.inputs) == 2:
         a, b = node.inputs
-        if _const_all(b, unit):
+        if _const_all(b, opdef.right_identity):
             x = a
-        elif _const_all(a, unit):
+        elif opdef.commutative and _const_all(a, opdef.right_identity):
             x = b
-    elif node.op in ("divide", "subtract") and len(node.inputs) == 2:
-        unit = 1 if node.op == "divide" else 0
-        if _const_all(node.inputs[1], unit):
-            x = node.inputs[0]
-    elif node.op in ("cast", "identity"):
-        x = node.inputs[0]
-    elif node.op == "reshape":
-        x = node.inputs[0] if node.inputs[0].type.is_static else None
+    elif opdef.noop_same_type is not None:
+        static = opdef.noop_same_type == "always" or node.inputs[0].type.is_static
+        x = node.inputs[0] if static else None
     elif node.op == "transpose" and node.inputs[0].node.op == "transpose":
         inner = node.inputs[0].node
         perm = tuple(inner.attrs["perm"][p] for p in node.attrs["perm"])

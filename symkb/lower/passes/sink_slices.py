@@ -21,9 +21,11 @@ results are unchanged, bit for bit.
 from __future__ import annotations
 
 from ...ir import Graph, Node, get_op
+from .info import declare_pass
 from .rewrite import consumers, replace_bodies, rewrite
 
 
+@declare_pass(requires={"types", "unfused"})
 def sink_slices(graph: Graph) -> Graph:
     """Sink last-axis slices through elementwise ops in loop bodies (see the module docstring)."""
 
