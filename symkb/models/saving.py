@@ -34,6 +34,7 @@ import zipfile
 
 import numpy as np
 
+from .._version import __version__
 from ..ir import limits
 from ..ir.errors import FileFormatError
 from ..utils import safe_io
@@ -68,7 +69,6 @@ def _architecture(model) -> dict:
 
 def model_to_json(model, **kwargs) -> str:
     """``model.to_json()``: the architecture in tf_keras's JSON format."""
-    from .. import __version__
     doc = {**_architecture(model), "keras_version": f"symkb-{__version__}", "backend": "symkb"}
     return json.dumps(doc, default=_json_default, **kwargs)
 
@@ -109,7 +109,6 @@ def _from_architecture(doc, custom_objects):
 
 
 def _documents(model, include_graph: bool):
-    from .. import __version__
     weights = model.weights
     config = {
         "format": FORMAT, "version": VERSION, "symkb_version": __version__,
