@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from .errors import VerifyError
 from .registry import REGISTRY
+from .types import TensorType
+from .variable import Variable
 
 # op name -> callable(node) raising VerifyError; ops with bodies add theirs.
 NODE_CHECKS: dict = {}
@@ -71,8 +73,6 @@ def _check_source(node, where: str) -> None:
     """``input``/``param``/``const`` nodes: one result whose type is their payload's."""
     import numpy as np
 
-    from .types import TensorType
-    from .variable import Variable
     if len(node.out_types) != 1 or node.inputs:
         raise VerifyError(f"{where}: a {node.op} node has no operands and one result; it has "
                           f"{len(node.inputs)} operand(s) and {len(node.out_types)} result(s)")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..backend.nest import flatten, map_structure, pack_as
 from ..ir import KerasTensor
 from ..layers.base import Layer
-from ..layers.core import InputLayer, input_layer_of
+from ..layers.core import Input, InputLayer, input_layer_of
 
 
 def _clone_layer(layer):
@@ -51,7 +51,6 @@ def _new_inputs(model, input_tensors) -> list:
 
 
 def _new_placeholder_input(t):
-    from ..layers.core import Input
     return Input(batch_shape=tuple(t.shape), dtype=t.dtype)
 
 

@@ -17,6 +17,7 @@ from ..ir.variable import checked_value
 from ..layers.base import Layer, history
 from ..layers.core import InputLayer
 from ..backend.nest import flatten, map_structure, pack_as
+from ..backend.session import to_snake_case, unique_object_name
 from .config import class_name_of
 from .inference_only import InferenceOnly
 from .summary import summarize
@@ -360,7 +361,6 @@ def _one_output_shape(layer) -> bool:
 
 
 def _default_name(cls) -> str:
-    from ..backend.session import to_snake_case, unique_object_name
     return unique_object_name(to_snake_case(cls.__name__))
 
 

@@ -13,6 +13,8 @@ import warnings
 
 import numpy as np
 
+from ..utils.progbar import Progbar
+
 DEFAULT_BATCH_SIZE = 32
 
 
@@ -83,7 +85,6 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
         return fn(*arrays)
     bar = None
     if verbose:
-        from ..utils.progbar import Progbar
         bar = Progbar(target, verbose=verbose)
     chunks = []
     for step in range(min(target, batches)):

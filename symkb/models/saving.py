@@ -37,9 +37,11 @@ import numpy as np
 from .._version import __version__
 from ..ir import limits
 from ..ir.errors import FileFormatError
+from ..ir.serialize import to_dict
 from ..utils import safe_io
 from ..utils.atomic import write_atomic
 from .file_kinds import refuse_foreign, refuse_tf_keras_name
+from .folder_save import read_folder, write_folder
 
 FORMAT = "symkb-model"
 VERSION = 1
@@ -116,7 +118,6 @@ def _documents(model, include_graph: bool):
         "weights": [{"name": w.name, "shape": list(w.shape), "dtype": w.dtype} for w in weights],
     }
     if include_graph:
-        from ..ir.serialize import to_dict
         config["graph"] = to_dict(model.graph, include_values=False)
     buffer = io.BytesIO()
     np.savez(buffer, **{f"weight_{i}": w.numpy() for i, w in enumerate(weights)})
@@ -139,7 +140,6 @@ def save_model(model, filepath, overwrite: bool = True, include_graph: bool = Tr
     refuse_tf_keras_name(filepath, "model.save")
     text, weights = _documents(model, include_graph)
     if os.path.isdir(filepath):
-        from .folder_save import write_folder
         write_folder(filepath, json.loads(text), weights, overwrite,
                      lambda doc: json.dumps(doc, default=_json_default, indent=1,
                                             allow_nan=False))
@@ -157,7 +157,6 @@ def _read(filepath: str):
     """``(config text, weights bytes or None)`` of a saved model in any form."""
     refuse_foreign(filepath)
     if os.path.isdir(filepath):
-        from .folder_save import read_folder
         return read_folder(filepath, ModelFormatError)
     if safe_io.is_zip(filepath):
         with safe_io.open_archive(filepath) as archive:

@@ -20,9 +20,11 @@ import time
 import numpy as np
 
 from ...ir import evaluate
+from ..cache import attach, clear_numba_cache, load_module, release
 from ..executable import Executable
 from ..payloads import ParamSpecs, check_const
 from ..shape_guard import ShapeGuard
+from . import gemm
 from .blocks import row_blocks, run_blocks, thread_count
 from .codegen import EMITTERS, Unsupported, generate  # noqa: F401
 
@@ -144,7 +146,6 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
     Raises:
         Unsupported: a node the cpu target cannot compile (the message names it).
     """
-    from ..cache import attach, clear_numba_cache, load_module, release
     generated = generate(graph, name or graph.name)
     source, args, fn_name = generated.source, generated.args, generated.fn_name
     start = time.perf_counter()
@@ -152,7 +153,6 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
     try:
         dispatcher = getattr(module, fn_name)
         sig = _signature(args)
-        from . import gemm
         try:
             gemm.prepare()
             dispatcher.compile(sig)

@@ -1,10 +1,11 @@
 """The CPU code generator: one readable Python function for a whole graph.
 
 :class:`Codegen` walks the graph in order and hands each node to its emitter
-(``EMITTERS[op](cg, node)``, filled by ``elementwise.py``, ``arrays.py`` and
-``loops.py``). The result is a module source: one header comment, the
-imports, and one ``@njit(cache=True, error_model="numpy")`` function whose
-arguments are the graph's inputs, then its parameters (read at call time, so
+(``EMITTERS[op](cg, node)``, merged from the tables of ``elementwise.py``,
+``arrays.py``, ``impure.py`` and ``loops.py``). The result is a module
+source: one header comment, the imports, and one ``@njit(cache=True,
+error_model="numpy")`` function whose arguments are the graph's inputs, then
+its parameters (read at call time, so
 ``set_value`` never recompiles), then its array constants. A graph that runs
 on row blocks (``loops.row_split``) is compiled ``nogil=True`` and takes one
 more argument per row-wise result: the block's rows of the whole-batch
@@ -36,18 +37,16 @@ from dataclasses import dataclass
 
 from ...ir import Graph
 from ...ir.printer import format_node, name_values
-from .scalar import np_type
-from ..errors import LoweringError
+from ..emitters import merge
+from ..errors import Unsupported
+from ..passes.rewrite import consumers
 from ..writer import SourceWriter
+from . import arrays, elementwise, impure, loops
+from .loops import row_split, step_projections
+from .scalar import np_type
 
-
-class Unsupported(LoweringError):
-    """The cpu target cannot compile this graph (the message says which node and why)."""
-
-    default_target = "cpu"
-
-
-EMITTERS: dict = {}
+# The cpu target's table, op -> emitter: each emitter module declares its own.
+EMITTERS = merge("cpu", elementwise.EMITTERS, arrays.EMITTERS, impure.EMITTERS, loops.EMITTERS)
 
 # The generated module's imports: (module, names), a name "x as y" binding y.
 IMPORTS = (
@@ -70,15 +69,6 @@ RESERVED = MODULE_GLOBALS | {
     "m", "s", "e", "c", "j", "r", "k", "b"} | {f"i{k}" for k in range(8)}
 
 _OP_BASE = {"dot": "matmul", "fused_dot": "dense", "fused_elementwise": "ew"}
-
-
-def emitter(*ops):
-    """Register the decorated function as the cpu emitter of ``ops``."""
-    def deco(fn):
-        for op in ops:
-            EMITTERS[op] = fn
-        return fn
-    return deco
 
 
 def ir_line(node, namer) -> str:
@@ -254,11 +244,9 @@ class Codegen:
 
     # -- driving ----------------------------------------------------------
     def emit_nodes(self, graph: Graph) -> None:
-        from ..passes.rewrite import consumers
         saved_users = self.users
         self.users = consumers(graph)
         if not self.in_loop and self.row_split is not None:
-            from .loops import step_projections
             self.sunk.update(step_projections(graph, self.users))
         self._emit_nodes(graph)
         self.users = saved_users
@@ -292,7 +280,6 @@ class Codegen:
             emit(self, node)
 
     def generate(self) -> str:
-        from .loops import row_split
         graph = self.graph
         self.row_split = row_split(graph)
         for t in graph.inputs:
@@ -353,7 +340,6 @@ class Generated:
 
 def generate(graph: Graph, fn_name: str) -> Generated:
     """The module source for ``graph``, its arguments and how it may be called."""
-    from . import arrays, elementwise, impure, loops  # noqa: F401  (fill EMITTERS)
     cg = Codegen(graph, fn_name)
     source = cg.generate()
     return Generated(source, cg.args, cg.fn_name, cg.row_split)

@@ -14,6 +14,7 @@ import math
 
 from ...ir.ops.elementwise import NEGATIVE_INT_POWER
 from ...ir.types import is_float, is_int, result_dtype
+from ..errors import Unsupported
 
 NP_TYPES = {
     "float32": "np.float32", "float64": "np.float64",
@@ -28,7 +29,6 @@ def np_type(dtype: str) -> str:
     try:
         return NP_TYPES[dtype]
     except KeyError:
-        from .codegen import Unsupported
         raise Unsupported(f"dtype {dtype} is not supported by the cpu target") from None
 
 

@@ -21,11 +21,16 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import Graph
+from ..emitters import registrar
 from . import adapter
-from .program import Step, contiguous_strides, emitter, size_of
+from .program import Step, contiguous_strides, size_of
 from .scalar import EMITTERS as SCALAR_EMITTERS
 from .scalar import emit as emit_scalar
 from .scalar import lit
+from .source import KERNEL, SourceWriter
+
+EMITTERS: dict = {}  # this module's ops (executable.py merges the tables)
+emitter = registrar(EMITTERS)
 
 
 class Body:
@@ -122,7 +127,6 @@ def operand_read(plan: OperandPlan, array: str, index="i") -> str:
 
 def build_kernel(name, body: Body, operand_shapes, out_shape, n_out) -> tuple:
     """Source of an elementwise kernel and its operand plans."""
-    from .source import KERNEL, SourceWriter
     plans = [OperandPlan(j, s, out_shape) for j, s in enumerate(operand_shapes)]
     rank = len(out_shape)
     outs = [f"out{k}" for k in range(n_out)]

@@ -1,7 +1,8 @@
 """From an optimised graph to a device program: kernels plus host launch steps.
 
 :class:`Lowering` offers each node of the graph to the cuda target's emitter
-table (:data:`EMITTERS`, filled by the kernel modules of this package). An
+table (``op -> emitter``, merged from the kernel modules' tables in
+``executable.py`` and handed to the lowering). An
 emitter adds kernels to the :class:`~.source.KernelModule` and appends
 :class:`Step` objects: small host closures that read device arrays from the
 environment, allocate the result on the device, and launch. Values never
@@ -25,9 +26,8 @@ import numpy as np
 from ...ir import Graph, KerasTensor, Node, get_op
 from ...ir.types import TensorType
 from ..errors import LoweringError
+from . import adapter
 from .source import KernelModule
-
-EMITTERS: dict[str, Callable] = {}
 
 UNSUPPORTED = {
     "dropout": "a random op: numpy's generator stream (the interpreter's meaning) cannot be "
@@ -37,15 +37,6 @@ UNSUPPORTED = {
     "print_tensor": "it prints from the host (the cpu target under 'auto')",
     "round_float16": "it only appears in graphs the cpu target widens from float16",
 }
-
-
-def emitter(*ops):
-    """Register the decorated function as the cuda emitter of ``ops``."""
-    def decorate(fn):
-        for op in ops:
-            EMITTERS[op] = fn
-        return fn
-    return decorate
 
 
 class CudaLoweringError(LoweringError):
@@ -98,8 +89,10 @@ def runtime_types(node: Node, arrays) -> tuple:
 class Lowering:
     """Lowers one graph (and, through :meth:`lower_body`, loop bodies) to steps."""
 
-    def __init__(self, graph: Graph, module: KernelModule | None = None, *, options=None):
+    def __init__(self, graph: Graph, module: KernelModule | None = None, *, options=None,
+                 emitters: dict):
         self.graph = graph
+        self.emitters = emitters  # op -> emitter: the target's table
         self.module = module or KernelModule(graph.name)
         self.options = dict(options or {})
         self.steps: list[Step] = []
@@ -122,7 +115,7 @@ class Lowering:
     def lower_node(self, node: Node):
         if node in self.absorbed:
             return
-        fn = EMITTERS.get(node.op)
+        fn = self.emitters.get(node.op)
         if fn is None:
             reason = UNSUPPORTED.get(node.op, "no kernel or decomposition is registered for it")
             raise CudaLoweringError(
@@ -147,7 +140,6 @@ class Lowering:
         """A step putting const ``t`` in the environment (uploaded on the first run only)."""
         if t in self.consts:
             return
-        from . import adapter
         value = np.ascontiguousarray(np.asarray(t.node.attrs["value"], dtype=t.dtype))
         cache = self.consts[t] = {}
 
