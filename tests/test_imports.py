@@ -71,10 +71,6 @@ KNOWN_CYCLES: list[frozenset] = [
     # a KerasTensor's Python operators (x + y) build nodes through build.call,
     # which makes nodes, and param nodes for Variables (tensors with operators too)
     frozenset({"symkb.ir.node", "symkb.ir.build", "symkb.ir.variable"}),
-    # a Model's methods (get_config, to_json, save, load_weights, predict) are
-    # written in the modules that also make models from configs
-    frozenset({"symkb.models.config", "symkb.models.functional", "symkb.models.predicting",
-               "symkb.models.saving", "symkb.models.sequential", "symkb.models.weights_io"}),
 ]
 
 
@@ -273,3 +269,31 @@ def test_layer_lookup_by_name_finds_exactly_the_exported_layers():
     exported = {name: obj for name, obj in vars(layers).items()
                 if isinstance(obj, type) and issubclass(obj, layers.Layer)}
     assert layer_classes() == exported
+
+
+def test_model_lookup_by_name_finds_the_model_classes():
+    # models.config finds the model classes without importing functional.py and
+    # sequential.py (which import it)
+    import symkb
+    from symkb.models.config import model_classes
+    assert model_classes() == {"Sequential": symkb.Sequential, "Functional": symkb.Model,
+                               "Model": symkb.Model}
+
+
+def test_emitter_tables_merge_explicitly_and_refuse_a_second_emitter():
+    from symkb.lower.emitters import merge, registrar
+    first, second = {}, {}
+    emitter, other = registrar(first), registrar(second)
+
+    @emitter("relu", "tanh")
+    def emit_unary(cg, node):
+        return "unary"
+
+    @other("relu")
+    def emit_relu(cg, node):
+        return "relu"
+
+    assert first == {"relu": emit_unary, "tanh": emit_unary}
+    assert merge("cpu", first, {"tanh": emit_unary}) == first
+    with pytest.raises(ValueError, match=r"cpu target: op 'relu' has two emitters"):
+        merge("cpu", first, second)

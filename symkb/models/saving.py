@@ -40,6 +40,7 @@ from ..ir.errors import FileFormatError
 from ..ir.serialize import to_dict
 from ..utils import safe_io
 from ..utils.atomic import write_atomic
+from .config import deserialize_layer, serialize_layer
 from .file_kinds import refuse_foreign, refuse_tf_keras_name
 from .folder_save import read_folder, write_folder
 
@@ -65,7 +66,6 @@ def _json_default(value):
 
 
 def _architecture(model) -> dict:
-    from .config import serialize_layer
     return serialize_layer(model)
 
 
@@ -102,7 +102,6 @@ def model_from_text(json_string, custom_objects=None, *, source: str = "<text>")
 
 
 def _from_architecture(doc, custom_objects):
-    from .config import deserialize_layer
     if not isinstance(doc, dict) or "class_name" not in doc or "config" not in doc:
         raise ModelFormatError("expected a model architecture {\"class_name\": ..., "
                                f"\"config\": ...}}, received {str(doc)[:80]!r}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..ir import Graph, KerasTensor
 from ..layers.base import Layer
 from ..layers.core import InputLayer, input_layer_of
+from .config import sequential_config, sequential_from_config
 from .functional import Model, _collect_layers, _default_name
 
 
@@ -187,12 +188,10 @@ class Sequential(Model):
 
     def get_config(self) -> dict:
         """The model's name and its layers' configs, in order (``from_config``)."""
-        from .config import sequential_config
         return sequential_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from .config import sequential_from_config
         return sequential_from_config(config, custom_objects)
 
 

@@ -33,6 +33,7 @@ from ..backend.session import to_snake_case
 from ..layers.base import Layer
 from ..utils import safe_io
 from ..utils.atomic import write_atomic
+from .config import class_name_of
 from .file_kinds import HDF5_SIGNATURE, is_hdf5, is_tf_keras_archive
 
 H5_SUFFIX = ".weights.h5"
@@ -67,7 +68,6 @@ def weight_paths(model) -> dict:
 
 
 def _snake_class_name(layer) -> str:
-    from .config import class_name_of
     return to_snake_case(class_name_of(layer))
 
 
