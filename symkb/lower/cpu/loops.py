@@ -51,6 +51,7 @@ from ..writer import SourceWriter
 EMITTERS: dict = {}  # this module's ops (codegen.py merges the tables)
 emitter = registrar(EMITTERS)
 
+
 def _only_elementwise_readers(body, t) -> bool:
     for node in body.nodes:
         for i, u in enumerate(node.inputs):
