@@ -297,3 +297,12 @@ def test_emitter_tables_merge_explicitly_and_refuse_a_second_emitter():
     assert merge("cpu", first, {"tanh": emit_unary}) == first
     with pytest.raises(ValueError, match=r"cpu target: op 'relu' has two emitters"):
         merge("cpu", first, second)
+
+
+if __name__ == "__main__":  # python tests/test_imports.py: the numbers for a closing note
+    graph = import_graph()
+    found = cycles(graph)
+    print(f"import cycles: {len(found)} (modules in them: {sum(map(len, found))}); "
+          f"function-level symkb imports: {len({(e.source, e.line) for e in graph if e.lazy})}")
+    for component in found:
+        print(_describe(component, graph))
