@@ -11,7 +11,9 @@ then the output buffers. ``set_value`` is seen by the next call, batch size
 and sequence length vary freely, and neither recompiles. A graph that keeps its
 batch rows apart runs on blocks of rows, one a thread (``blocks.py``).
 
-numba is imported here only when a graph is compiled.
+numba is imported with this package (its kernels and runtime helpers are
+numba functions); ``symkb.lower`` imports it only to compile a graph for the
+cpu target.
 """
 from __future__ import annotations
 

@@ -1,11 +1,10 @@
 """The CPU code generator: one readable Python function for a whole graph.
 
 :class:`Codegen` walks the graph in order and hands each node to its emitter
-(``EMITTERS[op](cg, node)``, merged from the tables of ``elementwise.py``,
-``arrays.py``, ``impure.py`` and ``loops.py``). The result is a module
-source: one header comment, the imports, and one ``@njit(cache=True,
-error_model="numpy")`` function whose arguments are the graph's inputs, then
-its parameters (read at call time, so
+(``EMITTERS[op](cg, node)``, merged from each emitter module's table). The
+result is a module source: one header comment, the
+imports, and one ``@njit(cache=True, error_model="numpy")`` function whose
+arguments are the graph's inputs, then its parameters (read at call time, so
 ``set_value`` never recompiles), then its array constants. A graph that runs
 on row blocks (``loops.row_split``) is compiled ``nogil=True`` and takes one
 more argument per row-wise result: the block's rows of the whole-batch
