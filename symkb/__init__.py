@@ -5,9 +5,9 @@ tiny compiler (Numba CPU kernels, numba.cuda kernels).
     from symkb import backend as K
     from symkb import layers
 """
+from ._version import __version__  # noqa: F401
 from . import backend, ir, layers, mixed_precision, models, utils  # noqa: F401
 from .layers import Input  # noqa: F401
 from .models import Model, Sequential  # noqa: F401
 from .compile import compile  # noqa: F401,A004
 
-__version__ = "0.1.0"

@@ -11,7 +11,8 @@ from symkb import backend as K
 from symkb import ir
 from symkb.ir import Graph, GraphFormatError, from_json, to_json
 from symkb.ir.printer import format_graph
-from symkb.ir.serialize import decode_array, encode_array
+from symkb.ir.json_read import decode_array
+from symkb.ir.serialize import encode_array
 
 
 @pytest.mark.parametrize("encoding", ["base64", "list"])

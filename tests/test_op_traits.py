@@ -20,7 +20,8 @@ from symkb.lower.cpu import arrays, elementwise, impure, loops  # noqa: F401  (f
 from symkb.lower.cpu.codegen import EMITTERS as CPU_EMITTERS
 from symkb.lower.cpu.rows import ROW_RULES
 from symkb.lower.cuda import elementwise as _ce, linalg, movement, reduce, rnn  # noqa: F401
-from symkb.lower.cuda.program import NODE_EMITTERS as CUDA_EMITTERS, UNSUPPORTED as CUDA_REFUSED
+from symkb.lower.cuda.executable import EMITTERS as CUDA_EMITTERS
+from symkb.lower.cuda.program import UNSUPPORTED as CUDA_REFUSED
 from symkb.lower.passes.licm import STEP_RULES
 
 

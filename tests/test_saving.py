@@ -91,7 +91,7 @@ def test_archive_layout_and_contents(tmp_path):
     assert [w["name"] for w in config["weights"]] == [w.name for w in model.weights]
     assert config["weights"][0] == {"name": "dense/kernel:0", "shape": [4, 8],
                                     "dtype": "float32"}
-    graph = symkb.ir.serialize.from_dict(config["graph"])
+    graph = symkb.ir.json_read.from_dict(config["graph"])
     assert str(graph) == str(model.graph)
     doc, arrays = read_saved(path)
     assert doc == config and len(arrays) == 4

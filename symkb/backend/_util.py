@@ -7,6 +7,7 @@ import numpy as np
 
 from ..ir import KerasTensor, Variable, as_tensor
 from ..ir.types import normalize_axes, normalize_axis
+from .config import floatx
 
 
 def ndim_of(x) -> int:
@@ -31,7 +32,6 @@ def dtype_of(x) -> str:
     if isinstance(x, int):
         return "int32"
     if isinstance(x, float):
-        from .config import floatx
         return floatx()
     return np.asarray(x).dtype.name
 

@@ -5,6 +5,9 @@ and validate them with tf_keras's semantics.
 """
 from __future__ import annotations
 
+import numpy as np
+
+from .. import ir
 from .session import STATE
 
 _FLOATX = ("float16", "float32", "float64")
@@ -151,9 +154,6 @@ def cast_to_floatx(x):
     Returns:
         An ``np.ndarray`` of dtype floatx, or a KerasTensor for a symbolic ``x``.
     """
-    import numpy as np
-
-    from .. import ir
     if ir.is_symbolic(x):
         return ir.call("cast", x, dtype=STATE.floatx)
     return np.asarray(x, dtype=STATE.floatx)

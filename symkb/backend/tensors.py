@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import ir
 from ..ir import KerasTensor, Variable
+from ..ir.ops.debug import print_tensor as show
 from ._util import ndim_of, shape_of
 from .config import floatx
 from .session import unique_object_name
@@ -301,7 +302,6 @@ def print_tensor(x, message="", summarize=3):
     """
     if isinstance(x, KerasTensor):
         return ir.call("print_tensor", x, message=str(message), summarize=int(summarize))
-    from ..ir.ops.debug import print_tensor as show
     show(np.asarray(x.value() if isinstance(x, Variable) else x), message=str(message),
          summarize=int(summarize))
     return x

@@ -26,7 +26,8 @@ from .export import from_networkx, to_dot, to_networkx
 from .parse import ParseError, parse
 from .printer import format_graph
 from .query import ancestors, critical_path, op_histogram
-from .serialize import GraphFormatError, from_json, to_json
+from .json_read import from_json
+from .serialize import GraphFormatError, to_json
 from .stats import GraphStats, stats
 from .registry import REGISTRY, OpDef, get_op, register
 from .replay import replay

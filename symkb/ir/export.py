@@ -30,10 +30,15 @@ networkx is imported only when these functions are called.
 """
 from __future__ import annotations
 
+from . import limits
+from .build import placeholder_node
 from .graph import Graph
+from .json_read import check_const, check_param
 from .node import Node
 from .printer import Namer, attr_items, graph_attrs, name_values, print_order
-from .serialize import parse_type
+from .serialize import GraphFormatError, parse_type
+from .variable import Variable
+from .verify import verify as run_verify
 
 
 def _key(namer: Namer, tensor) -> str:
@@ -95,28 +100,20 @@ def from_networkx(G, variables=None, *, verify: bool = True) -> Graph:
         GraphFormatError: (a :class:`~symkb.ir.errors.FileFormatError`) for a
             networkx graph that is not in this layout, naming the node and field.
     """
-    from . import limits
-    from .serialize import GraphFormatError
     with limits.reading("<networkx graph>", "symkb networkx layout", GraphFormatError):
         graph = _from_nx(G, dict(variables or {}), 0)
         if verify:
-            from .verify import verify as run_verify
             run_verify(graph)
         return graph
 
 
 def _nx_fail(where: str, message: str):
-    from .serialize import GraphFormatError
     raise GraphFormatError(f"{where}: {message}", field=where)
 
 
 def _from_nx(G, variables, depth: int) -> Graph:
     import networkx as nx
 
-    from . import limits
-    from .build import placeholder_node
-    from .serialize import check_const, check_param
-    from .variable import Variable
 
     limits.check_depth(depth, "graph")
     if not isinstance(G, nx.DiGraph):

@@ -11,10 +11,12 @@ bodies through that one mechanism.
 """
 from __future__ import annotations
 
-from .node import KerasTensor, Node
+from .node import Body, KerasTensor, Node
+from .printer import format_graph
+from .registry import get_op
 
 
-class Graph:
+class Graph(Body):
     """A closed computation; nodes in topological order (``graph.nodes``)."""
 
     def __init__(self, inputs, outputs, name: str = "graph"):
@@ -58,7 +60,6 @@ class Graph:
                 stack.append(iter([(body, n) for n in body.nodes]))
 
     def __str__(self) -> str:
-        from .printer import format_graph
         return format_graph(self)
 
     def __repr__(self) -> str:
@@ -106,5 +107,4 @@ def evaluate(graph: Graph, inputs) -> list:
 
 def run_node(node: Node, arrays) -> tuple:
     """The numpy reference of one node applied to concrete operands."""
-    from .registry import get_op
     return get_op(node.op).run(arrays, node.attrs, node.out_types)

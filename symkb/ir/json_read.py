@@ -14,11 +14,14 @@ import base64
 import numpy as np
 
 from . import limits
+from .build import placeholder_node
 from .graph import Graph
 from .node import Node
+from .restore import make_variable, variable_mapping
 from .serialize import FORMAT, VERSION, GraphFormatError, parse_type
-from .types import TensorType
+from .types import TensorType, canonical_dtype
 from .variable import Variable
+from .verify import verify as run_verify
 
 
 def decode_array(data: dict, field: str = "array") -> np.ndarray:
@@ -27,7 +30,6 @@ def decode_array(data: dict, field: str = "array") -> np.ndarray:
     The element count is checked against :mod:`symkb.ir.limits` and against
     the stored data before an array is made.
     """
-    from .types import canonical_dtype
     if not isinstance(data, dict):
         raise GraphFormatError(f"{field}: expected an array entry {{\"dtype\", \"shape\", "
                                f"\"base64\" or \"data\"}}. Received: {str(data)[:80]}",
@@ -99,7 +101,6 @@ class _Reader:
     """Builds a graph from a document; every entry is checked before use."""
 
     def __init__(self, doc: dict, variables):
-        from .restore import make_variable, variable_mapping
         given = variable_mapping(variables)
         self.variables = []
         self.seen: set = set()
@@ -133,7 +134,6 @@ class _Reader:
             self.variables.append(var)
 
     def graph(self, data: dict, depth: int = 0, field: str = "graph") -> Graph:
-        from .build import placeholder_node
         limits.check_depth(depth, field)
         if not isinstance(data, dict) or not isinstance(data.get("nodes"), list) \
                 or not isinstance(data.get("name"), str):
@@ -248,7 +248,6 @@ class _Reader:
 
 def _scalar(data, field: str):
     """A ``{"scalar": {"dtype", "value"}}`` entry as a numpy scalar."""
-    from .types import canonical_dtype
     try:
         dtype = np.dtype(canonical_dtype(data["dtype"]))
         value = data["value"]
@@ -304,7 +303,6 @@ def from_dict(doc: dict, variables=None, *, verify: bool = True) -> Graph:
     reader = _Reader(doc, variables)
     graph = reader.graph(doc.get("graph"))
     if verify:
-        from .verify import verify as run_verify
         run_verify(graph)
     return graph
 

@@ -32,7 +32,7 @@ import re
 
 import numpy as np
 
-from .errors import FileFormatError, LimitError
+from .errors import DTypeError, FileFormatError, LimitError, SymbolicValueError
 from .safe_text import escape_controls
 
 
@@ -308,7 +308,6 @@ def reading(source: str, fmt: str, error: type = FileFormatError):
         if outer is not None:
             raise
         family = isinstance(exc, ValueError) and not isinstance(exc, UnicodeError)
-        from .errors import DTypeError, SymbolicValueError
         own = family or isinstance(exc, (DTypeError, SymbolicValueError))
         err = error(escape_controls(f"{source}: not a valid {fmt}: {_describe(exc)}"),
                     source=source, format=fmt)

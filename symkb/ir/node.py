@@ -24,6 +24,17 @@ from .types import TensorType
 _ids = itertools.count()
 
 
+class Body:
+    """A graph held in a node's attributes (a loop body).
+
+    :class:`~symkb.ir.graph.Graph` derives from it, so that nodes and the
+    printer recognise a nested graph without importing the graph module, which
+    imports this one.
+    """
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class Node:
     """One operation of a graph."""
@@ -55,8 +66,7 @@ class Node:
 
     def bodies(self):
         """The graphs nested in this node's attributes (loop bodies), in attribute order."""
-        from .graph import Graph
-        return [v for _, v in sorted(self.attrs.items()) if isinstance(v, Graph)]
+        return [v for _, v in sorted(self.attrs.items()) if isinstance(v, Body)]
 
 
 class _Operators:

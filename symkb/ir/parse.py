@@ -35,12 +35,14 @@ import re
 import numpy as np
 
 from . import limits
+from .build import placeholder_node
 from .graph import Graph
 from .lexer import ParseError, Token, tokenize, where
 from .node import Node
-from .printer import INDEX_ATTRS
+from .printer import INDEX_ATTRS, format_scalar
 from .restore import make_variable, variable_mapping
 from .types import TensorType, long_dtype
+from .verify import verify as run_verify
 
 # How an expected token kind reads in a message.
 _KIND_NAMES = {"ident": "an identifier", "value": "a value name (%name)"}
@@ -177,7 +179,6 @@ class _Parser:
         self.fail(f"expected a graph name, found {tok!r}", tok)
 
     def params(self, scope) -> list:
-        from .build import placeholder_node
         self.expect("(")
         inputs = []
         if self.accept(")"):
@@ -477,7 +478,6 @@ def _fix_double_rounding(array, texts):
     """
     if array.dtype == np.float64:
         return
-    from .printer import format_scalar
     name = array.dtype.name
     for i, text in enumerate(texts):
         if format_scalar(array[i], name) != text and text not in ("nan", "-nan"):
@@ -517,6 +517,5 @@ def parse(text: str, variables=None, *, verify: bool = True, source: str = "<tex
         limits.check_bytes(len(text), "text", "printed graph")
         graph = _Parser(text, variables).module()
         if verify:
-            from .verify import verify as run_verify
             run_verify(graph)
         return graph

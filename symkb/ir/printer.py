@@ -33,9 +33,11 @@ import re
 
 import numpy as np
 
+from .node import Body
 from .registry import REGISTRY
 from .safe_text import escape_controls, has_controls
 from .types import TensorType
+from .variable import Variable
 
 ABBREVIATE_OVER = 16   # arrays with more elements print abbreviated unless full=True
 _ABBREVIATED_SHOWN = 8
@@ -75,8 +77,6 @@ def format_value(value, *, full: bool = True) -> str:
     dicts ``{"k": v}`` (sorted keys), arrays ``f32[2]{1.0, 2.0}``; a
     Variable prints its name and a Graph ``<graph name>``.
     """
-    from .graph import Graph
-    from .variable import Variable
     if value is None:
         return "none"
     if isinstance(value, (bool, np.bool_)):
@@ -100,7 +100,7 @@ def format_value(value, *, full: bool = True) -> str:
         return format_array(value, full=full)
     if isinstance(value, Variable):
         return format_value(value.name)
-    if isinstance(value, Graph):
+    if isinstance(value, Body):
         return f"<graph {value.name}>"
     return repr(value)
 
@@ -188,8 +188,7 @@ def print_order(graph) -> list:
 
 def graph_attrs(node) -> list:
     """``[(key, graph)]``: the graph-valued attributes of ``node``, sorted by key."""
-    from .graph import Graph
-    return [(k, v) for k, v in sorted(node.attrs.items()) if isinstance(v, Graph)]
+    return [(k, v) for k, v in sorted(node.attrs.items()) if isinstance(v, Body)]
 
 
 def _name_results(node, namer) -> list:
@@ -223,10 +222,9 @@ def attr_items(node, *, full: bool = False) -> list:
     opdef = REGISTRY.get(node.op)
     if opdef is not None and opdef.print_attrs is not None:
         attrs = opdef.print_attrs(attrs)  # a param shows its Variable's name
-    from .graph import Graph
     return [f"{k}={format_index(v)}" if (node.op, k) in INDEX_ATTRS
             else f"{k}={format_value(v, full=full)}"
-            for k, v in sorted(attrs.items()) if not isinstance(v, Graph)]
+            for k, v in sorted(attrs.items()) if not isinstance(v, Body)]
 
 
 def format_node(node, names, *, full: bool = False, compact: bool = False) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections import Counter
 
 from .graph import Graph
+from .printer import print_order
+from .stats import stats
 
 
 def op_histogram(graph: Graph, *, bodies: bool = True) -> Counter:
@@ -47,7 +49,6 @@ def critical_path(graph: Graph, *, weight: str = "flops", batch_size: int | None
     if weight not in ("flops", "nodes"):
         raise ValueError(f"critical_path: weight must be 'flops' or 'nodes', received {weight!r}")
     if weight == "flops":
-        from .stats import stats
         rows = stats(graph, batch_size=batch_size).nodes
         cost = _top_level_costs(graph, rows)
     else:
@@ -72,7 +73,6 @@ def critical_path(graph: Graph, *, weight: str = "flops", batch_size: int | None
 
 def _top_level_costs(graph: Graph, rows) -> dict:
     """FLOPs of each top-level node, its bodies' totals included."""
-    from .printer import print_order
     order = print_order(graph)
     cost, k = {}, 0
     for node in order:

@@ -185,7 +185,3 @@ def to_json(graph: Graph, *, include_values: bool = True, encoding: str = "base6
     return json.dumps(to_dict(graph, include_values=include_values, encoding=encoding),
                       indent=indent, allow_nan=False, ensure_ascii=False)
 
-
-# the reading half lives in json_read.py; its names stay importable from here
-from .json_read import (check_const, check_param, decode_array, from_dict,  # noqa: E402,F401
-                        from_json)

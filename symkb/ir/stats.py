@@ -33,6 +33,7 @@ import numpy as np
 from .safe_text import escape_controls
 from .graph import Graph
 from .printer import graph_attrs, name_values, print_order
+from .registry import REGISTRY
 
 _MATMUL_K = {
     "dot": lambda node: node.inputs[0].shape[-1],
@@ -190,7 +191,6 @@ class _Counter:
 
     def node_flops(self, node) -> int:
         """FLOPs of one run of ``node`` itself (its bodies are counted apart)."""
-        from .registry import REGISTRY
         op = node.op
         if op in _FREE:
             return 0

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from .errors import VerifyError
-from .graph import Graph
+from .node import Body
 from .registry import REGISTRY, declare
 
 
@@ -92,7 +92,7 @@ def _check_bodies_declared(node, where: str) -> None:
     bodies through the ``bodies`` trait, so an undeclared one would be skipped."""
     declared = REGISTRY[node.op].bodies
     for key, value in sorted(node.attrs.items()):
-        if isinstance(value, Graph) and key not in declared:
+        if isinstance(value, Body) and key not in declared:
             raise VerifyError(f"{where}: attribute {key!r} holds a graph, but op {node.op!r} "
                               f"declares the bodies {declared}; register it with "
                               f"bodies=({key!r},) so the passes reach it")

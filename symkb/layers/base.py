@@ -437,8 +437,6 @@ class Layer:
 
 
 def _to_arrays(inputs, dtype):
-    from ..backend.nest import map_structure
-
     def convert(x):
         if isinstance(x, Variable):
             return x.value()

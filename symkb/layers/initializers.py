@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 
+from ..backend.session import to_snake_case
 from ..ir import limits
 
 _TRUNCATED_STDDEV = 0.87962566103423978  # std of a unit normal truncated at +-2
@@ -308,7 +309,6 @@ _CLASSES = {cls.__name__: cls for cls in _CLASS_LIST}
 def _aliases() -> dict:
     """Every name tf_keras's ``initializers.get`` accepts: class names, their
     snake-case forms, the ``V2`` names old configs hold, and the short aliases."""
-    from ..backend.session import to_snake_case
     table = {}
     for name, cls in _CLASSES.items():
         table[name] = table[name + "V2"] = table[to_snake_case(name)] = cls

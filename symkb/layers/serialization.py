@@ -10,6 +10,8 @@ information only, since symkb builds a layer on its first call.
 """
 from __future__ import annotations
 
+from .base import Layer
+
 
 def serialize(layer) -> dict:
     """tf_keras's config entry for ``layer`` (see the module docstring).
@@ -31,6 +33,25 @@ def _as_lists(shape):
     return list(shape)
 
 
+def layer_classes() -> dict:
+    """The layer classes of :mod:`symkb.layers`, by name.
+
+    They are found among :class:`Layer`'s subclasses defined in symkb.layers
+    (public names only) rather than by importing the package, which imports
+    the wrappers that deserialise the layer they hold. Importing any module of
+    symkb.layers runs the package first, so every layer module is loaded by
+    the time this runs.
+    """
+    found = {"Layer": Layer}
+    stack = [Layer]
+    while stack:
+        for cls in stack.pop().__subclasses__():
+            stack.append(cls)
+            if cls.__module__.startswith("symkb.layers.") and not cls.__name__.startswith("_"):
+                found.setdefault(cls.__name__, cls)
+    return found
+
+
 def deserialize(entry, classes=None):
     """A layer from a config entry ``{"class_name", "config", ...}``.
 
@@ -43,13 +64,11 @@ def deserialize(entry, classes=None):
         ValueError: for an entry that is not a dict with ``class_name`` and
             ``config``, or a class that is not a symkb layer.
     """
-    from .. import layers
-    from .base import Layer
     if not isinstance(entry, dict) or "class_name" not in entry or "config" not in entry:
         raise ValueError("A layer entry is a dict with 'class_name' and 'config'. Received: "
                          f"{str(entry)[:80]}")
     name = entry["class_name"]
-    cls = (classes or {}).get(name) or getattr(layers, name, None)
+    cls = (classes or {}).get(name) or layer_classes().get(name)
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
         raise ValueError(f"Unknown layer: {name!r}. It is not a layer of symkb.layers.")
     return cls.from_config(dict(entry["config"]))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import warnings
 
 from .executable import Executable
+from .float16 import float16_outputs, has_float16, widen_float16
 from .interpreter import Interpreter
 from .passes import PIPELINE, run_pipeline
 
@@ -67,7 +68,6 @@ def compile_graph(graph, target: str = "auto", *, single_output: bool = False,
             if target != "auto":
                 raise
             # 'auto' on a GPU: an op without a cuda kernel sends the graph to the cpu target
-    from .float16 import float16_outputs, has_float16, widen_float16
     narrow = None
     source = graph
     if has_float16(graph):

@@ -33,6 +33,7 @@ import sys
 import threading
 import weakref
 
+from .._version import __version__ as symkb_version
 from ..utils.atomic import write_atomic
 
 ENV_VAR = "SYMKB_CACHE_DIR"
@@ -111,7 +112,6 @@ def source_key(source: str) -> str:
     """The cache key of a generated module: its source and the tool versions."""
     import numba
 
-    from .. import __version__ as symkb_version
     h = hashlib.sha256()
     for part in (source, numba.__version__, symkb_version, _runtime_stamp(), sys.version):
         h.update(part.encode())

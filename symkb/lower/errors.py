@@ -2,7 +2,8 @@
 
 One error class for "this target cannot compile this graph", whatever the
 target: :class:`LoweringError` says which target, which op and which node.
-The cpu target's ``Unsupported`` and the cuda target's ``CudaLoweringError``
+The cpu target's :class:`Unsupported` (here, so that the cpu emitter modules
+need not import the code generator) and the cuda target's ``CudaLoweringError``
 are its subclasses, so ``except LoweringError`` catches both.
 """
 from __future__ import annotations
@@ -39,4 +40,16 @@ class LoweringError(NotImplementedError):
         return f"{text} ({', '.join(where)})" if where else text
 
 
-__all__ = ["LoweringError"]
+class Unsupported(LoweringError):
+    """The cpu target cannot compile this graph (the message says which node and why)."""
+
+    default_target = "cpu"
+
+
+class CudaLoweringError(LoweringError):
+    """A node the cuda target cannot compile."""
+
+    default_target = "cuda"
+
+
+__all__ = ["LoweringError", "Unsupported", "CudaLoweringError"]

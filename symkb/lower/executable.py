@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, KerasTensor
+from .passes import PassReport
 
 
 class Executable:
@@ -22,7 +23,6 @@ class Executable:
         self.name = name or graph.name
         self.single_output = single_output
         self.output_keys = None  # K.function given a dict of outputs: the dict's keys
-        from .passes import PassReport
         self.passes_report = PassReport(passes_report or [])
         self.source = source
 

@@ -19,6 +19,9 @@ costs one dictionary lookup.
 """
 from __future__ import annotations
 
+import numpy as np
+
+from ..ir import Graph, TensorType, get_op
 from ..ir.errors import ShapeError
 
 _MAX_REMEMBERED = 256
@@ -71,10 +74,6 @@ def _kernel_fits(graph, shapes) -> bool:
     kernel's assumptions (see the module docstring). Sizes the walk cannot
     know (the results of loops and other nodes with bodies) count as
     fitting."""
-    import numpy as np
-
-    from ..ir import Graph, TensorType, get_op
-
     concrete = dict(zip(graph.inputs, shapes))
     for node in graph.nodes:
         if not node.inputs:  # inputs, weights, constants: their own shapes

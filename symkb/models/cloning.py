@@ -13,7 +13,9 @@ from __future__ import annotations
 from ..backend.nest import flatten, map_structure, pack_as
 from ..ir import KerasTensor
 from ..layers.base import Layer
-from ..layers.core import InputLayer, input_layer_of
+from ..layers.core import Input, InputLayer, input_layer_of
+from .functional import Model
+from .sequential import Sequential
 
 
 def _clone_layer(layer):
@@ -51,7 +53,6 @@ def _new_inputs(model, input_tensors) -> list:
 
 
 def _new_placeholder_input(t):
-    from ..layers.core import Input
     return Input(batch_shape=tuple(t.shape), dtype=t.dtype)
 
 
@@ -77,8 +78,6 @@ def clone_model(model, input_tensors=None, clone_function=None):
         >>> c.layers[0] is m.layers[0], c.layers[0].name == m.layers[0].name
         (False, True)
     """
-    from .functional import Model
-    from .sequential import Sequential
     if not isinstance(model, Model):
         raise TypeError("clone_model: expected a symkb Sequential or functional Model. "
                         f"Received: model={model!r} of type {type(model).__name__}")
@@ -107,7 +106,6 @@ def clone_model(model, input_tensors=None, clone_function=None):
 
 
 def _clone_sequential(model, input_tensors, clone):
-    from .sequential import Sequential
     stack = [clone(layer) for layer in model.layers]
     if input_tensors is not None:
         given = flatten(input_tensors)

@@ -18,6 +18,8 @@ nothing is ever executed from a config.
 """
 from __future__ import annotations
 
+from .. import layers
+from ..layers.base import Layer
 from ..layers.core import InputLayer
 from ..layers.serialization import serialize as layer_entry
 from ..backend.nest import flatten, map_structure
@@ -26,12 +28,9 @@ from .config_schema import check_functional, check_layer_entry, check_sequential
 
 def layer_class(class_name, custom_objects=None):
     """The class for ``class_name``: ``custom_objects`` first, then symkb's."""
-    from .. import layers
-    from . import functional, sequential
     if custom_objects and class_name in custom_objects:
         return custom_objects[class_name]
-    known = {"Sequential": sequential.Sequential, "Functional": functional.Model,
-             "Model": functional.Model}
+    known = model_classes()
     if class_name in known:
         return known[class_name]
     cls = getattr(layers, class_name, None)
@@ -39,6 +38,26 @@ def layer_class(class_name, custom_objects=None):
         return cls
     raise ValueError(f"Unknown layer: {class_name!r}. Please ensure it is a symkb layer or "
                      "pass it in `custom_objects`.")
+
+
+def model_classes() -> dict:
+    """symkb's model classes by the names configs give them: ``Sequential``,
+    ``Functional`` and ``Model``.
+
+    They are found among :class:`Layer`'s subclasses rather than imported:
+    ``functional.py`` and ``sequential.py`` import this module for their
+    ``get_config``/``from_config``. Importing any module of symkb.models runs
+    the package first, which defines both.
+    """
+    found = {}
+    stack = [Layer]
+    while stack:
+        for cls in stack.pop().__subclasses__():
+            stack.append(cls)
+            found.setdefault(f"{cls.__module__}.{cls.__qualname__}", cls)
+    model = found["symkb.models.functional.Model"]
+    return {"Sequential": found["symkb.models.sequential.Sequential"], "Functional": model,
+            "Model": model}
 
 
 def class_name_of(layer) -> str:
@@ -74,8 +93,7 @@ def deserialize_layer(config, custom_objects=None):
 
 def first_node_offset(layer) -> int:
     """1 for a model with its own input (its call 0 made it), else 0."""
-    from .functional import Model
-    return int(isinstance(layer, Model) and bool(getattr(layer, "inputs", None)))
+    return int(isinstance(layer, model_classes()["Model"]) and bool(getattr(layer, "inputs", None)))
 
 
 def sequential_config(model) -> dict:
@@ -87,9 +105,8 @@ def sequential_config(model) -> dict:
 
 
 def sequential_from_config(config, custom_objects=None):
-    from .sequential import Sequential
     check_sequential(config)
-    model = Sequential(name=config.get("name"), trainable=config.get("trainable", True))
+    model = model_classes()["Sequential"](name=config.get("name"), trainable=config.get("trainable", True))
     for layer_config in config["layers"]:
         layer = deserialize_layer(layer_config, custom_objects)
         model.add(layer)
@@ -129,7 +146,7 @@ def _is_ref(item) -> bool:
 
 def functional_from_config(config, custom_objects=None):
     """A functional model from :func:`functional_config`'s (or tf_keras's) config."""
-    from .functional import Model
+    Model = model_classes()["Model"]  # noqa: N806 (the class)
     check_functional(config)
     made: dict = {}     # layer name -> layer
     outputs: dict = {}  # (layer name, node index) -> list of output tensors

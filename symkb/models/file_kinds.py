@@ -21,6 +21,7 @@ import stat
 import zipfile
 
 from ..ir.errors import FileFormatError
+from ..utils import safe_io
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 TF_KERAS_EXTENSIONS = (".keras", ".h5", ".hdf5")
@@ -90,7 +91,6 @@ def refuse_foreign(path, action: str = "load_model") -> None:
             "yet. A .weights.h5 file is read by model.load_weights(path) on a model "
             f"with the same layers. {_MOVE_HINT}")
     if zipfile.is_zipfile(path):
-        from ..utils import safe_io
         # a damaged archive is reported by safe_io as such (a FileFormatError)
         with safe_io.open_archive(path) as archive:
             names = archive.namelist()

@@ -17,9 +17,13 @@ from ..ir.variable import checked_value
 from ..layers.base import Layer, history
 from ..layers.core import InputLayer
 from ..backend.nest import flatten, map_structure, pack_as
-from .config import class_name_of
+from ..backend.session import to_snake_case, unique_object_name
+from .config import class_name_of, functional_config, functional_from_config
 from .inference_only import InferenceOnly
+from .predicting import predict, predict_on_batch
+from .saving import model_to_json, save_model
 from .summary import summarize
+from .weights_io import load_weights, save_weights
 
 
 class Model(InferenceOnly, Layer):
@@ -198,13 +202,11 @@ class Model(InferenceOnly, Layer):
         Returns:
             The outputs' values: one array, or a list for several outputs.
         """
-        from .predicting import predict
         return predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps,
                        callbacks=callbacks)
 
     def predict_on_batch(self, x):
         """The outputs for ``x`` (all rows at once, one compiled call, no bar)."""
-        from .predicting import predict_on_batch
         return predict_on_batch(self, x)
 
     def _compiled_announced(self, verbose: int):
@@ -308,12 +310,10 @@ class Model(InferenceOnly, Layer):
     # ---------------------------------------------------------------- config
     def get_config(self) -> dict:
         """The model's layers and their connections as plain data (``from_config``)."""
-        from .config import functional_config
         return functional_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from .config import functional_from_config
         return functional_from_config(config, custom_objects)
 
     def count_params(self) -> int:
@@ -323,7 +323,6 @@ class Model(InferenceOnly, Layer):
     # ---------------------------------------------------------------- saving
     def to_json(self, **kwargs) -> str:
         """The architecture as JSON (tf_keras's format); see ``symkb.models.model_from_json``."""
-        from .saving import model_to_json
         return model_to_json(self, **kwargs)
 
     def save(self, filepath, overwrite=True, save_format=None, **kwargs) -> None:
@@ -335,17 +334,14 @@ class Model(InferenceOnly, Layer):
             raise ValueError(f"model.save: symkb writes only its own format, not tf_keras's "
                              f"{save_format!r}; leave save_format out. Received: "
                              f"save_format={save_format!r}")
-        from .saving import save_model
         save_model(self, filepath, overwrite=overwrite, **kwargs)
 
     def save_weights(self, filepath, overwrite=True) -> None:
         """The weights alone to ``filepath``; see ``symkb.models.weights_io``."""
-        from .weights_io import save_weights
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False) -> None:
         """Weights written by ``save_weights`` (or tf_keras's ``.weights.h5``)."""
-        from .weights_io import load_weights
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
 
@@ -360,30 +356,7 @@ def _one_output_shape(layer) -> bool:
 
 
 def _default_name(cls) -> str:
-    from ..backend.session import to_snake_case, unique_object_name
     return unique_object_name(to_snake_case(cls.__name__))
-
-
-def _from_dict(x: dict, names: list) -> list:
-    """The arrays of a ``{input name: array}`` dict, in the model's input order."""
-    missing = [n for n in names if n not in x]
-    if missing:
-        raise ValueError(f"Missing data for input {missing[0]!r}. You passed a data dictionary "
-                         f"with keys {sorted(x)}. Expected the following keys: {names}")
-    return [x[n] for n in names] if len(names) > 1 else x[names[0]]
-
-
-def _as_input_list(x, n, name) -> list:
-    if n == 1 and not isinstance(x, (list, tuple)):
-        return [np.asarray(x)]
-    if isinstance(x, (list, tuple)) and len(x) == n and (n > 1 or np.ndim(x[0]) > 0):
-        if n == 1 and not isinstance(x[0], np.ndarray) and np.ndim(x) > 1:
-            return [np.asarray(x)]
-        return [np.asarray(a) for a in x]
-    if n == 1:
-        return [np.asarray(x)]
-    raise ValueError(f"{name} expects {n} input arrays, received "
-                     f"{len(x) if isinstance(x, (list, tuple)) else 1}")
 
 
 @dataclass

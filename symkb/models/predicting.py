@@ -13,13 +13,36 @@ import warnings
 
 import numpy as np
 
+from ..utils.progbar import Progbar
+
 DEFAULT_BATCH_SIZE = 32
+
+
+def _from_dict(x: dict, names: list) -> list:
+    """The arrays of a ``{input name: array}`` dict, in the model's input order."""
+    missing = [n for n in names if n not in x]
+    if missing:
+        raise ValueError(f"Missing data for input {missing[0]!r}. You passed a data dictionary "
+                         f"with keys {sorted(x)}. Expected the following keys: {names}")
+    return [x[n] for n in names] if len(names) > 1 else x[names[0]]
+
+
+def _as_input_list(x, n, name) -> list:
+    if n == 1 and not isinstance(x, (list, tuple)):
+        return [np.asarray(x)]
+    if isinstance(x, (list, tuple)) and len(x) == n and (n > 1 or np.ndim(x[0]) > 0):
+        if n == 1 and not isinstance(x[0], np.ndarray) and np.ndim(x) > 1:
+            return [np.asarray(x)]
+        return [np.asarray(a) for a in x]
+    if n == 1:
+        return [np.asarray(x)]
+    raise ValueError(f"{name} expects {n} input arrays, received "
+                     f"{len(x) if isinstance(x, (list, tuple)) else 1}")
 
 
 def input_arrays(model, x) -> list:
     """The model's input arrays from ``x`` (one array, a list, or a dict by
     input name), with their row counts checked."""
-    from .functional import _as_input_list, _from_dict
     if isinstance(x, dict):
         x = _from_dict(x, model.input_names)
     arrays = _as_input_list(x, len(model.inputs), model.name)
@@ -83,7 +106,6 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
         return fn(*arrays)
     bar = None
     if verbose:
-        from ..utils.progbar import Progbar
         bar = Progbar(target, verbose=verbose)
     chunks = []
     for step in range(min(target, batches)):

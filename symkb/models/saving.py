@@ -34,11 +34,15 @@ import zipfile
 
 import numpy as np
 
+from .._version import __version__
 from ..ir import limits
 from ..ir.errors import FileFormatError
+from ..ir.serialize import to_dict
 from ..utils import safe_io
 from ..utils.atomic import write_atomic
+from .config import deserialize_layer, serialize_layer
 from .file_kinds import refuse_foreign, refuse_tf_keras_name
+from .folder_save import read_folder, write_folder
 
 FORMAT = "symkb-model"
 VERSION = 1
@@ -62,13 +66,11 @@ def _json_default(value):
 
 
 def _architecture(model) -> dict:
-    from .config import serialize_layer
     return serialize_layer(model)
 
 
 def model_to_json(model, **kwargs) -> str:
     """``model.to_json()``: the architecture in tf_keras's JSON format."""
-    from .. import __version__
     doc = {**_architecture(model), "keras_version": f"symkb-{__version__}", "backend": "symkb"}
     return json.dumps(doc, default=_json_default, **kwargs)
 
@@ -100,7 +102,6 @@ def model_from_text(json_string, custom_objects=None, *, source: str = "<text>")
 
 
 def _from_architecture(doc, custom_objects):
-    from .config import deserialize_layer
     if not isinstance(doc, dict) or "class_name" not in doc or "config" not in doc:
         raise ModelFormatError("expected a model architecture {\"class_name\": ..., "
                                f"\"config\": ...}}, received {str(doc)[:80]!r}")
@@ -109,7 +110,6 @@ def _from_architecture(doc, custom_objects):
 
 
 def _documents(model, include_graph: bool):
-    from .. import __version__
     weights = model.weights
     config = {
         "format": FORMAT, "version": VERSION, "symkb_version": __version__,
@@ -117,7 +117,6 @@ def _documents(model, include_graph: bool):
         "weights": [{"name": w.name, "shape": list(w.shape), "dtype": w.dtype} for w in weights],
     }
     if include_graph:
-        from ..ir.serialize import to_dict
         config["graph"] = to_dict(model.graph, include_values=False)
     buffer = io.BytesIO()
     np.savez(buffer, **{f"weight_{i}": w.numpy() for i, w in enumerate(weights)})
@@ -140,7 +139,6 @@ def save_model(model, filepath, overwrite: bool = True, include_graph: bool = Tr
     refuse_tf_keras_name(filepath, "model.save")
     text, weights = _documents(model, include_graph)
     if os.path.isdir(filepath):
-        from .folder_save import write_folder
         write_folder(filepath, json.loads(text), weights, overwrite,
                      lambda doc: json.dumps(doc, default=_json_default, indent=1,
                                             allow_nan=False))
@@ -158,7 +156,6 @@ def _read(filepath: str):
     """``(config text, weights bytes or None)`` of a saved model in any form."""
     refuse_foreign(filepath)
     if os.path.isdir(filepath):
-        from .folder_save import read_folder
         return read_folder(filepath, ModelFormatError)
     if safe_io.is_zip(filepath):
         with safe_io.open_archive(filepath) as archive:

@@ -6,10 +6,11 @@ it is built on the first call or ``predict``, from the data's shape.
 """
 from __future__ import annotations
 
-from ..ir import KerasTensor
+from ..ir import Graph, KerasTensor
 from ..layers.base import Layer
 from ..layers.core import InputLayer, input_layer_of
-from .functional import Model, _default_name
+from .config import sequential_config, sequential_from_config
+from .functional import Model, _collect_layers, _default_name
 
 
 class Sequential(Model):
@@ -108,8 +109,6 @@ class Sequential(Model):
             raise
 
     def _set_graph(self, inp, out) -> None:
-        from ..ir import Graph
-        from .functional import _collect_layers
         graph = Graph([inp], [out], name=self.name)
         _, calls, records = _collect_layers([inp], [out])   # may refuse (duplicate names)
         self._nested_inputs, self._nested_outputs = inp, out
@@ -189,12 +188,10 @@ class Sequential(Model):
 
     def get_config(self) -> dict:
         """The model's name and its layers' configs, in order (``from_config``)."""
-        from .config import sequential_config
         return sequential_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from .config import sequential_from_config
         return sequential_from_config(config, custom_objects)
 
 

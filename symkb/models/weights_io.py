@@ -29,7 +29,11 @@ import zipfile
 
 import numpy as np
 
+from ..backend.session import to_snake_case
+from ..layers.base import Layer
+from ..utils import safe_io
 from ..utils.atomic import write_atomic
+from .config import class_name_of
 from .file_kinds import HDF5_SIGNATURE, is_hdf5, is_tf_keras_archive
 
 H5_SUFFIX = ".weights.h5"
@@ -64,13 +68,10 @@ def weight_paths(model) -> dict:
 
 
 def _snake_class_name(layer) -> str:
-    from ..backend.session import to_snake_case
-    from .config import class_name_of
     return to_snake_case(class_name_of(layer))
 
 
 def _walk(obj, path: str, visited: set, out: dict) -> None:
-    from ..layers.base import Layer
     if id(obj) in visited:
         return
     visited.add(id(obj))
@@ -180,7 +181,6 @@ class _NpzStore:
     untrusted files (:mod:`symkb.utils.safe_io`: no pickle, sizes checked)."""
 
     def __init__(self, filepath: str):
-        from ..utils import safe_io
         self._data = safe_io.load_npz(safe_io.read_bytes(filepath, "weights file"),
                                       "weights file")
         for key, value in self._data.items():
@@ -204,7 +204,6 @@ def _open_store(filepath: str):
     if is_hdf5(filepath):
         return _H5Store(filepath, filepath)
     if zipfile.is_zipfile(filepath):
-        from ..utils import safe_io
         with safe_io.open_archive(filepath, "weights file") as archive:
             names = archive.namelist()
             if is_tf_keras_archive(names) and "model.weights.h5" in names:

@@ -14,7 +14,12 @@ from __future__ import annotations
 
 import re
 
-from .graphviz import GraphvizNotFoundError, render
+from ..ir import Graph, to_dot
+from .graphviz import GraphvizNotFoundError, output_format, render
+
+# symkb.models and symkb.layers are imported inside the functions that draw a
+# model: symkb.utils also holds helpers those packages import (atomic writes,
+# safe_io, the progress bar), and importing one runs this package first.
 
 __all__ = ["model_to_dot", "plot_model", "GraphvizNotFoundError"]
 
@@ -178,7 +183,6 @@ def _range_bounds(layers, layer_range):
 
 
 def _graph_of(obj):
-    from ..ir import Graph
     if isinstance(obj, Graph):
         return obj
     graph = getattr(obj, "graph", None)
@@ -207,7 +211,6 @@ def model_to_dot(model, show_shapes: bool = False, show_dtype: bool = False,
         raise ValueError(f"plot_model: rankdir must be 'TB', 'LR', 'BT' or 'RL'; "
                          f"received {rankdir!r}")
     if op_graph or not _is_model(model):
-        from ..ir import to_dot
         if layer_range is not None:
             raise ValueError("plot_model: layer_range picks layers, and the op graph is drawn "
                              f"node by node; received layer_range={layer_range!r}. Plot the "
@@ -262,7 +265,6 @@ def plot_model(model, to_file: str = "model.png", show_shapes: bool = False,
             to install it.
         ValueError: an unknown extension, an unbuilt model, a bad option.
     """
-    from .graphviz import output_format
     output_format(to_file, "plot_model")  # refuse a bad extension before drawing
     source = model_to_dot(model, show_shapes=show_shapes, show_dtype=show_dtype,
                           show_layer_names=show_layer_names, rankdir=rankdir,

@@ -26,8 +26,10 @@ the interpreter runs optimised graphs unchanged.
 from __future__ import annotations
 
 from ..errors import ShapeError
+from ..graph import evaluate
 from ..registry import get_op, register
 from ..types import TensorType, broadcast_shapes
+from .linalg import _dot_rule
 
 
 def _check_body(name, types, body):
@@ -61,13 +63,11 @@ def _fused_rule(types, *, body, ops=()):
           bodies=("body",), rows="elementwise")
 def fused_elementwise(*args, body, ops=()):
     """Evaluate ``body`` on the operands (see the module docstring)."""
-    from ..graph import evaluate
     outs = evaluate(body, args)
     return tuple(outs) if len(outs) != 1 else outs[0]
 
 
 def _fused_dot_rule(types, *, body, ops=()):
-    from .linalg import _dot_rule
     x, w, *rest = types
     if w.ndim != 2:
         raise ShapeError(f"fused_dot: expected a 2-D right operand, received {w.shape}")
@@ -85,7 +85,6 @@ def fused_dot(x, w, *args, body, ops=()):
     """``body(dot(x, w), *args)``: a matrix product with an elementwise epilogue."""
     import numpy as np
 
-    from ..graph import evaluate
     acc = np.dot(x, w)
     (out,) = evaluate(body, (acc, *args))
     return out

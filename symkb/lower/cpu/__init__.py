@@ -11,7 +11,9 @@ then the output buffers. ``set_value`` is seen by the next call, batch size
 and sequence length vary freely, and neither recompiles. A graph that keeps its
 batch rows apart runs on blocks of rows, one a thread (``blocks.py``).
 
-numba is imported here only when a graph is compiled.
+numba is imported with this package (its kernels and runtime helpers are
+numba functions); ``symkb.lower`` imports it only to compile a graph for the
+cpu target.
 """
 from __future__ import annotations
 
@@ -20,9 +22,11 @@ import time
 import numpy as np
 
 from ...ir import evaluate
+from ..cache import attach, clear_numba_cache, load_module, release
 from ..executable import Executable
 from ..payloads import ParamSpecs, check_const
 from ..shape_guard import ShapeGuard
+from . import gemm
 from .blocks import row_blocks, run_blocks, thread_count
 from .codegen import EMITTERS, Unsupported, generate  # noqa: F401
 
@@ -144,7 +148,6 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
     Raises:
         Unsupported: a node the cpu target cannot compile (the message names it).
     """
-    from ..cache import attach, clear_numba_cache, load_module, release
     generated = generate(graph, name or graph.name)
     source, args, fn_name = generated.source, generated.args, generated.fn_name
     start = time.perf_counter()
@@ -152,7 +155,6 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
     try:
         dispatcher = getattr(module, fn_name)
         sig = _signature(args)
-        from . import gemm
         try:
             gemm.prepare()
             dispatcher.compile(sig)

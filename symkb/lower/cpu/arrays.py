@@ -13,8 +13,13 @@ from ...ir.node import expand_index
 from ...ir.ops.fused import reads_elementwise
 from ...ir.ops.reduce import arg_bound, empty_axis_message, reduce_identity
 from ...ir.types import is_float
-from .codegen import Unsupported, emitter
+from ..emitters import registrar
+from ..errors import Unsupported
+from .elementwise import emit_dot
 from .scalar import lit, np_type
+
+EMITTERS: dict = {}  # this module's ops (codegen.py merges the tables)
+emitter = registrar(EMITTERS)
 
 
 def _prod(dims) -> str:
@@ -439,7 +444,6 @@ def emit_gather(cg, node) -> None:
 
 @emitter("matmul")
 def emit_matmul(cg, node) -> None:
-    from .elementwise import emit_dot
     x, y = node.inputs
     if x.ndim <= 2 and y.ndim == 2 or (x.ndim >= 1 and y.ndim == 2):
         return emit_dot(cg, node)

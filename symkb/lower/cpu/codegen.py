@@ -1,8 +1,8 @@
 """The CPU code generator: one readable Python function for a whole graph.
 
 :class:`Codegen` walks the graph in order and hands each node to its emitter
-(``EMITTERS[op](cg, node)``, filled by ``elementwise.py``, ``arrays.py`` and
-``loops.py``). The result is a module source: one header comment, the
+(``EMITTERS[op](cg, node)``, merged from each emitter module's table). The
+result is a module source: one header comment, the
 imports, and one ``@njit(cache=True, error_model="numpy")`` function whose
 arguments are the graph's inputs, then its parameters (read at call time, so
 ``set_value`` never recompiles), then its array constants. A graph that runs
@@ -36,18 +36,16 @@ from dataclasses import dataclass
 
 from ...ir import Graph, get_op
 from ...ir.printer import name_values
-from .scalar import np_type
-from ..errors import LoweringError
+from ..emitters import merge
+from ..errors import Unsupported
+from ..passes.rewrite import consumers
 from ..writer import SourceWriter, ir_line
+from . import arrays, elementwise, impure, loops
+from .loops import row_split, step_projections
+from .scalar import np_type
 
-
-class Unsupported(LoweringError):
-    """The cpu target cannot compile this graph (the message says which node and why)."""
-
-    default_target = "cpu"
-
-
-EMITTERS: dict = {}
+# The cpu target's table, op -> emitter: each emitter module declares its own.
+EMITTERS = merge("cpu", elementwise.EMITTERS, arrays.EMITTERS, impure.EMITTERS, loops.EMITTERS)
 
 # The generated module's imports: (module, names), a name "x as y" binding y.
 IMPORTS = (
@@ -72,13 +70,6 @@ RESERVED = MODULE_GLOBALS | {
 _OP_BASE = {"dot": "matmul", "fused_dot": "dense", "fused_elementwise": "ew"}
 
 
-def emitter(*ops):
-    """Register the decorated function as the cpu emitter of ``ops``."""
-    def deco(fn):
-        for op in ops:
-            EMITTERS[op] = fn
-        return fn
-    return deco
 
 
 def sanitize(text: str) -> str:
@@ -246,11 +237,9 @@ class Codegen:
 
     # -- driving ----------------------------------------------------------
     def emit_nodes(self, graph: Graph) -> None:
-        from ..passes.rewrite import consumers
         saved_users = self.users
         self.users = consumers(graph)
         if not self.in_loop and self.row_split is not None:
-            from .loops import step_projections
             self.sunk.update(step_projections(graph, self.users))
         self._emit_nodes(graph)
         self.users = saved_users
@@ -284,7 +273,6 @@ class Codegen:
             emit(self, node)
 
     def generate(self) -> str:
-        from .loops import row_split
         graph = self.graph
         self.row_split = row_split(graph)
         for t in graph.inputs:
@@ -345,7 +333,6 @@ class Generated:
 
 def generate(graph: Graph, fn_name: str) -> Generated:
     """The module source for ``graph``, its arguments and how it may be called."""
-    from . import arrays, elementwise, impure, loops  # noqa: F401  (fill EMITTERS)
     cg = Codegen(graph, fn_name)
     source = cg.generate()
     return Generated(source, cg.args, cg.fn_name, cg.row_split)

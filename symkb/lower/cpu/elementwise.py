@@ -19,10 +19,14 @@ from __future__ import annotations
 
 from ...ir import Graph, Node, get_op
 from ...ir.types import is_float
+from ..emitters import registrar
+from ..errors import Unsupported
 from . import gemm
-from .codegen import Unsupported, emitter
 from ..scalar import RULES
 from .scalar import CpuScalars, lit, np_type
+
+EMITTERS: dict = {}  # this module's ops (codegen.py merges the tables)
+emitter = registrar(EMITTERS)
 
 
 def iteration_dims(cg, node, t_out) -> list:

@@ -15,8 +15,12 @@ the interpreter's.
 """
 from __future__ import annotations
 
-from .codegen import Unsupported, emitter
+from ..emitters import registrar
+from ..errors import Unsupported
 from .scalar import np_type
+
+EMITTERS: dict = {}  # this module's ops (codegen.py merges the tables)
+emitter = registrar(EMITTERS)
 
 _DRAW = {
     "random_uniform": "{minval} + ({maxval} - {minval}) * np.random.random()",

@@ -40,12 +40,17 @@ copies nothing.
 from __future__ import annotations
 
 from ...ir.ops.loop import split_operands
+from ..emitters import registrar
+from ..errors import Unsupported
 from . import gemm
-from .codegen import emitter
 from .elementwise import emit_body, packable, panels_for, small_product, small_weight
 from .rows import graph_row_separable
 from .scalar import lit, np_type
 from ..writer import SourceWriter
+
+EMITTERS: dict = {}  # this module's ops (codegen.py merges the tables)
+emitter = registrar(EMITTERS)
+
 
 def _only_elementwise_readers(body, t) -> bool:
     for node in body.nodes:
@@ -220,7 +225,6 @@ def emit_loop(cg, node) -> None:
         step_dims = [batch] + [d if d is not None else "-1" for d in body.outputs[len(out_bufs)]
                                .shape[1:]]
         if "-1" in map(str, step_dims[1:]):
-            from .codegen import Unsupported
             raise Unsupported("cpu codegen: loop outputs with unknown feature dims")
         n = steps if a["return_all_outputs"] else 1
         dims = _insert(step_dims, t_axis, n)

@@ -26,6 +26,8 @@ from llvmlite import ir as llvm_ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from ...ir import get_op
+
 _F32 = np.float32
 _CONTRACT = {"contract"}  # FMA contraction only (see the module docstring)
 
@@ -152,7 +154,6 @@ def mod_float(a, b):
 
 def dropout_ref(x, rate, seed, noise_shape):
     """The numpy reference of ``dropout`` (called from object mode)."""
-    from symkb.ir import get_op
     attrs = {"rate": rate, "seed": seed, "noise_shape": noise_shape}
     return np.ascontiguousarray(get_op("dropout").impl(x, **attrs))
 
@@ -184,5 +185,4 @@ def fresh_seed() -> int:
 
 def print_ref(x, message, summarize) -> None:
     """The numpy reference of ``print_tensor`` (called from object mode)."""
-    from ...ir import get_op
     get_op("print_tensor").impl(np.asarray(x), message=message, summarize=summarize)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .. import dialect
 from ..dialect import COND, Expr, ScalarDialect, at_least
+from ..errors import Unsupported
 from ...ir.types import is_int
 
 NP_TYPES = {
@@ -28,7 +29,6 @@ def np_type(dtype: str) -> str:
     try:
         return NP_TYPES[dtype]
     except KeyError:
-        from .codegen import Unsupported
         raise Unsupported(f"dtype {dtype} is not supported by the cpu target") from None
 
 

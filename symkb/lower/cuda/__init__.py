@@ -5,8 +5,7 @@ Layout (one concept per module):
 * ``adapter.py``: the only module that touches the CUDA binding (device
   arrays, launches, availability checks, launch geometry);
 * ``source.py``: the generated kernel module (``.source`` of an executable);
-* ``program.py``: the lowering driver, the target's ``op -> emitter`` table,
-  host steps and decompositions;
+* ``program.py``: the lowering driver, host steps and decompositions;
 * ``scalar.py``: scalar code of each elementwise op;
 * ``elementwise.py``: fused / plain elementwise kernels (grid-stride, any
   rank, broadcasting);
@@ -15,12 +14,14 @@ Layout (one concept per module):
 * ``movement.py``: reshape (a view), transpose, slicing, concatenate, gather, ...;
 * ``rnn.py``: the ``loop`` node: strategy choice and per-step launches;
 * ``persistent.py``: the ``loop`` node as one persistent kernel;
-* ``executable.py``: device-resident execution and the weight cache.
+* ``executable.py``: device-resident execution, the weight cache and the
+  target's ``op -> emitter`` table, merged from the kernel modules' tables.
 
 numba is imported only when a graph is compiled for this target.
 """
 from __future__ import annotations
 
+from ..passes import run_pipeline
 from . import adapter
 from .adapter import CudaUnavailableError, real_gpu_available
 from .program import CudaLoweringError
@@ -45,7 +46,6 @@ def compile_cuda(graph, *, single_output=False, name=None, strategy="auto", pass
         CudaUnavailableError: no GPU and no simulator.
         CudaLoweringError: the graph uses an op the cuda target cannot run.
     """
-    from . import elementwise, linalg, movement, reduce, rnn  # noqa: F401  (fill the table)
     from .executable import CudaExecutable
     if strategy not in ("auto", "steps", "persistent"):
         raise ValueError(f"compile_cuda: strategy must be 'auto', 'steps' or 'persistent', "
@@ -55,7 +55,6 @@ def compile_cuda(graph, *, single_output=False, name=None, strategy="auto", pass
         passes = []
     elif passes is True:
         passes = None
-    from ..passes import run_pipeline
     lowered, report = run_pipeline(graph, passes, dump=dump, verify_each=verify_each)
     return CudaExecutable(graph, lowered_graph=lowered, single_output=single_output, name=name,
                           passes_report=report, strategy=strategy)

@@ -18,6 +18,8 @@ import os
 
 import numpy as np
 
+from ..cache import attach, load_module
+
 _math = math
 
 
@@ -180,7 +182,6 @@ def compile_module(source: str, stem: str, owner=None) -> dict:
     module stays registered (numba finds it by name) while ``owner`` lives;
     with no owner, for the life of the process.
     """
-    from ..cache import attach, load_module
     require_device()
     module, _, _ = load_module(source, stem)
     if owner is not None:

@@ -22,10 +22,15 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import Graph
+from ..emitters import registrar
 from . import adapter
 from ..scalar import RULES
-from .program import UNSUPPORTED, CudaLoweringError, Step, contiguous_strides, emitter, size_of
+from .program import UNSUPPORTED, CudaLoweringError, Step, contiguous_strides, size_of
 from .scalar import CudaScalars, lit
+from .source import KERNEL, SourceWriter
+
+EMITTERS: dict = {}  # this module's ops (executable.py merges the tables)
+emitter = registrar(EMITTERS)
 
 #: the elementwise ops this target compiles: every shared scalar rule but the
 #: ops program.UNSUPPORTED gives a reason for
@@ -131,7 +136,6 @@ def operand_read(plan: OperandPlan, array: str, index="i") -> str:
 
 def build_kernel(name, body: Body, operand_shapes, out_shape, n_out) -> tuple:
     """Source of an elementwise kernel and its operand plans."""
-    from .source import KERNEL, SourceWriter
     plans = [OperandPlan(j, s, out_shape) for j, s in enumerate(operand_shapes)]
     rank = len(out_shape)
     outs = [f"out{k}" for k in range(n_out)]

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..emitters import merge, registrar
 from ..executable import Executable
 from ..payloads import ParamSpecs
-from . import adapter
-from .program import NODE_EMITTERS, Lowering, emitter
+from . import adapter, elementwise, linalg, movement, reduce, rnn
+from .program import Lowering
 from .source import KernelModule
+
+_HOST: dict = {}  # the ops the executable itself provides
+emitter = registrar(_HOST)
 
 
 @emitter("input", "param")
@@ -24,6 +28,11 @@ def _lower_source(low, node):
 @emitter("const")
 def _lower_const(low, node):
     low.upload_const(node.outputs[0])
+
+
+# The cuda target's table, op -> emitter: each kernel module declares its own.
+EMITTERS = merge("cuda", _HOST, elementwise.EMITTERS, linalg.EMITTERS, movement.EMITTERS,
+                 reduce.EMITTERS, rnn.EMITTERS)
 
 
 class _WeightCache:
@@ -70,8 +79,8 @@ class CudaExecutable(Executable):
                          passes_report=passes_report)
         self.lowered_graph = lowered_graph
         self.module = KernelModule(self.name)
-        self.lowering = Lowering(lowered_graph, self.module,
-                                 options={"strategy": strategy}).lower()
+        self.lowering = Lowering(lowered_graph, self.module, options={"strategy": strategy},
+                                 emitters=EMITTERS).lower()
         self.module.compile()
         self.source = self.module.source
         self.weights = _WeightCache()
@@ -94,5 +103,4 @@ class CudaExecutable(Executable):
 
 def supported_ops() -> set:
     """The ops the cuda target can compile (kernels and decompositions)."""
-    from . import elementwise, linalg, movement, reduce, rnn  # noqa: F401  (fill the table)
-    return set(NODE_EMITTERS)
+    return set(EMITTERS)

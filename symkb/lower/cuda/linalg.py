@@ -17,11 +17,16 @@ import numpy as np
 
 from ...ir import get_op
 from ...ir.types import result_dtype
+from ..emitters import registrar
 from . import adapter
-from .elementwise import Body, OperandPlan, emit_coords, is_elementwise, operand_read
+from .elementwise import (Body, OperandPlan, emit_coords, is_elementwise, launch_args,
+                          operand_read)
 from .movement import make_transpose
-from .program import Step, emitter, size_of
+from .program import Step, size_of
 from .source import KERNEL, SourceWriter
+
+EMITTERS: dict = {}  # this module's ops (executable.py merges the tables)
+emitter = registrar(EMITTERS)
 
 
 def build_matmul_kernel(name, dtype, tile, epilogue=None):
@@ -120,7 +125,6 @@ class MatmulKernel:
         ox, oy = self.offsets((tuple(offx), tuple(offy)), offx, offy)
         args = [adapter.flat(out), adapter.flat(x), adapter.flat(y), M, N, K, ox, oy]
         if self.has_epilogue:
-            from .elementwise import launch_args
             shape = tuple(out.shape)
             tail = launch_args(self.plans, list(extra), shape)
             # launch_args gives arrays, then n, then dims, then strides: drop n

@@ -18,11 +18,15 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir.node import expand_index
+from ..emitters import registrar
 from . import adapter
 from .elementwise import emit_coords
-from .program import Step, contiguous_strides, emitter, runtime_types, size_of
+from .program import Step, contiguous_strides, runtime_types, size_of
 from .scalar import lit
 from .source import KERNEL, SourceWriter
+
+EMITTERS: dict = {}  # this module's ops (executable.py merges the tables)
+emitter = registrar(EMITTERS)
 
 
 # ---------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """From an optimised graph to a device program: kernels plus host launch steps.
 
 :class:`Lowering` offers each node of the graph to the cuda target's emitter
-table (:data:`NODE_EMITTERS`, filled by the kernel modules of this package). An
+table (``op -> emitter``, merged from the kernel modules' tables in
+``executable.py`` and handed to the lowering; the per-element code of
+elementwise ops is the shared :data:`symkb.lower.scalar.RULES`). An
 emitter adds kernels to the :class:`~.source.KernelModule` and appends
 :class:`Step` objects: small host closures that read device arrays from the
 environment, allocate the result on the device, and launch. Values never
@@ -25,13 +27,10 @@ import numpy as np
 from ...ir import Graph, KerasTensor, Node, get_op
 from ...ir.printer import name_values
 from ...ir.types import TensorType
-from ..errors import LoweringError
+from ..errors import CudaLoweringError
 from ..writer import ir_line
+from . import adapter
 from .source import KernelModule
-
-# op -> the function that lowers a node of it to kernels and steps (the
-# per-element code of elementwise ops is the shared symkb.lower.scalar.RULES)
-NODE_EMITTERS: dict[str, Callable] = {}
 
 UNSUPPORTED = {
     "dropout": "a random op: numpy's generator stream (the interpreter's meaning) cannot be "
@@ -41,21 +40,6 @@ UNSUPPORTED = {
     "print_tensor": "it prints from the host (the cpu target under 'auto')",
     "round_float16": "it only appears in graphs the cpu target widens from float16",
 }
-
-
-def emitter(*ops):
-    """Register the decorated function as the cuda emitter of ``ops``."""
-    def decorate(fn):
-        for op in ops:
-            NODE_EMITTERS[op] = fn
-        return fn
-    return decorate
-
-
-class CudaLoweringError(LoweringError):
-    """A node the cuda target cannot compile."""
-
-    default_target = "cuda"
 
 
 @dataclass
@@ -87,8 +71,10 @@ def runtime_types(node: Node, arrays) -> tuple:
 class Lowering:
     """Lowers one graph (and, through :meth:`lower_body`, loop bodies) to steps."""
 
-    def __init__(self, graph: Graph, module: KernelModule | None = None, *, options=None):
+    def __init__(self, graph: Graph, module: KernelModule | None = None, *, options=None,
+                 emitters: dict):
         self.graph = graph
+        self.emitters = emitters  # op -> emitter: the target's table
         self.module = module or KernelModule(graph.name)
         self.options = dict(options or {})
         self.steps: list[Step] = []
@@ -112,7 +98,7 @@ class Lowering:
     def lower_node(self, node: Node):
         if node in self.absorbed:
             return
-        fn = NODE_EMITTERS.get(node.op)
+        fn = self.emitters.get(node.op)
         if fn is None:
             reason = UNSUPPORTED.get(node.op, "no kernel or decomposition is registered for it")
             raise CudaLoweringError(
@@ -138,7 +124,6 @@ class Lowering:
         """A step putting const ``t`` in the environment (uploaded on the first run only)."""
         if t in self.consts:
             return
-        from . import adapter
         value = np.ascontiguousarray(np.asarray(t.node.attrs["value"], dtype=t.dtype))
         cache = self.consts[t] = {}
 

@@ -27,11 +27,16 @@ import numpy as np
 
 from ...ir.ops.reduce import arg_bound
 from ...ir.types import is_float
+from ..emitters import registrar
 from . import adapter
 from .movement import make_transpose
-from .program import Step, emitter, make_node, runtime_types, size_of
+from .program import Step, make_node, runtime_types, size_of
 from .scalar import lit
 from .source import KERNEL, SourceWriter
+
+EMITTERS: dict = {}  # this module's ops (executable.py merges the tables)
+emitter = registrar(EMITTERS)
+
 
 @dataclass(frozen=True)
 class _Fold:

@@ -25,11 +25,15 @@ from __future__ import annotations
 
 
 from ...ir.ops.loop import split_operands
+from ..emitters import registrar
 from . import adapter
 from .movement import make_transpose
 from .persistent import PersistentPlan, lower_persistent
-from .program import Lowering, Step, emitter, size_of
+from .program import Lowering, Step, size_of
 from .source import KERNEL, SourceWriter
+
+EMITTERS: dict = {}  # this module's ops (executable.py merges the tables)
+emitter = registrar(EMITTERS)
 
 
 @emitter("loop")
@@ -88,7 +92,7 @@ def _lower_steps(low, node):
     zero_out, all_out = a["zero_output_for_mask"], a["return_all_outputs"]
 
     low.module.section(f"---- body of the loop below, run once per time step [{node.layer or ''}]")
-    body_low = Lowering(body, low.module, options=low.options).lower()
+    body_low = Lowering(body, low.module, options=low.options, emitters=low.emitters).lower()
     low.module.section(f"---- end of the loop body [{node.layer or ''}]")
     to_tm = [make_transpose(low, node, (1, 0) + tuple(range(2, s.ndim)), s.dtype)
              if not time_major else (lambda x: x) for s in seqs]

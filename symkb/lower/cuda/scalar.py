@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from .. import dialect
 from ..dialect import Expr, ScalarDialect
+from ..errors import CudaLoweringError
 
 PRELUDE = '''\
 @cuda.jit(device=True)
@@ -124,7 +125,6 @@ class CudaScalars(ScalarDialect):
         if fn == "floordiv":
             return _typed(f"_floor({self.arith('/', *args)})", dtype)
         if fn not in _MATH:
-            from .program import CudaLoweringError  # program imports this module
             known = ", ".join(sorted([*_MATH, "floordiv"]))
             raise CudaLoweringError(f"cuda target: no device code for the math function {fn!r} "
                                     f"({dtype}); supported: {known}")
