@@ -57,7 +57,8 @@ class CpuExecutable(Executable):
         self.path = path
         self.cache_hit = cache_hit
         self.compile_seconds = compile_seconds
-        self._guard = ShapeGuard(source_graph if source_graph is not None else graph)
+        self._guard = ShapeGuard(source_graph if source_graph is not None else graph,
+                                 name=self.name, target=self.target)
 
     @property
     def threads(self):
@@ -82,7 +83,10 @@ class CpuExecutable(Executable):
         if not self._guard.fits(arrays):
             # inputs disagree on an unknown size the kernel assumes equal (a size-1
             # batch broadcast against a larger one, say): the interpreter runs it
+            # (the guard warned once for these shapes; ``calls`` counts each call)
+            self._ran_on("interpreter")
             return evaluate(self.graph, arrays)
+        self._ran_on("kernel")
         # numba types a read-only array apart; the kernels take writable ones
         arrays = [a if not isinstance(a, np.ndarray) or a.flags.writeable else a.copy()
                   for a in arrays]
