@@ -152,9 +152,10 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
     generated = generate(graph, name or graph.name)
     source, args, fn_name = generated.source, generated.args, generated.fn_name
     start = time.perf_counter()
-    module, path, written = load_module(source, fn_name)
+    loaded = load_module(source, fn_name, kind="cpu")
+    module, path, written = loaded.module, loaded.path, loaded.written
     try:
-        dispatcher = getattr(module, fn_name)
+        dispatcher = loaded.get(fn_name)
         sig = _signature(args)
         from . import gemm
         try:
