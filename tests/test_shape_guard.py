@@ -107,3 +107,17 @@ def test_recurrent_models_keep_the_kernel():
         exe = symkb.compile(model, target="cpu")
         assert exe._guard.fits([np.ones((4, 5, 3), np.float32)])
         assert exe._guard.fits([np.ones((1, 5, 3), np.float32)])
+
+
+def test_an_already_optimised_graph_is_guarded_inside_its_fused_nodes():
+    import symkb
+    q = K.placeholder(shape=(None, 4))
+    x = np.arange(12, dtype=np.float32).reshape(3, 4) + 1
+    # compiling a K.function's graph again compiles the graph after its passes,
+    # where the divide sits in a fused_elementwise body
+    ratio = symkb.compile(K.function([q], [q / q[0:1]]), target="cpu")
+    assert any(n.op == "fused_elementwise" for n in ratio._guard._graph.nodes)
+    with pytest.warns(FallbackWarning, match=r"divide broadcasts operands of shapes \(3, 4\) "
+                      r"and \(1, 4\) on an unknown axis \(in the body of fused_elementwise\)"):
+        np.testing.assert_allclose(ratio(x)[0], x / x[0:1], rtol=1e-6)
+    assert ratio.calls == {"kernel": 0, "interpreter": 1}

@@ -92,8 +92,14 @@ def _unknown_sizes_differ(static_shapes, shapes) -> str | None:
 def _kernel_misfit(graph, shapes) -> str | None:
     """Why the graph's top level, run on inputs of ``shapes``, breaks the
     kernel's assumptions (see the module docstring); ``None`` when it keeps
-    to them. Sizes the walk cannot know (the results of loops and other
-    nodes with bodies) count as fitting."""
+    to them. A node whose body takes its operands as they are (a fused
+    elementwise chain) is walked inside; sizes the walk cannot know (the
+    results of loops and other nodes with bodies) count as fitting."""
+    return _walk(graph, shapes)[0]
+
+
+def _walk(graph, shapes):
+    """``(misfit or None, {tensor: concrete shape})`` of ``graph`` run on ``shapes``."""
     import numpy as np
 
     from ..ir import Graph, TensorType, get_op
@@ -107,8 +113,14 @@ def _kernel_misfit(graph, shapes) -> str | None:
         opdef = get_op(node.op)
         broadcasts = opdef.kind == "elementwise" and len(node.outputs) == 1
         has_body = any(isinstance(v, Graph) for v in node.attrs.values())
-        if not known or (has_body and not broadcasts):  # a loop: its result sizes unknown here
-            outs = [t.type.shape for t in node.outputs]
+        body = _operand_body(node, Graph) if has_body and not broadcasts else None
+        if not known or (has_body and not broadcasts and body is None):
+            outs = [t.type.shape for t in node.outputs]  # a loop: result sizes unknown here
+        elif body is not None:
+            misfit, inner = _walk(body, in_shapes)
+            if misfit is not None:
+                return f"{misfit} (in the body of {node.op})", concrete
+            outs = [inner.get(t, t.type.shape) for t in body.outputs]
         elif broadcasts:
             try:
                 out = tuple(np.broadcast_shapes(*in_shapes))
@@ -118,7 +130,8 @@ def _kernel_misfit(graph, shapes) -> str | None:
                                  "broadcast together") from None
             if not _same_unknown_sizes(node.inputs, in_shapes, out):
                 return (f"{node.op} broadcasts operands of shapes "
-                        f"{' and '.join(str(tuple(s)) for s in in_shapes)} on an unknown axis")
+                        f"{' and '.join(str(tuple(s)) for s in in_shapes)} on an unknown "
+                        "axis"), concrete
             outs = [out]
         else:
             types = [TensorType(s, t.type.dtype) for s, t in zip(in_shapes, node.inputs)]
@@ -128,8 +141,19 @@ def _kernel_misfit(graph, shapes) -> str | None:
                     want is not None and got is not None and want != got
                     for want, got in zip(t.type.shape, out)):
                 return (f"{node.op} gives a result of shape {tuple(out)} where the kernel "
-                        f"expects {tuple(t.type.shape)}")
+                        f"expects {tuple(t.type.shape)}"), concrete
             concrete[t] = out
+    return None, concrete
+
+
+def _operand_body(node, graph_type):
+    """The body of ``node`` that takes its operands as they are (same count and
+    types, one result per result), or ``None``."""
+    for value in node.attrs.values():
+        if (isinstance(value, graph_type) and len(value.inputs) == len(node.inputs)
+                and len(value.outputs) == len(node.outputs)
+                and all(b.type == t.type for b, t in zip(value.inputs, node.inputs))):
+            return value
     return None
 
 
