@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import symkb
-
 from symkb import backend as K
 
 GOLDENS = pathlib.Path(__file__).parent / "goldens"
