@@ -62,6 +62,9 @@ def canonical_source(source: str) -> Canonical:
     except (tokenize.TokenError, IndentationError) as exc:
         raise SyntaxError(f"canonical_source: the generated module cannot be tokenized "
                           f"({exc})") from None
+    fstring_start = getattr(tokenize, "FSTRING_START", None)  # Python >= 3.12
+    if fstring_start is not None and any(t.type == fstring_start for t in tokens):
+        return Canonical(source, {})  # f-strings split into tokens: keep the module as is
     kept = _kept_names(tokens)
     if any(t.type == tokenize.STRING and "f" in _prefix(t.string) for t in tokens):
         # an f-string reads names from inside a string token: rename nothing
