@@ -35,9 +35,10 @@ def _pool(x, pool_size, strides, padding, data_format, pool_mode, rank, op):
         patches, _ = _patches(x, pool_size, strides, ones, padding, op)
         total = call("sum", patches, axis=(rank + 1,), keepdims=False)
         if str(padding).lower() == "same":
-            # count the real (unpadded) elements of each window
-            valid = call("ones_like", call("getitem", x, index=ir.node.encode_index(
-                (slice(0, 1),) + (slice(None),) * rank + (slice(0, 1),), rank + 2)))
+            # count the real (unpadded) elements of each window; the spatial sizes are
+            # static, so the counts are a constant of batch 1 (a broadcast the kernels
+            # know of, where a slice x[0:1] of an unknown batch would be an unknown size)
+            valid = np.ones((1,) + tuple(shape_of(x)[1:-1]) + (1,), dtype=dtype_of(x))
             counts, _ = _patches(valid, pool_size, strides, ones, padding, op)
             y = total / call("sum", counts, axis=(rank + 1,), keepdims=False)
         else:

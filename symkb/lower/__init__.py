@@ -7,8 +7,16 @@
 * ``'cpu'``: the optimised graph as one generated Numba function (``cpu/``);
 * ``'cuda'``: numba.cuda kernels (a real GPU, or the simulator; ``cuda/``);
 * ``'auto'``: ``'cuda'`` on a real GPU, else ``'cpu'`` (checked lazily, at
-  compile time, never on import). Under ``'auto'`` a graph the cpu target
-  cannot compile runs on the interpreter, with a warning.
+  compile time, never on import).
+
+No fallback is silent. Under ``'auto'`` a graph the cuda target cannot lower
+goes to the cpu target, and one the cpu target cannot compile to the
+interpreter, each with a :class:`FallbackWarning` naming the graph, the
+target and the reason; the executable's ``.target`` is where it runs and
+``.fallback`` says why. A compiled executable whose kernel does not fit a
+call's input shapes runs that call on the interpreter, with the same warning
+once per tuple of input shapes; ``executable.calls`` counts where the calls
+ran (``{"kernel": n, "interpreter": m}``).
 
 The cpu target has no float16 arithmetic: a graph holding float16 values is
 first widened to float32 with a rounding after every float16 result
@@ -21,6 +29,7 @@ from __future__ import annotations
 
 import warnings
 
+from .errors import FallbackWarning, LoweringError
 from .executable import Executable
 from .float16 import float16_outputs, has_float16, widen_float16
 from .interpreter import Interpreter
@@ -64,10 +73,24 @@ def compile_graph(graph, target: str = "auto", *, single_output: bool = False,
         try:
             return compile_cuda(graph, single_output=single_output, name=name,
                                 passes=passes, dump=dump, verify_each=verify_each)
-        except CudaLoweringError:
+        except CudaLoweringError as exc:
             if target != "auto":
                 raise
             # 'auto' on a GPU: an op without a cuda kernel sends the graph to the cpu target
+            cuda_failure = _warn_fallback(graph, "cuda", "cannot lower it", exc, "cpu",
+                                          stacklevel=4)
+            executable = _compile_for_cpu(graph, target, single_output=single_output,
+                                          name=name, passes=passes, dump=dump,
+                                          verify_each=verify_each)
+            executable.fallback = cuda_failure + (
+                f"; {executable.fallback}" if executable.fallback else "")
+            return executable
+    return _compile_for_cpu(graph, target, single_output=single_output, name=name,
+                            passes=passes, dump=dump, verify_each=verify_each)
+
+
+def _compile_for_cpu(graph, target, *, single_output, name, passes, dump, verify_each):
+    """The cpu target; under ``'auto'``, the interpreter for what it cannot compile."""
     narrow = None
     source = graph
     if has_float16(graph):
@@ -81,12 +104,26 @@ def compile_graph(graph, target: str = "auto", *, single_output: bool = False,
     except Exception as exc:
         if target != "auto":
             raise
-        kind = "cannot compile" if isinstance(exc, Unsupported) else "failed to compile"
-        warnings.warn(f"symkb: the cpu target {kind} graph {graph.name!r} ({exc}); "
-                      "running it on the interpreter instead", RuntimeWarning, stacklevel=3)
-        return Interpreter(optimised, single_output=single_output, name=name,
-                           passes_report=report)
+        what = "cannot compile it" if isinstance(exc, Unsupported) else "crashed compiling it"
+        reason = _warn_fallback(graph, "cpu", what, exc, "interpreter", stacklevel=5)
+        executable = Interpreter(optimised, single_output=single_output, name=name,
+                                 passes_report=report)
+        executable.fallback = reason
+        return executable
+
+
+def _warn_fallback(graph, target: str, what: str, exc: Exception, instead: str, *,
+                   stacklevel: int) -> str:
+    """Warn that ``graph`` leaves ``target`` for ``instead``; returns the message.
+
+    ``stacklevel`` points the warning at the code that called ``compile_graph``'s
+    caller (``K.function``, ``symkb.compile``, ``predict``): the user's line.
+    """
+    message = (f"symkb: the {target} target failed on graph {graph.name!r}: it {what} "
+               f"({type(exc).__name__}: {exc}); running it on the {instead} target instead")
+    warnings.warn(message, FallbackWarning, stacklevel=stacklevel)
+    return message
 
 
 __all__ = ["compile_graph", "resolve_target", "Executable", "Interpreter", "PIPELINE",
-           "run_pipeline", "TARGETS"]
+           "run_pipeline", "TARGETS", "FallbackWarning", "LoweringError"]

@@ -1,18 +1,31 @@
 """The on-disk cache of generated modules.
 
 Numba cannot cache functions made with ``exec``, so each generated module is
-written to a file named by a hash of its source (which prints the whole graph)
-and of the numba and symkb versions, then imported; ``@njit(cache=True)`` then
-keeps the machine code next to it (or under ``NUMBA_CACHE_DIR``), and a second
-process that builds the same graph loads it instead of compiling.
+written to a file and imported; ``@njit(cache=True)`` then keeps the machine
+code next to it (or under ``NUMBA_CACHE_DIR``), and a second process that
+builds the same graph loads it instead of compiling.
+
+The file numba compiles is the module's canonical form (``canonical.py``: no
+comments, identifiers renamed ``v0``, ``v1``, ...), named by a hash of that
+form, of the cache format (:data:`CACHE_FORMAT`, bumped when the canonical
+form changes) and of the numba, symkb, runtime-helper and Python versions:
+``<kind>_<24 hex digits>.py``. Two graphs that differ only in layer or node
+names share one compiled module, across processes too. The readable source
+is stored beside it (``<kind>_<hex>.<name>.py``) and stays the executable's
+``.source``.
 
 The folder is ``$SYMKB_CACHE_DIR``, else ``$XDG_CACHE_HOME/symkb``, else
-``~/.cache/symkb``. A folder that cannot be used (a file in the way, no
-permission to write) does not fail the compile: the process falls back to a
-temporary folder of its own, with a :class:`RuntimeWarning` naming the
-folder and the reason (compiled code is then not shared between processes). Files are written atomically (a temporary file, then
-``os.replace``), and rewritten when their content is not what it should be (a
-truncated or edited file is recompiled, never trusted).
+``~/.cache/symkb`` (``cache_config.py`` reads the environment). It is
+bounded: when a new module is written, the least recently used entries
+beyond ``$SYMKB_CACHE_MAX_MB`` (default 1024 MiB) are evicted, never one a
+live executable of this process uses (``cache_store.py``). A folder that
+cannot be used (a file in the way, no permission to write) does not fail the
+compile: the process falls back to a temporary folder of its own, with a
+:class:`RuntimeWarning` naming the folder and the reason (compiled code is
+then not shared between processes). Files are written atomically (a
+temporary file, then ``os.replace``), and rewritten when their content is
+not what it should be (a truncated or edited file is recompiled, never
+trusted).
 
 A generated module stays in ``sys.modules`` (where numba finds it by name when
 it loads cached machine code) only while an executable uses it: each
@@ -32,20 +45,17 @@ import shutil
 import sys
 import threading
 import weakref
+from typing import NamedTuple
 
 from .._version import __version__ as symkb_version
 from ..utils.atomic import write_atomic
+from . import cache_store
+from .cache_config import ENV_VAR, configured_cache_dir, max_bytes  # noqa: F401
+from .canonical import Canonical, canonical_source
 
-ENV_VAR = "SYMKB_CACHE_DIR"
-
-
-def configured_cache_dir() -> pathlib.Path:
-    """The folder the environment asks for (see the module docstring); not created."""
-    root = os.environ.get(ENV_VAR)
-    if root:
-        return pathlib.Path(root)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return pathlib.Path(base) / "symkb"
+# the canonical form's version: part of every key (bump it when canonical.py
+# changes what it writes, so old entries are never mistaken for new ones)
+CACHE_FORMAT = "canonical-1"
 
 
 def cache_dir() -> pathlib.Path:
@@ -109,11 +119,16 @@ def _runtime_stamp() -> str:
 
 
 def source_key(source: str) -> str:
-    """The cache key of a generated module: its source and the tool versions."""
+    """The cache key of a generated module: its canonical form and the tool versions."""
+    return _key(canonical_source(source).text)
+
+
+def _key(canonical_text: str) -> str:
     import numba
 
     h = hashlib.sha256()
-    for part in (source, numba.__version__, symkb_version, _runtime_stamp(), sys.version):
+    for part in (canonical_text, CACHE_FORMAT, numba.__version__, symkb_version,
+                 _runtime_stamp(), sys.version):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:24]
@@ -179,26 +194,89 @@ def live_modules() -> list:
     return sorted(name for name in list(sys.modules) if name.startswith("symkb_generated."))
 
 
-def load_module(source: str, stem: str):
-    """Import the module holding ``source`` from the cache folder.
+class Loaded(NamedTuple):
+    """What :func:`load_module` returns.
+
+    Attributes:
+        module: the imported canonical module (shared by every source with
+            the same canonical form).
+        path: its file.
+        written: whether the file had to be (re)written, i.e. whether numba
+            will compile rather than load.
+        canonical: the canonical form, whose ``name(readable)`` is the name a
+            generated function or kernel has in ``module``.
+    """
+
+    module: object
+    path: pathlib.Path
+    written: bool
+    canonical: Canonical
+
+    def get(self, name: str):
+        """The object the readable source calls ``name``."""
+        return getattr(self.module, self.canonical.name(name))
+
+    def namespace(self) -> dict:
+        """The module's names as the readable source spells them."""
+        names = dict(vars(self.module))
+        for readable, canonical in self.canonical.names.items():
+            if canonical in names:
+                names[readable] = names[canonical]
+        return names
+
+
+def load_module(source: str, stem: str, kind: str = "gen") -> Loaded:
+    """Import the canonical form of ``source`` from the cache folder.
+
+    Args:
+        source: the generated module, as readable as its generator made it.
+        stem: a name for the readable copy stored beside the compiled module.
+        kind: the target (``'cpu'``, ``'cuda'``), the start of the file's name.
 
     The module is registered in ``sys.modules`` with one hold for the caller,
     who passes it to :func:`attach` or gives it back with :func:`release`.
-
-    Returns:
-        ``(module, path, written)``: ``written`` tells whether the file had to
-        be (re)written, i.e. whether numba will compile rather than load.
+    A new module written may evict old entries (see the module docstring).
     """
+    canonical = canonical_source(source)
     with _HOLDS_LOCK:
-        module, path, written = _load_module(source, stem)
+        module, path, written = _load_module(canonical.text, f"{kind}_{_key(canonical.text)}")
         _take(module)
-    return module, path, written
+    _keep_readable(path, stem, source)
+    if written:
+        _evict(path)
+    return Loaded(module, path, written, canonical)
+
+
+def _keep_readable(path: pathlib.Path, stem: str, source: str) -> None:
+    """Store (or touch: a use) the readable copy of the module at ``path``."""
+    readable = cache_store.readable_path(path, stem)
+    try:
+        if readable.read_text(encoding="utf-8") == source:
+            os.utime(readable)
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    try:
+        write_atomic(readable, source)
+    except OSError:
+        pass  # a copy for people to read: the compiled module does not need it
+
+
+def _evict(path: pathlib.Path) -> None:
+    """Bound the folder of ``path`` (``cache_store.evict``), sparing live modules."""
+    with _HOLDS_LOCK:
+        live = {pathlib.Path(getattr(m, "__file__", None) or "").stem
+                for name, m in list(sys.modules.items()) if name.startswith("symkb_generated.")}
+    live.add(path.stem)
+    try:
+        cache_store.evict(path.parent, max_bytes(), live)
+    except OSError:
+        pass  # a folder another process is emptying: the next write tries again
 
 
 def _load_module(source: str, stem: str):
-    key = source_key(source)
     folder = cache_dir()
-    path = folder / f"{stem}_{key}.py"
+    path = folder / f"{stem}.py"
     written = False
     try:
         current = path.read_text(encoding="utf-8")

@@ -5,6 +5,11 @@ target: :class:`LoweringError` says which target, which op and which node.
 The cpu target's :class:`Unsupported` (here, so that the cpu emitter modules
 need not import the code generator) and the cuda target's ``CudaLoweringError``
 are its subclasses, so ``except LoweringError`` catches both.
+
+One warning class for "this did not run where it was asked to":
+:class:`FallbackWarning`, raised for every fallback (see ``lower/__init__.py``
+and the shape guard), so a test suite or a service can turn it into an error
+(``-W error::symkb.FallbackWarning``) and no fallback goes unseen.
 """
 from __future__ import annotations
 
@@ -52,4 +57,17 @@ class CudaLoweringError(LoweringError):
     default_target = "cuda"
 
 
-__all__ = ["LoweringError", "Unsupported", "CudaLoweringError"]
+
+class FallbackWarning(RuntimeWarning):
+    """A graph, or one call of it, runs somewhere other than the target asked for.
+
+    Raised when ``target='auto'`` sends a graph the cuda target cannot lower
+    to the cpu target, or one the cpu target cannot compile to the
+    interpreter, and when a compiled executable runs a call on the
+    interpreter because the kernel does not fit the input shapes (once per
+    executable and tuple of input shapes). The message names the graph, the
+    target and the reason. ``executable.calls`` counts where calls ran.
+    """
+
+
+__all__ = ["LoweringError", "Unsupported", "CudaLoweringError", "FallbackWarning"]

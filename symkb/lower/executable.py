@@ -3,8 +3,16 @@
 :class:`Executable` checks the arguments once, for every target alike (count,
 rank, known dims, dtype cast to the placeholder's dtype in native byte
 order), then hands plain contiguous numpy arrays to the target's ``_run``. Errors name the input.
+
+Every executable counts where its calls ran (:attr:`Executable.calls`): on
+the target's kernel, or on the numpy interpreter (the interpreter target
+itself, or a compiled kernel handing a call it does not fit to numpy; see
+``shape_guard.py``). ``.target`` is where the executable runs; an executable
+that ``target='auto'`` sent elsewhere says why in ``.fallback``.
 """
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -25,6 +33,26 @@ class Executable:
         self.output_keys = None  # K.function given a dict of outputs: the dict's keys
         self.passes_report = PassReport(passes_report or [])
         self.source = source
+        # why target='auto' did not give the target it chose (``lower/__init__.py``)
+        self.fallback: str | None = None
+        self._calls = {"kernel": 0, "interpreter": 0}
+        self._calls_lock = threading.Lock()
+
+    @property
+    def calls(self) -> dict:
+        """Where the calls so far ran: ``{"kernel": n, "interpreter": m}``.
+
+        A compiled target counts a call under ``"interpreter"`` when its kernel
+        did not fit the input shapes and numpy ran it instead; the interpreter
+        target counts every call there.
+        """
+        with self._calls_lock:
+            return dict(self._calls)
+
+    def _ran_on(self, where: str) -> None:
+        """Count one call run on ``where`` (``'kernel'`` or ``'interpreter'``)."""
+        with self._calls_lock:
+            self._calls[where] += 1
 
     def _check(self, args) -> list:
         graph = self.graph

@@ -24,6 +24,7 @@ class Interpreter(Executable):
         return run_node(node, arrays)
 
     def _run(self, arrays) -> list:
+        self._ran_on("interpreter")
         if type(self).run_node is Interpreter.run_node:
             return evaluate(self.graph, arrays)
         env = dict(zip(self.graph.inputs, arrays))

@@ -34,7 +34,7 @@ def main(path):
     for source, name, signature in records:
         if source not in modules:
             # imported from a file, as the cuda target does (cache=True needs one)
-            modules[source] = vars(load_module(source, "cuda_ptx_check")[0])
+            modules[source] = load_module(source, "cuda_ptx_check", kind="cuda").namespace()
         argtypes = []
         for item in signature:
             if item[0] == "array":

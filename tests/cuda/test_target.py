@@ -151,3 +151,18 @@ def test_a_variable_changed_behind_the_kernels_is_refused_before_a_launch():
                                          r"but the kernel was compiled for f32\[3,4\]"):
         exe([x])
     assert launches == []
+
+
+def test_calls_are_counted_and_renamed_graphs_share_one_module():
+    def graph(prefix):
+        x = placeholder_node((None, 3), "float32", prefix + "_x")
+        w = K.variable(np.full((3, 2), 0.5, "float32"), name=prefix + "/kernel")
+        return Graph([x], [call("tanh", call("dot", x, w))], name=prefix + "_model")
+    first, second = compile_graph(graph("dense"), "cuda"), compile_graph(graph("other"), "cuda")
+    assert "dense" in first.source and "other" in second.source  # .source stays readable
+    assert first.module.path == second.module.path  # one canonical module, by its hash
+    x = np.ones((2, 3), "float32")
+    np.testing.assert_allclose(first([x])[0], second([x])[0])
+    np.testing.assert_allclose(first([x])[0], np.tanh(np.full((2, 2), 1.5)), rtol=1e-5)
+    assert first.calls == {"kernel": 2, "interpreter": 0}
+    assert second.calls == {"kernel": 1, "interpreter": 0}

@@ -61,7 +61,8 @@ class CpuExecutable(Executable):
         self.path = path
         self.cache_hit = cache_hit
         self.compile_seconds = compile_seconds
-        self._guard = ShapeGuard(source_graph if source_graph is not None else graph)
+        self._guard = ShapeGuard(source_graph if source_graph is not None else graph,
+                                 name=self.name, target=self.target)
 
     @property
     def threads(self):
@@ -86,7 +87,10 @@ class CpuExecutable(Executable):
         if not self._guard.fits(arrays):
             # inputs disagree on an unknown size the kernel assumes equal (a size-1
             # batch broadcast against a larger one, say): the interpreter runs it
+            # (the guard warned once for these shapes; ``calls`` counts each call)
+            self._ran_on("interpreter")
             return evaluate(self.graph, arrays)
+        self._ran_on("kernel")
         # numba types a read-only array apart; the kernels take writable ones
         arrays = [a if not isinstance(a, np.ndarray) or a.flags.writeable else a.copy()
                   for a in arrays]
@@ -151,9 +155,10 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
     generated = generate(graph, name or graph.name)
     source, args, fn_name = generated.source, generated.args, generated.fn_name
     start = time.perf_counter()
-    module, path, written = load_module(source, fn_name)
+    loaded = load_module(source, fn_name, kind="cpu")
+    module, path, written = loaded.module, loaded.path, loaded.written
     try:
-        dispatcher = getattr(module, fn_name)
+        dispatcher = loaded.get(fn_name)
         sig = _signature(args)
         try:
             gemm.prepare()

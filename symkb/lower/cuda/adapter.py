@@ -176,19 +176,21 @@ def synchronize():
 def compile_module(source: str, stem: str, owner=None) -> dict:
     """Import a generated kernel module; ``@cuda.jit`` compiles each kernel on first launch.
 
-    The module is written to symkb's cache folder under a name made of
-    ``stem`` and a hash of its source (``symkb.lower.cache``), so tracebacks
-    show the generated lines and numba can cache the compiled kernels. The
+    The module's canonical form is written to symkb's cache folder under a
+    name made of a hash of it (``symkb.lower.cache``; the readable source
+    beside it under ``stem``), so numba can cache the compiled kernels and
+    graphs that differ only in names share them. The
     module stays registered (numba finds it by name) while ``owner`` lives;
     with no owner, for the life of the process.
     """
     require_device()
-    module, _, _ = load_module(source, stem)
+    loaded = load_module(source, stem, kind="cuda")
+    module = loaded.module
     if owner is not None:
         attach(owner, module)
     if simulator() and getattr(module, "math", None) is _math:
         module.math = IEEE_MATH
-    return vars(module)
+    return loaded.namespace()  # kernels by the names the readable source gives them
 
 
 class _IEEEMath:

@@ -91,6 +91,7 @@ class CudaExecutable(Executable):
 
     def _run(self, arrays) -> list:
         g = self.lowered_graph
+        self._ran_on("kernel")
         env = {}
         self._specs.values()
         for t, a in zip(g.inputs, arrays):

@@ -26,6 +26,7 @@ class KernelModule:
         self._by_body = {}        # kernel text with a placeholder name -> name
         self._names = set()
         self._namespace = None
+        self.path = None          # the canonical module's file, once compiled
 
     def add(self, base: str, build, comment: str = "") -> str:
         """Add a kernel; ``build(name)`` returns its source. Returns the kernel's name.
@@ -63,8 +64,11 @@ class KernelModule:
         return "\n".join(out) + "\n"
 
     def compile(self):
+        """Import the module (its canonical form, shared by graphs that differ
+        only in names; ``symkb.lower.cache``); kernels are then found by name."""
         stem = "cuda_" + "".join(c if c.isalnum() else "_" for c in self.graph_name)
         self._namespace = adapter.compile_module(self.source, stem, owner=self)
+        self.path = self._namespace.get("__file__")
 
     def __getitem__(self, name):
         return self._namespace[name]

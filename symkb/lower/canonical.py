@@ -1,0 +1,152 @@
+"""The canonical form of a generated module: what the cache key hashes.
+
+Generated code is readable: its identifiers come from layer and node names
+(``dense_kernel``, ``lstm_state``) and comments print the IR line each
+statement came from. Two models that differ only in those names compute the
+same thing, so they should share one compiled module. :func:`canonical_source`
+rewrites a module into a form where they coincide:
+
+* comments and blank lines are dropped, each logical line is one physical
+  line indented by its depth, and tokens are spaced one way;
+* a statement that is only a string (a docstring) becomes ``''``;
+* every other identifier is renamed ``v0``, ``v1``, ... in order of first
+  appearance, except the ones whose spelling matters: keywords, builtins,
+  names an ``import`` statement mentions, attribute names (after ``.``) and
+  keyword-argument names (before ``=`` in a call), which keep their spelling
+  everywhere in the module.
+
+It works on Python's tokens only (``tokenize``), not on how the code
+generators choose names, so any generator's output can be keyed this way.
+The renaming is a bijection on the renamed names, so the canonical module
+runs exactly as the readable one; ``names`` maps each readable name to its
+canonical one, to find a generated function in the canonical module.
+"""
+from __future__ import annotations
+
+import builtins
+import io
+import keyword
+import tokenize
+from dataclasses import dataclass
+
+# tokens that carry no code
+_SKIPPED = (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER)
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+@dataclass(frozen=True)
+class Canonical:
+    """A module's canonical text and the renaming that produced it.
+
+    Attributes:
+        text: the canonical module's source.
+        names: readable identifier -> canonical identifier, for every renamed one.
+    """
+
+    text: str
+    names: dict
+
+    def name(self, readable: str) -> str:
+        """The canonical spelling of ``readable`` (itself when it was kept)."""
+        return self.names.get(readable, readable)
+
+
+def canonical_source(source: str) -> Canonical:
+    """The canonical form of the Python module ``source`` (see the module docstring).
+
+    Raises:
+        SyntaxError: ``source`` cannot be tokenized (an unclosed bracket or string).
+    """
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, IndentationError) as exc:
+        raise SyntaxError(f"canonical_source: the generated module cannot be tokenized "
+                          f"({exc})") from None
+    fstring_start = getattr(tokenize, "FSTRING_START", None)  # Python >= 3.12
+    if fstring_start is not None and any(t.type == fstring_start for t in tokens):
+        return Canonical(source, {})  # f-strings split into tokens: keep the module as is
+    kept = _kept_names(tokens)
+    if any(t.type == tokenize.STRING and "f" in _prefix(t.string) for t in tokens):
+        # an f-string reads names from inside a string token: rename nothing
+        kept |= {t.string for t in tokens if t.type == tokenize.NAME}
+    renamed: dict = {}
+    lines, line, depth, prev = [], [], 0, None
+    statement_start = True
+    for i, tok in enumerate(tokens):
+        kind, text = tok.type, tok.string
+        if kind in _SKIPPED:
+            continue
+        if kind == tokenize.INDENT:
+            depth += 1
+            continue
+        if kind == tokenize.DEDENT:
+            depth -= 1
+            continue
+        if kind == tokenize.NEWLINE:
+            if line:
+                lines.append("    " * depth + "".join(line))
+            line, prev, statement_start = [], None, True
+            continue
+        if kind == tokenize.STRING and statement_start and _ends_statement(tokens, i):
+            text = "''"  # a docstring: no code, and it may print names
+        elif kind == tokenize.NAME and text not in kept:
+            text = renamed.get(text) or renamed.setdefault(text, _fresh(len(renamed), kept))
+        if prev is not None and (prev.end != tok.start):
+            line.append(" ")
+        line.append(text)
+        prev, statement_start = tok, False
+    return Canonical("\n".join(lines) + "\n", renamed)
+
+
+def _fresh(index: int, kept: set) -> str:
+    """The ``index``-th canonical name, skipping names that keep their spelling."""
+    name = f"v{index}"
+    while name in kept:
+        index += 1_000_003  # far from the names handed out in order
+        name = f"v{index}"
+    return name
+
+
+def _prefix(literal: str) -> str:
+    """A string literal's prefix (``rb``, ``f``, ...), lower case."""
+    return literal[:min(literal.find(q) for q in "'\"" if q in literal)].lower()
+
+
+def _ends_statement(tokens, i: int) -> bool:
+    """Whether the string token ``tokens[i]`` is a whole statement (a docstring)."""
+    for tok in tokens[i + 1:]:
+        if tok.type in (tokenize.COMMENT, tokenize.NL):
+            continue
+        return tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER)
+    return True
+
+
+def _kept_names(tokens) -> set:
+    """Identifiers whose spelling matters (see the module docstring)."""
+    kept = set(keyword.kwlist) | set(getattr(keyword, "softkwlist", ())) | set(dir(builtins))
+    code = [t for t in tokens if t.type not in _SKIPPED]
+    in_import = False
+    nesting = 0
+    for i, tok in enumerate(code):
+        if tok.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
+            in_import = False
+            continue
+        if tok.type == tokenize.OP:
+            nesting += tok.string in _OPEN
+            nesting -= tok.string in _CLOSE
+        if tok.type != tokenize.NAME:
+            continue
+        prev = code[i - 1] if i else None
+        nxt = code[i + 1] if i + 1 < len(code) else None
+        starts = prev is None or prev.type in (tokenize.NEWLINE, tokenize.INDENT,
+                                               tokenize.DEDENT)
+        if starts and tok.string in ("import", "from"):
+            in_import = True
+        if in_import:
+            kept.add(tok.string)
+        elif prev is not None and prev.type == tokenize.OP and prev.string == ".":
+            kept.add(tok.string)  # an attribute: its spelling is looked up
+        elif (nesting and nxt is not None and nxt.type == tokenize.OP and nxt.string == "="
+              and prev is not None and prev.type == tokenize.OP and prev.string in "(,"):
+            kept.add(tok.string)  # a keyword argument (or a parameter's default)
+    return kept
