@@ -288,6 +288,10 @@ class Codegen:
                     self.args.append((name, "const", node.attrs["value"]))
                 self.bind(node.outputs[0], name)
                 continue
+            if all(o in self.names for o in node.outputs):
+                self.w.comment(ir_line(node, self.namer))
+                self.w.comment("  (stored by the loop above)")
+                continue
             if node.outputs[0] in self.scope.sunk:
                 self.w.comment(ir_line(node, self.namer))
                 self.w.comment("  (computed a step at a time inside the loop)")

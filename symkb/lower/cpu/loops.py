@@ -221,7 +221,7 @@ def emit_scan(cg, node) -> None:
     with w.block(f"if {steps} == 0:"):
         w.line("raise ValueError('scan: cannot iterate over zero time steps')")
     batch = _seq_dims(cg, seqs[0])[0]
-    stacked, lasts = _result_buffers(cg, node, batch, steps, base)
+    stacked, lasts, flipped = _result_buffers(cg, node, batch, steps, base)
     state_bufs = []
     for s in states:
         name = cg.fresh(f"{base}_state")
@@ -232,18 +232,19 @@ def emit_scan(cg, node) -> None:
     with cg.entered(outer.inner(w), inner) as scope:
         inner.line(f"{t_var} = {steps} - 1 - {i_var}" if a["reverse"] else f"{t_var} = {i_var}")
         _bind_step_inputs(cg, node, outer, state_bufs, t_var, batch, base)
-        col = t_var if a["reverse"] else i_var
-        dests = [_destinations(buf, last, col) for buf, last in zip(stacked, lasts)]
+        cols = [t_var if a["reverse"] and not f else i_var for f in flipped]
+        dests = [_destinations(*args) for args in zip(stacked, lasts, cols)]
         _propose(scope, body, a["num_sequences"], ns, no, state_bufs, dests)
         cg.emit_nodes(body)
         _store_step(cg, body, a["num_sequences"], states, state_bufs, dests, batch)
     w.line(f"for {i_var} in range({steps}):")
     w.lines.extend(inner.lines)  # written one level deeper already
-    last_col = "0" if a["reverse"] else "-1"
-    for t, buf, last, o in zip(node.outputs[:no], stacked, lasts, body.outputs[:no]):
+    for t, buf, last, o, f in zip(node.outputs[:no], stacked, lasts, body.outputs[:no],
+                                  flipped):
         if last is not None or buf is None or not cg.users.get(t):
             continue  # bound to its own buffer already, or nobody reads it
         name = cg.fresh(f"{base}_last")
+        last_col = "0" if a["reverse"] and not f else "-1"
         w.line(f"{name} = np.ascontiguousarray({buf}[:, {last_col}])")
         cg.bind(t, name, [batch] + list(o.shape[1:]))
     for t, buf, s in zip(node.outputs[2 * no:], state_bufs, states):
@@ -260,24 +261,42 @@ def _step_dims(o, batch) -> list:
 
 def _result_buffers(cg, node, batch, steps, base):
     """Per step output: the stacked outputs' buffer (None when nobody reads
-    them), and a buffer of its own for the last output when that is read
-    without the stacked ones (else None)."""
+    them), a buffer of its own for the last output when that is read without
+    the stacked ones (else None), and whether the buffer holds the steps in
+    processing order (see :func:`_flip_reader`)."""
     no, body = node.attrs["num_outputs"], node.attrs["body"]
     lasts_t, stacked_t = node.outputs[:no], node.outputs[no:2 * no]
-    stacked = []
+    stacked, flipped = [], []
     for t, o in zip(stacked_t, body.outputs[:no]):
+        flip = _flip_reader(cg, node, t)
+        flipped.append(flip is not None)
         if not cg.users.get(t):
             stacked.append(None)
             continue
         dims = _insert(_step_dims(o, batch), 1, steps)
-        stacked.append(cg.alloc(t, dims, name=cg.fresh(f"{base}_outputs")))
+        target = t if flip is None else flip.outputs[0]
+        stacked.append(cg.alloc(target, dims, name=cg.fresh(f"{base}_outputs")))
     lasts = []
     for t, o, buf in zip(lasts_t, body.outputs[:no], stacked):
         if buf is not None or not cg.users.get(t):
             lasts.append(None)
             continue
         lasts.append(cg.alloc(t, _step_dims(o, batch), name=cg.fresh(f"{base}_last")))
-    return stacked, lasts
+    return stacked, lasts, flipped
+
+
+def _flip_reader(cg, node, stacked):
+    """The ``reverse`` on the time axis that is the only reader of a reverse
+    scan's stacked outputs (a ``go_backwards`` loop's outputs, in processing
+    order), or None. The scan then stores the steps in processing order
+    straight into that node's result, and the node is not emitted."""
+    users = cg.users.get(stacked, [])
+    if not node.attrs["reverse"] or len(users) != 1 or users[0][0] is None:
+        return None
+    reader = users[0][0]
+    if reader.op != "reverse" or tuple(reader.attrs["axes"]) != (1,):
+        return None
+    return reader
 
 
 def _destinations(stacked, last, col) -> list:
