@@ -285,7 +285,7 @@ def check_loop(node, required=LOOP_ATTRS) -> None:
 NODE_CHECKS["loop"] = check_loop
 
 
-def _inline(body: Graph, inputs) -> list:
+def inline_body(body: Graph, inputs) -> list:
     """Replay ``body``'s nodes on ``inputs`` (symbolic), re-inferring types."""
     env = dict(zip(body.inputs, inputs))
     for node in body.nodes:

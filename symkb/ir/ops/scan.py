@@ -45,7 +45,7 @@ from ..graph import evaluate
 from ..node import Node, encode_index
 from ..registry import get_op, register
 from ..verify import NODE_CHECKS
-from .loop import _inline, _loop_rule, check_loop, run_loop, split_operands
+from .loop import _loop_rule, check_loop, inline_body, run_loop, split_operands
 
 SCAN_ATTRS = ("body", "num_sequences", "num_states", "num_constants", "num_outputs", "reverse",
               "length")
@@ -108,7 +108,7 @@ def unroll_scan(operands, attrs, *, name=None, layer=None) -> tuple:
     states, recorded = list(states), {}
     for t in order:
         xs = [mk("getitem", s, index=encode_index((slice(None), t), s.ndim)) for s in seqs]
-        res = _inline(attrs["body"], xs + states + list(consts))
+        res = inline_body(attrs["body"], xs + states + list(consts))
         recorded[t], states = res[:no], res[no:]
     last = recorded[order[-1]]
     outputs = [mk("stack", *[recorded[t][i] for t in range(length)], axis=1) for i in range(no)]
