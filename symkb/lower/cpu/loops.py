@@ -219,7 +219,7 @@ def emit_scan(cg, node) -> None:
         outer.local.add(steps)  # a nested loop: its buffers live in the outer step
     w.line(f"{steps} = {_seq_dims(cg, seqs[0])[1]}")
     with w.block(f"if {steps} == 0:"):
-        w.line("raise ValueError('scan: cannot iterate over zero time steps')")
+        w.line("raise ValueError('loop: cannot iterate over zero time steps')")
     batch = _seq_dims(cg, seqs[0])[0]
     stacked, lasts, flipped = _result_buffers(cg, node, batch, steps, base)
     state_bufs = []
