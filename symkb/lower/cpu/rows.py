@@ -31,10 +31,12 @@ constants only). The rules:
   ``concatenate``, ``stack``, ``expand_dims``, ``squeeze``, ``reverse``,
   ``repeat_elements``, scans, reductions and ``softmax`` along other axes are
   row-wise;
-* a batch-major ``loop`` whose sequences, states and mask are row-wise, whose
-  constants are invariant and whose step is row-separable is row-wise;
-* anything else (reductions over rows, ``shape``, random ops, a time-major or
-  nested loop) touching a row-wise value keeps the graph whole.
+* a ``scan`` whose sequences and states are row-wise, whose constants are
+  invariant and whose step is row-separable is row-wise (a ``loop``'s mask,
+  time-major transposes and reversals are ordinary nodes around its scan by
+  then);
+* anything else (reductions over rows, ``shape``, random ops, a nested scan)
+  touching a row-wise value keeps the graph whole.
 
 Every result of a step must be row-wise; a graph's results may also be
 invariant (every block computes the same value).
@@ -162,11 +164,8 @@ def _per_row(a, x, out) -> bool:
 
 def _loop_rule(node, rows, invariant) -> bool:
     a = node.attrs
-    if a["time_major"]:
-        return False
-    seqs, states, consts, mask = split_operands(node.inputs, **a)
+    seqs, states, consts, _ = split_operands(node.inputs, **a)
     return (all(t in rows for t in (*seqs, *states))
-            and (mask is None or mask in rows)
             and all(t in invariant for t in consts)
             and row_separable(a["body"], a["num_sequences"], len(states)))
 

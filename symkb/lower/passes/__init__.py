@@ -11,17 +11,14 @@ for each, whether it changed the graph and how the node counts moved; with
 ``verify_each=True`` (what the tests use) it verifies after every pass and
 names the pass that broke the graph.
 
-Order matters, and the passes' declarations say why: types first, then the
-cheap clean-ups (fold, simplify, CSE, DCE), then slices sunk through
-elementwise ops in loop bodies (so each gate reads the products' columns),
-then loop-invariant code motion (both require ``unfused``, so they see
+Order matters, and the passes' declarations say why: loops first become
+canonical scans (``canonicalize_loops``, which ensures ``canonical_loops``:
+every later pass and target sees ``scan`` only), then types, then the cheap
+clean-ups (fold, simplify, CSE, DCE), then slices sunk through elementwise ops
+in loop bodies (so each gate reads the products' columns), then
+loop-invariant code motion (both require ``unfused``, so they see
 ``dot(x_t, W)``), then fusion (elementwise groups, which ensure
 ``fused_elementwise``, then dot epilogues, which require it).
-
-The loop canonicalisation (``canonicalize_loops``) goes first after
-``verify``, declared ``ensures={"canonical_loops"}``; ``sink_slices``,
-``licm`` and the code generators then add ``"canonical_loops"`` to what they
-require.
 """
 from __future__ import annotations
 
@@ -30,6 +27,7 @@ from dataclasses import dataclass, field
 
 from ...ir import Graph, VerifyError
 from ...ir import verify as _verify
+from .canonicalize_loops import canonicalize_loops
 from .cse import cse
 from .dce import dce
 from .fold_constants import fold_constants
@@ -43,10 +41,8 @@ from .simplify import simplify
 from .sink_slices import sink_slices
 from .verify import verify
 
-PIPELINE = (verify,
-            # canonicalize_loops goes here (ensures "canonical_loops")
-            infer_types, fold_constants, simplify, cse, dce, sink_slices, licm,
-            cse, dce, fuse_elementwise, fuse_dot, dce, verify)
+PIPELINE = (verify, canonicalize_loops, infer_types, fold_constants, simplify, cse, dce,
+            sink_slices, licm, cse, dce, fuse_elementwise, fuse_dot, dce, verify)
 
 
 @dataclass
@@ -146,6 +142,7 @@ def run_pipeline(graph: Graph, passes=None, *, dump: bool = False, verify_each: 
 
 __all__ = ["PIPELINE", "run_pipeline", "PassRecord", "PassReport", "rewrite", "map_bodies",
            "consumers", "PassInfo", "PassOrderError", "check_order", "declare_pass", "pass_info",
-           "verify", "infer_types", "fold_constants", "simplify", "cse", "dce", "sink_slices",
+           "verify", "canonicalize_loops", "infer_types", "fold_constants", "simplify", "cse",
+           "dce", "sink_slices",
            "licm",
            "fuse_elementwise", "fuse_dot"]
