@@ -21,6 +21,7 @@ does), ties go to the first index, and a row with none answers 0.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -65,99 +66,154 @@ def _init(op, acc):
 
 
 def build_reduce_kernel(name, op, in_dtype, acc, out_dtype, threads, first, final):
-    arg = op in ("argmax", "argmin")
-    sign = 1 if op == "argmax" else -1
-    # max/min keep the later of equal values (0.0 and -0.0), as tf's fold: their
-    # elements are combined in row order (contiguous stretches, a pairwise tree)
-    ordered = op in ("max", "min")
+    """One block-tree reduction kernel: ``first`` reads the data, ``final`` finishes.
+
+    A launch folds a share of each row into one partial per block; the
+    first/final flags say whether it reads raw elements (and their indices
+    for argmax/argmin) or the partials of a previous launch, and whether it
+    writes the result or partials.
+    """
+    spec = _ReduceSpec(op, in_dtype, acc, out_dtype, threads, first, final)
     w = SourceWriter()
-    params = ["out"] + (["out_idx"] if arg and not final else []) + ["inp"] + \
-        (["inp_idx"] if arg and not first else []) + ["R", "L", "P", "count"]
+    params = ["out"] + (["out_idx"] if spec.arg and not final else []) + ["inp"] + \
+        (["inp_idx"] if spec.arg and not first else []) + ["R", "L", "P", "count"]
     w.line(KERNEL)
     w.line(f"def {name}({', '.join(params)}):")
     with w.indent():
         w.line(f"sh = cuda.shared.array({threads}, dtype=np.{acc})")
-        if arg:
+        if spec.arg:
             w.line(f"shi = cuda.shared.array({threads}, dtype=np.int64)")
         w.line("tid = cuda.threadIdx.x")
         w.line("part = cuda.blockIdx.x")
         w.line("r = cuda.blockIdx.y")
         w.line("while r < R:")
         with w.indent():
-            w.line(f"acc = {_init(op, acc)}")
-            if arg:
-                w.line("ai = -1")
-            if ordered:
-                # each thread folds a contiguous stretch, so the fold sees the row in order
-                w.line(f"chunk = (L + {threads} * P - 1) // ({threads} * P)")
-                w.line(f"j = (part * {threads} + tid) * chunk")
-                w.line("stop = min(j + chunk, L)")
-            else:
-                w.line(f"j = part * {threads} + tid")
-            w.line("while j < stop:" if ordered else "while j < L:")
-            with w.indent():
-                if first and op in ("any", "all"):
-                    w.line(f"v = {lit(1, acc)} if inp[r * L + j] != 0 else {lit(0, acc)}")
-                elif first and in_dtype != acc:
-                    w.line(f"v = np.{acc}(inp[r * L + j])")
-                else:
-                    w.line("v = inp[r * L + j]")
-                if arg:
-                    w.line("vi = j" if first else "vi = inp_idx[r * L + j]")
-                    if first:
-                        bound = lit(arg_bound(op, in_dtype), in_dtype)
-                        w.line(f"if not v {'>' if sign > 0 else '<'} {bound}:")
-                        with w.indent():
-                            w.line("vi = -1")
-                    w.line(f"if _arg_better(v, vi, acc, ai, {sign}):")
-                    with w.indent():
-                        w.line("acc = v")
-                        w.line("ai = vi")
-                else:
-                    w.line(f"acc = {_COMBINE[op].format(a='acc', b='v')}")
-                w.line("j += 1" if ordered else f"j += {threads} * P")
-            w.line("sh[tid] = acc")
-            if arg:
-                w.line("shi[tid] = ai")
-            w.line("cuda.syncthreads()")
-            w.line("s = 1" if ordered else f"s = {threads // 2}")
-            w.line(f"while s < {threads}:" if ordered else "while s > 0:")
-            with w.indent():
-                w.line("if tid % (2 * s) == 0:" if ordered else "if tid < s:")
-                with w.indent():
-                    if arg:
-                        w.line(f"if _arg_better(sh[tid + s], shi[tid + s], sh[tid], shi[tid], "
-                               f"{sign}):")
-                        with w.indent():
-                            w.line("sh[tid] = sh[tid + s]")
-                            w.line("shi[tid] = shi[tid + s]")
-                    else:
-                        w.line(f"sh[tid] = {_COMBINE[op].format(a='sh[tid]', b='sh[tid + s]')}")
-                w.line("cuda.syncthreads()")
-                w.line("s *= 2" if ordered else "s //= 2")
+            _emit_thread_fold(w, spec)
+            _emit_block_tree(w, spec)
             w.line("if tid == 0:")
             with w.indent():
-                if arg:
-                    if final:
-                        w.line("out[r * P + part] = shi[0] if shi[0] >= 0 else 0")
-                    else:
-                        w.line("out[r * P + part] = sh[0]")
-                        w.line("out_idx[r * P + part] = shi[0]")
-                elif final and op == "mean":
-                    if is_float(out_dtype):
-                        w.line(f"out[r * P + part] = sh[0] / np.{acc}(count)")
-                    else:
-                        w.line(f"out[r * P + part] = np.{out_dtype}(math.trunc(sh[0] / count))")
-                elif final and op in ("any", "all"):
-                    w.line("out[r * P + part] = sh[0] != 0")
-                elif final and out_dtype != acc:
-                    w.line(f"out[r * P + part] = sh[0] != 0" if out_dtype == "bool"
-                           else f"out[r * P + part] = np.{out_dtype}(sh[0])")
-                else:
-                    w.line("out[r * P + part] = sh[0]")
+                _emit_block_result(w, spec)
             w.line("cuda.syncthreads()")
             w.line("r += cuda.gridDim.y")
     return w.text()
+
+
+@dataclass(frozen=True)
+class _ReduceSpec:
+    """What one reduction kernel computes (see :func:`build_reduce_kernel`)."""
+
+    op: str
+    in_dtype: str
+    acc: str
+    out_dtype: str
+    threads: int
+    first: bool
+    final: bool
+
+    @property
+    def arg(self) -> bool:
+        return self.op in ("argmax", "argmin")
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.op == "argmax" else -1
+
+    @property
+    def ordered(self) -> bool:
+        # max/min keep the later of equal values (0.0 and -0.0), as tf's fold: their
+        # elements are combined in row order (contiguous stretches, a pairwise tree)
+        return self.op in ("max", "min")
+
+
+def _emit_thread_fold(w, spec):
+    """Each thread folds its share of row ``r`` into ``acc`` (and ``ai``)."""
+    op, acc, threads = spec.op, spec.acc, spec.threads
+    w.line(f"acc = {_init(op, acc)}")
+    if spec.arg:
+        w.line("ai = -1")
+    if spec.ordered:
+        # each thread folds a contiguous stretch, so the fold sees the row in order
+        w.line(f"chunk = (L + {threads} * P - 1) // ({threads} * P)")
+        w.line(f"j = (part * {threads} + tid) * chunk")
+        w.line("stop = min(j + chunk, L)")
+    else:
+        w.line(f"j = part * {threads} + tid")
+    w.line("while j < stop:" if spec.ordered else "while j < L:")
+    with w.indent():
+        _emit_read_element(w, spec)
+        if spec.arg:
+            w.line(f"if _arg_better(v, vi, acc, ai, {spec.sign}):")
+            with w.indent():
+                w.line("acc = v")
+                w.line("ai = vi")
+        else:
+            w.line(f"acc = {_COMBINE[op].format(a='acc', b='v')}")
+        w.line("j += 1" if spec.ordered else f"j += {threads} * P")
+
+
+def _emit_read_element(w, spec):
+    """``v`` (and ``vi``): element ``j`` of row ``r`` as the accumulator sees it."""
+    op, acc, in_dtype, first = spec.op, spec.acc, spec.in_dtype, spec.first
+    if first and op in ("any", "all"):
+        w.line(f"v = {lit(1, acc)} if inp[r * L + j] != 0 else {lit(0, acc)}")
+    elif first and in_dtype != acc:
+        w.line(f"v = np.{acc}(inp[r * L + j])")
+    else:
+        w.line("v = inp[r * L + j]")
+    if spec.arg:
+        w.line("vi = j" if first else "vi = inp_idx[r * L + j]")
+        if first:
+            bound = lit(arg_bound(op, in_dtype), in_dtype)
+            w.line(f"if not v {'>' if spec.sign > 0 else '<'} {bound}:")
+            with w.indent():
+                w.line("vi = -1")
+
+
+def _emit_block_tree(w, spec):
+    """Combine the threads' values in shared memory, ``log2(threads)`` rounds."""
+    threads = spec.threads
+    w.line("sh[tid] = acc")
+    if spec.arg:
+        w.line("shi[tid] = ai")
+    w.line("cuda.syncthreads()")
+    w.line("s = 1" if spec.ordered else f"s = {threads // 2}")
+    w.line(f"while s < {threads}:" if spec.ordered else "while s > 0:")
+    with w.indent():
+        w.line("if tid % (2 * s) == 0:" if spec.ordered else "if tid < s:")
+        with w.indent():
+            if spec.arg:
+                w.line(f"if _arg_better(sh[tid + s], shi[tid + s], sh[tid], shi[tid], "
+                       f"{spec.sign}):")
+                with w.indent():
+                    w.line("sh[tid] = sh[tid + s]")
+                    w.line("shi[tid] = shi[tid + s]")
+            else:
+                w.line(f"sh[tid] = {_COMBINE[spec.op].format(a='sh[tid]', b='sh[tid + s]')}")
+        w.line("cuda.syncthreads()")
+        w.line("s *= 2" if spec.ordered else "s //= 2")
+
+
+def _emit_block_result(w, spec):
+    """Thread 0 writes the block's partial, or the finished result when ``final``."""
+    op, acc, out_dtype, final = spec.op, spec.acc, spec.out_dtype, spec.final
+    if spec.arg:
+        if final:
+            w.line("out[r * P + part] = shi[0] if shi[0] >= 0 else 0")
+        else:
+            w.line("out[r * P + part] = sh[0]")
+            w.line("out_idx[r * P + part] = shi[0]")
+    elif final and op == "mean":
+        if is_float(out_dtype):
+            w.line(f"out[r * P + part] = sh[0] / np.{acc}(count)")
+        else:
+            w.line(f"out[r * P + part] = np.{out_dtype}(math.trunc(sh[0] / count))")
+    elif final and op in ("any", "all"):
+        w.line("out[r * P + part] = sh[0] != 0")
+    elif final and out_dtype != acc:
+        w.line("out[r * P + part] = sh[0] != 0" if out_dtype == "bool"
+               else f"out[r * P + part] = np.{out_dtype}(sh[0])")
+    else:
+        w.line("out[r * P + part] = sh[0]")
 
 
 @emitter("sum", "prod", "mean", "max", "min", "any", "all", "argmax", "argmin")
