@@ -271,7 +271,7 @@ def test_compile_reports_passes_and_interpreter_runs_optimised_graphs():
     c = symkb.compile(K.function([x], y), target="interpreter")
     assert c.graph.nodes  # the interpreter target keeps the graph as built
     g, report = run_pipeline(ir.Graph([x], [y]), verify_each=True)
-    assert [r.name for r in report][:2] == ["verify", "infer_types"]
+    assert [r.name for r in report][:3] == ["verify", "canonicalize_loops", "infer_types"]
     data = np.random.default_rng(6).random((2, 4)).astype(np.float32)
     np.testing.assert_allclose(ir.evaluate(g, [data])[0], c(data), rtol=1e-6)
 

@@ -342,7 +342,7 @@ def test_type_rule_checks_the_body_signature():
 
 
 def test_unroll_loop_helper_matches_the_loop():
-    from symkb.ir.ops.loop import unroll_loop
+    from symkb.ir.ops.canonical import unroll_loop
     for go_backwards in (False, True):
         x, last, outputs, states = small_loop(go_backwards)
         node = last.node

@@ -20,7 +20,8 @@ import numpy as np
 from .. import ir
 from ..ir import KerasTensor, Node, Variable
 from ..ir.build import as_tensor, current_layer, to_array
-from ..ir.ops.loop import run_loop, step_type, unroll_loop
+from ..ir.ops.canonical import unroll_loop
+from ..ir.ops.loop import run_loop, step_type
 from .nest import flatten, pack_sequence_as
 
 __all__ = ["rnn"]

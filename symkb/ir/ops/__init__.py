@@ -1,3 +1,4 @@
 """The op catalogue. Importing this package registers every op."""
-from . import debug, elementwise, linalg, loop, nn, random, reduce, shape, source  # noqa: F401
+from . import debug, elementwise, linalg, loop, nn, random, reduce, scan, shape, source  # noqa: F401
+from . import canonical  # noqa: F401  (a loop as plain nodes around one scan)
 from . import fused  # noqa: F401  (built by symkb.lower's fusion passes)

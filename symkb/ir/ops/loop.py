@@ -69,8 +69,10 @@ Semantics (tf_keras 2.x ``backend.rnn``), for ``t`` in processing order
 last input step under ``go_backwards``); ``last_output`` is the last recorded
 one; ``final_states`` the last states. A loop over zero time steps is an error.
 
-:func:`unroll_loop` expands a loop into ``T`` inlined copies of its body in
-the enclosing graph (``K.rnn(unroll=True)``); it gives the same values.
+:func:`symkb.ir.ops.canonical.canonical_loop` rewrites a loop into plain nodes
+around one ``scan`` (``symkb/ir/ops/scan.py``), the form every target lowers;
+:func:`symkb.ir.ops.canonical.unroll_loop` expands that scan into ``T``
+inlined copies of the body (``K.rnn(unroll=True)``); both give the same values.
 """
 from __future__ import annotations
 
@@ -78,7 +80,7 @@ import numpy as np
 
 from ..errors import ShapeError, VerifyError
 from ..graph import Graph, evaluate
-from ..node import KerasTensor, Node, encode_index
+from ..node import KerasTensor, Node
 from ..registry import get_op, register
 from ..types import TensorType
 from ..verify import NODE_CHECKS
@@ -88,8 +90,9 @@ LOOP_ATTRS = ("body", "num_sequences", "num_states", "num_constants", "num_outpu
               "length")
 
 
-def split_operands(operands, *, num_sequences, num_states, num_constants, has_mask, **_):
-    """``(sequences, initial_states, constants, mask or None)`` of a loop's operands."""
+def split_operands(operands, *, num_sequences, num_states, num_constants, has_mask=False, **_):
+    """``(sequences, initial_states, constants, mask or None)`` of a loop's (or a
+    ``scan``'s, which has no mask) operands."""
     operands = tuple(operands)
     a = num_sequences
     b = a + num_states
@@ -109,21 +112,23 @@ def _compatible(a: TensorType, b: TensorType) -> bool:
             and all(x is None or y is None or x == y for x, y in zip(a.shape, b.shape)))
 
 
-def _join(dims, what):
+def _join(dims, what, op="loop"):
     known = {d for d in dims if d is not None}
     if len(known) > 1:
-        raise ShapeError(f"loop: the sequences disagree on their {what} size: {sorted(known)}")
+        raise ShapeError(f"{op}: the sequences disagree on their {what} size: {sorted(known)}")
     return known.pop() if known else None
 
 
 def _loop_rule(types, *, body, num_sequences, num_states, num_constants, has_mask,
                go_backwards, zero_output_for_mask, return_all_outputs, time_major, length,
-               num_outputs=1):
+               num_outputs=1, op="loop"):
+    """The result types of a ``loop`` (and, with ``op='scan'``, of a ``scan``:
+    the same rule without a mask, batch-major, every step recorded)."""
     if not isinstance(body, Graph):
-        raise TypeError(f"loop: attribute `body` must be a Graph, received {type(body).__name__}")
+        raise TypeError(f"{op}: attribute `body` must be a Graph, received {type(body).__name__}")
     expected = num_sequences + num_states + num_constants + (1 if has_mask else 0)
     if num_sequences < 1 or len(types) != expected:
-        raise ValueError(f"loop: expected {expected} operands ({num_sequences} sequences >= 1, "
+        raise ValueError(f"{op}: expected {expected} operands ({num_sequences} sequences >= 1, "
                          f"{num_states} states, {num_constants} constants"
                          f"{', a mask' if has_mask else ''}), received {len(types)}")
     seqs, states, consts, mask = split_operands(types, num_sequences=num_sequences,
@@ -132,35 +137,35 @@ def _loop_rule(types, *, body, num_sequences, num_states, num_constants, has_mas
     t_axis, b_axis = (0, 1) if time_major else (1, 0)
     for i, s in enumerate(seqs):
         if s.ndim < 2:
-            raise ShapeError(f"loop: sequence {i} must have rank >= 2 (batch and time), "
+            raise ShapeError(f"{op}: sequence {i} must have rank >= 2 (batch and time), "
                              f"received shape {s.shape}")
-    steps = _join([s.shape[t_axis] for s in seqs], "time")
-    batch = _join([s.shape[b_axis] for s in seqs], "batch")
+    steps = _join([s.shape[t_axis] for s in seqs], "time", op)
+    batch = _join([s.shape[b_axis] for s in seqs], "batch", op)
     if mask is not None:
         if mask.dtype != "bool" or mask.ndim != 2:
-            raise ShapeError(f"loop: the mask must be a 2-D bool tensor, received {mask}")
-        steps = _join([steps, mask.shape[t_axis]], "time (sequences and mask)")
-        batch = _join([batch, mask.shape[b_axis]], "batch (sequences and mask)")
+            raise ShapeError(f"{op}: the mask must be a 2-D bool tensor, received {mask}")
+        steps = _join([steps, mask.shape[t_axis]], "time (sequences and mask)", op)
+        batch = _join([batch, mask.shape[b_axis]], "batch (sequences and mask)", op)
     if length is not None and steps is not None and length != steps:
-        raise ShapeError(f"loop: attribute length={length} but the sequences have {steps} "
+        raise ShapeError(f"{op}: attribute length={length} but the sequences have {steps} "
                          "time steps")
     want_in = [step_type(s, time_major) for s in seqs] + list(states) + list(consts)
     got_in = [t.type for t in body.inputs]
     if got_in != want_in:
-        raise ValueError(f"loop: body inputs {[str(t) for t in got_in]} do not match the "
+        raise ValueError(f"{op}: body inputs {[str(t) for t in got_in]} do not match the "
                          f"operands; expected (*x_t, *states, *constants) = "
                          f"{[str(t) for t in want_in]}")
     if len(body.outputs) != num_outputs + num_states:
-        raise ValueError(f"loop: the body returns {len(body.outputs)} values; expected "
+        raise ValueError(f"{op}: the body returns {len(body.outputs)} values; expected "
                          f"{num_outputs} output(s) and {num_states} new state(s)")
     outs = [t.type for t in body.outputs[:num_outputs]]
     for i, (new, old) in enumerate(zip(body.outputs[num_outputs:], states)):
         if not _compatible(new.type, old):
-            raise ShapeError(f"loop: new state {i} from the body has type {new.type}, which does "
+            raise ShapeError(f"{op}: new state {i} from the body has type {new.type}, which does "
                              f"not fit the state's type {old}")
     for i, o in enumerate(outs):
         if o.ndim < 1:
-            raise ShapeError(f"loop: step output {i} must have a batch axis, received {o}")
+            raise ShapeError(f"{op}: step output {i} must have a batch axis, received {o}")
     n = (length if length is not None else steps) if return_all_outputs else 1
     seq_outs = []
     for o in outs:
@@ -172,8 +177,10 @@ def _loop_rule(types, *, body, num_sequences, num_states, num_constants, has_mas
 
 
 def run_loop(step, sequences, initial_states, mask=None, *, go_backwards=False,
-             zero_output_for_mask=False, return_all_outputs=True, time_major=False):
-    """The loop semantics on numpy arrays (see the module docstring).
+             zero_output_for_mask=False, return_all_outputs=True, time_major=False,
+             reverse=False):
+    """The loop semantics on numpy arrays (see the module docstring); the one
+    reference of both ``loop`` and ``scan``.
 
     Args:
         step: ``step(xs, states) -> (outputs, new_states)`` on lists of arrays
@@ -182,6 +189,9 @@ def run_loop(step, sequences, initial_states, mask=None, *, go_backwards=False,
             when ``time_major``).
         initial_states: list of arrays.
         mask: ``None`` or a bool array ``(batch, time)`` (``(time, batch)``).
+        reverse: process the steps from last to first, like ``go_backwards``,
+            but record the outputs in time order (``outputs[:, t]`` is the step
+            that read ``x[:, t]``): the ``scan`` semantics.
 
     Returns:
         ``(last_outputs, outputs, final_states)``: three lists of arrays.
@@ -191,7 +201,7 @@ def run_loop(step, sequences, initial_states, mask=None, *, go_backwards=False,
     if steps == 0:
         raise ValueError("loop: cannot iterate over zero time steps (the sequences have "
                          f"shape {sequences[0].shape})")
-    order = range(steps - 1, -1, -1) if go_backwards else range(steps)
+    order = range(steps - 1, -1, -1) if go_backwards or reverse else range(steps)
     states = [np.asarray(s) for s in initial_states]
     recorded, prev = [], None
     for t in order:
@@ -214,6 +224,8 @@ def run_loop(step, sequences, initial_states, mask=None, *, go_backwards=False,
             recorded.append(outs)
         else:
             recorded = [outs]
+    if reverse:
+        recorded.reverse()
     outputs = [np.stack([r[i] for r in recorded], axis=t_axis) for i in range(len(prev))]
     return list(prev), outputs, states
 
@@ -244,28 +256,29 @@ def loop(*arrays, body, num_sequences, num_states, num_constants, has_mask, go_b
     return tuple(last) + tuple(outputs) + tuple(final)
 
 
-def check_loop(node) -> None:
-    """Verifier hook: the body is closed and its signature fits the operands."""
-    attrs = node.attrs
-    missing = [a for a in LOOP_ATTRS if a not in attrs]
+def check_loop(node, required=LOOP_ATTRS) -> None:
+    """Verifier hook (of ``loop`` and ``scan``): the body is closed and its
+    signature fits the operands."""
+    attrs, op = node.attrs, node.op
+    missing = [a for a in required if a not in attrs]
     if missing:
-        raise VerifyError(f"node loop: missing attributes {missing}")
+        raise VerifyError(f"node {op}: missing attributes {missing}")
     body = attrs["body"]
     for i, t in enumerate(body.inputs):
         if not isinstance(t, KerasTensor) or t.node.op != "input":
-            raise VerifyError(f"node loop: body input {i} ({t.name}) is not a fresh placeholder "
+            raise VerifyError(f"node {op}: body input {i} ({t.name}) is not a fresh placeholder "
                               f"(it is computed by a {t.node.op!r} node); the body must be "
                               "closed")
     if len({id(t.node) for t in body.inputs}) != len(body.inputs):
-        raise VerifyError("node loop: the same placeholder appears twice among the body inputs")
+        raise VerifyError(f"node {op}: the same placeholder appears twice among the body inputs")
     for n in body.nodes:
         if n.op == "param":
-            raise VerifyError(f"node loop: the body reads the variable "
+            raise VerifyError(f"node {op}: the body reads the variable "
                               f"{n.attrs['variable'].name!r} directly; variables must be "
                               "passed in as constant operands (the body must be closed)")
     no = attrs.get("num_outputs", 1)
     if len(node.outputs) != 2 * no + attrs["num_states"]:
-        raise VerifyError(f"node loop: {len(node.outputs)} results; expected "
+        raise VerifyError(f"node {op}: {len(node.outputs)} results; expected "
                           f"{2 * no + attrs['num_states']}")
 
 
@@ -287,57 +300,3 @@ def _inline(body: Graph, inputs) -> list:
         new = Node(node.op, ins, node.attrs, types, node.name, node.layer)
         env.update(zip(node.outputs, new.outputs))
     return [env[t] for t in body.outputs]
-
-
-def unroll_loop(operands, attrs, layer=None) -> tuple:
-    """The results of a loop, built as ``length`` inlined copies of its body.
-
-    Gives the values the loop node would (the unroll=False semantics) using
-    ``getitem``, ``where``, ``zeros_like`` and ``stack`` nodes; requires a
-    static ``length``. Returns the result tensors in the loop's result order.
-    """
-    length = attrs["length"]
-    if length is None:
-        raise ValueError("Unrolling requires a fixed number of timesteps.")
-    no = attrs.get("num_outputs", 1)
-    seqs, states, consts, mask = split_operands(operands, **attrs)
-    time_major = attrs["time_major"]
-    t_axis = 0 if time_major else 1
-
-    def mk(op, *ins, **a):
-        opdef = get_op(op)
-        return Node(op, ins, a, opdef.infer([t.type for t in ins], a), layer=layer).outputs
-
-    def take(x, t):
-        idx = (t,) if time_major else (slice(None), t)
-        return mk("getitem", x, index=encode_index(idx, x.ndim))[0]
-
-    order = range(length - 1, -1, -1) if attrs["go_backwards"] else range(length)
-    states = list(states)
-    recorded, prev = [], None
-    for t in order:
-        xs = [take(s, t) for s in seqs]
-        res = _inline(attrs["body"], xs + states + list(consts))
-        outs, new = res[:no], res[no:]
-        if mask is not None:
-            m = take(mask, t)
-            if prev is None or attrs["zero_output_for_mask"]:
-                fill = [mk("zeros_like", o)[0] for o in outs]
-            else:
-                fill = prev
-            outs = [mk("where", _expand(mk, m, o), o, f)[0] for o, f in zip(outs, fill)]
-            new = [mk("where", _expand(mk, m, n), n, s)[0] for n, s in zip(new, states)]
-        states = new
-        prev = outs
-        if attrs["return_all_outputs"]:
-            recorded.append(outs)
-        else:
-            recorded = [outs]
-    outputs = [mk("stack", *[r[i] for r in recorded], axis=t_axis)[0] for i in range(no)]
-    return tuple(prev) + tuple(outputs) + tuple(states)
-
-
-def _expand(mk, m, x):
-    for _ in range(x.ndim - 1):
-        m = mk("expand_dims", m, axis=m.ndim)[0]
-    return m

@@ -8,7 +8,8 @@ for each, whether it changed the graph and how the node counts moved; with
 ``verify_each=True`` (what the tests use) it verifies after every pass and
 names the pass that broke the graph.
 
-Order matters: types first, then the cheap clean-ups (fold, simplify, CSE,
+Order matters: loops first become canonical scans (``canonicalize_loops``:
+every later pass and target sees ``scan`` only), then types, then the cheap clean-ups (fold, simplify, CSE,
 DCE), then slices sunk through elementwise ops in loop bodies (so each gate
 reads the products' columns), then loop-invariant code motion (which wants the body unfused, so it
 sees ``dot(x_t, W)``), then fusion (elementwise groups, then dot epilogues).
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 
 from ...ir import Graph, VerifyError
 from ...ir import verify as _verify
+from .canonicalize_loops import canonicalize_loops
 from .cse import cse
 from .dce import dce
 from .fold_constants import fold_constants
@@ -32,8 +34,8 @@ from .simplify import simplify
 from .sink_slices import sink_slices
 from .verify import verify
 
-PIPELINE = [verify, infer_types, fold_constants, simplify, cse, dce, sink_slices, licm,
-            cse, dce, fuse_elementwise, fuse_dot, dce, verify]
+PIPELINE = [verify, canonicalize_loops, infer_types, fold_constants, simplify, cse, dce,
+            sink_slices, licm, cse, dce, fuse_elementwise, fuse_dot, dce, verify]
 
 
 @dataclass
@@ -130,6 +132,7 @@ def run_pipeline(graph: Graph, passes=None, *, dump: bool = False, verify_each: 
 
 __all__ = ["PIPELINE", "run_pipeline", "PassRecord", "PassReport", "rewrite", "map_bodies",
            "consumers",
-           "verify", "infer_types", "fold_constants", "simplify", "cse", "dce", "sink_slices",
+           "verify", "canonicalize_loops", "infer_types", "fold_constants", "simplify", "cse",
+           "dce", "sink_slices",
            "licm",
            "fuse_elementwise", "fuse_dot"]

@@ -3,9 +3,9 @@
 Assumes: a verified graph. Guarantees: a verified graph computing the same
 values, in which every ``loop`` node with a static ``length`` (at most
 ``max_length`` when given) is replaced by ``length`` inlined copies of its
-body (``symkb.ir.ops.loop.unroll_loop``: the unroll=False semantics, masks
-included). Loops nested in bodies are unrolled first. Loops of unknown length
-are kept.
+body (``symkb.ir.ops.canonical.unroll_loop``: the loop made canonical, then
+its scan inlined; the unroll=False semantics, masks included). Loops nested in
+bodies are unrolled first. Loops of unknown length are kept.
 
 ``K.rnn(unroll=True)`` already records the unrolled form; this pass does the
 same for graphs built with ``unroll=False``, e.g.
@@ -14,7 +14,7 @@ same for graphs built with ``unroll=False``, e.g.
 from __future__ import annotations
 
 from ...ir import Graph
-from ...ir.ops.loop import unroll_loop
+from ...ir.ops.canonical import unroll_loop
 from .rewrite import map_bodies, rewrite
 
 
