@@ -56,7 +56,9 @@ def compile_cuda(graph, *, single_output=False, name=None, strategy="auto", pass
     elif passes is True:
         passes = None
     from ..passes import run_pipeline
+    from ..passes.canonicalize_loops import legalize_loops
     lowered, report = run_pipeline(graph, passes, dump=dump, verify_each=verify_each)
+    lowered = legalize_loops(lowered)    # the target lowers only the canonical scan
     return CudaExecutable(graph, lowered_graph=lowered, single_output=single_output, name=name,
                           passes_report=report, strategy=strategy)
 

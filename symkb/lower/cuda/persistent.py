@@ -33,7 +33,7 @@ def lower_persistent(low, node, plan: PersistentPlan):
     no = plan.no
     seqs, states, consts = plan.seqs, plan.states, plan.consts
     stored = [result_used(low, t) for t in node.outputs[no:2 * no]]
-    kname = low.kernel(low.base_name(node, "scan_persistent"),
+    kname = low.kernel(low.base_name(node, "loop_persistent"),
                        lambda name: _build_persistent(name, plan, stored), node)
     module = low.module
     out_types = [t.type for t in plan.body.outputs[:no]]

@@ -132,14 +132,18 @@ def _check(node):
             if np.asarray(n.attrs["value"]).size != 1:
                 raise NotEligible("the body holds an array constant")
             continue
-        if not any(t in rows for t in n.inputs):
-            raise NotEligible(f"body op {n.op} computes a loop-invariant value")
+        invariant = not any(t in rows for t in n.inputs)
+        if invariant and not all(o.ndim == 2 and o.shape[0] == 1 for o in n.outputs):
+            # a (1, width) invariant (a bias slice) is held as identical rows
+            raise NotEligible(f"body op {n.op} computes a loop-invariant value that is not "
+                              "one row")
         for o in n.outputs:
             if not _is_row(o):
                 raise NotEligible(f"body value of type {o.type} (op {n.op}) is not "
                                   "(batch,) or (batch, width) with a static width")
         _check_op(n, rows, const_inputs)
-        rows.update(n.outputs)
+        if not invariant:
+            rows.update(n.outputs)
     for o in body.outputs:
         if o not in rows:
             raise NotEligible(f"body output {o.name} is not computed from the step's values")

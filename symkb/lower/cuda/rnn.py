@@ -90,8 +90,8 @@ def _lower_steps(low, node):
     low.module.section(f"---- end of the loop body [{node.layer or ''}]")
     to_tm = [make_transpose(low, node, _swap_01(s.ndim), s.dtype) for s in seqs]
     stored = [result_used(low, t) for t in node.outputs[no:2 * no]]
-    from_tm = [make_transpose(low, node, _swap_01(t.ndim + 1), t.dtype)
-               for t in body.outputs[:no]]
+    from_tm = [make_transpose(low, node, _swap_01(t.ndim + 1), t.dtype) if keep else None
+               for t, keep in zip(body.outputs[:no], stored)]
     copy_name = low.kernel("loop_copy", _copy_kernel)
     m = low.module
 
