@@ -19,7 +19,7 @@ import contextlib
 import numpy as np
 
 from . import adapter
-from .elementwise import Body
+from .elementwise import Body, is_elementwise
 from .persistent_plan import VIEW_OPS, PersistentPlan, result_used, width
 from .program import Step, size_of
 from .scalar import lit
@@ -88,110 +88,152 @@ class _Kernel:
 
 def _build_persistent(name, plan, stored):
     w = SourceWriter()
-    k = _Kernel(w, plan)
+    kn = _Kernel(w, plan)
     w.line(KERNEL)
-    with w.block(f"def {name}({', '.join(k.params())}):"):
+    with w.block(f"def {name}({', '.join(kn.params())}):"):
         w.line("tid = cuda.threadIdx.x")
         w.line("nt = cuda.blockDim.x")
-        w.line(f"b0 = cuda.blockIdx.x * {k.R}")
-        _declare_states(k)
-        _declare_constants(k)
-        _declare_values(k)
-        _declare_sequences(k)
-        _stage_in(k)
+        w.line(f"b0 = cuda.blockIdx.x * {kn.R}")
+        _declare_states(kn)
+        _declare_constants(kn)
+        _declare_values(kn)
+        _declare_sequences(kn)
+        _stage_in(kn)
         w.line("cuda.syncthreads()")
         with w.block("for k in range(T):"):
             w.line("t = T - 1 - k" if plan.reverse else "t = k")
-            for n in plan.body.nodes:
-                if n.op in ("input", "const") + VIEW_OPS:
-                    continue
-                w.line(f"# {n.op}")
-                _emit_stage(w, n, k.reads, k.buffers, k.R)
-                w.line("cuda.syncthreads()")
-            _emit_commit(k, stored)
-        _store_finals(k)
+            _emit_body(kn)
+            _emit_commit(kn, stored)
+        _store_finals(kn)
     return w.text()
 
 
-def _declare_states(k):
-    for i, s in enumerate(k.s_in):
-        k.w.line(f"st{i} = cuda.shared.array(({k.R}, {width(s)}), dtype=np.{s.dtype})")
-        k.reads[s] = (lambda r, c, i=i: f"st{i}[{r}, {c}]")
+def _declare_states(kn):
+    for i, s in enumerate(kn.s_in):
+        kn.w.line(f"st{i} = cuda.shared.array(({kn.R}, {width(s)}), dtype=np.{s.dtype})")
+        kn.reads[s] = (lambda r, c, i=i: f"st{i}[{r}, {c}]")
 
 
-def _declare_constants(k):
+def _declare_constants(kn):
     """Staged weights in shared memory; other constants read from global memory."""
-    plan = k.plan
-    for i, cst in enumerate(k.c_in):
+    plan = kn.plan
+    for i, cst in enumerate(kn.c_in):
         if cst in plan.shared_weights:
             k_, n_ = cst.shape
-            k.w.line(f"wsh{i} = cuda.shared.array(({k_}, {n_}), dtype=np.{cst.dtype})")
-            k.reads[cst] = (lambda r, c, i=i: f"wsh{i}[{r}, {c}]")
+            kn.w.line(f"wsh{i} = cuda.shared.array(({k_}, {n_}), dtype=np.{cst.dtype})")
+            kn.reads[cst] = (lambda r, c, i=i: f"wsh{i}[{r}, {c}]")
         elif cst.ndim == 2 and cst.shape[0] not in (1,):
             n_ = cst.shape[1]
             if cst in plan.matrices:
-                k.reads[cst] = (lambda r, c, i=i, n_=n_: f"const{i}[({r}) * {n_} + {c}]")
+                kn.reads[cst] = (lambda r, c, i=i, n_=n_: f"const{i}[({r}) * {n_} + {c}]")
             else:   # a per-batch constant (batch, width)
-                k.reads[cst] = (lambda r, c, i=i, n_=n_: f"const{i}[rb * {n_} + {c}]")
+                kn.reads[cst] = (lambda r, c, i=i, n_=n_: f"const{i}[rb * {n_} + {c}]")
         elif size_of([d or 2 for d in cst.shape]) == 1 or cst.ndim == 0:
-            k.reads[cst] = (lambda r, c, i=i: f"const{i}[0]")
+            kn.reads[cst] = (lambda r, c, i=i: f"const{i}[0]")
         else:
-            k.reads[cst] = (lambda r, c, i=i: f"const{i}[{c}]")
+            kn.reads[cst] = (lambda r, c, i=i: f"const{i}[{c}]")
 
 
-def _declare_values(k):
+def _declare_values(kn):
     """A shared ``(rows, width)`` array per body value; scalar constants as literals."""
     vid = 0
-    for n in k.plan.body.nodes:
+    for n in kn.plan.body.nodes:
         if n.op == "input":
             continue
         if n.op == "const":
             value = np.asarray(n.attrs["value"]).reshape(-1)[0]
             text = lit(value, n.outputs[0].dtype)
-            k.reads[n.outputs[0]] = (lambda r, c, text=text: text)
+            kn.reads[n.outputs[0]] = (lambda r, c, text=text: text)
             continue
         if n.op in VIEW_OPS:          # (batch,) <-> (batch, 1): the same elements
-            k.reads[n.outputs[0]] = k.reads[n.inputs[0]]
+            kn.reads[n.outputs[0]] = kn.reads[n.inputs[0]]
+            if n.inputs[0] in kn.buffers:
+                kn.buffers[n.outputs[0]] = kn.buffers[n.inputs[0]]
             continue
         for o in n.outputs:
-            k.w.line(f"val{vid} = cuda.shared.array(({k.R}, {width(o)}), dtype=np.{o.dtype})")
-            k.buffers[o] = f"val{vid}"
-            k.reads[o] = (lambda r, c, v=f"val{vid}": f"{v}[{r}, {c}]")
+            kn.w.line(f"val{vid} = cuda.shared.array(({kn.R}, {width(o)}), dtype=np.{o.dtype})")
+            kn.buffers[o] = f"val{vid}"
+            kn.reads[o] = (lambda r, c, v=f"val{vid}": f"{v}[{r}, {c}]")
             vid += 1
 
 
-def _declare_sequences(k):
+def _declare_sequences(kn):
     """Step ``t`` of a batch-major sequence, read in place from global memory."""
-    for i, x in enumerate(k.x_in):
+    for i, x in enumerate(kn.x_in):
         f_ = width(x)
-        k.reads[x] = (lambda r, c, i=i, f_=f_: f"seq{i}[(rb * T + t) * {f_} + {c}]")
+        kn.reads[x] = (lambda r, c, i=i, f_=f_: f"seq{i}[(rb * T + t) * {f_} + {c}]")
 
 
-def _stage_in(k):
+def _stage_in(kn):
     """Copy the shared weights and the initial states into shared memory."""
-    w = k.w
-    for i, cst in enumerate(k.c_in):
-        if cst in k.plan.shared_weights:
+    w = kn.w
+    for i, cst in enumerate(kn.c_in):
+        if cst in kn.plan.shared_weights:
             k_, n_ = cst.shape
             with w.block(f"for e in range(tid, {k_ * n_}, nt):"):
                 w.line(f"wsh{i}[e // {n_}, e % {n_}] = const{i}[e]")
-    for i, s in enumerate(k.s_in):
+    for i, s in enumerate(kn.s_in):
         u = width(s)
-        with _rows_loop(w, k.R, u):
+        with _rows_loop(w, kn.R, u):
             w.line(f"st{i}[r, c] = init{i}[(b0 + r) * {u} + c] if b0 + r < B else "
                    f"{lit(0, s.dtype)}")
 
 
-def _emit_commit(k, stored):
+def _emit_body(kn):
+    """One stage per body node, a barrier only where a stage reads another thread's writes.
+
+    A stage's threads stride over its ``(rows, width)`` elements, so a value
+    written as ``(r, c)`` by a stage of the same width is written by the very
+    thread that reads it there: elementwise stages (and a fused product's
+    epilogue) reading such values need no barrier before them. Products,
+    slices, concatenations and width-1 broadcasts read across threads.
+    """
+    dirty = {}       # shared buffer written since the last barrier -> its stage's width
+    for n in kn.plan.body.nodes:
+        if n.op in ("input", "const") + VIEW_OPS:
+            continue
+        if _reads_across_threads(n, kn.buffers, dirty):
+            kn.w.line("cuda.syncthreads()")
+            dirty.clear()
+        kn.w.line(f"# {n.op}")
+        _emit_stage(kn.w, n, kn.reads, kn.buffers, kn.R)
+        # a concatenation writes column ranges piece by piece: never read in place
+        u = None if n.op == "concatenate" else width(n.outputs[0])
+        dirty.update((kn.buffers[o], u) for o in n.outputs)
+    outs = kn.plan.body.outputs[:kn.plan.no]
+    if any(dirty.get(kn.buffers.get(o), width(o)) != width(o) for o in outs):
+        kn.w.line("cuda.syncthreads()")
+
+
+def _reads_across_threads(n, buffers, dirty) -> bool:
+    """Whether stage ``n`` reads a value written since the last barrier at another element."""
+    if is_elementwise(n):
+        in_place = set(n.inputs)
+    elif n.op == "fused_dot":
+        in_place = set(n.inputs[2:])
+    else:
+        in_place = set()
+    u = width(n.outputs[0])
+    for t in n.inputs:
+        buf = buffers.get(t)
+        if buf not in dirty:
+            continue
+        if t in in_place and width(t) == u and dirty[buf] == u:
+            continue
+        return True
+    return False
+
+
+def _emit_commit(kn, stored):
     """Store the step's outputs at time ``t`` (the last step's as ``last``), then the states."""
-    w, plan = k.w, k.plan
+    w, plan = kn.w, kn.plan
     outs, news = plan.body.outputs[:plan.no], plan.body.outputs[plan.no:]
     for i, o in enumerate(outs):
         u = width(o)
-        with _rows_loop(w, k.R, u):
+        with _rows_loop(w, kn.R, u):
             w.line("b = b0 + r")
             with w.block("if b < B:"):
-                w.line(f"o = {k.read(o, 'r', 'c')}")
+                w.line(f"o = {kn.read(o, 'r', 'c')}")
                 if stored[i]:
                     w.line(f"outseq{i}[(b * T + t) * {u} + c] = o")
                 with w.block("if k == T - 1:"):
@@ -199,18 +241,18 @@ def _emit_commit(k, stored):
     # every stage has read the states (barrier above): now overwrite them
     if news:
         w.line("cuda.syncthreads()")
-        for i, (nw, s) in enumerate(zip(news, k.s_in)):
-            with _rows_loop(w, k.R, width(s)):
-                w.line(f"st{i}[r, c] = {k.read(nw, 'r', 'c')}")
+        for i, (nw, s) in enumerate(zip(news, kn.s_in)):
+            with _rows_loop(w, kn.R, width(s)):
+                w.line(f"st{i}[r, c] = {kn.read(nw, 'r', 'c')}")
     w.line("cuda.syncthreads()")
 
 
-def _store_finals(k):
-    for i, s in enumerate(k.s_in):
+def _store_finals(kn):
+    for i, s in enumerate(kn.s_in):
         u = width(s)
-        with _rows_loop(k.w, k.R, u):
-            with k.w.block("if b0 + r < B:"):
-                k.w.line(f"final{i}[(b0 + r) * {u} + c] = st{i}[r, c]")
+        with _rows_loop(kn.w, kn.R, u):
+            with kn.w.block("if b0 + r < B:"):
+                kn.w.line(f"final{i}[(b0 + r) * {u} + c] = st{i}[r, c]")
 
 
 @contextlib.contextmanager

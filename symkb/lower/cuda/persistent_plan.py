@@ -147,6 +147,11 @@ def _check(node):
     for o in body.outputs:
         if o not in rows:
             raise NotEligible(f"body output {o.name} is not computed from the step's values")
+    old_states = body.inputs[len(seqs):n_var]
+    for new, old in zip(body.outputs[node.attrs["num_outputs"]:], old_states):
+        if new in old_states and new is not old:
+            # the states are overwritten in place, one after the other
+            raise NotEligible(f"new state {old.name} is another state's old value")
     for c in consts:
         if c.ndim > 2:
             raise NotEligible("a constant of rank > 2")
