@@ -13,8 +13,11 @@ Layout (one concept per module):
 * ``linalg.py``: the tiled shared-memory matrix product with a fused epilogue;
 * ``reduce.py``: block tree reductions (two passes), softmax, scans;
 * ``movement.py``: reshape (a view), transpose, slicing, concatenate, gather, ...;
-* ``rnn.py``: the ``loop`` node: strategy choice and per-step launches;
-* ``persistent.py``: the ``loop`` node as one persistent kernel;
+* ``rnn.py``: the recurrence: a raw ``loop`` rewritten into the canonical
+  ``scan``, the strategy choice and per-step launches;
+* ``persistent_plan.py``: which scan bodies run as one persistent kernel, and
+  its shared-memory layout;
+* ``persistent.py``: the ``scan`` node as one persistent kernel;
 * ``executable.py``: device-resident execution and the weight cache.
 
 numba is imported only when a graph is compiled for this target.
@@ -34,11 +37,12 @@ def compile_cuda(graph, *, single_output=False, name=None, strategy="auto", pass
         graph: the graph to compile.
         single_output: return one array instead of a list.
         name: the executable's name (default: the graph's).
-        strategy: how ``loop`` nodes run: ``'auto'`` (by size), ``'steps'``
+        strategy: how ``scan`` nodes run: ``'auto'`` (by size), ``'steps'``
             (a host loop of per-step kernels) or ``'persistent'`` (the whole
             time loop in one kernel launch).
         passes: the passes to run first (default ``symkb.lower.PIPELINE``, the
-            cpu target's); ``[]`` or ``False`` for none.
+            cpu target's); ``[]`` or ``False`` for none. Loops are rewritten
+            into the canonical ``scan`` either way (the target lowers no other).
         dump, verify_each: as for ``symkb.lower.run_pipeline``.
 
     Raises:
