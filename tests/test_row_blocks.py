@@ -29,7 +29,7 @@ RNG = np.random.default_rng(11)
 
 def _loop_body(graph):
     g, _ = run_pipeline(graph)
-    (loop,) = [n for n in g.nodes if n.op == "loop"]
+    (loop,) = [n for n in g.nodes if n.op == "scan"]
     a = loop.attrs
     body = a["body"]
     ns = len(body.outputs) - a.get("num_outputs", 1)

@@ -8,12 +8,12 @@ evaluation; a multiply-add is two):
 * elementwise and random ops: one per result element (``zeros_like``/``ones_like``: 0);
 * ``dot``, ``matmul``, ``batch_dot``, ``fused_dot``: ``2 * K`` per result
   element, ``K`` the contracted size;
-* reductions and scans: one per operand element (``mean`` adds one per
+* reductions and ``cumsum``/``cumprod``: one per operand element (``mean`` adds one per
   result element, ``softmax`` counts 5 per element: max, subtract, exp, sum,
   divide);
-* a node holding graphs (``loop``, ``fused_elementwise``, ...) costs what its
-  bodies cost, times its trip count: a ``loop`` runs its body ``length``
-  times (when ``length`` is unknown, once, with a note);
+* a node holding graphs (``loop``, ``scan``, ``fused_elementwise``, ...) costs
+  what its bodies cost, times its trip count: a ``loop`` or ``scan`` runs its
+  body ``length`` times (when ``length`` is unknown, once, with a note);
 * any other op: 0, with a note naming it.
 
 A parameter is listed under the layer of the first node that reads it (so
@@ -51,7 +51,7 @@ def _trip_count_loop(node):
 
 
 # op -> function(node) -> how many times its bodies run (None: unknown).
-TRIP_COUNTS = {"loop": _trip_count_loop}
+TRIP_COUNTS = {"loop": _trip_count_loop, "scan": _trip_count_loop}
 
 
 @dataclass

@@ -117,7 +117,7 @@ def _masked_body(mk, body: Graph, attrs, mask, keep_prev):
             seq = mk("expand_dims", seq, axis=seq.ndim)
         mask_seqs.append(seq)
         m_ph[r] = _placeholder(step_type(seq.type, False), f"mask{r}" if r > 1 else "mask")
-    inner = _Builder(None)
+    inner = _Builder(mk.layer)
     new_states = [inner("where", m_ph[n.ndim], n, s) for n, s in zip(news, st_ph)]
     prevs, prev_ph, new_outs = [], [], []
     for k, o in enumerate(outs):

@@ -21,6 +21,7 @@ import numpy as np
 
 from ...ir import evaluate
 from ..executable import Executable
+from ..passes.canonicalize_loops import legalize_loops
 from ..payloads import ParamSpecs, check_const
 from ..shape_guard import ShapeGuard
 from .blocks import row_blocks, run_blocks, thread_count
@@ -145,6 +146,7 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
         Unsupported: a node the cpu target cannot compile (the message names it).
     """
     from ..cache import attach, clear_numba_cache, load_module, release
+    graph = legalize_loops(graph)  # scans only, also for a graph compiled with passes=[]
     generated = generate(graph, name or graph.name)
     source, args, fn_name = generated.source, generated.args, generated.fn_name
     start = time.perf_counter()

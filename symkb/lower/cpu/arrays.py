@@ -123,7 +123,7 @@ def _along_last(cg, node, axis, write_row) -> None:
     dims = cg.dims(x)
     rows, kept, _ = _rows_view(cg, x, (axis,))
     res = cg.fresh(f"{cg.default_name(out)}_rows")
-    cg.hoist.line(f"{res} = np.empty(({_prod(kept)}, {dims[axis]}), dtype={np_type(out.dtype)})")
+    cg.scope.hoist.line(f"{res} = np.empty(({_prod(kept)}, {dims[axis]}), dtype={np_type(out.dtype)})")
     with cg.w.block(f"for r in range({rows}.shape[0]):"):
         write_row(rows, res)
     name = cg.fresh(cg.default_name(out))
@@ -239,7 +239,7 @@ def _view(cg, node):
                 plan.append(("slice", (start, step)))
                 dims.append(out.shape[len(dims)])
         k += 1
-    src_fn = cg.elem_fns.get(x)
+    src_fn = cg.scope.views.get(x)
     name = cg.name(x)
 
     def elem(idx):
@@ -326,7 +326,7 @@ def emit_getitem(cg, node) -> None:
         view = _view(cg, node)
         if view is not None:
             # read in place by the fused loops: no copy
-            cg.elem_fns[out] = view[0]
+            cg.scope.views[out] = view[0]
             cg.bind(out, f"{cg.name(x)}[{', '.join(parts)}]", view[1])
             return
     expr = f"{cg.name(x)}[{', '.join(parts) if parts else '...'}]"

@@ -15,28 +15,33 @@ variable names; literals are typed (``np.float32(0.5)``).
 Emitters use these services of the code generator:
 
 * ``cg.w``: the :class:`SourceWriter` of the current position, and
-  ``cg.hoist``: where buffers are allocated (before the time loop inside a
-  loop body, so steps allocate nothing);
+  ``cg.scope``: the :class:`~.scope.LoopScope` of the loop level being
+  emitted (where buffers are hoisted, the body's invariants, the buffers and
+  extra stores the scan emitter proposed, the values read in place); the scan
+  emitter enters a body's scope with ``cg.entered(scope, writer)``, which
+  restores the enclosing one on exit;
 * ``cg.name(t)``, ``cg.dims(t)``: a tensor's identifier and its dimensions as
   ints or expressions; ``cg.bind(t, name, dims)`` after computing it;
 * ``cg.fresh(base)``: a new unique identifier; ``cg.alloc(t, dims)``;
 * ``cg.elem(t, index_vars, rank)``: the element of ``t`` at the iteration
   index, with numpy broadcasting;
 * ``cg.result_buffer(t, dims)``: the buffer an elementwise emitter writes
-  ``t`` into (a state buffer the loop emitter proposed in ``cg.targets``, or a
-  new one), and ``cg.extra_stores``: more element destinations of ``t`` (the
-  loop's output at this step) that an emitter may write from its loop and
-  then record in ``cg.stored``.
+  ``t`` into (a state buffer the scan emitter proposed in the scope's
+  ``targets``, or a new one), and ``cg.extra_store_lines``: the scope's more
+  element destinations of ``t`` (the scan's outputs at this step), written
+  from the emitter's own loop.
 """
 from __future__ import annotations
 
 import keyword
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ...ir import Graph
 from ...ir.printer import format_node, name_values
 from .scalar import np_type
+from .scope import LoopScope
 from ..errors import LoweringError
 from ..writer import SourceWriter
 
@@ -114,24 +119,25 @@ class Codegen:
         self.names: dict = {}
         self.dimmap: dict = {}
         self.w = SourceWriter(1)
-        self.hoist = self.w
+        self.scope = LoopScope(self.w, self.w)  # the top level; a scan enters its body's
         self.args: list = []        # (identifier, kind, payload)
         self.const_args: dict = {}  # id(const node) -> identifier
         self.namer = name_values(graph)
-        self.in_loop = 0
-        self.elem_fns: dict = {}    # tensor -> index vars -> element text (views)
-        self.loop_local: set = set()  # names computed inside a time loop
         self.users: dict = {}       # tensor -> [(node, operand index)] of the graph emitted
-        self.targets: dict = {}     # tensor -> buffer proposed for it (a loop's state)
-        self.extra_stores: dict = {}  # tensor -> [index vars -> element text]
-        self.stored: set = set()    # tensors whose extra stores were emitted
-        self.invariant: set = set()  # loop-body values that are the same at every step
         self.packed: dict = {}      # name of a matrix -> name of its pack_rhs panels
-        self.pack_hoist = self.w    # where pack_rhs goes: before the outermost time loop
         self.row_split = None       # per result, row-wise: the function runs on row blocks
         self.out_args: dict = {}    # result -> the argument its buffer may be (row blocks)
-        self.sunk: dict = {}        # loop sequence -> its projection node, run per step
         self._order: dict = {}      # name -> when fresh() made it
+
+    @contextmanager
+    def entered(self, scope: LoopScope, writer: SourceWriter):
+        """Emit into ``writer`` with ``scope`` (a loop body's); both restored on exit."""
+        saved = self.scope, self.w
+        self.scope, self.w = scope, writer
+        try:
+            yield scope
+        finally:
+            self.scope, self.w = saved
 
     @property
     def serial_products(self) -> bool:
@@ -174,8 +180,8 @@ class Codegen:
     def bind(self, t, name: str, dims=None, local: bool = False) -> None:
         """Record that ``t`` is held by ``name`` (``local``: computed in the time loop)."""
         self.names[t] = name
-        if local and self.in_loop:
-            self.loop_local.add(name)
+        if local and self.scope.depth:
+            self.scope.local.add(name)
         if dims is not None:
             self.dimmap[t] = list(dims)
 
@@ -198,7 +204,7 @@ class Codegen:
         A result of the function with an output argument (``out_args``) uses
         that argument when the caller passed one of the right shape."""
         name = name or self.fresh(self.default_name(t))
-        given = None if zeros or self.in_loop else self.out_args.pop(t, None)
+        given = None if zeros or self.scope.depth else self.out_args.pop(t, None)
         self.alloc_buffer(name, dims, t.dtype, zeros, given)
         self.bind(t, name, dims)
         return name
@@ -210,7 +216,7 @@ class Codegen:
         when its shape is ``dims``."""
         fn = "np.zeros" if zeros else "np.empty"
         words = {w for d in dims if isinstance(d, str) for w in re.findall(r"[A-Za-z_]\w*", d)}
-        where = self.w if words & self.loop_local else self.hoist
+        where = self.w if words & self.scope.local else self.scope.hoist
         shape = self.shape_text(dims)
         new = f"{fn}({shape}, dtype={np_type(dtype)})"
         if given is None:
@@ -221,8 +227,8 @@ class Codegen:
                 where.line(f"{name} = {new}")
 
     def result_buffer(self, t, dims) -> str:
-        """Bind ``t`` to its proposed buffer (``targets``) or allocate one."""
-        name = self.targets.get(t)
+        """Bind ``t`` to its proposed buffer (the scope's ``targets``) or allocate one."""
+        name = self.scope.targets.get(t)
         if name is None:
             return self.alloc(t, dims)
         self.bind(t, name, dims)
@@ -230,18 +236,20 @@ class Codegen:
 
     def extra_store_lines(self, t, index_vars, value: str) -> None:
         """Write ``value`` (``t``'s element) to ``t``'s extra destinations too."""
-        fns = self.extra_stores.get(t)
+        fns = self.scope.extra_stores.get(t)
         if not fns:
             return
         for fn in fns:
             self.w.line(f"{fn(index_vars)} = {value}")
-        self.stored.add(t)
+        self.scope.stored.add(t)
 
-    def elem(self, t, index_vars, rank: int) -> str:
-        """``t``'s element at the iteration index (numpy broadcasting, right-aligned)."""
-        if t in self.elem_fns:
+    def elem(self, t, index_vars, rank: int, scope: LoopScope | None = None) -> str:
+        """``t``'s element at the iteration index (numpy broadcasting, right-aligned);
+        ``scope``: the level ``t`` belongs to, when not the current one."""
+        views = (scope or self.scope).views
+        if t in views:
             offset = rank - t.ndim
-            return self.elem_fns[t](["0" if d == 1 else index_vars[j + offset]
+            return views[t](["0" if d == 1 else index_vars[j + offset]
                                      for j, d in enumerate(t.shape)])
         name = self.name(t)
         if t.ndim == 0:
@@ -257,9 +265,9 @@ class Codegen:
         from ..passes.rewrite import consumers
         saved_users = self.users
         self.users = consumers(graph)
-        if not self.in_loop and self.row_split is not None:
+        if not self.scope.depth and self.row_split is not None:
             from .loops import step_projections
-            self.sunk.update(step_projections(graph, self.users))
+            self.scope.sunk.update(step_projections(graph, self.users))
         self._emit_nodes(graph)
         self.users = saved_users
 
@@ -280,7 +288,7 @@ class Codegen:
                     self.args.append((name, "const", node.attrs["value"]))
                 self.bind(node.outputs[0], name)
                 continue
-            if node.outputs[0] in self.sunk:
+            if node.outputs[0] in self.scope.sunk:
                 self.w.comment(ir_line(node, self.namer))
                 self.w.comment("  (computed a step at a time inside the loop)")
                 continue

@@ -144,7 +144,7 @@ def packable(x, w, out_dtype: str) -> bool:
 
 
 def _small_product(cg, x, w) -> bool:
-    return cg.in_loop > 0 and small_product(x, w)
+    return cg.scope.depth > 0 and small_product(x, w)
 
 
 def _panels(cg, x, w, out_dtype: str):
@@ -161,7 +161,7 @@ def _panels(cg, x, w, out_dtype: str):
     """
     if not cg.serial_products or not packable(x, w, out_dtype):
         return None
-    if cg.in_loop and w not in cg.invariant:
+    if cg.scope.depth and w not in cg.scope.invariant:
         return None
     return panels_for(cg, w)
 
@@ -169,10 +169,11 @@ def _panels(cg, x, w, out_dtype: str):
 def panels_for(cg, w) -> str:
     """The name of ``w`` packed by ``pack_rhs``, before the outermost time loop."""
     wn = cg.name(w)
-    key = (wn, id(cg.pack_hoist))
+    hoist = cg.scope.pack_hoist
+    key = (wn, id(hoist))
     if key not in cg.packed:
         name = cg.fresh(f"{wn}_panels")
-        cg.pack_hoist.line(f"{name} = pack_rhs({wn})")
+        hoist.line(f"{name} = pack_rhs({wn})")
         cg.packed[key] = name
     return cg.packed[key]
 
@@ -258,7 +259,7 @@ def emit_fused_dot(cg, node) -> None:
     # buffer (a state that x may be): then to a buffer of its own, and the
     # epilogue writes the result.
     name = cg.result_buffer(out, dims)
-    if acc_t.dtype == out.dtype and out not in cg.targets:
+    if acc_t.dtype == out.dtype and out not in cg.scope.targets:
         acc = name
     else:
         acc = cg.fresh("acc" if acc_t.dtype != out.dtype else f"{name}_acc")

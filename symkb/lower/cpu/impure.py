@@ -40,11 +40,11 @@ def emit_random(cg, node) -> None:
     seed = node.attrs.get("seed")
     if seed is None:
         s = cg.fresh("seed")
-        with cg.hoist.block(f"with objmode({s}='int64'):"):
-            cg.hoist.line(f"{s} = fresh_seed()")
-        cg.hoist.line(f"np.random.seed({s})")
+        with cg.scope.hoist.block(f"with objmode({s}='int64'):"):
+            cg.scope.hoist.line(f"{s} = fresh_seed()")
+        cg.scope.hoist.line(f"np.random.seed({s})")
     else:
-        cg.hoist.line(f"np.random.seed({int(seed) % 2**32})")
+        cg.scope.hoist.line(f"np.random.seed({int(seed) % 2**32})")
     flat = cg.fresh("flat")
     cg.w.line(f"{flat} = {name}.reshape(-1)" if out.ndim else f"{flat} = {name}.reshape(1)")
     params = {k: repr(float(v)) for k, v in node.attrs.items()

@@ -1,18 +1,23 @@
-"""The CPU emitter of the ``loop`` node: a ``for`` over time inside the same function.
+"""The CPU emitter of the ``scan`` node: a ``for`` over time inside the same function.
 
-Layout of the generated code (see ``symkb/ir/ops/loop.py`` for the semantics)::
+Only the canonical loop reaches this module (``symkb/ir/ops/scan.py``): the
+``canonicalize_loops`` pass (or, for a graph compiled with ``passes=[]``,
+the target itself) has already turned a ``loop``'s mask, ``go_backwards``,
+``time_major`` and ``return_all_outputs`` into ordinary nodes. Layout of the
+generated code::
 
-    steps = x.shape[1]                       # (time_major: x.shape[0])
-    outputs = np.empty((batch, steps, units))
-    h = initial_state.copy()                 # one buffer per state
-    <buffers of the body's values>           # hoisted: steps allocate nothing
+    steps = x.shape[1]
+    outputs = np.empty((batch, steps, units))   # only when something reads it
+    h = initial_state.copy()                    # one buffer per state
+    <buffers of the body's values>              # hoisted: steps allocate nothing
     for i in range(steps):
-        t = steps - 1 - i                    # go_backwards; else t = i
+        t = steps - 1 - i                       # reverse; else t = i
         <body: per-step products np.dot(h, U, buf) and fused gate loops>
-        <record out_t into outputs[:, i]; masked rows keep the previous output
-         (or zeros) and the previous states>
-        <copy the new states into the state buffers>
-    last_output = outputs[:, -1]
+        <outputs[:, t] = out_t; the new states into the state buffers>
+    last_output = outputs[:, -1]                # (reverse: outputs[:, 0])
+
+A stacked output nobody reads is neither allocated nor stored; a last output
+read on its own then has a ``(batch, units)`` buffer written at every step.
 
 When the whole graph keeps the batch rows apart (``rows.py``) and every
 product in it runs on symkb's own code, the function is compiled with
@@ -29,23 +34,26 @@ computed a step at a time into a small buffer (``step_projections``)::
 
 A step slice ``x[:, t]`` read only by fused loops is not copied: their element
 reads index the sequence directly (``xp[i0, t, i1]``), so the hoisted input
-projection is read in place.
+projection (and a mask sequence) is read in place.
 
-Without a mask, a new state computed by a fused loop (``fused_elementwise``,
-or the epilogue of a ``fused_dot``) is written straight into its state buffer
-when that is safe (see :func:`_in_place_states`), and a step output computed
-by one is also stored into ``outputs[:, i]`` from that loop: the step then
-copies nothing.
+A new state computed by a fused loop (``fused_elementwise``, or the epilogue
+of a ``fused_dot``) is written straight into its state buffer when that is
+safe (see :func:`_in_place_states`), and a step output computed by one is
+also stored into ``outputs[:, t]`` from that loop: the step then copies
+nothing. The body is emitted in a :class:`~.scope.LoopScope` of its own that
+carries those proposals to the emitters.
 """
 from __future__ import annotations
 
+from contextlib import ExitStack, contextmanager
+
 from ...ir.ops.loop import split_operands
 from . import gemm
-from .codegen import emitter
+from .codegen import Unsupported, emitter
 from .elementwise import emit_body, packable, panels_for, small_product, small_weight
 from .rows import graph_row_separable
-from .scalar import lit, np_type
 from ..writer import SourceWriter
+
 
 def _only_elementwise_readers(body, t) -> bool:
     for node in body.nodes:
@@ -120,7 +128,7 @@ def _products(graph):
     for node in graph.nodes:
         if node.op in ("dot", "fused_dot"):
             yield node
-        if node.op == "loop":
+        if node.op == "scan":
             yield from _products(node.attrs["body"])
 
 
@@ -129,7 +137,7 @@ def row_split(graph):
     runs the function on blocks of rows (module docstring); None when it runs
     whole. Taken for graphs with a time loop that keep the batch rows apart
     (``rows.py``) and whose products all run on symkb's own code."""
-    if not any(node.op == "loop" for node in graph.nodes):
+    if not any(node.op == "scan" for node in graph.nodes):
         return None
     if not all(_own_product(node) for node in _products(graph)):
         return None
@@ -137,8 +145,9 @@ def row_split(graph):
 
 
 def _seq_dims(cg, s) -> list:
-    if s in cg.sunk:  # not computed as a whole: its dims are those of the product
-        x, w = cg.sunk[s].inputs[:2]
+    sunk = cg.scope.sunk
+    if s in sunk:  # not computed as a whole: its dims are those of the product
+        x, w = sunk[s].inputs[:2]
         return list(cg.dims(x))[:-1] + [w.shape[1]]
     return cg.dims(s)
 
@@ -161,7 +170,7 @@ def step_projections(graph, users) -> dict:
     """
     out = {}
     for node in graph.nodes:
-        if node.op != "loop" or node.attrs["time_major"]:
+        if node.op != "scan":
             continue
         seqs = node.inputs[:node.attrs["num_sequences"]]
         for s in seqs:
@@ -177,184 +186,181 @@ def step_projections(graph, users) -> dict:
     return out
 
 
-def _step_projection(cg, prod, step, batch, base) -> str:
-    """The buffer holding ``prod`` (a ``step_projections`` node) at this step:
-    ``x[:, t] @ W`` into it, then a ``fused_dot``'s epilogue in place."""
+def _step_projection(cg, prod, step, batch, base, outer) -> str:
+    """The buffer holding ``prod`` (a ``step_projections`` node of the level
+    ``outer``) at this step: ``x[:, t] @ W`` into it, then a ``fused_dot``'s
+    epilogue in place."""
     x, wt, *rest = prod.inputs
     panels = panels_for(cg, wt)
     buf = cg.fresh(f"{base}_projection")
     n = wt.shape[1]
-    cg.hoist.line(f"{buf} = np.empty(({batch}, {n}), dtype=np.float32)")
+    cg.scope.hoist.line(f"{buf} = np.empty(({batch}, {n}), dtype=np.float32)")
     cg.w.line(f"gemm_serial({step}, {panels}, {buf})")
     if prod.op == "fused_dot":
         idx, close = cg.w.loop_nest([batch, n])
         where = f"{buf}[{', '.join(idx)}]"
-        operands = [where] + [cg.elem(t, idx, 2) for t in rest]
+        operands = [where] + [cg.elem(t, idx, 2, outer) for t in rest]
         emit_body(cg, prod.attrs["body"], operands, [where])
         close()
     return buf
 
 
-@emitter("loop")
-def emit_loop(cg, node) -> None:
+@emitter("scan")
+def emit_scan(cg, node) -> None:
+    """The time loop of a ``scan`` (module docstring)."""
     a = node.attrs
     body = a["body"]
-    seqs, states, consts, mask = split_operands(node.inputs, **a)
-    no, ns = a.get("num_outputs", 1), len(states)
-    time_major = a["time_major"]
-    t_axis, b_axis = (0, 1) if time_major else (1, 0)
-    w = cg.w
+    seqs, states, _, _ = split_operands(node.inputs, **a)
+    no, ns = a["num_outputs"], len(states)
+    w, outer = cg.w, cg.scope
     base = node.layer or "loop"
     steps = cg.fresh(f"{base}_steps")
-    if cg.in_loop:
-        cg.loop_local.add(steps)  # a nested loop: its buffers live in the outer step
-    w.line(f"{steps} = {_seq_dims(cg, seqs[0])[t_axis]}")
+    if outer.depth:
+        outer.local.add(steps)  # a nested loop: its buffers live in the outer step
+    w.line(f"{steps} = {_seq_dims(cg, seqs[0])[1]}")
     with w.block(f"if {steps} == 0:"):
-        w.line("raise ValueError('loop: cannot iterate over zero time steps')")
-    batch = _seq_dims(cg, seqs[0])[b_axis]
-    last_outs, seq_outs, finals = (node.outputs[:no], node.outputs[no:2 * no],
-                                   node.outputs[2 * no:])
-    # Result buffers.
-    out_bufs = []
-    for t in seq_outs:
-        step_dims = [batch] + [d if d is not None else "-1" for d in body.outputs[len(out_bufs)]
-                               .shape[1:]]
-        if "-1" in map(str, step_dims[1:]):
-            from .codegen import Unsupported
-            raise Unsupported("cpu codegen: loop outputs with unknown feature dims")
-        n = steps if a["return_all_outputs"] else 1
-        dims = _insert(step_dims, t_axis, n)
-        out_bufs.append(cg.alloc(t, dims, name=cg.fresh(f"{base}_outputs")))
+        w.line("raise ValueError('scan: cannot iterate over zero time steps')")
+    batch = _seq_dims(cg, seqs[0])[0]
+    stacked, lasts = _result_buffers(cg, node, batch, steps, base)
     state_bufs = []
     for s in states:
         name = cg.fresh(f"{base}_state")
         w.line(f"{name} = {cg.name(s)}.copy()")
         state_bufs.append(name)
-    prev_bufs = []
-    if mask is not None and not a["zero_output_for_mask"]:
-        for o in body.outputs[:no]:
-            name = cg.fresh(f"{base}_prev")
-            dims = [batch] + [d if d is not None else -1 for d in o.shape[1:]]
-            w.line(f"{name} = np.zeros({cg.shape_text(dims)}, dtype={np_type(o.dtype)})")
-            prev_bufs.append(name)
-    mname = cg.name(mask) if mask is not None else None
-    seq_names = [None if s in cg.sunk else cg.name(s) for s in seqs]
-    # Body inputs.
     i_var, t_var = cg.fresh("i"), cg.fresh("t")
     inner = SourceWriter(w.level + 1)
-    saved = cg.w, cg.hoist, cg.pack_hoist
-    cg.hoist, cg.w, cg.pack_hoist = w, inner, w
-    cg.in_loop += 1
-    nseq = a["num_sequences"]
-    if a["go_backwards"]:
-        inner.line(f"{t_var} = {steps} - 1 - {i_var}")
-    else:
-        inner.line(f"{t_var} = {i_var}")
-    for ph, seq, sname in zip(body.inputs[:nseq], seqs, seq_names):
-        if sname is None:  # a projection computed here, a step at a time
-            prod = cg.sunk[seq]
+    with cg.entered(outer.inner(w), inner) as scope:
+        inner.line(f"{t_var} = {steps} - 1 - {i_var}" if a["reverse"] else f"{t_var} = {i_var}")
+        _bind_step_inputs(cg, node, outer, state_bufs, t_var, batch, base)
+        col = t_var if a["reverse"] else i_var
+        dests = [_destinations(buf, last, col) for buf, last in zip(stacked, lasts)]
+        _propose(scope, body, a["num_sequences"], ns, no, state_bufs, dests)
+        cg.emit_nodes(body)
+        _store_step(cg, body, a["num_sequences"], states, state_bufs, dests, batch)
+    w.line(f"for {i_var} in range({steps}):")
+    w.lines.extend(inner.lines)  # written one level deeper already
+    last_col = "0" if a["reverse"] else "-1"
+    for t, buf, last, o in zip(node.outputs[:no], stacked, lasts, body.outputs[:no]):
+        if last is not None or buf is None or not cg.users.get(t):
+            continue  # bound to its own buffer already, or nobody reads it
+        name = cg.fresh(f"{base}_last")
+        w.line(f"{name} = np.ascontiguousarray({buf}[:, {last_col}])")
+        cg.bind(t, name, [batch] + list(o.shape[1:]))
+    for t, buf, s in zip(node.outputs[2 * no:], state_bufs, states):
+        cg.bind(t, buf, cg.dims(s))
+
+
+def _step_dims(o, batch) -> list:
+    """The dims of step output ``o`` with the loop's batch (static after it)."""
+    if any(d is None for d in o.shape[1:]):
+        raise Unsupported(f"cpu codegen: scan step output {o.name} has unknown sizes after "
+                          f"the batch axis ({o.type}); the cpu target needs them static")
+    return [batch] + list(o.shape[1:])
+
+
+def _result_buffers(cg, node, batch, steps, base):
+    """Per step output: the stacked outputs' buffer (None when nobody reads
+    them), and a buffer of its own for the last output when that is read
+    without the stacked ones (else None)."""
+    no, body = node.attrs["num_outputs"], node.attrs["body"]
+    lasts_t, stacked_t = node.outputs[:no], node.outputs[no:2 * no]
+    stacked = []
+    for t, o in zip(stacked_t, body.outputs[:no]):
+        if not cg.users.get(t):
+            stacked.append(None)
+            continue
+        dims = _insert(_step_dims(o, batch), 1, steps)
+        stacked.append(cg.alloc(t, dims, name=cg.fresh(f"{base}_outputs")))
+    lasts = []
+    for t, o, buf in zip(lasts_t, body.outputs[:no], stacked):
+        if buf is not None or not cg.users.get(t):
+            lasts.append(None)
+            continue
+        lasts.append(cg.alloc(t, _step_dims(o, batch), name=cg.fresh(f"{base}_last")))
+    return stacked, lasts
+
+
+def _destinations(stacked, last, col) -> list:
+    """``index vars -> element text`` of the places a step output is stored."""
+    out = []
+    if stacked is not None:
+        out.append(lambda idx: f"{stacked}[{', '.join(_insert(idx, 1, col))}]")
+    if last is not None:
+        out.append(lambda idx: f"{last}[{', '.join(idx)}]")
+    return out
+
+
+def _bind_step_inputs(cg, node, outer, state_bufs, t_var, batch, base) -> None:
+    """Bind the body's placeholders: step slices, state buffers, constants."""
+    a, scope, w = node.attrs, cg.scope, cg.w
+    body, nseq, ns = a["body"], a["num_sequences"], len(state_bufs)
+    seqs, states, consts, _ = split_operands(node.inputs, **a)
+    for ph, seq in zip(body.inputs[:nseq], seqs):
+        if seq in outer.sunk:  # a projection computed here, a step at a time
+            prod = outer.sunk[seq]
             buf = _step_projection(cg, prod, f"{cg.name(prod.inputs[0])}[:, {t_var}]", batch,
-                                   base)
+                                   base, outer)
             cg.bind(ph, buf, [batch, prod.inputs[1].shape[1]])
             continue
-        sdims = list(_seq_dims(cg, seq))
-        sdims[b_axis] = batch
-        step_dims = [d for k, d in enumerate(sdims) if k != t_axis]
+        sname = cg.name(seq)
+        step_dims = [batch] + list(_seq_dims(cg, seq))[2:]
         if _only_elementwise_readers(body, ph):
-            cg.elem_fns[ph] = (lambda idx, sname=sname:
-                               f"{sname}[{', '.join(_insert(idx, t_axis, t_var))}]")
-            cg.bind(ph, f"{sname}[{t_var}]" if time_major else f"{sname}[:, {t_var}]", step_dims)
+            scope.views[ph] = (lambda idx, sname=sname:
+                               f"{sname}[{', '.join(_insert(idx, 1, t_var))}]")
+            cg.bind(ph, f"{sname}[:, {t_var}]", step_dims)
         else:
             name = cg.fresh(f"{sname}_t")
-            if time_major:
-                inner.line(f"{name} = {sname}[{t_var}]")
-            else:
-                inner.line(f"{name} = np.ascontiguousarray({sname}[:, {t_var}])")
+            w.line(f"{name} = np.ascontiguousarray({sname}[:, {t_var}])")
             cg.bind(ph, name, step_dims)
     for ph, s, buf in zip(body.inputs[nseq:nseq + ns], states, state_bufs):
         cg.bind(ph, buf, [batch] + list(cg.dims(s))[1:])
     for ph, c in zip(body.inputs[nseq + ns:], consts):
         cg.bind(ph, cg.name(c), cg.dims(c))
-        cg.invariant.add(ph)
-        if c in cg.elem_fns:
-            cg.elem_fns[ph] = cg.elem_fns[c]
-    # The step: new states straight into their buffers, outputs stored from
-    # the loops that compute them, where that is safe.
-    direct = mask is None
-    if direct:
-        for value, k in _in_place_states(body, nseq, ns, no).items():
-            cg.targets[value] = state_bufs[k]
-        col = "0" if not a["return_all_outputs"] else i_var
-        for o, buf in zip(body.outputs[:no], out_bufs):
-            if o.node.op in _FUSED and o.ndim >= 1:
-                cg.extra_stores.setdefault(o, []).append(
-                    lambda idx, buf=buf: f"{buf}[{', '.join(_insert(idx, t_axis, col))}]")
-    cg.emit_nodes(body)
+        scope.invariant.add(ph)
+        if c in outer.views:
+            scope.views[ph] = outer.views[c]
+
+
+def _propose(scope, body, nseq, ns, no, state_bufs, dests) -> None:
+    """New states straight into their buffers, step outputs stored from the
+    loops computing them, where that is safe."""
+    for value, k in _in_place_states(body, nseq, ns, no).items():
+        scope.targets[value] = state_bufs[k]
+    for o, fns in zip(body.outputs[:no], dests):
+        if fns and o.node.op in _FUSED and o.ndim >= 1:
+            scope.extra_stores.setdefault(o, []).extend(fns)
+
+
+def _store_step(cg, body, nseq, states, state_bufs, dests, batch) -> None:
+    """Copy what the step's loops did not store: step outputs to their
+    destinations, new states to their buffers (one pass over the rows)."""
+    no, ns, w, stored = len(dests), len(states), cg.w, cg.scope.stored
     new_vals = [cg.name(t) for t in body.outputs]
-    state_inputs = set(body.inputs[nseq:nseq + ns])
-    if any(t in state_inputs for t in body.outputs[no:]) and ns > 1:
+    if any(t in set(body.inputs[nseq:nseq + ns]) for t in body.outputs[no:]) and ns > 1:
         # a state returned as another state: copy before overwriting buffers.
         new_vals = new_vals[:no] + [f"{v}.copy()" for v in new_vals[no:]]
-    col = "0" if not a["return_all_outputs"] else i_var
-    out_t, new_t = body.outputs[:no], body.outputs[no:]
     b = cg.fresh("b")
-    # Nothing is left to copy when the step's loops stored everything already.
-    copies = (mname is not None or any(o not in cg.stored for o in out_t)
-              or any(v != buf for v, buf in zip(new_vals[no:], state_bufs)))
-    if copies:
-        with inner.block(f"for {b} in range({batch}):"):
-            if mname is not None:
-                m = f"{mname}[{t_var}, {b}]" if time_major else f"{mname}[{b}, {t_var}]"
-                inner.line(f"keep = {m}")
-            for k, (o, buf) in enumerate(zip(out_t, out_bufs)):
-                if o in cg.stored:
-                    continue
-                rest = [cg.fresh(f"j{d}") for d in range(1, o.ndim)]
-                blocks = [inner.block(f"for {v} in range({d}):")
-                          for v, d in zip(rest, cg.dims(o)[1:])]
-                for blk in blocks:
-                    blk.__enter__()
+    outs = [(k, o) for k, o in enumerate(body.outputs[:no]) if dests[k] and o not in stored]
+    news = [k for k, buf in enumerate(state_bufs) if new_vals[no + k] != buf]
+    if not outs and not news:
+        return  # the step's loops stored everything already
+    with w.block(f"for {b} in range({batch}):"):
+        for k, o in outs:
+            with _row_loops(cg, o.ndim, cg.dims(o)) as rest:
                 src = f"{new_vals[k]}[{', '.join([b] + rest)}]"
-                dst = f"{buf}[{', '.join(_insert([b] + rest, t_axis, col))}]"
-                if mname is None:
-                    inner.line(f"{dst} = {src}")
-                else:
-                    fill = (f"{prev_bufs[k]}[{', '.join([b] + rest)}]" if prev_bufs
-                            else lit(0, o.dtype))
-                    inner.line(f"v = {src} if keep else {fill}")
-                    inner.line(f"{dst} = v")
-                    if prev_bufs:
-                        inner.line(f"{prev_bufs[k]}[{', '.join([b] + rest)}] = v")
-                for blk in reversed(blocks):
-                    blk.__exit__(None, None, None)
-            for k, (s, buf) in enumerate(zip(new_t, state_bufs)):
-                src = new_vals[no + k]
-                if src == buf:
-                    continue
-                rest = [cg.fresh(f"j{d}") for d in range(1, s.ndim)]
-                blocks = [inner.block(f"for {v} in range({d}):")
-                          for v, d in zip(rest, cg.dims(states[k])[1:])]
-                for blk in blocks:
-                    blk.__enter__()
+                for fn in dests[k]:
+                    w.line(f"{fn([b] + rest)} = {src}")
+        for k in news:
+            with _row_loops(cg, states[k].ndim, cg.dims(states[k])) as rest:
                 ix = ", ".join([b] + rest)
-                if mname is None:
-                    inner.line(f"{buf}[{ix}] = {src}[{ix}]")
-                else:
-                    with inner.block("if keep:"):
-                        inner.line(f"{buf}[{ix}] = {src}[{ix}]")
-                for blk in reversed(blocks):
-                    blk.__exit__(None, None, None)
-    cg.in_loop -= 1
-    cg.w, cg.hoist, cg.pack_hoist = saved
-    w.line(f"for {i_var} in range({steps}):")
-    w.lines.extend(inner.lines)  # written one level deeper already
-    # Results after the loop.
-    for t, buf, o in zip(last_outs, out_bufs, body.outputs[:no]):
-        if not cg.users.get(t):
-            continue  # nobody reads the last output
-        name = cg.fresh(f"{base}_last")
-        sl = f"{buf}[-1]" if time_major else f"{buf}[:, -1]"
-        w.line(f"{name} = np.ascontiguousarray({sl})")
-        cg.bind(t, name, [batch] + list(o.shape[1:]))
-    for t, buf, s in zip(finals, state_bufs, states):
-        cg.bind(t, buf, cg.dims(s))
+                w.line(f"{state_bufs[k]}[{ix}] = {new_vals[no + k]}[{ix}]")
+
+
+@contextmanager
+def _row_loops(cg, ndim, dims):
+    """Loops over the axes after the batch; yields their index variables."""
+    rest = [cg.fresh(f"j{d}") for d in range(1, ndim)]
+    with ExitStack() as stack:
+        for v, d in zip(rest, dims[1:]):
+            stack.enter_context(cg.w.block(f"for {v} in range({d}):"))
+        yield rest

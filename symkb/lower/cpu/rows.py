@@ -31,10 +31,12 @@ constants only). The rules:
   ``concatenate``, ``stack``, ``expand_dims``, ``squeeze``, ``reverse``,
   ``repeat_elements``, scans, reductions and ``softmax`` along other axes are
   row-wise;
-* a batch-major ``loop`` whose sequences, states and mask are row-wise, whose
-  constants are invariant and whose step is row-separable is row-wise;
-* anything else (reductions over rows, ``shape``, random ops, a time-major or
-  nested loop) touching a row-wise value keeps the graph whole.
+* a ``scan`` whose sequences and states are row-wise, whose constants are
+  invariant and whose step is row-separable is row-wise (a ``loop``'s mask,
+  time-major transposes and reversals are ordinary nodes around its scan by
+  then);
+* anything else (reductions over rows, ``shape``, random ops, a nested scan)
+  touching a row-wise value keeps the graph whole.
 
 Every result of a step must be row-wise; a graph's results may also be
 invariant (every block computes the same value).
@@ -45,6 +47,7 @@ import math
 
 from ...ir import get_op
 from ...ir.ops.loop import split_operands
+from ...ir.ops.scan import is_loop_op
 
 _FULL = ("slice", None, None, None)
 
@@ -122,11 +125,8 @@ def _keeps_axis_0(node, x, out, rows) -> bool:
 
 def _loop_row_wise(node, rows, invariant) -> bool:
     a = node.attrs
-    if a["time_major"]:
-        return False
-    seqs, states, consts, mask = split_operands(node.inputs, **a)
+    seqs, states, consts, _ = split_operands(node.inputs, **a)
     return (all(t in rows for t in (*seqs, *states))
-            and (mask is None or mask in rows)
             and all(t in invariant for t in consts)
             and row_separable(a["body"], a["num_sequences"], len(states)))
 
@@ -144,12 +144,13 @@ def _propagate(graph, rows: set, invariant: set, *, loops: bool) -> bool:
                 return False
             invariant.update(node.outputs)
             continue
-        if node.op == "loop" and not (loops and _loop_row_wise(node, rows, invariant)):
+        if is_loop_op(node.op) and not (loops and node.op == "scan"
+                                         and _loop_row_wise(node, rows, invariant)):
             return False
         if all(t in invariant for t in node.inputs):
             invariant.update(node.outputs)
             continue
-        if node.op != "loop" and not _row_wise(node, rows):
+        if not is_loop_op(node.op) and not _row_wise(node, rows):
             return False
         rows.update(node.outputs)
     return True

@@ -1,7 +1,8 @@
 """Pass ``licm``: loop-invariant code motion, above all the input projection.
 
-Assumes: a valid graph whose ``loop`` nodes follow ``symkb/ir/ops/loop.py``.
-Guarantees, for every loop (nested ones first):
+Assumes: a valid graph whose ``scan`` (and ``loop``) nodes follow
+``symkb/ir/ops/scan.py`` (``loop.py``). Guarantees, for every scan or loop
+(nested ones first):
 
 * *Invariant values*: a body value computed from constants only (the loop's
   constant operands and scalar ``const`` nodes) is computed once before the
@@ -13,8 +14,8 @@ Guarantees, for every loop (nested ones first):
   before the loop and becomes a new sequence operand. ``x_t @ W`` for every
   step becomes one ``(batch, time, in) @ W`` product (one BLAS call for all
   steps); only ``h @ U`` stays in the loop. The loop still slices the new
-  sequence per step, so the mask, ``go_backwards`` and ``time_major`` mean what
-  they meant.
+  sequence per step, so ``reverse`` (and a raw loop's mask, ``go_backwards``
+  and ``time_major``) mean what they meant.
 * Nothing that depends on a state (on the step's recurrence) moves; no random
   op moves. Sequences and constants the body no longer reads are dropped (one
   sequence always stays). Results are unchanged.
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 from ...ir import Graph, Node, get_op
 from ...ir.ops.loop import split_operands, step_type
+from ...ir.ops.scan import is_loop_op
 from .rewrite import map_bodies
 
 INVARIANT, STEP = "invariant", "step"
@@ -34,14 +36,14 @@ INVARIANT, STEP = "invariant", "step"
 def licm(graph: Graph) -> Graph:
     """Hoist invariant and per-step values out of loop bodies (see the module docstring)."""
     graph = map_bodies(graph, licm)
-    if not any(n.op == "loop" for n in graph.nodes):
+    if not any(is_loop_op(n.op) for n in graph.nodes):
         return graph
     env = {t: t for t in graph.inputs}
     changed = False
     for node in graph.nodes:
         ins = tuple(env.get(t, t) for t in node.inputs)
         new = node if ins == node.inputs else node.with_inputs(ins)
-        if new.op == "loop":
+        if is_loop_op(new.op):
             hoisted = hoist_loop(new)
             if hoisted is not None:
                 new, changed = hoisted, True
@@ -130,7 +132,7 @@ def hoist_loop(loop: Node):
         new = _replay(node, [outer[t] for t in node.inputs])
         outer.update(zip(node.outputs, new.outputs))
     # The new body.
-    time_major = attrs["time_major"]
+    time_major = attrs.get("time_major", False)
     new_seq_ph, new_seq_ops, new_const_ph, new_const_ops = [], [], [], []
     local = {}
     for t in frontier:
@@ -166,5 +168,5 @@ def hoist_loop(loop: Node):
     operands = ([o for _, o in seq_pairs] + list(states) + [o for _, o in const_pairs]
                 + ([mask] if mask is not None else []))
     attrs.update(body=new_body, num_sequences=len(seq_pairs), num_constants=len(const_pairs))
-    types = get_op("loop").infer([t.type for t in operands], attrs)
-    return Node("loop", tuple(operands), attrs, types, loop.name, loop.layer)
+    types = get_op(loop.op).infer([t.type for t in operands], attrs)
+    return Node(loop.op, tuple(operands), attrs, types, loop.name, loop.layer)

@@ -1,7 +1,7 @@
 """Pass ``sink_slices``: in loop bodies, column slices move above elementwise ops.
 
 Assumes: a valid graph, unfused (run before ``licm``). Guarantees, in every
-``loop`` body (nested ones included; the outer graph is left alone): a value
+``scan`` (or ``loop``) body (nested ones included; the outer graph is left alone): a value
 ``v = op(a, b, ...)`` of an elementwise op whose only users are
 ``getitem[:, ..., lo:hi]`` slices of its last axis (disjoint in total: they
 cover at most its width), and that depends on a state (a value that does not
@@ -21,6 +21,7 @@ results are unchanged, bit for bit.
 from __future__ import annotations
 
 from ...ir import Graph, Node, get_op
+from ...ir.ops.scan import is_loop_op
 from .rewrite import consumers, replace_bodies, rewrite
 
 
@@ -28,7 +29,7 @@ def sink_slices(graph: Graph) -> Graph:
     """Sink last-axis slices through elementwise ops in loop bodies (see the module docstring)."""
 
     def rule(node):
-        if node.op != "loop":
+        if not is_loop_op(node.op):
             return None
         body = sink_slices(node.attrs["body"])  # nested loops first
         a = node.attrs
