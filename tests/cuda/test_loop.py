@@ -165,28 +165,29 @@ def test_loop_stays_on_the_device(strategy, monkeypatch):
 
 
 def _scan_graph(reverse):
-    """A scan node built directly: two sequences (a (batch, time, 1) gate among them),
-    two states, two outputs, a constant matrix."""
+    """A scan node built directly: two sequences (a (batch, time) gate among them, read
+    per step as (batch,) and widened in the body), a (batch, units) and a (batch,)
+    state, two outputs, a constant matrix."""
     from symkb.ir import as_tensor
     from symkb.ir.ops.scan import scan_results
     rng = _rng()
-    x_t, g_t = K.placeholder(shape=(None, F)), K.placeholder(shape=(None, 1))
-    h, s = K.placeholder(shape=(None, U)), K.placeholder(shape=(None, 1))
+    x_t, g_t = K.placeholder(shape=(None, F)), K.placeholder(shape=(None,))
+    h, s = K.placeholder(shape=(None, U)), K.placeholder(shape=(None,))
     w_c = K.placeholder(shape=(F, U))
-    h2 = K.tanh(K.dot(x_t, w_c) + h * 0.5) * g_t
+    h2 = K.tanh(K.dot(x_t, w_c) + h * 0.5) * K.expand_dims(g_t, -1)
     s2 = s + g_t
     body = Graph([x_t, g_t, h, s, w_c], [h2, s2, h2, s2])
     x = K.placeholder(shape=(None, T, F), name="x")
-    g = K.placeholder(shape=(None, T, 1), name="g")
-    h0, s0 = K.placeholder(shape=(None, U), name="h0"), K.placeholder(shape=(None, 1), name="s0")
+    g = K.placeholder(shape=(None, T), name="g")
+    h0, s0 = K.placeholder(shape=(None, U), name="h0"), K.placeholder(shape=(None,), name="s0")
     w = K.variable(rng.standard_normal((F, U)).astype("float32"), name="w")
     attrs = {"body": body, "num_sequences": 2, "num_states": 2, "num_constants": 1,
              "num_outputs": 2, "reverse": reverse, "length": T}
     results = scan_results([x, g, h0, s0, as_tensor(w)], attrs)
     feeds = [rng.standard_normal((B, T, F)).astype("float32"),
-             rng.standard_normal((B, T, 1)).astype("float32"),
+             rng.standard_normal((B, T)).astype("float32"),
              rng.standard_normal((B, U)).astype("float32"),
-             rng.standard_normal((B, 1)).astype("float32")]
+             rng.standard_normal((B,)).astype("float32")]
     return Graph([x, g, h0, s0], list(results)), feeds
 
 

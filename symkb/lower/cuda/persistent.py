@@ -96,8 +96,8 @@ def _build_persistent(name, plan, stored):
         w.line(f"b0 = cuda.blockIdx.x * {kn.R}")
         _declare_states(kn)
         _declare_constants(kn)
-        _declare_values(kn)
         _declare_sequences(kn)
+        _declare_values(kn)
         _stage_in(kn)
         w.line("cuda.syncthreads()")
         with w.block("for k in range(T):"):
