@@ -205,8 +205,8 @@ CASES = {
     "dense_epilogue": _dense_epilogue,
 }
 
-# covered elsewhere: the loop in test_loop.py; the fused nodes through the pipeline below
-COVERED_ELSEWHERE = {"loop", "fused_elementwise", "fused_dot"}
+# covered elsewhere: the loop and the scan in test_loop.py; the fused nodes through the pipeline below
+COVERED_ELSEWHERE = {"loop", "scan", "fused_elementwise", "fused_dot"}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -162,3 +162,67 @@ def test_loop_stays_on_the_device(strategy, monkeypatch):
     monkeypatch.setattr(adapter, "to_host", to_host)
     exe(list(feeds))
     assert calls == {"to_device": len(feeds), "to_host": len(graph.outputs)}, calls
+
+
+def _scan_graph(reverse):
+    """A scan node built directly: two sequences (a (batch, time) gate among them, read
+    per step as (batch,) and widened in the body), a (batch, units) and a (batch,)
+    state, two outputs, a constant matrix."""
+    from symkb.ir import as_tensor
+    from symkb.ir.ops.scan import scan_results
+    rng = _rng()
+    x_t, g_t = K.placeholder(shape=(None, F)), K.placeholder(shape=(None,))
+    h, s = K.placeholder(shape=(None, U)), K.placeholder(shape=(None,))
+    w_c = K.placeholder(shape=(F, U))
+    h2 = K.tanh(K.dot(x_t, w_c) + h * 0.5) * K.expand_dims(g_t, -1)
+    s2 = s + g_t
+    body = Graph([x_t, g_t, h, s, w_c], [h2, s2, h2, s2])
+    x = K.placeholder(shape=(None, T, F), name="x")
+    g = K.placeholder(shape=(None, T), name="g")
+    h0, s0 = K.placeholder(shape=(None, U), name="h0"), K.placeholder(shape=(None,), name="s0")
+    w = K.variable(rng.standard_normal((F, U)).astype("float32"), name="w")
+    attrs = {"body": body, "num_sequences": 2, "num_states": 2, "num_constants": 1,
+             "num_outputs": 2, "reverse": reverse, "length": T}
+    results = scan_results([x, g, h0, s0, as_tensor(w)], attrs)
+    feeds = [rng.standard_normal((B, T, F)).astype("float32"),
+             rng.standard_normal((B, T)).astype("float32"),
+             rng.standard_normal((B, U)).astype("float32"),
+             rng.standard_normal((B,)).astype("float32")]
+    return Graph([x, g, h0, s0], list(results)), feeds
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("reverse", [False, True])
+def test_scan_node(strategy, reverse):
+    """A scan as the targets receive it: outputs in time order, reverse visits T-1 .. 0."""
+    graph, feeds = _scan_graph(reverse)
+    assert_same(graph, feeds, strategy=strategy, passes=False)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("passes", [None, False])
+def test_time_major_masked_backwards_all_outputs(strategy, passes):
+    """Mask (previous output kept), go_backwards and time_major at once, every output."""
+    graph, feeds = _simple_rnn_graph(True, True, time_major=True)
+    exe = assert_same(graph, feeds, strategy=strategy, passes=passes)
+    code = "\n".join(line for line in exe.source.splitlines()
+                     if not line.lstrip().startswith("#"))  # the IR comments name values
+    assert "mask" not in code and "time_major" not in code
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_unread_stacked_outputs_are_not_stored(strategy, monkeypatch):
+    """return_all_outputs=False: no (time, batch, units) buffer is allocated or written."""
+    from symkb.lower.cuda import adapter
+    graph, feeds = _simple_rnn_graph(False, False, return_all_outputs=False)
+    shapes = []
+    real_empty = adapter.empty
+
+    def empty(shape, dtype):
+        shapes.append(tuple(shape))
+        return real_empty(shape, dtype)
+
+    monkeypatch.setattr(adapter, "empty", empty)
+    exe = assert_same(graph, feeds, strategy=strategy, passes=False)
+    assert shapes and (T, B, U) not in shapes and (B, T, U) not in shapes, shapes
+    assert "outseq0[" not in exe.source

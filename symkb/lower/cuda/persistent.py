@@ -1,18 +1,16 @@
-"""The ``loop`` node as one persistent kernel: the whole time loop in one launch.
+"""The ``scan`` node as one persistent kernel: the whole time loop in one launch.
 
 One block owns a slice of ``rows`` batch rows. Every body value of a step
-lives in shared memory as a ``(rows, width)`` array, the states and the
-previous outputs too, and the 2-D constants the body multiplies by (the
-recurrent kernels) are staged in shared memory once when they fit. Each
-body node becomes one *stage* (the block's threads stride over its
-``rows * width`` elements) followed by ``cuda.syncthreads()``; after the
-body, a commit stage applies the mask, records the output and, after a
-barrier, overwrites the states.
+lives in shared memory as a ``(rows, width)`` array, the states too, and the
+2-D constants the body multiplies by (the recurrent kernels) are staged in
+shared memory once when they fit. Each body node becomes one *stage* (the
+block's threads stride over its ``rows * width`` elements) followed by
+``cuda.syncthreads()``; after the body, a commit stage stores the step's
+outputs at their time position and, after a barrier, overwrites the states.
+A reverse scan is the same kernel visiting ``t = T - 1 - k``.
 
-:class:`PersistentPlan` decides eligibility: rank-2 ``(batch, width)`` body
-values with static widths, built from elementwise ops (plain or fused),
-products with a constant matrix (``dot``/``fused_dot``), last-axis slices
-and last-axis concatenations. The recurrent layers' cells qualify.
+Which bodies qualify, and the shared-memory layout, are decided by
+:class:`~.persistent_plan.PersistentPlan`.
 """
 from __future__ import annotations
 
@@ -20,312 +18,249 @@ import contextlib
 
 import numpy as np
 
-from ...ir.ops.loop import split_operands
 from . import adapter
 from .elementwise import Body, is_elementwise
+from .persistent_plan import VIEW_OPS, PersistentPlan, result_used, width
 from .program import Step, size_of
 from .scalar import lit
 from .source import KERNEL, SourceWriter
 
-_STAGE_OPS = ("dot", "fused_dot", "getitem", "concatenate")
-
-
-class PersistentPlan:
-    """Whether and how a loop body runs as one persistent kernel."""
-
-    def __init__(self, node):
-        self.node = node
-        a = node.attrs
-        self.body = a["body"]
-        self.no = a.get("num_outputs", 1)
-        self.seqs, self.states, self.consts, self.mask = split_operands(node.inputs, **a)
-        g = adapter.geometry()
-        self.rows = 2
-        self.threads = g.loop_threads
-        self.max_shared = g.persistent_max_shared
-        self.shared_weights = []
-
-    @staticmethod
-    def why(node):
-        try:
-            PersistentPlan._check(node)
-        except _NotEligible as exc:
-            return str(exc)
-        return "its shared-memory footprint is too large"
-
-    @staticmethod
-    def build(node):
-        try:
-            PersistentPlan._check(node)
-        except _NotEligible:
-            return None
-        plan = PersistentPlan(node)
-        plan._layout()
-        return plan
-
-    @staticmethod
-    def _check(node):
-        a = node.attrs
-        body = a["body"]
-        seqs, states, consts, mask = split_operands(node.inputs, **a)
-        n_x = len(seqs)
-        const_inputs = set(body.inputs[n_x + len(states):])
-        for t in list(body.inputs[:n_x + len(states)]):
-            if t.ndim != 2 or t.shape[1] is None:
-                raise _NotEligible(f"body input {t.name} is not (batch, width) with a static width")
-        for node_ in body.nodes:
-            if node_.op in ("input", "const"):
-                if node_.op == "const" and np.asarray(node_.attrs["value"]).size != 1:
-                    raise _NotEligible("the body holds an array constant")
-                continue
-            for o in node_.outputs:
-                if o.ndim != 2 or o.shape[1] is None:
-                    raise _NotEligible(f"body value of type {o.type} (op {node_.op}) is not "
-                                       "(batch, width) with a static width")
-            if is_elementwise(node_):
-                continue
-            if node_.op in ("dot", "fused_dot"):
-                w = node_.inputs[1]
-                if w not in const_inputs or w.ndim != 2:
-                    raise _NotEligible(f"{node_.op} by a non-constant or non-2-D matrix")
-                continue
-            if node_.op == "getitem":
-                items = node_.attrs["index"]
-                if len(items) != 2 or items[0] != ("slice", None, None, None) or \
-                        items[1][0] != "slice":
-                    raise _NotEligible("getitem other than x[:, a:b:c]")
-                continue
-            if node_.op == "concatenate" and node_.attrs["axis"] == 1:
-                continue
-            raise _NotEligible(f"body op {node_.op!r}")
-        for o in body.outputs:
-            if o.ndim != 2:
-                raise _NotEligible("body output of rank != 2")
-        for c in consts:
-            if c.ndim > 2:
-                raise _NotEligible("a constant of rank > 2")
-
-    def _layout(self):
-        body = self.body
-        n_x, n_s = len(self.seqs), len(self.states)
-        self.const_inputs = list(body.inputs[n_x + n_s:])
-        matrices = []
-        for n in body.nodes:
-            if n.op in ("dot", "fused_dot") and n.inputs[1] not in matrices:
-                matrices.append(n.inputs[1])
-        values = [o for n in body.nodes if n.op not in ("input", "const") for o in n.outputs]
-        values += list(body.inputs[n_x:n_x + n_s]) + list(body.outputs[:self.no])
-        per_row = sum(o.shape[1] * np.dtype(o.dtype).itemsize for o in values)
-        self.values_bytes = per_row * self.rows
-        budget = self.max_shared - self.values_bytes
-        for mtx in matrices:
-            size = size_of(mtx.shape) * np.dtype(mtx.dtype).itemsize
-            if mtx.shape[0] is not None and mtx.shape[1] is not None and size <= budget:
-                self.shared_weights.append(mtx)
-                budget -= size
-        self.matrices = matrices
-
-    def small(self) -> bool:
-        return self.values_bytes <= self.max_shared and \
-            len(self.shared_weights) == len(self.matrices)
-
-
-class _NotEligible(Exception):
-    pass
+__all__ = ["PersistentPlan", "lower_persistent"]
 
 
 def lower_persistent(low, node, plan: PersistentPlan):
-    a = node.attrs
-    body = plan.body
+    """Append the step launching ``node``'s persistent kernel (built from ``plan``)."""
     no = plan.no
-    seqs, states, consts, mask = plan.seqs, plan.states, plan.consts, plan.mask
-    n_x, n_s = len(seqs), len(states)
-    text = {}
-
-    def build(name):
-        text[name] = _build_persistent(name, plan, a)
-        return text[name]
-
-    kname = low.kernel(low.base_name(node, "loop_persistent"), build, node)
+    seqs, states, consts = plan.seqs, plan.states, plan.consts
+    stored = [result_used(low, t) for t in node.outputs[no:2 * no]]
+    kname = low.kernel(low.base_name(node, "loop_persistent"),
+                       lambda name: _build_persistent(name, plan, stored), node)
     module = low.module
-    time_major = a["time_major"]
-    all_out = a["return_all_outputs"]
-    out_types = [t.type for t in body.outputs[:no]]
+    out_types = [t.type for t in plan.body.outputs[:no]]
 
     def run(env):
         xs = [env[s] for s in seqs]
-        shape0 = tuple(xs[0].shape)
-        T, B = (shape0[0], shape0[1]) if time_major else (shape0[1], shape0[0])
+        B, T = tuple(xs[0].shape)[:2]
         if T == 0:
-            raise ValueError("loop: cannot iterate over zero time steps")
-        n_rec = T if all_out else 1
-        lasts = [adapter.empty((B, t.shape[1]), t.dtype) for t in out_types]
-        seq_outs = [adapter.empty((n_rec, B, t.shape[1]) if time_major else
-                                  (B, n_rec, t.shape[1]), t.dtype) for t in out_types]
+            raise ValueError(f"{node.op}: cannot iterate over zero time steps")
+        lasts = [adapter.empty((B,) + t.shape[1:], t.dtype) for t in out_types]
+        seq_outs = [adapter.empty((B, T) + t.shape[1:] if keep else (1,), t.dtype)
+                    for t, keep in zip(out_types, stored)]
         finals = [adapter.empty(tuple(env[s].shape), s.dtype) for s in states]
         args = [adapter.flat(x) for x in xs] + [adapter.flat(env[s]) for s in states]
         args += [adapter.flat(env[c]) for c in consts]
-        if mask is not None:
-            args.append(adapter.flat(env[mask]))
         args += [adapter.flat(o) for o in lasts + seq_outs + finals] + [B, T]
         blocks = (B + plan.rows - 1) // plan.rows
         adapter.launch(module[kname], blocks, plan.threads, *args)
-        outs = lasts + seq_outs + finals
-        for t_, o in zip(node.outputs, outs):
-            env[t_] = o
-    low.steps.append(Step(run, tuple(node.inputs), "loop (persistent)"))
+        for t_, o, keep in zip(node.outputs, lasts + seq_outs + finals,
+                               [True] * no + stored + [True] * len(states)):
+            if keep:
+                env[t_] = o
+    low.steps.append(Step(run, tuple(node.inputs), "scan (persistent)"))
 
 
-def _build_persistent(name, plan, attrs):
-    body = plan.body
-    no = plan.no
-    seqs, states, consts = plan.seqs, plan.states, plan.consts
-    n_x, n_s = len(seqs), len(states)
-    R = plan.rows
-    time_major = attrs["time_major"]
-    backwards = attrs["go_backwards"]
-    zero_out = attrs["zero_output_for_mask"]
-    all_out = attrs["return_all_outputs"]
-    has_mask = attrs["has_mask"]
-    x_in = list(body.inputs[:n_x])
-    s_in = list(body.inputs[n_x:n_x + n_s])
-    c_in = list(body.inputs[n_x + n_s:])
+class _Kernel:
+    """The source of one persistent kernel being written, and how it reads each body value."""
 
-    params = [f"seq{i}" for i in range(n_x)] + [f"init{i}" for i in range(n_s)]
-    params += [f"const{i}" for i in range(len(c_in))] + (["mask"] if has_mask else [])
-    params += [f"last{i}" for i in range(no)] + [f"outseq{i}" for i in range(no)]
-    params += [f"final{i}" for i in range(n_s)] + ["B", "T"]
+    def __init__(self, w: SourceWriter, plan: PersistentPlan):
+        self.w = w
+        self.plan = plan
+        self.R = plan.rows
+        body = plan.body
+        n_x, n_s = len(plan.seqs), len(plan.states)
+        self.x_in = list(body.inputs[:n_x])
+        self.s_in = list(body.inputs[n_x:n_x + n_s])
+        self.c_in = list(body.inputs[n_x + n_s:])
+        self.reads = {}      # body tensor -> fn(r, c) -> expression
+        self.buffers = {}    # body value -> its shared array
+
+    def params(self):
+        plan = self.plan
+        names = [f"seq{i}" for i in range(len(self.x_in))]
+        names += [f"init{i}" for i in range(len(self.s_in))]
+        names += [f"const{i}" for i in range(len(self.c_in))]
+        names += [f"last{i}" for i in range(plan.no)] + [f"outseq{i}" for i in range(plan.no)]
+        return names + [f"final{i}" for i in range(len(self.s_in))] + ["B", "T"]
+
+    def read(self, t, r, c):
+        return self.reads[t](r, c)
+
+
+def _build_persistent(name, plan, stored):
     w = SourceWriter()
+    kn = _Kernel(w, plan)
     w.line(KERNEL)
-    w.line(f"def {name}({', '.join(params)}):")
-    reads = {}      # body tensor -> fn(r, c) -> expression
-    with w.indent():
+    with w.block(f"def {name}({', '.join(kn.params())}):"):
         w.line("tid = cuda.threadIdx.x")
         w.line("nt = cuda.blockDim.x")
-        w.line(f"b0 = cuda.blockIdx.x * {R}")
-        # shared buffers: states, previous outputs, every body value, staged weights
-        for i, s in enumerate(s_in):
-            w.line(f"st{i} = cuda.shared.array(({R}, {s.shape[1]}), dtype=np.{s.dtype})")
-            reads[s] = (lambda r, c, i=i: f"st{i}[{r}, {c}]")
-        for i, o in enumerate(body.outputs[:no]):
-            w.line(f"prev{i} = cuda.shared.array(({R}, {o.shape[1]}), dtype=np.{o.dtype})")
-        for i, cst in enumerate(c_in):
-            if cst in plan.shared_weights:
-                k_, n_ = cst.shape
-                w.line(f"wsh{i} = cuda.shared.array(({k_}, {n_}), dtype=np.{cst.dtype})")
-                reads[cst] = (lambda r, c, i=i: f"wsh{i}[{r}, {c}]")
-            elif cst.ndim == 2 and cst.shape[0] not in (1,):
-                n_ = cst.shape[1]
-                if cst in plan.matrices:
-                    reads[cst] = (lambda r, c, i=i, n_=n_: f"const{i}[({r}) * {n_} + {c}]")
-                else:   # a per-batch constant (batch, width)
-                    reads[cst] = (lambda r, c, i=i, n_=n_:
-                                  f"const{i}[rb * {n_} + {c}]")
-            elif size_of([d or 2 for d in cst.shape]) == 1 or cst.ndim == 0:
-                reads[cst] = (lambda r, c, i=i: f"const{i}[0]")
-            else:
-                reads[cst] = (lambda r, c, i=i: f"const{i}[{c}]")
-        vid = 0
-        buffers = {}
-        for n in body.nodes:
-            if n.op in ("input", "const"):
-                continue
-            for o in n.outputs:
-                w.line(f"val{vid} = cuda.shared.array(({R}, {o.shape[1]}), dtype=np.{o.dtype})")
-                buffers[o] = f"val{vid}"
-                reads[o] = (lambda r, c, v=f"val{vid}": f"{v}[{r}, {c}]")
-                vid += 1
-        for i, x in enumerate(x_in):
-            f_ = x.shape[1]
-            if time_major:
-                reads[x] = (lambda r, c, i=i, f_=f_:
-                            f"seq{i}[(t * B + rb) * {f_} + {c}]")
-            else:
-                reads[x] = (lambda r, c, i=i, f_=f_:
-                            f"seq{i}[(rb * T + t) * {f_} + {c}]")
-        # stage weights and initial states
-        for i, cst in enumerate(c_in):
-            if cst in plan.shared_weights:
-                k_, n_ = cst.shape
-                w.line(f"for e in range(tid, {k_ * n_}, nt):")
-                with w.indent():
-                    w.line(f"wsh{i}[e // {n_}, e % {n_}] = const{i}[e]")
-        for i, s in enumerate(s_in):
-            u = s.shape[1]
-            with _rows_loop(w, R, u):
-                w.line(f"st{i}[r, c] = init{i}[(b0 + r) * {u} + c] if b0 + r < B else "
-                       f"{lit(0, s.dtype)}")
-        for i, o in enumerate(body.outputs[:no]):
-            with _rows_loop(w, R, o.shape[1]):
-                w.line(f"prev{i}[r, c] = {lit(0, o.dtype)}")
+        w.line(f"b0 = cuda.blockIdx.x * {kn.R}")
+        _declare_states(kn)
+        _declare_constants(kn)
+        _declare_sequences(kn)
+        _declare_values(kn)
+        _stage_in(kn)
         w.line("cuda.syncthreads()")
-        w.line("for k in range(T):")
-        with w.indent():
-            w.line("t = T - 1 - k" if backwards else "t = k")
-            for n in body.nodes:
-                if n.op in ("input", "const"):
-                    continue
-                w.line(f"# {n.op}")
-                _emit_stage(w, n, reads, buffers, R)
-                w.line("cuda.syncthreads()")
-            # commit: masks, outputs, states
-            outs = body.outputs[:no]
-            news = body.outputs[no:]
-            for i, o in enumerate(outs):
-                width = o.shape[1]
-                with _rows_loop(w, R, width):
-                    w.line("b = b0 + r")
-                    w.line("if b < B:")
-                    with w.indent():
-                        val = reads[o]("r", "c")
-                        if has_mask:
-                            m = "mask[t * B + b]" if time_major else "mask[b * T + t]"
-                            fill = lit(0, o.dtype) if zero_out else f"prev{i}[r, c]"
-                            w.line(f"o = {val} if {m} else {fill}")
-                        else:
-                            w.line(f"o = {val}")
-                        pos = "k" if all_out else "0"
-                        n_rec = "T" if all_out else "1"
-                        if time_major:
-                            w.line(f"outseq{i}[({pos} * B + b) * {width} + c] = o")
-                        else:
-                            w.line(f"outseq{i}[(b * {n_rec} + {pos}) * {width} + c] = o")
-                        w.line(f"last{i}[b * {width} + c] = o")
-                    w.line("else:")
-                    with w.indent():
-                        w.line(f"o = {lit(0, o.dtype)}")
-                    w.line(f"prev{i}[r, c] = o")
-            # every stage has read the states (barrier above): now overwrite them
-            if news:
-                w.line("cuda.syncthreads()")
-                for i, (nw, s) in enumerate(zip(news, s_in)):
-                    width = s.shape[1]
-                    with _rows_loop(w, R, width):
-                        val = reads[nw]("r", "c")
-                        if has_mask:
-                            w.line("b = b0 + r")
-                            m = "mask[t * B + b]" if time_major else "mask[b * T + t]"
-                            w.line(f"if b < B and {m}:")
-                            with w.indent():
-                                w.line(f"st{i}[r, c] = {val}")
-                        else:
-                            w.line(f"st{i}[r, c] = {val}")
-            w.line("cuda.syncthreads()")
-        for i, s in enumerate(s_in):
-            u = s.shape[1]
-            with _rows_loop(w, R, u):
-                w.line("if b0 + r < B:")
-                with w.indent():
-                    w.line(f"final{i}[(b0 + r) * {u} + c] = st{i}[r, c]")
+        with w.block("for k in range(T):"):
+            w.line("t = T - 1 - k" if plan.reverse else "t = k")
+            _emit_body(kn)
+            _emit_commit(kn, stored)
+        _store_finals(kn)
     return w.text()
 
 
+def _declare_states(kn):
+    for i, s in enumerate(kn.s_in):
+        kn.w.line(f"st{i} = cuda.shared.array(({kn.R}, {width(s)}), dtype=np.{s.dtype})")
+        kn.reads[s] = (lambda r, c, i=i: f"st{i}[{r}, {c}]")
+
+
+def _declare_constants(kn):
+    """Staged weights in shared memory; other constants read from global memory."""
+    plan = kn.plan
+    for i, cst in enumerate(kn.c_in):
+        if cst in plan.shared_weights:
+            k_, n_ = cst.shape
+            kn.w.line(f"wsh{i} = cuda.shared.array(({k_}, {n_}), dtype=np.{cst.dtype})")
+            kn.reads[cst] = (lambda r, c, i=i: f"wsh{i}[{r}, {c}]")
+        elif cst.ndim == 2 and cst.shape[0] not in (1,):
+            n_ = cst.shape[1]
+            if cst in plan.matrices:
+                kn.reads[cst] = (lambda r, c, i=i, n_=n_: f"const{i}[({r}) * {n_} + {c}]")
+            else:   # a per-batch constant (batch, width)
+                kn.reads[cst] = (lambda r, c, i=i, n_=n_: f"const{i}[rb * {n_} + {c}]")
+        elif size_of([d or 2 for d in cst.shape]) == 1 or cst.ndim == 0:
+            kn.reads[cst] = (lambda r, c, i=i: f"const{i}[0]")
+        else:
+            kn.reads[cst] = (lambda r, c, i=i: f"const{i}[{c}]")
+
+
+def _declare_values(kn):
+    """A shared ``(rows, width)`` array per body value; scalar constants as literals."""
+    vid = 0
+    for n in kn.plan.body.nodes:
+        if n.op == "input":
+            continue
+        if n.op == "const":
+            value = np.asarray(n.attrs["value"]).reshape(-1)[0]
+            text = lit(value, n.outputs[0].dtype)
+            kn.reads[n.outputs[0]] = (lambda r, c, text=text: text)
+            continue
+        if n.op in VIEW_OPS:          # (batch,) <-> (batch, 1): the same elements
+            kn.reads[n.outputs[0]] = kn.reads[n.inputs[0]]
+            if n.inputs[0] in kn.buffers:
+                kn.buffers[n.outputs[0]] = kn.buffers[n.inputs[0]]
+            continue
+        for o in n.outputs:
+            kn.w.line(f"val{vid} = cuda.shared.array(({kn.R}, {width(o)}), dtype=np.{o.dtype})")
+            kn.buffers[o] = f"val{vid}"
+            kn.reads[o] = (lambda r, c, v=f"val{vid}": f"{v}[{r}, {c}]")
+            vid += 1
+
+
+def _declare_sequences(kn):
+    """Step ``t`` of a batch-major sequence, read in place from global memory."""
+    for i, x in enumerate(kn.x_in):
+        f_ = width(x)
+        kn.reads[x] = (lambda r, c, i=i, f_=f_: f"seq{i}[(rb * T + t) * {f_} + {c}]")
+
+
+def _stage_in(kn):
+    """Copy the shared weights and the initial states into shared memory."""
+    w = kn.w
+    for i, cst in enumerate(kn.c_in):
+        if cst in kn.plan.shared_weights:
+            k_, n_ = cst.shape
+            with w.block(f"for e in range(tid, {k_ * n_}, nt):"):
+                w.line(f"wsh{i}[e // {n_}, e % {n_}] = const{i}[e]")
+    for i, s in enumerate(kn.s_in):
+        u = width(s)
+        with _rows_loop(w, kn.R, u):
+            w.line(f"st{i}[r, c] = init{i}[(b0 + r) * {u} + c] if b0 + r < B else "
+                   f"{lit(0, s.dtype)}")
+
+
+def _emit_body(kn):
+    """One stage per body node, a barrier only where a stage reads another thread's writes.
+
+    A stage's threads stride over its ``(rows, width)`` elements, so a value
+    written as ``(r, c)`` by a stage of the same width is written by the very
+    thread that reads it there: elementwise stages (and a fused product's
+    epilogue) reading such values need no barrier before them. Products,
+    slices, concatenations and width-1 broadcasts read across threads.
+    """
+    dirty = {}       # shared buffer written since the last barrier -> its stage's width
+    for n in kn.plan.body.nodes:
+        if n.op in ("input", "const") + VIEW_OPS:
+            continue
+        if _reads_across_threads(n, kn.buffers, dirty):
+            kn.w.line("cuda.syncthreads()")
+            dirty.clear()
+        kn.w.line(f"# {n.op}")
+        _emit_stage(kn.w, n, kn.reads, kn.buffers, kn.R)
+        # a concatenation writes column ranges piece by piece: never read in place
+        u = None if n.op == "concatenate" else width(n.outputs[0])
+        dirty.update((kn.buffers[o], u) for o in n.outputs)
+    outs = kn.plan.body.outputs[:kn.plan.no]
+    if any(dirty.get(kn.buffers.get(o), width(o)) != width(o) for o in outs):
+        kn.w.line("cuda.syncthreads()")
+
+
+def _reads_across_threads(n, buffers, dirty) -> bool:
+    """Whether stage ``n`` reads a value written since the last barrier at another element."""
+    if is_elementwise(n):
+        in_place = set(n.inputs)
+    elif n.op == "fused_dot":
+        in_place = set(n.inputs[2:])
+    else:
+        in_place = set()
+    u = width(n.outputs[0])
+    for t in n.inputs:
+        buf = buffers.get(t)
+        if buf not in dirty:
+            continue
+        if t in in_place and width(t) == u and dirty[buf] == u:
+            continue
+        return True
+    return False
+
+
+def _emit_commit(kn, stored):
+    """Store the step's outputs at time ``t`` (the last step's as ``last``), then the states."""
+    w, plan = kn.w, kn.plan
+    outs, news = plan.body.outputs[:plan.no], plan.body.outputs[plan.no:]
+    for i, o in enumerate(outs):
+        u = width(o)
+        with _rows_loop(w, kn.R, u):
+            w.line("b = b0 + r")
+            with w.block("if b < B:"):
+                w.line(f"o = {kn.read(o, 'r', 'c')}")
+                if stored[i]:
+                    w.line(f"outseq{i}[(b * T + t) * {u} + c] = o")
+                with w.block("if k == T - 1:"):
+                    w.line(f"last{i}[b * {u} + c] = o")
+    # every stage has read the states (barrier above): now overwrite them
+    if news:
+        w.line("cuda.syncthreads()")
+        for i, (nw, s) in enumerate(zip(news, kn.s_in)):
+            with _rows_loop(w, kn.R, width(s)):
+                w.line(f"st{i}[r, c] = {kn.read(nw, 'r', 'c')}")
+    w.line("cuda.syncthreads()")
+
+
+def _store_finals(kn):
+    for i, s in enumerate(kn.s_in):
+        u = width(s)
+        with _rows_loop(kn.w, kn.R, u):
+            with kn.w.block("if b0 + r < B:"):
+                kn.w.line(f"final{i}[(b0 + r) * {u} + c] = st{i}[r, c]")
+
+
 @contextlib.contextmanager
-def _rows_loop(w, rows, width):
+def _rows_loop(w, rows, u):
     """A block-strided loop over the (row, column) elements of a state slice."""
-    with w.block(f"for e in range(tid, {rows * width}, nt):"):
-        w.line(f"r = e // {width}")
-        w.line(f"c = e % {width}")
+    with w.block(f"for e in range(tid, {rows * u}, nt):"):
+        w.line(f"r = e // {u}")
+        w.line(f"c = e % {u}")
         # the batch row this element reads (rows past the batch read its last row, never stored)
         w.line("rb = b0 + r if b0 + r < B else B - 1")
         yield
@@ -333,12 +268,12 @@ def _rows_loop(w, rows, width):
 
 def _emit_stage(w, n, reads, buffers, R):
     out = n.outputs[0]
-    width = out.shape[1]
+    u = width(out)
     if n.op == "getitem":
         _, start, stop, step = n.attrs["index"][1]
         src = n.inputs[0]
         s0, _, st = slice(start, stop, step).indices(src.shape[1])
-        with _rows_loop(w, R, width):
+        with _rows_loop(w, R, u):
             w.line(f"{buffers[out]}[r, c] = {reads[src]('r', f'{s0} + c * {st}')}")
         return
     if n.op == "concatenate":
@@ -352,7 +287,7 @@ def _emit_stage(w, n, reads, buffers, R):
     if n.op in ("dot", "fused_dot"):
         x, mtx = n.inputs[:2]
         kdim = mtx.shape[0] if mtx.shape[0] is not None else x.shape[1]
-        with _rows_loop(w, R, width):
+        with _rows_loop(w, R, u):
             w.line(f"acc = np.{n.out_types[0].dtype}(0)" if n.op == "dot" else
                    f"acc = np.{n.inputs[0].dtype}(0)")
             w.line(f"for q in range({kdim}):")
@@ -364,7 +299,7 @@ def _emit_stage(w, n, reads, buffers, R):
                 body = Body.of_graph(n.attrs["body"])
                 names = {body.inputs[0]: "acc"}
                 for b_in, t in zip(body.inputs[1:], n.inputs[2:]):
-                    names[b_in] = _bcast_read(reads, t, width)
+                    names[b_in] = _bcast_read(reads, t, u)
                 (res,) = body.emit(w, names)
                 w.line(f"{buffers[out]}[r, c] = {res}")
         return
@@ -375,17 +310,17 @@ def _emit_stage(w, n, reads, buffers, R):
     else:
         body = Body(list(n.inputs), [n], n.outputs)
         operands = list(n.inputs)
-    with _rows_loop(w, R, width):
-        names = {b_in: _bcast_read(reads, t, width) for b_in, t in zip(body.inputs, operands)}
+    with _rows_loop(w, R, u):
+        names = {b_in: _bcast_read(reads, t, u) for b_in, t in zip(body.inputs, operands)}
         results = body.emit(w, names)
         for o, res in zip(n.outputs, results):
             w.line(f"{buffers[o]}[r, c] = {res}")
 
 
-def _bcast_read(reads, t, width):
-    """Read ``t`` at (r, c) broadcast against a (rows, width) iteration space."""
+def _bcast_read(reads, t, u):
+    """Read ``t`` at (r, c) broadcast against a (rows, u) iteration space."""
     if t.ndim == 0:
         return reads[t]("r", "0")
     last = t.shape[-1]
-    col = "0" if (last == 1 and width != 1) else "c"
+    col = "0" if (last == 1 and u != 1) else "c"
     return reads[t]("r", col)
