@@ -10,6 +10,7 @@ import numpy as np
 from symkb import backend as K
 from symkb import ir
 from symkb.ir import Graph, Node, get_op, layer_scope, placeholder_node
+from symkb.lower.passes import canonicalize_loops
 
 
 def _rng():
@@ -252,8 +253,16 @@ def cut():
     return Graph([h], [y], name="cut"), feeds
 
 
+def scan():
+    """The canonical ``scan`` (what ``canonicalize_loops`` makes of a masked
+    go_backwards loop: a reverse scan with the mask as a sequence)."""
+    graph, feeds = rnn(go_backwards=True, mask=True)
+    return canonicalize_loops(graph), feeds
+
+
 RUNNABLE["nested"] = nested
 RUNNABLE["cut"] = cut
+RUNNABLE["scan"] = scan
 
 
 def random_graph(data):
