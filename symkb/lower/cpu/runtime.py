@@ -21,7 +21,7 @@ a tenth off an LSTM step). That is explicit in the instructions, so it stays
 when numba inlines the helper into a generated loop whose own arithmetic
 keeps numpy's rounding (a fast-math flag on the helper would not: numba
 compiles inlined code with the caller's flags). No other fast-math: NaN and
-Inf keep numpy's behaviour.
+Inf keep numpy's behaviour. docs/numba-versions.md has the measurements.
 """
 from __future__ import annotations
 
