@@ -35,8 +35,6 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 _F32 = np.float32
-
-
 _FLOAT = llvm_ir.FloatType()
 _INT32 = llvm_ir.IntType(32)
 
@@ -51,6 +49,13 @@ def _muladd(builder, a, b, c):
     fn = cgutils.get_or_insert_function(
         builder.module, llvm_ir.FunctionType(_FLOAT, [_FLOAT] * 3), "llvm.fmuladd.f32")
     return builder.call(fn, [a, b, c])
+
+
+def _fabs(builder, x):
+    """``|x|`` (``llvm.fabs``)."""
+    fn = cgutils.get_or_insert_function(
+        builder.module, llvm_ir.FunctionType(_FLOAT, [_FLOAT]), "llvm.fabs.f32")
+    return builder.call(fn, [x])
 
 
 def _horner(builder, x, coefficients):
@@ -81,12 +86,6 @@ def _tanh(builder, x):
     r = builder.select(above, _const(1.0), builder.select(below, _const(-1.0), r))
     tiny = builder.fcmp_ordered("<", _fabs(builder, x), _const(0.0004))
     return builder.select(tiny, x, r)
-
-
-def _fabs(builder, x):
-    fn = cgutils.get_or_insert_function(
-        builder.module, llvm_ir.FunctionType(_FLOAT, [_FLOAT]), "llvm.fabs.f32")
-    return builder.call(fn, [x])
 
 
 def _exp_neg(builder, x):
