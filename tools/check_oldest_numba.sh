@@ -50,5 +50,5 @@ export PYTHONPATH="$PWD" NUMBA_CACHE_DIR="$venv/numba_cache" SYMKB_CACHE_DIR="$v
 "$venv/bin/python" -m pytest -p no:cacheprovider tests/test_runtime_inline.py tests/test_gemm.py \
   tests/test_rnn.py tests/test_rnn_threads.py tests/test_cpu_rnn.py
 if [ "${SKIP_BENCH:-0}" != 1 ]; then
-  "$venv/bin/python" benchmarks/rnn.py --workloads W2,W4 --impls "numpy,symkb cpu"
+  "$venv/bin/python" benchmarks/rnn.py --workloads W2,W4 --impls numpy,symkb
 fi
