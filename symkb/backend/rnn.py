@@ -6,8 +6,11 @@ step function is traced ONCE on fresh per-step placeholders into a closed
 body graph, and one ``loop`` node is recorded (see ``symkb/ir/ops/loop.py``
 for its operands and semantics). Every outer tensor, Variable or array the
 step function closes over becomes an explicit constant operand of the loop,
-so the body never reaches outside itself. ``unroll=True`` inlines the body
-once per time step instead (no loop node).
+so the body never reaches outside itself. Which values the step function
+built is recorded while it runs, in a trace frame (``symkb/ir/frames.py``,
+one per thread), not inferred from the order nodes were made in: a graph
+built by another thread meanwhile cannot change what the body captures.
+``unroll=True`` inlines the body once per time step instead (no loop node).
 
 Nested inputs, states and constants are flattened in ``tf.nest`` order (lists
 and tuples in order, dict values by sorted key) and packed back before each
@@ -20,6 +23,7 @@ import numpy as np
 from .. import ir
 from ..ir import KerasTensor, Node, Variable
 from ..ir.build import as_tensor, current_layer, to_array
+from ..ir.frames import TraceFrame, trace_frame
 from ..ir.ops.canonical import unroll_loop
 from ..ir.ops.loop import run_loop, step_type
 from .nest import flatten, pack_sequence_as
@@ -258,30 +262,10 @@ def _symbolic(step_function, inputs, flat_inputs, states, flat_states, constants
     if m is not None and length is None:
         length = m.shape[t_axis]
 
-    # fresh per-step placeholders; every node built from here on has a larger uid
-    x_ph = [ir.placeholder_node(step_type(s.type, time_major).shape, s.dtype, "x_t")
-            for s in seqs]
-    s_ph = [ir.placeholder_node(s.shape, s.dtype, "state") for s in init]
-    c_ph = [ir.placeholder_node(c.shape, c.dtype, "constant") for c in consts]
-    start = x_ph[0].node.uid
-    out, new = step_function(pack_sequence_as(inputs, x_ph),
-                             tuple(pack_sequence_as(states, s_ph))
-                             + tuple(pack_sequence_as(constants, c_ph)))
-    out_structure = out
-    flat_out = [as_tensor(o, ref) for o in flatten(out)]
-    flat_new = flatten(new)
-    _check_states(flat_new, s_ph, _shape, _dims_fit)
-    flat_new = [as_tensor(n, ref) for n in flat_new]
-    for i, (n, s) in enumerate(zip(flat_new, s_ph)):
-        if n.dtype != s.dtype:
-            raise ValueError(f"K.rnn: new state {i} returned by the step function has dtype "
-                             f"{n.dtype}, but initial state {i} has dtype {s.dtype}. Received: "
-                             f"{n!r}")
-    for i, o in enumerate(flat_out):
-        if o.ndim < 1:
-            raise ValueError(f"K.rnn: step output {i} must have a samples axis; received {o!r}")
-
-    body, captured = _close_body(x_ph + s_ph + c_ph, flat_out + flat_new, start)
+    with trace_frame() as frame:   # records every node the step function builds
+        placeholders, out_structure, flat_out, flat_new = _trace_step(
+            step_function, inputs, states, constants, seqs, init, consts, ref, time_major)
+    body, captured = _close_body(placeholders, flat_out + flat_new, frame)
     operands = seqs + init + consts + captured + ([m] if m is not None else [])
     attrs = dict(body=body, num_sequences=len(seqs), num_states=len(init),
                  num_constants=len(consts) + len(captured), num_outputs=len(flat_out),
@@ -298,8 +282,36 @@ def _symbolic(step_function, inputs, flat_inputs, states, flat_states, constants
             list(pack_sequence_as(states, final)))
 
 
-def _captured(t: KerasTensor, own: set, start: int) -> bool:
-    """Whether the body must take ``t`` as an explicit constant operand."""
+def _trace_step(step_function, inputs, states, constants, seqs, init, consts, ref, time_major):
+    """Call ``step_function`` once on fresh per-step placeholders (inside the
+    caller's trace frame); returns the placeholders, the output structure and
+    the flat outputs and new states as tensors, checked against the states."""
+    x_ph = [ir.placeholder_node(step_type(s.type, time_major).shape, s.dtype, "x_t")
+            for s in seqs]
+    s_ph = [ir.placeholder_node(s.shape, s.dtype, "state") for s in init]
+    c_ph = [ir.placeholder_node(c.shape, c.dtype, "constant") for c in consts]
+    out, new = step_function(pack_sequence_as(inputs, x_ph),
+                             tuple(pack_sequence_as(states, s_ph))
+                             + tuple(pack_sequence_as(constants, c_ph)))
+    flat_out = [as_tensor(o, ref) for o in flatten(out)]
+    flat_new = flatten(new)
+    _check_states(flat_new, s_ph, _shape, _dims_fit)
+    flat_new = [as_tensor(n, ref) for n in flat_new]
+    for i, (n, s) in enumerate(zip(flat_new, s_ph)):
+        if n.dtype != s.dtype:
+            raise ValueError(f"K.rnn: new state {i} returned by the step function has dtype "
+                             f"{n.dtype}, but initial state {i} has dtype {s.dtype}. Received: "
+                             f"{n!r}")
+    for i, o in enumerate(flat_out):
+        if o.ndim < 1:
+            raise ValueError(f"K.rnn: step output {i} must have a samples axis; received {o!r}")
+    return x_ph + s_ph + c_ph, out, flat_out, flat_new
+
+
+def _captured(t: KerasTensor, own: set, frame: TraceFrame) -> bool:
+    """Whether the body must take ``t`` as an explicit constant operand: it was
+    not built by this trace (an outer tensor, even one another thread built
+    meanwhile), or it is a Variable, an input or a non-scalar constant."""
     if t in own:
         return False
     node = t.node
@@ -307,11 +319,14 @@ def _captured(t: KerasTensor, own: set, start: int) -> bool:
         return True
     if node.op == "const":
         return np.size(node.attrs["value"]) > 1
-    return node.uid < start
+    return not frame.built(node)
 
 
-def _close_body(placeholders, outputs, start):
-    """The closed body graph, and the outer tensors it captured (in first-use order)."""
+def _close_body(placeholders, outputs, frame: TraceFrame):
+    """The closed body graph, and the outer tensors it captured (in first-use order).
+
+    ``frame`` holds the nodes the step function's trace built; the walk from
+    the outputs stops at every other value and captures it."""
     own = set(placeholders)
     captured, seen_nodes = {}, set()
     stack = list(reversed(outputs))
@@ -319,7 +334,7 @@ def _close_body(placeholders, outputs, start):
         t = stack.pop()
         if t in own:
             continue
-        if _captured(t, own, start):
+        if _captured(t, own, frame):
             captured.setdefault(t, None)
             continue
         if t.node in seen_nodes:

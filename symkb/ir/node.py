@@ -9,19 +9,22 @@ that ``node.outputs[0] is node.outputs[0]``.
 A node's ``name`` is a hint for printers and code generators (a placeholder's
 or a parameter's name, say); ``layer`` is the name of the layer whose call
 built it, shown as a trailing comment in the printed graph.
+
+Constructing a node registers it with the active trace frame, if any
+(``symkb/ir/frames.py``): that is how ``K.rnn`` knows which values its step
+function built and which it closed over. Nodes carry no global sequence
+number; nothing depends on the order in which threads build them.
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
 
 from .errors import SymbolicValueError
+from .frames import note_built
 from .types import TensorType
-
-_ids = itertools.count()
 
 
 class Body:
@@ -46,7 +49,6 @@ class Node:
     name: str | None = None
     layer: str | None = None
     outputs: tuple = field(init=False, repr=False)
-    uid: int = field(init=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "inputs", tuple(self.inputs))
@@ -54,7 +56,7 @@ class Node:
         object.__setattr__(self, "attrs", dict(self.attrs))
         object.__setattr__(self, "outputs",
                            tuple(KerasTensor(self, i) for i in range(len(self.out_types))))
-        object.__setattr__(self, "uid", next(_ids))
+        note_built(self)  # an active trace frame records what its trace built
 
     def __repr__(self) -> str:
         types = ", ".join(str(t) for t in self.out_types)

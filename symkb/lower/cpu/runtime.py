@@ -10,12 +10,19 @@ keep numpy's NaN and Inf behaviour: NaN in gives NaN out, ``tanh(+-inf) =
 +-1``, ``sigmoid(-inf) = 0``, ``sigmoid(inf) = 1``. float64 code uses exact
 libm calls instead.
 
-The three float32 helpers are compiled with ``fastmath={"contract"}`` (the
-flag set ``_CONTRACT``): LLVM may fuse a multiply and an add into one FMA in
-their polynomials (one rounding instead of two, so no less accurate; about a
-tenth off an LSTM step). No other fast-math flag: NaN and Inf keep numpy's
-behaviour. The flags stay on these instructions when the helpers are inlined
-into a generated loop, whose own arithmetic keeps numpy's rounding.
+The float32 helpers are numba intrinsics written with llvmlite's IR builder:
+their code is emitted straight into the calling loop, on every numba the
+project allows. Left to LLVM's inliner (as ``@njit`` functions) they stayed
+out-of-line calls with the LLVM 20 of numba 0.65 (its cost model declines
+them), and a loop that calls a function does not vectorise: numba 0.65 ran
+an LSTM up to 4x and a SimpleRNN 4x slower than numba 0.68. Numba's own
+``inline="always"`` would put them in place too, but compiles slower (each
+call site is typed again) and drops a helper's fast-math flags (inlined code
+takes the caller's). The polynomials fuse each multiply and add with
+``llvm.fmuladd`` (one FMA where the machine has one, one rounding instead of
+two, so no less accurate; about a tenth off an LSTM step), while the
+generated loop's own arithmetic keeps numpy's rounding. No fast-math: NaN
+and Inf keep numpy's behaviour. docs/numba-versions.md has the measurements.
 """
 from __future__ import annotations
 
@@ -24,83 +31,124 @@ import math
 import numpy as np
 from llvmlite import ir as llvm_ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ...ir import get_op
 
 _F32 = np.float32
-_CONTRACT = {"contract"}  # FMA contraction only (see the module docstring)
+_FLOAT = llvm_ir.FloatType()
+_INT32 = llvm_ir.IntType(32)
 
 
-@intrinsic
-def _f32_from_bits(typingctx, bits):
-    """Reinterpret the bits of an int32 as a float32 (free, vectorisable)."""
-    if bits != types.int32:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], llvm_ir.FloatType())
-
-    return types.float32(types.int32), codegen
+def _const(value) -> llvm_ir.Constant:
+    """A float32 LLVM constant (``value`` rounded to float32 first)."""
+    return llvm_ir.Constant(_FLOAT, float(_F32(value)))
 
 
-@njit(cache=True, error_model="numpy", fastmath=_CONTRACT)
-def tanh_f32(x):
+def _muladd(builder, a, b, c):
+    """``a * b + c``, fused into one FMA where the machine has one (``llvm.fmuladd``)."""
+    fn = cgutils.get_or_insert_function(
+        builder.module, llvm_ir.FunctionType(_FLOAT, [_FLOAT] * 3), "llvm.fmuladd.f32")
+    return builder.call(fn, [a, b, c])
+
+
+def _fabs(builder, x):
+    """``|x|`` (``llvm.fabs``)."""
+    fn = cgutils.get_or_insert_function(
+        builder.module, llvm_ir.FunctionType(_FLOAT, [_FLOAT]), "llvm.fabs.f32")
+    return builder.call(fn, [x])
+
+
+def _horner(builder, x, coefficients):
+    """The polynomial with ``coefficients`` (highest degree first, at least
+    two) at ``x``, one fused multiply-add a coefficient."""
+    p = _muladd(builder, x, _const(coefficients[0]), _const(coefficients[1]))
+    for c in coefficients[2:]:
+        p = _muladd(builder, p, x, _const(c))
+    return p
+
+
+def _tanh(builder, x):
     """float32 tanh: Eigen's clamped 13/6 rational approximation."""
-    c = _F32(7.90531110763549805)
-    xc = c if x > c else (-c if x < -c else x)
-    x2 = xc * xc
-    p = x2 * _F32(-2.76076847742355e-16) + _F32(2.00018790482477e-13)
-    p = p * x2 + _F32(-8.60467152213735e-11)
-    p = p * x2 + _F32(5.12229709037114e-08)
-    p = p * x2 + _F32(1.48572235717979e-05)
-    p = p * x2 + _F32(6.37261928875436e-04)
-    p = p * x2 + _F32(4.89352455891786e-03)
-    p = p * xc
-    q = x2 * _F32(1.19825839466702e-06) + _F32(1.18534705686654e-04)
-    q = q * x2 + _F32(2.26843463243900e-03)
-    q = q * x2 + _F32(4.89352518554385e-03)
-    r = p / q
+    c = _const(7.90531110763549805)
+    above = builder.fcmp_ordered(">", x, c)
+    below = builder.fcmp_ordered("<", x, builder.fneg(c))
+    xc = builder.select(above, c, builder.select(below, builder.fneg(c), x))
+    x2 = builder.fmul(xc, xc)
+    p = _horner(builder, x2, (-2.76076847742355e-16, 2.00018790482477e-13,
+                              -8.60467152213735e-11, 5.12229709037114e-08,
+                              1.48572235717979e-05, 6.37261928875436e-04,
+                              4.89352455891786e-03))
+    q = _horner(builder, x2, (1.19825839466702e-06, 1.18534705686654e-04,
+                              2.26843463243900e-03, 4.89352518554385e-03))
+    r = builder.fdiv(builder.fmul(p, xc), q)
     # beyond the clamp the result is +-1 exactly (with FMA the rational gives
-    # 1 - 2**-22 there)
-    r = _F32(1.0) if x > c else (_F32(-1.0) if x < -c else r)
-    small = x < _F32(0.0004) and x > _F32(-0.0004)
-    return x if small else r
+    # 1 - 2**-22 there); tiny values are their own tanh; NaN stays NaN
+    r = builder.select(above, _const(1.0), builder.select(below, _const(-1.0), r))
+    tiny = builder.fcmp_ordered("<", _fabs(builder, x), _const(0.0004))
+    return builder.select(tiny, x, r)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_CONTRACT, inline="always")
-def exp_neg_f32(x):
+def _exp_neg(builder, x):
     """float32 exp(x) for x <= 0 (and NaN), subnormal results included:
     exp(-inf) = 0, NaN stays NaN."""
-    lo = _F32(-104.0)
-    xc = lo if x < lo else x
+    lo = _const(-104.0)
+    under = builder.fcmp_ordered("<", x, lo)
+    xc = builder.select(under, lo, x)
     # round to nearest: xc <= 0, so truncating (y - 0.5) rounds y (a NaN gives
     # a garbage exponent, but p below is NaN and so is the result)
-    ni = np.int32(xc * _F32(1.44269504088896341) - _F32(0.5))
-    n = np.float32(ni)
-    r = xc - n * _F32(0.693359375)
-    r = r - n * _F32(-2.12194440e-4)
-    p = r * _F32(1.9875691500e-4) + _F32(1.3981999507e-3)
-    p = p * r + _F32(8.3334519073e-3)
-    p = p * r + _F32(4.1665795894e-2)
-    p = p * r + _F32(1.6666665459e-1)
-    p = p * r + _F32(5.0000001201e-1)
-    p = p * r * r + r + _F32(1.0)
-    # 2**n as two normal factors, so results down to the subnormals are exact.
-    half = ni >> np.int32(1)
-    s1 = _f32_from_bits(np.int32((half + np.int32(127)) << np.int32(23)))
-    s2 = _f32_from_bits(np.int32((ni - half + np.int32(127)) << np.int32(23)))
-    y = (p * s1) * s2
-    return _F32(0.0) if x < lo else y
+    ni = builder.fptosi(_muladd(builder, xc, _const(1.44269504088896341), _const(-0.5)),
+                        _INT32)
+    n = builder.sitofp(ni, _FLOAT)
+    r = _muladd(builder, n, _const(-0.693359375), xc)
+    r = _muladd(builder, n, _const(2.12194440e-4), r)
+    p = _horner(builder, r, (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
+                             4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1))
+    p = builder.fadd(_muladd(builder, builder.fmul(p, r), r, r), _const(1.0))
+    # 2**n as two normal factors, so results down to the subnormals are exact
+    half = builder.ashr(ni, llvm_ir.Constant(_INT32, 1))
+    bias = llvm_ir.Constant(_INT32, 127)
+    mantissa_bits = llvm_ir.Constant(_INT32, 23)
+    s1 = builder.bitcast(builder.shl(builder.add(half, bias), mantissa_bits), _FLOAT)
+    s2 = builder.bitcast(builder.shl(builder.add(builder.sub(ni, half), bias), mantissa_bits),
+                         _FLOAT)
+    y = builder.fmul(builder.fmul(p, s1), s2)
+    return builder.select(under, _const(0.0), y)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_CONTRACT)
-def sigmoid_f32(x):
+def _sigmoid(builder, x):
     """float32 1 / (1 + exp(-x)), accurate in both tails."""
-    a = -x if x > _F32(0.0) else x
-    e = exp_neg_f32(a)
-    s = _F32(1.0) / (_F32(1.0) + e)
-    return s if x >= _F32(0.0) else (e * s if x == x else x)
+    zero, one = _const(0.0), _const(1.0)
+    a = builder.select(builder.fcmp_ordered(">", x, zero), builder.fneg(x), x)
+    e = _exp_neg(builder, a)
+    s = builder.fdiv(one, builder.fadd(one, e))
+    negative = builder.select(builder.fcmp_ordered("==", x, x), builder.fmul(e, s), x)
+    return builder.select(builder.fcmp_ordered(">=", x, zero), s, negative)
+
+
+def _float32_intrinsic(emit, name, doc):
+    """A numba intrinsic computing ``emit(builder, x)`` on ``x`` cast to float32.
+
+    An intrinsic's code is written into its caller, so the helper is inside
+    the calling loop on every numba (see the module docstring)."""
+    def typer(typingctx, x):
+        if not isinstance(x, (types.Float, types.Integer, types.Boolean)):
+            return None
+
+        def codegen(context, builder, signature, args):
+            value = context.cast(builder, args[0], signature.args[0], types.float32)
+            return emit(builder, value)
+        return types.float32(x), codegen
+    typer.__name__ = typer.__qualname__ = name
+    typer.__doc__ = doc
+    return intrinsic(typer)
+
+
+tanh_f32 = _float32_intrinsic(
+    _tanh, "tanh_f32", "float32 tanh (Eigen's clamped rational approximation), inlined.")
+sigmoid_f32 = _float32_intrinsic(
+    _sigmoid, "sigmoid_f32", "float32 1 / (1 + exp(-x)), accurate in both tails, inlined.")
 
 
 @njit(cache=True, error_model="numpy", inline="always")
