@@ -21,17 +21,10 @@ import numpy as np
 
 from ..ir.ops.elementwise import NEGATIVE_INT_POWER
 from ..ir.types import is_float, is_int, result_dtype
+from .emitters import registrar
 
 RULES: dict = {}
-
-
-def rule(*ops):
-    """Register the decorated function as the scalar rule of ``ops``."""
-    def deco(fn):
-        for op in ops:
-            RULES[op] = fn
-        return fn
-    return deco
+rule = registrar(RULES)  # @rule("add", ...) registers the scalar rule of those ops
 
 
 def _in(node, i):
