@@ -190,8 +190,18 @@ def attach(owner, module) -> None:
 
 
 def live_modules() -> list:
-    """The names of the generated modules now registered in ``sys.modules``."""
-    return sorted(name for name in list(sys.modules) if name.startswith("symkb_generated."))
+    """The names of the generated modules now registered in ``sys.modules``.
+
+    A finalizer (:func:`release`, run by the garbage collector in the middle
+    of any allocation, this thread's included) may unregister one while the
+    names are copied: the copy is then taken again.
+    """
+    while True:
+        try:
+            names = list(sys.modules)
+        except RuntimeError:  # dictionary changed size during iteration
+            continue
+        return sorted(name for name in names if name.startswith("symkb_generated."))
 
 
 class Loaded(NamedTuple):
@@ -264,9 +274,7 @@ def _keep_readable(path: pathlib.Path, stem: str, source: str) -> None:
 
 def _evict(path: pathlib.Path) -> None:
     """Bound the folder of ``path`` (``cache_store.evict``), sparing live modules."""
-    with _HOLDS_LOCK:
-        live = {pathlib.Path(getattr(m, "__file__", None) or "").stem
-                for name, m in list(sys.modules.items()) if name.startswith("symkb_generated.")}
+    live = {name.rpartition(".")[2] for name in live_modules()}
     live.add(path.stem)
     try:
         cache_store.evict(path.parent, max_bytes(), live)
