@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from symkb.lower import cache, cache_config, cache_store
-from symkb.lower.canonical import canonical_source
+from symkb.lower.canonical import canonical_source, lift_sizes
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -62,23 +62,26 @@ import numpy as np
 from symkb import backend as K
 from symkb.lower import compile_graph
 from symkb import ir
-layer = sys.argv[1]
+layer, units = sys.argv[1], int(sys.argv[2])
 x = K.placeholder(shape=(None, 3), name="x")
-w = K.variable(np.arange(12, dtype=np.float32).reshape(3, 4) / 10, name=layer + "/kernel")
+value = np.arange(3 * units, dtype=np.float32).reshape(3, units) / 10
+w = K.variable(value, name=layer + "/kernel")
 y = K.sigmoid(K.dot(x, w) - 0.5)
 c = compile_graph(ir.Graph([x], [y], name=layer + "_model"), "cpu")
 out = c(np.ones((2, 3), np.float32))
+want = 1 / (1 + np.exp(-(np.ones((2, 3)) @ value - 0.5)))
 print(json.dumps({"hit": c.cache_hit, "path": str(c.path), "sum": float(out[0].sum()),
+                  "err": float(np.abs(out[0] - want).max()), "shape": list(out[0].shape),
                   "names_in_source": layer in c.source}))
 """
 
 
-def test_renamed_layers_load_the_first_compile_in_another_process(tmp_path):
+def test_renamed_or_resized_layers_load_the_first_compile_in_another_process(tmp_path):
     env = dict(os.environ, SYMKB_CACHE_DIR=str(tmp_path / "symkb"),
                NUMBA_CACHE_DIR=str(tmp_path / "numba"), PYTHONPATH=str(ROOT))
 
-    def run(layer):
-        proc = subprocess.run([sys.executable, "-c", CHILD, layer], env=env, text=True,
+    def run(layer, units=4):
+        proc = subprocess.run([sys.executable, "-c", CHILD, layer, str(units)], env=env, text=True,
                               capture_output=True, timeout=300, cwd=ROOT)
         assert proc.returncode == 0, proc.stderr[-3000:]
         return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -90,6 +93,36 @@ def test_renamed_layers_load_the_first_compile_in_another_process(tmp_path):
     module = pathlib.Path(first["path"])
     readable = sorted(p.name for p in module.parent.glob(module.stem + ".*.py"))
     assert readable == [f"{module.stem}.dense_model.py", f"{module.stem}.my_dense_model.py"]
+    # other units: the sizes are the kernel's arguments, not part of its code
+    wider = run("dense", 6)
+    assert wider["hit"] and wider["path"] == first["path"], "the resized graph compiled again"
+    assert wider["shape"] == [2, 6] and wider["err"] < 1e-6 and first["err"] < 1e-6
+
+
+def test_lift_sizes_makes_the_literals_of_a_function_its_last_argument():
+    source = """import numpy as np
+def f(x, w, out):
+    y = np.empty((x.shape[0], 16), dtype=np.float32)
+    for i in range(x.shape[2]):
+        y[0, 48 + i] = x[i, 0:16][1] ** 2 + np.sum(w, axis=2) + x[3]
+    n = 20
+    return y[:, 5:], n
+def g(a):
+    return a + 7
+"""
+    lifted = lift_sizes(source, "f")
+    assert lifted.sizes == (16, 48, 16, 20, 5)  # one slot each, in order, equal ones too
+    text = lifted.text
+    assert "def f(x, w, out, sizes_):" in text and "def g(a):" in text
+    assert "np.empty((x.shape[0], sizes_[0]), dtype=np.float32)" in text
+    assert "y[0, sizes_[1] + i] = x[i, 0:sizes_[2]][1] ** 2 + np.sum(w, axis=2) + x[3]" in text
+    assert "n = sizes_[3]" in text and "y[:, sizes_[4]:]" in text
+    assert "range(x.shape[2])" in text and "return a + 7" in text  # kept: structure, other fn
+    namespace = {}
+    exec(compile(text, "<lifted>", "exec"), namespace)
+    assert namespace["g"](1) == 8
+    assert lift_sizes(source, "g").sizes == (7,)
+    assert lift_sizes(source, "h") == (source, ())  # no such function: nothing lifted
 
 
 def _load(n: int):

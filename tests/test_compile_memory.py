@@ -87,7 +87,7 @@ def test_a_failed_compile_leaves_no_module(monkeypatch):
     from symkb.lower import cpu
     baseline = _baseline()
 
-    def broken(args):
+    def broken(args, sizes=()):
         raise RuntimeError("no signature")
     monkeypatch.setattr(cpu, "_signature", broken)
     try:

@@ -51,7 +51,7 @@ from .._version import __version__ as symkb_version
 from ..utils.atomic import write_atomic
 from . import cache_store
 from .cache_config import ENV_VAR, configured_cache_dir, max_bytes  # noqa: F401
-from .canonical import Canonical, canonical_source
+from .canonical import Canonical, canonical_source, lift_sizes
 
 # the canonical form's version: part of every key (bump it when canonical.py
 # changes what it writes, so old entries are never mistaken for new ones)
@@ -215,12 +215,15 @@ class Loaded(NamedTuple):
             will compile rather than load.
         canonical: the canonical form, whose ``name(readable)`` is the name a
             generated function or kernel has in ``module``.
+        sizes: the literals the lifted function takes as its last argument
+            (``()``: nothing lifted, the function takes no such argument).
     """
 
     module: object
     path: pathlib.Path
     written: bool
     canonical: Canonical
+    sizes: tuple = ()
 
     def get(self, name: str):
         """The object the readable source calls ``name``."""
@@ -235,26 +238,34 @@ class Loaded(NamedTuple):
         return names
 
 
-def load_module(source: str, stem: str, kind: str = "gen") -> Loaded:
+def load_module(source: str, stem: str, kind: str = "gen", *,
+                lift: str | None = None) -> Loaded:
     """Import the canonical form of ``source`` from the cache folder.
 
     Args:
         source: the generated module, as readable as its generator made it.
         stem: a name for the readable copy stored beside the compiled module.
         kind: the target (``'cpu'``, ``'cuda'``), the start of the file's name.
+        lift: the (readable) name of a function to make size-generic
+            (``canonical.lift_sizes``): its int literals become its last
+            argument, ``Loaded.sizes`` the value to pass, and graphs that
+            differ only in sizes share the module.
 
     The module is registered in ``sys.modules`` with one hold for the caller,
     who passes it to :func:`attach` or gives it back with :func:`release`.
     A new module written may evict old entries (see the module docstring).
     """
     canonical = canonical_source(source)
+    text, sizes = canonical.text, ()
+    if lift is not None:
+        text, sizes = lift_sizes(text, canonical.name(lift))
     with _HOLDS_LOCK:
-        module, path, written = _load_module(canonical.text, f"{kind}_{_key(canonical.text)}")
+        module, path, written = _load_module(text, f"{kind}_{_key(text)}")
         _take(module)
     _keep_readable(path, stem, source)
     if written:
         _evict(path)
-    return Loaded(module, path, written, canonical)
+    return Loaded(module, path, written, canonical, sizes)
 
 
 def _keep_readable(path: pathlib.Path, stem: str, source: str) -> None:

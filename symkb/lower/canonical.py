@@ -28,6 +28,7 @@ import io
 import keyword
 import tokenize
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # tokens that carry no code
 _SKIPPED = (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER)
@@ -150,3 +151,111 @@ def _kept_names(tokens) -> set:
               and prev is not None and prev.type == tokenize.OP and prev.string in "(,"):
             kept.add(tok.string)  # a keyword argument (or a parameter's default)
     return kept
+
+
+# -- sizes as arguments ------------------------------------------------------
+
+SIZES = "sizes_"  # the lifted function's last parameter (no canonical name looks so)
+
+
+class Lifted(NamedTuple):
+    """A canonical module whose function takes its int literals as an argument.
+
+    Attributes:
+        text: the module's source: in the function's body each int literal
+            but the structural ones (see :func:`lift_sizes`) reads
+            ``sizes_[k]``, and ``sizes_`` is the function's last parameter.
+        sizes: the literals, in order: the value the caller passes.
+    """
+
+    text: str
+    sizes: tuple
+
+
+def lift_sizes(text: str, function: str) -> Lifted:
+    """Make ``function`` of the canonical module ``text`` size-generic.
+
+    Generated code spells the sizes it knows (units, widths, time steps,
+    slice bounds of fused gates) as int literals. Each one in ``function``'s
+    body becomes an element of one more argument, a tuple of ints, so two
+    graphs that differ only in sizes have one text, one cache entry and one
+    machine code. numba types a tuple by its length only: the values are
+    data. Kept as they are, because they are structure rather than size or
+    numba needs them constant: ``0`` and ``1`` (broadcast axes, empty
+    checks, first elements), a literal that is a whole subscript (``t[2]``:
+    a tuple's element, an axis's length in ``x.shape[2]``), anything in a
+    subscript of ``shape`` (``x.shape[2:]``), a keyword argument's value
+    (``axis=2``), and an exponent's operands (``x ** 2`` stays a square).
+    Other literals get one slot each, even equal ones: a model whose units
+    equal its input width shares the kernel of one where they differ.
+    """
+    tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    lines = text.split("\n")
+    head, body = _function_span(tokens, function)
+    if head is None:
+        return Lifted(text, ())
+    edits, sizes = [], []
+    stack = []  # per open bracket: whether its literals stay (a subscript of shape)
+    code = [t for t in tokens if t.type not in _SKIPPED]
+    for i, tok in enumerate(code):
+        if tok.type == tokenize.OP and tok.string in _OPEN:
+            prev = code[i - 1] if i else None
+            stack.append(bool(stack and stack[-1]) or (
+                tok.string == "[" and prev is not None and prev.string == "shape"))
+        elif tok.type == tokenize.OP and tok.string in _CLOSE:
+            if stack:
+                stack.pop()
+        if tok.type != tokenize.NUMBER or not body[0] <= tok.start[0] <= body[1]:
+            continue
+        if _structural(code, i, stack):
+            continue
+        edits.append((tok.start, tok.end, f"{SIZES}[{len(sizes)}]"))
+        sizes.append(int(tok.string))
+    if not sizes:
+        return Lifted(text, ())
+    for (row, c0), (_, c1), new in reversed(edits):
+        line = lines[row - 1]
+        lines[row - 1] = line[:c0] + new + line[c1:]
+    row, col = head
+    line = lines[row - 1]
+    lines[row - 1] = line[:col] + (", " if line[col - 1] != "(" else "") + SIZES + line[col:]
+    return Lifted("\n".join(lines), tuple(sizes))
+
+
+def _structural(code, i: int, stack) -> bool:
+    """Whether the int literal ``code[i]`` stays a literal (see :func:`lift_sizes`)."""
+    text = code[i].string
+    if not text.isdigit() or int(text) in (0, 1) or (stack and stack[-1]):
+        return True
+    prev, nxt = code[i - 1].string, code[i + 1].string if i + 1 < len(code) else ""
+    if prev == "[" and nxt == "]":
+        return True
+    if "**" in (prev, nxt):
+        return True
+    # a keyword argument: `name=` inside a call's brackets
+    return prev == "=" and bool(stack) and code[i - 2].type == tokenize.NAME
+
+
+def _function_span(tokens, function: str):
+    """Where ``def function(...)`` closes its parameters (row, col of the
+    ``)``) and the rows of its body, or ``(None, None)``."""
+    code = [t for t in tokens if t.type not in _SKIPPED]
+    for i, tok in enumerate(code[:-1]):
+        if tok.string == "def" and code[i + 1].string == function:
+            depth, j = 0, i + 2
+            while j < len(code):
+                if code[j].string in _OPEN:
+                    depth += 1
+                elif code[j].string in _CLOSE:
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            close, indent, end = code[j], tok.start[1], tokens[-1].start[0]
+            for t in code[j:]:
+                if (t.type == tokenize.DEDENT and t.start[1] <= indent
+                        and t.start[0] > close.start[0]):
+                    end = t.start[0] - 1
+                    break
+            return close.start, (close.start[0] + 1, end)
+    return None, None

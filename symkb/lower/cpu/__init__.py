@@ -37,10 +37,13 @@ class CpuExecutable(Executable):
 
     target = "cpu"
 
-    def __init__(self, graph, fn, args, *, row_split=None, path=None, cache_hit=False,
+    def __init__(self, graph, fn, args, *, row_split=None, sizes=(), path=None, cache_hit=False,
                  compile_seconds=0.0, source_graph=None, narrow=None, **kwargs):
         super().__init__(graph, **kwargs)
         self.function = fn
+        # the sizes the function takes as its last argument (``cache.load_module``'s
+        # ``lift``): graphs that differ only in sizes share the function
+        self._tail = (sizes,) if sizes else ()
         # float16 results of a widened graph (``lower/float16.py``), narrowed back
         self._narrow = narrow
         # the kernel indexes every weight up to its declared shape: each call
@@ -100,7 +103,7 @@ class CpuExecutable(Executable):
         rest = [next(params) if is_param else next(consts) for is_param in self._param_slots]
         if self.row_split is not None and arrays:
             return self._run_blocks(arrays, rest)
-        return list(self.function(*arrays, *rest))
+        return list(self.function(*arrays, *rest, *self._tail))
 
     def _run_blocks(self, arrays, rest) -> list:
         batch = arrays[0].shape[0]
@@ -115,7 +118,8 @@ class CpuExecutable(Executable):
         else:
             outs = [(k, np.empty((batch,) + shape, dtype=t.dtype))
                     for (k, t), shape in zip(self._outs, known)]
-        results = run_blocks(self.function, arrays, rest, self.row_split, blocks, outs)
+        results = run_blocks(self.function, arrays, rest, self.row_split, blocks, outs,
+                             self._tail)
         if known is None and common:
             if len(self._out_shapes) >= 64:
                 self._out_shapes.clear()
@@ -128,7 +132,7 @@ def _wide(value: np.ndarray) -> np.ndarray:
     return value.astype(np.float32) if value.dtype == np.float16 else value
 
 
-def _signature(args):
+def _signature(args, sizes=()):
     from numba import typeof, types
     from numba.np.numpy_support import from_dtype
     sig = []
@@ -139,6 +143,8 @@ def _signature(args):
             sig.append(typeof(_wide(payload.value())))
         else:
             sig.append(typeof(np.array(payload)))
+    if sizes:
+        sig.append(types.UniTuple(types.int64, len(sizes)))
     return tuple(sig)
 
 
@@ -157,11 +163,11 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
     generated = generate(graph, name or graph.name)
     source, args, fn_name = generated.source, generated.args, generated.fn_name
     start = time.perf_counter()
-    loaded = load_module(source, fn_name, kind="cpu")
+    loaded = load_module(source, fn_name, kind="cpu", lift=fn_name)
     module, path, written = loaded.module, loaded.path, loaded.written
     try:
         dispatcher = loaded.get(fn_name)
-        sig = _signature(args)
+        sig = _signature(args, loaded.sizes)
         try:
             gemm.prepare()
             dispatcher.compile(sig)
@@ -172,6 +178,7 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
             dispatcher.compile(sig)
         hits = sum(dispatcher.stats.cache_hits.values())
         executable = CpuExecutable(graph, dispatcher, args, row_split=generated.row_split,
+                                   sizes=loaded.sizes,
                                    single_output=single_output, name=name,
                                    passes_report=passes_report, source=source, path=path,
                                    cache_hit=bool(hits) and not written,

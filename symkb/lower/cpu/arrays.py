@@ -439,7 +439,8 @@ def emit_gather(cg, node) -> None:
             # the interpreter's message: the first index out of range
             cg.w.line(f"raise IndexError('gather: indices must be in [0, ' + str({rd[0]}) + "
                       "'), received ' + str(j))")
-        cg.w.line(f"{flat}[r, :] = {table}[j, :]")
+        with cg.w.block(f"for c in range({row}):"):  # no slice assignment (see matmul_into)
+            cg.w.line(f"{flat}[r, c] = {table}[j, c]")
 
 
 @emitter("matmul")

@@ -55,8 +55,8 @@ def _executor(workers: int) -> ThreadPoolExecutor:
         return _pool
 
 
-def run_blocks(fn, inputs, rest, row_wise, blocks: int, outs=()) -> list:
-    """``fn(*inputs, *rest, *outs)`` computed ``blocks`` row blocks at a time.
+def run_blocks(fn, inputs, rest, row_wise, blocks: int, outs=(), tail=()) -> list:
+    """``fn(*inputs, *rest, *outs, *tail)`` computed ``blocks`` row blocks at a time.
 
     ``inputs`` share their batch axis 0; ``row_wise[k]`` says whether result
     ``k`` is row-wise (joined along axis 0) or the same in every block (taken
@@ -69,7 +69,7 @@ def run_blocks(fn, inputs, rest, row_wise, blocks: int, outs=()) -> list:
     bounds = [(batch * b // blocks, batch * (b + 1) // blocks) for b in range(blocks)]
 
     def block(r0, r1):
-        return fn(*[x[r0:r1] for x in inputs], *rest, *[o[r0:r1] for _, o in outs])
+        return fn(*[x[r0:r1] for x in inputs], *rest, *[o[r0:r1] for _, o in outs], *tail)
     if blocks == 1:
         results = [block(0, batch)]
     else:

@@ -207,7 +207,15 @@ def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
         rows = " * ".join(f"{d}" for d in xd[:-1]) or "1"
         cg.alloc_buffer(wide, [rows, gemm.padded(n)], "float32")
         cg.w.line(f"gemm_serial({x2}, {panels}, {wide})")
-        cg.w.line(f"{o2}[:, :] = {wide}[:, :{n}]")
+        # a loop, not ``o2[:, :] = wide[:, :n]``: numba compiles the message of a
+        # slice assignment's shape error with its string machinery (seconds)
+        if x.ndim != 2:
+            view = cg.fresh(f"{out_name}_rows")
+            cg.w.line(f"{view} = {o2}")
+            o2 = view
+        with cg.w.block(f"for r in range({wide}.shape[0]):"):
+            with cg.w.block(f"for c in range({n}):"):
+                cg.w.line(f"{o2}[r, c] = {wide}[r, c]")
         return
     if is_float(out_dtype) and not small:
         if x.ndim <= 2:
