@@ -1,4 +1,4 @@
-"""The ``symkb`` command: ``demo``, ``inspect``, ``cache``, ``bench``.
+"""The ``symkb`` command: ``demo``, ``inspect``, ``cache`` (and ``cache warm FILE``), ``bench``.
 
 Errors print as one line (``symkb: error: ...``) unless ``--debug`` is given.
 """
