@@ -1,4 +1,4 @@
-"""The ``symkb`` command: ``demo``, ``inspect``, ``cache``, ``bench``.
+"""The ``symkb`` command: ``demo``, ``inspect``, ``cache`` (and ``cache warm FILE``), ``bench``.
 
 Errors print as one line (``symkb: error: ...``) unless ``--debug`` is given.
 """
@@ -84,6 +84,9 @@ def _inspect(args) -> int:
 
 
 def _cache(args) -> int:
+    if getattr(args, "cache_command", None) == "warm":
+        from .warm_cmd import run_warm
+        return run_warm(args)
     from .cache_cmd import run_cache
     return run_cache(args)
 
@@ -142,10 +145,22 @@ def build_parser() -> argparse.ArgumentParser:
                               ".png/.svg/.pdf/... a picture (needs Graphviz's `dot` program)")
     inspect.add_argument("--passes", action="store_true", help="show the graph after each pass")
     inspect.set_defaults(func=_inspect)
-    cache = sub.add_parser("cache", help="show (or --clear) the folder of compiled code")
+    cache = sub.add_parser("cache", help="show (or --clear) the folder of compiled code; "
+                                         "`cache warm FILE` fills it ahead of time")
     cache.add_argument("--clear", action="store_true",
                        help="remove the generated modules and numba's machine code")
     cache.set_defaults(func=_cache)
+    cache_sub = cache.add_subparsers(dest="cache_command", metavar="{warm}")
+    warm = cache_sub.add_parser(
+        "warm", help="compile a saved model now, so its first predict loads the cached kernel")
+    warm.add_argument("file", help="a saved model (model.save), a model's to_json() text, a "
+                                   "graph's symkb.ir.to_json document, or printed IR text")
+    warm.add_argument("--target", default="auto", choices=["auto", "cpu", "cuda"],
+                      help="the target to compile for (default auto, as predict: cuda on a "
+                           "real GPU, else cpu)")
+    warm.add_argument("--batch", type=_positive("--batch"), default=1,
+                      help="rows of the batch of zeros the compiled model is run on once "
+                           "(default 1)")
     bench = sub.add_parser("bench", help="the RNN benchmark table (benchmarks/rnn.py)",
                            add_help=False)
     bench.description = ("Every argument after `bench` goes to benchmarks/rnn.py "

@@ -3,6 +3,8 @@
     c = symkb.compile(model)               # target='auto': cuda on a real GPU, else cpu
     y = c(x)                               # or c([x, y]) for several inputs
     print(c.source)                        # the generated code
+    c = symkb.compile(model, verbose=True)  # says on stderr that it compiles, and how long
+    c = symkb.compile(model, background=True)  # returns at once; c(x) waits for the compile
     print(c.graph)                         # the graph after the passes
     for record in c.passes_report: print(record)
 
@@ -32,7 +34,8 @@ def _as_graph(obj):
 
 
 def compile(model_or_graph, target: str = "auto", *, passes=None, dump: bool = False,  # noqa: A001
-            verify_each: bool = False, name: str | None = None):
+            verify_each: bool = False, name: str | None = None, verbose: bool = False,
+            background: bool = False):
     """Compile a model, a ``K.function`` result or a graph.
 
     Args:
@@ -42,14 +45,43 @@ def compile(model_or_graph, target: str = "auto", *, passes=None, dump: bool = F
         dump: print the graph after every pass.
         verify_each: verify the graph after every pass.
         name: the generated function's name (default: the graph's).
+        verbose: print on stderr that the compile starts, then how long it
+            took and whether it was a cold compile or loaded from the cache
+            (a cold compile takes seconds: say so rather than pause silently).
+        background: return at once, the compile running on a daemon thread:
+            a :class:`symkb.lower.background.BackgroundCompile`, which has
+            ``done()``, ``wait(timeout)`` and ``result(timeout)`` and is
+            called like the executable (a call, or reading an attribute such
+            as ``.source``, waits for the compile; its error is raised there).
 
     Returns:
         An executable with ``.source``, ``.graph`` (after passes) and
-        ``.passes_report``, called like ``K.function``.
+        ``.passes_report``, called like ``K.function`` (with
+        ``background=True``, the handle standing for it).
     """
-    from .lower import compile_graph
+    from .lower import TARGETS, compile_graph
+    if target not in TARGETS:  # refused here, not on a background thread
+        raise ValueError(f"compile: unknown target {target!r}; expected one of {TARGETS}")
     graph, single = _as_graph(model_or_graph)
     if single is None:
         single = len(graph.outputs) == 1
-    return compile_graph(graph, target, single_output=single, name=name, passes=passes,
-                         dump=dump, verify_each=verify_each)
+    for flag, value in (("verbose", verbose), ("background", background)):
+        if not isinstance(value, (bool, int)):
+            raise TypeError(f"compile: `{flag}` must be True or False, received {value!r}")
+
+    def build():
+        return compile_graph(graph, target, single_output=single, name=name, passes=passes,
+                             dump=dump, verify_each=verify_each)
+
+    what = name or graph.name
+    if verbose:
+        from .lower.announce import announce_start, announced
+        start = announce_start(what, target)  # in the caller's thread, before it returns
+        plain = build
+
+        def build():
+            return announced(plain, what, target, start=start)
+    if background:
+        from .lower.background import BackgroundCompile
+        return BackgroundCompile(build, what)
+    return build()

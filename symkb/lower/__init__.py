@@ -27,8 +27,7 @@ compiled target runs first; a compile given ``passes=`` runs that list instead.
 """
 from __future__ import annotations
 
-import warnings
-
+from .background import defer_warning
 from .errors import FallbackWarning, LoweringError
 from .executable import Executable
 from .float16 import float16_outputs, has_float16, widen_float16
@@ -121,7 +120,8 @@ def _warn_fallback(graph, target: str, what: str, exc: Exception, instead: str, 
     """
     message = (f"symkb: the {target} target failed on graph {graph.name!r}: it {what} "
                f"({type(exc).__name__}: {exc}); running it on the {instead} target instead")
-    warnings.warn(message, FallbackWarning, stacklevel=stacklevel)
+    # held for the caller when the compile runs in the background (``background.py``)
+    defer_warning(message, FallbackWarning, stacklevel=stacklevel)
     return message
 
 

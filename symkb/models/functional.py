@@ -211,22 +211,12 @@ class Model(InferenceOnly, Layer):
 
     def _compiled_announced(self, verbose: int):
         """:meth:`_compiled`, saying so on stderr when ``verbose`` and it compiles now
-        (stdout carries the progress bar, as in tf_keras)."""
+        (``symkb/lower/announce.py``; stdout carries the progress bar, as in tf_keras)."""
         if not verbose or self._predict_fn is not None:
             return self._compiled()
-        import sys
-        import time
-
-        from ..lower import resolve_target
-        print(f"{self.name}: compiling the graph for the {resolve_target('auto')} target "
-              "(the first predict; later calls reuse it)...", file=sys.stderr, flush=True)
-        t0 = time.perf_counter()
-        fn = self._compiled()
-        how = ("loaded from the cache" if getattr(fn, "cache_hit", False) else
-               "cold compile" if fn.target == "cpu" else f"the {fn.target} target")
-        print(f"{self.name}: compiled in {time.perf_counter() - t0:.2f} s ({how})",
-              file=sys.stderr, flush=True)
-        return fn
+        from ..lower.announce import announced
+        return announced(self._compiled, self.name, "auto",
+                         " (the first predict; later calls reuse it)")
 
     def __call__(self, inputs, *args, **kwargs):
         return super().__call__(inputs, *args, **kwargs)

@@ -33,6 +33,8 @@ rounding (rtol 1e-5 on the values the tests use).
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
@@ -248,8 +250,14 @@ def gemm_serial(x, p, out):
 def prepare() -> None:
     """Compile (or load from numba's cache) the one version of ``pack_rhs`` and
     ``gemm_serial`` that generated code calls. Called by the cpu target before
-    it compiles a graph, inside its recovery from a damaged cache."""
-    for fn, sig in ((pack_rhs, _P(_F2)), (gemm_serial, types.void(_F2, _P, _F2))):
-        if not fn.signatures:
-            fn.compile(sig)
-            fn.disable_compile()
+    it compiles a graph, inside its recovery from a damaged cache. One thread
+    at a time: another would find compiling disabled between the check and
+    its compile (two compiles at once, ``lower/background.py``)."""
+    with _PREPARE_LOCK:
+        for fn, sig in ((pack_rhs, _P(_F2)), (gemm_serial, types.void(_F2, _P, _F2))):
+            if not fn.signatures:
+                fn.compile(sig)
+                fn.disable_compile()
+
+
+_PREPARE_LOCK = threading.Lock()
