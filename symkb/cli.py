@@ -69,6 +69,8 @@ def _demo(args) -> int:
 def compile_origin(compiled) -> str:
     """Where an executable's machine code came from, truthfully, for the demo."""
     if compiled.target == "cpu":
+        if getattr(compiled, "reused", False):
+            return "reused from an earlier compile in this process"
         if getattr(compiled, "cache_hit", False):
             return f"loaded from the cache ({compiled.path})"
         return (f"cold compile (the code is now cached in {compiled.path.parent}; "

@@ -182,3 +182,27 @@ def test_the_bound_is_read_from_the_environment_and_shown(tiny_cache, monkeypatc
     with pytest.raises(ValueError, match=r"\$SYMKB_CACHE_MAX_MB must be a number of MiB >= 0 "
                                          r".*received 'lots'"):
         cache_config.max_bytes()
+
+
+def test_a_model_of_other_sizes_reuses_the_machine_code_in_this_process():
+    import numpy as np
+
+    from symkb import backend as K
+    from symkb import ir
+    from symkb.lower import compile_graph
+
+    def model(rows, units, name):
+        x = K.placeholder(shape=(None, rows), name="x")
+        value = np.linspace(-1, 1, rows * units, dtype=np.float32).reshape(rows, units)
+        y = K.tanh(K.dot(x, K.variable(value, name=f"{name}/kernel")) * 0.5 + 0.25)
+        return compile_graph(ir.Graph([x], [y], name=name), "cpu"), value
+
+    first, _ = model(3, 5, "first")
+    assert not first.reused
+    for rows, units in ((6, 11), (2, 13)):
+        again, value = model(rows, units, f"other_{rows}")
+        x = np.linspace(0, 1, 4 * rows, dtype=np.float32).reshape(4, rows)
+        want = np.tanh((x @ value) * 0.5 + 0.25)
+        assert again.reused and again.path == first.path
+        assert np.abs(again(x)[0] - want).max() < 1e-6
+        assert again.calls == {"kernel": 1, "interpreter": 0}

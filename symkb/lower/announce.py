@@ -23,6 +23,8 @@ from typing import Callable
 
 def origin(executable) -> str:
     """Where ``executable``'s machine code came from, in a few words."""
+    if getattr(executable, "reused", False):
+        return "reused from an earlier compile in this process"
     if getattr(executable, "cache_hit", False):
         return "loaded from the cache"
     if executable.target == "cpu":

@@ -38,7 +38,7 @@ class CpuExecutable(Executable):
     target = "cpu"
 
     def __init__(self, graph, fn, args, *, row_split=None, sizes=(), path=None, cache_hit=False,
-                 compile_seconds=0.0, source_graph=None, narrow=None, **kwargs):
+                 reused=False, compile_seconds=0.0, source_graph=None, narrow=None, **kwargs):
         super().__init__(graph, **kwargs)
         self.function = fn
         # the sizes the function takes as its last argument (``cache.load_module``'s
@@ -64,6 +64,9 @@ class CpuExecutable(Executable):
         self._out_shapes: dict = {}
         self.path = path
         self.cache_hit = cache_hit
+        # the machine code was in this process already (an earlier compile of
+        # this graph, or of one that differs only in names or sizes)
+        self.reused = reused
         self.compile_seconds = compile_seconds
         self._guard = ShapeGuard(source_graph if source_graph is not None else graph,
                                  name=self.name, target=self.target)
@@ -168,6 +171,7 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
     try:
         dispatcher = loaded.get(fn_name)
         sig = _signature(args, loaded.sizes)
+        reused = sig in dispatcher.overloads  # compiled already in this process
         try:
             gemm.prepare()
             dispatcher.compile(sig)
@@ -181,7 +185,7 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
                                    sizes=loaded.sizes,
                                    single_output=single_output, name=name,
                                    passes_report=passes_report, source=source, path=path,
-                                   cache_hit=bool(hits) and not written,
+                                   cache_hit=bool(hits) and not written, reused=reused,
                                    compile_seconds=time.perf_counter() - start,
                                    source_graph=source_graph, narrow=narrow)
     except BaseException:
