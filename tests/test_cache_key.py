@@ -80,7 +80,7 @@ def test_renamed_or_resized_layers_load_the_first_compile_in_another_process(tmp
     env = dict(os.environ, SYMKB_CACHE_DIR=str(tmp_path / "symkb"),
                NUMBA_CACHE_DIR=str(tmp_path / "numba"), PYTHONPATH=str(ROOT))
 
-    def run(layer, units=4):
+    def run(layer, units=40):
         proc = subprocess.run([sys.executable, "-c", CHILD, layer, str(units)], env=env, text=True,
                               capture_output=True, timeout=300, cwd=ROOT)
         assert proc.returncode == 0, proc.stderr[-3000:]
@@ -94,9 +94,9 @@ def test_renamed_or_resized_layers_load_the_first_compile_in_another_process(tmp
     readable = sorted(p.name for p in module.parent.glob(module.stem + ".*.py"))
     assert readable == [f"{module.stem}.dense_model.py", f"{module.stem}.my_dense_model.py"]
     # other units: the sizes are the kernel's arguments, not part of its code
-    wider = run("dense", 6)
+    wider = run("dense", 56)
     assert wider["hit"] and wider["path"] == first["path"], "the resized graph compiled again"
-    assert wider["shape"] == [2, 6] and wider["err"] < 1e-6 and first["err"] < 1e-6
+    assert wider["shape"] == [2, 56] and wider["err"] < 1e-6 and first["err"] < 1e-6
 
 
 def test_lift_sizes_makes_the_literals_of_a_function_its_last_argument():
@@ -105,18 +105,22 @@ def f(x, w, out):
     y = np.empty((x.shape[0], 16), dtype=np.float32)
     for i in range(x.shape[2]):
         y[0, 48 + i] = x[i, 0:16][1] ** 2 + np.sum(w, axis=2) + x[3]
+    for j in range(16):
+        for k in range(40):
+            y[j, k] = 0
     n = 20
     return y[:, 5:], n
 def g(a):
     return a + 7
 """
     lifted = lift_sizes(source, "f")
-    assert lifted.sizes == (16, 48, 16, 20, 5)  # one slot each, in order, equal ones too
+    assert lifted.sizes == (16, 48, 16, 40, 20, 5)  # one slot each, in order, equal ones too
     text = lifted.text
     assert "def f(x, w, out, sizes_):" in text and "def g(a):" in text
     assert "np.empty((x.shape[0], sizes_[0]), dtype=np.float32)" in text
     assert "y[0, sizes_[1] + i] = x[i, 0:sizes_[2]][1] ** 2 + np.sum(w, axis=2) + x[3]" in text
-    assert "n = sizes_[3]" in text and "y[:, sizes_[4]:]" in text
+    assert "range(16)" in text and "range(sizes_[3])" in text  # a short loop keeps its bound
+    assert "n = sizes_[4]" in text and "y[:, sizes_[5]:]" in text
     assert "range(x.shape[2])" in text and "return a + 7" in text  # kept: structure, other fn
     namespace = {}
     exec(compile(text, "<lifted>", "exec"), namespace)
@@ -197,9 +201,9 @@ def test_a_model_of_other_sizes_reuses_the_machine_code_in_this_process():
         y = K.tanh(K.dot(x, K.variable(value, name=f"{name}/kernel")) * 0.5 + 0.25)
         return compile_graph(ir.Graph([x], [y], name=name), "cpu"), value
 
-    first, _ = model(3, 5, "first")
+    first, _ = model(3, 40, "first")
     assert not first.reused
-    for rows, units in ((6, 11), (2, 13)):
+    for rows, units in ((6, 56), (2, 72)):
         again, value = model(rows, units, f"other_{rows}")
         x = np.linspace(0, 1, 4 * rows, dtype=np.float32).reshape(4, rows)
         want = np.tanh((x @ value) * 0.5 + 0.25)
