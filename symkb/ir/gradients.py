@@ -73,9 +73,10 @@ def vjp(outputs, wrt, cotangents=None, *, stop=()) -> list:
         cts = [acc.total(o) for o in node.outputs]
         if all(c is None for c in cts) or not any(t in live for t in node.inputs):
             continue
-        for operand, ct in zip(node.inputs, _apply_rule(node, cts)):
-            if ct is not None and operand in live:
-                acc.add(operand, _fit(ct, operand, node))
+        with layer_scope(node.layer):
+            for operand, ct in zip(node.inputs, _apply_rule(node, cts)):
+                if ct is not None and operand in live:
+                    acc.add(operand, _fit(ct, operand, node))
     return [acc.total(t) if t in live else None for t in targets]
 
 
@@ -200,8 +201,7 @@ def _apply_rule(node: Node, cts) -> list:
             raise NotImplementedError(f"gradients: the gradient of op {node.op!r} is not "
                                       f"implemented yet ({rule.reason})")
         return [None] * len(node.inputs)
-    with layer_scope(node.layer):
-        out = list(rule(node, cts))
+    out = list(rule(node, cts))
     if len(out) != len(node.inputs):
         raise AssertionError(f"gradients: the rule of op {node.op!r} returned {len(out)} "
                              f"cotangents for {len(node.inputs)} operands")

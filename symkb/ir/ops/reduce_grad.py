@@ -22,8 +22,9 @@ def _axes(node) -> tuple:
 
 
 def _kept(g, node):
-    """``g`` with size-1 axes where the reduction removed them."""
-    if node.attrs.get("keepdims"):
+    """``g`` with size-1 axes where the reduction removed them (a scalar
+    broadcasts as it is)."""
+    if node.attrs.get("keepdims") or g.ndim == 0:
         return g
     for a in sorted(_axes(node)):
         g = call("expand_dims", g, axis=a)
