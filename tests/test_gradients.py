@@ -250,3 +250,18 @@ def test_compiled_cpu_gradients_equal_the_interpreters():
     graph = ir.Graph([x], [loss, *K.gradients(loss, [w, b, x])], name="dense_grad")
     xv = np.random.default_rng(6).normal(size=(5, 3)).astype("float32")
     assert_same(graph, [xv], targets=("cpu",))
+
+
+def test_the_backward_graph_printed_in_the_docs_is_what_symkb_prints():
+    import contextlib
+    import io
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "gradients.md").read_text()
+    namespace, out = {}, io.StringIO()
+    with contextlib.redirect_stdout(out):
+        for block in re.findall(r"^```python\n(.*?)^```", text, re.S | re.M)[:2]:
+            exec(block, namespace)
+    shown = re.search(r"prints\n\n```\n(.*?)```", text, re.S).group(1)
+    assert out.getvalue().strip() == shown.strip()
