@@ -1,0 +1,56 @@
+"""Gradients of backend ops against real TensorFlow (``tf.GradientTape``) goldens.
+
+``tools/goldens_gradients.py`` wrote ``tests/goldens/gradients.*`` with
+tf_keras: the gradients of ``sum(fn(*args) * ct)`` for each tensor argument,
+``None`` where TF gives ``None``. The inputs sit on kinks, ties and bounds,
+where finite differences (``tests/test_gradient_rules.py``) cannot decide.
+The gradient graphs run on the numpy references (no compile).
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from symkb import backend as K
+from symkb import ir
+
+GOLDENS = pathlib.Path(__file__).resolve().parent / "goldens"
+CASES = json.loads((GOLDENS / "gradients.json").read_text())["cases"]
+ARRAYS = np.load(GOLDENS / "gradients.npz")
+
+
+def _inputs(case):
+    """The call's arguments (placeholders for arrays), the placeholders and their values."""
+    phs, values, args = [], [], []
+
+    def placeholder(key):
+        a = ARRAYS[key]
+        phs.append(ir.placeholder_node(a.shape, a.dtype.name, f"a{len(phs)}"))
+        values.append(a)
+        return phs[-1]
+    for spec in case["args"]:
+        if "array" in spec:
+            args.append(placeholder(spec["array"]))
+        elif "list" in spec:
+            args.append([placeholder(k) for k in spec["list"]])
+        else:
+            args.append(spec["value"])
+    return args, phs, values
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_gradients_equal_tensorflows(case):
+    args, phs, values = _inputs(case)
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in case["kwargs"].items()}
+    out = getattr(K, case["fn"])(*args, **kwargs)
+    ct = ARRAYS[case["ct"]] if case["ct"] else np.ones(out.shape, "float32")
+    loss = K.sum(K.cast(out, "float32") * ct)
+    grads = K.gradients(loss, phs)
+    assert [g is None for g in grads] == [k is None for k in case["grads"]], case["id"]
+    live = [g for g in grads if g is not None]
+    got = ir.evaluate(ir.Graph(phs, live, name=case["id"]), values) if live else []
+    for g, key in zip(got, [k for k in case["grads"] if k is not None]):
+        np.testing.assert_allclose(g, ARRAYS[key], rtol=2e-5, atol=2e-6, err_msg=case["id"])
