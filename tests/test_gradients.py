@@ -265,3 +265,35 @@ def test_the_backward_graph_printed_in_the_docs_is_what_symkb_prints():
             exec(block, namespace)
     shown = re.search(r"prints\n\n```\n(.*?)```", text, re.S).group(1)
     assert out.getvalue().strip() == shown.strip()
+
+
+_RNG = np.random.default_rng(7)
+COMPOSITES = {
+    "conv1d": (lambda x, k: K.conv1d(x, k, padding="same"),
+               [_RNG.normal(size=(2, 4, 2)), _RNG.normal(size=(3, 2, 2))]),
+    "conv2d": (lambda x, k: K.conv2d(x, k, strides=(2, 1)),
+               [_RNG.normal(size=(1, 4, 3, 2)), _RNG.normal(size=(2, 2, 2, 2))]),
+    "pool2d_max": (lambda x: K.pool2d(x, (2, 2), strides=(2, 2), pool_mode="max"),
+                   [_RNG.normal(size=(1, 4, 4, 1))]),
+    "pool2d_avg": (lambda x: K.pool2d(x, (2, 2), padding="same", pool_mode="avg"),
+                   [_RNG.normal(size=(1, 3, 3, 1))]),
+    "batch_normalization": (lambda x, m, v, b, g: K.batch_normalization(x, m, v, b, g),
+                            [_RNG.normal(size=(3, 2)), _RNG.normal(size=2),
+                             _RNG.uniform(0.5, 1, size=2), _RNG.normal(size=2),
+                             _RNG.normal(size=2)]),
+    "sparse_categorical_crossentropy": (
+        lambda t, p: K.sparse_categorical_crossentropy(t, K.softmax(p)),
+        [np.array([0, 2, 1], np.int32), _RNG.normal(size=(3, 3))]),
+    "binary_crossentropy": (lambda t, p: K.binary_crossentropy(t, K.sigmoid(p)),
+                            [np.eye(3)[[0, 2, 1]], _RNG.normal(size=(3, 3))]),
+    "logsumexp_var": (lambda x: K.logsumexp(x, axis=1) + K.var(x, axis=1),
+                      [_RNG.normal(size=(3, 4))]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSITES))
+def test_backend_compositions_differentiate(name):
+    """Convolutions, pooling, normalisation and losses are compositions of ops
+    with rules: their gradients match finite differences with no rule of their own."""
+    build, arrays = COMPOSITES[name]
+    check_vjp(build, arrays, rtol=1e-5, atol=1e-7)
