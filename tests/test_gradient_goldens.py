@@ -54,3 +54,39 @@ def test_gradients_equal_tensorflows(case):
     got = ir.evaluate(ir.Graph(phs, live, name=case["id"]), values) if live else []
     for g, key in zip(got, [k for k in case["grads"] if k is not None]):
         np.testing.assert_allclose(g, ARRAYS[key], rtol=2e-5, atol=2e-6, err_msg=case["id"])
+
+
+def _model_layers(layers):
+    """The layer stacks of the golden models, as the generator's code builds them."""
+    return {
+        "dense_tanh_mse": [layers.Dense(4, activation='tanh'), layers.Dense(2)],
+        "dense_relu_softmax_cce": [layers.Dense(5, activation='relu'),
+                                   layers.Dense(3, activation='softmax')],
+        "dense_3d_sigmoid_bce": [layers.Dense(3, activation='sigmoid', use_bias=False)],
+    }
+
+
+MODELS = json.loads((GOLDENS / "gradients.json").read_text())["models"]
+
+
+@pytest.mark.parametrize("case", MODELS, ids=[m["id"] for m in MODELS])
+def test_dense_model_weight_gradients_equal_tensorflows(case):
+    import symkb
+    from symkb import layers
+
+    cid = case["id"]
+    model = symkb.Sequential([layers.Input(tuple(case["input_shape"]))]
+                             + _model_layers(layers)[cid])
+    model.set_weights([ARRAYS[f"{cid}/w{k}"] for k in range(case["weights"])])
+    t = K.placeholder(shape=ARRAYS[f"{cid}/t"].shape, name="t")
+    y = model.output
+    loss = {"mse": lambda: K.mean(K.square(y - t)),
+            "cce": lambda: K.mean(K.categorical_crossentropy(t, y)),
+            "bce": lambda: K.mean(K.binary_crossentropy(t, y))}[case["loss"]]()
+    grads = K.gradients(loss, model.trainable_weights)
+    f = K.function([model.input, t], [loss] + grads, target="interpreter")
+    got = f([ARRAYS[f"{cid}/x"], ARRAYS[f"{cid}/t"]])
+    np.testing.assert_allclose(got[0], case["value"], rtol=1e-5)
+    for k, g in enumerate(got[1:]):
+        np.testing.assert_allclose(g, ARRAYS[f"{cid}/grad{k}"], rtol=2e-5, atol=2e-6,
+                                   err_msg=f"{cid}: weight {k}")

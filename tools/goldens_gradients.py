@@ -15,8 +15,12 @@ at its bounds, ``max`` with tied maxima, ``abs`` at 0), so the goldens pin
 TensorFlow's choice there. ``tests/test_gradient_goldens.py`` replays them.
 
 JSON: ``{"versions": ..., "cases": [{"id", "fn", "args": [{"array": key} |
-python value], "kwargs", "grads": [key | null per argument]}]}``; arrays in
-the npz under ``<id>/arg<i>``, ``<id>/ct`` and ``<id>/grad<i>``.
+python value], "kwargs", "grads": [key | null per argument]}], "models":
+[...]}``; arrays in the npz under ``<id>/arg<i>``, ``<id>/ct`` and
+``<id>/grad<i>``. ``models``: small Sequential Dense stacks (the layer code
+both libraries run, the input shape, the loss ``mse``/``cce``/``bce``), their
+weights ``<id>/w<k>``, inputs ``<id>/x``, targets ``<id>/t`` and the loss's
+gradient for every weight ``<id>/grad<k>``.
 """
 import argparse
 import json
@@ -158,6 +162,43 @@ def run_case(cid, fn, args, kwargs, arrays):
             "ct": f"{cid}/ct" if ct is not None else None}
 
 
+MODELS = {
+    # id: (layer constructors as code both libraries run, input shape, loss)
+    "dense_tanh_mse": ("[layers.Dense(4, activation='tanh'), layers.Dense(2)]", (3,), "mse"),
+    "dense_relu_softmax_cce": ("[layers.Dense(5, activation='relu'), "
+                               "layers.Dense(3, activation='softmax')]", (4,), "cce"),
+    "dense_3d_sigmoid_bce": ("[layers.Dense(3, activation='sigmoid', use_bias=False)]",
+                             (2, 4), "bce"),
+}
+
+
+def model_case(cid, code, shape, loss_name, arrays):
+    """A Sequential model's loss gradients with respect to every weight."""
+    layers = keras.layers  # noqa: F841  (read by ``code``)
+    model = keras.Sequential([keras.Input(shape)] + eval(code))
+    weights = [RNG.normal(scale=0.7, size=w.shape).astype(np.float32) for w in model.weights]
+    model.set_weights(weights)
+    x = f(5, *shape)
+    out_shape = model.output_shape[1:]
+    if loss_name == "cce":
+        t = np.eye(out_shape[-1], dtype=np.float32)[RNG.integers(0, out_shape[-1], 5)]
+    elif loss_name == "bce":
+        t = (RNG.random((5,) + out_shape) < 0.5).astype(np.float32)
+    else:
+        t = f(5, *out_shape)
+    with tf.GradientTape() as tape:
+        y = model(x)
+        loss = {"mse": lambda: K.mean(K.square(y - t)),
+                "cce": lambda: K.mean(K.categorical_crossentropy(t, y)),
+                "bce": lambda: K.mean(K.binary_crossentropy(t, y))}[loss_name]()
+    grads = tape.gradient(loss, model.trainable_weights)
+    for k, (w, g) in enumerate(zip(weights, grads)):
+        arrays[f"{cid}/w{k}"], arrays[f"{cid}/grad{k}"] = w, np.asarray(g)
+    arrays[f"{cid}/x"], arrays[f"{cid}/t"] = x, t
+    return {"id": cid, "layers": code, "input_shape": list(shape), "loss": loss_name,
+            "weights": len(weights), "value": float(loss)}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(ROOT, "tests", "goldens"))
@@ -165,9 +206,10 @@ def main(argv=None):
     arrays, records = {}, []
     for cid, fn, args, kwargs in cases():
         records.append(run_case(cid, fn, args, kwargs, arrays))
+    models = [model_case(cid, *spec, arrays) for cid, spec in MODELS.items()]
     doc = {"versions": {"tensorflow": tf.__version__, "tf_keras": keras.__version__,
                         "numpy": np.__version__},
-           "cases": records}
+           "cases": records, "models": models}
     with open(os.path.join(opts.out, "gradients.json"), "w") as fh:
         json.dump(doc, fh, indent=1)
         fh.write("\n")
