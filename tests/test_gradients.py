@@ -141,6 +141,10 @@ def test_k_gradients_of_an_eager_loss_is_an_error():
     x = K.placeholder(shape=(2,), name="x")
     with pytest.raises(TypeError, match=r"variables\[0\] is a list"):
         K.gradients(K.sum(x), [[x]])
+    with pytest.raises(ValueError, match="1 cotangents for 2 outputs"):
+        ir.vjp([x, x], [x], [x])
+    with pytest.raises(ValueError, match=r"cotangent 0 has shape \(3,\); expected output 0's"):
+        ir.vjp([x], [x], [K.placeholder(shape=(3,))])
 
 
 def test_ops_whose_rule_is_pending_name_themselves():

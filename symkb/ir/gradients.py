@@ -62,6 +62,9 @@ def vjp(outputs, wrt, cotangents=None, *, stop=()) -> list:
     """
     outputs = [outputs] if isinstance(outputs, KerasTensor) else list(outputs)
     targets = [_as_tensor(w, i) for i, w in enumerate(wrt)]
+    if cotangents is not None and len(cotangents) != len(outputs):
+        raise ValueError(f"gradients: {len(cotangents)} cotangents for {len(outputs)} outputs; "
+                         "expected one per output (None for ones)")
     order = _toposort(outputs, set(stop))
     live = _dependent(order, {t for t in targets if is_float(t.dtype)})
     acc = _Cotangents()
