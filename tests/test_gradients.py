@@ -245,12 +245,15 @@ def test_an_optimised_graph_differentiates_through_its_fused_nodes():
 
 
 def test_compiled_cpu_gradients_equal_the_interpreters():
-    """One compile: a Dense/tanh/softmax loss and its gradients, forward shared."""
+    """One compile: a Dense/tanh/softmax loss (and slices, joins, scans, gathers)
+    and its gradients, the forward shared."""
     x = K.placeholder(shape=(None, 3), name="x")
     w = K.variable(np.linspace(-1, 1, 12).reshape(3, 4), name="kernel")
     b = K.variable(np.linspace(0, 0.3, 4), name="bias")
     p = K.softmax(K.tanh(K.bias_add(K.dot(x, w), b)))
-    loss = -K.mean(K.log(K.max(p, axis=-1))) + K.sum(K.square(x[:, 1:]))
+    loss = (-K.mean(K.log(K.max(p, axis=-1))) + K.sum(K.square(x[:, 1:]))
+            + K.sum(K.cumsum(x, axis=1) * K.concatenate([x, x[:, :1]], axis=1)[:, 1:])
+            + K.sum(K.gather(w, [0, 2, 2]) ** 2) + K.sum(K.maximum(x, 0.1) * K.reverse(x, 1)))
     graph = ir.Graph([x], [loss, *K.gradients(loss, [w, b, x])], name="dense_grad")
     xv = np.random.default_rng(6).normal(size=(5, 3)).astype("float32")
     assert_same(graph, [xv], targets=("cpu",))
