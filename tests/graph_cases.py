@@ -178,7 +178,7 @@ def more_ops():
     ints = ir.call("floordiv", n, 3) + ir.call("mod", n, 3)
     flags = K.all(K.not_equal(n, 0), axis=1)
     out = (ir.call("expm1", x) + ir.call("log1p", K.abs(x)) + K.selu(x) + K.ones_like(x)
-           + K.identity(x) + ir.call("erf", x)
+           + K.identity(x) + ir.call("erf", x) + K.stop_gradient(x)
            + logic + K.cumprod(x, axis=1) + K.dropout(x, 0.5, seed=3))
     feeds = [_rng().normal(size=(3, 4)).astype("float32"),
              np.arange(12, dtype="int32").reshape(3, 4) - 4]

@@ -84,7 +84,7 @@ for name, kind, ref in [
     ("abs", "f", np.abs), ("square", "f", np.square), ("sqrt", "f", lambda x: np.sqrt(np.maximum(x, 0))),
     ("exp", "f", np.exp), ("log", "pos", np.log), ("sign", "f", np.sign), ("round", "f", np.round),
     ("sin", "f", np.sin), ("cos", "f", np.cos), ("negative", "f", np.negative),
-    ("identity", "f", lambda x: x),
+    ("identity", "f", lambda x: x), ("stop_gradient", "f", lambda x: x),
     ("tanh", "f", np.tanh), ("sigmoid", "f", lambda x: 1 / (1 + np.exp(-x))),
     ("hard_sigmoid", "f", lambda x: np.clip(0.2 * x + 0.5, 0, 1)),
     ("softplus", "f", lambda x: np.log1p(np.exp(x))), ("softsign", "f", lambda x: x / (1 + np.abs(x))),
@@ -735,7 +735,7 @@ def test_tensor_predicates_and_helpers(capsys):
     assert K.is_tensor(p) and K.is_tensor(np.ones(2)) and K.is_tensor(K.variable(1.0))
     assert not K.is_tensor([1, 2])
     assert K.is_sparse(p) is False and K.to_dense(p) is p
-    assert K.stop_gradient(p) is p
+    assert K.stop_gradient(p).node.op == "stop_gradient" and K.stop_gradient(p).node.inputs == (p,)
     same = K.identity(p)
     assert same is not p and same.node.op == "identity" and K.int_shape(same) == (None, None)
     a = np.ones(2)
@@ -780,7 +780,7 @@ TESTED_ELSEWHERE = {
     "to_dense": "this file", "identity": "this file", "print_tensor": "this file",
     "name_scope": "this file", "manual_variable_initialization": "this file",
     "placeholder": "this file", "map_fn": "CASES", "foldl": "CASES", "foldr": "CASES",
-    "backend": "this file",
+    "backend": "this file", "gradients": "test_gradients",
 }
 
 

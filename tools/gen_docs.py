@@ -53,7 +53,9 @@ def ops_page() -> str:
              "Elementwise ops broadcast their operands with numpy's rules (`None` dims match "
              "anything). The traits column shows what the passes and targets read of the op "
              "(docs/ir.md): its row rule, step rule, bodies, whether it is a fused group, its "
-             "verifier hook, its unit for `simplify` and when it is a no-op.", ""]
+             "verifier hook, its unit for `simplify`, when it is a no-op, and its gradient "
+             "(`grad`: a reverse-mode rule; `no grad`: none, and why; `grad not yet`: "
+             "differentiable, rule not written; docs/gradients.md).", ""]
     by_kind: dict = {}
     for name, op in REGISTRY.items():
         by_kind.setdefault(op.kind, []).append((name, op))
@@ -79,6 +81,10 @@ def _traits(op) -> str:
     if op.right_identity is not None:
         shown.append(f"unit={op.right_identity}" + (", commutative" if op.commutative else ""))
     shown += [f"noop={op.noop_same_type}"] if op.noop_same_type else []
+    if callable(op.grad):
+        shown.append("grad")
+    elif op.grad is not None:
+        shown.append(("grad not yet: " if op.grad.pending else "no grad: ") + op.grad.reason)
     return ", ".join(shown)
 
 

@@ -9,7 +9,7 @@ format), ``session`` (uids, learning phase, clear_session), ``tensors``
 (placeholders, constants, shapes), ``variables``, ``random_ops``,
 ``math_ops``, ``activations``, ``losses``, ``nn_ops`` (bias, normalisation,
 dropout, learning-phase switches), ``shape_ops``, ``conv_ops``, ``pooling``,
-``control_ops`` (map_fn, foldl, foldr), ``rnn`` and ``function``.
+``control_ops`` (map_fn, foldl, foldr), ``rnn``, ``gradients`` and ``function``.
 """
 from ..ir import KerasTensor, Variable  # noqa: F401
 from .activations import (elu, hard_sigmoid, log_softmax, relu, selu, sigmoid,  # noqa: F401
@@ -21,6 +21,7 @@ from .conv_ops import (conv1d, conv2d, conv2d_transpose, conv3d,  # noqa: F401
                        depthwise_conv2d, local_conv1d, local_conv2d, separable_conv1d,
                        separable_conv2d)
 from .function import function  # noqa: F401
+from .gradients import gradients  # noqa: F401
 from .losses import (binary_crossentropy, binary_focal_crossentropy,  # noqa: F401
                      categorical_crossentropy, categorical_focal_crossentropy,
                      sparse_categorical_crossentropy)

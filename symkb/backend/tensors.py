@@ -272,14 +272,24 @@ def identity(x, name=None):
 
 
 def stop_gradient(variables):
-    """Return ``variables`` unchanged (symkb computes no gradients).
+    """Return ``variables`` with gradients blocked.
+
+    A symbolic tensor (or Variable) gives a ``stop_gradient`` node: the same
+    value, through which ``K.gradients`` sends nothing (the compiler drops
+    the node). An eager value has no graph to block and comes back unchanged.
 
     Args:
         variables: a tensor or a list of tensors.
 
     Returns:
-        The same object.
+        A tensor, or a list of them in the same order.
     """
+    if isinstance(variables, (list, tuple)):
+        return [stop_gradient(v) for v in variables]
+    if isinstance(variables, KerasTensor):
+        return ir.call("stop_gradient", variables)
+    if isinstance(variables, Variable):
+        return ir.call("stop_gradient", ir.as_tensor(variables))
     return variables
 
 

@@ -8,6 +8,8 @@
   type rule and numpy reference;
 * :func:`call` (``build.py``): eager or symbolic, chosen in one place;
 * :func:`verify`, :func:`format_graph` (``print(graph)``) and :func:`parse`;
+* reverse mode: :func:`vjp` (gradients of output tensors) and :func:`grad`
+  (the gradient graph of a graph), applying each op's ``grad`` rule;
 * loading untrusted documents: :mod:`limits` (sizes, nesting, the error
   boundary) and one error family, :class:`FileFormatError`;
 * exchange and inspection: :func:`to_json`/:func:`from_json`,
@@ -21,6 +23,7 @@ from . import limits
 from .errors import (DTypeError, FileFormatError, LimitError, ShapeError, SymbolicValueError,
                      VerifyError)
 from .graph import Graph, evaluate, run_node
+from .gradients import grad, vjp
 from .node import KerasTensor, Node
 from .export import from_networkx, to_dot, to_networkx
 from .parse import ParseError, parse
@@ -29,7 +32,7 @@ from .query import ancestors, critical_path, op_histogram
 from .json_read import from_json
 from .serialize import GraphFormatError, to_json
 from .stats import GraphStats, stats
-from .registry import REGISTRY, OpDef, get_op, register
+from .registry import REGISTRY, NoGradient, OpDef, get_op, register
 from .replay import replay
 from .types import TensorType, broadcast_shapes
 from .variable import Variable
@@ -42,5 +45,5 @@ __all__ = [
     "replay", "parse", "ParseError", "to_json", "from_json", "GraphFormatError",
     "to_networkx", "from_networkx", "to_dot", "stats", "GraphStats", "op_histogram",
     "ancestors", "critical_path", "ShapeError", "DTypeError", "VerifyError", "SymbolicValueError",
-    "FileFormatError", "LimitError", "limits",
+    "FileFormatError", "LimitError", "limits", "grad", "vjp", "NoGradient",
 ]

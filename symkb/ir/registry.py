@@ -42,7 +42,12 @@ instead of as tests of its name scattered through the compiler:
   ``unit op x == x`` when commutative), for ``simplify``;
 * ``noop_same_type``: the node is its operand when their types agree:
   ``'always'`` (``cast``) or ``'static'`` (``reshape``, when the shape is
-  fully known).
+  fully known);
+* ``grad``: the reverse-mode rule, ``grad(node, cotangents) -> [cotangent
+  per operand or None]``, written with registered ops so that gradients of
+  gradients work (``symkb/ir/gradients.py`` calls it), or a
+  :class:`NoGradient` saying why the op has none (comparisons, integer
+  results, random draws) or that it has none yet (``pending``).
 
 Elementwise ops get the ``'elementwise'`` row and step rules and reductions
 the ``'axis'`` row rule unless they declare others. A rule is looked up by its
@@ -60,6 +65,20 @@ from typing import Callable, Optional
 import numpy as np
 
 from .types import TensorType
+
+@dataclass(frozen=True)
+class NoGradient:
+    """An op's explicit declaration that reverse mode sends nothing through it.
+
+    ``reason`` says why (shown in errors and the op reference). ``pending``:
+    the op is differentiable but its rule is not written yet; reverse mode
+    through a node of it raises ``NotImplementedError`` naming the op instead
+    of answering ``None``.
+    """
+
+    reason: str
+    pending: bool = False
+
 
 KINDS = ("elementwise", "reduction", "linalg", "shape", "source", "random", "control", "other")
 
@@ -84,6 +103,7 @@ class OpDef:
     right_identity: object = None
     commutative: bool = False
     noop_same_type: Optional[str] = None
+    grad: object = None
 
     @property
     def pure(self) -> bool:
@@ -120,7 +140,7 @@ def _cast(array: np.ndarray, t: TensorType, op: str) -> np.ndarray:
 REGISTRY: dict[str, OpDef] = {}
 
 TRAITS = ("bodies", "fused", "rows", "step", "check", "print_attrs", "right_identity",
-          "commutative", "noop_same_type")
+          "commutative", "noop_same_type", "grad")
 _DEFAULT_ROWS = {"elementwise": "elementwise", "reduction": "axis"}
 _DEFAULT_STEP = {"elementwise": "elementwise"}
 _NOOP_WHEN = (None, "always", "static")
@@ -164,6 +184,10 @@ def _check_traits(name: str, traits: dict) -> None:
     if traits.get("noop_same_type") not in _NOOP_WHEN:
         raise ValueError(f"register({name!r}): noop_same_type must be one of {_NOOP_WHEN}, "
                          f"received {traits['noop_same_type']!r}")
+    grad = traits.get("grad")
+    if grad is not None and not (callable(grad) or isinstance(grad, NoGradient)):
+        raise TypeError(f"register({name!r}): grad is a rule grad(node, cotangents) or a "
+                        f"NoGradient, received {type(grad).__name__}")
     if isinstance(traits.get("bodies"), str):
         raise TypeError(f"register({name!r}): bodies is a tuple of attribute names, "
                         f"received the string {traits['bodies']!r}")

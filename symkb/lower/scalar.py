@@ -112,7 +112,7 @@ def _where(d, node, args):
     return d.select(c, a, b)
 
 
-@rule("identity")
+@rule("identity", "stop_gradient")
 def _identity(d, node, args):
     return args[0]
 

@@ -165,7 +165,8 @@ def _fused():
 
 
 CASES = {
-    "identity": unary("identity"), "erf": unary("erf"), "negative": unary("negative"), "abs": unary("abs"), "square": unary("square"),
+    "identity": unary("identity"), "stop_gradient": unary("stop_gradient"),
+    "erf": unary("erf"), "negative": unary("negative"), "abs": unary("abs"), "square": unary("square"),
     "sign": unary("sign"), "sqrt": unary("sqrt", True), "exp": unary("exp"),
     "log": unary("log", True), "log1p": unary("log1p", True), "expm1": unary("expm1"),
     "round": unary("round"), "floor": unary("floor"), "ceil": unary("ceil"), "sin": unary("sin"),

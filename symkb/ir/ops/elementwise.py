@@ -91,6 +91,14 @@ for _name, _fn, _floats in [
     _unary(_name, _fn, _floats)
 
 
+@register("stop_gradient", type_rule=_same, kind="elementwise", noop_same_type="always")
+def stop_gradient(x):
+    """``x`` unchanged. Reverse mode (``symkb/ir/gradients.py``) sends no
+    gradient through it (``K.stop_gradient``); the compiler drops it as it
+    drops ``identity``."""
+    return np.array(x, copy=True)
+
+
 def _bool_rule(types, **attrs):
     (t,) = types
     return TensorType(t.shape, "bool")

@@ -45,9 +45,10 @@ def _matmul_rule(types):
     x, y = types
     if x.ndim < 2 or y.ndim < 2:
         if x.ndim >= 1 and y.ndim >= 1:
-            return _dot_rule(types) if y.ndim <= 2 else TensorType(
-                np.matmul(np.zeros([1] * x.ndim), np.zeros([1] * y.ndim)).shape,
-                result_dtype(x.dtype, y.dtype))
+            if y.ndim <= 2:
+                return _dot_rule(types)
+            _match("matmul", x.shape[0], y.shape[-2], "inner dimensions")  # a vector x
+            return TensorType(y.shape[:-2] + y.shape[-1:], result_dtype(x.dtype, y.dtype))
         raise ShapeError(f"matmul: expected tensors of rank >= 1, received {x.shape} and {y.shape}")
     _match("matmul", x.shape[-1], y.shape[-2], "inner dimensions")
     batch = broadcast_shapes(x.shape[:-2], y.shape[:-2], op="matmul")
