@@ -99,7 +99,8 @@ def test_numba_split_degrades_to_one_figure(monkeypatch):
 
 
 def _bench_module():
-    spec = importlib.util.spec_from_file_location("compile_bench", ROOT / "benchmarks" / "compile.py")
+    path = ROOT / "benchmarks" / "compile.py"
+    spec = importlib.util.spec_from_file_location("compile_bench", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

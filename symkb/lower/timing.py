@@ -40,7 +40,8 @@ import contextlib
 import time
 
 # the phases in the order a cpu compile goes through them
-PHASES = ("import", "passes", "codegen", "cache", "setup", "typing", "llvm", "load", "numba", "prepare")
+PHASES = ("import", "passes", "codegen", "cache", "setup", "typing", "llvm", "load", "numba",
+          "prepare")
 
 
 class PhaseClock:
@@ -91,9 +92,12 @@ def numba_phases(clock: PhaseClock, dispatcher):
     if listener is None or not listener.consistent():
         clock.add("numba", total)
         return
-    clock.add("typing", listener.compiling - listener.llvm)
-    clock.add("llvm", listener.llvm)
-    clock.add("load", total - listener.compiling)
+    clock.add("typing", listener.seconds - listener.llvm.seconds)
+    clock.add("llvm", listener.llvm.seconds)
+    clock.add("load", total - listener.seconds)
+
+
+_COMPILE, _LLVM = "numba:compile", "numba:llvm_lock"
 
 
 @contextlib.contextmanager
@@ -102,53 +106,70 @@ def _installed(listener):
         yield
         return
     from numba.core import event
-    with event.install_listener(_COMPILE, listener), event.install_listener(_LLVM, listener):
-        yield
-
-
-_COMPILE, _LLVM = "numba:compile", "numba:llvm_lock"
+    try:
+        with event.install_listener(_COMPILE, listener):
+            yield
+    finally:
+        listener.stop()
 
 
 def _listener():
-    """A listener for numba's compile and LLVM-lock events; None where numba has none."""
+    """A listener for numba's compile events; None where numba has none."""
     try:
         from numba.core import event
         event.Listener  # noqa: B018 (numba < 0.53 has no events)
     except (ImportError, AttributeError):
         return None
 
-    class CompileListener(event.Listener):
-        """Times the outermost compiles, and the LLVM lock held inside them."""
+    class Span(event.Listener):
+        """The seconds between the outermost start and end events of one kind."""
 
         def __init__(self):
-            self.depth = {_COMPILE: 0, _LLVM: 0}
-            self.started = {}
-            self.compiling = 0.0
-            self.llvm = 0.0
+            self.depth = 0
+            self.started = 0.0
+            self.seconds = 0.0
 
         def on_start(self, ev):
-            depth = self.depth.get(ev.kind)
-            if depth is None:
-                return
-            if depth == 0:
-                self.started[ev.kind] = time.perf_counter()
-            self.depth[ev.kind] = depth + 1
+            if self.depth == 0:
+                self.started = time.perf_counter()
+            self.depth += 1
 
         def on_end(self, ev):
-            depth = self.depth.get(ev.kind)
-            if not depth:
+            if self.depth == 0:
                 return  # an event that began before the listener: not ours
-            self.depth[ev.kind] = depth - 1
-            if depth > 1:
-                return
-            seconds = time.perf_counter() - self.started[ev.kind]
-            if ev.kind == _COMPILE:
-                self.compiling += seconds
-            elif self.depth[_COMPILE]:
-                self.llvm += seconds  # LLVM work of a compile (not of a cache load)
+            self.depth -= 1
+            if self.depth == 0:
+                self.seconds += time.perf_counter() - self.started
+
+    class Compiles(Span):
+        """Times the compiles, and the LLVM lock held inside them: the LLVM
+        listener is registered only while a compile runs (a cache load of a
+        few hundred LLVM calls pays nothing for it)."""
+
+        def __init__(self):
+            super().__init__()
+            self.llvm = Span()
+            self.listening = False
+
+        def on_start(self, ev):
+            super().on_start(ev)
+            if not self.listening:
+                event.register(_LLVM, self.llvm)
+                self.listening = True
+
+        def on_end(self, ev):
+            super().on_end(ev)
+            if self.depth == 0:
+                self.stop()
+
+        def stop(self) -> None:
+            if self.listening:
+                event.unregister(_LLVM, self.llvm)
+                self.listening = False
 
         def consistent(self) -> bool:
             """Whether every event ended (so the figures are whole)."""
-            return not any(self.depth.values()) and self.llvm <= self.compiling
+            return (self.depth == 0 and self.llvm.depth == 0
+                    and self.llvm.seconds <= self.seconds)
 
-    return CompileListener()
+    return Compiles()
