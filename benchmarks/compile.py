@@ -161,10 +161,45 @@ def _child_env(caches: Path, threads: int) -> dict:
     return env
 
 
+FOREIGN_LIMIT = 0.25  # cores other processes may use while a child runs, unflagged
+
+
+def _busy_s():
+    """CPU seconds the whole machine has been busy (``/proc/stat``), or None."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(a) for a in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")  # all but idle, iowait
+
+
+def _ours_s() -> float:
+    """CPU seconds of this process and its finished children."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def wait_quiet(max_s: float, window: float = 0.5) -> None:
+    """Wait up to ``max_s`` for a ``window`` in which other processes use less
+    than FOREIGN_LIMIT of a core (on a shared 2-core machine a busy neighbour
+    doubles a compile)."""
+    deadline = time.perf_counter() + max_s
+    while time.perf_counter() < deadline:
+        b0, o0 = _busy_s(), _ours_s()
+        if b0 is None:
+            return
+        time.sleep(window)
+        if (_busy_s() - b0 - (_ours_s() - o0)) / window < FOREIGN_LIMIT:
+            return
+
+
 def run_child(plan: dict, caches: Path, args) -> list:
     """One fresh process running ``plan`` on the caches under ``caches``."""
     for var in ("NUMBA_CACHE_DIR", "SYMKB_CACHE_DIR"):
         (caches / var).mkdir(parents=True, exist_ok=True)
+    wait_quiet(args.wait_quiet)
+    busy, ours = _busy_s(), _ours_s()
     start = time.perf_counter()
     try:
         done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child",
@@ -178,8 +213,11 @@ def run_child(plan: dict, caches: Path, args) -> list:
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
         records.append({"step": "process", "error": f"exit {done.returncode}: {tail[0]}"})
+    wall = time.perf_counter() - start
+    foreign = None if busy is None else max(0.0, (_busy_s() - busy - (_ours_s() - ours)) / wall)
     for record in records:
-        record["process_s"] = time.perf_counter() - start
+        record["process_s"] = wall
+        record["others_cores"] = foreign  # the CPU other processes used meanwhile
         if "compile_s" in record:
             record["total_s"] = record["compile_s"] + record["first_call_s"]
     return records
@@ -241,7 +279,8 @@ def target_of(row: dict):
 def format_table(rows: list) -> str:
     """The plain-text table, columns aligned (seconds)."""
     shown = [p for p in PHASE_COLUMNS if any(p in r.get("phases", {}) for r in rows)]
-    header = ["model", "case", *shown, "compile", "1st call", "total", "ready", "target", ""]
+    header = ["model", "case", *shown, "compile", "1st call", "total", "ready", "others",
+              "target", ""]
     lines, errors = [], []
     for row in rows:
         if row.get("step") == "import":
@@ -256,8 +295,11 @@ def format_table(rows: list) -> str:
         ready = row.get("import_s") if row["step"] == "import symkb" else row.get("ready_s")
         if row["step"].endswith("same process"):
             ready = None  # a figure of a process that did more before
+        others = row.get("others_cores")
         cells += [_sec(row.get("compile_s")), _sec(row.get("first_call_s")),
-                  _sec(row.get("total_s")), _sec(ready)]
+                  _sec(row.get("total_s")), _sec(ready),
+                  "" if others is None else f"{others:.2f}" + ("!" if others > FOREIGN_LIMIT
+                                                              else " ")]
         limit, figure = target_of(row)
         value = row.get(figure)
         verdict = "" if limit is None or value is None else ("ok" if value <= limit else "MISS")
@@ -290,7 +332,8 @@ compiling outside LLVM; llvm = LLVM optimising and emitting code; load = numba's
 compile = symkb.compile's wall time; total = compile + first call; ready = the process's
 import + build + compile + first call (not shown after a same-process first compile).
 Targets (issue 15): cold total of readme/W2 <= 1.5, demo <= 2, five <= 3; units/names
-variants' total <= 0.3; warm process ready <= 0.5; import symkb < 0.3."""
+variants' total <= 0.3; warm process ready <= 0.5; import symkb < 0.3.
+others = cores other processes used while that process ran (! past 0.25: a disturbed figure)."""
 
 
 def parse_args(argv=None):
@@ -309,6 +352,9 @@ def parse_args(argv=None):
                         help="the children's thread variables (default 2)")
     parser.add_argument("--timeout", type=float, default=900,
                         help="seconds a child process may run (default 900)")
+    parser.add_argument("--wait-quiet", type=float, default=10.0, metavar="SECONDS",
+                        help="before each process, wait up to SECONDS for other processes to "
+                             "leave the CPUs idle (default 10; 0: do not wait)")
     parser.add_argument("--json", metavar="PATH", help="also write every figure as JSON")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

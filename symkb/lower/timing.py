@@ -86,7 +86,7 @@ def numba_phases(clock: PhaseClock, dispatcher):
     clock.add("setup", time.perf_counter() - setup)
     listener = _listener()
     start = time.perf_counter()
-    with _installed(listener):
+    with _installed(listener) if listener is not None else contextlib.nullcontext():
         yield
     total = time.perf_counter() - start
     if listener is None or not listener.consistent():
@@ -102,14 +102,18 @@ _COMPILE, _LLVM = "numba:compile", "numba:llvm_lock"
 
 @contextlib.contextmanager
 def _installed(listener):
-    if listener is None:
-        yield
-        return
+    """``listener`` registered for the ``with`` block; one numba refuses is left out."""
     from numba.core import event
     try:
-        with event.install_listener(_COMPILE, listener):
-            yield
+        event.register(_COMPILE, listener)
+    except Exception:  # a numba without this event kind: no split, no failure
+        listener.broken = True
+        yield
+        return
+    try:
+        yield
     finally:
+        event.unregister(_COMPILE, listener)
         listener.stop()
 
 
@@ -150,12 +154,16 @@ def _listener():
             super().__init__()
             self.llvm = Span()
             self.listening = False
+            self.broken = False
 
         def on_start(self, ev):
             super().on_start(ev)
-            if not self.listening:
-                event.register(_LLVM, self.llvm)
-                self.listening = True
+            if not self.listening and not self.broken:
+                try:
+                    event.register(_LLVM, self.llvm)
+                    self.listening = True
+                except Exception:  # a numba without the LLVM-lock event
+                    self.broken = True
 
         def on_end(self, ev):
             super().on_end(ev)
@@ -169,7 +177,7 @@ def _listener():
 
         def consistent(self) -> bool:
             """Whether every event ended (so the figures are whole)."""
-            return (self.depth == 0 and self.llvm.depth == 0
+            return (not self.broken and self.depth == 0 and self.llvm.depth == 0
                     and self.llvm.seconds <= self.seconds)
 
     return Compiles()
