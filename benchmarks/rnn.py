@@ -94,6 +94,9 @@ def parse_args(argv=None):
                    help="max abs diff against the reference (default 1e-4)")
     p.add_argument("--json", metavar="PATH", default=None,
                    help="write the raw numbers to PATH")
+    p.add_argument("--compile", action="store_true",
+                   help="run the compile-time benchmark instead (benchmarks/compile.py; the "
+                        "other arguments go to it: --compile --help)")
     p.add_argument("--cold-start", action="store_true",
                    help="also run cold_start_report() (import / cold compile / "
                         "warm-cache second process; needs symkb)")
@@ -159,6 +162,16 @@ def setup_environment(threads, target, unset_openblas, pin):
     return done
 
 
+def delegate_compile():
+    """``--compile``: the compile-time benchmark (``compile.py``), given the other arguments."""
+    import subprocess
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "compile.py")
+    rest = [a for a in sys.argv[1:] if a != "--compile"]
+    sys.exit(subprocess.call([sys.executable, script, *rest]))
+
+
+if __name__ == "__main__" and "--compile" in sys.argv[1:]:
+    delegate_compile()
 if __name__ == "__main__":
     ARGS = parse_args()
     ENV_INFO = setup_environment(ARGS.threads, ARGS.target,

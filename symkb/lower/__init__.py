@@ -24,6 +24,10 @@ first widened to float32 with a rounding after every float16 result
 
 ``PIPELINE`` (``passes/``) is the default pass list (an immutable tuple) every
 compiled target runs first; a compile given ``passes=`` runs that list instead.
+
+Every executable says where its compile's time went in ``compile_phases``
+(``{phase: seconds}``: passes, codegen, cache, numba's typing and LLVM, or
+its cache load; ``timing.py``).
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ from .executable import Executable
 from .float16 import float16_outputs, has_float16, widen_float16
 from .interpreter import Interpreter
 from .passes import PIPELINE, run_pipeline
+from .timing import PhaseClock
 
 TARGETS = ("auto", "cpu", "cuda", "interpreter")
 
@@ -66,12 +71,20 @@ def compile_graph(graph, target: str = "auto", *, single_output: bool = False,
     """
     chosen = resolve_target(target)
     if chosen == "interpreter":
-        return Interpreter(graph, single_output=single_output, name=name)
+        clock = PhaseClock()
+        with clock.phase("prepare"):
+            executable = Interpreter(graph, single_output=single_output, name=name)
+        executable.compile_phases = clock.as_dict()
+        return executable
     if chosen == "cuda":
         from .cuda import CudaLoweringError, compile_cuda
         try:
-            return compile_cuda(graph, single_output=single_output, name=name,
-                                passes=passes, dump=dump, verify_each=verify_each)
+            clock = PhaseClock()
+            with clock.phase("passes"):  # the kernels compile on their first call
+                executable = compile_cuda(graph, single_output=single_output, name=name,
+                                          passes=passes, dump=dump, verify_each=verify_each)
+            executable.compile_phases = clock.as_dict()
+            return executable
         except CudaLoweringError as exc:
             if target != "auto":
                 raise
@@ -92,14 +105,18 @@ def _compile_for_cpu(graph, target, *, single_output, name, passes, dump, verify
     """The cpu target; under ``'auto'``, the interpreter for what it cannot compile."""
     narrow = None
     source = graph
-    if has_float16(graph):
-        narrow = float16_outputs(graph)
-        source = widen_float16(graph)
-    optimised, report = run_pipeline(source, passes, dump=dump, verify_each=verify_each)
-    from .cpu import Unsupported, compile_cpu
+    clock = PhaseClock()
+    with clock.phase("passes"):
+        if has_float16(graph):
+            narrow = float16_outputs(graph)
+            source = widen_float16(graph)
+        optimised, report = run_pipeline(source, passes, dump=dump, verify_each=verify_each)
+    with clock.phase("import"):  # numba and the cpu target, on a process's first compile
+        from .cpu import Unsupported, compile_cpu
     try:
         return compile_cpu(optimised, single_output=single_output, name=name,
-                           passes_report=report, source_graph=source, narrow=narrow)
+                           passes_report=report, source_graph=source, narrow=narrow,
+                           phases=clock)
     except Exception as exc:
         if target != "auto":
             raise
@@ -108,6 +125,7 @@ def _compile_for_cpu(graph, target, *, single_output, name, passes, dump, verify
         executable = Interpreter(optimised, single_output=single_output, name=name,
                                  passes_report=report)
         executable.fallback = reason
+        executable.compile_phases = clock.as_dict()
         return executable
 
 

@@ -35,6 +35,8 @@ class Executable:
         self.source = source
         # why target='auto' did not give the target it chose (``lower/__init__.py``)
         self.fallback: str | None = None
+        # {phase: seconds} of the compile that made it (``lower/timing.py``)
+        self.compile_phases: dict = {}
         self._calls = {"kernel": 0, "interpreter": 0}
         self._calls_lock = threading.Lock()
 

@@ -27,6 +27,7 @@ from ..executable import Executable
 from ..passes.canonicalize_loops import legalize_loops
 from ..payloads import ParamSpecs, check_const
 from ..shape_guard import ShapeGuard
+from ..timing import PhaseClock, numba_phases
 from . import gemm
 from .blocks import row_blocks, run_blocks, thread_count
 from .codegen import EMITTERS, Unsupported, generate  # noqa: F401
@@ -152,34 +153,40 @@ def _signature(args, sizes=()):
 
 
 def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
-                source_graph=None, narrow=None) -> CpuExecutable:
+                source_graph=None, narrow=None, phases=None) -> CpuExecutable:
     """Generate, cache and compile ``graph`` (already optimised) for the CPU.
 
     ``source_graph`` (the graph before the passes, default ``graph``) is the
     one the run-time shape guard walks (``shape_guard.py``). ``narrow`` lists,
     for a graph widened from float16, which results go back to float16.
+    ``phases`` (a ``timing.PhaseClock``, holding the passes' time) receives
+    this compile's phases; they become the executable's ``compile_phases``.
 
     Raises:
         Unsupported: a node the cpu target cannot compile (the message names it).
     """
-    graph = legalize_loops(graph)  # scans only, also for a graph compiled with passes=[]
-    generated = generate(graph, name or graph.name)
+    clock = phases if phases is not None else PhaseClock()
+    with clock.phase("codegen"):
+        graph = legalize_loops(graph)  # scans only, also for a graph compiled with passes=[]
+        generated = generate(graph, name or graph.name)
     source, args, fn_name = generated.source, generated.args, generated.fn_name
     start = time.perf_counter()
-    loaded = load_module(source, fn_name, kind="cpu", lift=fn_name)
+    with clock.phase("cache"):
+        loaded = load_module(source, fn_name, kind="cpu", lift=fn_name)
     module, path, written = loaded.module, loaded.path, loaded.written
     try:
         dispatcher = loaded.get(fn_name)
         sig = _signature(args, loaded.sizes)
         reused = sig in dispatcher.overloads  # compiled already in this process
-        try:
-            gemm.prepare()
-            dispatcher.compile(sig)
-        except Exception:
-            # A damaged numba cache entry must not be fatal: drop it and compile.
-            clear_numba_cache(path)
-            gemm.prepare()
-            dispatcher.compile(sig)
+        with numba_phases(clock, dispatcher):
+            try:
+                gemm.prepare()
+                dispatcher.compile(sig)
+            except Exception:
+                # A damaged numba cache entry must not be fatal: drop it and compile.
+                clear_numba_cache(path)
+                gemm.prepare()
+                dispatcher.compile(sig)
         hits = sum(dispatcher.stats.cache_hits.values())
         executable = CpuExecutable(graph, dispatcher, args, row_split=generated.row_split,
                                    sizes=loaded.sizes,
@@ -188,6 +195,7 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
                                    cache_hit=bool(hits) and not written, reused=reused,
                                    compile_seconds=time.perf_counter() - start,
                                    source_graph=source_graph, narrow=narrow)
+        executable.compile_phases = clock.as_dict()
     except BaseException:
         release(module)
         raise
