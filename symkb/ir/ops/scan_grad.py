@@ -1,0 +1,267 @@
+"""The gradient rules of the loop ops: the backward of a ``scan`` is a ``scan``.
+
+A ``loop`` is differentiated through its canonical form
+(:func:`symkb.ir.ops.canonical.canonical_loop`): masks, ``go_backwards``,
+``time_major``, ``return_all_outputs`` and ``zero_output_for_mask`` are plain
+nodes around one ``scan`` there, so their gradients are the plain nodes'
+rules, and only the ``scan`` needs a rule of its own.
+
+The rule of a ``scan`` (``reverse`` r, step body ``f``):
+
+* the body's vector-Jacobian product is built on the body graph by the same
+  transform (:func:`symkb.ir.gradients.vjp`), the cotangents of the step
+  outputs and of the new states being fresh placeholders;
+* the forward values that product reads and that change from step to step
+  (the *residuals*: state inputs and results of products, reductions and
+  other costly ops) become extra step outputs of a second forward scan (the
+  same operands, the body with more outputs), stacked over time. Elementwise
+  and shape nodes between the residuals and the product are recomputed in
+  the backward step instead of saved; values computed from the constants
+  alone are recomputed too;
+* the backward is one canonical ``scan`` with ``reverse = not r``: its
+  sequences are the stacked output cotangents, the residuals and the forward
+  sequences the product reads; it carries the state cotangents (initialised
+  to the final states' cotangents), one pending cotangent per last output
+  (added at the first backward step, the forward's last one) and one
+  accumulator per constant (``sum_t dc_t``); its step outputs are the
+  sequences' cotangents ``dx_t``, stacked in time order;
+* the initial states' cotangents are its final states, the constants' its
+  final accumulators.
+
+Saved memory is ``O(T x batch x residual width)``. Only the operands the
+transform needs get a cotangent (the rule reads the transform's liveness):
+a gradient for the weights alone builds no ``dx_t``.
+"""
+from __future__ import annotations
+
+from ..build import call
+from ..graph import Graph
+from ..errors import ShapeError
+from ..gradients import vjp
+from ..node import Node
+from ..registry import declare, get_op
+from ..replay import replay
+from ..types import is_float
+from .canonical import canonical_loop
+from .loop import split_operands, step_type
+from .scan import scan_results
+
+_RECOMPUTED = ("elementwise", "shape")
+
+
+def scan_grad(node, cts, live=None) -> list:
+    """The cotangents of a ``scan`` node's operands (module docstring).
+
+    Args:
+        node: the forward ``scan`` node.
+        cts: one cotangent (or ``None``) per result.
+        live: one bool per operand: whether the transform wants its cotangent
+            (default: every floating-point operand).
+
+    Returns:
+        One cotangent or ``None`` per operand.
+    """
+    attrs = node.attrs
+    body, no = attrs["body"], attrs["num_outputs"]
+    n_x, n_s = attrs["num_sequences"], attrs["num_states"]
+    live = [is_float(t.dtype) for t in node.inputs] if live is None else list(live)
+    live = [w and is_float(t.dtype) for w, t in zip(live, node.inputs)]
+    step = _StepVjp(body, no, n_x, n_s, cts, live, split_operands(node.inputs, **attrs)[1])
+    if step.empty:
+        return [None] * len(node.inputs)
+    residuals = step.residuals()
+    stacked = _forward_with_residuals(node, residuals)
+    return _backward_scan(node, step, residuals, stacked)
+
+
+class _StepVjp:
+    """The step body's vector-Jacobian product, built on the body graph."""
+
+    def __init__(self, body: Graph, no, n_x, n_s, cts, live, states):
+        self.body, self.no, self.n_x, self.n_s = body, no, n_x, n_s
+        self.states = states
+        ins = body.inputs
+        self.xp, self.sp, self.cp = ins[:n_x], ins[n_x:n_x + n_s], ins[n_x + n_s:]
+        live_x, live_s, live_c = live[:n_x], live[n_x:n_x + n_s], live[n_x + n_s:]
+        ct_last, ct_outs, ct_final = cts[:no], cts[no:2 * no], cts[2 * no:]
+        self.ct_last, self.ct_outs, self.ct_final = ct_last, ct_outs, ct_final
+        # the carried state cotangents: every float state (a cotangent crosses steps)
+        self.float_s = [j for j, s in enumerate(self.sp) if is_float(s.dtype)]
+        self.want_x = [i for i, w in enumerate(live_x) if w]
+        self.want_c = [k for k, w in enumerate(live_c) if w]
+        self.want_s = [j for j in self.float_s if live_s[j]]
+        has_out = [c1 is not None or c2 is not None for c1, c2 in zip(ct_last, ct_outs)]
+        self.empty = not ((any(has_out) or any(ct_final[j] is not None for j in self.float_s))
+                          and (self.want_x or self.want_c or self.want_s))
+        if self.empty:
+            return
+        self._build(has_out)
+
+    def _build(self, has_out):
+        body, no = self.body, self.no
+        self.ct_seq_ph, self.pend_ph, seeds, outs = {}, {}, [], []
+        for i in range(no):
+            if not has_out[i]:
+                continue
+            o = body.outputs[i]
+            parts = []
+            if self.ct_outs[i] is not None:
+                ph = _placeholder(step_type(self.ct_outs[i].type, False), f"ct_out{i}")
+                self.ct_seq_ph[i] = ph
+                parts.append(ph)
+            if self.ct_last[i] is not None:
+                self.pend_ph[i] = _placeholder(self.ct_last[i].type, f"ct_last{i}")
+                parts.append(self.pend_ph[i])
+            seed = parts[0] if len(parts) == 1 else call("add", *parts)
+            outs.append(o)
+            seeds.append(seed if seed.dtype == o.dtype else call("cast", seed, dtype=o.dtype))
+        self.ds_init = {}
+        self.ds_ph = {}
+        for j in self.float_s:
+            self.ds_init[j] = _state_ct_init(self.ct_final[j], self.states[j])
+            self.ds_ph[j] = _placeholder(self.ds_init[j].type, f"ct_state{j}")
+            outs.append(body.outputs[no + j])
+            seeds.append(self.ds_ph[j])
+        wrt = ([self.xp[i] for i in self.want_x] + [self.sp[j] for j in self.float_s]
+               + [self.cp[k] for k in self.want_c])
+        grads = vjp(outs, wrt, seeds, stop=body.inputs)
+        grads = [g if g is not None else call("zeros_like", w) for g, w in zip(grads, wrt)]
+        nx, nf = len(self.want_x), len(self.float_s)
+        self.dx, self.ds, self.dc = grads[:nx], grads[nx:nx + nf], grads[nx + nf:]
+
+    def residuals(self) -> list:
+        """The per-step forward tensors the product reads (module docstring),
+        in a fixed order; records the body inputs it reads in ``self.reads``."""
+        fwd = {id(n) for n in self.body.nodes} | {id(t.node) for t in self.body.inputs}
+        per_step = _per_step(self.body, set(self.xp) | set(self.sp))
+        inputs = set(self.body.inputs)
+        res, reads, seen = [], [], set()
+        stack = list(self.dx + self.ds + self.dc)
+        while stack:
+            t = stack.pop()
+            if t in seen:
+                continue
+            seen.add(t)
+            if t in inputs:
+                reads.append(t)
+                if t in self.sp:
+                    res.append(t)
+                continue
+            n = t.node
+            if id(n) in fwd and t in per_step and _saved(t):
+                res.append(t)
+                continue
+            stack.extend(n.inputs)
+        self.reads = set(reads)
+        order = {t: i for i, t in enumerate(self.body.inputs)}
+        pos = {o: i for i, n in enumerate(self.body.nodes) for o in n.outputs}
+        return sorted(res, key=lambda t: (order.get(t, -1), pos.get(t, -1)))
+
+
+def _saved(t) -> bool:
+    """Whether a per-step forward value is saved (else recomputed backward)."""
+    opdef = get_op(t.node.op)
+    return t.ndim >= 1 and not (opdef.pure and opdef.kind in _RECOMPUTED)
+
+
+def _per_step(body: Graph, sources) -> set:
+    """The body's tensors that depend on the step's sequences or states."""
+    dep = set(sources)
+    for n in body.nodes:
+        if any(t in dep for t in n.inputs):
+            dep.update(n.outputs)
+    return dep
+
+
+def _state_ct_init(ct, state):
+    """The state cotangent the backward starts from: the final state's, or zeros
+    (``state`` is the initial state operand, of the final state's type)."""
+    if ct is None:
+        return call("zeros_like", state)
+    return ct if ct.dtype == state.dtype else call("cast", ct, dtype=state.dtype)
+
+
+def _placeholder(t, name):
+    return Node("input", (), {}, (t,), name=name).outputs[0]
+
+
+def _forward_with_residuals(node, residuals) -> list:
+    """The residuals stacked over time: a scan of the same operands whose body
+    also returns them."""
+    if not residuals:
+        return []
+    attrs, no = node.attrs, node.attrs["num_outputs"]
+    body = attrs["body"]
+    for r in residuals:
+        if r.ndim < 1:
+            raise ShapeError(f"scan gradient: the step value {r.name} of type {r.type} must be "
+                             "saved per step but has no batch axis")
+    aug = Graph(body.inputs, list(body.outputs[:no]) + residuals + list(body.outputs[no:]),
+                name=body.name)
+    res = scan_results(node.inputs, dict(attrs, body=aug, num_outputs=no + len(residuals)),
+                       layer=node.layer)
+    n = no + len(residuals)
+    return list(res[n + no:2 * n])
+
+
+def _backward_scan(node, step: _StepVjp, residuals, stacked) -> list:
+    """The reverse scan of the step's product and the operands' cotangents."""
+    attrs = node.attrs
+    seqs, states, consts, _ = split_operands(node.inputs, **attrs)
+    x_read = [i for i, x in enumerate(step.xp) if x in step.reads]
+    c_read = [k for k, c in enumerate(step.cp) if c in step.reads]
+    ct_idx, pend_idx = sorted(step.ct_seq_ph), sorted(step.pend_ph)
+    # (outer operand, the tensor it stands for in the step's product, its placeholder)
+    seq_ops = ([(step.ct_outs[i], step.ct_seq_ph[i], step.ct_seq_ph[i]) for i in ct_idx]
+               + [(s, r, _placeholder(step_type(s.type, False), f"res{k}"))
+                  for k, (r, s) in enumerate(zip(residuals, stacked))]
+               + [(seqs[i], step.xp[i], _placeholder(step.xp[i].type, step.xp[i].name))
+                  for i in x_read])
+    if not seq_ops:     # a scan needs one sequence (its time and batch sizes)
+        seq_ops = [(seqs[0], None, _placeholder(step.xp[0].type, "unused"))]
+    acc_init = [call("zeros_like", consts[k]) for k in step.want_c]
+    acc_ph = [_placeholder(a.type, f"ct_const{k}") for a, k in zip(acc_init, step.want_c)]
+    state_ops = ([(step.ct_last[i], step.pend_ph[i], step.pend_ph[i]) for i in pend_idx]
+                 + [(step.ds_init[j], step.ds_ph[j], step.ds_ph[j]) for j in step.float_s]
+                 + [(a, p, p) for a, p in zip(acc_init, acc_ph)])
+    const_ops = [(consts[k], step.cp[k], _placeholder(step.cp[k].type, step.cp[k].name))
+                 for k in c_read]
+    outs = list(step.dx) or [call("zeros_like", seq_ops[0][1] or seq_ops[0][2])]
+    news = ([call("zeros_like", step.pend_ph[i]) for i in pend_idx] + list(step.ds)
+            + [call("add", p, d) for p, d in zip(acc_ph, step.dc)])
+    groups = seq_ops + state_ops + const_ops
+    cut = [g[1] if g[1] is not None else g[2] for g in groups]
+    inner = replay(Graph(cut, outs + news, name="cut"), [g[2] for g in groups])
+    body = Graph([g[2] for g in groups], inner, name=f"{attrs['body'].name}_vjp")
+    nb = len(outs)
+    back_attrs = {"body": body, "num_sequences": len(seq_ops), "num_states": len(state_ops),
+                  "num_constants": len(const_ops), "num_outputs": nb,
+                  "reverse": not attrs["reverse"], "length": attrs["length"]}
+    res = scan_results([g[0] for g in groups], back_attrs, layer=node.layer)
+    stacked_dx, finals = res[nb:2 * nb], res[2 * nb:]
+    ds = dict(zip(step.float_s, finals[len(pend_idx):]))
+    dc = dict(zip(step.want_c, finals[len(pend_idx) + len(step.float_s):]))
+    dx = dict(zip(step.want_x, stacked_dx)) if step.dx else {}
+    return ([dx.get(i) for i in range(len(seqs))]
+            + [ds[j] if j in step.want_s else None for j in range(len(states))]
+            + [dc.get(k) for k in range(len(consts))])
+
+
+def loop_grad(node, cts, live=None) -> list:
+    """The cotangents of a ``loop`` node's operands: those of its canonical form
+    (plain nodes around one ``scan``), whose rules are the plain ops' and
+    :func:`scan_grad`."""
+    fresh = [call("identity", t) for t in node.inputs]
+    outs = canonical_loop(fresh, node.attrs, layer=node.layer)
+    live = [is_float(t.dtype) for t in node.inputs] if live is None else list(live)
+    wanted = [f for f, w in zip(fresh, live) if w and is_float(f.dtype)]
+    used = [(o, c) for o, c in zip(outs, cts) if c is not None]
+    grads = iter(vjp([o for o, _ in used], wanted, [c for _, c in used], stop=fresh))
+    return [next(grads) if w and is_float(f.dtype) else None for f, w in zip(fresh, live)]
+
+
+# the rules read which operands the transform wants a cotangent for
+scan_grad.wants_live = True
+loop_grad.wants_live = True
+declare("scan", grad=scan_grad)
+declare("loop", grad=loop_grad)
