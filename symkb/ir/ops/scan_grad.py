@@ -12,12 +12,12 @@ The rule of a ``scan`` (``reverse`` r, step body ``f``):
   transform (:func:`symkb.ir.gradients.vjp`), the cotangents of the step
   outputs and of the new states being fresh placeholders;
 * the forward values that product reads and that change from step to step
-  (the *residuals*: state inputs and results of products, reductions and
-  other costly ops) become extra step outputs of a second forward scan (the
-  same operands, the body with more outputs), stacked over time. Elementwise
-  and shape nodes between the residuals and the product are recomputed in
-  the backward step instead of saved; values computed from the constants
-  alone are recomputed too;
+  (the *residuals*: the state inputs, the activations) become extra step
+  outputs of a second forward scan (the same operands, the body with more
+  outputs), stacked over time; a residual that is a step output is that
+  output. Shape nodes between the residuals and the product (a transposed
+  state) are recomputed in the backward step instead of saved, and so are
+  the values computed from the constants alone;
 * the backward is one canonical ``scan`` with ``reverse = not r``: its
   sequences are the stacked output cotangents, the residuals and the forward
   sequences the product reads; it carries the state cotangents (initialised
@@ -46,7 +46,7 @@ from .canonical import canonical_loop
 from .loop import split_operands, step_type
 from .scan import scan_results
 
-_RECOMPUTED = ("elementwise", "shape")
+_RECOMPUTED = ("shape",)
 
 
 def scan_grad(node, cts, live=None) -> list:
@@ -159,7 +159,9 @@ class _StepVjp:
 
 
 def _saved(t) -> bool:
-    """Whether a per-step forward value is saved (else recomputed backward)."""
+    """Whether a per-step forward value the product reads is saved (else it is
+    recomputed in the backward step from what it reads: shape nodes, a
+    transpose of a state, say, cost nothing to redo)."""
     opdef = get_op(t.node.op)
     return t.ndim >= 1 and not (opdef.pure and opdef.kind in _RECOMPUTED)
 
@@ -187,21 +189,22 @@ def _placeholder(t, name):
 
 def _forward_with_residuals(node, residuals) -> list:
     """The residuals stacked over time: a scan of the same operands whose body
-    also returns them."""
+    also returns them (a residual that is a step output is that output)."""
     if not residuals:
         return []
     attrs, no = node.attrs, node.attrs["num_outputs"]
     body = attrs["body"]
-    for r in residuals:
+    outs = list(body.outputs[:no])
+    extra = [r for r in residuals if r not in outs]
+    for r in extra:
         if r.ndim < 1:
             raise ShapeError(f"scan gradient: the step value {r.name} of type {r.type} must be "
                              "saved per step but has no batch axis")
-    aug = Graph(body.inputs, list(body.outputs[:no]) + residuals + list(body.outputs[no:]),
-                name=body.name)
-    res = scan_results(node.inputs, dict(attrs, body=aug, num_outputs=no + len(residuals)),
-                       layer=node.layer)
-    n = no + len(residuals)
-    return list(res[n + no:2 * n])
+    aug = Graph(body.inputs, outs + extra + list(body.outputs[no:]), name=body.name)
+    n = no + len(extra)
+    res = scan_results(node.inputs, dict(attrs, body=aug, num_outputs=n), layer=node.layer)
+    where = {r: n + (outs.index(r) if r in outs else no + extra.index(r)) for r in residuals}
+    return [res[where[r]] for r in residuals]
 
 
 def _backward_scan(node, step: _StepVjp, residuals, stacked) -> list:
@@ -226,7 +229,8 @@ def _backward_scan(node, step: _StepVjp, residuals, stacked) -> list:
                  + [(a, p, p) for a, p in zip(acc_init, acc_ph)])
     const_ops = [(consts[k], step.cp[k], _placeholder(step.cp[k].type, step.cp[k].name))
                  for k in c_read]
-    outs = list(step.dx) or [call("zeros_like", seq_ops[0][1] or seq_ops[0][2])]
+    first = seq_ops[0][1] if seq_ops[0][1] is not None else seq_ops[0][2]
+    outs = list(step.dx) or [call("zeros_like", first)]     # a step output is required
     news = ([call("zeros_like", step.pend_ph[i]) for i in pend_idx] + list(step.ds)
             + [call("add", p, d) for p, d in zip(acc_ph, step.dc)])
     groups = seq_ops + state_ops + const_ops
