@@ -102,3 +102,88 @@ def test_rnn_gradients_match_finite_differences(name):
     graph, arrays = _rnn_case(GRID[name])
     floats = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"]
     _check(graph, arrays, floats)
+
+
+# -- the recurrent layers: every weight, vs central differences --
+
+LAYERS = {  # name: (code building `y` from the Input `x`, input shape, int input)
+    "simple_rnn_backwards": ("y = layers.SimpleRNN(2, go_backwards=True, "
+                             "return_sequences=True)(x)", (3, 2), False),
+    "lstm_states": ("y = layers.LSTM(2, return_sequences=True, return_state=True)(x)",
+                    (3, 2), False),
+    "gru_reset_after": ("y = layers.GRU(2, reset_after=True)(x)", (3, 2), False),
+    "gru_reset_before": ("y = layers.GRU(2, reset_after=False, return_sequences=True)(x)",
+                         (3, 2), False),
+    "bidirectional_lstm": ("y = layers.Bidirectional(layers.LSTM(2, return_sequences=True))(x)",
+                           (3, 2), False),
+    "masking_lstm": ("y = layers.LSTM(2, return_sequences=True)(layers.Masking(0.0)(x))",
+                     (4, 2), False),
+    "embedding_masked_gru": ("y = layers.GRU(2, return_sequences=True)("
+                             "layers.Embedding(4, 2, mask_zero=True)(x))", (4,), True),
+}
+
+
+@pytest.fixture
+def float64():
+    K.clear_session()
+    K.set_floatx("float64")
+    yield
+    K.set_floatx("float32")
+    K.clear_session()
+
+
+def _numeric_weight(graph, arrays, cts, var, eps=1e-6):
+    """Central differences of ``sum <cts, outputs>`` in the Variable ``var``."""
+    base = K.get_value(var).copy()
+    out = np.zeros(base.shape)
+    for j in np.ndindex(*base.shape):
+        vals = []
+        for sign in (1, -1):
+            moved = base.copy()
+            moved[j] += sign * eps
+            K.set_value(var, moved)
+            vals.append(sum(float(np.sum(c * o)) for c, o in zip(cts, ir.evaluate(graph, arrays))))
+        out[j] = (vals[0] - vals[1]) / (2 * eps)
+    K.set_value(var, base)
+    return out
+
+
+def _layer_inputs(shape, ints, rng):
+    if ints:
+        return np.array([[1, 0, 3, 2], [2, 3, 0, 0]], np.int32)
+    x = rng.normal(size=(2,) + shape)
+    if shape[0] == 4:           # Masking(0.0): a masked step in the middle and at the end
+        x[0, 1] = 0.0
+        x[1, 3] = 0.0
+    return x
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_layer_gradients_match_finite_differences(name, float64):
+    code, shape, ints = LAYERS[name]
+    x = layers.Input(shape, dtype="int32" if ints else None, name="x")
+    scope = {"layers": layers, "x": x}
+    exec(code, scope)
+    ys = scope["y"] if isinstance(scope["y"], list) else [scope["y"]]
+    graph = ir.Graph([x], ys, name=name)
+    variables = graph.variables
+    assert variables and all(v.dtype == "float64" for v in variables)
+    rng = np.random.default_rng(5)
+    for v in variables:
+        K.set_value(v, rng.normal(size=K.get_value(v).shape) * 0.7)
+    arrays = [_layer_inputs(shape, ints, rng)]
+    wrt = ([] if ints else [x]) + variables
+    back = ir.grad(graph, wrt, cotangents=True)
+    ir.verify(back)
+    cts = [rng.normal(size=v.shape) for v in ir.evaluate(graph, arrays)]
+    grads = ir.evaluate(back, arrays + cts)
+    if not ints:
+        # a step Masking(0.0) masks is a kink: the mask changes when it moves; there
+        # the gradient is zero (tf's too: the mask is `any(x != 0)`, no gradient)
+        kept = np.any(arrays[0] != 0.0, axis=-1)
+        np.testing.assert_allclose(grads[0][kept], numeric_vjp(graph, arrays, cts, 0, 1e-6)[kept],
+                                   rtol=1e-6, atol=1e-8, err_msg="gradient of the input")
+        assert not np.any(grads[0][~kept])
+    for g, v in zip(grads[len(wrt) - len(variables):], variables):
+        np.testing.assert_allclose(g, _numeric_weight(graph, arrays, cts, v), rtol=1e-6,
+                                   atol=1e-8, err_msg=f"gradient of {v.name}")
