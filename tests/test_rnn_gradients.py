@@ -187,3 +187,18 @@ def test_layer_gradients_match_finite_differences(name, float64):
     for g, v in zip(grads[len(wrt) - len(variables):], variables):
         np.testing.assert_allclose(g, _numeric_weight(graph, arrays, cts, v), rtol=1e-6,
                                    atol=1e-8, err_msg=f"gradient of {v.name}")
+
+
+def test_compiled_cpu_lstm_gradients_equal_the_interpreters():
+    """One compile: a small masked LSTM's loss and its gradients (inputs and
+    every weight), unknown batch and time."""
+    K.clear_session()
+    x = layers.Input((None, 2), name="x")
+    lstm = layers.LSTM(3, return_sequences=True, name="lstm")
+    y = lstm(layers.Masking(0.0)(x))
+    loss = K.mean(K.square(y - 0.5))
+    grads = K.gradients(loss, [x, *lstm.trainable_weights])
+    graph = ir.Graph([x], [loss, *grads], name="lstm_grad")
+    xv = np.random.default_rng(8).normal(size=(3, 4, 2)).astype("float32")
+    xv[1, 2] = 0.0
+    assert_same(graph, [xv], targets=("cpu",))
