@@ -229,8 +229,7 @@ def _backward_scan(node, step: _StepVjp, residuals, stacked) -> list:
                  + [(a, p, p) for a, p in zip(acc_init, acc_ph)])
     const_ops = [(consts[k], step.cp[k], _placeholder(step.cp[k].type, step.cp[k].name))
                  for k in c_read]
-    first = seq_ops[0][1] if seq_ops[0][1] is not None else seq_ops[0][2]
-    outs = list(step.dx) or [call("zeros_like", first)]     # a step output is required
+    outs = list(step.dx)
     news = ([call("zeros_like", step.pend_ph[i]) for i in pend_idx] + list(step.ds)
             + [call("add", p, d) for p, d in zip(acc_ph, step.dc)])
     groups = seq_ops + state_ops + const_ops
