@@ -200,7 +200,11 @@ def _forward_with_residuals(node, residuals) -> list:
         if r.ndim < 1:
             raise ShapeError(f"scan gradient: the step value {r.name} of type {r.type} must be "
                              "saved per step but has no batch axis")
-    aug = Graph(body.inputs, outs + extra + list(body.outputs[no:]), name=body.name)
+    # a copy of the body's nodes: two scans never share a node (a target keeps
+    # one buffer per node)
+    shared = Graph(body.inputs, outs + extra + list(body.outputs[no:]), name=body.name)
+    fresh = [_placeholder(t.type, t.name) for t in body.inputs]
+    aug = Graph(fresh, replay(shared, fresh), name=body.name)
     n = no + len(extra)
     res = scan_results(node.inputs, dict(attrs, body=aug, num_outputs=n), layer=node.layer)
     where = {r: n + (outs.index(r) if r in outs else no + extra.index(r)) for r in residuals}
