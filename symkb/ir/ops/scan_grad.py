@@ -136,7 +136,11 @@ class _StepVjp:
         per_step = _per_step(self.body, set(self.xp) | set(self.sp))
         inputs = set(self.body.inputs)
         res, reads, seen = [], [], set()
-        stack = list(self.dx + self.ds + self.dc)
+        self.terms = {k: _weight_terms(dc) for k, dc in zip(self.want_c, self.dc)}
+        stack = list(self.dx + self.ds)
+        for looped, prods, sums in self.terms.values():
+            stack += looped + sums + [g for _, g in prods]
+            stack += [a for a, _ in prods if a not in self.xp]
         while stack:
             t = stack.pop()
             if t in seen:
@@ -215,43 +219,105 @@ def _backward_scan(node, step: _StepVjp, residuals, stacked) -> list:
     """The reverse scan of the step's product and the operands' cotangents."""
     attrs = node.attrs
     seqs, states, consts, _ = split_operands(node.inputs, **attrs)
+    outer = dict(zip(step.xp, seqs)) | dict(zip(residuals, stacked))
+    to_stack = list(dict.fromkeys(
+        [a for k in step.want_c for a, _ in step.terms[k][1] if a not in outer]
+        + [g for k in step.want_c for g in [g for _, g in step.terms[k][1]] + step.terms[k][2]]))
+    looped = [k for k in step.want_c if step.terms[k][0]]
+    groups, ends = _backward_operands(step, residuals, stacked, seqs, consts, looped)
+    outs = list(step.dx) + to_stack
+    news = ([call("zeros_like", step.pend_ph[i]) for i in sorted(step.pend_ph)] + list(step.ds)
+            + [_total([ph] + step.terms[k][0]) for k, ph in zip(looped, step.acc_ph)])
+    cut = [g[1] if g[1] is not None else g[2] for g in groups]
+    inner = replay(Graph(cut, outs + news, name="cut"), [g[2] for g in groups])
+    body = Graph([g[2] for g in groups], inner, name=f"{attrs['body'].name}_vjp")
+    nb = len(outs)
+    back_attrs = {"body": body, "num_sequences": ends[0], "num_states": ends[1] - ends[0],
+                  "num_constants": len(groups) - ends[1], "num_outputs": nb,
+                  "reverse": not attrs["reverse"], "length": attrs["length"]}
+    res = scan_results([g[0] for g in groups], back_attrs, layer=node.layer)
+    outer.update(zip(to_stack, res[nb + len(step.dx):2 * nb]))
+    finals = res[2 * nb + len(step.pend_ph):]
+    ds = dict(zip(step.float_s, finals))
+    acc = dict(zip(looped, finals[len(step.float_s):]))
+    dx = dict(zip(step.want_x, res[nb:nb + len(step.dx)]))
+    dc = {k: _after_loop(acc.get(k), step.terms[k], outer) for k in step.want_c}
+    return ([dx.get(i) for i in range(len(seqs))]
+            + [ds[j] if j in step.want_s else None for j in range(len(states))]
+            + [dc.get(k) for k in range(len(consts))])
+
+
+def _backward_operands(step, residuals, stacked, seqs, consts, looped):
+    """The reverse scan's operands as ``(outer operand, the tensor it stands for
+    in the step's product, its placeholder)``, and where the sequences and the
+    states end."""
     x_read = [i for i, x in enumerate(step.xp) if x in step.reads]
     c_read = [k for k, c in enumerate(step.cp) if c in step.reads]
-    ct_idx, pend_idx = sorted(step.ct_seq_ph), sorted(step.pend_ph)
-    # (outer operand, the tensor it stands for in the step's product, its placeholder)
-    seq_ops = ([(step.ct_outs[i], step.ct_seq_ph[i], step.ct_seq_ph[i]) for i in ct_idx]
+    seq_ops = ([(step.ct_outs[i], step.ct_seq_ph[i], step.ct_seq_ph[i])
+                for i in sorted(step.ct_seq_ph)]
                + [(s, r, _placeholder(step_type(s.type, False), f"res{k}"))
                   for k, (r, s) in enumerate(zip(residuals, stacked))]
                + [(seqs[i], step.xp[i], _placeholder(step.xp[i].type, step.xp[i].name))
                   for i in x_read])
     if not seq_ops:     # a scan needs one sequence (its time and batch sizes)
         seq_ops = [(seqs[0], None, _placeholder(step.xp[0].type, "unused"))]
-    acc_init = [call("zeros_like", consts[k]) for k in step.want_c]
-    acc_ph = [_placeholder(a.type, f"ct_const{k}") for a, k in zip(acc_init, step.want_c)]
-    state_ops = ([(step.ct_last[i], step.pend_ph[i], step.pend_ph[i]) for i in pend_idx]
+    acc_init = [call("zeros_like", consts[k]) for k in looped]
+    step.acc_ph = [_placeholder(a.type, f"ct_const{k}") for a, k in zip(acc_init, looped)]
+    state_ops = ([(step.ct_last[i], step.pend_ph[i], step.pend_ph[i])
+                  for i in sorted(step.pend_ph)]
                  + [(step.ds_init[j], step.ds_ph[j], step.ds_ph[j]) for j in step.float_s]
-                 + [(a, p, p) for a, p in zip(acc_init, acc_ph)])
+                 + [(a, p, p) for a, p in zip(acc_init, step.acc_ph)])
     const_ops = [(consts[k], step.cp[k], _placeholder(step.cp[k].type, step.cp[k].name))
                  for k in c_read]
-    outs = list(step.dx)
-    news = ([call("zeros_like", step.pend_ph[i]) for i in pend_idx] + list(step.ds)
-            + [call("add", p, d) for p, d in zip(acc_ph, step.dc)])
     groups = seq_ops + state_ops + const_ops
-    cut = [g[1] if g[1] is not None else g[2] for g in groups]
-    inner = replay(Graph(cut, outs + news, name="cut"), [g[2] for g in groups])
-    body = Graph([g[2] for g in groups], inner, name=f"{attrs['body'].name}_vjp")
-    nb = len(outs)
-    back_attrs = {"body": body, "num_sequences": len(seq_ops), "num_states": len(state_ops),
-                  "num_constants": len(const_ops), "num_outputs": nb,
-                  "reverse": not attrs["reverse"], "length": attrs["length"]}
-    res = scan_results([g[0] for g in groups], back_attrs, layer=node.layer)
-    stacked_dx, finals = res[nb:2 * nb], res[2 * nb:]
-    ds = dict(zip(step.float_s, finals[len(pend_idx):]))
-    dc = dict(zip(step.want_c, finals[len(pend_idx) + len(step.float_s):]))
-    dx = dict(zip(step.want_x, stacked_dx)) if step.dx else {}
-    return ([dx.get(i) for i in range(len(seqs))]
-            + [ds[j] if j in step.want_s else None for j in range(len(states))]
-            + [dc.get(k) for k in range(len(consts))])
+    return groups, (len(seq_ops), len(seq_ops) + len(state_ops))
+
+
+def _total(parts):
+    total = parts[0]
+    for p in parts[1:]:
+        total = call("add", total, p)
+    return total
+
+
+def _weight_terms(dc) -> tuple:
+    """A constant's step cotangent split into ``(terms summed in the loop,
+    products (a, g) of dot(transpose(a), g), row sums g of sum(g, axis=0))``:
+    the products and row sums are summed over the steps after the loop, as one
+    ``(batch * time)`` product or sum each."""
+    parts, stack = [], [dc]
+    while stack:
+        t = stack.pop()
+        if t.node.op == "add" and all(i.shape == t.shape for i in t.node.inputs):
+            stack.extend(t.node.inputs)
+        else:
+            parts.append(t)
+    looped, prods, sums = [], [], []
+    for t in parts:
+        n = t.node
+        a = n.inputs[0].node.inputs[0] if n.op == "dot" and n.inputs[0].node.op == "transpose" \
+            else None
+        if (a is not None and n.inputs[0].node.attrs["perm"] == (1, 0) and a.ndim == 2
+                and n.inputs[1].ndim == 2 and None not in t.shape):
+            prods.append((a, n.inputs[1]))
+        elif (n.op == "sum" and tuple(n.attrs["axis"]) == (0,) and not n.attrs["keepdims"]
+              and None not in t.shape and t.ndim >= 1):
+            sums.append(n.inputs[0])
+        else:
+            looped.append(t)
+    return looped, prods, sums
+
+
+def _after_loop(acc, terms, outer):
+    """A constant's cotangent: the loop's accumulator plus the products and row
+    sums over (batch, time) of the stacked factors."""
+    parts = [] if acc is None else [acc]
+    for a, g in terms[1]:
+        rows_a = call("reshape", outer[a], shape=(-1, a.shape[1]))
+        rows_g = call("reshape", outer[g], shape=(-1, g.shape[1]))
+        parts.append(call("dot", call("transpose", rows_a, perm=(1, 0)), rows_g))
+    parts += [call("sum", outer[g], axis=(0, 1), keepdims=False) for g in terms[2]]
+    return _total(parts)
 
 
 def loop_grad(node, cts, live=None) -> list:
