@@ -202,3 +202,31 @@ def test_compiled_cpu_lstm_gradients_equal_the_interpreters():
     xv = np.random.default_rng(8).normal(size=(3, 4, 2)).astype("float32")
     xv[1, 2] = 0.0
     assert_same(graph, [xv], targets=("cpu",))
+
+
+def test_gradient_of_a_loop_gradient_matches_finite_differences():
+    """The backward of a scan is a scan with a rule of its own: second order."""
+    xs = K.placeholder(shape=(2, 3, 2), dtype="float64", name="xs")
+    w = K.placeholder(shape=(2, 2), dtype="float64", name="w")
+    last, outs, _ = K.rnn(lambda x, s: (K.tanh(K.dot(x, w) + s[0] * 0.5),
+                                        [K.tanh(K.dot(x, w) + s[0] * 0.5)]),
+                          xs, [K.zeros_like(xs[:, 0])], go_backwards=True)
+    (gw,) = ir.vjp([K.sum(K.square(outs)) + K.sum(last)], [w])
+    _check(ir.Graph([xs, w], [gw], name="grad"), [np.random.default_rng(4).normal(size=s)
+                                                  for s in ((2, 3, 2), (2, 2))], [1])
+
+
+def test_the_loop_graph_printed_in_the_docs_is_what_symkb_prints():
+    import contextlib
+    import io
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "gradients.md").read_text()
+    section = text[text.index("## Through the loop"):]
+    code = re.search(r"^```python\n(.*?)^```", section, re.S | re.M).group(1)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(code, {})
+    shown = re.search(r"prints\n\n```\n(.*?)```", section, re.S).group(1)
+    assert out.getvalue().strip() == shown.strip()

@@ -27,6 +27,10 @@ around the rules:
   placeholders): a graph broadcasting a size-1 axis it cannot see at build
   time gets its gradient in the result's shape there;
 * contributions reaching a tensor from several uses are added.
+* a rule with the attribute ``wants_live = True`` (the loop ops') is called
+  as ``grad(node, cotangents, wanted)``, ``wanted`` one bool per operand:
+  whether a cotangent of that operand is needed (a loop then builds no
+  per-step cotangent nobody reads).
 
 The result for a ``wrt`` the outputs do not depend on is ``None``
 (``tf.gradients``'s answer); :func:`grad`, which must return tensors, gives
