@@ -14,6 +14,7 @@ import pytest
 
 from symkb import backend as K
 from symkb import ir, layers
+from symkb.lower.passes import PIPELINE, run_pipeline
 from tests.grad_check import numeric_vjp
 from tests.harness import assert_same
 
@@ -202,6 +203,10 @@ def test_compiled_cpu_lstm_gradients_equal_the_interpreters():
     xv = np.random.default_rng(8).normal(size=(3, 4, 2)).astype("float32")
     xv[1, 2] = 0.0
     assert_same(graph, [xv], targets=("cpu",))
+    # the forward recurrence runs once: merge_scans reads the loss's values from
+    # the scan that saves the residuals; the other scan is the reverse one
+    optimised, _ = run_pipeline(graph, PIPELINE)
+    assert [n.attrs["reverse"] for n in optimised.nodes if n.op == "scan"] == [False, True]
 
 
 def test_gradient_of_a_loop_gradient_matches_finite_differences():
@@ -230,3 +235,20 @@ def test_the_loop_graph_printed_in_the_docs_is_what_symkb_prints():
         exec(code, {})
     shown = re.search(r"prints\n\n```\n(.*?)```", section, re.S).group(1)
     assert out.getvalue().strip() == shown.strip()
+
+
+def test_merge_scans_merges_only_scans_computing_the_same_steps():
+    xs = K.placeholder(shape=(None, 3, 2), name="xs")
+    h0 = K.placeholder(shape=(None, 2), name="h0")
+
+    def run(scale):
+        return K.rnn(lambda x, s: (K.tanh(x + s[0] * scale), [K.tanh(x + s[0] * scale)]),
+                     xs, [h0])[1]
+
+    for second, scans in ((0.5, 1), (0.25, 2)):
+        graph = ir.Graph([xs, h0], [run(0.5), run(second)], name="two_loops")
+        optimised, _ = run_pipeline(graph, PIPELINE)
+        assert sum(n.op == "scan" for n in optimised.nodes) == scans
+        a = [np.random.default_rng(2).normal(size=s).astype("float32") for s in ((2, 3, 2), (2, 2))]
+        for got, want in zip(ir.evaluate(optimised, a), ir.evaluate(graph, a)):
+            np.testing.assert_allclose(got, want, rtol=1e-6)
