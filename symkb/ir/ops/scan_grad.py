@@ -22,13 +22,19 @@ The rule of a ``scan`` (``reverse`` r, step body ``f``):
   sequences are the stacked output cotangents, the residuals and the forward
   sequences the product reads; it carries the state cotangents (initialised
   to the final states' cotangents), one pending cotangent per last output
-  (added at the first backward step, the forward's last one) and one
-  accumulator per constant (``sum_t dc_t``); its step outputs are the
-  sequences' cotangents ``dx_t``, stacked in time order;
-* the initial states' cotangents are its final states, the constants' its
-  final accumulators.
+  (added at the first backward step, the forward's last one) and the
+  constants' accumulators; its step outputs are the sequences' cotangents
+  ``dx_t``, stacked in time order;
+* the initial states' cotangents are its final states. A constant's
+  cotangent ``sum_t dot(a_t^T, g_t)`` (a kernel's) or ``sum_t sum(g_t, 0)``
+  (a bias's) is not summed in the loop: the loop returns ``g_t`` (and
+  ``a_t`` unless it is a sequence or a residual already stacked) and one
+  ``(batch * time)`` product or sum after it computes the sum; the other
+  terms of a constant's cotangent are summed in the loop, in an accumulator.
 
-Saved memory is ``O(T x batch x residual width)``. Only the operands the
+The compiler's ``merge_scans`` pass then has the forward values read from the
+scan that saves the residuals, so the recurrence runs forward once. Saved
+memory is ``O(T x batch x residual width)``. Only the operands the
 transform needs get a cotangent (the rule reads the transform's liveness):
 a gradient for the weights alone builds no ``dx_t``.
 """
@@ -224,10 +230,10 @@ def _backward_scan(node, step: _StepVjp, residuals, stacked) -> list:
         [a for k in step.want_c for a, _ in step.terms[k][1] if a not in outer]
         + [g for k in step.want_c for g in [g for _, g in step.terms[k][1]] + step.terms[k][2]]))
     looped = [k for k in step.want_c if step.terms[k][0]]
-    groups, ends = _backward_operands(step, residuals, stacked, seqs, consts, looped)
+    groups, ends, acc_ph = _backward_operands(step, residuals, stacked, seqs, consts, looped)
     outs = list(step.dx) + to_stack
     news = ([call("zeros_like", step.pend_ph[i]) for i in sorted(step.pend_ph)] + list(step.ds)
-            + [_total([ph] + step.terms[k][0]) for k, ph in zip(looped, step.acc_ph)])
+            + [_total([ph] + step.terms[k][0]) for k, ph in zip(looped, acc_ph)])
     cut = [g[1] if g[1] is not None else g[2] for g in groups]
     inner = replay(Graph(cut, outs + news, name="cut"), [g[2] for g in groups])
     body = Graph([g[2] for g in groups], inner, name=f"{attrs['body'].name}_vjp")
@@ -249,8 +255,8 @@ def _backward_scan(node, step: _StepVjp, residuals, stacked) -> list:
 
 def _backward_operands(step, residuals, stacked, seqs, consts, looped):
     """The reverse scan's operands as ``(outer operand, the tensor it stands for
-    in the step's product, its placeholder)``, and where the sequences and the
-    states end."""
+    in the step's product, its placeholder)``, where the sequences and the
+    states end, and the placeholders of the constants' accumulators."""
     x_read = [i for i, x in enumerate(step.xp) if x in step.reads]
     c_read = [k for k, c in enumerate(step.cp) if c in step.reads]
     seq_ops = ([(step.ct_outs[i], step.ct_seq_ph[i], step.ct_seq_ph[i])
@@ -262,15 +268,15 @@ def _backward_operands(step, residuals, stacked, seqs, consts, looped):
     if not seq_ops:     # a scan needs one sequence (its time and batch sizes)
         seq_ops = [(seqs[0], None, _placeholder(step.xp[0].type, "unused"))]
     acc_init = [call("zeros_like", consts[k]) for k in looped]
-    step.acc_ph = [_placeholder(a.type, f"ct_const{k}") for a, k in zip(acc_init, looped)]
+    acc_ph = [_placeholder(a.type, f"ct_const{k}") for a, k in zip(acc_init, looped)]
     state_ops = ([(step.ct_last[i], step.pend_ph[i], step.pend_ph[i])
                   for i in sorted(step.pend_ph)]
                  + [(step.ds_init[j], step.ds_ph[j], step.ds_ph[j]) for j in step.float_s]
-                 + [(a, p, p) for a, p in zip(acc_init, step.acc_ph)])
+                 + [(a, p, p) for a, p in zip(acc_init, acc_ph)])
     const_ops = [(consts[k], step.cp[k], _placeholder(step.cp[k].type, step.cp[k].name))
                  for k in c_read]
     groups = seq_ops + state_ops + const_ops
-    return groups, (len(seq_ops), len(seq_ops) + len(state_ops))
+    return groups, (len(seq_ops), len(seq_ops) + len(state_ops)), acc_ph
 
 
 def _total(parts):
