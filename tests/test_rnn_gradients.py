@@ -50,6 +50,7 @@ GRID = {  # name: K.rnn options (mask: a key of MASKS)
     "constants_mask_mid": {"mask": "mid", "constants": True},
     "unknown_time_mask_backwards": {"mask": "mid", "go_backwards": True, "unknown": True},
     "two_states_mask_start": {"mask": "start", "two_states": True, "time_major": True},
+    "nested_inputs_mask_end": {"mask": "end", "nested": True, "go_backwards": True},
 }
 
 
@@ -60,9 +61,11 @@ def _rnn_case(opts):
     tm, two, consts = opts.get("time_major"), opts.get("two_states"), opts.get("constants")
     unknown = opts.get("unknown")
     xs_shape = (3, 2, 2) if tm else (2, 3, 2)
-    names = ["xs", "h0"] + (["c0"] if two else []) + ["w", "u"] + (["k"] if consts else [])
+    nested = opts.get("nested")
+    names = ["xs", "h0"] + (["c0"] if two else []) + ["w", "u"] + (["k"] if consts else []) + \
+        (["xs2"] if nested else [])
     shapes = [xs_shape, (2, 3)] + ([(2, 3)] if two else []) + [(2, 3), (3, 3)] + \
-        ([(1, 3)] if consts else [])
+        ([(1, 3)] if consts else []) + ([xs_shape[:2] + (3,)] if nested else [])
     arrays = [rng.normal(size=s) * 0.8 for s in shapes]
     phs = [K.placeholder(shape=((None, None, 2) if unknown and n == "xs" else
                                 (None, 3) if unknown and n in ("h0", "c0") else s),
@@ -79,7 +82,7 @@ def _rnn_case(opts):
 
     def step(x, states):
         h = states[0]
-        z = K.dot(x, w) + K.dot(h, u)
+        z = K.dot(x[0], w) + K.dot(h, u) + x[1] * 0.5 if nested else K.dot(x, w) + K.dot(h, u)
         if consts:
             z = z * states[-1]
         if two:
@@ -90,7 +93,8 @@ def _rnn_case(opts):
         return h, [h]
 
     init = [env["h0"]] + ([env["c0"]] if two else [])
-    last, outs, states = K.rnn(step, env["xs"], init, mask=mask,
+    last, outs, states = K.rnn(step, [env["xs"], env["xs2"]] if nested else env["xs"], init,
+                               mask=mask,
                                constants=[env["k"]] if consts else None,
                                go_backwards=opts.get("go_backwards", False), time_major=tm,
                                zero_output_for_mask=opts.get("zero_output_for_mask", False),
