@@ -27,6 +27,7 @@ def _check(graph, arrays, wrt_index, *, seed=0, rtol=1e-6, atol=1e-8):
     differences, with random cotangents for every output."""
     back = ir.grad(graph, [graph.inputs[i] for i in wrt_index], cotangents=True)
     ir.verify(back)
+    assert str(ir.parse(str(back))) == str(back)
     rng = np.random.default_rng(seed)
     cts = [rng.normal(size=v.shape) for v in ir.evaluate(graph, arrays)]
     grads = ir.evaluate(back, list(arrays) + cts)

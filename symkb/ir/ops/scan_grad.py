@@ -46,7 +46,6 @@ from ..errors import ShapeError
 from ..gradients import vjp
 from ..node import Node
 from ..registry import declare, get_op
-from ..replay import replay
 from ..types import is_float
 from .canonical import canonical_loop
 from .loop import split_operands, step_type
@@ -193,6 +192,20 @@ def _state_ct_init(ct, state):
     return ct if ct.dtype == state.dtype else call("cast", ct, dtype=state.dtype)
 
 
+def _copy(graph: Graph, inputs) -> list:
+    """``graph``'s outputs rebuilt on ``inputs``, every node a new one (its
+    constants too: a body shares no node with another, so each prints, parses
+    and lowers on its own)."""
+    env = dict(zip(graph.inputs, inputs))
+    for n in graph.nodes:
+        if all(o in env for o in n.outputs):
+            continue
+        ins = tuple(env[t] for t in n.inputs)
+        types = get_op(n.op).infer([t.type for t in ins], n.attrs) if ins else n.out_types
+        env.update(zip(n.outputs, Node(n.op, ins, n.attrs, types, n.name, n.layer).outputs))
+    return [env[t] for t in graph.outputs]
+
+
 def _placeholder(t, name):
     return Node("input", (), {}, (t,), name=name).outputs[0]
 
@@ -214,7 +227,7 @@ def _forward_with_residuals(node, residuals) -> list:
     # one buffer per node)
     shared = Graph(body.inputs, outs + extra + list(body.outputs[no:]), name=body.name)
     fresh = [_placeholder(t.type, t.name) for t in body.inputs]
-    aug = Graph(fresh, replay(shared, fresh), name=body.name)
+    aug = Graph(fresh, _copy(shared, fresh), name=body.name)
     n = no + len(extra)
     res = scan_results(node.inputs, dict(attrs, body=aug, num_outputs=n), layer=node.layer)
     where = {r: n + (outs.index(r) if r in outs else no + extra.index(r)) for r in residuals}
@@ -235,7 +248,7 @@ def _backward_scan(node, step: _StepVjp, residuals, stacked) -> list:
     news = ([call("zeros_like", step.pend_ph[i]) for i in sorted(step.pend_ph)] + list(step.ds)
             + [_total([ph] + step.terms[k][0]) for k, ph in zip(looped, acc_ph)])
     cut = [g[1] if g[1] is not None else g[2] for g in groups]
-    inner = replay(Graph(cut, outs + news, name="cut"), [g[2] for g in groups])
+    inner = _copy(Graph(cut, outs + news, name="cut"), [g[2] for g in groups])
     body = Graph([g[2] for g in groups], inner, name=f"{attrs['body'].name}_vjp")
     nb = len(outs)
     back_attrs = {"body": body, "num_sequences": ends[0], "num_states": ends[1] - ends[0],
