@@ -257,3 +257,18 @@ def test_merge_scans_merges_only_scans_computing_the_same_steps():
         a = [np.random.default_rng(2).normal(size=s).astype("float32") for s in ((2, 3, 2), (2, 2))]
         for got, want in zip(ir.evaluate(optimised, a), ir.evaluate(graph, a)):
             np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["two_states_mask_start", "constants_mask_mid"])
+def test_recomputed_loop_steps_give_the_same_gradients_from_the_states_alone(name):
+    graph, arrays = _rnn_case(GRID[name])
+    floats = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"]
+    with ir.recompute_loop_steps():
+        back = _check(graph, arrays, floats)
+    saved = [n for n in back.nodes if n.op == "scan" and not n.attrs["reverse"]]
+    # the saving scan returns its step outputs, then the states only
+    (scan,) = [n for n in saved if n.attrs["num_outputs"] > 1] or saved
+    body = scan.attrs["body"]
+    ns, no = scan.attrs["num_states"], scan.attrs["num_outputs"]
+    extra = body.outputs[1:no]
+    assert extra and all(t in body.inputs[scan.attrs["num_sequences"]:][:ns] for t in extra)

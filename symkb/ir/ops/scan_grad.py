@@ -40,6 +40,9 @@ a gradient for the weights alone builds no ``dx_t``.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+
 from ..build import call
 from ..graph import Graph
 from ..errors import ShapeError
@@ -52,6 +55,27 @@ from .loop import split_operands, step_type
 from .scan import scan_results
 
 _RECOMPUTED = ("shape",)
+# what the forward saves per step: "activations" (every value the backward
+# reads) or "states" (the state inputs only; the backward step recomputes the
+# rest from them): see :func:`recompute_loop_steps`
+_SAVE = contextvars.ContextVar("symkb_loop_residuals", default="activations")
+
+
+@contextlib.contextmanager
+def recompute_loop_steps():
+    """Within it, the gradient of a loop saves only the state inputs of each
+    step and its backward step recomputes the step's values from them.
+
+    Memory per step falls to the states (two ``(batch, units)`` arrays for an
+    LSTM instead of about seven); each backward step then redoes its forward
+    step first (the recurrent product and the activations), so the gradient
+    costs about one more forward pass.
+    """
+    token = _SAVE.set("states")
+    try:
+        yield
+    finally:
+        _SAVE.reset(token)
 
 
 def scan_grad(node, cts, live=None) -> list:
@@ -141,6 +165,7 @@ class _StepVjp:
         per_step = _per_step(self.body, set(self.xp) | set(self.sp))
         inputs = set(self.body.inputs)
         res, reads, seen = [], [], set()
+        states_only = _SAVE.get() == "states"
         self.terms = {k: _weight_terms(dc) for k, dc in zip(self.want_c, self.dc)}
         stack = list(self.dx + self.ds)
         for looped, prods, sums in self.terms.values():
@@ -157,7 +182,7 @@ class _StepVjp:
                     res.append(t)
                 continue
             n = t.node
-            if id(n) in fwd and t in per_step and _saved(t):
+            if id(n) in fwd and t in per_step and _saved(t, states_only):
                 res.append(t)
                 continue
             stack.extend(n.inputs)
@@ -167,12 +192,16 @@ class _StepVjp:
         return sorted(res, key=lambda t: (order.get(t, -1), pos.get(t, -1)))
 
 
-def _saved(t) -> bool:
+def _saved(t, states_only=False) -> bool:
     """Whether a per-step forward value the product reads is saved (else it is
     recomputed in the backward step from what it reads: shape nodes, a
-    transpose of a state, say, cost nothing to redo)."""
+    transpose of a state, say, cost nothing to redo; with ``states_only``
+    every pure value is). A random draw is always saved: redrawn it would
+    differ."""
     opdef = get_op(t.node.op)
-    return t.ndim >= 1 and not (opdef.pure and opdef.kind in _RECOMPUTED)
+    if not opdef.pure:
+        return True
+    return t.ndim >= 1 and not states_only and opdef.kind not in _RECOMPUTED
 
 
 def _per_step(body: Graph, sources) -> set:
