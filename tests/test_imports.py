@@ -46,12 +46,14 @@ MAY_IMPORT = {
     "symkb.mixed_precision": ("symkb.backend", "symkb.ir", *_BASE),
     "symkb.layers": ("symkb.backend", "symkb.mixed_precision", "symkb.ir", *_BASE),
     "symkb.compile": ("symkb.lower", "symkb.ir", *_BASE),
+    # dask: payloads of graphs, compiled on the workers
+    "symkb.scale": ("symkb.compile", "symkb.lower", "symkb.ir", *_BASE),
     "symkb.models": ("symkb.layers", "symkb.backend", "symkb.mixed_precision", "symkb.lower",
-                     "symkb.ir", "symkb.utils.safe_io", *_BASE),
+                     "symkb.scale", "symkb.compile", "symkb.ir", "symkb.utils.safe_io", *_BASE),
     # plot_model draws models
     "symkb.utils": ("symkb.models", "symkb.layers", "symkb.ir", *_BASE),
     # the package, the command line and its commands sit on top
-    "symkb": ("symkb.utils", "symkb.models", "symkb.compile", "symkb.layers",
+    "symkb": ("symkb.utils", "symkb.models", "symkb.scale", "symkb.compile", "symkb.layers",
               "symkb.mixed_precision", "symkb.backend", "symkb.lower", "symkb.ir",
               "symkb.utils.safe_io", *_BASE),
 }
@@ -64,6 +66,8 @@ SANCTIONED = {
     # a target is imported (numba with it) only when a graph is compiled for it
     ("symkb.lower", "symkb.lower.cpu"): "compile_graph(target='cpu')",
     ("symkb.lower", "symkb.lower.cuda"): "compile_graph(target='cuda'), the 'auto' check",
+    # an executable called on dask arrays maps itself over their chunks
+    ("symkb.lower.executable", "symkb.scale"): "exe(dask_array) is lazy",
 }
 
 # Import cycles that remain (each a set of modules): this list may only shrink.

@@ -100,6 +100,7 @@ class _Writer:
         self.include_values = include_values
         self.encoding = encoding
         self.variables: list = []
+        self.objects: list = []     # the Variables of ``variables``, in the same order
         self.var_index: dict = {}
 
     def graph(self, graph: Graph) -> dict:
@@ -160,6 +161,7 @@ class _Writer:
                 entry["value"] = encode_array(v.value(), self.encoding)
             self.var_index[id(v)] = len(self.variables)
             self.variables.append(entry)
+            self.objects.append(v)
         return self.var_index[id(v)]
 
 
@@ -168,6 +170,16 @@ def to_dict(graph: Graph, *, include_values: bool = True, encoding: str = "base6
     writer = _Writer(include_values, encoding)
     body = writer.graph(graph)
     return {"format": FORMAT, "version": VERSION, "graph": body, "variables": writer.variables}
+
+
+def split_values(graph: Graph) -> tuple:
+    """The document of :func:`to_dict` without values, and the Variables its
+    ``variables`` entries stand for, in the same order (to send a graph's
+    structure and its weights apart, as arrays)."""
+    writer = _Writer(False, "base64")
+    body = writer.graph(graph)
+    doc = {"format": FORMAT, "version": VERSION, "graph": body, "variables": writer.variables}
+    return doc, list(writer.objects)
 
 
 def to_json(graph: Graph, *, include_values: bool = True, encoding: str = "base64",

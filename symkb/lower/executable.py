@@ -104,6 +104,11 @@ class Executable:
         return arrays
 
     def __call__(self, *args):
+        if any(type(a).__module__.startswith("dask.") for a in _leaves(args)):
+            from ..scale import predict  # lazy dask arrays out, one task a chunk
+            return predict(self, list(args[0]) if len(args) == 1 and isinstance(
+                args[0], (list, tuple)) else args[0] if len(args) == 1 else list(args),
+                target=self.target)
         outs = self._run(self._check(args))
         if self.output_keys is not None:
             return dict(zip(self.output_keys, outs))
@@ -114,3 +119,12 @@ class Executable:
 
     def __repr__(self) -> str:
         return f"<symkb {self.target} executable {self.name!r}: {self.graph!r}>"
+
+
+def _leaves(args):
+    """The arguments of a call, and the items of a list, tuple or dict given as one."""
+    if len(args) == 1 and isinstance(args[0], (list, tuple)):
+        return args[0]
+    if len(args) == 1 and isinstance(args[0], dict):
+        return list(args[0].values())
+    return args

@@ -90,7 +90,13 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
                          f"Received: callbacks={callbacks!r}")
     verbose = _verbosity(verbose)
     steps = _positive_int(steps, "steps", allow_none_or_minus_one=True)
-    model._ensure_built(x)
+    from ..scale.arrays import has_dask_arrays
+    if has_dask_arrays(x):  # lazy: a dask array out, computed when the user asks
+        if steps:
+            raise ValueError("predict: `steps` does not apply to dask arrays (their chunks "
+                             f"are the steps). Received: steps={steps}")
+        from ..scale import predict as predict_dask
+        return predict_dask(model, x, batch_size=batch_size)
     arrays = input_arrays(model, x)
     n = arrays[0].shape[0] if arrays and arrays[0].ndim else 1
     if batch_size is None:

@@ -1,0 +1,124 @@
+"""Compiled models over dask arrays: lazy results equal to in-process predict,
+the model in the task graph once, one compile per worker process, a killed
+worker retried, a corrupted model refused on the client (docs/scale-out.md)."""
+import os
+import pickle
+import signal
+import time
+
+import numpy as np
+import pytest
+
+import symkb
+from symkb import layers
+from symkb.scale import Payload, payload_of, worker_stats
+
+da = pytest.importorskip("dask.array", reason="the dask extra (pip install 'symkb[dask]')")
+distributed = pytest.importorskip("distributed")
+
+
+def _two_io_model():
+    a = layers.Input((6, 3), name="seq")
+    b = layers.Input((4,), name="side")
+    h = layers.GRU(5, name="gru")(a)
+    merged = layers.Concatenate()([h, layers.Dense(3, name="side_dense")(b)])
+    return symkb.models.Model([a, b], [layers.Dense(2, name="head")(merged),
+                                       layers.Dense(1, activation="sigmoid", name="p")(h)])
+
+
+@pytest.fixture(scope="module")
+def model():
+    return _two_io_model()
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.RandomState(7)
+    return rng.randn(90, 6, 3).astype("float32"), rng.randn(90, 4).astype("float32")
+
+
+def test_threaded_predict_is_lazy_and_exact(model, data):
+    x, s = data
+    before = worker_stats()["compiles"]
+    ys = model.predict([da.from_array(x, chunks=(40, 6, 3)), da.from_array(s, chunks=25)])
+    assert worker_stats()["compiles"] == before  # nothing ran yet
+    assert [y.shape for y in ys] == [(90, 2), (90, 1)]
+    assert [y.chunks[0] for y in ys] == [(40, 40, 10)] * 2
+    assert [y.dtype for y in ys] == [np.float32] * 2
+    ref = model.predict([x, s], verbose=0)
+    got = [y.compute(scheduler="threads") for y in ys]
+    for g, r in zip(got, ref):
+        np.testing.assert_array_equal(g, r)
+    by_name = model.predict({"seq": da.from_array(x, chunks=30), "side": s})
+    np.testing.assert_array_equal(by_name[1].compute(), ref[1])
+
+
+def test_model_enters_the_task_graph_once():
+    inp = layers.Input((64,))
+    wide = symkb.models.Model(inp, layers.Dense(256)(inp))  # 66 KB of weights
+    x = np.ones((90, 64), "float32")
+    ys = symkb.scale.predict(wide, da.from_array(x, chunks=10), target="interpreter")
+    graph = dict(ys.__dask_graph__())
+    weights = payload_of(wide).nbytes
+    holding = [k for k, v in graph.items() if isinstance(v, Payload)
+               or "Payload" in type(getattr(v, "value", None)).__name__]
+    assert len(holding) <= 1
+    tasks = [k for k in graph if k not in holding]
+    assert len(tasks) >= 9
+    sizes = [len(pickle.dumps(graph[k])) for k in tasks]
+    assert max(sizes) < weights  # no task carries the weights
+
+
+def test_compiled_executable_maps_over_dask(model, data):
+    x, s = data
+    exe = symkb.compile(model, target="interpreter")
+    got = exe([da.from_array(x, chunks=50), da.from_array(s, chunks=50)])
+    ref = exe([x, s])
+    for g, r in zip(got, ref):
+        np.testing.assert_array_equal(g.compute(), r)
+
+
+def test_corrupted_model_fails_on_the_client(model, data):
+    x, s = data
+    good = payload_of(model)
+    bad = Payload(good.graph_json.replace('"nodes"', '"nodez"'), good.weights, good.target,
+                  good.single_output, "corrupt")
+    with pytest.raises(ValueError, match="nodes"):
+        symkb.scale.predict(bad, [da.from_array(x, chunks=30), s])
+
+
+def test_bad_input_names_the_problem(model, data):
+    x, s = data
+    with pytest.raises(ValueError, match="expects shape"):
+        model.predict([da.from_array(x[:, :, :2], chunks=30), s])
+    with pytest.raises(ValueError, match="cardinality"):
+        model.predict([da.from_array(x, chunks=30), s[:50]])
+
+
+def _slow(block):
+    time.sleep(0.15)
+    return block
+
+
+def test_local_cluster_exact_once_per_worker_and_survives_a_kill(model, data):
+    x, s = data
+    ref = model.predict([x, s], verbose=0)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=40) as cluster, \
+            distributed.Client(cluster) as client:
+        ys = model.predict([da.from_array(x, chunks=15), da.from_array(s, chunks=15)])
+        got = client.compute(ys, sync=True)
+        for g, r in zip(got, ref):
+            np.testing.assert_array_equal(g, r)
+        stats = client.run(worker_stats)
+        assert sorted(v["compiles"] for v in stats.values()) in ([0, 1], [1, 1])
+        # a worker killed mid-computation: dask reruns its tasks, the result is exact
+        slow = da.from_array(x, chunks=5).map_blocks(_slow, dtype=x.dtype)
+        futures = client.compute(model.predict([slow, da.from_array(s, chunks=5)]))
+        pids = client.run(os.getpid)
+        time.sleep(1.0)
+        assert not all(f.done() for f in futures)  # the kill comes mid-computation
+        os.kill(next(iter(pids.values())), signal.SIGKILL)
+        got = client.gather(futures)
+        for g, r in zip(got, ref):
+            np.testing.assert_array_equal(g, r)
