@@ -93,6 +93,11 @@ def _cache(args) -> int:
     return run_cache(args)
 
 
+def _score(args) -> int:
+    from .score_cmd import run_score
+    return run_score(args)
+
+
 def _bench(args) -> int:
     import pathlib
     import subprocess
@@ -123,7 +128,7 @@ def _positive(name):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="symkb", description="symkb: build models symbolically, compile and inspect them "
-                                  "(commands: demo, inspect, cache, bench).")
+                                  "(commands: demo, inspect, cache, score, bench).")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="build, compile, inspect and run a small model")
@@ -163,6 +168,20 @@ def build_parser() -> argparse.ArgumentParser:
     warm.add_argument("--batch", type=_positive("--batch"), default=1,
                       help="rows of the batch of zeros the compiled model is run on once "
                            "(default 1)")
+    score = sub.add_parser("score", help="run a saved model over large .npy/zarr inputs on "
+                                         "Dask, in parallel, into an .npy file")
+    score.add_argument("model", help="a saved model (model.save) or graph document")
+    score.add_argument("inputs", nargs="+", help="one .npy file (or .zarr array) per model "
+                                                 "input, with the same number of rows")
+    score.add_argument("--out", required=True, help="the .npy file the outputs go to")
+    score.add_argument("--chunk", type=_positive("--chunk"), default=4096,
+                       help="rows per Dask task (default 4096)")
+    score.add_argument("--workers", type=int, default=0,
+                       help="worker processes of a local Dask cluster (default 0: the "
+                            "threads of this process)")
+    score.add_argument("--target", default="cpu", choices=["cpu", "interpreter"],
+                       help="the compile target on the workers (default cpu)")
+    score.set_defaults(func=_score)
     bench = sub.add_parser("bench", help="the RNN benchmark table (benchmarks/rnn.py)",
                            add_help=False)
     bench.description = ("Every argument after `bench` goes to benchmarks/rnn.py "

@@ -66,8 +66,6 @@ SANCTIONED = {
     # a target is imported (numba with it) only when a graph is compiled for it
     ("symkb.lower", "symkb.lower.cpu"): "compile_graph(target='cpu')",
     ("symkb.lower", "symkb.lower.cuda"): "compile_graph(target='cuda'), the 'auto' check",
-    # an executable called on dask arrays maps itself over their chunks
-    ("symkb.lower.executable", "symkb.scale"): "exe(dask_array) is lazy",
 }
 
 # Import cycles that remain (each a set of modules): this list may only shrink.

@@ -122,3 +122,20 @@ def test_local_cluster_exact_once_per_worker_and_survives_a_kill(model, data):
         got = client.gather(futures)
         for g, r in zip(got, ref):
             np.testing.assert_array_equal(g, r)
+
+
+def test_score_command_streams_npy_to_npy(tmp_path, model, data):
+    from symkb.cli import main
+    x, s = data
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "s.npy", s)
+    model.save(str(tmp_path / "m.symkb"))
+    out = tmp_path / "y.npy"
+    assert main(["score", str(tmp_path / "m.symkb"), str(tmp_path / "x.npy"),
+                 str(tmp_path / "s.npy"), "--out", str(out), "--chunk", "32"]) == 0
+    ref = model.predict([x, s], verbose=0)
+    for i, r in enumerate(ref):
+        np.testing.assert_array_equal(np.load(tmp_path / f"y_{i}.npy"), r)
+    np.save(tmp_path / "bad.npy", np.zeros((5, 2, 3), "float32"))
+    assert main(["score", str(tmp_path / "m.symkb"), str(tmp_path / "bad.npy"),
+                 str(tmp_path / "s.npy"), "--out", str(out)]) == 1

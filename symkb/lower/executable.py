@@ -104,11 +104,12 @@ class Executable:
         return arrays
 
     def __call__(self, *args):
-        if any(type(a).__module__.startswith("dask.") for a in _leaves(args)):
-            from ..scale import predict  # lazy dask arrays out, one task a chunk
-            return predict(self, list(args[0]) if len(args) == 1 and isinstance(
-                args[0], (list, tuple)) else args[0] if len(args) == 1 else list(args),
-                target=self.target)
+        if COLLECTIONS and any(type(a).__module__.startswith(COLLECTIONS)
+                               for a in _leaves(args)):
+            # lazy collections out, one task a chunk (symkb.scale installs the handler)
+            one = len(args) == 1
+            return COLLECTION_CALL[0](self, list(args[0]) if one and isinstance(
+                args[0], (list, tuple)) else args[0] if one else list(args))
         outs = self._run(self._check(args))
         if self.output_keys is not None:
             return dict(zip(self.output_keys, outs))
@@ -128,3 +129,9 @@ def _leaves(args):
     if len(args) == 1 and isinstance(args[0], dict):
         return list(args[0].values())
     return args
+
+
+# Module prefixes of lazy collections (dask) an executable maps itself over, and
+# the function doing it; both set by :mod:`symkb.scale` when it is imported.
+COLLECTIONS: tuple = ()
+COLLECTION_CALL: list = [None]

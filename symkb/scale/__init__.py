@@ -14,16 +14,19 @@ from __future__ import annotations
 
 from .payload import Payload, payload_of
 from .payload import stats as worker_stats
+from .extra import require_dask
 from .arrays import predict, is_dask_array, has_dask_arrays
+from ..lower import executable as _executable
 
-__all__ = ["Payload", "payload_of", "predict", "worker_stats", "is_dask_array",
+
+
+def _call_on_collections(executable, x):
+    return predict(executable, x, target=executable.target)
+
+
+_executable.COLLECTIONS = ("dask.",)
+_executable.COLLECTION_CALL[0] = _call_on_collections
+
+__all__ = ["require_dask", "Payload", "payload_of", "predict", "worker_stats", "is_dask_array",
            "has_dask_arrays"]
 
-
-def require_dask():
-    """Import dask.array, or say which extra brings it."""
-    try:
-        import dask.array  # noqa: F401
-    except ImportError as exc:
-        raise ImportError("symkb.scale needs dask: pip install 'symkb[dask]' "
-                          f"(dask[array] and distributed) ({exc})") from None

@@ -136,7 +136,7 @@ def predict(model, x, *, batch_size=None, target: str = "cpu", threads: int | No
         A dask array (one output) or a list of them, chunked as the inputs'
         batch axis. Computing them runs the model.
     """
-    from . import require_dask
+    from .extra import require_dask
     require_dask()
     import dask
     import dask.array as da
