@@ -320,13 +320,13 @@ def rnn_case(cid, kind, opts, arrays):
     a = rnn_arrays(rng, kind, opts["constants"])
     t = {k: tf.constant(v) for k, v in a.items()}
     tm = opts["time_major"]
-    xs = t["x"] if not tm else tf.transpose(t["x"], (1, 0, 2))
-    if kind == "nested":
-        xs = [xs, t["x2"] if not tm else tf.transpose(t["x2"], (1, 0, 2))]
     mask = None if RNN_MASKS[opts["mask"]] is None else np.array(RNN_MASKS[opts["mask"]], bool)
     with tf.GradientTape(persistent=True) as tape:
         for v in t.values():
             tape.watch(v)
+        xs = t["x"] if not tm else tf.transpose(t["x"], (1, 0, 2))
+        if kind == "nested":
+            xs = [xs, t["x2"] if not tm else tf.transpose(t["x2"], (1, 0, 2))]
         init = [t["h0"]] + ([t["c0"]] if kind == "lstm" else [])
         last, outs, states = K.rnn(
             rnn_step(kind, t, opts["constants"], K), xs, init,
@@ -340,8 +340,10 @@ def rnn_case(cid, kind, opts, arrays):
         loss = tf.add_n([tf.reduce_sum(r * c) for r, c in zip(results, cts)])
     names = sorted(a)
     for name in names:
+        g = tape.gradient(loss, t[name])
+        assert g is not None, (cid, name)
         arrays[f"{cid}/{name}"] = a[name]
-        arrays[f"{cid}/grad/{name}"] = np.asarray(tape.gradient(loss, t[name]))
+        arrays[f"{cid}/grad/{name}"] = np.asarray(g)
     for i, c in enumerate(cts):
         arrays[f"{cid}/ct{i}"] = c
     return {"id": cid, "kind": kind, "options": opts, "operands": names,
