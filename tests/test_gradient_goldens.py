@@ -4,6 +4,9 @@
 tf_keras: the gradients of ``sum(fn(*args) * ct)`` for each tensor argument,
 ``None`` where TF gives ``None``. The inputs sit on kinks, ties and bounds,
 where finite differences (``tests/test_gradient_rules.py``) cannot decide.
+The models: the loss's gradient for every weight of Dense, SimpleRNN, LSTM,
+GRU (reset_after True and False), Bidirectional, TimeDistributed and the
+Masking- and Embedding(mask_zero)-masked stacks, after ``set_weights``.
 The gradient graphs run on the numpy references (no compile).
 """
 from __future__ import annotations
@@ -67,6 +70,17 @@ def _model_layers(layers):
         "gru_mse": [layers.GRU(3)],
         "bidirectional_gru_v1_mse": [layers.Bidirectional(layers.GRU(2, reset_after=False,
                                                                      return_sequences=True))],
+        "simple_rnn_backwards_mse": [layers.SimpleRNN(3, go_backwards=True,
+                                                      return_sequences=True)],
+        "gru_v1_mse": [layers.GRU(3, reset_after=False)],
+        "bidirectional_lstm_mse": [layers.Bidirectional(layers.LSTM(2, return_sequences=True),
+                                                        merge_mode="sum")],
+        "time_distributed_dense_mse": [layers.TimeDistributed(layers.Dense(3, activation="tanh")),
+                                       layers.SimpleRNN(2)],
+        "masking_lstm_dense_mse": [layers.Masking(0.0), layers.LSTM(3, return_sequences=True),
+                                   layers.Dense(2)],
+        "embedding_masked_gru_mse": [layers.Embedding(6, 3, mask_zero=True),
+                                     layers.GRU(2, return_sequences=True)],
     }
 
 
@@ -79,7 +93,8 @@ def test_dense_model_weight_gradients_equal_tensorflows(case):
     from symkb import layers
 
     cid = case["id"]
-    model = symkb.Sequential([layers.Input(tuple(case["input_shape"]))]
+    dtype = "int32" if case.get("input") == "ids" else None
+    model = symkb.Sequential([layers.Input(tuple(case["input_shape"]), dtype=dtype)]
                              + _model_layers(layers)[cid])
     model.set_weights([ARRAYS[f"{cid}/w{k}"] for k in range(case["weights"])])
     t = K.placeholder(shape=ARRAYS[f"{cid}/t"].shape, name="t")

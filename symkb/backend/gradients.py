@@ -5,7 +5,7 @@ from .. import ir
 from ..ir import KerasTensor, Variable
 
 
-def gradients(loss, variables):
+def gradients(loss, variables, checkpoint=None):
     """Return the gradients of ``loss`` with respect to ``variables``.
 
     As tf_keras (``tf.gradients``): symbolic tensors computing
@@ -19,6 +19,11 @@ def gradients(loss, variables):
         loss: a symbolic scalar tensor, or a list of symbolic tensors.
         variables: Variables, placeholders or intermediate tensors; a list
             (or one of them).
+        checkpoint: symkb's option for long sequences: an int ``k`` has the
+            gradient of each recurrence save its states every ``k`` steps
+            only and recompute the steps of each segment in the backward
+            (memory ``O(T/k + k)`` steps instead of ``O(T)``; the forward runs
+            once more). Needs the number of steps at build time.
 
     Returns:
         A list of KerasTensors or ``None``, one per variable.
@@ -26,8 +31,9 @@ def gradients(loss, variables):
     Raises:
         TypeError: ``loss`` is an eager value (numpy): it recorded no graph
             to differentiate.
-        NotImplementedError: the gradient would cross an op whose rule is
-            not written yet (the loop of ``K.rnn``, ``dropout``).
+        NotImplementedError: the gradient would cross a ``dropout`` node
+            without a seed that ``K.dropout`` did not record (its mask is
+            not a value of the graph).
     """
     losses = list(loss) if isinstance(loss, (list, tuple)) else [loss]
     for i, t in enumerate(losses):
@@ -42,4 +48,4 @@ def gradients(loss, variables):
         if not isinstance(v, (KerasTensor, Variable)):
             raise TypeError(f"gradients: variables[{i}] is a {type(v).__name__}; expected a "
                             "Variable or a KerasTensor")
-    return ir.vjp(losses, wrt)
+    return ir.vjp(losses, wrt, checkpoint=checkpoint)

@@ -212,6 +212,10 @@ def in_top_k(predictions, targets, k):
 def dropout(x, level, noise_shape=None, seed=None):
     """Set entries to zero at random, scaling the kept ones by ``1 / (1 - level)``.
 
+    Recorded as ``x * dropout(ones_like(x))``: the scaled mask is a value of
+    the graph, so the gradient reads the forward's draw (``ct * mask / (1 -
+    level)``, as in tf) instead of drawing again.
+
     Args:
         x: a tensor.
         level: the fraction of entries to drop, in ``[0, 1)``.
@@ -227,8 +231,12 @@ def dropout(x, level, noise_shape=None, seed=None):
     """
     if not 0 <= level < 1:
         raise ValueError(f"dropout: `level` must be in [0, 1), received {level}")
-    return call("dropout", x, rate=float(level), seed=seed,
-                noise_shape=None if noise_shape is None else tuple(noise_shape))
+    # the scaled keep mask (0 or 1 / (1 - level)) is a value of its own, drawn
+    # by the ``dropout`` op from ones: the forward multiplies by it and the
+    # gradient (the rule of ``multiply``) reads the same draw, as tf does
+    scaled_mask = call("dropout", call("ones_like", x), rate=float(level), seed=seed,
+                       noise_shape=None if noise_shape is None else tuple(noise_shape))
+    return call("multiply", x, scaled_mask)
 
 
 def in_train_phase(x, alt, training=None):

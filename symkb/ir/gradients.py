@@ -46,7 +46,7 @@ from .types import is_float
 from .variable import Variable
 
 
-def vjp(outputs, wrt, cotangents=None, *, stop=()) -> list:
+def vjp(outputs, wrt, cotangents=None, *, stop=(), checkpoint=None) -> list:
     """Gradients of ``outputs`` with respect to each of ``wrt`` (module docstring).
 
     Args:
@@ -57,6 +57,10 @@ def vjp(outputs, wrt, cotangents=None, *, stop=()) -> list:
             output, of the output's shape.
         stop: tensors the walk back from the outputs does not cross (a
             graph's inputs).
+        checkpoint: an int ``k``: the loops' gradients save their states
+            every ``k`` steps only and recompute the rest (see
+            :func:`symkb.ir.checkpoint_loops`); ``None``: as the enclosing
+            ``checkpoint_loops`` says (by default, save every step's values).
 
     Returns:
         One KerasTensor or ``None`` per ``wrt``, in order.
@@ -64,6 +68,11 @@ def vjp(outputs, wrt, cotangents=None, *, stop=()) -> list:
     Raises:
         NotImplementedError: a gradient would cross an op whose rule is pending.
     """
+    if checkpoint is not None:
+        from .ops.scan_checkpoint import checkpoint_loops
+
+        with checkpoint_loops(checkpoint):
+            return vjp(outputs, wrt, cotangents, stop=stop)
     outputs = [outputs] if isinstance(outputs, KerasTensor) else list(outputs)
     targets = [_as_tensor(w, i) for i, w in enumerate(wrt)]
     if cotangents is not None and len(cotangents) != len(outputs):
@@ -89,7 +98,7 @@ def vjp(outputs, wrt, cotangents=None, *, stop=()) -> list:
 
 
 def grad(graph: Graph, wrt=None, *, cotangents: bool = False, with_outputs: bool = False,
-         name: str | None = None) -> Graph:
+         name: str | None = None, checkpoint: int | None = None) -> Graph:
     """The graph of the gradients of ``graph``'s outputs (module docstring).
 
     Args:
@@ -103,6 +112,8 @@ def grad(graph: Graph, wrt=None, *, cotangents: bool = False, with_outputs: bool
         with_outputs: the result returns ``graph``'s outputs before the
             gradients (the forward computed once).
         name: the result's name (default ``<graph name>_grad``).
+        checkpoint: loops save their states every ``checkpoint`` steps only
+            (see :func:`vjp`).
 
     Returns:
         A :class:`Graph` with inputs ``(*graph.inputs, *cotangent inputs)`` and
@@ -117,7 +128,7 @@ def grad(graph: Graph, wrt=None, *, cotangents: bool = False, with_outputs: bool
     if cotangents:
         cts = [Node("input", (), {}, (t.type,), name=f"ct{i}").outputs[0]
                for i, t in enumerate(graph.outputs)]
-    grads = vjp(graph.outputs, targets, cts, stop=graph.inputs)
+    grads = vjp(graph.outputs, targets, cts, stop=graph.inputs, checkpoint=checkpoint)
     grads = [g if g is not None else call("zeros_like", _as_tensor(w, i))
              for i, (g, w) in enumerate(zip(grads, targets))]
     outs = (list(graph.outputs) if with_outputs else []) + grads

@@ -2,9 +2,16 @@
 
 A fused group (``fused_elementwise``, ``fused_dot``) is differentiated
 through its body, replayed on the node's operands, so a gradient can be
-taken of an optimised graph too. ``dropout`` is differentiable but has no
-rule yet: reverse mode through it raises ``NotImplementedError`` naming the
-op. The loop ops' rules are in ``scan_grad.py``.
+taken of an optimised graph too. The loop ops' rules are in ``scan_grad.py``.
+
+``dropout``'s backward must use the forward's mask. ``K.dropout`` records the
+mask as a value of its own (``x * dropout(ones_like(x))``), so its gradient
+is the rule of ``multiply`` and the op itself is never differentiated there.
+A ``dropout`` node of a differentiated tensor (``ir.call("dropout", x)``)
+gets its mask from a twin node that draws from ones with the same seed: the
+same draws, since a seeded node draws from ``numpy.random.default_rng(seed)``
+on every target that runs it. Unseeded, a twin would draw another mask: the
+rule refuses it, naming ``K.dropout``.
 """
 from __future__ import annotations
 
@@ -31,5 +38,19 @@ for _name in ("input", "param", "const"):
     declare(_name, grad=NoGradient("a source: it has no operands"))
 for _name in ("random_uniform", "random_normal", "truncated_normal", "random_bernoulli"):
     declare(_name, grad=NoGradient("a random draw from a shape (tf: None)"))
-declare("dropout", grad=NoGradient("the backward needs the forward's mask, which the node "
-                                   "does not return", pending=True))
+
+
+def _dropout(node, cts):
+    """``ct * mask / (1 - rate)``, the mask redrawn by a seeded twin (module docstring)."""
+    x = node.inputs[0]
+    if node.attrs.get("seed") is None:
+        raise NotImplementedError(
+            f"gradients: a dropout node without a seed ({node.outputs[0].name} of "
+            f"{x.name}) cannot be differentiated: its backward needs the forward's mask, "
+            "which the node does not return; record dropout with K.dropout (the mask "
+            "is a value of its own there) or give the node a seed")
+    twin = call("dropout", call("ones_like", x), **node.attrs)
+    return [call("multiply", cts[0], twin)]
+
+
+declare("dropout", grad=_dropout)

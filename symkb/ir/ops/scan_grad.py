@@ -53,6 +53,7 @@ from ..types import is_float
 from .canonical import canonical_loop
 from .loop import split_operands, step_type
 from .scan import scan_results
+from .scan_checkpoint import checkpoint_every, checkpointed_scan_grad
 
 _RECOMPUTED = ("shape",)
 # what the forward saves per step: "activations" (every value the backward
@@ -95,6 +96,9 @@ def scan_grad(node, cts, live=None) -> list:
     n_x, n_s = attrs["num_sequences"], attrs["num_states"]
     live = [is_float(t.dtype) for t in node.inputs] if live is None else list(live)
     live = [w and is_float(t.dtype) for w, t in zip(live, node.inputs)]
+    every = checkpoint_every(node)
+    if every is not None:
+        return checkpointed_scan_grad(node, cts, live, every, scan_grad)
     step = _StepVjp(body, no, n_x, n_s, cts, live, split_operands(node.inputs, **attrs)[1])
     if step.empty:
         return [None] * len(node.inputs)
