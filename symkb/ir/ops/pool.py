@@ -82,14 +82,14 @@ def _first_max(x, window, strides, pads):
     """Per output element, the tap of its window's first maximum."""
     outs, xp, real, taps = _setup(x, window, strides, pads, 0)
     best = np.zeros((x.shape[0],) + outs + (x.shape[-1],), dtype=np.int64)
-    top = None
+    top = top_ok = None
     for i, tap in enumerate(taps):
         index = window_index(tap, (1,) * len(outs), strides, outs)
         v, ok = xp[index], np.broadcast_to(real[index], best.shape)
         better = ok if top is None else ok & ((v > top) | ~top_ok)
         best = np.where(better, i, best)
         top = v if top is None else np.where(better, v, top)
-        top_ok = ok if i == 0 else top_ok | ok
+        top_ok = ok if top_ok is None else top_ok | ok
     return outs, taps, best
 
 
