@@ -351,6 +351,14 @@ case("pool2d_avg_channels_first", K.pool2d, ("f", (B, 2, 4, 4)), 2, strides=2,
      data_format="channels_first", pool_mode="avg",
      ref=lambda x: x.reshape(x.shape[0], 2, 2, 2, 2, 2).mean(axis=(3, 5)))
 case("pool3d_avg", K.pool3d, ("f", (B, 4, 4, 4, 1)), (2, 2, 2), (2, 2, 2), pool_mode="avg")
+# the gradient ops of the convolutions and pooling (tests/test_conv_ops.py checks their values)
+case("conv_filter_grad", raw("conv_filter_grad", strides=(2, 1), dilation=(1, 1),
+                             pads=((1, 0), (1, 1)), groups=1, kernel_size=(2, 3)),
+     ("f", (B, 5, 4, 2)), ("f", (B, 3, 4, 3))).rtol = 1e-5
+_POOL = dict(window=(2, 2), strides=(2, 2), pads=((0, 1), (0, 0)))
+case("pool_grad_max", raw("pool_grad", mode="max", **_POOL), ("f", (B, 5, 4, 2)),
+     ("f", (B, 3, 2, 2)))
+case("pool_select", raw("pool_select", **_POOL), ("f", (B, 5, 4, 2)), ("f", (B, 5, 4, 2)))
 case("resize_images_nearest", K.resize_images, ("f", (B, 2, 3, 2)), 2, 3, "channels_last",
      ref=lambda x: x.repeat(2, 1).repeat(3, 2))
 case("resize_volumes", K.resize_volumes, ("f", (B, 2, 1, 2, 3)), 2, 3, 1, "channels_first",

@@ -1,10 +1,12 @@
-"""Convolutions, pooling and image resizing, composed from other ``K`` ops.
+"""Convolutions: ``conv`` and ``conv_transpose`` nodes (``symkb/ir/ops/conv.py``).
 
-Each function gathers the input windows ("patches") with one static slice
-per kernel offset, stacks them, and contracts them with the kernel (``dot``)
-or reduces them (``max``/``mean``). So they work eagerly and symbolically,
-need no ops of their own, and every compile target runs them. The batch
-dimension may be unknown; the spatial dimensions must be known.
+Each function turns its tf_keras arguments into the op's explicit
+attributes: channels-last operands (a channels_first input is transposed
+around the op), pads in elements, ``groups`` for the depthwise forms. The
+compiler sees one ``conv`` node it lowers on its matrix kernel, and the
+gradient is the op's rule. The batch dimension may be unknown; the spatial
+dimensions must be known. The locally connected forms (unshared weights)
+still gather their windows with one static slice per kernel offset.
 
 Padding follows TensorFlow: ``'valid'`` keeps only full windows; ``'same'``
 gives ``ceil(size / stride)`` outputs, padding ``total // 2`` before and the
@@ -109,7 +111,8 @@ def _patches(x, kernel, strides, dilation, padding, op, fill=None):
     return call("stack", *windows, axis=len(outs) + 1), outs
 
 
-def _conv(x, kernel, strides, padding, data_format, dilation_rate, rank, op):
+def _conv(x, kernel, strides, padding, data_format, dilation_rate, rank, op, groups=1):
+    """A ``conv`` node on the channels-last ``x``, transposed around it for channels_first."""
     data_format = normalize_data_format(data_format)
     ks = _static_shape(kernel, "kernel", op)
     if len(ks) != rank + 2:
@@ -119,13 +122,22 @@ def _conv(x, kernel, strides, padding, data_format, dilation_rate, rank, op):
     dilation = _tuple(dilation_rate, rank, "dilation_rate", op)
     x = _to_channels_last(x, data_format, rank, op)
     channels = shape_of(x)[-1]
-    if channels is not None and channels != ks[-2]:
+    if channels is not None and channels != ks[-2] * groups:
         raise ValueError(f"{op}: the input has {channels} channels but the kernel expects "
-                         f"{ks[-2]} (kernel shape {ks})")
-    patches, outs = _patches(x, ks[:rank], strides, dilation, padding, op)
-    flat = call("reshape", patches, shape=(-1,) + tuple(outs) + (math.prod(ks[:-1]),))
-    y = call("dot", flat, call("reshape", kernel, shape=(math.prod(ks[:-1]), ks[-1])))
+                         f"{ks[-2] * groups} (kernel shape {ks})")
+    sizes = _known_sizes(x, op)
+    pads, _ = _padding_amounts(sizes, ks[:rank], strides, dilation, padding, op)
+    y = call("conv", x, kernel, strides=strides, dilation=dilation, pads=tuple(pads),
+             groups=groups)
     return _from_channels_last(y, data_format, rank)
+
+
+def _known_sizes(x, op):
+    sizes = tuple(shape_of(x)[1:-1])
+    if any(n is None for n in sizes):
+        raise ValueError(f"{op}: the spatial dimensions must be known; received shape "
+                         f"{shape_of(x)}")
+    return sizes
 
 
 @reads_variables
@@ -228,65 +240,46 @@ def conv2d_transpose(x, kernel, output_shape, strides=(1, 1), padding="valid",
     output_shape = tuple(output_shape)
     out_sizes = output_shape[2:4] if data_format == "channels_first" else output_shape[1:3]
     x = _to_channels_last(x, data_format, 2, op)
-    sizes = shape_of(x)[1:3]
-    if any(n is None for n in sizes):
-        raise ValueError(f"{op}: the spatial dimensions must be known; received {shape_of(x)}")
+    sizes = _known_sizes(x, op)
     if shape_of(x)[-1] not in (None, ks[3]):
         raise ValueError(f"{op}: the input has {shape_of(x)[-1]} channels but the kernel "
                          f"expects {ks[3]} (kernel shape {ks})")
-    # spread the input: stride - 1 zeros between neighbours along each spatial axis
-    for axis, s in ((1, strides[0]), (2, strides[1])):
-        if s > 1:
-            n = shape_of(x)[axis]
-            zeros = call("zeros_like", x)
-            x = call("stack", x, *([zeros] * (s - 1)), axis=axis + 1)
-            shape = list(shape_of(x))
-            merged = (-1,) + tuple(shape[1:axis]) + (n * s,) + tuple(shape[axis + 2:])
-            x = call("reshape", x, shape=merged)
-            index = [slice(None)] * 4
-            index[axis] = slice(0, (n - 1) * s + 1)
-            x = call("getitem", x, index=ir.node.encode_index(tuple(index), 4))
-    spans = [(k - 1) * d + 1 for k, d in zip(ks[:2], dilation)]
-    x = call("pad", x, pads=((0, 0), (spans[0] - 1, spans[0] - 1),
-                              (spans[1] - 1, spans[1] - 1), (0, 0)))
-    # a full correlation with the spatially flipped kernel, in/out channels swapped
-    flipped = call("transpose", call("reverse", kernel, axes=(0, 1)), perm=(0, 1, 3, 2))
-    y = _conv(x, flipped, 1, "valid", "channels_last", dilation, 2, op)
-    index, pads = [slice(None)], [(0, 0)]
-    for n, s, span, want, full in zip(sizes, strides, spans, out_sizes,
-                                      shape_of(y)[1:3]):
-        before = 0
-        if str(padding).lower() == "same":
-            before = max((n - 1) * s + span - int(want), 0) // 2
-        stop = before + int(want)
-        pads.append((0, max(stop - full, 0)))
-        index.append(slice(before, stop))
-    pads.append((0, 0))
-    index.append(slice(None))
-    if any(p != (0, 0) for p in pads):
-        y = call("pad", y, pads=tuple(pads))
-    y = call("getitem", y, index=ir.node.encode_index(tuple(index), 4))
+    out_sizes = tuple(int(n) for n in out_sizes)
+    # the pads of the convolution whose input gradient this is (an input of out_sizes)
+    pads, outs = _padding_amounts(out_sizes, ks[:2], strides, dilation, padding, op)
+    if tuple(outs) != tuple(sizes):
+        raise ValueError(f"{op}: output_shape {output_shape} does not fit an input of spatial "
+                         f"sizes {sizes}: a {padding!r} convolution of {out_sizes} gives "
+                         f"{tuple(outs)}")
+    y = call("conv_transpose", x, kernel, strides=strides, dilation=dilation,
+             pads=tuple(pads), groups=1, sizes=out_sizes)
     return _from_channels_last(y, data_format, 2)
 
 
 def _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, rank, op):
+    """A grouped ``conv`` with one group per channel: the ``(*k, C, M)`` kernel
+    is ``(*k, 1, C * M)``, filter ``c * M + m`` reading channel ``c``."""
     ks = _static_shape(depthwise_kernel, "depthwise kernel", op)
     if len(ks) != rank + 2:
         raise ValueError(f"{op}: expected a {rank + 2}-D depthwise kernel (spatial dims, "
                          f"channels, depth_multiplier), received shape {ks}")
-    strides = _tuple(strides, rank, "strides", op)
-    dilation = _tuple(dilation_rate, rank, "dilation_rate", op)
     channels, multiplier = ks[-2], ks[-1]
     if shape_of(x)[-1] not in (None, channels):
         raise ValueError(f"{op}: the input has {shape_of(x)[-1]} channels but the depthwise "
                          f"kernel expects {channels} (kernel shape {ks})")
-    patches, outs = _patches(x, ks[:rank], strides, dilation, padding, op)
-    window = math.prod(ks[:rank])
-    k = call("reshape", depthwise_kernel, shape=(window, channels, multiplier))
-    # (batch, *out, window, channels, 1) * (window, channels, multiplier), summed over window
-    prod = call("expand_dims", patches, axis=rank + 3) * k
-    y = call("sum", prod, axis=(rank + 1,), keepdims=False)
-    return call("reshape", y, shape=(-1,) + tuple(outs) + (channels * multiplier,))
+    k = call("reshape", depthwise_kernel, shape=tuple(ks[:rank]) + (1, channels * multiplier))
+    return _conv(x, k, strides, padding, "channels_last", dilation_rate, rank, op,
+                 groups=channels)
+
+
+def _pointwise(y, pointwise_kernel, rank, op):
+    """The 1x1 ``conv`` of a separable convolution."""
+    ps = _static_shape(pointwise_kernel, "pointwise kernel", op)
+    if len(ps) != rank + 2 or any(k != 1 for k in ps[:rank]):
+        raise ValueError(f"{op}: expected a pointwise kernel of shape "
+                         f"{(1,) * rank + ('channels * depth_multiplier', 'filters')}, "
+                         f"received {ps}")
+    return _conv(y, pointwise_kernel, 1, "valid", "channels_last", 1, rank, op)
 
 
 @reads_variables
@@ -334,8 +327,7 @@ def separable_conv1d(x, depthwise_kernel, pointwise_kernel, strides=1, padding="
     data_format = normalize_data_format(data_format)
     x = _to_channels_last(x, data_format, 1, "separable_conv1d")
     y = _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, 1, "separable_conv1d")
-    ps = _static_shape(pointwise_kernel, "pointwise kernel", "separable_conv")
-    y = call("dot", y, call("reshape", pointwise_kernel, shape=(ps[-2], ps[-1])))
+    y = _pointwise(y, pointwise_kernel, 1, "separable_conv1d")
     return _from_channels_last(y, data_format, 1)
 
 
@@ -360,8 +352,7 @@ def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=(1, 1), padd
     data_format = normalize_data_format(data_format)
     x = _to_channels_last(x, data_format, 2, "separable_conv2d")
     y = _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, 2, "separable_conv2d")
-    ps = _static_shape(pointwise_kernel, "pointwise kernel", "separable_conv")
-    y = call("dot", y, call("reshape", pointwise_kernel, shape=(ps[-2], ps[-1])))
+    y = _pointwise(y, pointwise_kernel, 2, "separable_conv2d")
     return _from_channels_last(y, data_format, 2)
 
 

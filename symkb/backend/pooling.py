@@ -1,8 +1,7 @@
-"""Pooling and image resizing, composed from other ``K`` ops.
+"""Pooling (``pool`` nodes, ``symkb/ir/ops/pool.py``) and image resizing.
 
-Windows are gathered as in ``conv_ops.py`` (one static slice per offset);
-max pooling pads with -inf, average pooling with ``'same'`` divides by the
-number of real (unpadded) elements in each window, as TensorFlow does.
+Max pooling ignores the padding; average pooling with ``'same'`` divides by
+the number of real (unpadded) elements in each window, as TensorFlow does.
 """
 from __future__ import annotations
 
@@ -13,36 +12,25 @@ import numpy as np
 from .. import ir
 from ._util import dtype_of, shape_of, reads_variables
 from .config import normalize_data_format
-from .conv_ops import _from_channels_last, _patches, _to_channels_last, _tuple
+from .conv_ops import (_from_channels_last, _known_sizes, _padding_amounts, _to_channels_last,
+                       _tuple)
 
 call = ir.call
 
 
 def _pool(x, pool_size, strides, padding, data_format, pool_mode, rank, op):
+    """A ``pool`` node on the channels-last ``x``, transposed around it for channels_first."""
     data_format = normalize_data_format(data_format)
     if pool_mode not in ("max", "avg"):
         raise ValueError(f"{op}: invalid pool_mode {pool_mode!r}; expected 'max' or 'avg'")
     pool_size = _tuple(pool_size, rank, "pool_size", op)
     strides = _tuple(strides, rank, "strides", op)
+    if str(padding).lower() == "causal":
+        raise ValueError(f"{op}: unknown padding {padding!r}; expected 'valid' or 'same'")
     x = _to_channels_last(x, data_format, rank, op)
-    ones = (1,) * rank
-    if pool_mode == "max":
-        dtype = dtype_of(x)
-        low = np.asarray(-np.inf if dtype.startswith("float") else np.iinfo(dtype).min, dtype)
-        patches, _ = _patches(x, pool_size, strides, ones, padding, op, fill=low)
-        y = call("max", patches, axis=(rank + 1,), keepdims=False)
-    else:
-        patches, _ = _patches(x, pool_size, strides, ones, padding, op)
-        total = call("sum", patches, axis=(rank + 1,), keepdims=False)
-        if str(padding).lower() == "same":
-            # count the real (unpadded) elements of each window; the spatial sizes are
-            # static, so the counts are a constant of batch 1 (a broadcast the kernels
-            # know of, where a slice x[0:1] of an unknown batch would be an unknown size)
-            valid = np.ones((1,) + tuple(shape_of(x)[1:-1]) + (1,), dtype=dtype_of(x))
-            counts, _ = _patches(valid, pool_size, strides, ones, padding, op)
-            y = total / call("sum", counts, axis=(rank + 1,), keepdims=False)
-        else:
-            y = total / float(math.prod(pool_size))
+    sizes = _known_sizes(x, op)
+    pads, _ = _padding_amounts(sizes, pool_size, strides, (1,) * rank, padding, op)
+    y = call("pool", x, mode=pool_mode, window=pool_size, strides=strides, pads=tuple(pads))
     return _from_channels_last(y, data_format, rank)
 
 

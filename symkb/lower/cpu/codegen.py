@@ -44,13 +44,14 @@ from ..emitters import merge
 from ..errors import Unsupported
 from ..passes.rewrite import consumers
 from ..writer import SourceWriter, ir_line
-from . import arrays, elementwise, impure, loops
+from . import arrays, elementwise, impure, loops, windows
 from .loops import row_split, step_projections
 from .scalar import np_type
 from .scope import LoopScope
 
 # The cpu target's table, op -> emitter: each emitter module declares its own.
-EMITTERS = merge("cpu", elementwise.EMITTERS, arrays.EMITTERS, impure.EMITTERS, loops.EMITTERS)
+EMITTERS = merge("cpu", elementwise.EMITTERS, arrays.EMITTERS, impure.EMITTERS, loops.EMITTERS,
+                 windows.EMITTERS)
 
 # The generated module's imports: (module, names), a name "x as y" binding y.
 IMPORTS = (
@@ -60,6 +61,9 @@ IMPORTS = (
                                  "floordiv_float", "mod_float", "dropout_ref", "round_f16",
                                  "fresh_seed", "print_ref")),
     ("symkb.lower.cpu.gemm", ("pack_rhs", "gemm_serial")),
+    ("symkb.lower.cpu.conv_kernels", ("conv_packed", "conv_direct", "conv_transpose_direct",
+                                      "conv_filter_direct")),
+    ("symkb.lower.cpu.pool_kernels", ("pool_window", "pool_grad_window", "pool_select_window")),
 )
 
 # Names the generated module defines at its top.

@@ -31,6 +31,8 @@ constants only). The rules:
   ``concatenate``, ``stack``, ``expand_dims``, ``squeeze``, ``reverse``,
   ``repeat_elements``, scans, reductions and ``softmax`` along other axes are
   row-wise;
+* ``conv`` and ``conv_transpose`` of a row-wise image and an invariant
+  kernel, and the pooling ops of row-wise images, are row-wise;
 * a ``scan`` whose sequences and states are row-wise, whose constants are
   invariant and whose step is row-separable is row-wise (a ``loop``'s mask,
   time-major transposes and reversals are ordinary nodes around its scan by
@@ -162,6 +164,17 @@ def _per_row(a, x, out) -> bool:
     return True
 
 
+def _conv_rule(node, rows, invariant) -> bool:
+    """``conv`` and ``conv_transpose`` of row-wise images and an invariant kernel."""
+    x, w = node.inputs
+    return x in rows and w not in rows
+
+
+def _window_rule(node, rows, invariant) -> bool:
+    """The pooling ops: every operand is a row-wise image (batch first)."""
+    return all(t in rows for t in node.inputs)
+
+
 def _loop_rule(node, rows, invariant) -> bool:
     a = node.attrs
     seqs, states, consts, _ = split_operands(node.inputs, **a)
@@ -178,7 +191,7 @@ ROW_RULES = {
     "reshape": _reshape_rule, "join": _join_rule, "gather": _gather_rule,
     "transpose": _transpose_keeps, "expand_dims": _expand_dims_keeps, "axis": _axis_keeps,
     "axes": _axes_keeps, "tile": _tile_keeps, "pad": _pad_keeps, "per_row": _per_row,
-    "loop": _loop_rule,
+    "loop": _loop_rule, "conv": _conv_rule, "window": _window_rule,
 }
 
 

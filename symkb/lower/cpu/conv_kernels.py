@@ -1,0 +1,175 @@
+"""Compiled kernels of the convolution and pooling ops, called by generated code.
+
+Every kernel takes channels-last arrays of exactly three spatial dims,
+``(batch, d1, d2, d3, channels)``: the emitters (``windows.py``) view a 1-D
+or 2-D op's operands with unit dims added, so one compiled version per dtype
+serves every rank. Window geometry comes as ``geo``, the int64 array
+``[k1, k2, k3, s1, s2, s3, r1, r2, r3, p1, p2, p3]`` (taps, strides,
+dilations, pads before), one argument instead of twelve.
+
+``conv_packed`` is the float32 convolution without groups: an *im2col per
+row block*: ``ROWS`` output positions at a time, their windows are copied
+into a small packed buffer (one row per position, the taps' channels side by
+side, zeros where a tap reads the padding) that stays in the cache, and
+``gemm_serial`` multiplies it by the kernel packed once (``pack_rhs``) on
+the calling thread. Everything else (groups, other dtypes, the two gradient
+products, pooling) is a direct loop nest whose innermost loop runs along
+the contiguous channels. Nothing here is ``parallel=True``: the cpu
+executable runs row blocks of the batch on threads of their own.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .gemm import gemm_serial, padded
+
+ROWS = 64  # output positions one im2col block holds
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _source(o, t, j, geo):
+    """The padded input coordinate tap ``t`` of output ``o`` reads along axis ``j``."""
+    return o * geo[3 + j] + t * geo[6 + j] - geo[9 + j]
+
+
+@njit(cache=True, error_model="numpy")
+def conv_packed(x, panels, out, geo):
+    """``out = conv(x, w)`` for float32 and one group; ``panels = pack_rhs(w2)``
+    of the kernel as a ``(taps * channels, filters)`` matrix."""
+    nb, n1, n2, n3, c = x.shape
+    _, o1n, o2n, o3n, f = out.shape
+    k1, k2, k3 = geo[0], geo[1], geo[2]
+    depth = k1 * k2 * k3 * c
+    m = nb * o1n * o2n * o3n
+    patch = np.empty((ROWS, depth), dtype=np.float32)
+    wide = np.empty((ROWS, padded(f)), dtype=np.float32)  # the kernel writes whole vectors
+    out2 = out.reshape((m, f))
+    for m0 in range(0, m, ROWS):
+        rows = min(ROWS, m - m0)
+        for r in range(rows):
+            q = m0 + r
+            o3 = q % o3n
+            q //= o3n
+            o2 = q % o2n
+            q //= o2n
+            o1 = q % o1n
+            b = q // o1n
+            col = 0
+            for t1 in range(k1):
+                i1 = _source(o1, t1, 0, geo)
+                for t2 in range(k2):
+                    i2 = _source(o2, t2, 1, geo)
+                    for t3 in range(k3):
+                        i3 = _source(o3, t3, 2, geo)
+                        if 0 <= i1 < n1 and 0 <= i2 < n2 and 0 <= i3 < n3:
+                            for ch in range(c):
+                                patch[r, col + ch] = x[b, i1, i2, i3, ch]
+                        else:
+                            for ch in range(c):
+                                patch[r, col + ch] = np.float32(0.0)
+                        col += c
+        gemm_serial(patch[:rows], panels, wide[:rows])
+        for r in range(rows):
+            for j in range(f):
+                out2[m0 + r, j] = wide[r, j]
+
+
+@njit(cache=True, error_model="numpy")
+def conv_direct(x, w, out, geo, groups):
+    """``out = conv(x, w)``: any dtype, any groups; a vector of accumulators per
+    output position, the innermost loop along the filters."""
+    nb, n1, n2, n3, _ = x.shape
+    _, o1n, o2n, o3n, f = out.shape
+    k1, k2, k3, cg = w.shape[0], w.shape[1], w.shape[2], w.shape[3]
+    fg = f // groups
+    acc = np.zeros(f, dtype=out.dtype)
+    for b in range(nb):
+        for o1 in range(o1n):
+            for o2 in range(o2n):
+                for o3 in range(o3n):
+                    acc[:] = 0
+                    for t1 in range(k1):
+                        i1 = _source(o1, t1, 0, geo)
+                        if i1 < 0 or i1 >= n1:
+                            continue
+                        for t2 in range(k2):
+                            i2 = _source(o2, t2, 1, geo)
+                            if i2 < 0 or i2 >= n2:
+                                continue
+                            for t3 in range(k3):
+                                i3 = _source(o3, t3, 2, geo)
+                                if i3 < 0 or i3 >= n3:
+                                    continue
+                                for g in range(groups):
+                                    for ch in range(cg):
+                                        xv = x[b, i1, i2, i3, g * cg + ch]
+                                        for j in range(g * fg, g * fg + fg):
+                                            acc[j] += xv * w[t1, t2, t3, ch, j]
+                    for j in range(f):
+                        out[b, o1, o2, o3, j] = acc[j]
+
+
+@njit(cache=True, error_model="numpy")
+def conv_transpose_direct(g, w, out, geo, groups):
+    """``out = conv_transpose(g, w)``: each output position's cotangent times
+    the kernel, added onto the input elements its window read."""
+    nb, o1n, o2n, o3n, f = g.shape
+    _, n1, n2, n3, _ = out.shape
+    k1, k2, k3, cg = w.shape[0], w.shape[1], w.shape[2], w.shape[3]
+    fg = f // groups
+    out[:] = 0
+    for b in range(nb):
+        for o1 in range(o1n):
+            for o2 in range(o2n):
+                for o3 in range(o3n):
+                    for t1 in range(k1):
+                        i1 = _source(o1, t1, 0, geo)
+                        if i1 < 0 or i1 >= n1:
+                            continue
+                        for t2 in range(k2):
+                            i2 = _source(o2, t2, 1, geo)
+                            if i2 < 0 or i2 >= n2:
+                                continue
+                            for t3 in range(k3):
+                                i3 = _source(o3, t3, 2, geo)
+                                if i3 < 0 or i3 >= n3:
+                                    continue
+                                for gr in range(groups):
+                                    for ch in range(cg):
+                                        at = gr * cg + ch
+                                        for j in range(gr * fg, gr * fg + fg):
+                                            out[b, i1, i2, i3, at] += \
+                                                g[b, o1, o2, o3, j] * w[t1, t2, t3, ch, j]
+
+
+@njit(cache=True, error_model="numpy")
+def conv_filter_direct(x, g, out, geo, groups):
+    """``out = conv_filter_grad(x, g)``: the windows contracted with the
+    cotangent over the batch and the output positions."""
+    nb, n1, n2, n3, c = x.shape
+    _, o1n, o2n, o3n, f = g.shape
+    k1, k2, k3, cg = out.shape[0], out.shape[1], out.shape[2], out.shape[3]
+    fg = f // groups
+    out[:] = 0
+    for b in range(nb):
+        for o1 in range(o1n):
+            for o2 in range(o2n):
+                for o3 in range(o3n):
+                    for t1 in range(k1):
+                        i1 = _source(o1, t1, 0, geo)
+                        if i1 < 0 or i1 >= n1:
+                            continue
+                        for t2 in range(k2):
+                            i2 = _source(o2, t2, 1, geo)
+                            if i2 < 0 or i2 >= n2:
+                                continue
+                            for t3 in range(k3):
+                                i3 = _source(o3, t3, 2, geo)
+                                if i3 < 0 or i3 >= n3:
+                                    continue
+                                for gr in range(groups):
+                                    for ch in range(cg):
+                                        xv = x[b, i1, i2, i3, gr * cg + ch]
+                                        for j in range(gr * fg, gr * fg + fg):
+                                            out[t1, t2, t3, ch, j] += xv * g[b, o1, o2, o3, j]
