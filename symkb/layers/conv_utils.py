@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend as K
+from ..backend._util import _lift
+from ..ir import KerasTensor
 
 
 def normalize_tuple(value, n, name, layer, allow_zero=False) -> tuple:
@@ -105,3 +107,14 @@ def check_rank(input_shape, rank, layer) -> tuple:
                          f"expected ndim={rank + 2}, found ndim={len(shape)}. Full shape "
                          f"received: {shape}")
     return shape
+
+
+def read_weight(weight, like):
+    """``weight`` as a graph reads it when ``like`` is symbolic (its graph
+    tensor, so a later ``set_weights`` reaches the graph), else as it is.
+
+    A backend op whose operands are only Variables runs eagerly: a layer that
+    reshapes or slices a weight before combining it with its input reads it
+    through this first.
+    """
+    return _lift(weight) if isinstance(like, KerasTensor) else weight

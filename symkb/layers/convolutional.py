@@ -13,7 +13,7 @@ from .. import backend as K
 from .. import ir
 from . import activations, initializers
 from .base import Layer
-from .conv_utils import (channel_axis, check_rank, conv_output_length,
+from .conv_utils import (channel_axis, read_weight, check_rank, conv_output_length,
                          data_format_at_construction, deconv_output_length, normalize_padding,
                          normalize_tuple, spatial_axes)
 
@@ -117,7 +117,8 @@ class Conv(Layer):
             kstart = [0] * nd
             ksize = [-1] * nd
             kstart[-1], ksize[-1] = g * cout, cout
-            yield (K.slice(inputs, start, size), K.slice(self.kernel, kstart, ksize))
+            yield (K.slice(inputs, start, size),
+                   K.slice(read_weight(self.kernel, inputs), kstart, ksize))
 
     def compute_output_shape(self, input_shape):
         shape = check_rank(input_shape, self.rank, self)
@@ -226,7 +227,7 @@ class _ConvTranspose(Conv):
         first = self.data_format == "channels_first"
         if self.rank == 1:  # as a 2D transposed convolution over rows of one pixel
             x = K.expand_dims(x, 2 if first else 1)
-            kernel = K.expand_dims(kernel, 0)
+            kernel = K.expand_dims(read_weight(kernel, x), 0)
             sizes, strides, dilation = [1] + sizes, (1,) + strides, (1,) + dilation
         out_shape = (1, self.filters) + tuple(sizes) if first else \
             (1,) + tuple(sizes) + (self.filters,)

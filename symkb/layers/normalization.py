@@ -19,6 +19,7 @@ from .. import backend as K
 from ..ir import KerasTensor
 from . import initializers
 from .base import Layer
+from .conv_utils import read_weight
 
 
 def _axes(axis, ndim, layer) -> list:
@@ -35,10 +36,13 @@ def _axes(axis, ndim, layer) -> list:
     return sorted(out)
 
 
-def _broadcast(param, axes, ndim, shape):
-    """A weight over ``axes`` reshaped to broadcast against an ``ndim``-D input."""
+def _broadcast(param, axes, inputs):
+    """A weight over ``axes`` reshaped to broadcast against ``inputs``."""
+    shape = K.int_shape(inputs)
+    ndim = len(shape)
     if param is None or axes == [ndim - 1]:
         return param
+    param = read_weight(param, inputs)  # read by the graph, not folded to its value
     target = [shape[a] if a in axes else 1 for a in range(ndim)]
     return K.reshape(param, target)
 
@@ -77,6 +81,7 @@ class _Normalization(Layer):
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
         })
         config.update(self._specs)
+        config.pop("activity_regularizer", None)  # not in tf_keras's config of these layers
         return config
 
 
@@ -135,10 +140,10 @@ class BatchNormalization(_Normalization):
         shape = K.int_shape(inputs)
         inv = 1.0 / K.sqrt(variance + epsilon)
         if self.gamma is not None:
-            inv = inv * _broadcast(self.gamma, [axis], ndim, shape)
+            inv = inv * _broadcast(self.gamma, [axis], inputs)
         out = (inputs - mean) * inv
         if self.beta is not None:
-            out = out + _broadcast(self.beta, [axis], ndim, shape)
+            out = out + _broadcast(self.beta, [axis], inputs)
         mean, variance = K.reshape(mean, (-1,)), K.reshape(variance, (-1,))
         if self._fused(ndim):  # the moving variance follows the unbiased estimate
             count = K.sum(K.ones_like(inputs), axis=reduce) / 1.0
@@ -187,10 +192,10 @@ class LayerNormalization(_Normalization):
         variance = K.mean(K.square(inputs - mean), axis=self.axis, keepdims=True)
         inv = 1.0 / K.sqrt(variance + self.epsilon)
         if self.gamma is not None:
-            inv = inv * _broadcast(self.gamma, self.axis, ndim, shape)
+            inv = inv * _broadcast(self.gamma, self.axis, inputs)
         out = (inputs - mean) * inv
         if self.beta is not None:
-            out = out + _broadcast(self.beta, self.axis, ndim, shape)
+            out = out + _broadcast(self.beta, self.axis, inputs)
         return out
 
 
@@ -233,9 +238,9 @@ class GroupNormalization(_Normalization):
         variance = K.mean(K.square(x - mean), axis=reduce, keepdims=True)
         out = K.reshape((x - mean) / K.sqrt(variance + self.epsilon), (-1,) + shape[1:])
         if self.gamma is not None:
-            out = out * _broadcast(self.gamma, [axis], ndim, shape)
+            out = out * _broadcast(self.gamma, [axis], inputs)
         if self.beta is not None:
-            out = out + _broadcast(self.beta, [axis], ndim, shape)
+            out = out + _broadcast(self.beta, [axis], inputs)
         return out
 
     def get_config(self):
