@@ -16,3 +16,4 @@ from .pooling import (AveragePooling1D, AveragePooling2D, AveragePooling3D,  # n
 from .reshaping import (Cropping1D, Cropping2D, UpSampling1D, UpSampling2D,  # noqa: F401
                         ZeroPadding1D, ZeroPadding2D)
 from .normalization import BatchNormalization, GroupNormalization, LayerNormalization  # noqa: F401
+from .attention import AdditiveAttention, Attention  # noqa: F401
