@@ -18,3 +18,4 @@ from .reshaping import (Cropping1D, Cropping2D, UpSampling1D, UpSampling2D,  # n
 from .normalization import BatchNormalization, GroupNormalization, LayerNormalization  # noqa: F401
 from .attention import AdditiveAttention, Attention  # noqa: F401
 from .multi_head_attention import MultiHeadAttention  # noqa: F401
+from .noise import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D  # noqa: F401
