@@ -36,7 +36,8 @@ def masked_scores(scores, mask):
     return scores - _MASKED * (1.0 - K.cast(mask, K.dtype(scores)))
 
 
-def _and(a, b):
+def mask_and(a, b):
+    """Two optional bool masks combined (broadcast); None when both are None."""
     if a is None:
         return b
     if b is None:
@@ -77,7 +78,7 @@ class _BaseAttention(Layer):
         scores = self._scores(q, k)
         score_mask = None if v_mask is None else K.expand_dims(v_mask, 1)
         if use_causal_mask or self._causal:
-            score_mask = _and(score_mask, causal_mask(K.int_shape(q)[1], K.int_shape(k)[1]))
+            score_mask = mask_and(score_mask, causal_mask(K.int_shape(q)[1], K.int_shape(k)[1]))
         weights = K.softmax(masked_scores(scores, score_mask))
         if training and self.dropout > 0:
             weights = K.dropout(weights, self.dropout)
@@ -95,8 +96,12 @@ class _BaseAttention(Layer):
         return tuple(input_shape[0][:-1]) + (input_shape[1][-1],)
 
     def _config_call_kwargs(self, call_kwargs) -> dict:
-        return {k: call_kwargs[k] for k in ("use_causal_mask", "return_attention_scores")
+        return {k: bool(call_kwargs[k]) for k in ("use_causal_mask", "return_attention_scores")
                 if call_kwargs.get(k)}
+
+    def _replayed_call_kwargs(self, recorded) -> dict:
+        return {k: bool(recorded[k]) for k in ("use_causal_mask", "return_attention_scores")
+                if isinstance(recorded, dict) and recorded.get(k)}
 
     def get_config(self):
         config = super().get_config()

@@ -452,6 +452,13 @@ class Layer:
         layer made with ``call_kwargs`` (tf_keras records none for most layers)."""
         return {}
 
+    def _replayed_call_kwargs(self, recorded) -> dict:
+        """The keyword arguments a model config's inbound node (``recorded``,
+        a dict or None) gives back to a call of this layer when the model is
+        rebuilt: none for most layers; the attention layers take back their
+        boolean options (``use_causal_mask``)."""
+        return {}
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
 

@@ -19,18 +19,10 @@ import numpy as np
 
 from .. import backend as K
 from . import initializers
-from .attention import causal_mask, masked_scores
+from .attention import causal_mask, mask_and, masked_scores
 from .base import Layer
 from .conv_utils import read_weight
 from .convolutional import positive_int
-
-
-def _and(a, b):
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return K.cast(K.cast(a, "float32") * K.cast(b, "float32"), "bool")
 
 
 class MultiHeadAttention(Layer):
@@ -157,11 +149,11 @@ class MultiHeadAttention(Layer):
             if k_mask is None:
                 k_mask = v_mask
             if q_mask is not None:
-                full = _and(full, K.expand_dims(q_mask, -1))
+                full = mask_and(full, K.expand_dims(q_mask, -1))
             if k_mask is not None:
-                full = _and(full, K.expand_dims(k_mask, 1))
+                full = mask_and(full, K.expand_dims(k_mask, 1))
         if causal:
-            full = _and(full, causal_mask(tq, tk))
+            full = mask_and(full, causal_mask(tq, tk))
         return full
 
     def compute_mask(self, inputs, mask=None):
@@ -177,8 +169,12 @@ class MultiHeadAttention(Layer):
         return q[:-1] + (tuple(out) if isinstance(out, (list, tuple)) else (out,))
 
     def _config_call_kwargs(self, call_kwargs) -> dict:
-        return {k: call_kwargs[k] for k in ("use_causal_mask", "return_attention_scores")
+        return {k: bool(call_kwargs[k]) for k in ("use_causal_mask", "return_attention_scores")
                 if call_kwargs.get(k)}
+
+    def _replayed_call_kwargs(self, recorded) -> dict:
+        return {k: bool(recorded[k]) for k in ("use_causal_mask", "return_attention_scores")
+                if isinstance(recorded, dict) and recorded.get(k)}
 
     def get_config(self):
         config = super().get_config()

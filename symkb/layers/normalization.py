@@ -155,7 +155,8 @@ class BatchNormalization(_Normalization):
     def _move(self, mean, variance) -> None:
         pairs = []
         for var, value in ((self.moving_mean, mean), (self.moving_variance, variance)):
-            pairs.append((var, var * self.momentum + value * (1.0 - self.momentum)))
+            current = read_weight(var, value)  # the graph reads the variable when it runs
+            pairs.append((var, current * self.momentum + value * (1.0 - self.momentum)))
         if isinstance(mean, KerasTensor):
             self.add_update(pairs)
         else:
