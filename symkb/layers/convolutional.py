@@ -32,7 +32,7 @@ def positive_int(value, name, layer) -> int:
     return int(value)
 
 
-class Conv(Layer):
+class _Conv(Layer):
     """The N-d convolution layer behind Conv1D/2D/3D (see the module docstring)."""
 
     rank = 2
@@ -143,7 +143,7 @@ class Conv(Layer):
         return config
 
 
-class Conv1D(Conv):
+class Conv1D(_Conv):
     """1D convolution over ``(batch, steps, channels)`` (``padding='causal'`` too)."""
 
     rank = 1
@@ -155,7 +155,7 @@ class Conv1D(Conv):
                          **kwargs)
 
 
-class Conv2D(Conv):
+class Conv2D(_Conv):
     """2D convolution over images."""
 
     rank = 2
@@ -167,7 +167,7 @@ class Conv2D(Conv):
                          **kwargs)
 
 
-class Conv3D(Conv):
+class Conv3D(_Conv):
     """3D convolution over volumes."""
 
     rank = 3
@@ -179,7 +179,7 @@ class Conv3D(Conv):
                          **kwargs)
 
 
-class _ConvTranspose(Conv):
+class _ConvTranspose(_Conv):
     """Transposed convolution: kernel ``kernel_size + (filters, in_channels)``."""
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None,

@@ -11,10 +11,10 @@ from .. import backend as K
 from . import initializers
 from .base import Layer
 from .conv_utils import channel_axis, check_rank, conv_output_length
-from .convolutional import Conv, positive_int
+from .convolutional import _Conv, positive_int
 
 
-class DepthwiseConv2D(Conv):
+class DepthwiseConv2D(_Conv):
     """Each input channel convolved with its own ``depth_multiplier`` filters."""
 
     rank = 2
@@ -76,7 +76,7 @@ class DepthwiseConv2D(Conv):
         return config
 
 
-class _SeparableConv(Conv):
+class _SeparableConv(_Conv):
     """A depthwise convolution followed by a pointwise (1x1) one."""
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
