@@ -7,3 +7,15 @@ from .embedding import Embedding, Masking  # noqa: F401
 from .recurrent import GRU, LSTM, RNN, SimpleRNN  # noqa: F401
 from .recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells  # noqa: F401
 from .wrappers import Bidirectional, TimeDistributed  # noqa: F401
+from .convolutional import Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D  # noqa: F401
+from .separable import DepthwiseConv2D, SeparableConv1D, SeparableConv2D  # noqa: F401
+from .pooling import (AveragePooling1D, AveragePooling2D, AveragePooling3D,  # noqa: F401
+                      GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D,
+                      GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D,
+                      MaxPooling1D, MaxPooling2D, MaxPooling3D)
+from .reshaping import (Cropping1D, Cropping2D, UpSampling1D, UpSampling2D,  # noqa: F401
+                        ZeroPadding1D, ZeroPadding2D)
+from .normalization import BatchNormalization, GroupNormalization, LayerNormalization  # noqa: F401
+from .attention import AdditiveAttention, Attention  # noqa: F401
+from .multi_head_attention import MultiHeadAttention  # noqa: F401
+from .noise import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D  # noqa: F401

@@ -251,6 +251,26 @@ class Layer:
         (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
         return var
 
+    def add_update(self, updates) -> None:
+        """Record state updates to run with a training step: ``(variable,
+        new value)`` pairs (or a list of them), as tf_keras's ``add_update``
+        collects the assignments a layer makes in training (BatchNormalization's
+        moving statistics). Layers called eagerly assign at once instead."""
+        pairs = [updates] if isinstance(updates, tuple) else list(updates)
+        for pair in pairs:
+            if not (isinstance(pair, tuple) and len(pair) == 2
+                    and isinstance(pair[0], Variable)):
+                raise ValueError(f"Layer {self.name!r}: add_update takes (variable, value) "
+                                 f"pairs; received {pair!r}")
+        self.__dict__.setdefault("_updates", []).extend(pairs)
+
+    @property
+    def updates(self) -> list:
+        """The ``(variable, new value)`` pairs recorded by symbolic calls in
+        training (see :meth:`add_update`), this layer's then its sublayers'."""
+        own = list(self.__dict__.get("_updates", []))
+        return own + [u for layer in self._sublayers() for u in layer.updates]
+
     def _sublayers(self) -> list:
         """Layers whose weights this layer owns too (a cell, a wrapped layer)."""
         return []
@@ -430,6 +450,13 @@ class Layer:
     def _config_call_kwargs(self, call_kwargs) -> dict:
         """The keyword arguments a model config records for a call of this
         layer made with ``call_kwargs`` (tf_keras records none for most layers)."""
+        return {}
+
+    def _replayed_call_kwargs(self, recorded) -> dict:
+        """The keyword arguments a model config's inbound node (``recorded``,
+        a dict or None) gives back to a call of this layer when the model is
+        rebuilt: none for most layers; the attention layers take back their
+        boolean options (``use_causal_mask``)."""
         return {}
 
     def __repr__(self) -> str:

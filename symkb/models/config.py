@@ -171,7 +171,9 @@ def functional_from_config(config, custom_objects=None):
                 if not all((a[0], a[1]) in outputs for a in args):
                     break
                 tensors = [_output(outputs, a, f"layer {name!r}") for a in args]
-                result = layer(tensors[0] if len(tensors) == 1 else tensors)
+                recorded = args[0][3] if args and len(args[0]) > 3 else None
+                result = layer(tensors[0] if len(tensors) == 1 else tensors,
+                               **layer._replayed_call_kwargs(recorded))
                 outputs[(name, done + offset)] = flatten(result)
                 done += 1
                 progressed = True

@@ -107,6 +107,11 @@ class Model(InferenceOnly, Layer):
     def _tracked_layers(self) -> list:
         return self.layers
 
+    @property
+    def updates(self) -> list:
+        """The ``(variable, value)`` updates its layers' training calls recorded."""
+        return [u for layer in self.layers for u in layer.updates]
+
     def get_layer(self, name=None, index=None):
         """The layer called ``name``, or at position ``index`` of ``model.layers``."""
         if index is not None:
