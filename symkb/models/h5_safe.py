@@ -18,12 +18,26 @@ on first use and names the extra when it is missing.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
 
 from ..ir import limits
 from ..ir.errors import FileFormatError
+
+
+@contextlib.contextmanager
+def damage_reported(source: str):
+    """HDF5's own errors while reading (``OSError``, ``KeyError``, ``RuntimeError``
+    from a damaged file) as a :class:`~symkb.ir.errors.FileFormatError`."""
+    try:
+        yield
+    except (FileNotFoundError, PermissionError):
+        raise
+    except (OSError, KeyError, RuntimeError, TypeError, AttributeError) as exc:
+        raise FileFormatError(f"{source}: a damaged HDF5 file ({type(exc).__name__}: {exc})",
+                              field="hdf5") from None
 
 
 def h5py_module(action: str):
@@ -81,21 +95,26 @@ def check_dataset(obj, where: str) -> tuple:
     """The shape of dataset ``obj`` after the checks of the module docstring
     (limits accounted: call once per dataset read)."""
     h5py = h5py_module(where)
+    label = (obj.name or "?").lstrip("/")
     if not isinstance(obj, h5py.Dataset):
-        raise FileFormatError(f"{where}: {obj.name!r} is not a dataset", field=obj.name)
+        raise FileFormatError(f"{where}: {label!r} is not a dataset", field=label)
     if obj.is_virtual or obj.external:
-        raise FileFormatError(f"{where}: dataset {obj.name!r} keeps its values in other "
+        raise FileFormatError(f"{where}: dataset {label!r} keeps its values in other "
                               "files (external or virtual storage), which symkb never "
-                              "reads", field=obj.name)
+                              "reads", field=label)
     dtype = obj.dtype
     if dtype.kind not in "fiub" or dtype.fields is not None or dtype.itemsize > 8:
-        raise FileFormatError(f"{where}: dataset {obj.name!r} holds {dtype} values; weights "
-                              "are numbers", field=obj.name)
+        raise FileFormatError(f"{where}: dataset {label!r} holds {dtype} values; weights "
+                              "are numbers", field=label)
     shape = obj.shape
     if shape is None:
-        raise FileFormatError(f"{where}: dataset {obj.name!r} has no shape (an empty "
-                              "dataspace)", field=obj.name)
-    limits.check_array(shape, f"{where}: dataset {obj.name!r}")
+        raise FileFormatError(f"{where}: dataset {label!r} has no shape (an empty "
+                              "dataspace)", field=label)
+    field = f"{where}: dataset {label!r}"
+    if limits.loading():
+        limits.check_array(shape, field)
+    else:  # model.load_weights outside a load: one array still has its limit
+        limits.element_count(shape, field)
     return tuple(shape)
 
 

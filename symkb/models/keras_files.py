@@ -95,14 +95,15 @@ def load_archive(filepath: str, custom_objects=None, safe_mode: bool = True):
         raise FileFormatError(f"load_model: {filepath}: its model.weights.h5 is not HDF5",
                               field="model.weights.h5")
     from .weights_io import set_from_h5
-    with h5_safe.open_file(io.BytesIO(weights), "load_model") as f:
+    with h5_safe.damage_reported(filepath), \
+            h5_safe.open_file(io.BytesIO(weights), "load_model") as f:
         set_from_h5(model, f, filepath)
     return model
 
 
 def load_legacy_h5(filepath: str, custom_objects=None, safe_mode: bool = True):
     """The model in a legacy HDF5 ``.h5`` file (see the module docstring)."""
-    with safe_io.open_regular(filepath) as stream, \
+    with safe_io.open_regular(filepath) as stream, h5_safe.damage_reported(filepath), \
             h5_safe.open_file(stream, "load_model") as f:
         if "model_config" not in f.attrs:
             raise FileFormatError(

@@ -163,12 +163,19 @@ class _H5Store:
         self.shapes: dict = {}
         self._objects: dict = {}
 
-        def visit(name, obj):
-            if isinstance(obj, h5py.Dataset):
-                self.shapes[name] = h5_safe.check_dataset(obj, self._where)
-                self._objects[name] = obj
+        links: list = []  # collected first: h5py's walk must not be left by an exception
+        self._file.visititems_links(lambda name, link: links.append((name, link)) and None)
         try:
-            self._file.visititems(visit)
+            for name, link in links:
+                if not isinstance(link, h5py.HardLink):
+                    raise FileFormatError(f"{self._where}: {name!r} is a "
+                                          f"{type(link).__name__}; symkb follows only hard "
+                                          "links (a link never makes it open another file)",
+                                          field=name)
+                obj = self._file[name]
+                if isinstance(obj, h5py.Dataset):
+                    self.shapes[name] = h5_safe.check_dataset(obj, self._where)
+                    self._objects[name] = obj
         except (ValueError, FileFormatError):
             self.close()
             raise
