@@ -324,3 +324,37 @@ def test_the_mutations_produce_loadable_and_refused_examples(seeds):
         except FileFormatError:
             outcomes.add("refused")
     assert outcomes == {"loaded", "refused"}
+
+
+# -- Keras files (tf_keras's .keras archive and legacy .h5, tests/goldens/keras_files) -----
+
+KERAS_GOLDENS = os.path.join(os.path.dirname(__file__), "goldens", "keras_files")
+
+
+def mutate_keras_archive(r: random.Random, data: bytes) -> bytes:
+    """A tf_keras .keras archive with its config and/or weights file mutated."""
+    import io
+    import zipfile
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    if r.random() < 0.6:
+        members["config.json"] = json.dumps(mutate_json(r, json.loads(members["config.json"])))
+    if r.random() < 0.5:
+        members["model.weights.h5"] = mutate_bytes(r, members["model.weights.h5"])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, member in members.items():
+            if r.random() > 0.05:
+                archive.writestr(name, member)
+    return buffer.getvalue()
+
+
+@FUZZ
+@given(r=st.randoms(use_true_random=False), name=st.sampled_from(["lstm", "dense_stack"]),
+       kind=st.sampled_from([".tfk.keras", ".tfk.h5"]))
+def test_fuzz_keras_files(tmp_path_factory, r, name, kind):
+    pytest.importorskip("h5py")
+    with open(os.path.join(KERAS_GOLDENS, name + kind), "rb") as f:
+        data = f.read()
+    data = mutate_keras_archive(r, data) if kind.endswith(".keras") else mutate_bytes(r, data)
+    _check(load_model, _write(tmp_path_factory.mktemp("k"), data, "m" + kind))

@@ -1,8 +1,8 @@
 """Which files load_model and `symkb inspect` read, and which they refuse.
 
 tf_keras's own files (a .keras archive, an .h5 model, written by tf_keras in
-tools/goldens_saving.py) are refused with an error that says what the file is
-and what to do, never read as an architecture with fresh weights. Every file
+tools/goldens_saving.py) are read with their weights; a weights-only file is
+explained, never read as an architecture with fresh weights. Every file
 model.save writes, under any name, is read back by both."""
 import io
 import json
@@ -38,31 +38,34 @@ def inspect(path, capsys):
     return code, captured.out, captured.err
 
 
-def test_a_tf_keras_keras_file_is_refused_not_read_with_fresh_weights(capsys):
+def test_a_tf_keras_keras_file_loads_with_its_weights(capsys):
     path = GOLDENS / "saving" / "mlp.keras"
     assert DOC["save_formats"]["m.keras"] == {
         "kind": "zip", "members": ["config.json", "metadata.json", "model.weights.h5"]}
-    with pytest.raises(ForeignModelFileError) as info:
-        load_model(path)
-    message = str(info.value)
-    for part in ("is a tf_keras .keras archive", "cannot read tf_keras models yet",
-                 "fresh, wrong weights", "model.load_weights(path)",
-                 "set_weights(tf_model.get_weights())"):
-        assert part in message, part
+    model = load_model(path)
+    reference = load_model(path)  # the same architecture, weights from the weights file
+    rng = np.random.default_rng(3)
+    reference.set_weights([rng.uniform(-1, 1, w.shape).astype(w.dtype)
+                           for w in reference.weights])
+    reference.load_weights(path)
+    for a, b in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(a, b)
     code, out, err = inspect(path, capsys)
-    assert code == 1 and out == ""
-    assert err.startswith("symkb: error: ForeignModelFileError: ") and \
-        "tf_keras .keras archive" in err
+    assert code == 0, err
+    assert "Total params:" in out
 
 
-def test_a_tf_keras_h5_file_is_refused(capsys):
+def test_a_tf_keras_h5_file_loads_and_a_weights_file_is_explained(capsys):
     path = GOLDENS / "saving" / "mlp.h5"
     assert DOC["save_formats"]["m.h5"] == {"kind": "hdf5"}
-    with pytest.raises(ForeignModelFileError, match=r"is an HDF5 file \(tf_keras's legacy .h5 "
-                                                    r"model format"):
-        load_model(path)
-    code, _, err = inspect(path, capsys)
-    assert code == 1 and "ForeignModelFileError" in err and "UnicodeDecodeError" not in err
+    from_h5 = load_model(path)
+    from_keras = load_model(GOLDENS / "saving" / "mlp.keras")
+    assert [w.shape for w in from_h5.weights] == [w.shape for w in from_keras.weights]
+    code, out, err = inspect(path, capsys)
+    assert code == 0 and "Total params:" in out and "UnicodeDecodeError" not in err
+    with pytest.raises(ModelFormatError, match=r"without a model config .*"
+                                               r"model.load_weights\(path\)"):
+        load_model(GOLDENS / "saving" / "mlp.weights.h5")
     code, _, err = inspect(GOLDENS / "saving" / "mlp.weights.h5", capsys)
     assert code == 1 and "model.load_weights(path)" in err
 
@@ -106,13 +109,13 @@ def test_a_loader_never_fills_in_what_it_cannot_read(tmp_path):
         load_model(tmp_path / "binary")
 
 
-# tf_keras's extensions: symkb cannot write those formats, so model.save refuses
-# them; under any other name it writes its own format.
-REFUSED = [".keras", ".h5", ".hdf5", ".weights.h5", ".KERAS"]
+# tf_keras's extensions: model.save writes tf_keras's formats there (read back by
+# tf_keras's load_model); under any other name it writes its own format.
+TF_KERAS = [".keras", ".h5", ".hdf5", ".weights.h5", ".KERAS"]
 WRITTEN = ["", ".symkb", ".zip", ".json", ".npz", ".bin", "folder/"]
 
 
-@pytest.mark.parametrize("suffix", REFUSED + WRITTEN)
+@pytest.mark.parametrize("suffix", TF_KERAS + WRITTEN)
 def test_newcomer_saves_under_every_name_and_inspects_it(tmp_path, capsys, suffix):
     model = gru_model()
     x = np.random.default_rng(0).standard_normal((3, 6, 3)).astype("float32")
@@ -123,15 +126,13 @@ def test_newcomer_saves_under_every_name_and_inspects_it(tmp_path, capsys, suffi
         path.mkdir()
     else:
         path = tmp_path / f"m{suffix}"
-    if suffix in REFUSED:
+    if suffix in TF_KERAS:
         tf_keras_kind = DOC["save_formats"].get(f"m{suffix}")
-        if tf_keras_kind is not None:  # what tf_keras writes there instead
+        if tf_keras_kind is not None:  # what tf_keras writes there: symkb writes the same
             assert tf_keras_kind.get("kind") in ("zip", "hdf5")
-        with pytest.raises(ValueError, match=r"is a tf_keras file format, which symkb cannot "
-                                             r"write yet. Received: filepath="):
             model.save(path)
-        assert not path.exists()
-        return
+            assert (path.read_bytes()[:4] == b"PK\x03\x04") == (tf_keras_kind["kind"] == "zip")
+            path.unlink()
     model.save(path)
     again = load_model(path)
     np.testing.assert_array_equal(again.predict(x, verbose=0), expected)

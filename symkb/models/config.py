@@ -74,7 +74,13 @@ def serialize_layer(layer) -> dict:
 def deserialize_layer(config, custom_objects=None):
     """A layer or model from ``{"class_name", "config", ...}`` (extra keys ignored)."""
     check_layer_entry(config, "layer")
-    cls = layer_class(config["class_name"], custom_objects)
+    try:
+        cls = layer_class(config["class_name"], custom_objects)
+    except ValueError as exc:
+        name = config["config"].get("name")
+        if not isinstance(name, str):
+            raise
+        raise ValueError(f"model config: layer {name!r}: {exc}") from None
     try:
         if hasattr(cls, "from_config"):
             try:

@@ -1,18 +1,15 @@
 """What a model file is, told from its contents, and the files symkb refuses.
 
 symkb reads its own formats (the zip or folder ``model.save`` writes, a
-``to_json()`` document) and refuses, with an error that says what the file is
-and what to do, the files of tf_keras and TensorFlow that it cannot read:
+``to_json()`` document) and Keras's (:func:`keras_kind`: a tf_keras or Keras
+3 ``.keras`` archive, a legacy HDF5 ``.h5`` model; read by
+:mod:`symkb.models.keras_files`), whatever the file is called. It refuses,
+with an error that says what the file is and what to do, a TensorFlow
+SavedModel folder (``saved_model.pb``), which needs TensorFlow.
 
-* a tf_keras ``.keras`` archive (``config.json`` + ``metadata.json`` +
-  ``model.weights.h5``): symkb cannot read tf_keras weights yet, and building
-  the architecture with fresh weights would give wrong predictions silently;
-* an HDF5 file (tf_keras's legacy ``.h5`` model, or a ``.weights.h5`` weights
-  file, which ``model.load_weights`` reads);
-* a TensorFlow SavedModel folder (``saved_model.pb``).
-
-Saving under tf_keras's extensions (``.keras``, ``.h5``, ``.hdf5``) is refused
-too: a symkb archive under such a name would be a tf_keras file in name only.
+``model.save`` writes Keras's formats under their extensions (``.keras``,
+``.h5``, ``.hdf5``; :mod:`symkb.models.keras_write`) and symkb's own under
+any other name.
 """
 from __future__ import annotations
 
@@ -26,10 +23,8 @@ from ..utils import safe_io
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 TF_KERAS_EXTENSIONS = (".keras", ".h5", ".hdf5")
 
-_MOVE_HINT = ("To use a tf_keras model in symkb, build the same model in symkb (or "
-              "symkb.models.model_from_json(tf_model.to_json())) and call "
-              "set_weights(tf_model.get_weights()); then model.save(path) writes symkb's "
-              "own format, which symkb.models.load_model reads.")
+_MOVE_HINT = ("To use a TensorFlow SavedModel in symkb, save the model from tf_keras as "
+              "model.save('model.keras'), which symkb.models.load_model reads.")
 
 
 class ForeignModelFileError(FileFormatError):
@@ -63,9 +58,27 @@ def is_tf_keras_archive(names) -> bool:
     return "metadata.json" in names or "model.weights.h5" in names
 
 
+def keras_kind(path) -> str | None:
+    """``"archive"`` for a tf_keras or Keras 3 ``.keras`` zip, ``"hdf5"`` for an
+    HDF5 file, else None (told by content, never by name)."""
+    path = os.fspath(path)
+    if not is_regular_file(path):
+        return None
+    if is_hdf5(path):
+        return "hdf5"
+    if safe_io.is_zip(path):
+        # a damaged archive is reported by safe_io as such (a FileFormatError)
+        with safe_io.open_archive(path) as archive:
+            names = archive.namelist()
+        if is_tf_keras_archive(names):
+            return "archive"
+    return None
+
+
 def refuse_foreign(path, action: str = "load_model") -> None:
-    """Raise :class:`ForeignModelFileError` when ``path`` is a tf_keras or
-    TensorFlow model file (a ``.keras`` archive, HDF5, a SavedModel folder).
+    """Raise :class:`ForeignModelFileError` when ``path`` is a model file of
+    tf_keras or TensorFlow that is not symkb's own format (a ``.keras``
+    archive, HDF5, a SavedModel folder): ``action`` reads symkb's format only.
 
     Args:
         path: the file or folder about to be read.
@@ -87,39 +100,15 @@ def refuse_foreign(path, action: str = "load_model") -> None:
     if is_hdf5(path):
         raise ForeignModelFileError(
             f"{action}: {path} is an HDF5 file (tf_keras's legacy .h5 model format, or "
-            "a .weights.h5 weights file); symkb cannot read tf_keras models from HDF5 "
-            "yet. A .weights.h5 file is read by model.load_weights(path) on a model "
-            f"with the same layers. {_MOVE_HINT}")
+            "a .weights.h5 weights file), not symkb's own format: "
+            "symkb.models.load_model(path) reads an .h5 model, and model.load_weights(path) "
+            "a .weights.h5 file into a model with the same layers.")
     if zipfile.is_zipfile(path):
         # a damaged archive is reported by safe_io as such (a FileFormatError)
         with safe_io.open_archive(path) as archive:
             names = archive.namelist()
         if is_tf_keras_archive(names):
             raise ForeignModelFileError(
-                f"{action}: {path} is a tf_keras .keras archive (members {sorted(names)}); "
-                "symkb.models.load_model cannot read tf_keras models yet, and building the "
-                "model from its config.json alone would give it fresh, wrong weights. Its "
-                "weights can be read into a symkb model built with the same layers: "
-                f"model.load_weights(path). {_MOVE_HINT}")
-
-
-def refuse_tf_keras_name(path, action: str = "save") -> None:
-    """Raise ``ValueError`` when ``path`` ends in a tf_keras extension.
-
-    symkb writes its own zip; under ``.keras``/``.h5``/``.hdf5`` it would
-    pose as a tf_keras file that tf_keras cannot load.
-
-    Args:
-        path: the file about to be written.
-        action: the method writing it, named in the message.
-    """
-    name = os.fspath(path)
-    lowered = str(name).lower()
-    for ext in TF_KERAS_EXTENSIONS:
-        if lowered.endswith(ext):
-            raise ValueError(
-                f"{action}: {ext!r} is a tf_keras file format, which symkb cannot write "
-                "yet. Received: filepath=" + repr(str(name)) + ". Save symkb's own format "
-                "under another name (for example 'model.symkb', or a folder), which "
-                "symkb.models.load_model and `symkb inspect` read; for weights only, "
-                "model.save_weights('model.weights.h5') writes tf_keras's weights layout.")
+                f"{action}: {path} is a tf_keras .keras archive (members {sorted(names)}), "
+                "not symkb's own format: symkb.models.load_model(path) reads it (config "
+                "and weights), model.load_weights(path) its weights alone.")

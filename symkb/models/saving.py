@@ -41,7 +41,7 @@ from ..ir.serialize import to_dict
 from ..utils import safe_io
 from ..utils.atomic import write_atomic
 from .config import deserialize_layer, serialize_layer
-from .file_kinds import refuse_foreign, refuse_tf_keras_name
+from .file_kinds import TF_KERAS_EXTENSIONS, keras_kind, refuse_foreign
 from .folder_save import read_folder, write_folder
 
 FORMAT = "symkb-model"
@@ -130,13 +130,19 @@ def save_model(model, filepath, overwrite: bool = True, include_graph: bool = Tr
     Args:
         model: a Sequential or functional Model.
         filepath: the archive to write, or an existing directory to write
-            ``config.json`` and ``model.weights.npz`` into.
+            ``config.json`` and ``model.weights.npz`` into; a name ending in
+            ``.keras`` gets tf_keras's ``.keras`` archive, one ending in
+            ``.h5``/``.hdf5`` its legacy HDF5 model (both read by tf_keras's
+            ``load_model``; :mod:`symkb.models.keras_write`).
         overwrite: replace an existing archive (else ``FileExistsError``).
         include_graph: store the model's graph (without values) too, for
             inspection tools.
     """
     filepath = os.fspath(filepath)
-    refuse_tf_keras_name(filepath, "model.save")
+    if str(filepath).lower().endswith(TF_KERAS_EXTENSIONS) and not os.path.isdir(filepath):
+        from .keras_write import save_keras_file
+        save_keras_file(model, filepath, overwrite)
+        return
     text, weights = _documents(model, include_graph)
     if os.path.isdir(filepath):
         write_folder(filepath, json.loads(text), weights, overwrite,
@@ -232,14 +238,19 @@ def _read_saved(filepath: str):
     return doc, weights
 
 
-def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002 (tf_keras's name)
-    """A model saved with ``model.save(filepath)`` (or a ``to_json()`` file).
+def load_model(filepath, custom_objects=None, compile=True,  # noqa: A002 (tf_keras's name)
+               safe_mode=True):
+    """A model saved with ``model.save(filepath)`` (or a ``to_json()`` file), or
+    by tf_keras 2.x or Keras 3 (a ``.keras`` archive or a legacy ``.h5`` model;
+    :mod:`symkb.models.keras_files`), told by content.
 
     Args:
         filepath: the archive, directory or JSON file.
         custom_objects: optional ``{class name: class}`` for non-symkb layers.
         compile: accepted for tf_keras compatibility (symkb compiles on first
             predict).
+        safe_mode: refuse Lambda layers in Keras files (their Python code is
+            run only when this is False; Keras's rule).
 
     Returns:
         The model, with its saved weights.
@@ -253,6 +264,15 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002 (tf_k
             (:mod:`symkb.ir.limits`); ``FileNotFoundError`` when
             ``filepath`` is absent.
     """
+    path = os.fspath(filepath)
+    kind = keras_kind(path) if os.path.exists(path) else None
+    if kind is not None:
+        from . import keras_files
+        fmt = "Keras .keras archive" if kind == "archive" else "Keras HDF5 model"
+        with limits.reading(path, fmt, ModelFormatError):
+            if kind == "archive":
+                return keras_files.load_archive(path, custom_objects, safe_mode)
+            return keras_files.load_legacy_h5(path, custom_objects, safe_mode)
     doc, weights = read_saved(filepath)
     with limits.reading(os.fspath(filepath), "symkb model", ModelFormatError):
         model = _from_architecture(doc.get("model") if doc.get("format") == FORMAT else doc,

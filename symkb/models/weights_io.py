@@ -31,8 +31,10 @@ import numpy as np
 
 from ..backend.session import to_snake_case
 from ..layers.base import Layer
+from ..ir.errors import FileFormatError
 from ..utils import safe_io
 from ..utils.atomic import write_atomic
+from . import h5_safe
 from .config import class_name_of
 from .file_kinds import HDF5_SIGNATURE, is_hdf5, is_tf_keras_archive
 
@@ -144,36 +146,46 @@ def _h5_bytes(model, arrays: dict) -> bytes:
 
 
 class _H5Store:
-    """The datasets of a ``.weights.h5`` file: shapes first, values on demand."""
+    """The datasets of a ``.weights.h5`` file: shapes first (checked by
+    :mod:`symkb.models.h5_safe`: limits, no links to other files), values on demand."""
 
-    def __init__(self, source, filepath: str):
+    def __init__(self, source, filepath: str, opened=None):
         h5py = _h5py("load_weights")
-        self._file = h5py.File(source, "r")
+        self._owned = opened is None
+        self._file = h5_safe.open_file(source, "load_weights") if opened is None else opened
+        self._where = f"load_weights: {filepath}"
         if "layer_names" in self._file.attrs or "model_weights" in self._file:
-            self._file.close()
+            self.close()
             raise ValueError(f"load_weights: {filepath} holds weights in tf_keras's legacy "
                              "HDF5 layout (save_weights to a name ending in .h5), which symkb "
                              "does not read; in tf_keras, save them with "
                              "model.save_weights('model.weights.h5') instead")
         self.shapes: dict = {}
+        self._objects: dict = {}
 
-        def visit(name, obj):
-            if isinstance(obj, h5py.Dataset):
-                if obj.dtype.kind not in "fiub":
-                    raise ValueError(f"load_weights: {filepath}: dataset {name!r} holds "
-                                     f"{obj.dtype} values; weights are numbers")
-                self.shapes[name] = tuple(obj.shape)
+        links: list = []  # collected first: h5py's walk must not be left by an exception
+        self._file.visititems_links(lambda name, link: links.append((name, link)) and None)
         try:
-            self._file.visititems(visit)
-        except ValueError:
-            self._file.close()
+            for name, link in links:
+                if not isinstance(link, h5py.HardLink):
+                    raise FileFormatError(f"{self._where}: {name!r} is a "
+                                          f"{type(link).__name__}; symkb follows only hard "
+                                          "links (a link never makes it open another file)",
+                                          field=name)
+                obj = self._file[name]
+                if isinstance(obj, h5py.Dataset):
+                    self.shapes[name] = h5_safe.check_dataset(obj, self._where)
+                    self._objects[name] = obj
+        except (ValueError, FileFormatError):
+            self.close()
             raise
 
     def read(self, path: str) -> np.ndarray:
-        return self._file[path][()]
+        return h5_safe.read_checked(self._objects[path], self._where)
 
     def close(self) -> None:
-        self._file.close()
+        if self._owned:
+            self._file.close()
 
 
 class _NpzStore:
@@ -221,6 +233,12 @@ def _open_store(filepath: str):
                      "TensorFlow checkpoints are not read)")
 
 
+def set_from_h5(model, h5file, filepath: str) -> None:
+    """Set ``model``'s weights from an open ``.weights.h5`` (the one inside a
+    ``.keras`` archive): every path present, with the model's shapes."""
+    _assign(model, _H5Store(None, filepath, opened=h5file), filepath)
+
+
 def load_weights(model, filepath, skip_mismatch: bool = False) -> None:
     """Set ``model``'s weights from a file ``save_weights`` (symkb's or tf_keras's) wrote.
 
@@ -240,8 +258,12 @@ def load_weights(model, filepath, skip_mismatch: bool = False) -> None:
                          "every weight from the file or none")
     _check_built(model, "load_weights")
     filepath = os.fspath(filepath)
+    _assign(model, _open_store(filepath), filepath)
+
+
+def _assign(model, store, filepath: str) -> None:
+    """Every weight of ``model`` from ``store``, or none (the store is closed)."""
     expected = weight_paths(model)
-    store = _open_store(filepath)
     try:
         missing = [p for p in expected if p not in store.shapes]
         extra = sorted(p for p in store.shapes if p not in expected)

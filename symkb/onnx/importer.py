@@ -1,0 +1,9 @@
+"""ONNX model -> symkb graph (written next)."""
+
+
+def load(path):
+    raise NotImplementedError
+
+
+def from_onnx(model):
+    raise NotImplementedError
