@@ -1,24 +1,36 @@
 #!/usr/bin/env python3
 """Gradient benchmark: loss and gradients w.r.t. every weight, W1-W5 (W1g-W5g).
 
-    python benchmarks/grad.py [--workloads W1,W2] [--repeats 7] [--impls jax,torch,symkb]
+    python benchmarks/grad.py [--workloads W1,W2] [--repeats 7]
+        [--impls torch,jax,tf,pytensor,symkb]
+        [--tf-python /opt/tfenv/bin/python] [--pytensor-python PYTHON]
 
 The loss is the mean squared error of the full output sequence (batch,
 time, units) against a fixed target; the gradients are taken w.r.t. the
 recurrent layer's kernel, recurrent kernel and bias (tf_keras layout, the
-weights of ``rnn.py``). Each implementation returns the loss and the three
-gradients; before it is timed it is checked against symkb's numpy
-interpreter (relative max difference < 1e-3 on every gradient): a failing
-one is reported, never timed. Median of >= 7 calls after warm-up, first
-call (the compile) apart, 2 threads everywhere, ratios to the best peer in
-one run.
+weights and data of ``rnn.py``, the same for everyone). Each implementation
+returns the loss and the three gradients; before it is timed it is checked
+against symkb's numpy interpreter (relative max difference < ``--tol`` on
+the loss and every gradient): a failing one is reported, never timed. After
+the timing every implementation is also compared with every other (the
+"pairwise" line). Median of >= 7 calls after warm-up (more until 0.25 s
+are timed), first call (the trace / compile) apart, 2 threads everywhere,
+one markdown table with symkb's ratio to the best peer.
 
-Peers (each an optional import):
-  jax     jax.jit(jax.value_and_grad(loss)) of a lax.scan step loop
-  torch   nn.RNN / nn.LSTM / nn.GRU forward, loss.backward()
+Peers (each optional; a missing one is named under the table):
+  torch       nn.RNN / nn.LSTM / nn.GRU forward, loss.backward() (eager autograd)
+  jax         jax.jit(jax.value_and_grad(loss)) of rnn.py's lax.scan, both forms
+              of the input projection (per step; ``jax hoisted``: one GEMM)
+  tf.fn       tf.GradientTape inside tf.function, K.rnn over the cell's step
+  tf.fn+XLA   the same with jit_compile=True     (tf: both forms, in --tf-python)
+  pytensor    pytensor.grad of a scan, mode NUMBA (C mode only with a printed
+              note), in --pytensor-python: PyTensor pins an older numba
+The tf and pytensor peers run in a subprocess of their interpreter
+(``peers_tf.py``, ``peers_pytensor.py``; ``peer_io.py`` carries the weights,
+data and reference there and the timings and gradients back).
 symkb:
   symkb cpu      K.function([x, y], [loss] + K.gradients(loss, weights)), target cpu
-  symkb interp   the same on the interpreter (the reference; timed on W1/W4 only)
+  symkb interp   the same on the interpreter: the reference (not timed)
 """
 from __future__ import annotations
 
@@ -27,6 +39,8 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import peer_io  # noqa: E402  (standard library only: nothing loads a BLAS yet)
 
 
 def parse_args(argv=None):
@@ -34,29 +48,33 @@ def parse_args(argv=None):
     p.add_argument("--workloads", default="W1,W2,W3,W4,W5")
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--min-time", type=float, default=0.25,
+                   help="keep timing past --repeats until this many seconds are timed")
+    p.add_argument("--wait-quiet", type=float, default=5.0,
+                   help="before each timing wait up to S s for other processes to idle")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--impls", default="jax,torch,symkb",
-                   help="comma-separated subset of jax,torch,symkb")
+    p.add_argument("--impls", default="torch,jax,tf,pytensor,symkb",
+                   help="comma-separated subset of torch,jax,tf,pytensor,symkb")
+    p.add_argument("--tf-python", default=os.environ.get("SYMKB_BENCH_TF_PYTHON")
+                   or ("/opt/tfenv/bin/python" if os.path.exists("/opt/tfenv/bin/python")
+                       else sys.executable),
+                   help="the interpreter that has tensorflow and tf_keras")
+    p.add_argument("--pytensor-python", default=os.environ.get("SYMKB_BENCH_PYTENSOR_PYTHON")
+                   or sys.executable, help="the interpreter that has pytensor")
     p.add_argument("--tol", type=float, default=1e-3)
     return p.parse_args(argv)
 
 
 if __name__ == "__main__":
     ARGS = parse_args()
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "NUMBA_NUM_THREADS", "XLA_FLAGS"):
-        if var == "XLA_FLAGS":
-            os.environ.setdefault(var, "--xla_cpu_multi_thread_eigen=true "
-                                       f"intra_op_parallelism_threads={ARGS.threads}")
-        else:
-            os.environ[var] = str(ARGS.threads)
+    AFFINITY = peer_io.setup_threads(ARGS.threads)
 
-sys.path.insert(0, HERE)
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-import rnn  # noqa: E402  (workloads, weights and timing of the forward benchmark)
+import ratios  # noqa: E402
+import rnn  # noqa: E402  (workloads, weights and the JAX scan of the forward benchmark)
 
 F32 = np.float32
 
@@ -78,12 +96,12 @@ def make_symkb(wl, target):
     return lambda x, t: f([x, t])
 
 
-def make_jax(wl):
+def make_jax(wl, hoist=False):
     """jit(value_and_grad) of ``rnn.jax_forward`` (the forward benchmark's scan)."""
     import jax
     import jax.numpy as jnp
 
-    fwd = rnn.jax_forward(wl)
+    fwd = rnn.jax_forward(wl, hoist)
 
     def loss_fn(p, x, t):
         return jnp.mean((fwd(p, x) - t) ** 2)
@@ -92,7 +110,7 @@ def make_jax(wl):
     f = jax.jit(jax.value_and_grad(loss_fn))
 
     def run(x, t):
-        value, g = f(params, x, t)
+        value, g = f(params, jax.device_put(x), jax.device_put(t))
         bias = np.stack([g["b_in"], g["b_rec"]]) if wl.cell == "gru" else g["b_in"]
         return [np.asarray(value), np.asarray(g["k"]), np.asarray(g["r"]), np.asarray(bias)]
     return run
@@ -100,7 +118,12 @@ def make_jax(wl):
 
 def make_torch(wl):
     import torch
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+    threads = int(os.environ.get("OMP_NUM_THREADS", "2"))
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(threads)
+    except RuntimeError:  # already set by an earlier workload
+        pass
     k, r, b = wl.weights
     u = wl.units
     cls = {"simple": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[wl.cell]
@@ -131,70 +154,114 @@ def make_torch(wl):
         gr = back(net.weight_hh_l0.grad.numpy().T)
         gbi = back(net.bias_ih_l0.grad.numpy())
         gbh = back(net.bias_hh_l0.grad.numpy())
-        gb = np.stack([gbi, gbh]) if wl.cell == "gru" else gbi + gbh
+        # torch's b_ih and b_hh enter a SimpleRNN/LSTM step as one sum, so
+        # each one's gradient is already the keras bias' gradient
+        gb = np.stack([gbi, gbh]) if wl.cell == "gru" else gbi
         return [loss.detach().numpy(), gk, gr, gb]
     return run
 
 
-def check(got, ref, tol):
-    """The largest difference over the gradients, relative to each one's scale."""
-    worst = 0.0
-    for g, r in zip(got[1:], ref[1:]):
-        g, r = np.asarray(g, np.float64), np.asarray(r, np.float64)
-        if g.shape != r.shape:
-            return float("inf")
-        worst = max(worst, float(np.abs(g - r).max() / (np.abs(r).max() + 1e-12)))
-    return worst
+def in_process(wl, x, t):
+    """(name, family, build) of the peers and symkb that run in this process;
+    ``build()`` returns the implementation as a call without arguments."""
+    factories = [("torch", "torch", make_torch, {}),
+                 ("jax", "jax", make_jax, {}),
+                 ("jax hoisted", "jax", make_jax, {"hoist": True}),
+                 ("symkb cpu", "symkb", make_symkb, {"target": "cpu"})]
+
+    def builder(factory, kw):
+        def build():
+            fn = factory(wl, **kw)
+            return lambda: fn(x, t)
+        return build
+    return [(name, fam, builder(f, kw)) for name, fam, f, kw in factories]
 
 
-def bench(name, factory, wl, x, t, ref, args):
-    t0 = time.perf_counter()
+WORKERS = (("tf", "peers_tf.py", ["tf.fn", "tf.fn per-step", "tf.fn+XLA", "tf.fn+XLA hoisted"]),
+           ("pytensor", "peers_pytensor.py", ["pytensor"]))
+
+
+def worker_job(wl, x, t, ref, names, args):
+    spec = {"kind": "grad", "cell": wl.cell, "units": wl.units, "impls": names,
+            "tol": args.tol, "timing": timing(args), "n_ref": len(ref)}
+    k, r, b = wl.weights
+    arrays = dict(k=k, r=r, b=b, x=x, t=t, **{f"ref_{i}": np.asarray(a, F32)
+                                             for i, a in enumerate(ref)})
+    return spec, arrays
+
+
+def timing(args):
+    return {"repeats": args.repeats, "warmup": args.warmup, "min_time": args.min_time,
+            "wait_quiet": args.wait_quiet}
+
+
+def reference(wl, x, t):
+    """symkb's interpreter: loss and gradients, float32 (None when symkb cannot)."""
     try:
-        fn = factory()
-        first = fn(x, t)
-    except ImportError as exc:
-        return {"impl": name, "missing": str(exc)}
-    first_s = time.perf_counter() - t0
-    err = check(first, ref, args.tol)
-    if not err < args.tol:
-        return {"impl": name, "error": f"gradients differ from the interpreter by {err:.1e}"}
-    for _ in range(args.warmup):
-        fn(x, t)
-    times = []
-    for _ in range(args.repeats):
-        s = time.perf_counter()
-        fn(x, t)
-        times.append(time.perf_counter() - s)
-    return {"impl": name, "ms": float(np.median(times) * 1e3), "first_s": first_s, "err": err}
+        return [np.asarray(a) for a in make_symkb(wl, "interpreter")(x, t)], None
+    except Exception as e:  # noqa: BLE001  (said under the table; peers then check each other)
+        return None, f"{type(e).__name__}: {e}"
+
+
+def run_workload(wl, args, wanted):
+    """Every implementation's record (checked, then timed) and results on one workload."""
+    x, t = wl.x, target_of(wl)
+    ref, why = reference(wl, x, t)
+    job = {"kind": "grad", "tol": args.tol, "timing": timing(args)}
+    records, results = [], {}
+    if why:
+        print(f"  {wl.id}: no interpreter reference ({why}); checked against the first peer")
+    for name, fam, build in in_process(wl, x, t):
+        if fam not in wanted:
+            continue
+        rec, got = peer_io.check_and_time(name, build, job, ref)
+        records.append(rec)
+        if got is not None and rec["status"] == "ok":
+            results[name] = got
+            ref = ref if ref is not None else got
+    for fam, worker, names in WORKERS:
+        if fam not in wanted:
+            continue
+        if ref is None:
+            records.append({"impl": fam, "status": "error", "reason": "no reference to check against"})
+            continue
+        python = args.tf_python if fam == "tf" else args.pytensor_python
+        recs, arrays = peer_io.run_worker(python, worker, *worker_job(wl, x, t, ref, names, args))
+        for rec in recs:
+            if rec["impl"] == "*":  # the worker could not run at all
+                records += [dict(rec, impl=n) for n in names]
+                continue
+            records.append(rec)
+            if rec["status"] == "ok":
+                results[rec["impl"]] = [arrays[f"{rec['impl']}/{i}"] for i in range(len(ref))]
+    return records, results
 
 
 def main(args):
     wanted = set(args.impls.split(","))
-    print(f"symkb gradient benchmark: loss + gradients of every weight, {args.threads} threads")
-    rows = []
+    print(f"symkb gradient benchmark: loss + gradients of every weight; {args.threads} threads, "
+          f"affinity {AFFINITY}, {rnn.cpu_model()}; load average {os.getloadavg()[0]:.2f}")
+    per_wl, pairs = {}, []
     for wid in args.workloads.split(","):
         wl = rnn.WORKLOADS[wid]
-        x, t = wl.x, target_of(wl)
-        ref = make_symkb(wl, "interpreter")(x, t)
-        impls = []
-        if "jax" in wanted:
-            impls.append(("jax", lambda: make_jax(wl)))
-        if "torch" in wanted:
-            impls.append(("torch", lambda: make_torch(wl)))
-        if "symkb" in wanted:
-            impls.append(("symkb cpu", lambda: make_symkb(wl, "cpu")))
-        results = [bench(n, f, wl, x, t, ref, args) for n, f in impls]
-        peers = [r["ms"] for r in results if "ms" in r and not r["impl"].startswith("symkb")]
-        best = min(peers) if peers else None
-        for r in results:
-            if "ms" in r:
-                ratio = f"{r['ms'] / best:.2f}x" if best and r["impl"].startswith("symkb") else ""
-                rows.append(f"{wid}g  {r['impl']:10s} {r['ms']:10.3f} ms  first {r['first_s']:6.2f} s"
-                            f"  err {r['err']:.1e}  {ratio}")
-            else:
-                rows.append(f"{wid}g  {r['impl']:10s} {r.get('missing') or r.get('error')}")
-        print("\n".join(rows[-len(results):]), flush=True)
-    return 0
+        t0 = time.perf_counter()
+        records, results = run_workload(wl, args, wanted)
+        per_wl[f"{wid}g"] = ratios.best_by_column(records)
+        worst, pair = ratios.pairwise(results, peer_io.rel_err)
+        pairs.append(f"{wid}g {worst:.1e}" + (f" ({pair[0]} vs {pair[1]})" if pair else ""))
+        print(f"  {wid}g {wl.label}: {len(results)} implementations agree, "
+              f"{time.perf_counter() - t0:.0f} s", flush=True)
+    columns = [c for c in ("torch", "jax", "tf.fn", "tf.fn+XLA", "pytensor", "symkb cpu")
+               if any(c in cols for cols in per_wl.values())]
+    ratios.print_table("Median ms per call: loss + gradients of every weight "
+                       "(**bold** = best peer; numpy in, numpy out)",
+                       ["", *columns, "symkb / best peer"],
+                       ratios.ratio_rows(per_wl, columns, "symkb cpu"))
+    ratios.print_table("Set-up + first call (trace / compile), seconds",
+                       ["", *columns], ratios.first_rows(per_wl, columns))
+    print(f"\nLargest relative difference between any two implementations: {'; '.join(pairs)}")
+    print(f"load average after the run {os.getloadavg()[0]:.2f}")
+    return 0 if ratios.print_notes(per_wl) else 1
 
 
 if __name__ == "__main__":
