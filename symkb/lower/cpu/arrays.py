@@ -366,8 +366,29 @@ def emit_reverse(cg, node) -> None:
         return
     axes = {a % x.ndim for a in node.attrs["axes"]}
     xd = cg.dims(x)
-    _copy_from(cg, node, xd, lambda idx: [f"{d} - 1 - {v}" if i in axes else v
-                                          for i, (v, d) in enumerate(zip(idx, xd))])
+
+    def source(idx):
+        return [f"{d} - 1 - {v}" if i in axes else v for i, (v, d) in enumerate(zip(idx, xd))]
+    out = node.outputs[0]
+    if _element_readers_only(cg, out):
+        # read in place, reversed, by the loops of its readers: no copy
+        src_fn, name = cg.scope.views.get(x), cg.name(x)
+        cg.scope.views[out] = (lambda idx: src_fn(source(idx)) if src_fn
+                               else f"{name}[{', '.join(source(idx))}]")
+        idx = ", ".join("::-1" if i in axes else ":" for i in range(x.ndim))
+        cg.bind(out, f"{name}[{idx}]", xd)
+        return
+    _copy_from(cg, node, xd, source)
+
+
+def _element_readers_only(cg, t) -> bool:
+    """Whether every user of ``t`` reads it element by element through
+    ``cg.elem``: fused loops, and the joins' copy loops."""
+    users = cg.users.get(t, [])
+    return bool(users) and all(
+        node is not None and (node.op in _JOINS or (get_op(node.op).fused
+                                                     and reads_elementwise(node, i)))
+        for node, i in users)
 
 
 @emitter("getitem")
