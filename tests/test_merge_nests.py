@@ -124,3 +124,15 @@ def test_an_imperfect_nest_or_a_block_inside_does_not_merge():
             h[i0, i1] = x[i0, i1]
 """)
     assert merge_nests(block) == block
+
+
+def test_a_scalar_used_in_an_index_of_the_other_nest_does_not_merge():
+    lines = _body("""
+    for i0 in range(n):
+        for i1 in range(4):
+            k = x[i0, i1]
+    for i0 in range(n):
+        for i1 in range(4):
+            h[i0, i1] = y[k, i1]
+""")
+    assert merge_nests(lines) == lines

@@ -106,6 +106,8 @@ def _accesses(statement: str):
     found = [(target, _norm(index[1:-1]) if index else None, True)]
     if op != "=":
         found.append((target, _norm(index[1:-1]) if index else None, False))
+    if index:
+        found.extend((n, None, False) for n in _NAME.findall(index))  # names in an index
     pos = 0
     while True:
         n = _NAME.search(rhs, pos)
@@ -122,6 +124,7 @@ def _accesses(statement: str):
             if close < 0 or "[" in inner:
                 return None
             found.append((name, _norm(inner), False))
+            found.extend((n, None, False) for n in _NAME.findall(inner))
             pos = close + 1
         else:
             found.append((name, None, False))
