@@ -26,3 +26,54 @@ def _fresh_session():
     K.set_floatx("float32")
     K.set_epsilon(1e-7)
     K.set_image_data_format("channels_last")
+
+
+# -- lanes: tools/run_tests.py runs this suite in several processes at once ----
+# Each process collects every test, then runs whole test modules that it
+# claims first (an exclusively created file per module in the folder all
+# the processes share): no test runs twice, none is left out, and a module's
+# fixtures live in one process. Without the variable pytest runs as usual.
+CLAIMS = os.environ.get("SYMKB_TEST_CLAIMS")
+
+
+def _claim(module: str) -> bool:
+    name = module.replace(os.sep, "_").replace("/", "_").replace(".", "_")
+    try:
+        os.close(os.open(os.path.join(CLAIMS, name), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
+def _claimed_modules(items):
+    groups: dict = {}
+    for item in items:
+        groups.setdefault(item.nodeid.split("::")[0], []).append(item)
+    for module, group in groups.items():
+        if _claim(module):
+            yield group
+
+
+if CLAIMS:
+    def pytest_runtestloop(session):
+        if session.testsfailed and not session.config.option.continue_on_collection_errors:
+            raise session.Interrupted(f"{session.testsfailed} errors during collection")
+        if session.config.option.collectonly:
+            return True
+        modules = _claimed_modules(session.items)
+        group = next(modules, None)
+        while group is not None:
+            following = None
+            for k, item in enumerate(group):
+                if k + 1 < len(group):
+                    nextitem = group[k + 1]
+                else:  # the next module this process claims: its fixtures follow
+                    following = next(modules, None)
+                    nextitem = following[0] if following else None
+                item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+                if session.shouldfail:
+                    raise session.Failed(session.shouldfail)
+                if session.shouldstop:
+                    raise session.Interrupted(session.shouldstop)
+            group = following
+        return True

@@ -86,3 +86,15 @@ def test_an_explicit_target_never_falls_back(monkeypatch):
     reference = compile_graph(_tiny(), "interpreter")
     reference(np.ones((2, 3), np.float32))
     assert reference.calls == {"kernel": 0, "interpreter": 1}
+
+
+def test_no_driver_means_no_gpu_without_importing_numba_cuda(monkeypatch, tmp_path):
+    from symkb.lower.cuda import adapter
+    monkeypatch.setattr(adapter.sys, "platform", "linux")
+    monkeypatch.setattr(adapter, "_DRIVER_FILES", (str(tmp_path / "nvidiactl"),))
+    monkeypatch.setattr(adapter, "_numba_cuda", lambda: pytest.fail("numba.cuda was asked"))
+    assert adapter.real_gpu_available() is False
+    (tmp_path / "nvidiactl").touch()  # a driver: numba.cuda is asked
+    monkeypatch.setattr(adapter, "_numba_cuda", lambda: type("cuda", (), {
+        "is_available": staticmethod(lambda: True)}))
+    assert adapter.real_gpu_available() is (not adapter.simulator())

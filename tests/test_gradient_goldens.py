@@ -63,6 +63,10 @@ def _model_layers(layers):
         "dense_relu_softmax_cce": [layers.Dense(5, activation='relu'),
                                    layers.Dense(3, activation='softmax')],
         "dense_3d_sigmoid_bce": [layers.Dense(3, activation='sigmoid', use_bias=False)],
+        "lstm_sequences_mse": [layers.LSTM(3, return_sequences=True)],
+        "gru_mse": [layers.GRU(3)],
+        "bidirectional_gru_v1_mse": [layers.Bidirectional(layers.GRU(2, reset_after=False,
+                                                                     return_sequences=True))],
     }
 
 

@@ -17,7 +17,7 @@ TensorFlow's choice there. ``tests/test_gradient_goldens.py`` replays them.
 JSON: ``{"versions": ..., "cases": [{"id", "fn", "args": [{"array": key} |
 python value], "kwargs", "grads": [key | null per argument]}], "models":
 [...]}``; arrays in the npz under ``<id>/arg<i>``, ``<id>/ct`` and
-``<id>/grad<i>``. ``models``: small Sequential Dense stacks (the layer code
+``<id>/grad<i>``. ``models``: small Sequential Dense and recurrent stacks (the layer code
 both libraries run, the input shape, the loss ``mse``/``cce``/``bce``), their
 weights ``<id>/w<k>``, inputs ``<id>/x``, targets ``<id>/t`` and the loss's
 gradient for every weight ``<id>/grad<k>``.
@@ -169,6 +169,11 @@ MODELS = {
                                "layers.Dense(3, activation='softmax')]", (4,), "cce"),
     "dense_3d_sigmoid_bce": ("[layers.Dense(3, activation='sigmoid', use_bias=False)]",
                              (2, 4), "bce"),
+    # recurrent layers: the gradient through the loop, every weight
+    "lstm_sequences_mse": ("[layers.LSTM(3, return_sequences=True)]", (4, 2), "mse"),
+    "gru_mse": ("[layers.GRU(3)]", (4, 2), "mse"),
+    "bidirectional_gru_v1_mse": ("[layers.Bidirectional(layers.GRU(2, reset_after=False, "
+                                 "return_sequences=True))]", (3, 2), "mse"),
 }
 
 

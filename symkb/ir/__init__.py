@@ -10,6 +10,7 @@
 * :func:`verify`, :func:`format_graph` (``print(graph)``) and :func:`parse`;
 * reverse mode: :func:`vjp` (gradients of output tensors) and :func:`grad`
   (the gradient graph of a graph), applying each op's ``grad`` rule;
+  :func:`recompute_loop_steps` has loop gradients save only the states;
 * loading untrusted documents: :mod:`limits` (sizes, nesting, the error
   boundary) and one error family, :class:`FileFormatError`;
 * exchange and inspection: :func:`to_json`/:func:`from_json`,
@@ -24,6 +25,7 @@ from .errors import (DTypeError, FileFormatError, LimitError, ShapeError, Symbol
                      VerifyError)
 from .graph import Graph, evaluate, run_node
 from .gradients import grad, vjp
+from .ops.scan_grad import recompute_loop_steps
 from .node import KerasTensor, Node
 from .export import from_networkx, to_dot, to_networkx
 from .parse import ParseError, parse
@@ -45,5 +47,5 @@ __all__ = [
     "replay", "parse", "ParseError", "to_json", "from_json", "GraphFormatError",
     "to_networkx", "from_networkx", "to_dot", "stats", "GraphStats", "op_histogram",
     "ancestors", "critical_path", "ShapeError", "DTypeError", "VerifyError", "SymbolicValueError",
-    "FileFormatError", "LimitError", "limits", "grad", "vjp", "NoGradient",
+    "FileFormatError", "LimitError", "limits", "grad", "vjp", "recompute_loop_steps", "NoGradient",
 ]

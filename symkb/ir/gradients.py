@@ -27,6 +27,10 @@ around the rules:
   placeholders): a graph broadcasting a size-1 axis it cannot see at build
   time gets its gradient in the result's shape there;
 * contributions reaching a tensor from several uses are added.
+* a rule with the attribute ``wants_live = True`` (the loop ops') is called
+  as ``grad(node, cotangents, wanted)``, ``wanted`` one bool per operand:
+  whether a cotangent of that operand is needed (a loop then builds no
+  per-step cotangent nobody reads).
 
 The result for a ``wrt`` the outputs do not depend on is ``None``
 (``tf.gradients``'s answer); :func:`grad`, which must return tensors, gives
@@ -77,7 +81,8 @@ def vjp(outputs, wrt, cotangents=None, *, stop=()) -> list:
         if all(c is None for c in cts) or not any(t in live for t in node.inputs):
             continue
         with layer_scope(node.layer):
-            for operand, ct in zip(node.inputs, _apply_rule(node, cts)):
+            wanted = [t in live for t in node.inputs]
+            for operand, ct in zip(node.inputs, _apply_rule(node, cts, wanted)):
                 if ct is not None and operand in live:
                     acc.add(operand, _fit(ct, operand, node))
     return [acc.total(t) if t in live else None for t in targets]
@@ -194,7 +199,7 @@ def _seed(out: KerasTensor, given, i) -> KerasTensor:
     return given if given.dtype == out.dtype else call("cast", given, dtype=out.dtype)
 
 
-def _apply_rule(node: Node, cts) -> list:
+def _apply_rule(node: Node, cts, wanted) -> list:
     rule = get_op(node.op).grad
     if rule is None:
         raise NotImplementedError(f"gradients: op {node.op!r} declares no gradient rule and "
@@ -204,7 +209,10 @@ def _apply_rule(node: Node, cts) -> list:
             raise NotImplementedError(f"gradients: the gradient of op {node.op!r} is not "
                                       f"implemented yet ({rule.reason})")
         return [None] * len(node.inputs)
-    out = list(rule(node, cts))
+    # a rule whose cost grows with the operands it differentiates (a loop's)
+    # declares ``wants_live`` and is told which operands need a cotangent
+    out = list(rule(node, cts, wanted) if getattr(rule, "wants_live", False)
+               else rule(node, cts))
     if len(out) != len(node.inputs):
         raise AssertionError(f"gradients: the rule of op {node.op!r} returned {len(out)} "
                              f"cotangents for {len(node.inputs)} operands")

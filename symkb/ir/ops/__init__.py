@@ -3,4 +3,5 @@ from . import debug, elementwise, linalg, loop, nn, random, reduce, scan, shape,
 from . import canonical  # noqa: F401  (a loop as plain nodes around one scan)
 from . import fused  # noqa: F401  (built by symkb.lower's fusion passes)
 # the gradient rules, declared on the ops above (symkb/ir/gradients.py applies them)
-from . import elementwise_grad, linalg_grad, other_grad, reduce_grad, shape_grad  # noqa: F401
+from . import elementwise_grad, linalg_grad, other_grad, reduce_grad, scan_grad  # noqa: F401
+from . import shape_grad  # noqa: F401

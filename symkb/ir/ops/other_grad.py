@@ -2,9 +2,9 @@
 
 A fused group (``fused_elementwise``, ``fused_dot``) is differentiated
 through its body, replayed on the node's operands, so a gradient can be
-taken of an optimised graph too. The loop ops (``loop``, ``scan``) and
-``dropout`` are differentiable but have no rule yet: reverse mode through
-them raises ``NotImplementedError`` naming the op.
+taken of an optimised graph too. ``dropout`` is differentiable but has no
+rule yet: reverse mode through it raises ``NotImplementedError`` naming the
+op. The loop ops' rules are in ``scan_grad.py``.
 """
 from __future__ import annotations
 
@@ -33,5 +33,3 @@ for _name in ("random_uniform", "random_normal", "truncated_normal", "random_ber
     declare(_name, grad=NoGradient("a random draw from a shape (tf: None)"))
 declare("dropout", grad=NoGradient("the backward needs the forward's mask, which the node "
                                    "does not return", pending=True))
-for _name in ("loop", "scan"):
-    declare(_name, grad=NoGradient("the reverse loop is not written yet", pending=True))

@@ -78,7 +78,10 @@ def _embed(g, x, left, axis, a, start, stop):
     if d is not None:
         start, stop, _ = slice(start, stop).indices(d)
         stop = max(start, stop)
-        before, after = (start or None), (stop if stop < d else None)
+        # zero padding of a known size reads nothing of x (a loop saves no x for it)
+        pads = [(0, 0)] * g.ndim
+        pads[axis] = (start, d - stop)
+        return call("pad", g, pads=tuple(pads)) if start or d - stop else g
     else:
         before, after = (start or None), stop
     parts = [g]

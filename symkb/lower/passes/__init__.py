@@ -36,13 +36,14 @@ from .fuse_elementwise import fuse_elementwise
 from .infer_types import infer_types
 from .info import PassInfo, PassOrderError, check_order, declare_pass, pass_info
 from .licm import licm
+from .merge_scans import merge_scans
 from .rewrite import consumers, map_bodies, rewrite
 from .simplify import simplify
 from .sink_slices import sink_slices
 from .verify import verify
 
-PIPELINE = (verify, canonicalize_loops, infer_types, fold_constants, simplify, cse, dce,
-            sink_slices, licm, cse, dce, fuse_elementwise, fuse_dot, dce, verify)
+PIPELINE = (verify, canonicalize_loops, infer_types, fold_constants, simplify, cse, merge_scans,
+            dce, sink_slices, licm, cse, dce, fuse_elementwise, fuse_dot, dce, verify)
 
 
 @dataclass
@@ -143,6 +144,6 @@ def run_pipeline(graph: Graph, passes=None, *, dump: bool = False, verify_each: 
 __all__ = ["PIPELINE", "run_pipeline", "PassRecord", "PassReport", "rewrite", "map_bodies",
            "consumers", "PassInfo", "PassOrderError", "check_order", "declare_pass", "pass_info",
            "verify", "canonicalize_loops", "infer_types", "fold_constants", "simplify", "cse",
-           "dce", "sink_slices",
+           "merge_scans", "dce", "sink_slices",
            "licm",
            "fuse_elementwise", "fuse_dot"]
