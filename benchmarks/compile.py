@@ -165,13 +165,13 @@ FOREIGN_LIMIT = 0.25  # cores other processes may use while a child runs, unflag
 
 
 def _busy_s():
-    """CPU seconds the whole machine has been busy (``/proc/stat``), or None."""
-    try:
-        with open("/proc/stat") as f:
-            v = [int(a) for a in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")  # all but idle, iowait
+    """CPU seconds the whole machine has been busy, or None (``rnn.CpuMonitor``;
+    imported here, in the parent only: a child times its own imports)."""
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    from rnn import CpuMonitor
+    return CpuMonitor._busy_s()
 
 
 def _ours_s() -> float:

@@ -79,51 +79,22 @@ def make_symkb(wl, target):
 
 
 def make_jax(wl):
+    """jit(value_and_grad) of ``rnn.jax_forward`` (the forward benchmark's scan)."""
     import jax
     import jax.numpy as jnp
-    from jax import lax
 
-    u, cell = wl.units, wl.cell
+    fwd = rnn.jax_forward(wl)
 
     def loss_fn(p, x, t):
-        b_in = p["b"][0] if cell == "gru" else p["b"]
-        xs = jnp.swapaxes(x, 0, 1)
-        h0 = jnp.zeros((x.shape[0], u), x.dtype)
-        if cell == "simple":
-            def step(h, xt):
-                h = jnp.tanh(xt @ p["k"] + b_in + h @ p["r"])
-                return h, h
-            init = h0
-        elif cell == "lstm":
-            def step(carry, xt):
-                h, c = carry
-                z = xt @ p["k"] + b_in + h @ p["r"]
-                i, f = jax.nn.sigmoid(z[:, :u]), jax.nn.sigmoid(z[:, u:2 * u])
-                g, o = jnp.tanh(z[:, 2 * u:3 * u]), jax.nn.sigmoid(z[:, 3 * u:])
-                c = f * c + i * g
-                h = o * jnp.tanh(c)
-                return (h, c), h
-            init = (h0, h0)
-        else:
-            def step(h, xt):
-                mh = h @ p["r"] + p["b"][1]
-                xp = xt @ p["k"] + b_in
-                z = jax.nn.sigmoid(xp[:, :u] + mh[:, :u])
-                r = jax.nn.sigmoid(xp[:, u:2 * u] + mh[:, u:2 * u])
-                hh = jnp.tanh(xp[:, 2 * u:] + r * mh[:, 2 * u:])
-                h = z * h + (1 - z) * hh
-                return h, h
-            init = h0
-        _, ys = lax.scan(step, init, xs)
-        return jnp.mean((jnp.swapaxes(ys, 0, 1) - t) ** 2)
+        return jnp.mean((fwd(p, x) - t) ** 2)
 
-    k, r, b = wl.weights
-    params = {"k": jnp.asarray(k), "r": jnp.asarray(r), "b": jnp.asarray(b)}
+    params = jax.device_put(rnn.jax_params(wl))
     f = jax.jit(jax.value_and_grad(loss_fn))
 
     def run(x, t):
         value, g = f(params, x, t)
-        return [np.asarray(value), np.asarray(g["k"]), np.asarray(g["r"]), np.asarray(g["b"])]
+        bias = np.stack([g["b_in"], g["b_rec"]]) if wl.cell == "gru" else g["b_in"]
+        return [np.asarray(value), np.asarray(g["k"]), np.asarray(g["r"]), np.asarray(bias)]
     return run
 
 

@@ -520,18 +520,32 @@ def make_torch(wl: Workload):
 
 # ---- JAX ------------------------------------------------------------------
 
+def jax_params(wl: Workload) -> dict:
+    """The workload's weights as :func:`jax_forward` reads them."""
+    k, r, b = wl.weights
+    return {"k": k, "r": r, "b_in": b[0] if wl.cell == "gru" else b,
+            "b_rec": b[1] if wl.cell == "gru" else np.zeros(1, F32)}
+
+
 def make_jax(wl: Workload, hoist=False):
+    jax = _family("jax")
+    dev = jax.devices("gpu" if _target() == "cuda" else "cpu")[0]
+    params = jax.device_put(jax_params(wl), dev)
+    f = jax.jit(jax_forward(wl, hoist))
+
+    def run(x):
+        return np.asarray(f(params, jax.device_put(x, dev)))
+    return run
+
+
+def jax_forward(wl: Workload, hoist=False):
+    """``fwd(params, x) -> (batch, time, units)``: the workload's layer as a
+    ``lax.scan`` (also differentiated by ``grad.py``)."""
     jax = _family("jax")
     import jax.numpy as jnp
     from jax import lax
 
-    k, r, b = wl.weights
     u, cell = wl.units, wl.cell
-    dev = jax.devices("gpu" if _target() == "cuda" else "cpu")[0]
-    params = {"k": k, "r": r,
-              "b_in": b[0] if cell == "gru" else b,
-              "b_rec": b[1] if cell == "gru" else np.zeros(1, F32)}
-    params = jax.device_put(params, dev)
 
     def fwd(p, x):
         batch, steps, n_in = x.shape
@@ -574,12 +588,7 @@ def make_jax(wl: Workload, hoist=False):
             init = h0
         _, ys = lax.scan(step, init, xs)
         return jnp.swapaxes(ys, 0, 1)
-
-    f = jax.jit(fwd)
-
-    def run(x):
-        return np.asarray(f(params, jax.device_put(x, dev)))
-    return run
+    return fwd
 
 
 # ---- tf_keras K.rnn ---------------------------------------------------------

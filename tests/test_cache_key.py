@@ -102,32 +102,33 @@ def test_renamed_or_resized_layers_load_the_first_compile_in_another_process(tmp
 def test_lift_sizes_makes_the_literals_of_a_function_its_last_argument():
     source = """import numpy as np
 def f(x, w, out):
-    y = np.empty((x.shape[0], 16), dtype=np.float32)
+    y = np.empty((x.shape[0], 64), dtype=np.float32)
     for i in range(x.shape[2]):
-        y[0, 48 + i] = x[i, 0:16][1] ** 2 + np.sum(w, axis=2) + x[3]
+        y[0, 48 + i] = x[i, 0:64][33] ** 40 + np.sum(w, axis=40) + x[3]
     for j in range(16):
         for k in range(40):
             y[j, k] = 0
-    n = 20
-    return y[:, 5:], n
+    n = 200
+    return y[:, 50:], n
 def g(a):
-    return a + 7
+    return a + 70
 """
     lifted = lift_sizes(source, "f")
-    assert lifted.sizes == (16, 48, 16, 40, 20, 5)  # one slot each, in order, equal ones too
+    assert lifted.sizes == (64, 48, 64, 40, 200, 50)  # one slot each, in order, equal ones too
     text = lifted.text
     assert "def f(x, w, out, sizes_):" in text and "def g(a):" in text
     # each bound once, where LLVM can see it is not negative (no wraparound test)
     assert "\n    sizes_0 = max(sizes_[0], 0)\n    sizes_1 = max(sizes_[1], 0)\n" in text
     assert "np.empty((x.shape[0], sizes_0), dtype=np.float32)" in text
-    assert "y[0, sizes_1 + i] = x[i, 0:sizes_2][1] ** 2 + np.sum(w, axis=2) + x[3]" in text
+    # kept: a whole subscript, an exponent, a keyword argument, a small size
+    assert "y[0, sizes_1 + i] = x[i, 0:sizes_2][33] ** 40 + np.sum(w, axis=40) + x[3]" in text
     assert "range(16)" in text and "range(sizes_3)" in text  # a short loop keeps its bound
     assert "n = sizes_4" in text and "y[:, sizes_5:]" in text
-    assert "range(x.shape[2])" in text and "return a + 7" in text  # kept: structure, other fn
+    assert "range(x.shape[2])" in text and "return a + 70" in text  # kept: structure, other fn
     namespace = {}
     exec(compile(text, "<lifted>", "exec"), namespace)
-    assert namespace["g"](1) == 8
-    assert lift_sizes(source, "g").sizes == (7,)
+    assert namespace["g"](1) == 71
+    assert lift_sizes(source, "g").sizes == (70,)
     assert lift_sizes(source, "h") == (source, ())  # no such function: nothing lifted
 
 

@@ -59,6 +59,16 @@ class Graph(Body):
             for body in node.bodies():
                 stack.append(iter([(body, n) for n in body.nodes]))
 
+    def downstream(self, sources) -> set:
+        """``sources`` and every value of this graph's nodes (not their bodies)
+        computed from one of them: what changes with them (a step body's
+        values that depend on its states, say)."""
+        dep = set(sources)
+        for node in self.nodes:
+            if any(t in dep for t in node.inputs):
+                dep.update(node.outputs)
+        return dep
+
     def __str__(self) -> str:
         return format_graph(self)
 

@@ -156,10 +156,12 @@ def _kept_names(tokens) -> set:
 # -- sizes as arguments ------------------------------------------------------
 
 SIZES = "sizes_"  # the lifted function's last parameter (no canonical name looks so)
-# A loop of at most this many iterations keeps its literal bound: per loop, a
-# bound known at compile time saves the vector loop's set-up and remainder,
-# which for 16 units every time step ran a 2000-step SimpleRNN 3x slower.
-SHORT_LOOP = 32
+# A literal of at most this stays: LLVM unrolls and vectorises a short loop
+# whole and folds the strides of small axes when it knows them; a 2000-step
+# SimpleRNN of 16 units ran 3x slower with its loop bounds lifted, and about
+# 6% slower with its buffers' small sizes lifted. Small models (units of 32
+# or fewer) therefore compile per size.
+SMALL = 32
 
 
 class Lifted(NamedTuple):
@@ -186,23 +188,23 @@ def lift_sizes(text: str, function: str) -> Lifted:
     graphs that differ only in sizes have one text, one cache entry and one
     machine code. numba types a tuple by its length only: the values are
     data. Kept as they are, because they are structure rather than size or
-    numba needs them constant: ``0`` and ``1`` (broadcast axes, empty
-    checks, first elements), the bound of a short loop (``range(16)``, at most
-    ``SHORT_LOOP``: known bounds pay there), a literal that is a whole subscript (``t[2]``:
+    numba needs them constant: a small literal (at most ``SMALL``: ``0`` and
+    ``1`` are broadcast axes and first elements, and known short loops and
+    strides pay), a literal that is a whole subscript (``t[2]``:
     a tuple's element, an axis's length in ``x.shape[2]``), anything in a
     subscript of ``shape`` (``x.shape[2:]``), a keyword argument's value
     (``axis=2``), and an exponent's operands (``x ** 2`` stays a square).
     Other literals get one slot each, even equal ones: a model whose units
     equal its input width shares the kernel of one where they differ.
     """
-    tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    code = [t for t in tokenize.generate_tokens(io.StringIO(text).readline)
+            if t.type not in _SKIPPED]
     lines = text.split("\n")
-    head, body = _function_span(tokens, function)
+    head, body = _function_span(code, function)
     if head is None:
         return Lifted(text, ())
     edits, sizes = [], []
     stack = []  # per open bracket: whether its literals stay (a subscript of shape)
-    code = [t for t in tokens if t.type not in _SKIPPED]
     for i, tok in enumerate(code):
         if tok.type == tokenize.OP and tok.string in _OPEN:
             prev = code[i - 1] if i else None
@@ -237,12 +239,9 @@ def lift_sizes(text: str, function: str) -> Lifted:
 def _structural(code, i: int, stack) -> bool:
     """Whether the int literal ``code[i]`` stays a literal (see :func:`lift_sizes`)."""
     text = code[i].string
-    if not text.isdigit() or int(text) in (0, 1) or (stack and stack[-1]):
-        return True
+    if not text.isdigit() or int(text) <= SMALL or (stack and stack[-1]):
+        return True  # not an int; 0, 1 and small sizes (short loops unroll); shape[...]
     prev, nxt = code[i - 1].string, code[i + 1].string if i + 1 < len(code) else ""
-    if prev == "(" and nxt == ")" and code[i - 2].string == "range" \
-            and int(text) <= SHORT_LOOP:
-        return True  # a short loop's bound: known, LLVM unrolls and vectorises it whole
     if prev == "[" and nxt == "]":
         return True
     if "**" in (prev, nxt):
@@ -251,10 +250,10 @@ def _structural(code, i: int, stack) -> bool:
     return prev == "=" and bool(stack) and code[i - 2].type == tokenize.NAME
 
 
-def _function_span(tokens, function: str):
+def _function_span(code, function: str):
     """Where ``def function(...)`` closes its parameters (row, col of the
-    ``)``) and the rows of its body, or ``(None, None)``."""
-    code = [t for t in tokens if t.type not in _SKIPPED]
+    ``)``) and the rows of its body, or ``(None, None)``; ``code``: the
+    module's tokens less comments and blank lines."""
     for i, tok in enumerate(code[:-1]):
         if tok.string == "def" and code[i + 1].string == function:
             depth, j = 0, i + 2
@@ -266,7 +265,7 @@ def _function_span(tokens, function: str):
                     if depth == 0:
                         break
                 j += 1
-            close, indent, end = code[j], tok.start[1], tokens[-1].start[0]
+            close, indent, end = code[j], tok.start[1], code[-1].start[0]
             for t in code[j:]:
                 if (t.type == tokenize.DEDENT and t.start[1] <= indent
                         and t.start[0] > close.start[0]):

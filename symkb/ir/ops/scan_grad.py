@@ -162,7 +162,7 @@ class _StepVjp:
         """The per-step forward tensors the product reads (module docstring),
         in a fixed order; records the body inputs it reads in ``self.reads``."""
         fwd = {id(n) for n in self.body.nodes} | {id(t.node) for t in self.body.inputs}
-        per_step = _per_step(self.body, set(self.xp) | set(self.sp))
+        per_step = self.body.downstream(set(self.xp) | set(self.sp))
         inputs = set(self.body.inputs)
         res, reads, seen = [], [], set()
         states_only = _SAVE.get() == "states"
@@ -202,15 +202,6 @@ def _saved(t, states_only=False) -> bool:
     if not opdef.pure:
         return True
     return t.ndim >= 1 and not states_only and opdef.kind not in _RECOMPUTED
-
-
-def _per_step(body: Graph, sources) -> set:
-    """The body's tensors that depend on the step's sequences or states."""
-    dep = set(sources)
-    for n in body.nodes:
-        if any(t in dep for t in n.inputs):
-            dep.update(n.outputs)
-    return dep
 
 
 def _state_ct_init(ct, state):

@@ -37,7 +37,7 @@ def sink_slices(graph: Graph) -> Graph:
         a = node.attrs
         states = body.inputs[a["num_sequences"]:a["num_sequences"] + a["num_states"]]
         while True:
-            new = _sink_once(body, _state_dependent(body, states))
+            new = _sink_once(body, body.downstream(states))
             if new is body:
                 break
             body = new
@@ -46,14 +46,6 @@ def sink_slices(graph: Graph) -> Graph:
         return replace_bodies(node, {"body": body}).outputs
 
     return rewrite(graph, rule)
-
-
-def _state_dependent(body: Graph, states) -> set:
-    dep = set(states)
-    for node in body.nodes:
-        if any(t in dep for t in node.inputs):
-            dep.update(node.outputs)
-    return dep
 
 
 def _last_axis_slice(node: Node):
