@@ -148,6 +148,14 @@ def _array_cases():
         "dot/vector": lambda x: call("dot", x, call("getitem", x, index=idx(0, 0))),
         "matmul": lambda x: call("matmul", x, call("transpose", x, perm=(0, 2, 1))),
         "batch_dot": lambda x: call("batch_dot", x, x, axes=(2, 2)),
+        # a reverse read in place by a join's loops and by a fused loop, and a
+        # contiguous slice bound as a view (none of them a result)
+        "reverse/joined": lambda x: call("concatenate", call("reverse", x, axes=(1,)), x,
+                                         axis=1),
+        "reverse/stacked": lambda x: call("stack", x, call("exp", call("reverse", x, axes=(2,))),
+                                          axis=0),
+        "getitem/view": lambda x: call("sum", call("getitem", x, index=idx(1, slice(1, 3))),
+                                       axis=(1,)),
     }
 
 

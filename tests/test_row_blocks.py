@@ -414,7 +414,8 @@ def test_widths_that_are_not_a_multiple_of_16_go_through_a_padded_buffer():
     assert cpu.row_split == (True,) and "np.dot(" not in src
     assert "dense_bias_add_16 = np.empty((input_1.shape[0], 16), dtype=np.float32)" in src
     # copied back by a loop (a slice assignment costs seconds of numba compile)
-    assert "for c in range(10):\n            dense_bias_add[r, c] = dense_bias_add_16[r, c]" in src
+    assert ("for i1 in range(10):\n            dense_bias_add[i0, i1] = dense_bias_add_16[i0, i1]"
+            in src)
     _check_blocks(cpu, m.graph, RNG.standard_normal((27, 5, 70)).astype(np.float32), (1, 2, 3))
 
 

@@ -316,20 +316,79 @@ def _cast_to(cg, t, dtype) -> str:
 _JOINS = {"concatenate": "np.concatenate", "stack": "np.stack"}
 
 
+def _dim_sum(dims) -> int | str:
+    """The sum of ``dims`` (ints, or texts of expressions) as an int or a text."""
+    if all(isinstance(d, int) for d in dims):
+        return sum(dims)
+    return " + ".join(f"({d})" if isinstance(d, str) else str(d) for d in dims)
+
+
 @emitter(*_JOINS)
 def emit_join(cg, node) -> None:
-    dt = node.outputs[0].dtype
-    parts = ", ".join(_cast_to(cg, t, dt) for t in node.inputs)
-    fn = _JOINS[node.op]
-    _bind_expr(cg, node, f"{fn}(({parts},), {node.attrs['axis']})")
+    """Each operand copied by loops into its place in the result: numba's
+    ``np.concatenate`` / ``np.stack`` cost a cold compile about 0.15 s each."""
+    out = node.outputs[0]
+    stack = node.op == "stack"
+    axis = node.attrs["axis"] % out.ndim
+    parts = [cg.dims(t) for t in node.inputs]
+    if stack:
+        dims = list(parts[0])
+        dims.insert(axis, len(parts))
+    else:
+        dims = list(parts[0])
+        dims[axis] = _dim_sum([p[axis] for p in parts])
+    name = cg.alloc(out, dims)
+    convert = np_type(out.dtype)
+    offset: list = []
+    for k, (t, pdims) in enumerate(zip(node.inputs, parts)):
+        idx, close = cg.w.loop_nest(pdims)
+        value = cg.elem(t, idx, t.ndim)
+        if t.dtype != out.dtype:
+            value = f"{convert}({value})"
+        if stack:
+            dst = idx[:axis] + [str(k)] + idx[axis:]
+        else:
+            at = idx[axis] if not offset else f"{_dim_sum(offset)} + {idx[axis]}"
+            dst = idx[:axis] + [at] + idx[axis + 1:]
+        cg.w.line(f"{name}[{', '.join(dst)}] = {value}")
+        close()
+        if not stack:
+            offset.append(pdims[axis])
 
 
 @emitter("reverse")
 def emit_reverse(cg, node) -> None:
+    """A copy by loops (numba's ``np.ascontiguousarray`` of a reversed view
+    costs a cold compile about 0.3 s)."""
     (x,) = node.inputs
-    axes = set(node.attrs["axes"])
-    idx = ", ".join("::-1" if i in axes else ":" for i in range(x.ndim))
-    _bind_expr(cg, node, f"{cg.name(x)}[{idx}]", cg.dims(x))
+    if x.ndim == 0:
+        _bind_expr(cg, node, cg.name(x))
+        return
+    axes = {a % x.ndim for a in node.attrs["axes"]}
+    xd = cg.dims(x)
+
+    def source(idx):
+        return [f"{d} - 1 - {v}" if i in axes else v for i, (v, d) in enumerate(zip(idx, xd))]
+    out = node.outputs[0]
+    if _element_readers_only(cg, out):
+        # read in place, reversed, by the loops of its readers: no copy
+        src_fn, name = cg.scope.views.get(x), cg.name(x)
+        cg.scope.views[out] = (lambda idx: src_fn(source(idx)) if src_fn
+                               else f"{name}[{', '.join(source(idx))}]")
+        idx = ", ".join("::-1" if i in axes else ":" for i in range(x.ndim))
+        cg.bind(out, f"{name}[{idx}]", xd)
+        return
+    _copy_from(cg, node, xd, source)
+
+
+def _element_readers_only(cg, t) -> bool:
+    """Whether every user of ``t`` reads it element by element through
+    ``cg.elem``: fused loops, and the joins' copy loops."""
+    users = cg.users.get(t, [])
+    return bool(users) and all(
+        node is not None and (node.op in _JOINS or (get_op(node.op).fused
+                                                     and reads_elementwise(node, i)))
+        for node, i in users)
 
 
 @emitter("getitem")
@@ -359,7 +418,61 @@ def emit_getitem(cg, node) -> None:
         name = cg.alloc(out, [])
         cg.w.line(f"{name}[()] = {expr}")
         return
+    if _contiguous_view(cg, node):
+        # numba types this view C-contiguous: no copy (nothing at this level
+        # writes into a value, and results are not views of weights)
+        name = cg.fresh(cg.default_name(out))
+        cg.w.line(f"{name} = {_index_text(node, trim=True)(cg.name(x))}")
+        cg.bind(out, name)
+        return
+    view = _view(cg, node)
+    if view is not None:
+        # a copy by loops: numba's np.ascontiguousarray costs a cold compile
+        # 0.05 to 0.3 s per layout of its operand
+        elem, dims = view
+        name = cg.alloc(out, dims)
+        idx, close = cg.w.loop_nest(dims)
+        cg.w.line(f"{name}[{', '.join(idx)}] = {elem(idx)}")
+        close()
+        return
     _bind_expr(cg, node, expr)
+
+
+def _index_text(node, trim: bool = False):
+    """``name -> name[index]`` for a getitem's index; ``trim``: without its
+    trailing full slices (``x[2:5, :]`` is ``x[2:5]``)."""
+    items = list(node.attrs["index"])
+    while trim and items and items[-1][0] == "slice" and tuple(items[-1][1:]) == (None,) * 3:
+        items.pop()
+    parts = []
+    for item in items:
+        if item[0] == "int":
+            parts.append(str(item[1]))
+        elif item[0] == "slice":
+            parts.append(":".join("" if v is None else str(v) for v in item[1:]))
+        elif item[0] == "newaxis":
+            parts.append("None")
+        else:
+            parts.append("...")
+    return lambda name: f"{name}[{', '.join(parts) if parts else '...'}]"
+
+
+def _contiguous_view(cg, node) -> bool:
+    """Whether ``node`` (a getitem) may bind a view of its operand: outside
+    time loops, not a result of the function, its operand a value (C
+    layout) rather than a view, and an index numba keeps C-contiguous:
+    integers, then at most one slice without a step, innermost."""
+    (x,) = node.inputs
+    out = node.outputs[0]
+    if cg.scope.depth or x in cg.scope.views or out in cg.graph.outputs or not out.ndim:
+        return False
+    items = list(node.attrs["index"])
+    while items and items[-1][0] == "slice" and tuple(items[-1][1:]) == (None,) * 3:
+        items.pop()
+    if not items or any(item[0] != "int" for item in items[:-1]):
+        return False
+    last = items[-1]
+    return last[0] == "int" or (last[0] == "slice" and last[3] is None)
 
 
 def _copy_from(cg, node, odims, source) -> None:

@@ -208,14 +208,15 @@ def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
         cg.alloc_buffer(wide, [rows, gemm.padded(n)], "float32")
         cg.w.line(f"gemm_serial({x2}, {panels}, {wide})")
         # a loop, not ``o2[:, :] = wide[:, :n]``: numba compiles the message of a
-        # slice assignment's shape error with its string machinery (seconds)
-        if x.ndim != 2:
-            view = cg.fresh(f"{out_name}_rows")
-            cg.w.line(f"{view} = {o2}")
-            o2 = view
-        with cg.w.block(f"for r in range({wide}.shape[0]):"):
-            with cg.w.block(f"for c in range({n}):"):
-                cg.w.line(f"{o2}[r, c] = {wide}[r, c]")
+        # slice assignment's shape error with its string machinery (seconds);
+        # over the result's own axes, so that an epilogue over the same ranges
+        # runs in the same nest (``merge_nests.py``)
+        idx, close = cg.w.loop_nest(xd[:-1] + [n])
+        row = idx[0]
+        for v, d in zip(idx[1:-1], xd[1:-1]):
+            row = f"{row} * {d} + {v}" if isinstance(d, int) else f"{row} * ({d}) + {v}"
+        cg.w.line(f"{out_name}[{', '.join(idx)}] = {wide}[{row}, {idx[-1]}]")
+        close()
         return
     if is_float(out_dtype) and not small:
         if x.ndim <= 2:

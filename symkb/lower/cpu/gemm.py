@@ -39,7 +39,7 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
-from numba.extending import intrinsic, register_jitable
+from numba.extending import intrinsic
 
 LANES = 16        # floats in one vector register (AVX-512)
 MR = 8            # rows of a register tile
@@ -180,7 +180,6 @@ def supported(k, n) -> bool:
     return isinstance(k, int) and isinstance(n, int) and k >= 1 and n >= 1
 
 
-@register_jitable
 def padded(n: int) -> int:
     """The columns of ``pack_rhs(w)`` for ``n`` columns of ``w``: a multiple of 16."""
     return (n + LANES - 1) // LANES * LANES
@@ -191,14 +190,16 @@ def pack_rhs(w):
     """``w`` (K x N float32) as column panels (see the module docstring), its
     columns padded with zeros to a multiple of 16 (``padded``)."""
     k, n = w.shape
-    n16 = padded(n)
-    p = np.zeros(k * n16, dtype=np.float32)
+    n16 = (n + LANES - 1) // LANES * LANES  # padded(n), spelt out: one compile less
+    # np.empty and conditionals rather than np.zeros and min(): every numba
+    # implementation a helper uses is one more compile on a cold start
+    p = np.empty((k * n16,), dtype=np.float32)
     pos = 0
     for c0 in range(0, n16, NR):
-        width = min(NR, n16 - c0)
+        width = n16 - c0 if n16 - c0 < NR else NR
         for r in range(k):
-            for c in range(min(width, n - c0)):
-                p[pos + c] = w[r, c0 + c]
+            for c in range(width):
+                p[pos + c] = w[r, c0 + c] if c0 + c < n else np.float32(0.0)
             pos += width
     return p
 
@@ -221,10 +222,11 @@ def _block(x, ldx, r0, r1, p, k, out, ldo, c0, wide):
     """
     width = NR if wide else LANES
     for k0 in range(0, k, KC):
-        kc = min(KC, k - k0)
+        kc = k - k0 if k - k0 < KC else KC
         poff = c0 * k + k0 * width
         for i in range(r0, r1, MR):
-            _tile(x, k0, ldx, i, p, poff, kc, out, ldo, c0, k0 > 0, wide, min(MR, r1 - i))
+            rows = r1 - i if r1 - i < MR else MR
+            _tile(x, k0, ldx, i, p, poff, kc, out, ldo, c0, k0 > 0, wide, rows)
 
 
 @njit(cache=True, error_model="numpy")
@@ -236,10 +238,15 @@ def gemm_serial(x, p, out):
     out zero); M may be anything, zero included.
     """
     m, k = x.shape
-    if x.strides[1] != 4:
-        x = np.ascontiguousarray(x)
     if m == 0:
         return
+    if x.strides[1] != 4:
+        # a copy by loops (np.ascontiguousarray costs a cold compile 0.4 s)
+        xc = np.empty((m, k), dtype=np.float32)
+        for i in range(m):
+            for j in range(k):
+                xc[i, j] = x[i, j]
+        x = xc
     ldx = x.strides[0] // 4
     n = out.shape[1]
     ldo = out.strides[0] // 4

@@ -1,0 +1,138 @@
+"""Merging adjacent loop nests of generated cpu code (``lower/cpu/merge_nests.py``).
+
+Pure text checks (no compile): which neighbours merge, and that every
+unsafe pattern stays as it was. The compiled models of test_cpu_rnn.py and
+test_golden_ops.py run the merged code against the interpreter.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from symkb.lower.cpu.merge_nests import merge_nests
+
+
+def _body(text: str) -> list:
+    return text.strip("\n").split("\n")
+
+
+def _run(lines: list, env: dict) -> dict:
+    exec("\n".join(line[4:] for line in lines), env)  # the lines are one level deep
+    return env
+
+
+GATES = _body("""
+    for i0 in range(n):
+        for i1 in range(4):
+            v_1 = x[i0, i1] + c[i0, i1]
+            c[i0, i1] = v_1
+    # the output
+    for i0 in range(n):
+        for i1 in range(4):
+            v_2 = c[i0, i1] * np.float32(2.0)
+            h[i0, i1] = v_2
+            out[i0, t, i1] = v_2
+""")
+
+
+def test_same_ranges_elementwise_merge_and_compute_the_same():
+    merged = merge_nests(GATES)
+    assert sum(line.strip().startswith("for i0") for line in merged) == 1
+    assert merged[0].strip() == "# the output"  # the second nest's comment moves up
+    rng = np.random.default_rng(0)
+
+    def state():
+        return {"np": np, "n": 3, "t": 1, "x": rng.standard_normal((3, 4)),
+                "c": rng.standard_normal((3, 4)), "h": np.zeros((3, 4)),
+                "out": np.zeros((3, 2, 4))}
+    a = state()
+    b = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in a.items()}
+    _run(GATES, a)
+    _run(merged, b)
+    for k in ("c", "h", "out"):
+        np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_different_ranges_do_not_merge():
+    lines = GATES[:4] + [line.replace("range(4)", "range(5)") for line in GATES[4:]]
+    assert merge_nests(lines) == lines
+
+
+def test_a_read_at_another_index_of_a_written_array_does_not_merge():
+    lines = _body("""
+    for i0 in range(n):
+        for i1 in range(4):
+            c[i0, i1] = x[i0, i1]
+    for i0 in range(n):
+        for i1 in range(4):
+            h[i0, i1] = c[i0, 0]
+""")
+    assert merge_nests(lines) == lines
+
+
+def test_a_view_of_a_written_array_does_not_merge():
+    lines = _body("""
+    flat = c.reshape((-1,))
+    for i0 in range(n):
+        for i1 in range(4):
+            c[i0, i1] = x[i0, i1]
+    for i0 in range(n):
+        for i1 in range(4):
+            h[i0, i1] = flat[i0, i1]
+""")
+    assert merge_nests(lines) == lines
+
+
+def test_a_scalar_carried_between_nests_or_a_call_does_not_merge():
+    carried = _body("""
+    for i0 in range(n):
+        for i1 in range(4):
+            v_1 = x[i0, i1]
+    for i0 in range(n):
+        for i1 in range(4):
+            h[i0, i1] = v_1
+""")
+    assert merge_nests(carried) == carried
+    call = _body("""
+    for i0 in range(n):
+        for i1 in range(4):
+            c[i0, i1] = x[i0, i1]
+    for i0 in range(n):
+        for i1 in range(4):
+            h[i0, i1] = total(c)
+""")
+    assert merge_nests(call) == call
+
+
+def test_an_imperfect_nest_or_a_block_inside_does_not_merge():
+    imperfect = _body("""
+    for i0 in range(n):
+        for i1 in range(4):
+            c[i0, i1] = x[i0, i1]
+        s = 0
+    for i0 in range(n):
+        for i1 in range(4):
+            h[i0, i1] = x[i0, i1]
+""")
+    assert merge_nests(imperfect) == imperfect
+    block = _body("""
+    for i0 in range(n):
+        for i1 in range(4):
+            if x[i0, i1] > 0:
+                c[i0, i1] = x[i0, i1]
+    for i0 in range(n):
+        for i1 in range(4):
+            h[i0, i1] = x[i0, i1]
+""")
+    assert merge_nests(block) == block
+
+
+def test_a_scalar_used_in_an_index_of_the_other_nest_does_not_merge():
+    lines = _body("""
+    for i0 in range(n):
+        for i1 in range(4):
+            k = x[i0, i1]
+    for i0 in range(n):
+        for i1 in range(4):
+            h[i0, i1] = y[k, i1]
+""")
+    assert merge_nests(lines) == lines
