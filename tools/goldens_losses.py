@@ -183,6 +183,13 @@ def metric_cases():
         ("CategoricalCrossentropy", {"from_logits": True}, "cat_logits"),
         ("SparseCategoricalCrossentropy", {}, "sparse"),
         ("SparseCategoricalCrossentropy", {"from_logits": True}, "sparse_logits"),
+        ("MeanAbsolutePercentageError", {}, "reg"), ("MeanSquaredLogarithmicError", {}, "pos"),
+        ("Hinge", {}, "bin"), ("SquaredHinge", {}, "pm1"), ("CategoricalHinge", {}, "cat"),
+        ("KLDivergence", {}, "dist"), ("Poisson", {}, "pos"), ("LogCoshError", {}, "reg"),
+        ("CosineSimilarity", {}, "reg"), ("RootMeanSquaredError", {}, "reg"),
+        ("AUC", {"from_logits": True, "curve": "PR"}, "bin_logits"),
+        ("AUC", {"thresholds": [0.2, 0.45, 0.8]}, "auc"),
+        ("Precision", {"class_id": 1}, "auc"),
     ]
     out = []
     for i, (name, kwargs, inp) in enumerate(cases):
