@@ -10,20 +10,11 @@ sparse crossentropy implies integer targets (one axis less).
 from __future__ import annotations
 
 from .. import losses as L
-from . import functions as F
 from .base import MeanMetricWrapper, Metric
+from .registry import FUNCTIONS, get
 
 GENERIC = ("accuracy", "acc", "crossentropy", "ce")
 
-FUNCTIONS = {
-    "accuracy": F.accuracy, "acc": F.acc, "ACC": F.ACC,
-    "binary_accuracy": F.binary_accuracy, "categorical_accuracy": F.categorical_accuracy,
-    "sparse_categorical_accuracy": F.sparse_categorical_accuracy,
-    "top_k_categorical_accuracy": F.top_k_categorical_accuracy,
-    "sparse_top_k_categorical_accuracy": F.sparse_top_k_categorical_accuracy,
-    "cosine_similarity": F.cosine_similarity,
-    **{name: fn for name, fn in L.FUNCTIONS.items() if name != "cosine_similarity"},
-}
 
 
 def _loss_name(loss) -> str:
@@ -71,7 +62,6 @@ def resolve(identifier, loss=None, output_shape=None, target_shape=None):
         ValueError: for an unknown identifier, or a generic name without
             ``output_shape``.
     """
-    from . import get
     if isinstance(identifier, str) and identifier.lower() in GENERIC:
         return MeanMetricWrapper(_generic(identifier, loss, output_shape, target_shape),
                                  name=identifier)
