@@ -48,6 +48,11 @@ MAY_IMPORT = {
     "symkb.compile": ("symkb.lower", "symkb.ir", *_BASE),
     "symkb.models": ("symkb.layers", "symkb.backend", "symkb.mixed_precision", "symkb.lower",
                      "symkb.ir", "symkb.utils.safe_io", *_BASE),
+    # losses build graphs with K ops (and read the masks layers give tensors);
+    # metrics compute on numpy, with the loss functions; callbacks drive a model
+    "symkb.losses": ("symkb.layers", "symkb.backend", "symkb.ir", *_BASE),
+    "symkb.metrics": ("symkb.losses", "symkb.backend", "symkb.ir", *_BASE),
+    "symkb.callbacks": ("symkb.backend", "symkb.ir", *_BASE),
     # plot_model draws models
     "symkb.utils": ("symkb.models", "symkb.layers", "symkb.ir", *_BASE),
     # the package, the command line and its commands sit on top
