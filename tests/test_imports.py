@@ -47,7 +47,10 @@ MAY_IMPORT = {
     "symkb.layers": ("symkb.backend", "symkb.mixed_precision", "symkb.ir", *_BASE),
     "symkb.compile": ("symkb.lower", "symkb.ir", *_BASE),
     "symkb.models": ("symkb.layers", "symkb.backend", "symkb.mixed_precision", "symkb.lower",
-                     "symkb.ir", "symkb.utils.safe_io", *_BASE),
+                     "symkb.ir", "symkb.utils.safe_io", "symkb.losses", "symkb.metrics",
+                     "symkb.optimizers", "symkb.callbacks", *_BASE),
+    # optimizers build symbolic update steps with K ops
+    "symkb.optimizers": ("symkb.backend", "symkb.ir", *_BASE),
     # losses build graphs with K ops (and read the masks layers give tensors);
     # metrics compute on numpy, with the loss functions; callbacks drive a model
     "symkb.losses": ("symkb.layers", "symkb.backend", "symkb.ir", *_BASE),
@@ -56,7 +59,7 @@ MAY_IMPORT = {
     # plot_model draws models
     "symkb.utils": ("symkb.models", "symkb.layers", "symkb.ir", *_BASE),
     # the package, the command line and its commands sit on top
-    "symkb": ("symkb.utils", "symkb.models", "symkb.compile", "symkb.layers",
+    "symkb": ("symkb.utils", "symkb.models", "symkb.optimizers", "symkb.compile", "symkb.layers",
               "symkb.mixed_precision", "symkb.backend", "symkb.lower", "symkb.ir",
               "symkb.utils.safe_io", *_BASE),
 }
