@@ -6,3 +6,4 @@ from . import fused  # noqa: F401  (built by symkb.lower's fusion passes)
 from . import elementwise_grad, linalg_grad, other_grad, reduce_grad, scan_grad  # noqa: F401
 from . import shape_grad  # noqa: F401
 from . import conv, pool, conv_grad  # noqa: F401  (convolution and pooling, and their rules)
+from . import state  # noqa: F401  (assign: a graph's writes to Variables)
