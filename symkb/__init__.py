@@ -13,3 +13,4 @@ from .compile import compile  # noqa: F401,A004
 from . import scale  # noqa: F401  (installs the dask handler of executables; imports no dask)
 from .lower.errors import FallbackWarning  # noqa: F401
 
+from . import optimizers  # noqa: F401  (training: tf_keras's optimizers)

@@ -314,3 +314,18 @@ def build_golden_model(case):
     z = np.load(pathlib.Path(__file__).parent / "goldens" / "layers.npz")
     model.set_weights([z[k] for k in case["weight_keys"]])
     return model, [z[case["input_key"]]]
+
+
+def writes():
+    """A training step: a loss, and its weight's and a counter's new values as ``assign``s."""
+    x = K.placeholder(shape=(None, 3), name="x")
+    w = K.variable(_rng().normal(size=(3, 2)), name="dense/kernel")
+    steps = K.variable(0.0, name="steps")
+    loss = K.mean(K.square(K.dot(x, w)))
+    (grad,) = K.gradients(loss, [w])
+    feeds = [_rng().normal(size=(4, 3)).astype("float32")]
+    return Graph([x], [loss, K.update_sub(w, 0.1 * grad), K.update(steps, steps.tensor + 1.0)],
+                 name="writes"), feeds
+
+
+RUNNABLE["writes"] = writes

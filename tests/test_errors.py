@@ -257,10 +257,10 @@ def test_function_missing_placeholder_is_named():
     _assert_message(info.value, ["forgotten", "not among the inputs"], "missing")
 
 
-def test_function_rejects_updates():
-    x = ph(2)
+def test_function_rejects_two_updates_of_one_variable():
+    x, v = ph(2), K.variable(0.0)
     with pytest.raises(ValueError, match="updates"):
-        K.function([x], x, updates=[(K.variable(0.0), 1.0)])
+        K.function([x], x, updates=[(v, 1.0), (v, 2.0)])
 
 
 def test_symbolic_sizes_in_static_arguments_are_named():

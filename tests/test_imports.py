@@ -49,12 +49,21 @@ MAY_IMPORT = {
     # dask: payloads of graphs, compiled on the workers
     "symkb.scale": ("symkb.compile", "symkb.lower", "symkb.ir", *_BASE),
     "symkb.models": ("symkb.layers", "symkb.backend", "symkb.mixed_precision", "symkb.lower",
-                     "symkb.scale", "symkb.compile", "symkb.ir", "symkb.utils.safe_io", *_BASE),
+                     "symkb.scale", "symkb.compile", "symkb.ir", "symkb.utils.safe_io",
+                     "symkb.losses", "symkb.metrics", "symkb.optimizers", "symkb.callbacks",
+                     *_BASE),
+    # optimizers build symbolic update steps with K ops
+    "symkb.optimizers": ("symkb.backend", "symkb.ir", *_BASE),
+    # losses build graphs with K ops (and read the masks layers give tensors);
+    # metrics compute on numpy, with the loss functions; callbacks drive a model
+    "symkb.losses": ("symkb.layers", "symkb.backend", "symkb.ir", *_BASE),
+    "symkb.metrics": ("symkb.losses", "symkb.backend", "symkb.ir", *_BASE),
+    "symkb.callbacks": ("symkb.backend", "symkb.ir", *_BASE),
     # plot_model draws models
     "symkb.utils": ("symkb.models", "symkb.layers", "symkb.ir", *_BASE),
     # the package, the command line and its commands sit on top
-    "symkb": ("symkb.utils", "symkb.models", "symkb.scale", "symkb.compile", "symkb.layers",
-              "symkb.mixed_precision", "symkb.backend", "symkb.lower", "symkb.ir",
+    "symkb": ("symkb.utils", "symkb.models", "symkb.optimizers", "symkb.scale", "symkb.compile",
+              "symkb.layers", "symkb.mixed_precision", "symkb.backend", "symkb.lower", "symkb.ir",
               "symkb.utils.safe_io", *_BASE),
 }
 

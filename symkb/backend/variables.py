@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import KerasTensor, Variable
+from ..ir.ops.state import build_assign
 from .config import floatx
 from .session import unique_object_name
 
@@ -120,11 +121,16 @@ def update(x, new_x):
 
     Args:
         x: a Variable.
-        new_x: a value of ``x``'s shape.
+        new_x: a value of ``x``'s shape: concrete (assigned at once) or a
+            KerasTensor (recorded: the write happens when a
+            ``K.function(..., updates=[...])`` holding it runs).
 
     Returns:
-        The updated Variable.
+        The updated Variable, or for a symbolic ``new_x`` the ``assign``
+        KerasTensor to pass in ``updates``.
     """
+    if isinstance(new_x, KerasTensor):
+        return build_assign(_variable_arg(x, "update"), new_x, "update")
     return _variable_arg(x, "update").assign(new_x)
 
 
@@ -133,11 +139,15 @@ def update_add(x, increment):
 
     Args:
         x: a Variable.
-        increment: a value broadcastable to ``x``'s shape.
+        increment: a value broadcastable to ``x``'s shape (a KerasTensor
+            records the update, as in :func:`update`).
 
     Returns:
-        The updated Variable.
+        The updated Variable, or the ``assign`` KerasTensor.
     """
+    if isinstance(increment, KerasTensor):
+        x = _variable_arg(x, "update_add")
+        return build_assign(x, _same_shape(x, x.tensor + increment, "update_add"), "update_add")
     return _variable_arg(x, "update_add").assign_add(increment)
 
 
@@ -146,11 +156,15 @@ def update_sub(x, decrement):
 
     Args:
         x: a Variable.
-        decrement: a value broadcastable to ``x``'s shape.
+        decrement: a value broadcastable to ``x``'s shape (a KerasTensor
+            records the update, as in :func:`update`).
 
     Returns:
-        The updated Variable.
+        The updated Variable, or the ``assign`` KerasTensor.
     """
+    if isinstance(decrement, KerasTensor):
+        x = _variable_arg(x, "update_sub")
+        return build_assign(x, _same_shape(x, x.tensor - decrement, "update_sub"), "update_sub")
     return _variable_arg(x, "update_sub").assign_sub(decrement)
 
 
@@ -161,6 +175,14 @@ def _variable_arg(x, op):
     return x
 
 
+def _same_shape(x, value, op):
+    """``value`` (computed from ``x`` and an operand) must keep ``x``'s shape."""
+    if tuple(value.shape) != tuple(x.shape):
+        raise ValueError(f"{op}: the operand does not broadcast to Variable {x.name!r}'s "
+                         f"shape {tuple(x.shape)}; the result has shape {tuple(value.shape)}")
+    return value
+
+
 def moving_average_update(x, value, momentum):
     """Compute the exponential moving average of a value, in place.
 
@@ -168,12 +190,18 @@ def moving_average_update(x, value, momentum):
 
     Args:
         x: a Variable.
-        value: a value of ``x``'s shape.
+        value: a value of ``x``'s shape (a KerasTensor records the update, as
+            in :func:`update`).
         momentum: the moving average momentum.
 
     Returns:
-        The updated Variable.
+        The updated Variable, or the ``assign`` KerasTensor.
     """
+    if isinstance(value, KerasTensor):
+        x = _variable_arg(x, "moving_average_update")
+        new = x.tensor * momentum + value * (1 - momentum)
+        return build_assign(x, _same_shape(x, new, "moving_average_update"),
+                            "moving_average_update")
     return x.assign(x.numpy() * momentum + np.asarray(value) * (1 - momentum))
 
 

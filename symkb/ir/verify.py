@@ -44,6 +44,7 @@ def verify(graph) -> None:
     """Raise :class:`VerifyError` (with the printed graph) when ``graph`` is invalid."""
     try:
         _verify(graph)
+        _check_writes(graph)
     except VerifyError as exc:
         try:
             printed = str(graph)
@@ -85,6 +86,29 @@ def _verify(graph) -> None:
     for i, t in enumerate(graph.outputs):
         if t not in defined:
             raise VerifyError(f"output {i} ({t.name}) is not computed by the graph")
+
+
+def _check_writes(graph) -> None:
+    """``assign`` nodes are results of the top-level graph, one per Variable:
+    their writes happen after the call, so nothing inside may read them."""
+    outputs = set(graph.outputs)
+    written = {}
+    for body, node in graph.walk():
+        if node.op != "assign":
+            for i, t in enumerate(node.inputs):
+                if t.node.op == "assign":
+                    raise VerifyError(f"{node_where(node)}: operand {i} is the result of an "
+                                      "assign; an assignment takes effect after the graph "
+                                      "runs, so only the graph's results may hold it")
+            continue
+        if body is not graph or node.outputs[0] not in outputs:
+            raise VerifyError(f"{node_where(node)}: an assign must be a result of the "
+                              "top-level graph (its write happens after the call)")
+        variable = node.inputs[0].node.attrs.get("variable")
+        if id(variable) in written:
+            raise VerifyError(f"{node_where(node)}: Variable {variable.name!r} is assigned "
+                              "twice in one graph; expected at most one write per Variable")
+        written[id(variable)] = node
 
 
 def _check_bodies_declared(node, where: str) -> None:

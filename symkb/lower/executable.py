@@ -17,6 +17,7 @@ import threading
 import numpy as np
 
 from ..ir import Graph, KerasTensor
+from ..ir.ops.state import written_variables
 from .passes import PassReport
 
 
@@ -39,6 +40,10 @@ class Executable:
         self.compile_phases: dict = {}
         self._calls = {"kernel": 0, "interpreter": 0}
         self._calls_lock = threading.Lock()
+        # the graph's ``assign`` results: (result index, Variable); a call
+        # returns the other results (``symkb/ir/ops/state.py``)
+        self.writes = written_variables(graph)
+        self._written = {k for k, _ in self.writes}
 
     @property
     def calls(self) -> dict:
@@ -111,12 +116,35 @@ class Executable:
             return COLLECTION_CALL[0](self, list(args[0]) if one and isinstance(
                 args[0], (list, tuple)) else args[0] if one else list(args))
         outs = self._run(self._check(args))
+        if self.writes:
+            outs = [o for k, o in enumerate(outs) if k not in self._written]
         if self.output_keys is not None:
             return dict(zip(self.output_keys, outs))
         return outs[0] if self.single_output else list(outs)
 
     def _run(self, arrays) -> list:
         raise NotImplementedError
+
+    def _write_on_host(self, results) -> None:
+        """Store each ``assign`` result in its Variable, after the whole graph ran.
+
+        A result that is (a view of) a Variable's array is copied first, so the
+        results keep the values from before the writes.
+        """
+        if not self.writes:
+            return
+        for k, r in enumerate(results):
+            if k not in self._written and isinstance(r, np.ndarray) and any(
+                    np.may_share_memory(r, v.value()) for _, v in self.writes):
+                results[k] = r.copy()
+        new = [(v, np.array(results[k], copy=True)) for k, v in self.writes]
+        for variable, value in new:
+            variable.assign(value)
+
+    def _kernel_wrote(self) -> None:
+        """A kernel stored the ``assign`` results in the Variables' arrays itself."""
+        for _, variable in self.writes:
+            variable.version += 1
 
     def __repr__(self) -> str:
         return f"<symkb {self.target} executable {self.name!r}: {self.graph!r}>"

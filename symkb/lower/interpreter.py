@@ -26,10 +26,14 @@ class Interpreter(Executable):
     def _run(self, arrays) -> list:
         self._ran_on("interpreter")
         if type(self).run_node is Interpreter.run_node:
-            return evaluate(self.graph, arrays)
+            results = list(evaluate(self.graph, arrays))
+            self._write_on_host(results)
+            return results
         env = dict(zip(self.graph.inputs, arrays))
         for node in self.graph.nodes:
             if all(o in env for o in node.outputs):
                 continue
             env.update(zip(node.outputs, self.run_node(node, [env[t] for t in node.inputs])))
-        return [env[t] for t in self.graph.outputs]
+        results = [env[t] for t in self.graph.outputs]
+        self._write_on_host(results)
+        return results

@@ -19,14 +19,14 @@ from ..layers.core import InputLayer
 from ..backend.nest import flatten, map_structure, pack_as
 from ..backend.session import to_snake_case, unique_object_name
 from .config import class_name_of, functional_config, functional_from_config
-from .inference_only import InferenceOnly
+from .train_api import Trainable
 from .predicting import predict, predict_on_batch
 from .saving import model_to_json, save_model
 from .summary import summarize
 from .weights_io import load_weights, save_weights
 
 
-class Model(InferenceOnly, Layer):
+class Model(Trainable, Layer):
     """A functional model (see the module docstring)."""
 
     # tf_keras's names for a functional model in a config entry

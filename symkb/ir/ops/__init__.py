@@ -5,3 +5,4 @@ from . import fused  # noqa: F401  (built by symkb.lower's fusion passes)
 # the gradient rules, declared on the ops above (symkb/ir/gradients.py applies them)
 from . import elementwise_grad, linalg_grad, other_grad, reduce_grad, scan_grad  # noqa: F401
 from . import shape_grad  # noqa: F401
+from . import state  # noqa: F401  (assign: a graph's writes to Variables)

@@ -97,7 +97,9 @@ class CpuExecutable(Executable):
             # batch broadcast against a larger one, say): the interpreter runs it
             # (the guard warned once for these shapes; ``calls`` counts each call)
             self._ran_on("interpreter")
-            return evaluate(self.graph, arrays)
+            results = list(evaluate(self.graph, arrays))
+            self._write_on_host(results)
+            return results
         self._ran_on("kernel")
         # numba types a read-only array apart; the kernels take writable ones
         arrays = [a if not isinstance(a, np.ndarray) or a.flags.writeable else a.copy()
@@ -107,7 +109,9 @@ class CpuExecutable(Executable):
         rest = [next(params) if is_param else next(consts) for is_param in self._param_slots]
         if self.row_split is not None and arrays:
             return self._run_blocks(arrays, rest)
-        return list(self.function(*arrays, *rest, *self._tail))
+        results = list(self.function(*arrays, *rest, *self._tail))
+        self._kernel_wrote()  # the function stored its assign results in the Variables
+        return results
 
     def _run_blocks(self, arrays, rest) -> list:
         batch = arrays[0].shape[0]

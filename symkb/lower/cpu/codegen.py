@@ -111,6 +111,7 @@ class Codegen:
         self.row_split = None       # per result, row-wise: the function runs on row blocks
         self.out_args: dict = {}    # result -> the argument its buffer may be (row blocks)
         self._order: dict = {}      # name -> when fresh() made it
+        self.writes: list = []      # the assign nodes, stored after every result
 
     @contextmanager
     def entered(self, scope: LoopScope, writer: SourceWriter):
@@ -284,9 +285,30 @@ class Codegen:
             self.w.comment(ir_line(node, self.namer))
             emit(self, node)
 
+    def emit_writes(self) -> None:
+        """Store each assign's value in its Variable's array, after every result.
+
+        A value that may share memory with a Variable (a parameter read or a
+        view of one) is copied first, so no store reads another's new value.
+        """
+        staged = []
+        for node in self.writes:
+            value = self.name(node.inputs[1])
+            if get_op(node.inputs[1].node.op).kind in ("source", "shape"):
+                copy = self.fresh("new_value")
+                self.w.line(f"{copy} = {value}.copy()")
+                value = copy
+            staged.append((self.name(node.inputs[0]), value, node.inputs[0].ndim))
+        if staged:
+            self.w.comment("the assignments: the Variables' new values, stored in place")
+        for target, value, ndim in staged:
+            self.w.line(f"{target}[()] = {value}[()]" if ndim == 0 else f"{target}[...] = {value}")
+
     def generate(self) -> str:
         graph = self.graph
-        self.row_split = row_split(graph)
+        writes = any(t.node.op == "assign" for t in graph.outputs)
+        # a graph writing Variables runs whole (its writes are not row-wise)
+        self.row_split = None if writes else row_split(graph)
         for t in graph.inputs:
             name = self.fresh(t.node.name or "input") if t.node.op == "input" else \
                 self.fresh(self.default_name(t))
@@ -306,10 +328,18 @@ class Codegen:
         seen = set()
         for t in graph.outputs:
             name = self.name(t)
-            if get_op(t.node.op).kind == "source" or name in seen:
-                name = f"{name}.copy()"
+            kind = get_op(t.node.op).kind
+            if kind == "source" or name in seen or (writes and kind == "shape"):
+                # a result may be a view of a Variable the writes below change
+                if writes and t.node.op != "assign":  # copied before the writes
+                    copy = self.fresh("result")
+                    self.w.line(f"{copy} = {name}.copy()")
+                    name = copy
+                else:
+                    name = f"{name}.copy()"
             seen.add(name)
             outs.append(name)
+        self.emit_writes()
         self.w.line(f"return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
         body = self.w.text()
         head = SourceWriter()

@@ -74,3 +74,17 @@ def emit_print(cg, node) -> None:
     cg.w.line(f"{name} = {cg.name(x)}.copy()")
     cg.bind(out, name, cg.dims(x))
 
+
+
+@emitter("assign")
+def emit_assign(cg, node) -> None:
+    """Deferred: the function stores every assign after all its results
+    (``Codegen.emit_writes``), so each read sees the value from before the call."""
+    target = node.inputs[0]
+    if target.node.attrs.get("widened") or cg.scope.depth:
+        raise Unsupported(f"cpu codegen: assign to Variable "
+                          f"{target.node.attrs['variable'].name!r} "
+                          + ("inside a loop body" if cg.scope.depth else
+                             "of float16 (the kernel reads a float32 copy of it)"))
+    cg.writes.append(node)
+    cg.bind(node.outputs[0], cg.name(node.inputs[1]))

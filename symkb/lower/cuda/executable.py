@@ -30,6 +30,17 @@ def _lower_const(low, node):
     low.upload_const(node.outputs[0])
 
 
+@emitter("assign")
+def _lower_assign(low, node):
+    """The new value stays on the device as the Variable's copy (``CudaExecutable._run``
+    stores it after every result is computed; the kernels never write a weight)."""
+    value, out = node.inputs[1], node.outputs[0]
+
+    def run(env):
+        env[out] = env[value]
+    low.add(run, reads=[value], label="assign")
+
+
 # The cuda target's table, op -> emitter: each kernel module declares its own.
 EMITTERS = merge("cuda", _HOST, elementwise.EMITTERS, linalg.EMITTERS, movement.EMITTERS,
                  reduce.EMITTERS, rnn.EMITTERS)
@@ -65,6 +76,11 @@ class _WeightCache:
 
     uploads = 0
 
+    def put(self, variable, device) -> None:
+        """``device`` is now the copy of ``variable``'s current value (an assign)."""
+        self._entries[id(variable)] = (variable, id(variable.value()), variable.version, None,
+                                       device)
+
 
 class CudaExecutable(Executable):
     """A graph compiled to numba.cuda kernels (see the module docstring)."""
@@ -99,7 +115,12 @@ class CudaExecutable(Executable):
         for node in self._params:
             env[node.outputs[0]] = self.weights.get(node.attrs["variable"])
         self.lowering.run(env)
-        return [adapter.to_host(env[t]) for t in g.outputs]
+        results = [adapter.to_host(env[t]) for t in g.outputs]
+        for k, variable in self.writes:  # after every result: the host copy, then the device's
+            variable.value()[...] = results[k]
+            variable.version += 1
+            self.weights.put(variable, env[g.outputs[k]])
+        return results
 
 
 def supported_ops() -> set:
