@@ -139,3 +139,24 @@ def test_score_command_streams_npy_to_npy(tmp_path, model, data):
     np.save(tmp_path / "bad.npy", np.zeros((5, 2, 3), "float32"))
     assert main(["score", str(tmp_path / "m.symkb"), str(tmp_path / "bad.npy"),
                  str(tmp_path / "s.npy"), "--out", str(out)]) == 1
+
+
+def test_evaluate_merges_chunk_states_exactly():
+    inp = layers.Input((5, 3))
+    h = layers.LSTM(4, name="lstm")(inp)
+    m = symkb.models.Model(inp, [layers.Dense(3, activation="softmax", name="cls")(h),
+                                 layers.Dense(1, activation="sigmoid", name="bin")(h)])
+    m.compile(optimizer="sgd", loss=["sparse_categorical_crossentropy", "binary_crossentropy"],
+              metrics=[["accuracy"], ["accuracy", __import__("symkb.metrics").metrics.AUC(num_thresholds=50)]],
+              loss_weights=[1.0, 0.5])
+    rng = np.random.RandomState(3)
+    x = rng.randn(96, 5, 3).astype("float32")
+    y1 = rng.randint(0, 3, (96, 1)).astype("float32")
+    y2 = (rng.rand(96, 1) > 0.5).astype("float32")
+    sw = rng.rand(96).astype("float32")
+    ref = m.evaluate(x, [y1, y2], batch_size=16, sample_weight=sw, verbose=0, return_dict=True)
+    got = m.evaluate(da.from_array(x, chunks=32), [da.from_array(y1, chunks=48), y2],
+                     batch_size=16, sample_weight=sw, verbose=0, return_dict=True)
+    assert got.keys() == ref.keys()
+    for k in ref:
+        np.testing.assert_allclose(got[k], ref[k], rtol=1e-6, err_msg=k)

@@ -141,10 +141,14 @@ class Trainable:
         """
         if kwargs:
             raise TypeError(f"evaluate: unexpected keyword argument(s) {sorted(kwargs)}")
-        self._ensure_built(x)
         fitting.setup_of(self)
         batch_size = 32 if batch_size is None else fitting.positive_int(
             batch_size, "batch_size", "evaluate")
+        from ..scale.arrays import has_dask_arrays
+        if has_dask_arrays(x) or has_dask_arrays(y):  # per-chunk states, merged exactly
+            from .scaled import evaluate as evaluate_dask
+            return evaluate_dask(self, x, y, batch_size, sample_weight, return_dict)
+        self._ensure_built(x)
         data = fitting.prepare(self, x, y, sample_weight, None, "evaluate")
         fitting.ensure_steps(self, data[1])
         from ..callbacks import CallbackList
