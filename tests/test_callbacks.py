@@ -207,7 +207,7 @@ def test_progbar_logger_in_a_fit_loop_prints_epochs_and_results():
     out.truncate(0), out.seek(0)
     clock = iter(np.arange(0.0, 100.0, 0.25))
     logger = C.ProgbarLogger(stream=out, clock=lambda: next(clock))
-    fit(FakeModel(), [logger], [{"loss": 0.5}], verbose=1, batch_losses=(0.7, 0.5))
+    fit(FakeModel(), [logger], [{"loss": 0.5}], verbose="auto", batch_losses=(0.7, 0.5))
     text = out.getvalue()
     assert text.startswith("\r1/2 [==============>...............] - ETA: 0s - loss: 0.7000")
     # the last batch redraws 2/2 with an ETA; the epoch's end finishes the line
