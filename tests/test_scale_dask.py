@@ -100,9 +100,14 @@ def _slow(block):
     return block
 
 
-def test_local_cluster_exact_once_per_worker_and_survives_a_kill(model, data):
+def test_local_cluster_exact_once_per_worker_and_survives_a_kill(data):
     x, s = data
+    model = _two_io_model()
+    model.compile(optimizer="sgd", loss=["mse", "binary_crossentropy"],
+                  metrics=[["mae"], ["accuracy"]])
+    y = [np.tanh(x[:, 0, :2]), (s[:, :1] > 0).astype("float32")]
     ref = model.predict([x, s], verbose=0)
+    ref_eval = model.evaluate([x, s], y, batch_size=15, verbose=0, return_dict=True)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None, silence_logs=40) as cluster, \
             distributed.Client(cluster) as client:
@@ -112,6 +117,10 @@ def test_local_cluster_exact_once_per_worker_and_survives_a_kill(model, data):
             np.testing.assert_array_equal(g, r)
         stats = client.run(worker_stats)
         assert sorted(v["compiles"] for v in stats.values()) in ([0, 1], [1, 1])
+        got_eval = model.evaluate([da.from_array(x, chunks=30), da.from_array(s, chunks=30)],
+                                  y, batch_size=15, verbose=0, return_dict=True)
+        for k in ref_eval:
+            np.testing.assert_allclose(got_eval[k], ref_eval[k], rtol=1e-6, err_msg=k)
         # a worker killed mid-computation: dask reruns its tasks, the result is exact
         slow = da.from_array(x, chunks=5).map_blocks(_slow, dtype=x.dtype)
         futures = client.compute(model.predict([slow, da.from_array(s, chunks=5)]))
