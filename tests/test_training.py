@@ -12,7 +12,7 @@ import pytest
 
 import symkb
 from symkb import backend as K
-from symkb import layers, optimizers
+from symkb import callbacks, layers, optimizers
 
 RNG = np.random.default_rng(5)
 X = RNG.normal(size=(20, 4)).astype("float32")
@@ -64,8 +64,8 @@ def test_early_stopping_stops_at_the_right_epoch():
     # the rate drops to 0 after epoch 2: epoch 3 still improves (its loss is
     # measured at the final weights), epochs 4 and 5 do not: patience 2 stops at 5
     model = _compiled()
-    rate = symkb.callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 if epoch < 3 else 0.0)
-    stop = symkb.callbacks.EarlyStopping(monitor="loss", patience=2)
+    rate = callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 if epoch < 3 else 0.0)
+    stop = callbacks.EarlyStopping(monitor="loss", patience=2)
     history = model.fit(X, Y, batch_size=10, epochs=20, shuffle=False, verbose=0,
                         callbacks=[rate, stop])
     losses = history.history["loss"]
@@ -78,7 +78,7 @@ def test_terminate_on_nan_stops_at_the_batch():
     y = Y.copy()
     y[12] = np.nan  # the second batch of 10
     history = model.fit(X, y, batch_size=10, epochs=3, shuffle=False, verbose=0,
-                        callbacks=[symkb.callbacks.TerminateOnNaN()])
+                        callbacks=[callbacks.TerminateOnNaN()])
     assert model._training.train_fn.calls["interpreter"] == 2
     assert len(history.history["loss"]) == 1 and np.isnan(history.history["loss"][0])
 
