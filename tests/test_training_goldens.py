@@ -4,7 +4,8 @@ Every run starts from tf_keras's initial weights and trains with
 ``shuffle=False``: the per-epoch losses and metrics, the weights after three
 epochs and ``evaluate``'s results must match to 1e-4 relative. The runs use
 the interpreter target (the oracle; no compile per run); two of them run on
-the cpu target too, where one compiled train step updates the weights in place.
+the cpu target too, where one compiled train step updates the weights in place
+(the LSTM one, a scan and its gradient scan to compile, is marked ``slow``).
 """
 from __future__ import annotations
 
@@ -63,7 +64,8 @@ def test_fit_matches_tf_keras(run_id):
     _check(run, *_train(run, "interpreter"))
 
 
-@pytest.mark.parametrize("run_id", ["mlp/sgd", "lstm/adam"])
+@pytest.mark.parametrize("run_id", ["mlp/sgd",
+                                    pytest.param("lstm/adam", marks=pytest.mark.slow)])
 def test_compiled_fit_matches_tf_keras(run_id):
     run = RUNS[run_id]
     model, history, evaluated = _train(run, "cpu")
