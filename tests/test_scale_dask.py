@@ -169,3 +169,45 @@ def test_evaluate_merges_chunk_states_exactly():
     assert got.keys() == ref.keys()
     for k in ref:
         np.testing.assert_allclose(got[k], ref[k], rtol=1e-6, err_msg=k)
+
+
+def _small_regressor():
+    inp = layers.Input((4, 2))
+    m = symkb.models.Model(inp, layers.Dense(1, name="out")(layers.SimpleRNN(3, name="rnn")(inp)))
+    m.compile(optimizer=__import__("symkb.optimizers").optimizers.SGD(0.05), loss="mse",
+              metrics=["mae"])
+    return m
+
+
+def test_fit_streams_chunks_and_matches_in_memory_fit():
+    from symkb.models.streaming import ChunkedRows
+    rng = np.random.RandomState(11)
+    x = rng.randn(70, 4, 2).astype("float32")
+    y = x.sum(axis=(1, 2))[:, None] * 0.3
+    a, b = _small_regressor(), _small_regressor()
+    b.set_weights(a.get_weights())
+    h_ref = a.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0,
+                  validation_data=(x[:20], y[:20]))
+    dx, dy = da.from_array(x, chunks=16), da.from_array(y, chunks=16)
+    h = b.fit(dx, dy, batch_size=8, epochs=2, shuffle=False, verbose=0,
+              validation_data=(da.from_array(x[:20], chunks=8), y[:20]))
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)  # the same batches, the same steps
+    for k in h_ref.history:
+        np.testing.assert_allclose(h.history[k], h_ref.history[k], rtol=1e-6, err_msg=k)
+    # shuffled: chunks in a new order each epoch, rows shuffled within them
+    h2 = b.fit(dx, dy, batch_size=8, epochs=2, verbose=0)
+    assert np.isfinite(h2.history["loss"]).all()
+    rows = ChunkedRows(dx)
+    order = __import__("symkb.models.streaming").models.streaming.epoch_order(dx.chunks[0], True)
+    assert sorted(order.tolist()) == list(range(70))
+    chunk_of = order // 16
+    assert sum(chunk_of[1:] != chunk_of[:-1]) == 4  # each chunk's rows come together
+    assert not np.array_equal(order, np.arange(70))
+    rows.plan(np.arange(70))
+    np.testing.assert_array_equal(rows[np.array([65, 3, 17, 40])], x[[65, 3, 17, 40]])
+    assert len(rows._cache) <= 3  # never more than a few chunks in memory
+    with pytest.raises(ValueError, match="validation_split"):
+        b.fit(dx, dy, validation_split=0.2, verbose=0)
+    with pytest.raises(ValueError, match="cardinality"):
+        b.fit(dx, dy[:50], verbose=0)
