@@ -121,6 +121,15 @@ def test_local_cluster_exact_once_per_worker_and_survives_a_kill(data):
                                   y, batch_size=15, verbose=0, return_dict=True)
         for k in ref_eval:
             np.testing.assert_allclose(got_eval[k], ref_eval[k], rtol=1e-6, err_msg=k)
+        # several models trained as tasks on the workers, the data scattered once
+        pair = [_small_regressor(), _small_regressor()]
+        twin = _small_regressor()
+        twin.set_weights(pair[1].get_weights())
+        xr = np.tanh(x[:, :4, :2])
+        yr = xr[:, -1, :1]
+        results = symkb.models.fit_many(pair, xr, yr, epochs=1, batch_size=30, shuffle=False)
+        h = twin.fit(xr, yr, epochs=1, batch_size=30, shuffle=False, verbose=0)
+        np.testing.assert_allclose(results[1]["history"]["loss"], h.history["loss"], rtol=1e-6)
         # a worker killed mid-computation: dask reruns its tasks, the result is exact
         slow = da.from_array(x, chunks=5).map_blocks(_slow, dtype=x.dtype)
         futures = client.compute(model.predict([slow, da.from_array(s, chunks=5)]))
@@ -211,3 +220,22 @@ def test_fit_streams_chunks_and_matches_in_memory_fit():
         b.fit(dx, dy, validation_split=0.2, verbose=0)
     with pytest.raises(ValueError, match="cardinality"):
         b.fit(dx, dy[:50], verbose=0)
+
+
+def test_fit_many_trains_each_model_as_a_task_and_matches_fit():
+    rng = np.random.RandomState(5)
+    x = rng.randn(40, 4, 2).astype("float32")
+    y = x[:, -1, :1] * 0.5
+    models = [_small_regressor() for _ in range(3)]
+    twins = [_small_regressor() for _ in range(3)]
+    for m, t in zip(models, twins):
+        t.set_weights(m.get_weights())
+    results = symkb.models.fit_many(models, x, y, epochs=2, batch_size=10, shuffle=False)
+    for m, t, r in zip(models, twins, results):
+        h = t.fit(x, y, epochs=2, batch_size=10, shuffle=False, verbose=0)
+        np.testing.assert_allclose(r["history"]["loss"], h.history["loss"], rtol=1e-6)
+        for a, b in zip(m.get_weights(), t.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="not compiled"):
+        inp = layers.Input((3,))
+        symkb.models.fit_many([symkb.models.Model(inp, layers.Dense(1)(inp))], x, y)
