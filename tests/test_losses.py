@@ -127,3 +127,34 @@ def test_custom_loss_subclass_gets_weights_and_reduction():
     assert Cubed()(y, p) == pytest.approx(4.5)
     assert Cubed(reduction="sum")(y, p, sample_weight=np.array([1.0, 0.5])) == \
         pytest.approx(5.0)
+
+
+def test_layer_mask_reaches_the_loss():
+    """Masking -> Dense: the mask the layers give the output leaves the
+    masked time steps out of the mean (interpreter vs numpy)."""
+    from symkb import layers
+    x = layers.Input((4, 2))
+    dense = layers.Dense(1)
+    y = dense(layers.Masking()(x))
+    dense.set_weights([np.array([[1.0], [2.0]], np.float32), np.zeros(1, np.float32)])
+    t = K.placeholder((None, 4, 1))
+    weight = K.placeholder((None,))
+    loss = losses.MeanSquaredError()(t, y, sample_weight=weight)
+    xs = np.arange(16, dtype=np.float32).reshape(2, 4, 2) / 8.0
+    xs[0, 2:] = 0.0
+    xs[1, 3] = 0.0
+    ts = np.ones((2, 4, 1), np.float32)
+    ws = np.array([1.0, 3.0], np.float32)
+    got = K.function([x, t, weight], loss, target="interpreter")([xs, ts, ws])
+    per_step = ((xs @ np.array([1.0, 2.0], np.float32)) - 1.0) ** 2
+    valid = np.any(xs != 0, axis=-1)
+    want = np.sum(per_step * valid * ws[:, None]) / valid.sum()
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_apply_mask_weighs_masked_entries_zero():
+    mask = np.array([[True, False], [True, True]])
+    np.testing.assert_array_equal(losses.apply_mask(None, mask), [[1, 0], [1, 1]])
+    np.testing.assert_array_equal(losses.apply_mask(np.array([2.0, 3.0]), mask),
+                                  [[2, 0], [3, 3]])
+    assert losses.apply_mask(np.array([2.0, 3.0]), None).tolist() == [2.0, 3.0]

@@ -107,3 +107,11 @@ def test_call_updates_and_returns_the_result():
     assert mean([1.0, 3.0]) == 2.0
     assert mean(6.0, sample_weight=2.0) == pytest.approx(4.0)
     assert metrics.Sum()([1.0, 2.0], sample_weight=[[1.0], [3.0]]) == 7.0
+
+
+def test_metrics_refuse_symbolic_values():
+    from symkb import backend as K
+    with pytest.raises(TypeError, match="mean_squared_error: metrics compute on numpy"):
+        metrics.MeanSquaredError().update_state(K.placeholder((None, 2)), np.ones((1, 2)))
+    with pytest.raises(TypeError, match="auc: metrics compute on numpy values; `y_pred`"):
+        metrics.AUC(from_logits=True).update_state([1.0], K.placeholder((None,)))

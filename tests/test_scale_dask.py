@@ -100,9 +100,14 @@ def _slow(block):
     return block
 
 
-def test_local_cluster_exact_once_per_worker_and_survives_a_kill(model, data):
+def test_local_cluster_exact_once_per_worker_and_survives_a_kill(data):
     x, s = data
+    model = _two_io_model()
+    model.compile(optimizer="sgd", loss=["mse", "binary_crossentropy"],
+                  metrics=[["mae"], ["accuracy"]])
+    y = [np.tanh(x[:, 0, :2]), (s[:, :1] > 0).astype("float32")]
     ref = model.predict([x, s], verbose=0)
+    ref_eval = model.evaluate([x, s], y, batch_size=15, verbose=0, return_dict=True)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None, silence_logs=40) as cluster, \
             distributed.Client(cluster) as client:
@@ -112,6 +117,19 @@ def test_local_cluster_exact_once_per_worker_and_survives_a_kill(model, data):
             np.testing.assert_array_equal(g, r)
         stats = client.run(worker_stats)
         assert sorted(v["compiles"] for v in stats.values()) in ([0, 1], [1, 1])
+        got_eval = model.evaluate([da.from_array(x, chunks=30), da.from_array(s, chunks=30)],
+                                  y, batch_size=15, verbose=0, return_dict=True)
+        for k in ref_eval:
+            np.testing.assert_allclose(got_eval[k], ref_eval[k], rtol=1e-6, err_msg=k)
+        # several models trained as tasks on the workers, the data scattered once
+        pair = [_small_regressor(), _small_regressor()]
+        twin = _small_regressor()
+        twin.set_weights(pair[1].get_weights())
+        xr = np.tanh(x[:, :4, :2])
+        yr = xr[:, -1, :1]
+        results = symkb.models.fit_many(pair, xr, yr, epochs=1, batch_size=30, shuffle=False)
+        h = twin.fit(xr, yr, epochs=1, batch_size=30, shuffle=False, verbose=0)
+        np.testing.assert_allclose(results[1]["history"]["loss"], h.history["loss"], rtol=1e-6)
         # a worker killed mid-computation: dask reruns its tasks, the result is exact
         slow = da.from_array(x, chunks=5).map_blocks(_slow, dtype=x.dtype)
         futures = client.compute(model.predict([slow, da.from_array(s, chunks=5)]))
@@ -139,3 +157,85 @@ def test_score_command_streams_npy_to_npy(tmp_path, model, data):
     np.save(tmp_path / "bad.npy", np.zeros((5, 2, 3), "float32"))
     assert main(["score", str(tmp_path / "m.symkb"), str(tmp_path / "bad.npy"),
                  str(tmp_path / "s.npy"), "--out", str(out)]) == 1
+
+
+def test_evaluate_merges_chunk_states_exactly():
+    inp = layers.Input((5, 3))
+    h = layers.LSTM(4, name="lstm")(inp)
+    m = symkb.models.Model(inp, [layers.Dense(3, activation="softmax", name="cls")(h),
+                                 layers.Dense(1, activation="sigmoid", name="bin")(h)])
+    m.compile(optimizer="sgd", loss=["sparse_categorical_crossentropy", "binary_crossentropy"],
+              metrics=[["accuracy"], ["accuracy", __import__("symkb.metrics").metrics.AUC(num_thresholds=50)]],
+              loss_weights=[1.0, 0.5])
+    rng = np.random.RandomState(3)
+    x = rng.randn(96, 5, 3).astype("float32")
+    y1 = rng.randint(0, 3, (96, 1)).astype("float32")
+    y2 = (rng.rand(96, 1) > 0.5).astype("float32")
+    sw = rng.rand(96).astype("float32")
+    ref = m.evaluate(x, [y1, y2], batch_size=16, sample_weight=sw, verbose=0, return_dict=True)
+    got = m.evaluate(da.from_array(x, chunks=32), [da.from_array(y1, chunks=48), y2],
+                     batch_size=16, sample_weight=sw, verbose=0, return_dict=True)
+    assert got.keys() == ref.keys()
+    for k in ref:
+        np.testing.assert_allclose(got[k], ref[k], rtol=1e-6, err_msg=k)
+
+
+def _small_regressor():
+    inp = layers.Input((4, 2))
+    m = symkb.models.Model(inp, layers.Dense(1, name="out")(layers.SimpleRNN(3, name="rnn")(inp)))
+    m.compile(optimizer=__import__("symkb.optimizers").optimizers.SGD(0.05), loss="mse",
+              metrics=["mae"])
+    return m
+
+
+def test_fit_streams_chunks_and_matches_in_memory_fit():
+    from symkb.models.streaming import ChunkedRows
+    rng = np.random.RandomState(11)
+    x = rng.randn(70, 4, 2).astype("float32")
+    y = x.sum(axis=(1, 2))[:, None] * 0.3
+    a, b = _small_regressor(), _small_regressor()
+    b.set_weights(a.get_weights())
+    h_ref = a.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0,
+                  validation_data=(x[:20], y[:20]))
+    dx, dy = da.from_array(x, chunks=16), da.from_array(y, chunks=16)
+    h = b.fit(dx, dy, batch_size=8, epochs=2, shuffle=False, verbose=0,
+              validation_data=(da.from_array(x[:20], chunks=8), y[:20]))
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)  # the same batches, the same steps
+    for k in h_ref.history:
+        np.testing.assert_allclose(h.history[k], h_ref.history[k], rtol=1e-6, err_msg=k)
+    # shuffled: chunks in a new order each epoch, rows shuffled within them
+    h2 = b.fit(dx, dy, batch_size=8, epochs=2, verbose=0)
+    assert np.isfinite(h2.history["loss"]).all()
+    rows = ChunkedRows(dx)
+    order = __import__("symkb.models.streaming").models.streaming.epoch_order(dx.chunks[0], True)
+    assert sorted(order.tolist()) == list(range(70))
+    chunk_of = order // 16
+    assert sum(chunk_of[1:] != chunk_of[:-1]) == 4  # each chunk's rows come together
+    assert not np.array_equal(order, np.arange(70))
+    rows.plan(np.arange(70))
+    np.testing.assert_array_equal(rows[np.array([65, 3, 17, 40])], x[[65, 3, 17, 40]])
+    assert len(rows._cache) <= 3  # never more than a few chunks in memory
+    with pytest.raises(ValueError, match="validation_split"):
+        b.fit(dx, dy, validation_split=0.2, verbose=0)
+    with pytest.raises(ValueError, match="cardinality"):
+        b.fit(dx, dy[:50], verbose=0)
+
+
+def test_fit_many_trains_each_model_as_a_task_and_matches_fit():
+    rng = np.random.RandomState(5)
+    x = rng.randn(40, 4, 2).astype("float32")
+    y = x[:, -1, :1] * 0.5
+    models = [_small_regressor() for _ in range(3)]
+    twins = [_small_regressor() for _ in range(3)]
+    for m, t in zip(models, twins):
+        t.set_weights(m.get_weights())
+    results = symkb.models.fit_many(models, x, y, epochs=2, batch_size=10, shuffle=False)
+    for m, t, r in zip(models, twins, results):
+        h = t.fit(x, y, epochs=2, batch_size=10, shuffle=False, verbose=0)
+        np.testing.assert_allclose(r["history"]["loss"], h.history["loss"], rtol=1e-6)
+        for a, b in zip(m.get_weights(), t.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="not compiled"):
+        inp = layers.Input((3,))
+        symkb.models.fit_many([symkb.models.Model(inp, layers.Dense(1)(inp))], x, y)

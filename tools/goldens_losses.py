@@ -247,6 +247,104 @@ def resolve_cases():
     return out
 
 
+def progbar_cases():
+    """Text tf_keras's Progbar writes for fixed updates on a fixed clock."""
+    import contextlib
+    import io
+    from tf_keras.src.utils import generic_utils
+    steps = [(1, [["loss", 0.5], ["acc", 0.25]], None), (2, [["loss", 0.3], ["acc", 0.5]], None),
+             (3, [["loss", 0.1], ["acc", 0.75]], None)]
+    cases = [
+        {"target": 3, "verbose": 1, "interval": 0.0, "stateful": ["acc"],
+         "times": [100.0, 100.2, 100.35, 100.5], "updates": steps},
+        {"target": 3, "verbose": 2, "interval": 0.05, "stateful": ["acc"],
+         "times": [100.0, 100.2, 100.35, 100.5], "updates": steps},
+        {"target": 3, "verbose": 1, "interval": 0.05, "stateful": [],
+         "times": [10.0, 10.01, 10.02, 12.5], "updates": steps},
+        {"target": None, "verbose": 1, "interval": 0.0, "stateful": [],
+         "times": [5.0, 6.0, 7.5, 7.5], "updates": [
+             (1, [["loss", 2.0]], None), (2, [["loss", 1.0]], None), (2, [], True)]},
+        {"target": 12, "verbose": 1, "interval": 0.0, "stateful": ["val"],
+         "times": [0.0, 31.0, 4000.0, 4100.0], "updates": [
+             (1, [["loss", 0.0001], ["val", -0.5]], None),
+             (2, [["loss", 0.0002], ["val", -0.25]], None),
+             (12, [["loss", -0.002], ["val", 0.0005]], None)]},
+        {"target": 12, "verbose": 2, "interval": 0.0, "stateful": ["val"],
+         "times": [0.0, 31.0, 4000.0, 4100.0], "updates": [
+             (5, [["loss", 0.0001], ["val", -0.5]], None),
+             (12, [["loss", -0.002], ["val", 0.0005]], None)]},
+    ]
+    for case in cases:
+        ticks = iter(case["times"])
+        saved = generic_utils.time
+        generic_utils.time = type("Clock", (), {"time": staticmethod(lambda: next(ticks))})
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                bar = keras.utils.Progbar(case["target"], verbose=case["verbose"],
+                                          interval=case["interval"],
+                                          stateful_metrics=case["stateful"])
+                for current, values, finalize in case["updates"]:
+                    bar.update(current, [tuple(v) for v in values], finalize=finalize)
+        finally:
+            generic_utils.time = saved
+        case["text"] = out.getvalue()
+    return cases
+
+
+def callback_cases():
+    """EarlyStopping and ReduceLROnPlateau on crafted curves with a stand-in
+    model: the epochs run, where it stopped, and the learning rate logged."""
+    class Model:
+        stop_training = False
+        optimizer = type("Opt", (), {})()
+
+        def get_weights(self):
+            return []
+
+        def set_weights(self, weights):
+            pass
+
+    cases = [
+        ("EarlyStopping", {"patience": 2, "min_delta": 0.05},
+         [1.0, 0.8, 0.5, 0.47, 0.6, 0.1, 0.1], "val_loss"),
+        ("EarlyStopping", {"monitor": "val_accuracy", "patience": 1},
+         [0.5, 0.7, 0.6, 0.65, 0.9], "val_accuracy"),
+        ("EarlyStopping", {"patience": 2, "baseline": 0.1}, [1.0, 1.0, 1.0, 1.0], "val_loss"),
+        ("EarlyStopping", {"patience": 1, "baseline": 0.6}, [1.0, 0.5, 0.55, 0.4, 0.45, 0.45],
+         "val_loss"),
+        ("EarlyStopping", {"patience": 0, "start_from_epoch": 3}, [1.0, 2.0, 3.0, 4.0, 5.0],
+         "val_loss"),
+        ("EarlyStopping", {"monitor": "loss", "mode": "max", "patience": 1},
+         [1.0, 2.0, 2.0, 3.0, 3.0], "loss"),
+        ("ReduceLROnPlateau", {"factor": 0.5, "patience": 1, "cooldown": 2, "min_lr": 0.2},
+         [1.0] * 7, "val_loss"),
+        ("ReduceLROnPlateau", {"factor": 0.1, "patience": 2, "min_delta": 0.01},
+         [1.0, 0.995, 0.9, 0.9, 0.89, 0.5, 0.5, 0.5, 0.5], "val_loss"),
+    ]
+    out = []
+    for name, kwargs, values, key in cases:
+        model = Model()
+        model.optimizer.lr = tf.Variable(1.0)
+        cb = getattr(keras.callbacks, name)(**kwargs)
+        cb.set_model(model)
+        cb.on_train_begin()
+        epochs, rates = [], []
+        for epoch, value in enumerate(values):
+            logs = {key: value}
+            cb.on_epoch_end(epoch, logs)
+            epochs.append(epoch)
+            if "lr" in logs:
+                rates.append(float(logs["lr"]))
+            if model.stop_training:
+                break
+        out.append({"callback": name, "kwargs": kwargs, "values": values, "key": key,
+                    "epochs": epochs, "lr": rates,
+                    "stopped_epoch": getattr(cb, "stopped_epoch", None),
+                    "final_lr": float(model.optimizer.lr.numpy())})
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(ROOT, "tests", "goldens"))
@@ -283,7 +381,8 @@ def main(argv=None):
     versions = {"tensorflow": tf.__version__, "tf_keras": keras.__version__,
                 "numpy": np.__version__, "python": sys.version.split()[0]}
     doc = {"versions": versions, "losses": losses, "metrics": metrics,
-           "resolve": resolve_cases()}
+           "resolve": resolve_cases(), "progbar": progbar_cases(),
+           "callbacks": callback_cases()}
     with open(os.path.join(args.out, "losses.json"), "w") as fh:
         json.dump(doc, fh, indent=1, sort_keys=True)
         fh.write("\n")

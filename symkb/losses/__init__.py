@@ -24,7 +24,8 @@ from .functions import (KLD, MAE, MAPE, MSE, MSLE, binary_crossentropy,  # noqa:
                         mean_absolute_error, mean_absolute_percentage_error,
                         mean_squared_error, mean_squared_logarithmic_error, mse, msle,
                         poisson, sparse_categorical_crossentropy, squared_hinge)
-from .reduction import Reduction, compute_weighted_loss, with_mask  # noqa: F401
+from .reduction import (Reduction, apply_mask, compute_weighted_loss, get_mask,  # noqa: F401
+                        with_mask)
 
 CLASSES = {cls.__name__: cls for cls in (
     BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge, CosineSimilarity, Hinge,

@@ -112,6 +112,24 @@ def valid_weights(losses, sample_weight, mask, reduction):
     return sample_weight * mask
 
 
+def apply_mask(sample_weight, mask, dtype="float32"):
+    """``sample_weight`` times ``mask`` (rank-matched), or the mask alone.
+
+    What tf_keras's compile does for metrics of a masked output: masked
+    entries get weight 0, and no rescaling (a weighted mean divides by the
+    weights' sum anyway).
+    """
+    if mask is None:
+        return sample_weight
+    mask = K.cast(mask, dtype)
+    if sample_weight is None:
+        return mask
+    sample_weight = K.cast(sample_weight, dtype)
+    if ndim_of(sample_weight) != 0:
+        sample_weight = squeeze_or_expand(mask, sample_weight)
+    return sample_weight * mask
+
+
 def compute_weighted_loss(losses, sample_weight=None, reduction=SUM_OVER_BATCH_SIZE):
     """Weigh ``losses`` by ``sample_weight`` and reduce them.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Metric
+from .base import Metric, numpy_value
 from .confusion import EPSILON, bucket_counts, counts_at, div_no_nan, prepare
 
 CURVES = ("ROC", "PR")
@@ -90,7 +90,8 @@ class AUC(Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         if self.from_logits:
-            y_pred = 1.0 / (1.0 + np.exp(-np.asarray(y_pred, np.float32)))
+            y_pred = numpy_value(y_pred, self.name, "y_pred").astype(np.float32)
+            y_pred = (1.0 / (1.0 + np.exp(-y_pred))).astype(np.float32)
         y_true, y_pred, weights = prepare(y_true, y_pred, sample_weight, owner=self.name)
         if self._evenly:
             tp, fp, fn, tn = bucket_counts(y_true, y_pred, weights, self.num_thresholds)

@@ -14,6 +14,7 @@ import re
 import numpy as np
 
 from ..backend.config import floatx
+from ..ir import KerasTensor
 
 
 def snake_case(name: str) -> str:
@@ -44,6 +45,14 @@ def remove_squeezable(y_true, y_pred):
     if diff == -1 and y_true.shape[-1] == 1:
         return y_true[..., 0], y_pred
     return y_true, y_pred
+
+
+def numpy_value(value, owner: str, what: str):
+    """``value`` as a numpy array; a KerasTensor (no value yet) is a TypeError."""
+    if isinstance(value, KerasTensor):
+        raise TypeError(f"{owner}: metrics compute on numpy values; `{what}` is the "
+                        f"symbolic {value!r} (run its graph first)")
+    return np.asarray(value)
 
 
 def _broadcastable(weights, values) -> bool:
@@ -114,10 +123,11 @@ class Reduce(Metric):
 
     def update_state(self, values, sample_weight=None):
         """Add ``values`` (weighted by ``sample_weight``) to the state."""
-        values = np.asarray(values, self.dtype)
+        values = numpy_value(values, self.name, "values").astype(self.dtype)
         weights = None
         if sample_weight is not None:
-            weights = match_rank(values, np.asarray(sample_weight, self.dtype), self.name)
+            weights = numpy_value(sample_weight, self.name, "sample_weight")
+            weights = match_rank(values, weights.astype(self.dtype), self.name)
             if _broadcastable(weights, values):
                 weights = np.broadcast_to(weights, values.shape)
             else:
@@ -177,8 +187,8 @@ class MeanMetricWrapper(Mean):
         self._fn_kwargs = kwargs
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = np.asarray(y_true).astype(self.dtype)
-        y_pred = np.asarray(y_pred).astype(self.dtype)
+        y_true = numpy_value(y_true, self.name, "y_true").astype(self.dtype)
+        y_pred = numpy_value(y_pred, self.name, "y_pred").astype(self.dtype)
         y_true, y_pred = remove_squeezable(y_true, y_pred)
         matches = np.asarray(self._fn(y_true, y_pred, **self._fn_kwargs))
         super().update_state(matches, sample_weight=sample_weight)

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import losses as L
 from . import functions as F
-from .base import Mean, MeanMetricWrapper, remove_squeezable
+from .base import Mean, MeanMetricWrapper, numpy_value, remove_squeezable
 
 
 def _wrapper(class_name, fn, default_name, doc, **options):
@@ -92,8 +92,8 @@ class RootMeanSquaredError(Mean):
         super().__init__(name=name, dtype=dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = np.asarray(y_true).astype(self.dtype)
-        y_pred = np.asarray(y_pred).astype(self.dtype)
+        y_true = numpy_value(y_true, self.name, "y_true").astype(self.dtype)
+        y_pred = numpy_value(y_pred, self.name, "y_pred").astype(self.dtype)
         y_true, y_pred = remove_squeezable(y_true, y_pred)
         super().update_state(np.square(y_pred - y_true), sample_weight=sample_weight)
 

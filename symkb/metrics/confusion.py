@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Metric, match_rank, remove_squeezable
+from .base import Metric, match_rank, numpy_value, remove_squeezable
 
 EPSILON = 1e-7
 NEG_INF = -1e10
@@ -28,8 +28,8 @@ def filter_top_k(x, k):
 
 def prepare(y_true, y_pred, sample_weight, top_k=None, class_id=None, owner="metric"):
     """Labels as booleans, predictions as float32, weights broadcast to them."""
-    y_pred = np.asarray(y_pred, np.float32)
-    y_true = np.asarray(y_true).astype(np.float32)
+    y_pred = numpy_value(y_pred, owner, "y_pred").astype(np.float32)
+    y_true = numpy_value(y_true, owner, "y_true").astype(np.float32)
     y_true, y_pred = remove_squeezable(y_true, y_pred)
     if np.any(y_pred < 0) or np.any(y_pred > 1):
         raise ValueError(f"{owner}: predictions must be in [0, 1]; received values from "

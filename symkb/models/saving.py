@@ -43,6 +43,7 @@ from ..utils.atomic import write_atomic
 from .config import deserialize_layer, serialize_layer
 from .file_kinds import TF_KERAS_EXTENSIONS, keras_kind, refuse_foreign
 from .folder_save import read_folder, write_folder
+from .training_state import optimizer_keys, restore_training, training_documents
 
 FORMAT = "symkb-model"
 VERSION = 1
@@ -118,8 +119,11 @@ def _documents(model, include_graph: bool):
     }
     if include_graph:
         config["graph"] = to_dict(model.graph, include_values=False)
+    training, state = training_documents(model)  # a compiled model's optimizer and losses
+    if training is not None:
+        config["training_config"] = training
     buffer = io.BytesIO()
-    np.savez(buffer, **{f"weight_{i}": w.numpy() for i, w in enumerate(weights)})
+    np.savez(buffer, **{f"weight_{i}": w.numpy() for i, w in enumerate(weights)}, **state)
     text = json.dumps(config, default=_json_default, indent=1, allow_nan=False)
     return text, buffer.getvalue()
 
@@ -229,12 +233,14 @@ def _read_saved(filepath: str):
         if missing:
             raise ModelFormatError(f"load_model: {filepath}: the weights file lacks "
                                    f"{missing[:3]}", field=WEIGHTS_FILE)
-        unread = sorted(set(data) - {f"weight_{i}" for i in range(count)})
+        unread = sorted(set(data) - {f"weight_{i}" for i in range(count)}
+                        - optimizer_keys(doc))
         if unread:
             raise ModelFormatError(f"load_model: {filepath}: the weights file holds "
                                    f"arrays the model does not have: {unread[:3]}",
                                    field=WEIGHTS_FILE)
         weights = [data[f"weight_{i}"] for i in range(count)]
+        doc["_optimizer_state"] = {k: data[k] for k in optimizer_keys(doc) if k in data}
     return doc, weights
 
 
@@ -247,8 +253,9 @@ def load_model(filepath, custom_objects=None, compile=True,  # noqa: A002 (tf_ke
     Args:
         filepath: the archive, directory or JSON file.
         custom_objects: optional ``{class name: class}`` for non-symkb layers.
-        compile: accepted for tf_keras compatibility (symkb compiles on first
-            predict).
+        compile: compile the model again from a saved compile config and
+            restore its optimizer state (the training continues where it
+            stopped); ``False`` loads the architecture and weights only.
         safe_mode: refuse Lambda layers in Keras files (their Python code is
             run only when this is False; Keras's rule).
 
@@ -279,4 +286,6 @@ def load_model(filepath, custom_objects=None, compile=True,  # noqa: A002 (tf_ke
                                    custom_objects)
         if weights is not None:
             model.set_weights(weights)  # by position, as tf_keras; shapes are checked
+        if compile and isinstance(doc.get("training_config"), dict):
+            restore_training(model, doc["training_config"], doc.get("_optimizer_state", {}))
         return model

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import fitting
+from . import fitting, streaming
 
 
 class Trainable:
@@ -85,12 +85,21 @@ class Trainable:
                                                                         "batch_size", "fit")
         epochs = int(epochs)
         verbose = 1 if verbose == "auto" else int(verbose)
-        data = fitting.prepare(self, x, y, sample_weight, class_weight, "fit")
+        from ..scale.arrays import has_dask_arrays
+        lazy = has_dask_arrays(x) or has_dask_arrays(y)
+        if lazy:  # streamed a chunk at a time (symkb/models/streaming.py)
+            if validation_split:
+                raise ValueError("fit: `validation_split` would read the dask arrays whole; "
+                                 "give `validation_data` instead")
+            data = streaming.chunked_data(self, x, y, sample_weight, class_weight, "fit")
+        else:
+            data = fitting.prepare(self, x, y, sample_weight, class_weight, "fit")
         val = None
         if validation_data is not None:
             vx, vy = validation_data[0], validation_data[1]
             vw = validation_data[2] if len(validation_data) > 2 else None
-            val = fitting.prepare(self, vx, vy, vw, None, "fit (validation_data)")
+            val = (streaming.chunked_data if has_dask_arrays(vx) or has_dask_arrays(vy)
+                   else fitting.prepare)(self, vx, vy, vw, None, "fit (validation_data)")
         elif validation_split:
             data, val = fitting.split_validation(data, float(validation_split))
         steps = None if steps_per_epoch is None else fitting.positive_int(
@@ -114,7 +123,7 @@ class Trainable:
         logs = {}
         for epoch in range(initial_epoch, epochs):
             callbacks.on_epoch_begin(epoch)
-            order = np.random.permutation(n) if shuffle else np.arange(n)
+            order = _epoch_order(data, n, shuffle)
             logs = fitting.run_batches(self, setup.train_fn, data, batch_size, order, callbacks,
                                        ("on_train_batch_begin", "on_train_batch_end"), steps)
             epoch_logs = dict(logs)
@@ -141,10 +150,14 @@ class Trainable:
         """
         if kwargs:
             raise TypeError(f"evaluate: unexpected keyword argument(s) {sorted(kwargs)}")
-        self._ensure_built(x)
         fitting.setup_of(self)
         batch_size = 32 if batch_size is None else fitting.positive_int(
             batch_size, "batch_size", "evaluate")
+        from ..scale.arrays import has_dask_arrays
+        if has_dask_arrays(x) or has_dask_arrays(y):  # per-chunk states, merged exactly
+            from .scaled import evaluate as evaluate_dask
+            return evaluate_dask(self, x, y, batch_size, sample_weight, return_dict)
+        self._ensure_built(x)
         data = fitting.prepare(self, x, y, sample_weight, None, "evaluate")
         fitting.ensure_steps(self, data[1])
         from ..callbacks import CallbackList
@@ -188,3 +201,15 @@ def _leaves(value) -> list:
 
 def math_ceil(n, d) -> int:
     return -(-n // d)
+
+
+def _epoch_order(data, n: int, shuffle: bool) -> np.ndarray:
+    """The rows of one epoch: a permutation (``shuffle``) or in order; chunk by
+    chunk for streamed data (``streaming.epoch_order``)."""
+    first = data[0][0]
+    if isinstance(first, streaming.ChunkedRows):
+        order = streaming.epoch_order(first.array.chunks[0], shuffle)
+        for a in data[0] + data[1]:
+            a.plan(order)
+        return order
+    return np.random.permutation(n) if shuffle else np.arange(n)

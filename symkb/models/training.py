@@ -41,10 +41,10 @@ class CompiledSetup:
             else [1.0] * len(names)
         self.loss_weights = [1.0 if w is None else float(w) for w in weights]
         self.metric_ids = _metric_ids(metrics, names)
-        self.config = {"optimizer": None, "loss": _plain(loss, L), "metrics": metrics,
+        self.config = {"optimizer": None, "loss": plain_loss(loss), "metrics": metrics,
                        "loss_weights": loss_weights}
         self.train_fn = None
-        self.test_fn = None
+        self._test_fn = None
         self.metrics = None
 
     def build_metrics(self, y_shapes) -> list:
@@ -61,6 +61,14 @@ class CompiledSetup:
                 out.append((k, metric, f"{names[k]}_{metric.name}" if multi else metric.name))
         self.metrics = out
         return out
+
+    @property
+    def test_fn(self):
+        """The test step (the train step's outputs, no updates), compiled on first use."""
+        if self._test_fn is None:
+            inputs, outputs, name = self._test_graph
+            self._test_fn = K.function(inputs, outputs, name=name, target=self.target)
+        return self._test_fn
 
     # -- the step graphs ----------------------------------------------------------
     def _targets(self, y_arrays):
@@ -98,8 +106,8 @@ class CompiledSetup:
         name = f"{model.name}_train_step"
         self.train_fn = K.function(inputs, outputs, updates=updates, name=name,
                                    target=self.target)
-        self.test_fn = K.function(inputs, outputs, name=f"{model.name}_test_step",
-                                  target=self.target)
+        self._test_graph = (inputs, outputs, f"{model.name}_test_step")
+        self._test_fn = None
         self.n_losses = 1 + len(shown)
         self.y_shapes = [tuple(y.shape[1:]) for y in y_arrays]
 
@@ -160,12 +168,13 @@ def _as_list(value) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _plain(loss, L):
+def plain_loss(loss):
     """The loss argument as JSON-able data (for the saved compile config)."""
+    from .. import losses as L
     if isinstance(loss, dict):
-        return {k: _plain(v, L) for k, v in loss.items()}
+        return {k: plain_loss(v) for k, v in loss.items()}
     if isinstance(loss, (list, tuple)):
-        return [_plain(v, L) for v in loss]
+        return [plain_loss(v) for v in loss]
     if isinstance(loss, str) or loss is None:
         return loss
     try:

@@ -88,6 +88,7 @@ def payload_of(model_or_graph, target: str = "cpu") -> Payload:
         return model_or_graph
     from ..compile import _as_graph
     graph, single = _as_graph(model_or_graph)
+    graph = getattr(model_or_graph, "source_graph", None) or graph  # before the passes
     if single is None:
         single = len(graph.outputs) == 1
     doc, variables = split_values(graph)

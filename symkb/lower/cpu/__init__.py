@@ -69,6 +69,8 @@ class CpuExecutable(Executable):
         # this graph, or of one that differs only in names or sizes)
         self.reused = reused
         self.compile_seconds = compile_seconds
+        # the graph before the passes (what symkb.scale sends to workers)
+        self.source_graph = source_graph if source_graph is not None else graph
         self._guard = ShapeGuard(source_graph if source_graph is not None else graph,
                                  name=self.name, target=self.target)
 
