@@ -124,3 +124,14 @@ def test_bad_input_is_named_and_leaves_the_weights(bad, error, words):
         assert word in str(info.value), (word, str(info.value))
     for a, b in zip(model.get_weights(), before):
         np.testing.assert_array_equal(a, b)
+
+
+def test_initial_epoch_steps_per_epoch_and_the_dropout_warning():
+    model = _compiled()
+    history = model.fit(X, Y, batch_size=4, epochs=3, initial_epoch=1, steps_per_epoch=2,
+                        shuffle=False, verbose=0)
+    assert history.epoch == [1, 2] and model._training.train_fn.calls["interpreter"] == 4
+    dropped = symkb.Sequential([layers.Input((4,)), layers.Dropout(0.5), layers.Dense(2)])
+    dropped.compile(optimizer="sgd", loss="mse", target="interpreter")
+    with pytest.warns(UserWarning, match=r"does not apply dropout yet: dropout \(rate=0.5\)"):
+        dropped.train_on_batch(X, Y)

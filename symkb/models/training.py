@@ -16,6 +16,8 @@ the gradients and updates.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import backend as K
@@ -94,6 +96,11 @@ class CompiledSetup:
     def step_functions(self, y_arrays) -> None:
         """Build and compile the train and test steps for targets like ``y_arrays``."""
         model = self.model
+        inactive = [name for layer in model.layers for name in _dropouts(layer)]
+        if inactive:
+            warnings.warn(f"{model.name}: the train step does not apply dropout yet: "
+                          f"{', '.join(inactive)} act as in inference (no units dropped)",
+                          UserWarning, stacklevel=4)
         targets, weights = self._targets(y_arrays)
         total, per_output = self._loss_values(targets, weights)
         params = list(model.trainable_weights)
@@ -110,6 +117,29 @@ class CompiledSetup:
         self._test_fn = None
         self.n_losses = 1 + len(shown)
         self.y_shapes = [tuple(y.shape[1:]) for y in y_arrays]
+
+
+def _dropouts(layer, seen=None) -> list:
+    """``'layer (what=rate)'`` for each dropout rate above 0 in ``layer`` and what it wraps."""
+    seen = set() if seen is None else seen
+    if layer is None or id(layer) in seen:
+        return []
+    seen.add(id(layer))
+    found = []
+    if "Dropout" in type(layer).__name__ and getattr(layer, "rate", 0):
+        found.append(f"{layer.name} (rate={layer.rate})")
+    for what in ("dropout", "recurrent_dropout"):
+        rate = getattr(layer, what, 0)
+        if isinstance(rate, float) and rate > 0:
+            found.append(f"{getattr(layer, 'name', type(layer).__name__)} ({what}={rate})")
+    # a recurrent layer shows its cell's rates itself
+    wrapped = ("layer", "forward_layer", "backward_layer") + (
+        () if hasattr(layer, "recurrent_dropout") else ("cell",))
+    for attr in wrapped:
+        found += _dropouts(getattr(layer, attr, None), seen)
+    for cell in getattr(layer, "cells", None) or ():
+        found += _dropouts(cell, seen)
+    return found
 
 
 def _per_output(value, names, what) -> list:
