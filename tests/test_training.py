@@ -124,3 +124,29 @@ def test_bad_input_is_named_and_leaves_the_weights(bad, error, words):
         assert word in str(info.value), (word, str(info.value))
     for a, b in zip(model.get_weights(), before):
         np.testing.assert_array_equal(a, b)
+
+
+def test_initial_epoch_and_steps_per_epoch():
+    model = _compiled()
+    history = model.fit(X, Y, batch_size=4, epochs=3, initial_epoch=1, steps_per_epoch=2,
+                        shuffle=False, verbose=0)
+    assert history.epoch == [1, 2] and model._training.train_fn.calls["interpreter"] == 4
+
+
+def test_dropout_acts_in_training_only_and_recurrent_dropout_warns():
+    model = symkb.Sequential([layers.Input((6,)),
+                              layers.Dense(16, kernel_initializer="ones", use_bias=False),
+                              layers.Dropout(0.5),
+                              layers.Dense(1, kernel_initializer="ones", use_bias=False)])
+    model.compile(optimizer=optimizers.SGD(0.0), loss="mse", target="interpreter")
+    x, y = np.ones((64, 6), "float32"), np.zeros((64, 1), "float32")
+    assert model.evaluate(x, y, verbose=0) == 96.0 ** 2  # inference: nothing dropped
+    first, second = model.train_on_batch(x, y), model.train_on_batch(x, y)
+    assert first != second and first != 96.0 ** 2  # a new mask every step
+    assert 0.5 * 96.0 ** 2 < np.mean([first, second]) < 2.0 * 96.0 ** 2
+    recurrent = symkb.Sequential([layers.Input((3, 2)), layers.LSTM(3, recurrent_dropout=0.2),
+                                  layers.Dense(1)])
+    recurrent.compile(optimizer="sgd", loss="mse", target="interpreter")
+    with pytest.warns(UserWarning, match=r"does not apply dropout yet: lstm "
+                                         r"\(recurrent_dropout=0.2\)"):
+        recurrent.train_on_batch(np.ones((2, 3, 2), "float32"), np.ones((2, 1), "float32"))

@@ -177,7 +177,20 @@ class Dropout(Layer):
     def call(self, inputs, training=None):
         if not training or self.rate == 0:
             return inputs
+        if isinstance(inputs, KerasTensor):
+            return self._symbolic_dropout(inputs)
         return K.dropout(inputs, self.rate, noise_shape=self.noise_shape, seed=self.seed)
+
+    def _symbolic_dropout(self, inputs):
+        """``inputs * keep / (1 - rate)``, ``keep`` drawn when the graph runs: a
+        product, so a train step differentiates through it (the mask is fixed)."""
+        shape = K.shape(inputs)
+        if self.noise_shape is not None:
+            shape = [shape[i] if d is None else d for i, d in enumerate(self.noise_shape)]
+            shape = K.stack([K.cast(d, "int32") for d in shape])
+        draw = K.random_uniform(shape, dtype=inputs.dtype, seed=self.seed)
+        keep = K.cast(K.greater_equal(draw, self.rate), inputs.dtype)
+        return inputs * keep * (1.0 / (1.0 - self.rate))
 
     def get_config(self):
         config = super().get_config()

@@ -202,6 +202,14 @@ def read_saved(filepath):
     filepath = os.fspath(filepath)
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"load_model: no file or directory at {filepath!r}")
+    return _read_with_state(filepath)[:2]
+
+
+def _read_with_state(filepath):
+    """``(config dict, weight arrays or None, {key: optimizer array})`` of a saved model."""
+    filepath = os.fspath(filepath)
+    if not os.path.exists(filepath):
+        raise FileNotFoundError(f"load_model: no file or directory at {filepath!r}")
     with limits.reading(filepath, "symkb model", ModelFormatError):
         return _read_saved(filepath)
 
@@ -217,7 +225,7 @@ def _read_saved(filepath: str):
     elif not (isinstance(doc, dict) and "class_name" in doc):
         raise ModelFormatError(f"load_model: {filepath} is not a saved symkb model or a "
                                "model.to_json() document", field=CONFIG_FILE)
-    weights = None
+    weights, state = None, {}
     if raw is None and doc.get("format") == FORMAT:
         raise ModelFormatError(f"load_model: {filepath} lacks {WEIGHTS_FILE}: symkb will not "
                                "build the model with fresh weights in place of saved ones "
@@ -240,8 +248,8 @@ def _read_saved(filepath: str):
                                    f"arrays the model does not have: {unread[:3]}",
                                    field=WEIGHTS_FILE)
         weights = [data[f"weight_{i}"] for i in range(count)]
-        doc["_optimizer_state"] = {k: data[k] for k in optimizer_keys(doc) if k in data}
-    return doc, weights
+        state = {k: data[k] for k in optimizer_keys(doc) if k in data}
+    return doc, weights, state
 
 
 def load_model(filepath, custom_objects=None, compile=True,  # noqa: A002 (tf_keras's name)
@@ -280,12 +288,12 @@ def load_model(filepath, custom_objects=None, compile=True,  # noqa: A002 (tf_ke
             if kind == "archive":
                 return keras_files.load_archive(path, custom_objects, safe_mode)
             return keras_files.load_legacy_h5(path, custom_objects, safe_mode)
-    doc, weights = read_saved(filepath)
+    doc, weights, state = _read_with_state(filepath)
     with limits.reading(os.fspath(filepath), "symkb model", ModelFormatError):
         model = _from_architecture(doc.get("model") if doc.get("format") == FORMAT else doc,
                                    custom_objects)
         if weights is not None:
             model.set_weights(weights)  # by position, as tf_keras; shapes are checked
         if compile and isinstance(doc.get("training_config"), dict):
-            restore_training(model, doc["training_config"], doc.get("_optimizer_state", {}))
+            restore_training(model, doc["training_config"], state)
         return model

@@ -162,7 +162,9 @@ class Trainable:
         fitting.ensure_steps(self, data[1])
         from ..callbacks import CallbackList
         verbose = 1 if verbose == "auto" else int(verbose)
-        cbs = CallbackList(callbacks, model=self, verbose=verbose, epochs=1, steps=steps)
+        steps_run = -(-data[0][0].shape[0] // batch_size) if steps is None else steps
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
+                           epochs=1, steps=steps_run)
         cbs.on_test_begin()
         logs = fitting.run_batches(self, self._training.test_fn, data, batch_size,
                                    np.arange(data[0][0].shape[0]), cbs,
