@@ -45,6 +45,16 @@ def test_checkpointed_rnn_gradients_equal_the_plain_ones(name, k):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12, err_msg=t.name)
 
 
+def test_checkpoints_with_recomputed_steps_equal_the_plain_gradients():
+    """The two options combine: each segment saves only its states."""
+    graph, arrays = _rnn_case(GRID["two_states_mask_start"])
+    wrt = [graph.inputs[i] for i, a in enumerate(arrays) if a.dtype.kind == "f"]
+    with ir.recompute_loop_steps():
+        want, got, _ = _both(graph, arrays, wrt, 2)
+    for w, g, t in zip(want, got, wrt):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12, err_msg=t.name)
+
+
 def _segments(graph):
     """``[(length, reverse)]`` of the top-level scans and of the scans inside them."""
     top = [n for n in graph.nodes if n.op == "scan"]
