@@ -28,40 +28,20 @@ its cotangents are zeros, so the padding changes no value.
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
-
 from ..build import call
 from ..errors import ShapeError
+from ..gradients import checkpoint_loops, loop_checkpoint
 from ..graph import Graph
 from ..node import Node, encode_index
+from ..replay import fresh_copy
 from ..types import TensorType, is_float
 from .loop import split_operands, step_type
 from .scan import scan_results
 
-_CHECKPOINT = contextvars.ContextVar("symkb_loop_checkpoint", default=None)
-
-
-@contextlib.contextmanager
-def checkpoint_loops(every):
-    """Within it, the gradient of a loop of more than ``every`` steps saves its
-    states every ``every`` steps only and recomputes each segment's steps in
-    the backward (module docstring); ``None`` turns checkpointing off."""
-    if every is not None and (isinstance(every, bool) or not isinstance(every, int)
-                              or every < 1):
-        raise ValueError(f"checkpoint: expected a number of steps >= 1 (or None), "
-                         f"received {every!r}")
-    token = _CHECKPOINT.set(every)
-    try:
-        yield
-    finally:
-        _CHECKPOINT.reset(token)
-
-
 def checkpoint_every(node) -> int | None:
     """The segment length to checkpoint ``node`` (a ``scan``) with, or ``None``
     for the plain rule (checkpointing off, or ``T <= k``)."""
-    k = _CHECKPOINT.get()
+    k = loop_checkpoint()
     if k is None:
         return None
     steps = _steps(node)
@@ -245,13 +225,12 @@ def _state_ct_init(ct, state):
 def _guarded_body(body: Graph, n_x, n_s) -> Graph:
     """``body`` with one more sequence, a float flag per row: where it is 0 (a
     padded step) the new states are the old ones."""
-    from .scan_grad import _copy     # scan_grad imports this module
 
     ins = body.inputs
     xs = [_placeholder(t.type, t.name) for t in ins[:n_x]]
     flag = _placeholder(TensorType((ins[0].shape[0],), "float32"), "real_step")
     rest = [_placeholder(t.type, t.name) for t in ins[n_x:]]
-    outs = _copy(body, xs + rest)
+    outs = fresh_copy(body, xs + rest)
     real = call("not_equal", flag, 0.0)
     no = len(body.outputs) - n_s
     news = []
