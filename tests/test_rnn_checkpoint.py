@@ -45,6 +45,16 @@ def test_checkpointed_rnn_gradients_equal_the_plain_ones(name, k):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12, err_msg=t.name)
 
 
+def test_checkpoints_with_recomputed_steps_equal_the_plain_gradients():
+    """The two options combine: each segment saves only its states."""
+    graph, arrays = _rnn_case(GRID["two_states_mask_start"])
+    wrt = [graph.inputs[i] for i, a in enumerate(arrays) if a.dtype.kind == "f"]
+    with ir.recompute_loop_steps():
+        want, got, _ = _both(graph, arrays, wrt, 2)
+    for w, g, t in zip(want, got, wrt):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12, err_msg=t.name)
+
+
 def _segments(graph):
     """``[(length, reverse)]`` of the top-level scans and of the scans inside them."""
     top = [n for n in graph.nodes if n.op == "scan"]
@@ -87,9 +97,10 @@ def float64():
 
 
 def test_compiled_cpu_checkpointed_gradient_equals_the_interpreters():
-    """One compile: a reverse recurrence of 5 steps in segments of 2."""
+    """One compile: a masked reverse recurrence of 5 steps in segments of 2."""
     K.clear_session()
     xs = K.placeholder(shape=(None, 5, 2), name="xs")
+    mask = K.placeholder(shape=(None, 5), dtype="bool", name="mask")
     rng = np.random.default_rng(1)
     w = K.variable(rng.normal(size=(2, 3)).astype("float32"), name="w")
     u = K.variable(rng.normal(size=(3, 3)).astype("float32") * 0.5, name="u")
@@ -98,13 +109,16 @@ def test_compiled_cpu_checkpointed_gradient_equals_the_interpreters():
         h = K.tanh(K.dot(x, w) + K.dot(states[0], u))
         return h, [h]
 
-    last, outs, _ = K.rnn(step, xs, [K.zeros_like(K.dot(xs[:, 0], w))], go_backwards=True)
+    last, outs, _ = K.rnn(step, xs, [K.zeros_like(K.dot(xs[:, 0], w))], go_backwards=True,
+                          mask=mask)
     loss = K.sum(K.square(outs)) + K.sum(last)
-    graph = ir.Graph([xs], [loss, *K.gradients(loss, [xs, w, u], checkpoint=2)], name="ckpt")
-    plain = ir.Graph([xs], [loss, *K.gradients(loss, [xs, w, u])], name="plain")
-    xv = rng.normal(size=(3, 5, 2)).astype("float32")
-    got = assert_same(graph, [xv], targets=("cpu",))
-    for g, w in zip(got, ir.evaluate(plain, [xv])):
+    graph = ir.Graph([xs, mask], [loss, *K.gradients(loss, [xs, w, u], checkpoint=2)],
+                     name="ckpt")
+    plain = ir.Graph([xs, mask], [loss, *K.gradients(loss, [xs, w, u])], name="plain")
+    feeds = [rng.normal(size=(3, 5, 2)).astype("float32"),
+             np.array([[1, 1, 0, 1, 1], [1, 1, 1, 1, 0], [0, 1, 1, 1, 1]], bool)]
+    got = assert_same(graph, feeds, targets=("cpu",))
+    for g, w in zip(got, ir.evaluate(plain, feeds)):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
 
 

@@ -25,9 +25,8 @@ from . import limits
 from .errors import (DTypeError, FileFormatError, LimitError, ShapeError, SymbolicValueError,
                      VerifyError)
 from .graph import Graph, evaluate, run_node
-from .gradients import grad, vjp
+from .gradients import checkpoint_loops, grad, vjp
 from .ops.scan_grad import recompute_loop_steps
-from .ops.scan_checkpoint import checkpoint_loops
 from .node import KerasTensor, Node
 from .export import from_networkx, to_dot, to_networkx
 from .parse import ParseError, parse

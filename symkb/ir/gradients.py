@@ -38,12 +38,40 @@ zeros there.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+
 from .build import call, layer_scope
 from .graph import Graph, _toposort
 from .node import KerasTensor, Node
 from .registry import NoGradient, get_op
 from .types import is_float
 from .variable import Variable
+
+
+_CHECKPOINT = contextvars.ContextVar("symkb_loop_checkpoint", default=None)
+
+
+@contextlib.contextmanager
+def checkpoint_loops(every):
+    """Within it, the gradient of a loop of more than ``every`` steps saves its
+    states every ``every`` steps only and recomputes each segment's steps in
+    the backward (``symkb/ir/ops/scan_checkpoint.py``); ``None`` turns
+    checkpointing off."""
+    if every is not None and (isinstance(every, bool) or not isinstance(every, int)
+                              or every < 1):
+        raise ValueError(f"checkpoint: expected a number of steps >= 1 (or None), "
+                         f"received {every!r}")
+    token = _CHECKPOINT.set(every)
+    try:
+        yield
+    finally:
+        _CHECKPOINT.reset(token)
+
+
+def loop_checkpoint():
+    """The segment length :func:`checkpoint_loops` set here, or ``None``."""
+    return _CHECKPOINT.get()
 
 
 def vjp(outputs, wrt, cotangents=None, *, stop=(), checkpoint=None) -> list:
@@ -59,7 +87,7 @@ def vjp(outputs, wrt, cotangents=None, *, stop=(), checkpoint=None) -> list:
             graph's inputs).
         checkpoint: an int ``k``: the loops' gradients save their states
             every ``k`` steps only and recompute the rest (see
-            :func:`symkb.ir.checkpoint_loops`); ``None``: as the enclosing
+            :func:`checkpoint_loops`); ``None``: as the enclosing
             ``checkpoint_loops`` says (by default, save every step's values).
 
     Returns:
@@ -69,8 +97,6 @@ def vjp(outputs, wrt, cotangents=None, *, stop=(), checkpoint=None) -> list:
         NotImplementedError: a gradient would cross an op whose rule is pending.
     """
     if checkpoint is not None:
-        from .ops.scan_checkpoint import checkpoint_loops
-
         with checkpoint_loops(checkpoint):
             return vjp(outputs, wrt, cotangents, stop=stop)
     outputs = [outputs] if isinstance(outputs, KerasTensor) else list(outputs)

@@ -28,40 +28,20 @@ its cotangents are zeros, so the padding changes no value.
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
-
 from ..build import call
 from ..errors import ShapeError
+from ..gradients import checkpoint_loops, loop_checkpoint
 from ..graph import Graph
 from ..node import Node, encode_index
+from ..replay import fresh_copy
 from ..types import TensorType, is_float
 from .loop import split_operands, step_type
 from .scan import scan_results
 
-_CHECKPOINT = contextvars.ContextVar("symkb_loop_checkpoint", default=None)
-
-
-@contextlib.contextmanager
-def checkpoint_loops(every):
-    """Within it, the gradient of a loop of more than ``every`` steps saves its
-    states every ``every`` steps only and recomputes each segment's steps in
-    the backward (module docstring); ``None`` turns checkpointing off."""
-    if every is not None and (isinstance(every, bool) or not isinstance(every, int)
-                              or every < 1):
-        raise ValueError(f"checkpoint: expected a number of steps >= 1 (or None), "
-                         f"received {every!r}")
-    token = _CHECKPOINT.set(every)
-    try:
-        yield
-    finally:
-        _CHECKPOINT.reset(token)
-
-
 def checkpoint_every(node) -> int | None:
     """The segment length to checkpoint ``node`` (a ``scan``) with, or ``None``
     for the plain rule (checkpointing off, or ``T <= k``)."""
-    k = _CHECKPOINT.get()
+    k = loop_checkpoint()
     if k is None:
         return None
     steps = _steps(node)
@@ -85,11 +65,10 @@ def _placeholder(t, name):
 def checkpointed_scan_grad(node, cts, live, k, plain_rule) -> list:
     """The cotangents of ``node``'s operands by segments of ``k`` steps
     (module docstring); ``plain_rule`` differentiates one segment's scan."""
-    plan = _Plan(node, k)
-    x_ct = [cts[plan.no + i] for i in range(plan.no)]
     if all(c is None for c in cts):
         return [None] * len(node.inputs)
-    padded = plan.padded_operands(x_ct)
+    plan = _Plan(node, k)
+    padded = plan.padded_operands(cts[plan.no:2 * plan.no])
     checkpoints = plan.checkpoint_scan(padded)
     return plan.backward_scan(padded, checkpoints, cts, live, plain_rule)
 
@@ -118,12 +97,12 @@ class _Plan:
         time = (0, self.pad) if self.attrs["reverse"] else (self.pad, 0)
         return ((0, 0), time) + ((0, 0),) * (ndim - 2)
 
-    def segments(self, t, fill_pad=True):
+    def segments(self, t):
         """``t`` (batch, T, ...) padded and reshaped to (batch, segments, k, ...)."""
         if None in t.shape[2:]:
             raise ShapeError(f"scan gradient: checkpointing needs the step sizes of {t.name} "
                              f"at build time; received shape {t.shape}")
-        if self.pad and fill_pad:
+        if self.pad:
             t = call("pad", t, pads=self._pads(t.ndim))
         return call("reshape", t, shape=(-1, self.nseg, self.k) + tuple(t.shape[2:]))
 
@@ -187,8 +166,7 @@ class _Plan:
         g_x = [(s, _placeholder(step_type(s.type, False), f"segment{i}"))
                for i, s in enumerate(seqs)]
         g_pend = [(ct_last[i], _placeholder(ct_last[i].type, f"ct_last{i}")) for i in pend]
-        ds_init = [call("zeros_like", self.states[j]) if ct_final[j] is None else ct_final[j]
-                   for j in self.float_s]
+        ds_init = [_state_ct_init(ct_final[j], self.states[j]) for j in self.float_s]
         g_ds = [(d, _placeholder(d.type, f"ct_state{j}")) for d, j in zip(ds_init, self.float_s)]
         g_acc = [(call("zeros_like", self.consts[i]),
                   _placeholder(self.consts[i].type, f"ct_constant{i}")) for i in want_c]
@@ -237,16 +215,22 @@ def _or_zeros(ct, like):
     return call("zeros_like", like) if ct is None else ct
 
 
+def _state_ct_init(ct, state):
+    """The cotangent of a final state, or zeros: in the initial state's type."""
+    if ct is None:
+        return call("zeros_like", state)
+    return ct if ct.dtype == state.dtype else call("cast", ct, dtype=state.dtype)
+
+
 def _guarded_body(body: Graph, n_x, n_s) -> Graph:
     """``body`` with one more sequence, a float flag per row: where it is 0 (a
     padded step) the new states are the old ones."""
-    from .scan_grad import _copy
 
     ins = body.inputs
     xs = [_placeholder(t.type, t.name) for t in ins[:n_x]]
     flag = _placeholder(TensorType((ins[0].shape[0],), "float32"), "real_step")
     rest = [_placeholder(t.type, t.name) for t in ins[n_x:]]
-    outs = _copy(body, xs + rest)
+    outs = fresh_copy(body, xs + rest)
     real = call("not_equal", flag, 0.0)
     no = len(body.outputs) - n_s
     news = []

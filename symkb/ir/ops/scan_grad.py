@@ -49,6 +49,7 @@ from ..errors import ShapeError
 from ..gradients import vjp
 from ..node import Node
 from ..registry import declare, get_op
+from ..replay import fresh_copy as _copy
 from ..types import is_float
 from .canonical import canonical_loop
 from .loop import split_operands, step_type
@@ -214,20 +215,6 @@ def _state_ct_init(ct, state):
     if ct is None:
         return call("zeros_like", state)
     return ct if ct.dtype == state.dtype else call("cast", ct, dtype=state.dtype)
-
-
-def _copy(graph: Graph, inputs) -> list:
-    """``graph``'s outputs rebuilt on ``inputs``, every node a new one (its
-    constants too: a body shares no node with another, so each prints, parses
-    and lowers on its own)."""
-    env = dict(zip(graph.inputs, inputs))
-    for n in graph.nodes:
-        if all(o in env for o in n.outputs):
-            continue
-        ins = tuple(env[t] for t in n.inputs)
-        types = get_op(n.op).infer([t.type for t in ins], n.attrs) if ins else n.out_types
-        env.update(zip(n.outputs, Node(n.op, ins, n.attrs, types, n.name, n.layer).outputs))
-    return [env[t] for t in graph.outputs]
 
 
 def _placeholder(t, name):
