@@ -212,3 +212,23 @@ def test_cpu_kernels_match_the_interpreter():
     for i, (g, e) in enumerate(zip(got, want)):
         assert g.shape == e.shape and g.dtype == e.dtype, i
         np.testing.assert_allclose(g, e, rtol=2e-5, atol=2e-5, err_msg=f"result {i}")
+
+
+def test_channels_first_layout_transposes_cancel():
+    """``sink_transposes`` moves the transposes around conv and pool through the
+    bias and the activation until they cancel: one at the input, one at the
+    output, the values unchanged bit for bit."""
+    from symkb.lower import run_pipeline
+    x = K.placeholder(shape=(None, 2, 6, 5), name="x")
+    k = K.variable(RNG.normal(size=(3, 3, 2, 4)).astype("float32"))
+    b = K.variable(RNG.normal(size=4).astype("float32"))
+    h = K.relu(K.bias_add(K.conv2d(x, k, data_format="channels_first"), b,
+                          data_format="channels_first"))
+    y = K.pool2d(h * 2.0, (2, 2), data_format="channels_first")
+    graph = ir.Graph([x], [y])
+    lowered = run_pipeline(graph)[0]
+    big = [n for n in lowered.nodes if n.op == "transpose" and n.inputs[0].ndim == 4
+           and n.inputs[0].node.op not in ("param", "reshape")]
+    assert len(big) == 2, str(lowered)
+    v = RNG.normal(size=(2, 2, 6, 5)).astype("float32")
+    np.testing.assert_array_equal(ir.evaluate(lowered, [v])[0], ir.evaluate(graph, [v])[0])

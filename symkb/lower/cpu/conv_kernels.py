@@ -33,18 +33,57 @@ def _source(o, t, j, geo):
     return o * geo[3 + j] + t * geo[6 + j] - geo[9 + j]
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _fill_taps(xf, dims, geo, b, o1, o2, o3, row):
+    """One row of the im2col buffer: output position ``(b, o1, o2, o3)``'s
+    window, tap-major, each tap's channels contiguous (zeros in the padding).
+    Along axis 2 the taps of one ``(t1, t3)`` with dilation 1 read a
+    contiguous run of the input: copied as one run."""
+    n1, n2, n3, c = dims[0], dims[1], dims[2], dims[3]
+    k1, k2, k3 = geo[0], geo[1], geo[2]
+    col = 0
+    for t1 in range(k1):
+        i1 = _source(o1, t1, 0, geo)
+        for t3 in range(k3):
+            i3 = _source(o3, t3, 2, geo)
+            first = _source(o2, 0, 1, geo)
+            if k3 == 1 and geo[7] == 1 and 0 <= i1 < n1 and 0 <= i3 < n3:
+                lo, hi = max(0, -first), min(k2, n2 - first)
+                hi = max(hi, lo)
+                for q in range(lo * c):
+                    row[col + q] = 0
+                off = (((b * n1 + i1) * n2 + first + lo) * n3 + i3) * c
+                for q in range((hi - lo) * c):
+                    row[col + lo * c + q] = xf[off + q]
+                for q in range(hi * c, k2 * c):
+                    row[col + q] = 0
+                col += k2 * c
+                continue
+            for t2 in range(k2):
+                i2 = _source(o2, t2, 1, geo)
+                if 0 <= i1 < n1 and 0 <= i2 < n2 and 0 <= i3 < n3:
+                    off = (((b * n1 + i1) * n2 + i2) * n3 + i3) * c
+                    for q in range(c):
+                        row[col + q] = xf[off + q]
+                else:
+                    for q in range(c):
+                        row[col + q] = 0
+                col += c
+
+
 @njit(cache=True, error_model="numpy")
 def conv_packed(x, panels, out, geo):
     """``out = conv(x, w)`` for float32 and one group; ``panels = pack_rhs(w2)``
     of the kernel as a ``(taps * channels, filters)`` matrix."""
     nb, n1, n2, n3, c = x.shape
     _, o1n, o2n, o3n, f = out.shape
-    k1, k2, k3 = geo[0], geo[1], geo[2]
-    depth = k1 * k2 * k3 * c
+    depth = geo[0] * geo[1] * geo[2] * c
     m = nb * o1n * o2n * o3n
     patch = np.empty((ROWS, depth), dtype=np.float32)
     wide = np.empty((ROWS, padded(f)), dtype=np.float32)  # the kernel writes whole vectors
     out2 = out.reshape((m, f))
+    xf = x.reshape(-1)
+    dims = (n1, n2, n3, c)
     for m0 in range(0, m, ROWS):
         rows = min(ROWS, m - m0)
         for r in range(rows):
@@ -54,21 +93,7 @@ def conv_packed(x, panels, out, geo):
             o2 = q % o2n
             q //= o2n
             o1 = q % o1n
-            b = q // o1n
-            col = 0
-            for t1 in range(k1):
-                i1 = _source(o1, t1, 0, geo)
-                for t2 in range(k2):
-                    i2 = _source(o2, t2, 1, geo)
-                    for t3 in range(k3):
-                        i3 = _source(o3, t3, 2, geo)
-                        if 0 <= i1 < n1 and 0 <= i2 < n2 and 0 <= i3 < n3:
-                            for ch in range(c):
-                                patch[r, col + ch] = x[b, i1, i2, i3, ch]
-                        else:
-                            for ch in range(c):
-                                patch[r, col + ch] = np.float32(0.0)
-                        col += c
+            _fill_taps(xf, dims, geo, q // o1n, o1, o2, o3, patch[r])
         gemm_serial(patch[:rows], panels, wide[:rows])
         for r in range(rows):
             for j in range(f):

@@ -136,12 +136,18 @@ def _products(graph):
             yield from _products(node.attrs["body"])
 
 
+# The ops with work enough per batch row to run the graph on row blocks.
+_BLOCK_WORTHY = ("scan", "conv", "conv_transpose", "pool", "pool_grad", "pool_select")
+
+
 def row_split(graph):
     """For each result of ``graph``, whether it is row-wise, when the executable
     runs the function on blocks of rows (module docstring); None when it runs
     whole. Taken for graphs with a time loop that keep the batch rows apart
-    (``rows.py``) and whose products all run on symkb's own code."""
-    if not any(node.op == "scan" for node in graph.nodes):
+    (``rows.py``) and whose products all run on symkb's own code. A
+    convolution or pooling counts as a loop: its kernels are serial, and each
+    row block's thread runs them on its rows."""
+    if not any(node.op in _BLOCK_WORTHY for node in graph.nodes):
         return None
     if not all(_own_product(node) for node in _products(graph)):
         return None

@@ -44,11 +44,10 @@ def pool_window(x, out, geo, is_max, low):
                             for t3 in range(a3, e3):
                                 i3 = _source(o3, t3, 2, geo)
                                 if is_max:
-                                    for ch in range(c):
+                                    for ch in range(c):  # a select: it vectorises
+                                        a = acc[ch]
                                         v = x[b, i1, i2, i3, ch]
-                                        if v > acc[ch] or v != v:
-                                            if acc[ch] == acc[ch]:
-                                                acc[ch] = v
+                                        acc[ch] = a if a >= v or a != a else v
                                 else:
                                     for ch in range(c):
                                         acc[ch] += x[b, i1, i2, i3, ch]

@@ -12,7 +12,7 @@ import numpy as np
 from ..emitters import merge, registrar
 from ..executable import Executable
 from ..payloads import ParamSpecs
-from . import adapter, elementwise, linalg, movement, reduce, rnn
+from . import adapter, elementwise, linalg, movement, reduce, rnn, windows
 from .program import Lowering
 from .source import KernelModule
 
@@ -43,7 +43,7 @@ def _lower_assign(low, node):
 
 # The cuda target's table, op -> emitter: each kernel module declares its own.
 EMITTERS = merge("cuda", _HOST, elementwise.EMITTERS, linalg.EMITTERS, movement.EMITTERS,
-                 reduce.EMITTERS, rnn.EMITTERS)
+                 reduce.EMITTERS, rnn.EMITTERS, windows.EMITTERS)
 
 
 class _WeightCache:

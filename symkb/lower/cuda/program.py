@@ -39,9 +39,6 @@ UNSUPPORTED = {
        for op in ("random_uniform", "random_normal", "truncated_normal", "random_bernoulli")},
     "print_tensor": "it prints from the host (the cpu target under 'auto')",
     "round_float16": "it only appears in graphs the cpu target widens from float16",
-    **{op: "no device kernel is written for it yet (the cpu target under 'auto')"
-       for op in ("conv", "conv_transpose", "conv_filter_grad", "pool", "pool_grad",
-                  "pool_select")},
 }
 
 

@@ -40,10 +40,12 @@ from .merge_scans import merge_scans
 from .rewrite import consumers, map_bodies, rewrite
 from .simplify import simplify
 from .sink_slices import sink_slices
+from .sink_transposes import sink_transposes
 from .verify import verify
 
 PIPELINE = (verify, canonicalize_loops, infer_types, fold_constants, simplify, cse, merge_scans,
-            dce, sink_slices, licm, cse, dce, fuse_elementwise, fuse_dot, dce, verify)
+            dce, sink_slices, sink_transposes, licm, cse, dce, fuse_elementwise, fuse_dot, dce,
+            verify)
 
 
 @dataclass
@@ -144,6 +146,6 @@ def run_pipeline(graph: Graph, passes=None, *, dump: bool = False, verify_each: 
 __all__ = ["PIPELINE", "run_pipeline", "PassRecord", "PassReport", "rewrite", "map_bodies",
            "consumers", "PassInfo", "PassOrderError", "check_order", "declare_pass", "pass_info",
            "verify", "canonicalize_loops", "infer_types", "fold_constants", "simplify", "cse",
-           "merge_scans", "dce", "sink_slices",
+           "merge_scans", "dce", "sink_slices", "sink_transposes",
            "licm",
            "fuse_elementwise", "fuse_dot"]
