@@ -91,3 +91,21 @@ def test_layer_in_a_model_on_the_interpreter(case):
         np.testing.assert_allclose(value, ARRAYS[f"{case['id']}/out{k}"], **TOL)
     if "output_shape" in case:
         assert tuple(model.output_shape) == tuple(case["output_shape"])
+
+
+TRAINING = [c for c in CASES if "training=True" in c["call"]]
+
+
+@pytest.mark.parametrize("case", TRAINING, ids=[c["id"] for c in TRAINING])
+def test_training_call_on_the_interpreter_and_its_updates(case):
+    K.clear_session()
+    layer = eval(case["code"], {"layers": layers})
+    x = ARRAYS[f"{case['id']}/x0"]
+    inp = Input(x.shape[1:])
+    out = _call(layer, case, {"x0": inp})[0]
+    layer.set_weights(_weights(case))
+    values = [value for _, value in layer.updates]
+    got = K.function([inp], [out] + values, target="interpreter")(x)
+    np.testing.assert_allclose(got[0], ARRAYS[f"{case['id']}/out0"], **TOL)
+    for k in range(case["n_after"]):
+        np.testing.assert_allclose(got[1 + k], ARRAYS[f"{case['id']}/after{k}"], **TOL)
