@@ -21,8 +21,8 @@ convolutions and poolings: such a case (``via_channels_last``) is computed by
 the same layer in channels_last on the transposed input, transposed back
 (the weights' layout does not depend on the data format).
 
-``models``: a small CNN in each data format and a Transformer encoder block
-(``code`` assigns ``model``), with weights, an input, the predictions and the
+``models``: a small CNN in each data format, a Transformer encoder block and
+a Sequential stack of the 1D layers (``code`` assigns ``model``), with weights, an input, the predictions and the
 ``summary()`` text. The channels_first CNN's predictions come from its
 channels_last twin (same weights: Flatten puts the channels last first).
 """
@@ -303,9 +303,24 @@ out = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([x, ff]))
 model = Model(inp, layers.GlobalAveragePooling1D()(out))"""
 
 
+SEQUENTIAL = """model = Sequential([
+    Input((9, 3)),
+    layers.Conv1D(4, 3, padding='causal', activation='relu'),
+    layers.SeparableConv1D(4, 2, padding='same'),
+    layers.ZeroPadding1D(1),
+    layers.MaxPooling1D(2),
+    layers.UpSampling1D(2),
+    layers.Cropping1D((1, 0)),
+    layers.LayerNormalization(),
+    layers.GlobalMaxPooling1D(),
+    layers.Dense(2),
+])"""
+
+
 def _model(code):
     keras.backend.clear_session()
-    ns = {"layers": layers, "Input": keras.Input, "Model": keras.Model}
+    ns = {"layers": layers, "Input": keras.Input, "Model": keras.Model,
+          "Sequential": keras.Sequential}
     exec(code, ns)
     return ns["model"]
 
@@ -322,7 +337,8 @@ def models(rng, arrays):
     cnn_cf = CNN.format(shape=(3, 7, 6), df=repr(CF), axis=1)
     x = rng.uniform(-1, 1, size=(2, 7, 6, 3)).astype(np.float32)
     for mid, code, xin in (("cnn_cl", cnn_cl, x), ("cnn_cf", cnn_cf, x.transpose(0, 3, 1, 2)),
-                           ("transformer", TRANSFORMER, None)):
+                           ("transformer", TRANSFORMER, None),
+                           ("sequential_1d", SEQUENTIAL, "seq")):
         model = _model(code)
         weights = [rng.uniform(0.5, 1.5, size=w.shape).astype(np.float32)
                    if "variance" in w.name else
@@ -331,6 +347,8 @@ def models(rng, arrays):
         model.set_weights(weights)
         if xin is None:
             xin = rng.uniform(-1, 1, size=(3, 6, 8)).astype(np.float32)
+        elif isinstance(xin, str):
+            xin = rng.uniform(-1, 1, size=(1, 9, 3)).astype(np.float32)
         if mid == "cnn_cf":  # NCHW kernels refused on CPU: the channels_last twin
             twin = _model(cnn_cl)
             twin.set_weights(weights)
