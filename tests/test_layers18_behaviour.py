@@ -140,6 +140,7 @@ def test_causal_attention_survives_the_model_config():
 
 @pytest.mark.parametrize("make, call_shape, message", [
     (lambda: layers.Conv2D(4, 3, groups=3), None, "filters must be evenly divisible"),
+    (lambda: layers.Conv2D(None, 3), None, "filters"),
     (lambda: layers.Conv2D(2, 3, groups=2), (1, 5, 5, 3), "input channels must be evenly"),
     (lambda: layers.Conv2D(2, (3, 3, 3)), None, "kernel_size"),
     (lambda: layers.Conv1D(2, 3, padding="full"), None, "padding"),
@@ -155,6 +156,14 @@ def test_bad_arguments_are_refused_by_name(make, call_shape, message):
     with pytest.raises(ValueError, match=message):
         layer = make()
         layer(np.zeros(call_shape, np.float32))
+
+
+def test_attention_output_shapes():
+    assert layers.Attention().compute_output_shape([(None, 3, 4), (None, 5, 6)]) == (None, 3, 6)
+    mha = layers.MultiHeadAttention(2, 3, output_shape=7)
+    assert mha.compute_output_shape((None, 4, 5), (None, 6, 5)) == (None, 4, 7)
+    assert layers.MultiHeadAttention(2, 3).compute_output_shape(
+        [(None, 4, 5), (None, 6, 2)]) == (None, 4, 5)
 
 
 def test_attention_needs_a_list():

@@ -71,19 +71,41 @@ def test_layer_matches_tf_keras(case):
     assert _plain(clone.get_config()) == _plain(layer.get_config())
 
 
-SYMBOLIC = [c for c in CASES if c["n_inputs"] == 1 and c["n_masks"] == 0
-            and "training" not in c["call"] and "scores" not in c["call"]]
+SYMBOLIC = [c for c in CASES if "training" not in c["call"]]
 
 
 @pytest.mark.parametrize("case", SYMBOLIC, ids=[c["id"] for c in SYMBOLIC])
 def test_layer_in_a_model_on_the_interpreter(case):
     K.clear_session()
     layer = eval(case["code"], {"layers": layers})
+    arrays = _namespace(case)
+    inputs = {k: Input(v.shape[1:], dtype="bool" if k[0] == "m" else None)
+              for k, v in arrays.items()}
+    outputs = _call(layer, case, inputs)
+    ins = list(inputs.values())
+    model = Model(ins if len(ins) > 1 else ins[0], outputs if len(outputs) > 1 else outputs[0])
+    layer.set_weights(_weights(case))
+    got = symkb.compile(model, target="interpreter")(*arrays.values())
+    got = got if isinstance(got, list) else [got]
+    for k, value in enumerate(got):
+        np.testing.assert_allclose(value, ARRAYS[f"{case['id']}/out{k}"], **TOL)
+    if "output_shape" in case:
+        assert tuple(model.output_shape) == tuple(case["output_shape"])
+
+
+TRAINING = [c for c in CASES if "training=True" in c["call"]]
+
+
+@pytest.mark.parametrize("case", TRAINING, ids=[c["id"] for c in TRAINING])
+def test_training_call_on_the_interpreter_and_its_updates(case):
+    K.clear_session()
+    layer = eval(case["code"], {"layers": layers})
     x = ARRAYS[f"{case['id']}/x0"]
     inp = Input(x.shape[1:])
-    ns = {"x0": inp}
-    model = Model(inp, _call(layer, case, ns)[0])
+    out = _call(layer, case, {"x0": inp})[0]
     layer.set_weights(_weights(case))
-    run = symkb.compile(model, target="interpreter")
-    np.testing.assert_allclose(run(x), ARRAYS[f"{case['id']}/out0"], **TOL)
-    assert tuple(model.output_shape) == tuple(case["output_shape"])
+    values = [value for _, value in layer.updates]
+    got = K.function([inp], [out] + values, target="interpreter")(x)
+    np.testing.assert_allclose(got[0], ARRAYS[f"{case['id']}/out0"], **TOL)
+    for k in range(case["n_after"]):
+        np.testing.assert_allclose(got[1 + k], ARRAYS[f"{case['id']}/after{k}"], **TOL)

@@ -1,8 +1,8 @@
-"""A small CNN (both data formats) and a Transformer encoder block built as in
-tf_keras (tests/goldens/layers18.*): same weights, same predictions and the
-same summary() text; save/load keeps them; one compiled-cpu run of each equals
-the interpreter. Also the behaviour no golden pins: data_format=None read at
-construction, BatchNormalization's updates in training, the noise layers."""
+"""A small CNN (both data formats), a Transformer encoder block and a
+Sequential stack of the 1D layers built as in tf_keras (tests/goldens/
+layers18.*): same weights, same predictions and the same summary() text;
+save/load keeps them; one compiled-cpu run of the CNN and of the Transformer
+block equals the interpreter."""
 import io
 import json
 import pathlib
@@ -14,7 +14,7 @@ import symkb
 from symkb import backend as K
 from symkb import layers
 from symkb.layers import Input
-from symkb.models import Model
+from symkb.models import Model, Sequential
 from symkb.models.saving import load_model
 
 GOLDEN = pathlib.Path(__file__).parent / "goldens"
@@ -25,7 +25,7 @@ ARRAYS = np.load(GOLDEN / "layers18.npz")
 def _build(mid):
     K.clear_session()
     case = MODELS[mid]
-    ns = {"layers": layers, "Input": Input, "Model": Model}
+    ns = {"layers": layers, "Input": Input, "Model": Model, "Sequential": Sequential}
     exec(case["code"], ns)  # the golden file's own construction code
     model = ns["model"]
     model.set_weights([ARRAYS[f"{mid}/w{k}"] for k in range(case["n_weights"])])
@@ -38,11 +38,6 @@ def _summary(model):
     return buf.getvalue().rstrip("\n")
 
 
-@pytest.fixture(scope="module")
-def built():
-    return {mid: _build(mid) for mid in MODELS}
-
-
 @pytest.mark.parametrize("mid", sorted(MODELS))
 def test_model_matches_tf_keras(mid):
     model = _build(mid)  # fresh names: the summary shows them
@@ -53,7 +48,7 @@ def test_model_matches_tf_keras(mid):
                                rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("mid", ["cnn_cf", "transformer"])
+@pytest.mark.parametrize("mid", ["cnn_cf", "transformer", "sequential_1d"])
 def test_save_and_load_keep_predictions(mid, tmp_path):
     model = _build(mid)
     path = tmp_path / f"{mid}.symkb"

@@ -21,8 +21,8 @@ convolutions and poolings: such a case (``via_channels_last``) is computed by
 the same layer in channels_last on the transposed input, transposed back
 (the weights' layout does not depend on the data format).
 
-``models``: a small CNN in each data format and a Transformer encoder block
-(``code`` assigns ``model``), with weights, an input, the predictions and the
+``models``: a small CNN in each data format, a Transformer encoder block and
+a Sequential stack of the 1D layers (``code`` assigns ``model``), with weights, an input, the predictions and the
 ``summary()`` text. The channels_first CNN's predictions come from its
 channels_last twin (same weights: Flatten puts the channels last first).
 """
@@ -51,82 +51,145 @@ def _formats(cid, code, shape, call="out = layer(x0)"):
             (f"{cid}_cf", code.format(df=repr(CF)), [first], call, {"rank": rank})]
 
 
+# (id, code with {df} or {axis}, channels_last input shape): run in both formats
+FORMAT_CASES = [
+    ("conv1d", "layers.Conv1D(3, 3, data_format={df}, name='l')", (2, 7, 4)),
+    ("conv1d_stride_gt_kernel", "layers.Conv1D(2, 2, strides=3, data_format={df}, "
+     "name='l')", (1, 9, 3)),
+    ("conv1d_dilated_same", "layers.Conv1D(2, 3, dilation_rate=2, padding='same', "
+     "activation='relu', data_format={df}, name='l')", (2, 8, 3)),
+    ("conv1d_groups", "layers.Conv1D(4, 2, groups=2, data_format={df}, name='l')",
+     (2, 6, 4)),
+    ("conv2d", "layers.Conv2D(3, (2, 3), data_format={df}, name='l')", (2, 5, 6, 2)),
+    ("conv2d_same_stride", "layers.Conv2D(2, 3, strides=2, padding='same', "
+     "data_format={df}, name='l')", (1, 7, 5, 3)),
+    ("conv2d_1x1", "layers.Conv2D(4, 1, use_bias=False, data_format={df}, name='l')",
+     (2, 3, 4, 3)),
+    ("conv2d_dilated", "layers.Conv2D(2, 2, dilation_rate=(2, 1), activation='tanh', "
+     "data_format={df}, name='l')", (2, 6, 5, 2)),
+    ("conv2d_stride_gt_kernel", "layers.Conv2D(2, 2, strides=3, data_format={df}, "
+     "name='l')", (1, 8, 7, 2)),
+    ("conv3d", "layers.Conv3D(2, (2, 1, 2), strides=(1, 2, 1), data_format={df}, "
+     "name='l')", (2, 3, 4, 5, 2)),
+    ("conv1d_transpose", "layers.Conv1DTranspose(2, 3, strides=2, data_format={df}, "
+     "name='l')", (2, 5, 3)),
+    ("conv1d_transpose_same_op", "layers.Conv1DTranspose(3, 3, strides=2, "
+     "padding='same', output_padding=1, data_format={df}, name='l')", (1, 4, 2)),
+    ("conv2d_transpose", "layers.Conv2DTranspose(2, (3, 2), strides=(2, 3), "
+     "data_format={df}, name='l')", (2, 3, 4, 2)),
+    ("conv2d_transpose_same", "layers.Conv2DTranspose(3, 3, strides=2, padding='same', "
+     "data_format={df}, name='l')", (1, 4, 3, 2)),
+    ("conv2d_transpose_dilated", "layers.Conv2DTranspose(2, 2, dilation_rate=2, "
+     "data_format={df}, name='l')", (2, 3, 3, 2)),
+    ("depthwise", "layers.DepthwiseConv2D(3, depth_multiplier=2, data_format={df}, "
+     "name='l')", (2, 5, 4, 3)),
+    ("depthwise_same_stride", "layers.DepthwiseConv2D((2, 3), strides=2, padding='same', "
+     "data_format={df}, name='l')", (1, 5, 6, 2)),
+    ("separable1d", "layers.SeparableConv1D(3, 2, depth_multiplier=2, data_format={df}, "
+     "name='l')", (2, 6, 2)),
+    ("separable2d", "layers.SeparableConv2D(3, 3, padding='same', strides=2, "
+     "data_format={df}, name='l')", (2, 5, 5, 2)),
+    ("maxpool1d", "layers.MaxPooling1D(3, strides=2, data_format={df}, name='l')",
+     (2, 8, 3)),
+    ("avgpool1d_same", "layers.AveragePooling1D(3, padding='same', data_format={df}, "
+     "name='l')", (2, 7, 2)),
+    ("maxpool2d", "layers.MaxPooling2D(data_format={df}, name='l')", (2, 5, 6, 3)),
+    ("maxpool2d_same", "layers.MaxPooling2D((3, 2), strides=(2, 3), padding='same', "
+     "data_format={df}, name='l')", (1, 5, 7, 2)),
+    ("avgpool2d_same", "layers.AveragePooling2D(3, strides=2, padding='same', "
+     "data_format={df}, name='l')", (2, 5, 4, 2)),
+    ("maxpool3d", "layers.MaxPooling3D(2, data_format={df}, name='l')", (1, 4, 4, 5, 2)),
+    ("avgpool3d", "layers.AveragePooling3D((1, 2, 2), strides=1, data_format={df}, "
+     "name='l')", (2, 2, 3, 3, 2)),
+    ("gmaxpool1d", "layers.GlobalMaxPooling1D(data_format={df}, name='l')", (2, 5, 3)),
+    ("gavgpool1d_keep", "layers.GlobalAveragePooling1D(keepdims=True, data_format={df}, "
+     "name='l')", (2, 5, 3)),
+    ("gmaxpool2d", "layers.GlobalMaxPooling2D(data_format={df}, name='l')", (2, 3, 4, 2)),
+    ("gavgpool2d_keep", "layers.GlobalAveragePooling2D(keepdims=True, "
+     "data_format={df}, name='l')", (2, 3, 4, 2)),
+    ("gmaxpool3d_keep", "layers.GlobalMaxPooling3D(keepdims=True, data_format={df}, "
+     "name='l')", (1, 2, 3, 2, 2)),
+    ("gavgpool3d", "layers.GlobalAveragePooling3D(data_format={df}, name='l')",
+     (2, 2, 3, 2, 3)),
+    ("zeropad2d", "layers.ZeroPadding2D(((1, 0), (2, 1)), data_format={df}, name='l')",
+     (2, 3, 2, 2)),
+    ("cropping2d", "layers.Cropping2D(((1, 0), (0, 2)), data_format={df}, name='l')",
+     (2, 4, 5, 2)),
+    ("upsampling2d", "layers.UpSampling2D((2, 3), data_format={df}, name='l')",
+     (2, 2, 3, 2)),
+    ("upsampling2d_bilinear", "layers.UpSampling2D(2, interpolation='bilinear', "
+     "data_format={df}, name='l')", (1, 3, 2, 2)),
+    ("flatten", "layers.Flatten(data_format={df}, name='l')", (2, 3, 2, 4)),
+    ("batchnorm", "layers.BatchNormalization(axis={axis}, name='l')", (2, 3, 4, 5)),
+    ("batchnorm_train", "layers.BatchNormalization(axis={axis}, momentum=0.9, "
+     "name='l')", (3, 2, 3, 4)),
+]
+
+# (id, code, input shapes, call or None, options): one format
+PLAIN_CASES = [
+    ("zeropad1d", "layers.ZeroPadding1D((2, 1), name='l')", [(2, 3, 2)], None, {}),
+    ("cropping1d", "layers.Cropping1D((0, 2), name='l')", [(2, 5, 2)], None, {}),
+    ("upsampling1d", "layers.UpSampling1D(3, name='l')", [(2, 2, 3)], None, {}),
+    ("conv1d_causal", "layers.Conv1D(2, 3, padding='causal', dilation_rate=2, "
+     "name='l')", [(2, 6, 3)], None, {}),
+    ("gavgpool1d_masked", "layers.GlobalAveragePooling1D(name='l')", [(3, 5, 2)],
+     "out = layer(x0, mask=m0)", {"masks": [(3, 5)]}),
+    ("batchnorm_2d", "layers.BatchNormalization(center=False, epsilon=0.01, name='l')",
+     [(4, 3)], None, {}),
+    ("batchnorm_2d_train", "layers.BatchNormalization(momentum=0.8, scale=False, "
+     "name='l')", [(5, 3)], "out = layer(x0, training=True)", {}),
+    ("batchnorm_3d_train", "layers.BatchNormalization(name='l')", [(2, 4, 3)],
+     "out = layer(x0, training=True)", {}),
+    ("layernorm", "layers.LayerNormalization(name='l')", [(2, 3, 5)], None, {}),
+    ("layernorm_axes", "layers.LayerNormalization(axis=[1, 2], epsilon=0.01, "
+     "center=False, name='l')", [(2, 3, 4)], None, {}),
+    ("layernorm_axis1", "layers.LayerNormalization(axis=1, scale=False, name='l')",
+     [(2, 4, 3)], None, {}),
+    ("groupnorm", "layers.GroupNormalization(groups=2, name='l')", [(2, 3, 4)], None, {}),
+    ("groupnorm_cf", "layers.GroupNormalization(groups=3, axis=1, name='l')",
+     [(2, 6, 2, 2)], None, {}),
+    ("groupnorm_all", "layers.GroupNormalization(groups=-1, epsilon=0.01, name='l')",
+     [(2, 5, 3)], None, {}),
+    ("attention", "layers.Attention(name='l')", [(2, 3, 4), (2, 5, 4)],
+     "out = layer([x0, x1])", {}),
+    ("attention_key_scale", "layers.Attention(use_scale=True, name='l')",
+     [(2, 3, 4), (2, 5, 4), (2, 5, 4)], "out = layer([x0, x1, x2])", {}),
+    ("attention_concat_masks", "layers.Attention(score_mode='concat', name='l')",
+     [(2, 3, 4), (2, 5, 4)],
+     "out = layer([x0, x1], mask=[m0, m1], return_attention_scores=True)",
+     {"masks": [(2, 3), (2, 5)]}),
+    ("attention_causal", "layers.Attention(name='l')", [(2, 4, 3), (2, 4, 3)],
+     "out = layer([x0, x1], use_causal_mask=True, return_attention_scores=True)", {}),
+    ("additive", "layers.AdditiveAttention(name='l')", [(2, 3, 4), (2, 5, 4)],
+     "out = layer([x0, x1])", {}),
+    ("additive_noscale_masks", "layers.AdditiveAttention(use_scale=False, name='l')",
+     [(2, 3, 4), (2, 5, 4), (2, 5, 4)], "out = layer([x0, x1, x2], mask=[m0, m1])",
+     {"masks": [(2, 3), (2, 5)]}),
+    ("additive_causal", "layers.AdditiveAttention(name='l')", [(1, 4, 3), (1, 4, 3)],
+     "out = layer([x0, x1], use_causal_mask=True)", {}),
+    ("mha", "layers.MultiHeadAttention(2, 3, name='l')", [(2, 4, 5), (2, 6, 5)],
+     "out = layer(x0, x1)", {}),
+    ("mha_key_scores", "layers.MultiHeadAttention(3, 2, value_dim=4, output_shape=7, "
+     "name='l')", [(2, 4, 5), (2, 6, 3), (2, 6, 5)],
+     "out = layer(x0, x1, key=x2, return_attention_scores=True)", {}),
+    ("mha_nobias_mask", "layers.MultiHeadAttention(2, 3, use_bias=False, name='l')",
+     [(2, 4, 5), (2, 3, 5)], "out = layer(x0, x1, attention_mask=m0)",
+     {"masks": [(2, 4, 3)]}),
+    ("mha_causal", "layers.MultiHeadAttention(2, 2, name='l')", [(1, 4, 3)],
+     "out = layer(x0, x0, use_causal_mask=True, return_attention_scores=True)", {}),
+    ("spatial_dropout1d", "layers.SpatialDropout1D(0.5, name='l')", [(2, 3, 4)],
+     None, {}),
+    ("spatial_dropout2d", "layers.SpatialDropout2D(0.5, data_format='channels_first', "
+     "name='l')", [(2, 3, 4, 2)], None, {}),
+    ("gaussian_noise", "layers.GaussianNoise(0.3, name='l')", [(2, 3)], None, {}),
+    ("gaussian_dropout", "layers.GaussianDropout(0.3, name='l')", [(2, 3)], None, {}),
+]
+
+
 def cases():
     """``(id, code, input shapes, call, options)``."""
     out = []
-    conv = [
-        ("conv1d", "layers.Conv1D(3, 3, data_format={df}, name='l')", (2, 7, 4)),
-        ("conv1d_stride_gt_kernel", "layers.Conv1D(2, 2, strides=3, data_format={df}, "
-         "name='l')", (1, 9, 3)),
-        ("conv1d_dilated_same", "layers.Conv1D(2, 3, dilation_rate=2, padding='same', "
-         "activation='relu', data_format={df}, name='l')", (2, 8, 3)),
-        ("conv1d_groups", "layers.Conv1D(4, 2, groups=2, data_format={df}, name='l')",
-         (2, 6, 4)),
-        ("conv2d", "layers.Conv2D(3, (2, 3), data_format={df}, name='l')", (2, 5, 6, 2)),
-        ("conv2d_same_stride", "layers.Conv2D(2, 3, strides=2, padding='same', "
-         "data_format={df}, name='l')", (1, 7, 5, 3)),
-        ("conv2d_1x1", "layers.Conv2D(4, 1, use_bias=False, data_format={df}, name='l')",
-         (2, 3, 4, 3)),
-        ("conv2d_dilated", "layers.Conv2D(2, 2, dilation_rate=(2, 1), activation='tanh', "
-         "data_format={df}, name='l')", (2, 6, 5, 2)),
-        ("conv2d_stride_gt_kernel", "layers.Conv2D(2, 2, strides=3, data_format={df}, "
-         "name='l')", (1, 8, 7, 2)),
-        ("conv3d", "layers.Conv3D(2, (2, 1, 2), strides=(1, 2, 1), data_format={df}, "
-         "name='l')", (2, 3, 4, 5, 2)),
-        ("conv1d_transpose", "layers.Conv1DTranspose(2, 3, strides=2, data_format={df}, "
-         "name='l')", (2, 5, 3)),
-        ("conv1d_transpose_same_op", "layers.Conv1DTranspose(3, 3, strides=2, "
-         "padding='same', output_padding=1, data_format={df}, name='l')", (1, 4, 2)),
-        ("conv2d_transpose", "layers.Conv2DTranspose(2, (3, 2), strides=(2, 3), "
-         "data_format={df}, name='l')", (2, 3, 4, 2)),
-        ("conv2d_transpose_same", "layers.Conv2DTranspose(3, 3, strides=2, padding='same', "
-         "data_format={df}, name='l')", (1, 4, 3, 2)),
-        ("conv2d_transpose_dilated", "layers.Conv2DTranspose(2, 2, dilation_rate=2, "
-         "data_format={df}, name='l')", (2, 3, 3, 2)),
-        ("depthwise", "layers.DepthwiseConv2D(3, depth_multiplier=2, data_format={df}, "
-         "name='l')", (2, 5, 4, 3)),
-        ("depthwise_same_stride", "layers.DepthwiseConv2D((2, 3), strides=2, padding='same', "
-         "data_format={df}, name='l')", (1, 5, 6, 2)),
-        ("separable1d", "layers.SeparableConv1D(3, 2, depth_multiplier=2, data_format={df}, "
-         "name='l')", (2, 6, 2)),
-        ("separable2d", "layers.SeparableConv2D(3, 3, padding='same', strides=2, "
-         "data_format={df}, name='l')", (2, 5, 5, 2)),
-        ("maxpool1d", "layers.MaxPooling1D(3, strides=2, data_format={df}, name='l')",
-         (2, 8, 3)),
-        ("avgpool1d_same", "layers.AveragePooling1D(3, padding='same', data_format={df}, "
-         "name='l')", (2, 7, 2)),
-        ("maxpool2d", "layers.MaxPooling2D(data_format={df}, name='l')", (2, 5, 6, 3)),
-        ("maxpool2d_same", "layers.MaxPooling2D((3, 2), strides=(2, 3), padding='same', "
-         "data_format={df}, name='l')", (1, 5, 7, 2)),
-        ("avgpool2d_same", "layers.AveragePooling2D(3, strides=2, padding='same', "
-         "data_format={df}, name='l')", (2, 5, 4, 2)),
-        ("maxpool3d", "layers.MaxPooling3D(2, data_format={df}, name='l')", (1, 4, 4, 5, 2)),
-        ("avgpool3d", "layers.AveragePooling3D((1, 2, 2), strides=1, data_format={df}, "
-         "name='l')", (2, 2, 3, 3, 2)),
-        ("gmaxpool1d", "layers.GlobalMaxPooling1D(data_format={df}, name='l')", (2, 5, 3)),
-        ("gavgpool1d_keep", "layers.GlobalAveragePooling1D(keepdims=True, data_format={df}, "
-         "name='l')", (2, 5, 3)),
-        ("gmaxpool2d", "layers.GlobalMaxPooling2D(data_format={df}, name='l')", (2, 3, 4, 2)),
-        ("gavgpool2d_keep", "layers.GlobalAveragePooling2D(keepdims=True, "
-         "data_format={df}, name='l')", (2, 3, 4, 2)),
-        ("gmaxpool3d_keep", "layers.GlobalMaxPooling3D(keepdims=True, data_format={df}, "
-         "name='l')", (1, 2, 3, 2, 2)),
-        ("gavgpool3d", "layers.GlobalAveragePooling3D(data_format={df}, name='l')",
-         (2, 2, 3, 2, 3)),
-        ("zeropad2d", "layers.ZeroPadding2D(((1, 0), (2, 1)), data_format={df}, name='l')",
-         (2, 3, 2, 2)),
-        ("cropping2d", "layers.Cropping2D(((1, 0), (0, 2)), data_format={df}, name='l')",
-         (2, 4, 5, 2)),
-        ("upsampling2d", "layers.UpSampling2D((2, 3), data_format={df}, name='l')",
-         (2, 2, 3, 2)),
-        ("upsampling2d_bilinear", "layers.UpSampling2D(2, interpolation='bilinear', "
-         "data_format={df}, name='l')", (1, 3, 2, 2)),
-        ("flatten", "layers.Flatten(data_format={df}, name='l')", (2, 3, 2, 4)),
-        ("batchnorm", "layers.BatchNormalization(axis={axis}, name='l')", (2, 3, 4, 5)),
-        ("batchnorm_train", "layers.BatchNormalization(axis={axis}, momentum=0.9, "
-         "name='l')", (3, 2, 3, 4)),
-    ]
-    for cid, code, shape in conv:
+    for cid, code, shape in FORMAT_CASES:
         call = "out = layer(x0, training=True)" if cid.endswith("_train") else "out = layer(x0)"
         if "{axis}" in code:
             out.append((f"{cid}_cl", code.format(axis=-1), [shape], call, {}))
@@ -134,64 +197,7 @@ def cases():
             out.append((f"{cid}_cf", code.format(axis=1), [first], call, {}))
         else:
             out.extend(_formats(cid, code, shape, call))
-    out += [
-        ("zeropad1d", "layers.ZeroPadding1D((2, 1), name='l')", [(2, 3, 2)], None, {}),
-        ("cropping1d", "layers.Cropping1D((0, 2), name='l')", [(2, 5, 2)], None, {}),
-        ("upsampling1d", "layers.UpSampling1D(3, name='l')", [(2, 2, 3)], None, {}),
-        ("conv1d_causal", "layers.Conv1D(2, 3, padding='causal', dilation_rate=2, "
-         "name='l')", [(2, 6, 3)], None, {}),
-        ("gavgpool1d_masked", "layers.GlobalAveragePooling1D(name='l')", [(3, 5, 2)],
-         "out = layer(x0, mask=m0)", {"masks": [(3, 5)]}),
-        ("batchnorm_2d", "layers.BatchNormalization(center=False, epsilon=0.01, name='l')",
-         [(4, 3)], None, {}),
-        ("batchnorm_2d_train", "layers.BatchNormalization(momentum=0.8, scale=False, "
-         "name='l')", [(5, 3)], "out = layer(x0, training=True)", {}),
-        ("batchnorm_3d_train", "layers.BatchNormalization(name='l')", [(2, 4, 3)],
-         "out = layer(x0, training=True)", {}),
-        ("layernorm", "layers.LayerNormalization(name='l')", [(2, 3, 5)], None, {}),
-        ("layernorm_axes", "layers.LayerNormalization(axis=[1, 2], epsilon=0.01, "
-         "center=False, name='l')", [(2, 3, 4)], None, {}),
-        ("layernorm_axis1", "layers.LayerNormalization(axis=1, scale=False, name='l')",
-         [(2, 4, 3)], None, {}),
-        ("groupnorm", "layers.GroupNormalization(groups=2, name='l')", [(2, 3, 4)], None, {}),
-        ("groupnorm_cf", "layers.GroupNormalization(groups=3, axis=1, name='l')",
-         [(2, 6, 2, 2)], None, {}),
-        ("groupnorm_all", "layers.GroupNormalization(groups=-1, epsilon=0.01, name='l')",
-         [(2, 5, 3)], None, {}),
-        ("attention", "layers.Attention(name='l')", [(2, 3, 4), (2, 5, 4)],
-         "out = layer([x0, x1])", {}),
-        ("attention_key_scale", "layers.Attention(use_scale=True, name='l')",
-         [(2, 3, 4), (2, 5, 4), (2, 5, 4)], "out = layer([x0, x1, x2])", {}),
-        ("attention_concat_masks", "layers.Attention(score_mode='concat', name='l')",
-         [(2, 3, 4), (2, 5, 4)],
-         "out = layer([x0, x1], mask=[m0, m1], return_attention_scores=True)",
-         {"masks": [(2, 3), (2, 5)]}),
-        ("attention_causal", "layers.Attention(name='l')", [(2, 4, 3), (2, 4, 3)],
-         "out = layer([x0, x1], use_causal_mask=True, return_attention_scores=True)", {}),
-        ("additive", "layers.AdditiveAttention(name='l')", [(2, 3, 4), (2, 5, 4)],
-         "out = layer([x0, x1])", {}),
-        ("additive_noscale_masks", "layers.AdditiveAttention(use_scale=False, name='l')",
-         [(2, 3, 4), (2, 5, 4), (2, 5, 4)], "out = layer([x0, x1, x2], mask=[m0, m1])",
-         {"masks": [(2, 3), (2, 5)]}),
-        ("additive_causal", "layers.AdditiveAttention(name='l')", [(1, 4, 3), (1, 4, 3)],
-         "out = layer([x0, x1], use_causal_mask=True)", {}),
-        ("mha", "layers.MultiHeadAttention(2, 3, name='l')", [(2, 4, 5), (2, 6, 5)],
-         "out = layer(x0, x1)", {}),
-        ("mha_key_scores", "layers.MultiHeadAttention(3, 2, value_dim=4, output_shape=7, "
-         "name='l')", [(2, 4, 5), (2, 6, 3), (2, 6, 5)],
-         "out = layer(x0, x1, key=x2, return_attention_scores=True)", {}),
-        ("mha_nobias_mask", "layers.MultiHeadAttention(2, 3, use_bias=False, name='l')",
-         [(2, 4, 5), (2, 3, 5)], "out = layer(x0, x1, attention_mask=m0)",
-         {"masks": [(2, 4, 3)]}),
-        ("mha_causal", "layers.MultiHeadAttention(2, 2, name='l')", [(1, 4, 3)],
-         "out = layer(x0, x0, use_causal_mask=True, return_attention_scores=True)", {}),
-        ("spatial_dropout1d", "layers.SpatialDropout1D(0.5, name='l')", [(2, 3, 4)],
-         None, {}),
-        ("spatial_dropout2d", "layers.SpatialDropout2D(0.5, data_format='channels_first', "
-         "name='l')", [(2, 3, 4, 2)], None, {}),
-        ("gaussian_noise", "layers.GaussianNoise(0.3, name='l')", [(2, 3)], None, {}),
-        ("gaussian_dropout", "layers.GaussianDropout(0.3, name='l')", [(2, 3)], None, {}),
-    ]
+    out += PLAIN_CASES
     return [(c, code, shapes, call or "out = layer(x0)", opts)
             for c, code, shapes, call, opts in out]
 
@@ -297,9 +303,24 @@ out = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([x, ff]))
 model = Model(inp, layers.GlobalAveragePooling1D()(out))"""
 
 
+SEQUENTIAL = """model = Sequential([
+    Input((9, 3)),
+    layers.Conv1D(4, 3, padding='causal', activation='relu'),
+    layers.SeparableConv1D(4, 2, padding='same'),
+    layers.ZeroPadding1D(1),
+    layers.MaxPooling1D(2),
+    layers.UpSampling1D(2),
+    layers.Cropping1D((1, 0)),
+    layers.LayerNormalization(),
+    layers.GlobalMaxPooling1D(),
+    layers.Dense(2),
+])"""
+
+
 def _model(code):
     keras.backend.clear_session()
-    ns = {"layers": layers, "Input": keras.Input, "Model": keras.Model}
+    ns = {"layers": layers, "Input": keras.Input, "Model": keras.Model,
+          "Sequential": keras.Sequential}
     exec(code, ns)
     return ns["model"]
 
@@ -316,7 +337,8 @@ def models(rng, arrays):
     cnn_cf = CNN.format(shape=(3, 7, 6), df=repr(CF), axis=1)
     x = rng.uniform(-1, 1, size=(2, 7, 6, 3)).astype(np.float32)
     for mid, code, xin in (("cnn_cl", cnn_cl, x), ("cnn_cf", cnn_cf, x.transpose(0, 3, 1, 2)),
-                           ("transformer", TRANSFORMER, None)):
+                           ("transformer", TRANSFORMER, None),
+                           ("sequential_1d", SEQUENTIAL, "seq")):
         model = _model(code)
         weights = [rng.uniform(0.5, 1.5, size=w.shape).astype(np.float32)
                    if "variance" in w.name else
@@ -325,6 +347,8 @@ def models(rng, arrays):
         model.set_weights(weights)
         if xin is None:
             xin = rng.uniform(-1, 1, size=(3, 6, 8)).astype(np.float32)
+        elif isinstance(xin, str):
+            xin = rng.uniform(-1, 1, size=(1, 9, 3)).astype(np.float32)
         if mid == "cnn_cf":  # NCHW kernels refused on CPU: the channels_last twin
             twin = _model(cnn_cl)
             twin.set_weights(weights)

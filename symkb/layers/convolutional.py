@@ -36,6 +36,7 @@ class _Conv(Layer):
     """The N-d convolution layer behind Conv1D/2D/3D (see the module docstring)."""
 
     rank = 2
+    _takes_filters = True
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, groups=1, activation=None, use_bias=True,
@@ -44,7 +45,9 @@ class _Conv(Layer):
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         cls, n = type(self).__name__, self.rank
-        self.filters = positive_int(filters, "filters", cls) if filters is not None else None
+        # DepthwiseConv2D has no filters (its outputs follow the input's channels)
+        self.filters = None if filters is None and not self._takes_filters else \
+            positive_int(filters, "filters", cls)
         self.kernel_size = normalize_tuple(kernel_size, n, "kernel_size", cls)
         self.strides = normalize_tuple(strides, n, "strides", cls)
         allowed = ("valid", "same", "causal") if n == 1 else ("valid", "same")

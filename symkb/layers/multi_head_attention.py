@@ -161,8 +161,12 @@ class MultiHeadAttention(Layer):
             return None
         return mask[0] if isinstance(mask, (list, tuple)) else mask
 
-    def compute_output_shape(self, input_shape):
-        q = tuple(input_shape[0])
+    def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
+        """The output shape for ``query_shape`` (tf_keras's signature; a list
+        ``[query, value(, key)]`` of shapes also works)."""
+        several = value_shape is None and isinstance(query_shape, list) and query_shape \
+            and isinstance(query_shape[0], (list, tuple))
+        q = tuple(query_shape[0] if several else query_shape)
         out = self._output_shape
         if out is None:
             return q

@@ -137,7 +137,6 @@ class BatchNormalization(_Normalization):
         epsilon = builtins.max(self.epsilon, 1.001e-5) if self._fused(ndim) else self.epsilon
         mean = K.mean(inputs, axis=reduce, keepdims=True)
         variance = K.mean(K.square(inputs - mean), axis=reduce, keepdims=True)
-        shape = K.int_shape(inputs)
         inv = 1.0 / K.sqrt(variance + epsilon)
         if self.gamma is not None:
             inv = inv * _broadcast(self.gamma, [axis], inputs)
@@ -188,7 +187,6 @@ class LayerNormalization(_Normalization):
         super().build(input_shape)
 
     def call(self, inputs):
-        ndim, shape = K.ndim(inputs), K.int_shape(inputs)
         mean = K.mean(inputs, axis=self.axis, keepdims=True)
         variance = K.mean(K.square(inputs - mean), axis=self.axis, keepdims=True)
         inv = 1.0 / K.sqrt(variance + self.epsilon)

@@ -18,6 +18,7 @@ class DepthwiseConv2D(_Conv):
     """Each input channel convolved with its own ``depth_multiplier`` filters."""
 
     rank = 2
+    _takes_filters = False
 
     def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1,
                  data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
