@@ -139,11 +139,19 @@ def _axes(node, rank):
     return [a % rank if rank else 0 for a in axes]
 
 
+def _reduction(w, op_type, x, axes, keep):
+    """A reduction node: axes as an input from opset 18 (ReduceSum: 13), else an
+    attribute."""
+    if op_type == "ReduceSum" or w.opset >= 18:
+        return w.one(op_type, [x, _ints(w, axes)], keepdims=keep)
+    return w.one(op_type, [x], axes=list(axes), keepdims=keep)
+
+
 def _reduce(op_type):
     def write(w, node, ins):
         rank = len(node.inputs[0].shape)
         keep = int(bool(node.attrs.get("keepdims", False)))
-        return [w.one(op_type, [ins[0], _ints(w, _axes(node, rank))], keepdims=keep)]
+        return [_reduction(w, op_type, ins[0], _axes(node, rank), keep)]
     return write
 
 
@@ -152,7 +160,7 @@ def _any_all(op_type):
         rank = len(node.inputs[0].shape)
         keep = int(bool(node.attrs.get("keepdims", False)))
         as_int = w.one("Cast", ins, to=w.onnx.TensorProto.INT32)
-        reduced = w.one(op_type, [as_int, _ints(w, _axes(node, rank))], keepdims=keep)
+        reduced = _reduction(w, op_type, as_int, _axes(node, rank), keep)
         return [w.one("Cast", [reduced], to=w.onnx.TensorProto.BOOL)]
     return write
 

@@ -54,6 +54,8 @@ def _index(x, key):
 
 
 def _rank(x) -> int:
+    if isinstance(x, ShapeVec):
+        return 0 if x.scalar else 1
     return len(x.shape) if isinstance(x, KerasTensor) else np.ndim(x)
 
 
@@ -421,7 +423,7 @@ def import_node(node, scope, onnx) -> None:
     attrs["_scope"] = scope
     try:
         outs = IMPORTERS[node.op_type](node, ins, attrs)
-    except (TypeError, ValueError, IndexError, KeyError) as exc:
+    except (TypeError, ValueError, IndexError, KeyError, ArithmeticError) as exc:
         if isinstance(exc, FileFormatError):
             raise
         raise FileFormatError(f"symkb.onnx.load: node {node.name!r} ({node.op_type}): "
