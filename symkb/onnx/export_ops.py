@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir.node import expand_index
-from .export import onnx_dtype
+from .export_loop import write_loop
+from .writer import onnx_dtype
 
 _UNARY = {"abs": "Abs", "ceil": "Ceil", "cos": "Cos", "erf": "Erf", "exp": "Exp",
           "floor": "Floor", "log": "Log", "negative": "Neg", "sigmoid": "Sigmoid",
@@ -298,26 +299,23 @@ def _dropout(w, node, ins):
 
 def _inline(w, node, ins):
     """A fused node as its parts: its body written in place."""
-    from .export import write_nodes
     body = node.attrs["body"]
     for t, name in zip(body.inputs, ins):
         w.names[(id(t.node), t.index)] = name
-    write_nodes(w, body)
+    w.write_nodes(body)
     return [w.name_of(t) for t in body.outputs]
 
 
 def _fused_dot(w, node, ins):
-    from .export import write_nodes
     body = node.attrs["body"]
     product = w.one("MatMul", ins[:2])
     for t, name in zip(body.inputs, [product] + list(ins[2:])):
         w.names[(id(t.node), t.index)] = name
-    write_nodes(w, body)
+    w.write_nodes(body)
     return [w.name_of(t) for t in body.outputs]
 
 
 def _loop(w, node, ins):
-    from .export_loop import write_loop
     return write_loop(w, node, ins)
 
 
@@ -335,13 +333,3 @@ WRITERS = {**{op: _unary(t) for op, t in _UNARY.items()},
            "repeat_elements": _repeat_elements, "shape": _shape, "const": _const,
            "param": _param, "dropout": _dropout, "fused_elementwise": _inline,
            "fused_dot": _fused_dot, "loop": _loop}
-
-
-def write_node(w, node) -> None:
-    """Write ``node`` (its operands already written) and bind its results."""
-    ins = [w.name_of(t) for t in node.inputs]
-    names = WRITERS[node.op](w, node, ins)
-    if len(names) != len(node.out_types):
-        raise ValueError(f"symkb.onnx.export: the writer of {node.op!r} made {len(names)} "
-                         f"values for {len(node.out_types)} results")
-    w.bind(node, names)

@@ -13,7 +13,9 @@ import numpy as np
 from ..ir import build
 from ..ir.errors import FileFormatError
 from ..ir.node import KerasTensor
-from .importer import ShapeVec
+from .import_rnn import import_recurrent, import_scan
+from .values import ShapeVec, as_tensor, index as _index, static
+from .writer import onnx_module
 
 _UNARY = {"Abs": "abs", "Ceil": "ceil", "Cos": "cos", "Erf": "erf", "Exp": "exp",
           "Floor": "floor", "Log": "log", "Neg": "negative", "Sigmoid": "sigmoid",
@@ -26,31 +28,6 @@ _BINARY = {"Add": "add", "Sub": "subtract", "Mul": "multiply", "Div": "divide",
 _VARIADIC = {"Max": "maximum", "Min": "minimum", "Sum": "add"}
 _REDUCE = {"ReduceSum": "sum", "ReduceMean": "mean", "ReduceMax": "max", "ReduceMin": "min",
            "ReduceProd": "prod"}
-
-
-def as_tensor(value):
-    """A KerasTensor (or numpy array) for a value; a ShapeVec only when static."""
-    if isinstance(value, ShapeVec):
-        if any(not isinstance(e, (int, np.integer)) for e in value.entries):
-            raise FileFormatError("symkb.onnx.load: a shape known only at run time is used "
-                                  "as a tensor, which symkb does not import", field="Shape")
-        return np.asarray(value.entries[0] if value.scalar else value.entries, np.int64)
-    return value
-
-
-def static(value, what: str):
-    """A value that must be known at import (an axis list, a shape)."""
-    if isinstance(value, ShapeVec):
-        value = as_tensor(value)
-    if isinstance(value, KerasTensor):
-        raise FileFormatError(f"symkb.onnx.load: {what} must be a constant (an "
-                              "initializer or computed from constants)", field=what)
-    return np.asarray(value)
-
-
-def _index(x, key):
-    """``x[key]`` (numpy basic indexing; a ``getitem`` node for a KerasTensor)."""
-    return as_tensor(x)[key]
 
 
 def _rank(x) -> int:
@@ -110,7 +87,6 @@ def _constant(node, ins, attrs):
 
 
 def _cast(node, ins, attrs):
-    from .importer import onnx_module
     onnx = onnx_module("symkb.onnx.load")
     dtype = onnx.helper.tensor_dtype_to_np_dtype(attrs["to"]).name
     if isinstance(ins[0], ShapeVec):
@@ -380,13 +356,11 @@ def _dropout(node, ins, attrs):
 
 def _rnn(kind):
     def imp(node, ins, attrs):
-        from .import_rnn import import_recurrent
         return import_recurrent(kind, node, ins, attrs)
     return imp
 
 
 def _scan(node, ins, attrs):
-    from .import_rnn import import_scan
     return import_scan(node, ins, attrs)
 
 

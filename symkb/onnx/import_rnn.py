@@ -20,7 +20,8 @@ import numpy as np
 from .. import backend as K
 from ..ir import build
 from ..ir.errors import FileFormatError
-from .import_ops import _index, as_tensor, static
+from .values import Scope, as_tensor, index as _index, run_graph, static
+from .writer import onnx_module
 
 _ACT = {"Sigmoid": "sigmoid", "Tanh": "tanh", "Relu": "relu"}
 _GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
@@ -153,7 +154,6 @@ def import_recurrent(kind, node, ins, attrs) -> list:
 
 def import_scan(node, ins, attrs) -> list:
     """The final states and scan outputs of an ONNX ``Scan``."""
-    from .importer import Scope, onnx_module, run_graph
     onnx = onnx_module("symkb.onnx.load")
     body, outer = attrs["body"], attrs["_scope"]
     m = int(attrs["num_scan_inputs"])

@@ -19,43 +19,13 @@ error, before anything is built.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
-
-import numpy as np
 
 from ..ir import limits
 from ..ir.errors import FileFormatError
-from .export import onnx_module
-
-
-@dataclasses.dataclass(frozen=True)
-class ShapeVec:
-    """A 1-D int64 shape vector: entries are ints or ``(tensor, axis)`` pairs
-    (a dimension known when the graph runs)."""
-
-    entries: tuple
-    scalar: bool = False
-
-
-class Scope:
-    """The values of one ONNX graph (a Scan body sees its parent's)."""
-
-    def __init__(self, parent=None):
-        self.values: dict = {}
-        self.parent = parent
-
-    def __getitem__(self, name):
-        scope = self
-        while scope is not None:
-            if name in scope.values:
-                return scope.values[name]
-            scope = scope.parent
-        raise FileFormatError(f"symkb.onnx.load: value {name!r} is used before it is made",
-                              field=name)
-
-    def __setitem__(self, name, value):
-        self.values[name] = value
+from .import_ops import IMPORTERS, import_node
+from .values import Scope, as_tensor, run_graph
+from .writer import onnx_module
 
 
 def _all_ops(graph, onnx, out: set) -> set:
@@ -70,7 +40,6 @@ def _all_ops(graph, onnx, out: set) -> set:
 
 def check_supported(model, onnx) -> None:
     """One error listing every op of ``model`` symkb cannot import."""
-    from .import_ops import IMPORTERS
     missing = sorted(op for op in _all_ops(model.graph, onnx, set()) if op not in IMPORTERS)
     if missing:
         raise FileFormatError(f"symkb.onnx.load: the model uses ONNX ops symkb does not "
@@ -84,33 +53,17 @@ def _dims(value_info):
     return tuple(dims)
 
 
-def run_graph(graph, scope: Scope, onnx) -> list:
-    """Import every node of ``graph`` into ``scope``; the graph outputs' values."""
-    from .import_ops import import_node
-    for init in graph.initializer:
-        if init.data_location == onnx.TensorProto.EXTERNAL:
-            raise FileFormatError(f"symkb.onnx.load: initializer {init.name!r} keeps its "
-                                  "values in an external file, which symkb never reads",
-                                  field=init.name)
-        limits.check_array(tuple(init.dims), f"initializer {init.name!r}")
-        scope[init.name] = onnx.numpy_helper.to_array(init)
-    for node in graph.node:
-        import_node(node, scope, onnx)
-    return [scope[o.name] for o in graph.output]
-
-
 def from_onnx(model, name: str | None = None):
     """A :class:`~symkb.ir.Graph` computing an ONNX ``ModelProto``'s outputs."""
     from .. import backend as K
     from ..ir.graph import Graph
-    from .import_ops import as_tensor
     onnx = onnx_module("symkb.onnx.load")
     for opset in model.opset_import:
         if opset.domain in ("", "ai.onnx") and opset.version < 7:
             raise FileFormatError(f"symkb.onnx.load: opset {opset.version} is older than "
                                   "symkb reads (7 or later)", field="opset_import")
     check_supported(model, onnx)
-    scope = Scope()
+    scope = Scope(import_node=import_node)
     initialized = {i.name for i in model.graph.initializer}
     inputs = []
     for vi in model.graph.input:
