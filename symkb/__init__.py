@@ -12,3 +12,4 @@ from .models import Model, Sequential  # noqa: F401
 from .compile import compile  # noqa: F401,A004
 from .lower.errors import FallbackWarning  # noqa: F401
 
+from . import onnx  # noqa: F401,E402 (symkb.onnx.export / load; the onnx package loads lazily)
