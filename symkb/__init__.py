@@ -14,3 +14,4 @@ from . import scale  # noqa: F401  (installs the dask handler of executables; im
 from .lower.errors import FallbackWarning  # noqa: F401
 
 from . import optimizers  # noqa: F401  (training: tf_keras's optimizers)
+from . import onnx  # noqa: F401,E402 (symkb.onnx.export / load; the onnx package loads lazily)

@@ -22,6 +22,12 @@ dependencies of symkb or of its tests)::
     TF_USE_LEGACY_KERAS=1 CUDA_VISIBLE_DEVICES=-1 /opt/tfenv/bin/python tools/goldens_keras_files.py
     CUDA_VISIBLE_DEVICES=-1 /opt/tfenv/bin/python tools/goldens_keras_files.py
     /opt/tfenv/bin/python tools/goldens_keras_files.py --torch
+
+``--check-saved DIR`` (with ``TF_USE_LEGACY_KERAS=1``) loads every file
+``DIR/<case id>.*.keras`` / ``.h5`` (files symkb's ``model.save`` wrote from
+the golden models) with tf_keras's ``load_model`` and checks its predictions
+against the recorded ones (1e-5); it prints one line per file and exits 1 on
+any difference.
 """
 import argparse
 import json
@@ -204,10 +210,36 @@ def write_torch():
         json.dump(doc, f, indent=1)
 
 
+def check_saved(folder) -> int:
+    """tf_keras's load_model on symkb's files in ``folder`` (see the docstring)."""
+    keras, writer = keras_module()
+    arrays = np.load(os.path.join(OUT, f"{writer}.npz"))
+    cases = {c["id"]: c for c in CASES}
+    failed = 0
+    for name in sorted(os.listdir(folder)):
+        case = cases.get(name.split(".")[0])
+        if case is None or not name.endswith((".keras", ".h5")):
+            continue
+        keras.backend.clear_session()
+        model = keras.models.load_model(os.path.join(folder, name))
+        xs = [arrays[f"{case['id']}/input{i}"] for i in range(len(case["inputs"]))]
+        ys = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+        ys = ys if isinstance(ys, list) else [ys]
+        err = max(float(np.abs(y - arrays[f"{case['id']}/output{i}"]).max())
+                  for i, y in enumerate(ys))
+        failed += err > 1e-5
+        print(f"{name}: max difference {err:.2e}")
+    return int(failed > 0)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--torch", action="store_true", help="write the torch ONNX files")
+    parser.add_argument("--check-saved", metavar="DIR",
+                        help="check files symkb saved with tf_keras's load_model")
     args = parser.parse_args()
+    if args.check_saved:
+        raise SystemExit(check_saved(args.check_saved))
     os.makedirs(OUT, exist_ok=True)
     if args.torch:
         write_torch()

@@ -321,13 +321,15 @@ class Model(Trainable, Layer):
         return model_to_json(self, **kwargs)
 
     def save(self, filepath, overwrite=True, save_format=None, **kwargs) -> None:
-        """Architecture and weights to ``filepath`` in symkb's format (a zip
-        archive, or into an existing folder); see ``symkb.models.load_model``.
-        tf_keras's formats (``save_format``, or a ``.keras``/``.h5`` name) are
-        refused: symkb cannot write them yet."""
+        """Architecture and weights to ``filepath``: tf_keras's ``.keras``
+        archive or legacy HDF5 model under those names (``.keras``, ``.h5``,
+        ``.hdf5``), symkb's own format (a zip archive, or into an existing
+        folder) under any other; see ``symkb.models.save_model``.
+        ``save_format`` is refused: the name chooses the format."""
         if save_format is not None:
-            raise ValueError(f"model.save: symkb writes only its own format, not tf_keras's "
-                             f"{save_format!r}; leave save_format out. Received: "
+            raise ValueError("model.save: save_format is not taken: the file name chooses "
+                             "the format (a name ending in '.keras' or '.h5' gets tf_keras's, "
+                             "any other name symkb's own). Received: "
                              f"save_format={save_format!r}")
         save_model(self, filepath, overwrite=overwrite, **kwargs)
 

@@ -22,6 +22,8 @@ import json
 import os
 import zipfile
 
+import numpy as np
+
 from ..layers.serialization import serialize
 from ..utils.atomic import write_atomic
 from . import h5_safe
@@ -30,8 +32,18 @@ from . import h5_safe
 KERAS_VERSION = "2.21.0"
 
 
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"model.save: a model config holds a {type(value).__name__}, which has "
+                    "no JSON form; the layer's get_config() must return plain data")
+
+
 def _config_text(model) -> str:
-    from .saving import _json_default
     return json.dumps(serialize(model), default=_json_default, allow_nan=False)
 
 
@@ -66,7 +78,6 @@ def _unique(names: list) -> list:
 def legacy_h5_bytes(model) -> bytes:
     """The legacy HDF5 model file of ``model`` (see the module docstring)."""
     h5py = h5_safe.h5py_module("model.save")
-    from .saving import _json_default
     doc = {"class_name": serialize(model)["class_name"], "config": model.get_config()}
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as f:

@@ -280,7 +280,10 @@ def load_model(filepath, custom_objects=None, compile=True,  # noqa: A002 (tf_ke
             ``filepath`` is absent.
     """
     path = os.fspath(filepath)
-    kind = keras_kind(path) if os.path.exists(path) else None
+    kind = None
+    if os.path.exists(path):
+        with limits.reading(path, "symkb model", ModelFormatError):
+            kind = keras_kind(path)  # a damaged archive is reported as symkb's own would be
     if kind is not None:
         from . import keras_files
         fmt = "Keras .keras archive" if kind == "archive" else "Keras HDF5 model"

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .export import Writer, value_info, write_nodes
+from .writer import Writer, value_info
 
 
 def _swap01(w, x: str, rank: int) -> str:
@@ -79,7 +79,7 @@ def _body(w, node, consts, mask_in: bool):
         sub.names[(id(t.node), t.index)] = name
     for t, name in zip(body.inputs[ns + nst:], consts):
         sub.names[(id(t.node), t.index)] = name
-    write_nodes(sub, body)
+    sub.write_nodes(body)
     outs = [sub.name_of(t) for t in body.outputs[:nout]]
     new = [sub.name_of(t) for t in body.outputs[nout:]]
     if mask_in:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir.node import expand_index
-from .export import onnx_dtype
+from .export_loop import write_loop
+from .writer import onnx_dtype
 
 _UNARY = {"abs": "Abs", "ceil": "Ceil", "cos": "Cos", "erf": "Erf", "exp": "Exp",
           "floor": "Floor", "log": "Log", "negative": "Neg", "sigmoid": "Sigmoid",
@@ -139,11 +140,19 @@ def _axes(node, rank):
     return [a % rank if rank else 0 for a in axes]
 
 
+def _reduction(w, op_type, x, axes, keep):
+    """A reduction node: axes as an input from opset 18 (ReduceSum: 13), else an
+    attribute."""
+    if op_type == "ReduceSum" or w.opset >= 18:
+        return w.one(op_type, [x, _ints(w, axes)], keepdims=keep)
+    return w.one(op_type, [x], axes=list(axes), keepdims=keep)
+
+
 def _reduce(op_type):
     def write(w, node, ins):
         rank = len(node.inputs[0].shape)
         keep = int(bool(node.attrs.get("keepdims", False)))
-        return [w.one(op_type, [ins[0], _ints(w, _axes(node, rank))], keepdims=keep)]
+        return [_reduction(w, op_type, ins[0], _axes(node, rank), keep)]
     return write
 
 
@@ -152,7 +161,7 @@ def _any_all(op_type):
         rank = len(node.inputs[0].shape)
         keep = int(bool(node.attrs.get("keepdims", False)))
         as_int = w.one("Cast", ins, to=w.onnx.TensorProto.INT32)
-        reduced = w.one(op_type, [as_int, _ints(w, _axes(node, rank))], keepdims=keep)
+        reduced = _reduction(w, op_type, as_int, _axes(node, rank), keep)
         return [w.one("Cast", [reduced], to=w.onnx.TensorProto.BOOL)]
     return write
 
@@ -290,26 +299,23 @@ def _dropout(w, node, ins):
 
 def _inline(w, node, ins):
     """A fused node as its parts: its body written in place."""
-    from .export import write_nodes
     body = node.attrs["body"]
     for t, name in zip(body.inputs, ins):
         w.names[(id(t.node), t.index)] = name
-    write_nodes(w, body)
+    w.write_nodes(body)
     return [w.name_of(t) for t in body.outputs]
 
 
 def _fused_dot(w, node, ins):
-    from .export import write_nodes
     body = node.attrs["body"]
     product = w.one("MatMul", ins[:2])
     for t, name in zip(body.inputs, [product] + list(ins[2:])):
         w.names[(id(t.node), t.index)] = name
-    write_nodes(w, body)
+    w.write_nodes(body)
     return [w.name_of(t) for t in body.outputs]
 
 
 def _loop(w, node, ins):
-    from .export_loop import write_loop
     return write_loop(w, node, ins)
 
 
@@ -327,13 +333,3 @@ WRITERS = {**{op: _unary(t) for op, t in _UNARY.items()},
            "repeat_elements": _repeat_elements, "shape": _shape, "const": _const,
            "param": _param, "dropout": _dropout, "fused_elementwise": _inline,
            "fused_dot": _fused_dot, "loop": _loop}
-
-
-def write_node(w, node) -> None:
-    """Write ``node`` (its operands already written) and bind its results."""
-    ins = [w.name_of(t) for t in node.inputs]
-    names = WRITERS[node.op](w, node, ins)
-    if len(names) != len(node.out_types):
-        raise ValueError(f"symkb.onnx.export: the writer of {node.op!r} made {len(names)} "
-                         f"values for {len(node.out_types)} results")
-    w.bind(node, names)
