@@ -223,7 +223,8 @@ def run_workload(wl, args, wanted):
         if fam not in wanted:
             continue
         if ref is None:
-            records.append({"impl": fam, "status": "error", "reason": "no reference to check against"})
+            records.append({"impl": fam, "status": "error",
+                            "reason": "no reference to check against"})
             continue
         python = args.tf_python if fam == "tf" else args.pytensor_python
         recs, arrays = peer_io.run_worker(python, worker, *worker_job(wl, x, t, ref, names, args))

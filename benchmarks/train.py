@@ -138,10 +138,12 @@ def make_torch(spec, weights, x, y, lr):
         forward = net
     else:
         cls = nn.LSTM if spec["cell"] == "lstm" else nn.GRU
-        rec, head = cls(spec["input"], spec["units"], batch_first=True), nn.Linear(spec["units"], 10)
+        rec = cls(spec["input"], spec["units"], batch_first=True)
+        head = nn.Linear(spec["units"], 10)
         mapped = rnn.torch_params(spec["cell"], *weights[:3])
         with torch.no_grad():
-            for name, val in zip(("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"), mapped):
+            names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+            for name, val in zip(names, mapped):
                 getattr(rec, name).copy_(torch.from_numpy(np.ascontiguousarray(val, F32)))
             head.weight.copy_(t[3].T)
             head.bias.copy_(t[4])
