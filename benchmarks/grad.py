@@ -62,7 +62,14 @@ def parse_args(argv=None):
     p.add_argument("--pytensor-python", default=os.environ.get("SYMKB_BENCH_PYTENSOR_PYTHON")
                    or sys.executable, help="the interpreter that has pytensor")
     p.add_argument("--tol", type=float, default=1e-3)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    bad = sorted(set(args.impls.split(",")) - {"torch", "jax", "tf", "pytensor", "symkb"})
+    if bad:
+        p.error(f"--impls: unknown {bad}; choose from torch,jax,tf,pytensor,symkb")
+    unknown = sorted(set(args.workloads.split(",")) - set("W1,W2,W3,W4,W5".split(",")))
+    if unknown:
+        p.error(f"--workloads: unknown {unknown}; choose from W1,W2,W3,W4,W5")
+    return args
 
 
 if __name__ == "__main__":

@@ -65,7 +65,14 @@ def parse_args(argv=None):
                    or sys.executable)
     p.add_argument("--tol", type=float, default=1e-4,
                    help="relative difference allowed between the losses of two implementations")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    bad = sorted(set(args.impls.split(",")) - {"torch", "jax", "tf", "pytensor", "symkb"})
+    if bad:
+        p.error(f"--impls: unknown {bad}; choose from torch,jax,tf,pytensor,symkb")
+    unknown = sorted(set(args.models.split(",")) - set("T1,T2,T3".split(",")))
+    if unknown:
+        p.error(f"--models: unknown {unknown}; choose from T1,T2,T3")
+    return args
 
 
 if __name__ == "__main__":
