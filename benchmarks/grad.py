@@ -50,6 +50,8 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--min-time", type=float, default=0.25,
                    help="keep timing past --repeats until this many seconds are timed")
+    p.add_argument("--retry-busy", type=int, default=1,
+                   help="re-time an implementation disturbed by other processes up to N times")
     p.add_argument("--wait-quiet", type=float, default=5.0,
                    help="before each timing wait up to S s for other processes to idle")
     p.add_argument("--threads", type=int, default=2)
@@ -199,7 +201,7 @@ def worker_job(wl, x, t, ref, names, args):
 
 def timing(args):
     return {"repeats": args.repeats, "warmup": args.warmup, "min_time": args.min_time,
-            "wait_quiet": args.wait_quiet}
+            "wait_quiet": args.wait_quiet, "retry_busy": args.retry_busy}
 
 
 def reference(wl, x, t):
@@ -259,6 +261,7 @@ def main(args):
         pairs.append(f"{wid}g {worst:.1e}" + (f" ({pair[0]} vs {pair[1]})" if pair else ""))
         print(f"  {wid}g {wl.label}: {len(results)} implementations passed their check, "
               f"{time.perf_counter() - t0:.0f} s", flush=True)
+        print(ratios.progress_line(f"{wid}g", per_wl[f"{wid}g"]), flush=True)
     columns = [c for c in ("torch", "jax", "tf.fn", "tf.fn+XLA", "pytensor", "symkb cpu")
                if any(c in cols for cols in per_wl.values())]
     ratios.print_table("Median ms per call: loss + gradients of every weight "

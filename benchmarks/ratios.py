@@ -83,6 +83,14 @@ def first_rows(per_wl, columns):
                      for c in columns] for wid, cols in per_wl.items()]
 
 
+def progress_line(wid, cols):
+    """One workload's results as soon as they are in (a long run that is
+    stopped still leaves its finished rows)."""
+    cells = [f"{c} {r['median_ms']:.4g} ms" if r["status"] == "ok" else f"{c} {r['status']}"
+             for c, r in cols.items()]
+    return f"  {wid}: " + ", ".join(cells)
+
+
 def print_table(title, header, rows):
     print(f"\n{title}\n")
     print("| " + " | ".join(header) + " |")

@@ -53,6 +53,8 @@ def parse_args(argv=None):
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--min-time", type=float, default=0.25)
+    p.add_argument("--retry-busy", type=int, default=1,
+                   help="re-time an implementation disturbed by other processes up to N times")
     p.add_argument("--wait-quiet", type=float, default=5.0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--lr", type=float, default=0.1)
@@ -278,7 +280,8 @@ def run_model(mid, args, wanted):
     weights, x, y = make_data(spec)
     job = {"kind": "train", "steps": STEPS, "lr": args.lr, "tol": args.tol,
            "timing": {"repeats": args.repeats, "warmup": args.warmup,
-                      "min_time": args.min_time, "wait_quiet": args.wait_quiet},
+                      "min_time": args.min_time, "wait_quiet": args.wait_quiet,
+                      "retry_busy": args.retry_busy},
            "model": mid, "cell": spec["cell"], "units": spec["units"],
            "x_shape": list(x.shape), "n_weights": len(weights)}
     records, losses, ref = [], {}, None
@@ -328,6 +331,7 @@ def main(args):
                      + (f" ({pair[0]} vs {pair[1]})" if pair else "") if ref is not None
                      else f"{mid}: no implementation ran")
         print("  " + lines[-1], flush=True)
+        print(ratios.progress_line(mid, per_model[mid]), flush=True)
     columns = [c for c in ("torch", "jax", "tf.fn", "tf.fn+XLA", "pytensor", "symkb cpu")
                if any(c in cols for cols in per_model.values())]
     ratios.print_table("Median ms per training step (**bold** = best peer; numpy in)",
