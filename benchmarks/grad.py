@@ -50,6 +50,8 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--min-time", type=float, default=0.25,
                    help="keep timing past --repeats until this many seconds are timed")
+    p.add_argument("--retry-busy", type=int, default=1,
+                   help="re-time an implementation disturbed by other processes up to N times")
     p.add_argument("--wait-quiet", type=float, default=5.0,
                    help="before each timing wait up to S s for other processes to idle")
     p.add_argument("--threads", type=int, default=2)
@@ -62,7 +64,14 @@ def parse_args(argv=None):
     p.add_argument("--pytensor-python", default=os.environ.get("SYMKB_BENCH_PYTENSOR_PYTHON")
                    or sys.executable, help="the interpreter that has pytensor")
     p.add_argument("--tol", type=float, default=1e-3)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    bad = sorted(set(args.impls.split(",")) - {"torch", "jax", "tf", "pytensor", "symkb"})
+    if bad:
+        p.error(f"--impls: unknown {bad}; choose from torch,jax,tf,pytensor,symkb")
+    unknown = sorted(set(args.workloads.split(",")) - set("W1,W2,W3,W4,W5".split(",")))
+    if unknown:
+        p.error(f"--workloads: unknown {unknown}; choose from W1,W2,W3,W4,W5")
+    return args
 
 
 if __name__ == "__main__":
@@ -192,7 +201,7 @@ def worker_job(wl, x, t, ref, names, args):
 
 def timing(args):
     return {"repeats": args.repeats, "warmup": args.warmup, "min_time": args.min_time,
-            "wait_quiet": args.wait_quiet}
+            "wait_quiet": args.wait_quiet, "retry_busy": args.retry_busy}
 
 
 def reference(wl, x, t):
@@ -208,7 +217,7 @@ def run_workload(wl, args, wanted):
     x, t = wl.x, target_of(wl)
     ref, why = reference(wl, x, t)
     job = {"kind": "grad", "tol": args.tol, "timing": timing(args)}
-    records, results = [], {}
+    records, results = [], ({"symkb interp": ref} if ref is not None else {})
     if why:
         print(f"  {wl.id}: no interpreter reference ({why}); checked against the first peer")
     for name, fam, build in in_process(wl, x, t):
@@ -223,7 +232,8 @@ def run_workload(wl, args, wanted):
         if fam not in wanted:
             continue
         if ref is None:
-            records.append({"impl": fam, "status": "error", "reason": "no reference to check against"})
+            records.append({"impl": fam, "status": "error",
+                            "reason": "no reference to check against"})
             continue
         python = args.tf_python if fam == "tf" else args.pytensor_python
         recs, arrays = peer_io.run_worker(python, worker, *worker_job(wl, x, t, ref, names, args))
@@ -249,8 +259,9 @@ def main(args):
         per_wl[f"{wid}g"] = ratios.best_by_column(records)
         worst, pair = ratios.pairwise(results, peer_io.rel_err)
         pairs.append(f"{wid}g {worst:.1e}" + (f" ({pair[0]} vs {pair[1]})" if pair else ""))
-        print(f"  {wid}g {wl.label}: {len(results)} implementations agree, "
+        print(f"  {wid}g {wl.label}: {len(results)} implementations passed their check, "
               f"{time.perf_counter() - t0:.0f} s", flush=True)
+        print(ratios.progress_line(f"{wid}g", per_wl[f"{wid}g"]), flush=True)
     columns = [c for c in ("torch", "jax", "tf.fn", "tf.fn+XLA", "pytensor", "symkb cpu")
                if any(c in cols for cols in per_wl.values())]
     ratios.print_table("Median ms per call: loss + gradients of every weight "

@@ -54,7 +54,8 @@ def _step(pt, cell, u, k, r, b):
         def step(xt, h):
             xp, mh = xt @ k + b_in, h @ r + b[1]
             z = pt.sigmoid(xp[:, :u] + mh[:, :u])
-            hh = pt.tanh(xp[:, 2 * u:] + pt.sigmoid(xp[:, u:2 * u] + mh[:, u:2 * u]) * mh[:, 2 * u:])
+            rr = pt.sigmoid(xp[:, u:2 * u] + mh[:, u:2 * u])
+            hh = pt.tanh(xp[:, 2 * u:] + rr * mh[:, 2 * u:])
             return z * h + (1 - z) * hh
     return step
 
@@ -121,7 +122,7 @@ def _logits(pytensor, pt, job, x, w):
 def build_train(job, arrays):
     pytensor, pt = _pt()
     w = [pytensor.shared(arrays[f"w_{i}"]) for i in range(job["n_weights"])]
-    x = pt.matrix("x", dtype="float32") if job["model"] == "T2" else pt.tensor3("x", dtype="float32")
+    x = (pt.matrix if job["model"] == "T2" else pt.tensor3)("x", dtype="float32")
     y = pt.ivector("y")
     logits = _logits(pytensor, pt, job, x, w)
     logp = logits - pt.logsumexp(logits, axis=1, keepdims=True)

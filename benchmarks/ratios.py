@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 
+PLAIN_NOTES = ("hoisted", "per-step", "NUMBA")  # notes that need no line under the table
 BUSY = 0.25  # cores used by other processes past which a timing is marked '!'
 _RANK = {"ok": 0, "FAIL": 1, "error": 2, "n/a": 3, "missing": 4}
 
@@ -82,6 +83,14 @@ def first_rows(per_wl, columns):
                      for c in columns] for wid, cols in per_wl.items()]
 
 
+def progress_line(wid, cols):
+    """One workload's results as soon as they are in (a long run that is
+    stopped still leaves its finished rows)."""
+    cells = [f"{c} {r['median_ms']:.4g} ms" if r["status"] == "ok" else f"{c} {r['status']}"
+             for c, r in cols.items()]
+    return f"  {wid}: " + ", ".join(cells)
+
+
 def print_table(title, header, rows):
     print(f"\n{title}\n")
     print("| " + " | ".join(header) + " |")
@@ -98,7 +107,7 @@ def print_notes(per_wl):
             if len(rec["forms"]) > 1 and rec["status"] == "ok":
                 forms.append(f"{wid} {col}: {rec['impl']}")
             for name, r in rec["forms"].items():
-                if r.get("note") and r["status"] == "ok" and r["note"] not in ("hoisted", "per-step", "NUMBA"):
+                if r["status"] == "ok" and r.get("note") not in (None, "", *PLAIN_NOTES):
                     problems.append(f"{wid} {name}: {r['note']}")
                 if r["status"] in ("missing", "n/a"):
                     missing.setdefault(f"{name}: {r.get('reason', '')}", []).append(wid)
