@@ -136,3 +136,40 @@ def test_a_scalar_used_in_an_index_of_the_other_nest_does_not_merge():
             h[i0, i1] = y[k, i1]
 """)
     assert merge_nests(lines) == lines
+
+
+def test_the_second_nests_allocation_moves_above_the_first():
+    lines = _body("""
+    for i0 in range(n):
+        for i1 in range(4):
+            v_1 = x[i0, i1] - y[i0, i1]
+            d[i0, i1] = v_1
+    # the square
+    sq = np.empty((x.shape[0], 4), dtype=np.float32)
+    for i0 in range(n):
+        for i1 in range(4):
+            v_2 = d[i0, i1] * d[i0, i1]
+            sq[i0, i1] = v_2
+""")
+    merged = merge_nests(lines)
+    assert sum(line.strip().startswith("for i0") for line in merged) == 1
+    assert merged[1].strip().startswith("sq = np.empty(")
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    for body in (lines, merged):
+        env = _run(body, {"np": np, "n": 3, "x": x, "y": y, "d": np.empty((3, 4))})
+        np.testing.assert_allclose(env["sq"], (x - y) ** 2)
+
+
+def test_an_allocation_sized_by_a_scalar_of_the_first_nest_stays_between():
+    lines = _body("""
+    for i0 in range(n):
+        for i1 in range(4):
+            m = x[i0, i1]
+            d[i0, i1] = m
+    sq = np.empty((m, 4), dtype=np.float32)
+    for i0 in range(n):
+        for i1 in range(4):
+            sq[i0, i1] = d[i0, i1]
+""")
+    assert merge_nests(lines) == lines

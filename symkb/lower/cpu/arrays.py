@@ -8,6 +8,8 @@ is C-contiguous, which ``np.dot`` and reshapes rely on).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ...ir import get_op
 from ...ir.node import expand_index
 from ...ir.ops.fused import reads_elementwise
@@ -32,9 +34,17 @@ def _rows_view(cg, t, axes):
     kept = [i for i in range(t.ndim) if i not in axes]
     src = cg.name(t)
     perm = tuple(kept) + tuple(axes)
-    if perm != tuple(range(t.ndim)):
-        src = f"np.ascontiguousarray({src}.transpose({perm}))"
     name = cg.fresh(f"{cg.name(t)}_rows")
+    if perm != tuple(range(t.ndim)):
+        # reduced axes moved last by a copy in loops (numba's ascontiguousarray
+        # of a transposed view costs a cold compile about 0.5 s per layout)
+        src = cg.fresh(f"{cg.name(t)}_moved")
+        moved = [dims[i] for i in perm]
+        cg.alloc_buffer(src, moved, t.dtype)
+        idx, close = cg.w.loop_nest(moved)
+        cg.w.line(f"{src}[{', '.join(idx)}] = "
+                  f"{cg.elem(t, [idx[perm.index(k)] for k in range(t.ndim)], t.ndim)}")
+        close()
     cg.w.line(f"{name} = {src}.reshape(({_prod([dims[i] for i in kept])}, "
               f"{_prod([dims[i] for i in axes])}))")
     return name, [dims[i] for i in kept], [dims[i] for i in axes]
@@ -303,10 +313,19 @@ def emit_squeeze(cg, node) -> None:
 
 @emitter("transpose")
 def emit_transpose(cg, node) -> None:
+    """A copy by loops (numba's ``np.ascontiguousarray`` of a transposed view
+    costs a cold compile about 0.5 s per layout)."""
     (x,) = node.inputs
     perm = tuple(node.attrs["perm"])
+    if x.ndim == 0:
+        _bind_expr(cg, node, cg.name(x))
+        return
     dims = [cg.dims(x)[p] for p in perm]
-    _bind_expr(cg, node, f"{cg.name(x)}.transpose({perm})", dims)
+    name = cg.alloc(node.outputs[0], dims)
+    idx, close = cg.w.loop_nest(dims)
+    src = [idx[perm.index(k)] for k in range(x.ndim)]
+    cg.w.line(f"{name}[{', '.join(idx)}] = {cg.elem(x, src, x.ndim)}")
+    close()
 
 
 def _cast_to(cg, t, dtype) -> str:
@@ -509,8 +528,11 @@ def emit_pad(cg, node) -> None:
     xd = cg.dims(x)
     odims = [d + a + b if isinstance(d, int) else f"{d} + {a + b}" for d, (a, b) in zip(xd, pads)]
     name = cg.alloc(node.outputs[0], odims, zeros=True)
-    idx = ", ".join(f"{a}:{a} + {d}" for d, (a, _) in zip(xd, pads))
-    cg.w.line(f"{name}[{idx}] = {cg.name(x)}")
+    # loops, not a slice assignment (see matmul_into)
+    idx, close = cg.w.loop_nest(xd)
+    dst = [v if a == 0 else f"{a} + {v}" for v, (a, _) in zip(idx, pads)]
+    cg.w.line(f"{name}[{', '.join(dst)}] = {cg.elem(x, idx, x.ndim)}")
+    close()
 
 
 @emitter("shape")
@@ -548,12 +570,24 @@ def emit_gather(cg, node) -> None:
     cg.w.line(f"{table} = {cg.name(ref)}.reshape(({rd[0]}, {row}))")
     with cg.w.block(f"for r in range({src}.shape[0]):"):
         cg.w.line(f"j = {src}[r]")
-        with cg.w.block(f"if j < 0 or j >= {rd[0]}:"):
-            # the interpreter's message: the first index out of range
-            cg.w.line(f"raise IndexError('gather: indices must be in [0, ' + str({rd[0]}) + "
-                      "'), received ' + str(j))")
+        if not _constant_in_range(idx, ref.shape[0]):
+            # no check for constant indices known in range: numba compiles the
+            # message's int-to-str with its string machinery (about a second cold)
+            with cg.w.block(f"if j < 0 or j >= {rd[0]}:"):
+                # the interpreter's message: the first index out of range
+                cg.w.line(f"raise IndexError('gather: indices must be in [0, ' + "
+                          f"str({rd[0]}) + '), received ' + str(j))")
         with cg.w.block(f"for c in range({row}):"):  # no slice assignment (see matmul_into)
             cg.w.line(f"{flat}[r, c] = {table}[j, c]")
+
+
+def _constant_in_range(idx, rows) -> bool:
+    """Whether ``idx`` is a constant whose every value lies in ``[0, rows)``."""
+    node = getattr(idx, "node", None)
+    if node is None or node.op != "const" or rows is None:
+        return False
+    values = np.asarray(node.attrs["value"])
+    return bool(values.size == 0 or (values.min() >= 0 and values.max() < rows))
 
 
 @emitter("matmul")

@@ -5,7 +5,9 @@ is mostly its own (typing, lowering and the analyses of its blocks run about
 50 ms a two-level nest, whatever its body holds). A recurrent step often
 ends in nests over the same ``(batch, units)`` ranges: the gates, the new
 output, the masked states. :func:`merge_nests` writes such neighbours as one
-nest whose body runs the first body, then the second, per iteration.
+nest whose body runs the first body, then the second, per iteration. The
+second nest's buffer, allocated between the two (``name = np.empty(...)``),
+moves above the first.
 
 That is safe when no iteration of the second nest reads or writes an element
 that another iteration of the first writes, or the other way round. The test
@@ -42,8 +44,9 @@ def merge_nests(lines: list) -> list:
             i += 1
             continue
         j = first["end"]
-        while j < len(out) and (not out[j].strip() or out[j].lstrip().startswith("#")) \
-                and _indent(out[j]) == first["indent"]:
+        while j < len(out) and _indent(out[j]) == first["indent"] and (
+                not out[j].strip() or out[j].lstrip().startswith("#")
+                or _fresh_allocation(out[j], first)):
             j += 1
         second = _nest_at(out, j)
         if second is None or second["headers"] != first["headers"] \
@@ -56,6 +59,28 @@ def merge_nests(lines: list) -> list:
                                 + body)
         i += len(between)  # the merged nest may take the next one too
     return out
+
+
+_ALLOC = re.compile(r"^\s*([A-Za-z_]\w*) = np\.(?:empty|zeros)\((.*)\)$")
+
+
+def _fresh_allocation(line: str, nest: dict) -> bool:
+    """Whether ``line`` allocates a new array (``name = np.empty(...)``) that
+    may move above ``nest``: the nest does not mention its name, nor assign a
+    scalar its shape names (element stores change no shape)."""
+    m = _ALLOC.match(line)
+    if m is None:
+        return False
+    scalars = set(nest["vars"])
+    for statement in nest["statements"]:
+        if any(m.group(1) == n for n in _NAME.findall(statement)):
+            return False
+        a = _ASSIGN.match(statement)
+        if a is None:
+            return False
+        if a.group(2) is None:
+            scalars.add(a.group(1))
+    return not scalars & set(_NAME.findall(m.group(2)))
 
 
 def _indent(line: str) -> int:
