@@ -13,5 +13,5 @@ from .compile import compile  # noqa: F401,A004
 from . import scale  # noqa: F401  (installs the dask handler of executables; imports no dask)
 from .lower.errors import FallbackWarning  # noqa: F401
 
-from . import optimizers  # noqa: F401  (training: tf_keras's optimizers)
+from . import callbacks, losses, metrics, optimizers  # noqa: F401  (training)
 from . import onnx  # noqa: F401,E402 (symkb.onnx.export / load; the onnx package loads lazily)

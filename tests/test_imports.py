@@ -62,7 +62,8 @@ MAY_IMPORT = {
     # plot_model draws models
     "symkb.utils": ("symkb.models", "symkb.layers", "symkb.ir", *_BASE),
     # the package, the command line and its commands sit on top
-    "symkb": ("symkb.utils", "symkb.models", "symkb.optimizers", "symkb.scale", "symkb.compile",
+    "symkb": ("symkb.utils", "symkb.models", "symkb.optimizers", "symkb.losses", "symkb.metrics",
+              "symkb.callbacks", "symkb.scale", "symkb.compile",
               "symkb.layers", "symkb.mixed_precision", "symkb.backend", "symkb.lower", "symkb.ir",
               "symkb.utils.safe_io", *_BASE),
 }
