@@ -82,7 +82,7 @@ def models():
             [f(N, T, 3)], [f(N, 2)], "mse", ["mae"], None, BATCH))
     out.append(("masking_lstm_seq", lambda: keras.Sequential([
         layers.Input((T, 3)), layers.Masking(0.0), layers.LSTM(4, return_sequences=True),
-        layers.Dense(2)]), [masked_sequences()], [f(N, T, 2)], "mse", None, None, BATCH))
+        layers.Dense(2)]), [masked_sequences()], [f(N, T, 2)], "mse", ["mae"], None, BATCH))
     tokens = RNG.integers(1, 10, size=(N, T))
     for i in range(N):
         tokens[i, T - i % 3:] = 0 if i % 3 else tokens[i, T - i % 3:]
