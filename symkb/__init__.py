@@ -12,4 +12,3 @@ from .models import Model, Sequential  # noqa: F401
 from .compile import compile  # noqa: F401,A004
 from .lower.errors import FallbackWarning  # noqa: F401
 
-from . import optimizers  # noqa: F401  (training: tf_keras's optimizers)

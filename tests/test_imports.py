@@ -59,7 +59,7 @@ MAY_IMPORT = {
     # plot_model draws models
     "symkb.utils": ("symkb.models", "symkb.layers", "symkb.ir", *_BASE),
     # the package, the command line and its commands sit on top
-    "symkb": ("symkb.utils", "symkb.models", "symkb.optimizers", "symkb.compile", "symkb.layers",
+    "symkb": ("symkb.utils", "symkb.models", "symkb.compile", "symkb.layers",
               "symkb.mixed_precision", "symkb.backend", "symkb.lower", "symkb.ir",
               "symkb.utils.safe_io", *_BASE),
 }
