@@ -2,7 +2,7 @@
 
 Each case's train step (loss, gradients and every update) is one graph run
 through ``K.function(..., updates=...)``: on the interpreter for every case,
-and on the cpu target for two, where the kernel itself writes the weights.
+and on the cpu target for Adam, where the kernel itself writes the weights.
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_optimizer_steps_match_tf_keras(case_id):
     assert int(opt.iterations.numpy()) == DOC["steps"]
 
 
-@pytest.mark.parametrize("case_id", ["sgd_momentum", "adam"])
+@pytest.mark.parametrize("case_id", ["adam"])  # SGD compiles in test_training_goldens.py
 def test_compiled_train_step_matches_tf_keras(case_id):
     got, _, step = _train(CASES[case_id], "cpu")
     assert step.calls["kernel"] == DOC["steps"]

@@ -10,7 +10,7 @@ import pytest
 
 import symkb
 from symkb import layers
-from symkb.models.inference_only import TRAINING_METHODS
+from symkb.models.train_api import TRAINING_METHODS
 
 GOLDENS = pathlib.Path(__file__).parent / "goldens"
 PREDICT = json.loads((GOLDENS / "saving.json").read_text())["predict"]

@@ -16,9 +16,9 @@ config, the initial weights, the per-epoch history, the weights after
 training and ``evaluate``'s results. ``tests/test_training_goldens.py``
 replays every run with ``symkb``.
 
-JSON: ``{"versions", "epochs", "batch_size", "runs": [{"id", "model",
-"optimizer": {"class_name", "config"}, "loss", "metrics", "loss_weights",
-"config": model JSON, "n_weights", "history", "evaluate"}]}``; arrays in the
+JSON: ``{"versions", "epochs", "models": {model id: model JSON}, "runs":
+[{"id", "model", "optimizer": {"class_name", "config"}, "loss", "metrics",
+"loss_weights", "batch_size", "n_weights", "history", "evaluate"}]}``; arrays in the
 npz: ``<model>/x<i>``, ``<model>/y<i>``, ``<model>/w0_<k>`` (initial) and
 ``<run>/w_<k>`` (after training).
 """
@@ -82,7 +82,7 @@ def models():
             [f(N, T, 3)], [f(N, 2)], "mse", ["mae"], None, BATCH))
     out.append(("masking_lstm_seq", lambda: keras.Sequential([
         layers.Input((T, 3)), layers.Masking(0.0), layers.LSTM(4, return_sequences=True),
-        layers.Dense(2)]), [masked_sequences()], [f(N, T, 2)], "mse", None, None, BATCH))
+        layers.Dense(2)]), [masked_sequences()], [f(N, T, 2)], "mse", ["mae"], None, BATCH))
     tokens = RNG.integers(1, 10, size=(N, T))
     for i in range(N):
         tokens[i, T - i % 3:] = 0 if i % 3 else tokens[i, T - i % 3:]
@@ -109,7 +109,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default=os.path.join(ROOT, "tests", "goldens"))
     args = parser.parse_args()
-    arrays, runs = {}, []
+    arrays, runs, configs = {}, [], {}
     for model_id, build, xs, ys, loss, metrics, loss_weights, batch in models():
         keras.utils.set_random_seed(1)
         model = build()
@@ -132,16 +132,17 @@ def main():
             run_id = f"{model_id}/{opt_id}"
             for k, w in enumerate(model.get_weights()):
                 arrays[f"{run_id}/w_{k}"] = w
+            configs[model_id] = json.loads(model.to_json())
             runs.append({"id": run_id, "model": model_id,
                          "optimizer": {"class_name": class_name, "config": config},
                          "loss": loss, "metrics": metrics, "loss_weights": loss_weights,
-                         "batch_size": batch, "config": json.loads(model.to_json()),
+                         "batch_size": batch,
                          "n_weights": len(initial),
                          "history": {k: [float(v) for v in vs]
                                      for k, vs in history.history.items()},
                          "evaluate": {k: float(v) for k, v in evaluated.items()}})
     doc = {"versions": {"tensorflow": tf.__version__, "tf_keras": keras.__version__},
-           "epochs": EPOCHS, "runs": runs}
+           "epochs": EPOCHS, "models": configs, "runs": runs}
     with open(os.path.join(args.out, "training.json"), "w") as fh:
         json.dump(doc, fh, indent=1, sort_keys=True)
         fh.write("\n")

@@ -139,7 +139,8 @@ class Tracker:
         self.sums += np.array([float(v) for v in losses]) * rows
         self.count += rows
         for k, metric, _ in setup.metrics:
-            metric.update_state(ys[k], preds[k])
+            mask = preds[setup.mask_of[k]] if k in setup.mask_of else None
+            metric.update_state(ys[k], preds[k], sample_weight=mask)
         return self.logs()
 
     def logs(self) -> dict:

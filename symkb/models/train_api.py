@@ -10,6 +10,8 @@ import numpy as np
 
 from . import fitting, streaming
 
+TRAINING_METHODS = ("compile", "fit", "evaluate", "train_on_batch", "test_on_batch")
+
 
 class Trainable:
     """Mixin of :class:`symkb.Model` (see the module docstring)."""

@@ -114,16 +114,31 @@ class CompiledSetup:
         inputs = list(model.inputs) + targets + weights
         shown = per_output if len(per_output) > 1 else []
         name = f"{model.name}_train_step"
-        self.train_fn = K.function(inputs, [total] + shown + outputs, updates=updates,
-                                   name=name, target=self.target)
+        masks = _output_masks(outputs)
+        self.mask_of = {k: len(outputs) + j for j, k in enumerate(masks)}
+        self.train_fn = K.function(inputs, [total] + shown + outputs + list(masks.values()),
+                                   updates=updates, name=name, target=self.target)
         if outputs != list(model.outputs):  # evaluate runs the inference forward pass
             total, per_output = self._loss_values(model.outputs, targets, weights)
             shown = per_output if len(per_output) > 1 else []
-        self._test_graph = (inputs, [total] + shown + list(model.outputs),
+        test_masks = list(_output_masks(model.outputs).values())
+        self._test_graph = (inputs, [total] + shown + list(model.outputs) + test_masks,
                             f"{model.name}_test_step")
         self._test_fn = None
         self.n_losses = 1 + len(shown)
         self.y_shapes = [tuple(y.shape[1:]) for y in y_arrays]
+
+
+def _output_masks(outputs) -> dict:
+    """``{output index: its mask as floats}`` for the outputs carrying a mask:
+    tf_keras gives a masked output's metrics the mask as their sample weight."""
+    from ..losses.reduction import get_mask
+    masks = {}
+    for k, out in enumerate(outputs):
+        mask = get_mask(out)
+        if mask is not None:
+            masks[k] = K.cast(mask, out.dtype)
+    return masks
 
 
 def _dropouts(layer, seen=None) -> list:
