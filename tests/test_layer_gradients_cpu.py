@@ -3,9 +3,9 @@
 The twelve models of ``tests/goldens/gradients.json`` (Dense, SimpleRNN,
 LSTM, GRU with ``reset_after`` true and false, Bidirectional, TimeDistributed,
 the Masking- and Embedding(mask_zero)-masked stacks), their losses and the
-gradients for every weight, side by side in one graph: one compile. It
-compiles a dozen recurrences forward and backward (minutes of cpu time), so
-it is marked ``slow`` and runs only with ``SYMKB_SLOW=1``; the suite compiles
+gradients for every weight: one compile per model. Together they compile a
+dozen recurrences forward and backward (many minutes of cpu time), so they
+are marked ``slow`` and run only with ``SYMKB_SLOW=1``; the suite compiles
 a masked LSTM's gradient (``test_rnn_gradients.py``), a Dense loss's
 (``test_gradients.py``) and a checkpointed recurrence's
 (``test_rnn_checkpoint.py``) on every run.
