@@ -8,7 +8,7 @@ serves every rank. Window geometry comes as ``geo``, the int64 array
 dilations, pads before), one argument instead of twelve.
 
 ``conv_packed`` is the float32 convolution without groups: an *im2col per
-row block*: ``ROWS`` output positions at a time, their windows are copied
+row block*: a block of output positions at a time (``PATCH_FLOATS``), their windows are copied
 into a small packed buffer (one row per position, the taps' channels side by
 side, zeros where a tap reads the padding) that stays in the cache, and
 ``gemm_serial`` multiplies it by the kernel packed once (``pack_rhs``) on
@@ -24,7 +24,10 @@ from numba import njit
 
 from .gemm import gemm_serial, padded
 
-ROWS = 64  # output positions one im2col block holds
+# The output positions one im2col block holds: as many as fill PATCH_FLOATS
+# (128 KiB, in the L2 cache beside the packed kernel), within these bounds.
+PATCH_FLOATS = 32768
+MIN_ROWS, MAX_ROWS = 32, 1024
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -37,30 +40,31 @@ def _source(o, t, j, geo):
 def _fill_taps(xf, dims, geo, b, o1, o2, o3, row):
     """One row of the im2col buffer: output position ``(b, o1, o2, o3)``'s
     window, tap-major, each tap's channels contiguous (zeros in the padding).
-    Along axis 2 the taps of one ``(t1, t3)`` with dilation 1 read a
-    contiguous run of the input: copied as one run."""
+    With one tap along axis 3 and dilation 1 along axis 2, the taps of one
+    ``t1`` read a contiguous run of the input: copied as one run."""
     n1, n2, n3, c = dims[0], dims[1], dims[2], dims[3]
     k1, k2, k3 = geo[0], geo[1], geo[2]
     col = 0
     for t1 in range(k1):
         i1 = _source(o1, t1, 0, geo)
-        for t3 in range(k3):
-            i3 = _source(o3, t3, 2, geo)
+        i3 = _source(o3, 0, 2, geo)
+        if k3 == 1 and geo[7] == 1 and 0 <= i1 < n1 and 0 <= i3 < n3:
             first = _source(o2, 0, 1, geo)
-            if k3 == 1 and geo[7] == 1 and 0 <= i1 < n1 and 0 <= i3 < n3:
-                lo, hi = max(0, -first), min(k2, n2 - first)
-                hi = max(hi, lo)
-                for q in range(lo * c):
-                    row[col + q] = 0
-                off = (((b * n1 + i1) * n2 + first + lo) * n3 + i3) * c
-                for q in range((hi - lo) * c):
-                    row[col + lo * c + q] = xf[off + q]
-                for q in range(hi * c, k2 * c):
-                    row[col + q] = 0
-                col += k2 * c
-                continue
-            for t2 in range(k2):
-                i2 = _source(o2, t2, 1, geo)
+            lo = max(0, -first)
+            hi = max(min(k2, n2 - first), lo)
+            for q in range(lo * c):
+                row[col + q] = 0
+            off = (((b * n1 + i1) * n2 + first + lo) * n3 + i3) * c
+            for q in range((hi - lo) * c):
+                row[col + lo * c + q] = xf[off + q]
+            for q in range(hi * c, k2 * c):
+                row[col + q] = 0
+            col += k2 * c
+            continue
+        for t2 in range(k2):
+            i2 = _source(o2, t2, 1, geo)
+            for t3 in range(k3):
+                i3 = _source(o3, t3, 2, geo)
                 if 0 <= i1 < n1 and 0 <= i2 < n2 and 0 <= i3 < n3:
                     off = (((b * n1 + i1) * n2 + i2) * n3 + i3) * c
                     for q in range(c):
@@ -79,13 +83,16 @@ def conv_packed(x, panels, out, geo):
     _, o1n, o2n, o3n, f = out.shape
     depth = geo[0] * geo[1] * geo[2] * c
     m = nb * o1n * o2n * o3n
-    patch = np.empty((ROWS, depth), dtype=np.float32)
-    wide = np.empty((ROWS, padded(f)), dtype=np.float32)  # the kernel writes whole vectors
+    block = max(MIN_ROWS, min(MAX_ROWS, PATCH_FLOATS // depth // 8 * 8))
+    patch = np.empty((block, depth), dtype=np.float32)
+    # the kernel writes whole vectors of 16: straight into out, or through a buffer that wide
+    direct = f == padded(f)
+    wide = np.empty((block if not direct else 0, padded(f)), dtype=np.float32)
     out2 = out.reshape((m, f))
     xf = x.reshape(-1)
     dims = (n1, n2, n3, c)
-    for m0 in range(0, m, ROWS):
-        rows = min(ROWS, m - m0)
+    for m0 in range(0, m, block):
+        rows = min(block, m - m0)
         for r in range(rows):
             q = m0 + r
             o3 = q % o3n
@@ -94,6 +101,9 @@ def conv_packed(x, panels, out, geo):
             q //= o2n
             o1 = q % o1n
             _fill_taps(xf, dims, geo, q // o1n, o1, o2, o3, patch[r])
+        if direct:
+            gemm_serial(patch[:rows], panels, out2[m0:m0 + rows])
+            continue
         gemm_serial(patch[:rows], panels, wide[:rows])
         for r in range(rows):
             for j in range(f):
