@@ -123,3 +123,26 @@ def test_custom_objects_name_a_users_class_and_unknown_ones_are_named(tmp_path):
     plain = load_model(HERE / "dense_stack.tfk.keras")
     np.testing.assert_allclose(_predict(model, [x])[0], _predict(plain, [x * 2.0])[0],
                                rtol=1e-6)
+
+
+def _no_ids(value):
+    if isinstance(value, dict):
+        return {k: _no_ids(v) for k, v in value.items() if k != "shared_object_id"}
+    if isinstance(value, list):
+        return [_no_ids(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("case", [c for c in WRITERS["tfk"][0]["cases"]
+                                  if not c.get("refused") and c["id"] != "shared_layers"],
+                         ids=lambda c: c["id"])
+def test_the_keras_archive_symkb_writes_holds_tf_keras_s_own_config(case):
+    # shared_layers is left out: its model calls one layer twice on the same input,
+    # a call symkb records once (the inbound node numbers differ; tf_keras reads it)
+    from symkb.models.keras_write import keras_archive_bytes
+    model = load_model(HERE / case["files"][0])
+    with zipfile.ZipFile(io.BytesIO(keras_archive_bytes(model))) as archive:
+        ours = json.loads(archive.read("config.json"))
+    with zipfile.ZipFile(HERE / case["files"][0]) as archive:
+        theirs = json.loads(archive.read("config.json"))
+    assert _no_ids(ours) == _no_ids(theirs)
