@@ -52,8 +52,12 @@ def _tf():
 
 def _step_fn(tf, cell, u, kv, rv, bv, hoist):
     """The cell's step for ``K.rnn`` and the projection of its inputs."""
-    b_in = bv[0] if cell == "gru" else bv
-    proj = (lambda xt: xt) if hoist else (lambda xt: tf.matmul(xt, kv) + b_in)  # noqa: E731
+    # the GRU's input bias is read inside the step: a slice taken once, here,
+    # would be a constant to the tape and get no gradient
+    def proj(xt):
+        if hoist:
+            return xt
+        return tf.matmul(xt, kv) + (bv[0] if cell == "gru" else bv)
     if cell == "simple":
         def step(xt, states):
             h = tf.tanh(proj(xt) + tf.matmul(states[0], rv))
