@@ -2,9 +2,10 @@
 
 Reductions move the reduced axes last (one contiguous copy when they are not
 already last), view the operand as ``(rows, reduced)`` and run one explicit
-loop per row; float sums accumulate in float64. Data movement uses numpy
-slicing and ``np.ascontiguousarray`` (every value a generated function holds
-is C-contiguous, which ``np.dot`` and reshapes rely on).
+loop per row; float sums accumulate in float64. Data movement binds views
+numba keeps C-contiguous and copies the rest with loops (every value a
+generated function holds is C-contiguous, which ``np.dot`` and reshapes rely
+on); numpy's copying functions each cost a cold compile of their own.
 """
 from __future__ import annotations
 
