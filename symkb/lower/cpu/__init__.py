@@ -184,14 +184,18 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
         dispatcher = loaded.get(fn_name)
         sig = _signature(args, loaded.sizes)
         reused = sig in dispatcher.overloads  # compiled already in this process
+        # symkb's product kernel compiles (cold: about a second) only for code that calls it
+        uses_gemm = "gemm_serial(" in source or "pack_rhs(" in source
         with numba_phases(clock, dispatcher):
             try:
-                gemm.prepare()
+                if uses_gemm:
+                    gemm.prepare()
                 dispatcher.compile(sig)
             except Exception:
                 # A damaged numba cache entry must not be fatal: drop it and compile.
                 clear_numba_cache(path)
-                gemm.prepare()
+                if uses_gemm:
+                    gemm.prepare()
                 dispatcher.compile(sig)
         hits = sum(dispatcher.stats.cache_hits.values())
         executable = CpuExecutable(graph, dispatcher, args, row_split=generated.row_split,
