@@ -190,7 +190,25 @@ def more_ops():
                  name="more_ops"), feeds
 
 
+def windows():
+    """Convolution and pooling, and their gradients (conv_transpose, conv_filter_grad,
+    pool_grad, pool_select)."""
+    x = K.placeholder(shape=(None, 5, 4, 2), name="image")
+    w = K.variable(_rng().normal(size=(3, 2, 2, 3)).astype("float32"), name="taps")
+    y = K.pool2d(K.conv2d(x, w, padding="same", strides=(1, 2)), (2, 2), padding="same")
+    z = K.pool2d(y, (2, 1), pool_mode="avg")
+    loss = K.sum(K.square(y)) + K.sum(z)
+    dx, dw = K.gradients(loss, [x, w])
+    pooled = y.node.attrs  # the max pool's window: its second-order adjoint picks by it
+    c = y.node.inputs[0]
+    picked = ir.call("pool_select", c, c, window=pooled["window"], strides=pooled["strides"],
+                     pads=pooled["pads"])
+    return Graph([x], [y, z, dx, dw, picked], name="windows"), \
+        [_rng().normal(size=(2, 5, 4, 2)).astype("float32")]
+
+
 RUNNABLE = {
+    "windows": windows,
     "more_ops": more_ops,
     "elementwise": elementwise, "reductions": reductions, "linalg": linalg, "shapes": shapes,
     "consts": consts, "dense_mlp": dense_mlp, "rnn": rnn,

@@ -42,12 +42,33 @@ _MATMUL_K = {
     "batch_dot": lambda node: node.inputs[0].shape[node.attrs["axes"][0]],
 }
 _FREE = {"input", "param", "const", "zeros_like", "ones_like", "gather", "one_hot",
-         "print_tensor"}  # a print moves its value to the host, it computes nothing
+         "print_tensor",  # a print moves its value to the host, it computes nothing
+         "assign"}  # a write of a value computed by other nodes
 _PER_ELEMENT_OF_INPUT = {"cumsum", "cumprod"}
 _SOFTMAX_COST = 5
 # ops whose FLOPs follow a rule of their own: softmax's max, subtract, exp, sum
 # and divide per element; mean's sum over the input, then a division per result
+def _taps(shape) -> int:
+    """Multiply-adds per result of a kernel ``(*window, channels // groups, filters)``."""
+    return int(np.prod([d or 1 for d in shape[:-1]]))
+
+
 _OWN_FLOPS = {
+    # a multiply and an add per kernel tap and input channel of each result; the
+    # two adjoints do the same products (per cotangent element, per kernel element)
+    "conv": lambda counter, node: 2 * counter.size(node.out_types[0])
+    * _taps(node.inputs[1].shape),
+    "conv_transpose": lambda counter, node: 2 * counter.size(node.inputs[0].type)
+    * _taps(node.inputs[1].shape),
+    "conv_filter_grad": lambda counter, node: 2 * counter.size(node.inputs[1].type)
+    * _taps(node.out_types[0].shape),
+    # one comparison or addition per window element of each result
+    "pool": lambda counter, node: counter.size(node.out_types[0])
+    * int(np.prod(node.attrs["window"])),
+    "pool_grad": lambda counter, node: counter.size(node.inputs[1].type)
+    * int(np.prod(node.attrs["window"])),
+    "pool_select": lambda counter, node: sum(counter.size(t) for t in node.out_types)
+    * int(np.prod(node.attrs["window"])),
     "softmax": lambda counter, node: _SOFTMAX_COST * counter.size(node.out_types[0]),
     "mean": lambda counter, node: (counter.size(node.inputs[0].type)
                                    + counter.size(node.out_types[0])),
