@@ -97,6 +97,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
                              f"are the steps). Received: steps={steps}")
         from ..scale import predict as predict_dask
         return predict_dask(model, x, batch_size=batch_size)
+    model._ensure_built(x)
     arrays = input_arrays(model, x)
     n = arrays[0].shape[0] if arrays and arrays[0].ndim else 1
     if batch_size is None:

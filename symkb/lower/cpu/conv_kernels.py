@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .gemm import gemm_serial, padded
+from .gemm import LANES, gemm_serial
 
 # The output positions one im2col block holds: as many as fill PATCH_FLOATS
 # (128 KiB, in the L2 cache beside the packed kernel), within these bounds.
@@ -86,8 +86,9 @@ def conv_packed(x, panels, out, geo):
     block = max(MIN_ROWS, min(MAX_ROWS, PATCH_FLOATS // depth // 8 * 8))
     patch = np.empty((block, depth), dtype=np.float32)
     # the kernel writes whole vectors of 16: straight into out, or through a buffer that wide
-    direct = f == padded(f)
-    wide = np.empty((block if not direct else 0, padded(f)), dtype=np.float32)
+    columns = (f + LANES - 1) // LANES * LANES  # pack_rhs's padded width
+    direct = f == columns
+    wide = np.empty((block if not direct else 0, columns), dtype=np.float32)
     out2 = out.reshape((m, f))
     xf = x.reshape(-1)
     dims = (n1, n2, n3, c)
