@@ -100,6 +100,17 @@ class MultiHeadAttention(Layer):
             if self.use_bias else None
         super().build(input_shape)
 
+    def _keras_weight_paths(self) -> dict:
+        """Where tf_keras's ``.weights.h5`` keeps these weights: in the four
+        EinsumDense sublayers of its MultiHeadAttention."""
+        out = {}
+        for name in ("key", "output", "query", "value"):
+            kernel = getattr(self, f"_{name}_kernel")
+            bias = getattr(self, f"_{name}_bias")
+            for i, var in enumerate(v for v in (kernel, bias) if v is not None):
+                out[f"_{name}_dense/vars/{i}"] = var
+        return out
+
     def _project(self, x, kernel, bias, size):
         """``x`` ``(batch, T, dim)`` -> ``(batch * heads, T, size)``."""
         steps = K.int_shape(x)[1]
@@ -171,6 +182,9 @@ class MultiHeadAttention(Layer):
         if out is None:
             return q
         return q[:-1] + (tuple(out) if isinstance(out, (list, tuple)) else (out,))
+
+    # tf_keras's model config records the query by position, value and key by keyword
+    _config_keyword_inputs = ("value", "key")
 
     def _config_call_kwargs(self, call_kwargs) -> dict:
         return {k: bool(call_kwargs[k]) for k in ("use_causal_mask", "return_attention_scores")

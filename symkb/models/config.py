@@ -132,7 +132,12 @@ def functional_config(model) -> dict:
             if call.layer is not layer:
                 continue
             kwargs = layer._config_call_kwargs(call.kwargs)
-            inbound.append([ref(t) + [kwargs] for t in flatten(call.inputs)])
+            flat = flatten(call.inputs)
+            by_name = getattr(layer, "_config_keyword_inputs", ())
+            if by_name and len(flat) > 1:  # tf_keras records these inputs as keywords
+                kwargs = {**kwargs, **{n: ref(t) for n, t in zip(by_name, flat[1:])}}
+                flat = flat[:1]
+            inbound.append([ref(t) + [kwargs] for t in flat])
         entry = layer_entry(layer)
         entry["name"] = layer.name
         entry["inbound_nodes"] = inbound
@@ -174,12 +179,20 @@ def functional_from_config(config, custom_objects=None):
             done = sum(1 for key in outputs if key[0] == name)
             while done < len(nodes):
                 args = nodes[done]
-                if not all((a[0], a[1]) in outputs for a in args):
+                recorded = args[0][3] if args and len(args[0]) > 3 else None
+                # tf_keras records tensors passed by keyword (MultiHeadAttention's
+                # value=) as [layer, node, tensor] in the call's kwargs
+                refs = {k: v for k, v in recorded.items() if _is_ref(v)} \
+                    if isinstance(recorded, dict) else {}
+                if not all((a[0], a[1]) in outputs for a in list(args) + list(refs.values())):
                     break
                 tensors = [_output(outputs, a, f"layer {name!r}") for a in args]
-                recorded = args[0][3] if args and len(args[0]) > 3 else None
-                result = layer(tensors[0] if len(tensors) == 1 else tensors,
-                               **layer._replayed_call_kwargs(recorded))
+                if refs:
+                    recorded = {k: v for k, v in recorded.items() if k not in refs}
+                kwargs = layer._replayed_call_kwargs(recorded)
+                kwargs.update({k: _output(outputs, v, f"layer {name!r}, argument {k!r}")
+                               for k, v in refs.items()})
+                result = layer(tensors[0] if len(tensors) == 1 else tensors, **kwargs)
                 outputs[(name, done + offset)] = flatten(result)
                 done += 1
                 progressed = True

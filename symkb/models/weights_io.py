@@ -77,6 +77,11 @@ def _walk(obj, path: str, visited: set, out: dict) -> None:
     if id(obj) in visited:
         return
     visited.add(id(obj))
+    custom = getattr(obj, "_keras_weight_paths", None)
+    if custom is not None:  # a layer whose tf_keras twin keeps its weights in sublayers
+        for rel, var in custom().items():
+            out[f"{path}/{rel}" if path else rel] = var
+        return
     own = list(obj._trainable_weights) + list(obj._non_trainable_weights)
     for i, var in enumerate(own):
         out[f"{path}/vars/{i}" if path else f"vars/{i}"] = var
