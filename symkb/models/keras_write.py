@@ -27,20 +27,13 @@ import numpy as np
 from ..layers.serialization import serialize
 from ..utils.atomic import write_atomic
 from . import h5_safe
+from .saving import plain_json
 
 # the tf_keras version whose formats these are (tf_keras reads them back)
 KERAS_VERSION = "2.21.0"
 
 
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    raise TypeError(f"model.save: a model config holds a {type(value).__name__}, which has "
-                    "no JSON form; the layer's get_config() must return plain data")
+_json_default = plain_json("model.save")
 
 
 def _config_text(model) -> str:

@@ -55,15 +55,23 @@ class ModelFormatError(FileFormatError):
     """A file is not a symkb model this version can read."""
 
 
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    raise TypeError(f"to_json: a model config holds a {type(value).__name__} ({value!r}), "
-                    "which has no JSON form; the layer's get_config() must return plain data")
+def plain_json(where):
+    """A ``json.dumps`` default for model configs: numpy scalars and arrays,
+    sets; anything else is refused with an error naming ``where``."""
+    def default(value):
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+        if isinstance(value, (set, frozenset)):
+            return sorted(value)
+        raise TypeError(f"{where}: a model config holds a {type(value).__name__} ({value!r}), "
+                        "which has no JSON form; the layer's get_config() must return plain "
+                        "data")
+    return default
+
+
+_json_default = plain_json("to_json")
 
 
 def _architecture(model) -> dict:
