@@ -28,14 +28,17 @@ SRC = pathlib.Path(__file__).resolve().parents[1] / "symkb"
 
 # The layers, by module-name prefix (the longest prefix names a module's layer),
 # and the layers each may import besides its own. Helpers that import nothing
-# of symkb (the version, atomic writes, the progress bar, the graphviz runner)
+# of symkb (the version, atomic writes, the progress bar, the graphviz runner,
+# the name table of losses and metrics)
 # sit below everything but ir, which imports nothing of symkb at all.
-_BASE = ("symkb._version", "symkb.utils.atomic", "symkb.utils.graphviz", "symkb.utils.progbar")
+_BASE = ("symkb._version", "symkb.utils.atomic", "symkb.utils.graphviz", "symkb.utils.progbar",
+         "symkb.utils.registry")
 MAY_IMPORT = {
     "symkb._version": (),
     "symkb.utils.atomic": (),
     "symkb.utils.graphviz": (),
     "symkb.utils.progbar": (),
+    "symkb.utils.registry": (),
     "symkb.ir": (),
     "symkb.utils.safe_io": ("symkb.ir",),
     # lower sees graphs only; each target is on its own
