@@ -127,6 +127,18 @@ def test_model_matches_tf_keras_and_survives_a_keras_file(mid, tmp_path):
     np.testing.assert_allclose(symkb.compile(loaded, target="interpreter")(x), pred, **TOL)
 
 
+SUMMARIES = DOC["summaries"]
+
+
+@pytest.mark.parametrize("case", SUMMARIES, ids=[c["id"] for c in SUMMARIES])
+def test_summary_at_benchmark_sizes_matches_tf_keras(case):
+    # W6's CNN (both formats, and a Sequential one) and W7's encoder block
+    K.clear_session()
+    ns = {"layers": layers, "Input": Input, "Model": Model, "Sequential": Sequential}
+    exec(case["code"], ns)  # the golden file's own construction code
+    assert _summary(ns["model"]) == case["summary"]
+
+
 def test_a_keras_file_written_by_tf_keras_loads():
     pytest.importorskip("h5py")  # the extra symkb[keras]; in the test extra
     model = load_model(GOLDEN / "keras_files" / "layers19_volume.keras")

@@ -12,7 +12,9 @@ dependency of symkb)::
 
     TF_USE_LEGACY_KERAS=1 CUDA_VISIBLE_DEVICES=-1 /opt/tfenv/bin/python tools/goldens_layers19.py
 
-``models``: a channels_last network of the 3D layers and a Sequential stack
+``summaries``: the ``summary()`` text of models at the sizes of benchmarks
+W6 (a CNN, both formats, and a Sequential one) and W7 (a Transformer encoder
+block). ``models``: a channels_last network of the 3D layers and a Sequential stack
 with DepthwiseConv1D (weights, an input, the predictions, the ``summary()``
 text); the 3D network is also saved by tf_keras as a ``.keras`` file, with its
 input and predictions in the npz (``volume/x``, ``volume/pred``).
@@ -89,6 +91,48 @@ SEQUENTIAL = """model = Sequential([
 ])"""
 
 
+# summary() text only, at the sizes of benchmarks W6 and W7 (params in the
+# hundreds of thousands, MB sizes), both data formats and a Sequential CNN
+W6 = """inp = Input({shape})
+x = layers.Conv2D(32, 3, activation='relu', data_format={df})(inp)
+x = layers.MaxPool2D(2, data_format={df})(x)
+x = layers.Conv2D(64, 3, activation='relu', data_format={df})(x)
+x = layers.MaxPool2D(2, data_format={df})(x)
+x = layers.Flatten(data_format={df})(x)
+model = Model(inp, layers.Dense(10)(x), name='w6')"""
+
+W6_SEQUENTIAL = """model = Sequential([
+    Input((32, 32, 3)),
+    layers.Convolution2D(32, 3, activation='relu'),
+    layers.MaxPooling2D(),
+    layers.SeparableConv2D(64, 3, padding='same', use_bias=False),
+    layers.BatchNormalization(),
+    layers.GlobalAvgPool2D(),
+    layers.Dense(10, activation='softmax'),
+])"""
+
+W7 = """inp = Input((128, 256))
+att = layers.MultiHeadAttention(4, 64, dropout=0.1)(inp, inp)
+x = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([inp, layers.Dropout(0.1)(att)]))
+ff = layers.Dense(1024, activation='relu')(x)
+ff = layers.Dropout(0.1)(layers.Dense(256)(ff))
+model = Model(inp, layers.LayerNormalization(epsilon=1e-6)(layers.Add()([x, ff])),
+              name='encoder_block')"""
+
+SUMMARY_ONLY = [
+    ("w6_cl", W6.format(shape=(32, 32, 3), df=repr(base.CL))),
+    ("w6_cf", W6.format(shape=(3, 32, 32), df=repr(base.CF))),
+    ("w6_sequential", W6_SEQUENTIAL),
+    ("w7_encoder", W7),
+]
+
+
+def summaries():
+    """``[{"id", "code", "summary"}]`` of the SUMMARY_ONLY models."""
+    return [{"id": sid, "code": code, "summary": base._summary(base._model(code))}
+            for sid, code in SUMMARY_ONLY]
+
+
 def cases():
     """``(id, code, input shapes, call, options)``."""
     out = []
@@ -131,7 +175,8 @@ def main():
     doc = {"versions": {"tensorflow": tf.__version__, "tf_keras": keras.__version__,
                         "numpy": np.__version__},
            "cases": entries,
-           "models": models(rng, arrays, os.path.join(args.out, "keras_files"))}
+           "models": models(rng, arrays, os.path.join(args.out, "keras_files")),
+           "summaries": summaries()}
     with open(os.path.join(args.out, "layers19.json"), "w") as f:
         json.dump(base.to_jsonable(doc), f, indent=1)
         f.write("\n")
