@@ -17,6 +17,7 @@ from symkb import backend as K
 from symkb import layers
 from symkb.layers import Input
 from symkb.models import Model, Sequential, load_model
+from tests.grad_check import check_vjp
 
 GOLDEN = pathlib.Path(__file__).parent / "goldens"
 DOC = json.loads((GOLDEN / "layers19.json").read_text())
@@ -145,6 +146,27 @@ def test_a_keras_file_written_by_tf_keras_loads():
     assert _summary(model) == MODELS["volume"]["summary"]
     np.testing.assert_allclose(symkb.compile(model, target="interpreter")(ARRAYS["volume/x"]),
                                ARRAYS["volume/pred"], **TOL)
+
+
+def _depthwise1d(x, k):
+    # DepthwiseConv1D's computation: a 2D depthwise convolution over rows of one pixel
+    y = K.depthwise_conv2d(K.expand_dims(x, 2), K.expand_dims(k, 0), strides=(1, 2),
+                           padding="same", data_format="channels_first", dilation_rate=1)
+    return K.squeeze(y, 2)
+
+
+@pytest.mark.parametrize("build, shapes", [
+    (lambda x, k: K.conv3d_transpose(x, k, (1, 2, 4, 3, 3), strides=(2, 1, 2), padding="same",
+                                     data_format="channels_first"), [(1, 3, 2, 3, 2),
+                                                                      (2, 1, 2, 2, 3)]),
+    (_depthwise1d, [(1, 2, 5), (2, 2, 2)]),
+    (lambda x: K.resize_volumes(K.spatial_3d_padding(x, ((1, 0), (0, 1), (1, 1)),
+                                                     "channels_last"), 2, 1, 2,
+                                "channels_last")[:, 1:, :2, 1:-1], [(1, 2, 2, 1, 2)]),
+], ids=["conv3d_transpose_cf", "depthwise1d_cf", "pad_upsample_crop_3d"])
+def test_gradients_of_the_new_layers_computations(build, shapes):
+    rng = np.random.default_rng(5)
+    check_vjp(build, [rng.normal(size=s) for s in shapes])
 
 
 def test_data_format_none_is_read_at_construction():
