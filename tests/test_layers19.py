@@ -205,6 +205,9 @@ def test_aliases_are_the_classes_and_deserialize_by_either_name():
      r"Cropping3D: the `2nd entry of cropping`"),
     (lambda: layers.UpSampling3D((2, 2)), None, r"UpSampling3D: the `size` argument"),
     (lambda: layers.Cropping3D(), (1, 4, 4, 3), "expected ndim=5"),
+    (lambda: layers.Cropping3D(((0, 0), (1, 1), (0, 0))), (1, 3, 2, 3, 1),
+     r"Cropping3D: the cropping must leave part of the input: axis 2 has 2"),
+    (lambda: layers.Cropping1D((2, 1)), (1, 3, 2), r"Cropping1D: the cropping must leave"),
 ])
 def test_bad_arguments_are_refused_by_name(make, call_shape, message):
     with pytest.raises(ValueError, match=message):

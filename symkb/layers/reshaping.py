@@ -28,14 +28,22 @@ def _pairs(value, name, layer, n=2) -> tuple:
                      f"pairs of ints). Received: {name}={value!r}")
 
 
-def _crop(x, spans):
-    """``x`` sliced to ``spans`` (``axis: (before, after)``), other axes whole."""
+def _crop(x, spans, layer):
+    """``x`` sliced to ``spans`` (``axis: (before, after)``), other axes whole.
+
+    Cropping a whole axis away is refused, as tf_keras's Cropping1D/2D do
+    (its Cropping3D would give an empty tensor).
+    """
     shape = K.int_shape(x)
     start, size = [0] * len(shape), [-1] * len(shape)
     for axis, (before, after) in spans.items():
         if shape[axis] is None:
-            raise ValueError(f"Cropping: axis {axis} of the input must have a known size; "
+            raise ValueError(f"{layer}: axis {axis} of the input must have a known size; "
                              f"received shape {shape}")
+        if before + after >= shape[axis]:
+            raise ValueError(f"{layer}: the cropping must leave part of the input: axis "
+                             f"{axis} has {shape[axis]} elements and the cropping takes "
+                             f"{(before, after)}. Received: inputs.shape={shape}")
         start[axis], size[axis] = before, shape[axis] - before - after
     return K.slice(x, start, size)
 
@@ -115,7 +123,7 @@ class Cropping1D(Layer):
 
     def call(self, inputs):
         check_rank(K.int_shape(inputs), 1, self)
-        return _crop(inputs, {1: self.cropping})
+        return _crop(inputs, {1: self.cropping}, type(self).__name__)
 
     def compute_output_shape(self, input_shape):
         b, n, c = check_rank(input_shape, 1, self)
@@ -140,7 +148,7 @@ class _Cropping(Layer):
     def call(self, inputs):
         check_rank(K.int_shape(inputs), self.rank, self)
         return _crop(inputs, dict(zip(spatial_axes(self.data_format, self.rank),
-                                      self.cropping)))
+                                      self.cropping)), type(self).__name__)
 
     def compute_output_shape(self, input_shape):
         shape = list(check_rank(input_shape, self.rank, self))
