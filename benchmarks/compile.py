@@ -427,7 +427,7 @@ def _sec(value) -> str:
 LEGEND = """\
 Seconds. Phases (compile_phases, symkb/lower/timing.py): import = numba and the cpu target
 imported by a process's first compile; passes; codegen; cache = canonical source, write,
-import; setup = numba's first-use set-up (its registries, scipy.linalg); typing = numba
+import; setup = numba's first-use set-up (its registries); typing = numba
 compiling outside LLVM; llvm = LLVM optimising and emitting code; load = numba's cache load
 (or lookup + save); numba = its whole time where the split is unavailable.
 compile = symkb.compile's wall time; total = compile + first call; ready = the process's
