@@ -63,7 +63,7 @@ IMPORTS = (
                                  "fresh_seed", "print_ref")),
     ("symkb.lower.cpu.gemm", ("pack_rhs", "gemm_serial")),
     ("symkb.lower.cpu.conv_kernels", ("conv_packed", "conv_direct", "conv_transpose_direct",
-                                      "conv_filter_direct")),
+                                      "conv_filter_direct", "conv_block")),
     ("symkb.lower.cpu.pool_kernels", ("pool_window", "pool_grad_window", "pool_select_window")),
 )
 

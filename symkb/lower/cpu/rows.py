@@ -31,8 +31,8 @@ constants only). The rules:
   ``concatenate``, ``stack``, ``expand_dims``, ``squeeze``, ``reverse``,
   ``repeat_elements``, scans, reductions and ``softmax`` along other axes are
   row-wise;
-* ``conv`` and ``conv_transpose`` of a row-wise image and an invariant
-  kernel, and the pooling ops of row-wise images, are row-wise;
+* ``conv``, ``fused_conv`` and ``conv_transpose`` of a row-wise image and
+  an invariant kernel (the epilogue's operands follow the elementwise rule), and the pooling ops of row-wise images, are row-wise;
 * a ``scan`` whose sequences and states are row-wise, whose constants are
   invariant and whose step is row-separable is row-wise (a ``loop``'s mask,
   time-major transposes and reversals are ordinary nodes around its scan by
@@ -165,9 +165,10 @@ def _per_row(a, x, out) -> bool:
 
 
 def _conv_rule(node, rows, invariant) -> bool:
-    """``conv`` and ``conv_transpose`` of row-wise images and an invariant kernel."""
-    x, w = node.inputs
-    return x in rows and w not in rows
+    """``conv``, ``fused_conv`` and ``conv_transpose`` of row-wise images and an
+    invariant kernel (an epilogue's operands follow the elementwise rule)."""
+    x, w, *rest = node.inputs
+    return x in rows and w not in rows and _elementwise(rest, node.outputs, rows)
 
 
 def _window_rule(node, rows, invariant) -> bool:

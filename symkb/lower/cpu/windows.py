@@ -6,7 +6,10 @@ as one int64 array and calls a kernel of ``conv_kernels.py`` or
 ``pool_kernels.py``; the kernels are compiled once per dtype, whatever the
 rank and the sizes. A float32 ``conv`` without groups runs on the
 register-tiled matrix kernel (im2col per row block), everything else on
-direct loop nests.
+direct loop nests. A ``fused_conv`` (a convolution with its epilogue, from
+the pass ``fuse_conv``) is a loop over blocks of whole output rows in the
+generated code: ``conv_block`` computes a block into a small buffer and the
+epilogue, emitted inline, writes the result from it while it is in the cache.
 """
 from __future__ import annotations
 
@@ -14,25 +17,29 @@ import math
 
 import numpy as np
 
+from ...ir.ops.fused import conv_part
 from ..emitters import registrar
 from ..errors import Unsupported
+from . import gemm
+from .conv_kernels import block_rows
+from .elementwise import emit_body
 from .scalar import np_type
 
 EMITTERS: dict = {}  # this module's ops (codegen.py merges the tables)
 emitter = registrar(EMITTERS)
 
 
-def _as5(cg, t, dims, lead, dtype=None) -> str:
-    """``t`` (its dims ``dims``) viewed with three spatial dims: ``lead`` leading
-    axes kept, unit axes added after the spatial ones, the last two (one for an
-    image) kept."""
+def _as5(cg, t, dims, lead, dtype=None, name=None) -> str:
+    """``t`` (its dims ``dims``; or the array called ``name``) viewed with three
+    spatial dims: ``lead`` leading axes kept, unit axes added after the spatial
+    ones, the last two (one for an image) kept."""
     tail = 1 if lead == 1 else 2
     spatial = dims[lead:len(dims) - tail]
     shape = list(dims[:lead]) + list(spatial) + [1] * (3 - len(spatial)) + list(dims[-tail:])
-    src = cg.name(t)
-    if dtype is not None and t.dtype != dtype:
+    src = cg.name(t) if name is None else name
+    if dtype is not None and t is not None and t.dtype != dtype:
         src = f"{src}.astype({np_type(dtype)})"
-    name = cg.fresh(f"{cg.name(t)}_5d")
+    name = cg.fresh(f"{src.split('.')[0]}_5d")
     cg.w.line(f"{name} = {src}.reshape({cg.shape_text(shape)})")
     return name
 
@@ -63,28 +70,108 @@ def _kernel(cg, t, dtype=None) -> str:
     return _as5(cg, t, cg.dims(t), 0, dtype)
 
 
+def _packs(out_dtype, w, a) -> bool:
+    """Whether a convolution runs on the packed matrix kernel."""
+    return out_dtype == "float32" and a["groups"] == 1 and None not in w.shape
+
+
+def _panels(cg, w) -> str:
+    """The kernel as a ``(taps * channels, filters)`` matrix, packed for ``gemm_serial``."""
+    w2 = cg.fresh(f"{cg.name(w)}_2d")
+    src = cg.name(w) if w.dtype == "float32" else f"{cg.name(w)}.astype(np.float32)"
+    cg.w.line(f"{w2} = np.ascontiguousarray({src}).reshape(({math.prod(w.shape[:-1])}, "
+              f"{w.shape[-1]}))")
+    panels = cg.fresh(f"{cg.name(w)}_panels")
+    cg.w.line(f"{panels} = pack_rhs({w2})")
+    return panels
+
+
+def _conv_into(cg, x, w, a, dims, name, dtype) -> None:
+    """``name`` (an array of ``dims``, allocated) ``= conv(x, w)`` in ``dtype``."""
+    geo = _geo(cg, w.shape[:x.ndim - 2], a["strides"], a["dilation"], a["pads"])
+    x5, o5 = _image(cg, x, dtype), _as5(cg, None, dims, 1, name=name)
+    if _packs(dtype, w, a):
+        cg.w.line(f"conv_packed({x5}, {_panels(cg, w)}, {o5}, {geo})")
+        return
+    cg.w.line(f"conv_direct({x5}, {_kernel(cg, w, dtype)}, {o5}, {geo}, {a['groups']})")
+
+
 @emitter("conv")
 def emit_conv(cg, node) -> None:
     x, w = node.inputs
     out = node.outputs[0]
-    a = node.attrs
-    rank = x.ndim - 2
-    taps = w.shape[:rank]
     dims = _out_dims(cg, node, x)
-    cg.alloc(out, dims)
-    geo = _geo(cg, taps, a["strides"], a["dilation"], a["pads"])
-    x5, o5 = _image(cg, x, out.dtype), _as5(cg, out, dims, 1)
-    if out.dtype == "float32" and a["groups"] == 1 and None not in w.shape:
-        # the kernel as a (taps * channels, filters) matrix, packed for gemm_serial
-        w2 = cg.fresh(f"{cg.name(w)}_2d")
-        src = cg.name(w) if w.dtype == "float32" else f"{cg.name(w)}.astype(np.float32)"
-        cg.w.line(f"{w2} = np.ascontiguousarray({src}).reshape(({math.prod(w.shape[:-1])}, "
-                  f"{w.shape[-1]}))")
-        panels = cg.fresh(f"{cg.name(w)}_panels")
-        cg.w.line(f"{panels} = pack_rhs({w2})")
-        cg.w.line(f"conv_packed({x5}, {panels}, {o5}, {geo})")
+    _conv_into(cg, x, w, node.attrs, dims, cg.alloc(out, dims), out.dtype)
+
+
+@emitter("fused_conv")
+def emit_fused_conv(cg, node) -> None:
+    x, w, *rest = node.inputs
+    out = node.outputs[0]
+    a = conv_part(node)
+    acc_t = node.attrs["body"].inputs[0]
+    dims = _out_dims(cg, node, x)
+    name = cg.alloc(out, dims)
+    if not _packs(acc_t.dtype, w, a) or cg.scope.depth:
+        # the convolution into a buffer of its own, then the epilogue over it
+        acc = cg.fresh(f"{name}_acc")
+        cg.alloc_buffer(acc, dims, acc_t.dtype)
+        _conv_into(cg, x, w, a, dims, acc, acc_t.dtype)
+        idx, close = cg.w.loop_nest(dims)
+        _epilogue(cg, node, f"{acc}[{', '.join(idx)}]", name, idx)
+        close()
         return
-    cg.w.line(f"conv_direct({x5}, {_kernel(cg, w, out.dtype)}, {o5}, {geo}, {a['groups']})")
+    _blocked_fused_conv(cg, node, x, w, a, dims, name)
+
+
+def _epilogue(cg, node, acc_elem: str, name: str, idx) -> None:
+    """The body of ``node`` at index ``idx``, from the convolution's element ``acc_elem``."""
+    rest = node.inputs[2:]
+    out = node.outputs[0]
+    elems = [acc_elem] + [cg.elem(t, idx, out.ndim) for t in rest]
+    (value,) = emit_body(cg, node.attrs["body"], elems, [f"{name}[{', '.join(idx)}]"])
+    cg.extra_store_lines(out, idx, value)
+
+
+def _blocked_fused_conv(cg, node, x, w, a, dims, name) -> None:
+    """Blocks of whole output rows (axis 1): ``conv_block`` into a small buffer,
+    the epilogue from it into the result; only the block's patch and products
+    pass through memory twice."""
+    spatial = dims[1:-1]
+    inner = math.prod(spatial[1:])  # positions of one output row
+    depth = math.prod(w.shape[:-1])
+    step = max(1, min(spatial[0], block_rows(depth) // inner))
+    rows = step * inner
+    filters = w.shape[-1]
+    geo = _geo(cg, w.shape[:x.ndim - 2], a["strides"], a["dilation"], a["pads"])
+    x5 = _image(cg, x, "float32")
+    panels = _panels(cg, w)
+    patch, wide = cg.fresh("patch"), cg.fresh("wide")
+    cg.alloc_buffer(patch, [rows, depth], "float32")
+    cg.alloc_buffer(wide, [rows, gemm.padded(filters)], "float32")
+    o123 = list(spatial) + [1] * (3 - len(spatial))
+    b, s, e, r = cg.fresh("b"), cg.fresh("o1s"), cg.fresh("o1e"), cg.fresh("r")
+    with cg.w.block(f"for {b} in range({dims[0]}):"):
+        with cg.w.block(f"for {s} in range(0, {spatial[0]}, {step}):"):
+            cg.w.line(f"{e} = min({s} + {step}, {spatial[0]})")
+            cg.w.line(f"conv_block({x5}, {panels}, {wide}, {patch}, {geo}, "
+                      f"({b} * {spatial[0]} + {s}) * {inner}, ({e} - {s}) * {inner}, "
+                      f"{o123[0]}, {o123[1]}, {o123[2]})")
+            axes = [cg.fresh(f"o{k + 1}") for k in range(len(spatial))]
+            blocks = [cg.w.block(f"for {axes[0]} in range({s}, {e}):")]
+            blocks += [cg.w.block(f"for {v} in range({n}):")
+                       for v, n in zip(axes[1:], spatial[1:])]
+            for blk in blocks:
+                blk.__enter__()
+            flat = f"{axes[0]} - {s}"
+            for v, n in zip(axes[1:], spatial[1:]):
+                flat = f"({flat}) * {n} + {v}"
+            cg.w.line(f"{r} = {flat}")
+            j = cg.fresh("j")
+            with cg.w.block(f"for {j} in range({filters}):"):
+                _epilogue(cg, node, f"{wide}[{r}, {j}]", name, [b, *axes, j])
+            for blk in reversed(blocks):
+                blk.__exit__(None, None, None)
 
 
 @emitter("conv_transpose")

@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...ir import Node
+from ...ir.ops.fused import conv_part
 from ..emitters import registrar
 from . import adapter
+from .elementwise import Body, lower_group
 from .program import Step, size_of
 from .scalar import lit
 from .source import KERNEL, SourceWriter
@@ -285,6 +288,17 @@ def lower_conv(low, node):
     args = (g, x.shape[-1], wt.shape[-1], a["groups"], out.dtype)
     name = low.kernel(low.base_name(node, "conv"), lambda n: build_conv(n, *args), node)
     _step(low, node, [x, wt], name, _batch_and(out.shape[1:]))
+
+
+@emitter("fused_conv")
+def lower_fused_conv(low, node):
+    """The convolution into a buffer of its own, then the epilogue as an
+    elementwise group over it (the cpu target fuses them; here they stay apart)."""
+    x, wt, *rest = node.inputs
+    acc = node.attrs["body"].inputs[0].type
+    conv = Node("conv", (x, wt), conv_part(node), (acc,), node.name, node.layer)
+    lower_conv(low, conv)
+    lower_group(low, node, Body.of_graph(node.attrs["body"]), (conv.outputs[0], *rest))
 
 
 @emitter("conv_transpose")
