@@ -51,4 +51,4 @@ def test_a_fused_convolution_runs_as_a_convolution_and_its_epilogue():
     y = call("relu", call("add", call("conv", x, _f(2, 2, 2, 3), strides=(1, 1),
                                       dilation=(1, 1), pads=((1, 0), (0, 1)), groups=1), b))
     exe = assert_same(Graph([x, b], [y]), [_f(2, 4, 3, 2), _f(3)])
-    assert "fused_conv" in {n.op for n in exe.graph.nodes}
+    assert "fused_conv" in {n.op for n in exe.lowered_graph.nodes}
