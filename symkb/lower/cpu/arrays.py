@@ -9,6 +9,8 @@ on); numpy's copying functions each cost a cold compile of their own.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ...ir import get_op
@@ -18,6 +20,7 @@ from ...ir.ops.reduce import arg_bound, empty_axis_message, reduce_identity
 from ...ir.types import is_float
 from ..emitters import registrar
 from ..errors import Unsupported
+from . import gemm
 from .elementwise import emit_dot
 from .scalar import lit, np_type
 
@@ -618,6 +621,13 @@ def _batched(cg, node, xn, yn, xd, yd, out) -> None:
         cg.w.line(f"np.dot({x3}[b], {y3}[b], {o3}[b])")
 
 
+def _lanes_wide(y, axes) -> bool:
+    """Whether ``y``'s ``axes`` have static sizes whose product is a whole
+    number of vectors (``gemm_serial`` writes whole vectors)."""
+    sizes = [y.shape[i] for i in axes]
+    return None not in sizes and math.prod(sizes) % gemm.LANES == 0
+
+
 @emitter("batch_dot")
 def emit_batch_dot(cg, node) -> None:
     x, y = node.inputs
@@ -642,7 +652,11 @@ def emit_batch_dot(cg, node) -> None:
     name = cg.alloc(out, odims)
     cg.w.line(f"{o3} = {name}.reshape(({xd[0]}, {m}, {n}))")
     with cg.w.block(f"for b in range({xd[0]}):"):
-        cg.w.line(f"np.dot({x3}[b], {y3}[b], {o3}[b])")
+        if cg.serial_products and out.dtype == "float32" and _lanes_wide(y, yperm[2:]):
+            # in a row block's thread: symkb's serial kernel, not a threaded BLAS call
+            cg.w.line(f"gemm_serial({x3}[b], pack_rhs({y3}[b]), {o3}[b])")
+        else:
+            cg.w.line(f"np.dot({x3}[b], {y3}[b], {o3}[b])")
 
 
 @emitter("dropout")
