@@ -179,14 +179,17 @@ def _along_last(cg, node, axis, write_row) -> None:
 def emit_softmax(cg, node) -> None:
     dt = node.outputs[0].dtype
 
+    # float32: an exp of x <= 0 that vectorises (x - max is never positive)
+    exp = "exp_neg_f32" if dt == "float32" else "np.exp"
+
     def row(src, dst):
         cg.w.line(f"m = {src}[r, 0]")
         with cg.w.block(f"for k in range(1, {src}.shape[1]):"):
-            with cg.w.block(f"if {src}[r, k] > m or {src}[r, k] != {src}[r, k]:"):
-                cg.w.line(f"m = {src}[r, k]")
+            cg.w.line(f"a = {src}[r, k]")
+            cg.w.line("m = a if (a > m or a != a) else m")  # a select: it vectorises
         cg.w.line(f"s = {lit(0, dt)}")
         with cg.w.block(f"for k in range({src}.shape[1]):"):
-            cg.w.line(f"e = np.exp({src}[r, k] - m)")
+            cg.w.line(f"e = {exp}({src}[r, k] - m)")
             cg.w.line(f"{dst}[r, k] = e")
             cg.w.line("s += e")
         with cg.w.block(f"for k in range({src}.shape[1]):"):
