@@ -5,8 +5,8 @@ The pass is checked on the interpreter (the fused graph computes what the
 plain one does, in both data formats, with and without a bias, with several
 activations and a folded BatchNormalization); the cpu kernel once, in one
 compiled graph holding every emitter path (blocks of whole output rows with a
-last partial block, 1-D and 3-D, a full-shape epilogue operand, groups on
-the direct loops).
+last partial block, 1-D and 3-D, a full-shape epilogue operand, folded
+pooling, groups on the direct loops).
 """
 from __future__ import annotations
 
@@ -81,6 +81,30 @@ def test_the_pass_folds_the_epilogue_into_the_convolution(fmt, act, bias, bn):
     np.testing.assert_array_equal(got, ir.evaluate(graph, [np.ascontiguousarray(v)])[0])
 
 
+@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
+def test_a_max_pooling_that_tiles_the_result_is_folded_too(fmt):
+    xs = (None, 8, 7, 3) if fmt == "channels_last" else (None, 3, 8, 7)
+    x = K.placeholder(shape=xs, name="x")
+    k, b = f32(3, 3, 3, 4), f32(4)
+    h = _layer(x, K.variable(k), K.variable(b), fmt, K.relu, None)           # 6 x 5
+    # 3 x 2: a column dropped
+    graph = ir.Graph([x], [K.pool2d(h, (2, 2), strides=(2, 2), data_format=fmt)])
+    fused, _ = run_pipeline(graph)
+    pooled = [n for n in fused.nodes if n.op == "fused_conv" and n.attrs.get("pool")]
+    assert len(pooled) == 1 and pooled[0].attrs["pool"] == (2, 2), str(fused)
+    assert "pool" not in _ops(fused)
+    overlapping = run_pipeline(ir.Graph([x], [K.pool2d(h, (2, 2), data_format=fmt)]))[0]
+    assert "pool" in _ops(overlapping)  # strides (1, 1): not folded
+    v = f32(2, 8, 7, 3)
+    want = np.maximum(_naive(v, k, b), 0)[:, :6, :4].reshape(2, 3, 2, 2, 2, 4).max(axis=(2, 4))
+    if fmt == "channels_first":
+        v, want = v.transpose(0, 3, 1, 2), want.transpose(0, 3, 1, 2)
+    got = ir.evaluate(fused, [np.ascontiguousarray(v)])
+    np.testing.assert_allclose(got[0], want, rtol=1e-4, atol=1e-4)
+    for g, e in zip(got, ir.evaluate(graph, [np.ascontiguousarray(v)])):
+        np.testing.assert_array_equal(g, e)
+
+
 def test_a_convolution_read_elsewhere_too_is_left_alone():
     x = K.placeholder(shape=(None, 5, 5, 2), name="x")
     h = K.conv2d(x, K.variable(f32(3, 3, 2, 3)))
@@ -127,6 +151,12 @@ def _compiled_case():
         K.sigmoid(K.conv1d(s, K.variable(f32(3, 3, 4)), padding="causal", dilation_rate=2)
                   + K.conv1d(s, K.variable(f32(1, 3, 4)))),
         K.elu(K.conv3d(v, K.variable(f32(2, 2, 2, 2, 3)), padding="same")),
+        # a folded pooling: 20 x 19 -> 10 x 9 (a column dropped), and channels_first
+        K.pool2d(K.relu(K.bias_add(K.conv2d(x, K.variable(f32(3, 3, 16, 8))),
+                                   K.variable(f32(8)))), (2, 2), strides=(2, 2)),
+        K.pool2d(K.tanh(K.conv2d(c, K.variable(f32(2, 3, 3, 4)), padding="same",
+                                 data_format="channels_first")), (2, 3), strides=(2, 3),
+                 data_format="channels_first"),
         # groups (depthwise): the direct loops, then the epilogue
         K.relu(K.depthwise_conv2d(x[:, :5, :5, :], K.variable(f32(2, 2, 16, 1)))),
     ]
@@ -138,7 +168,7 @@ def test_compiled_fused_convolutions_match_the_interpreter():
     inputs, outs, feeds = _compiled_case()
     fn = K.function(inputs, outs, target="cpu")
     fused = [n for n in fn.graph.nodes if n.op == "fused_conv"]
-    assert len(fused) == 5, [n.op for n in fn.graph.nodes]
+    assert len(fused) == 7 and sum(bool(n.attrs.get("pool")) for n in fused) == 2, [n.op for n in fn.graph.nodes]
     assert "conv_block(" in fn.source
     want = K.function(inputs, outs, target="interpreter")(feeds)
     got = fn(feeds)

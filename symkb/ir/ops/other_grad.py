@@ -33,9 +33,15 @@ def _fused_dot(node, cts):
 
 
 def _fused_conv(node, cts):
-    body, conv = node.attrs["body"], conv_part(node)
-    return through(node, cts,
-                   lambda x, w, *args: replay(body, [call("conv", x, w, **conv), *args]))
+    body, conv, pool = node.attrs["body"], conv_part(node), node.attrs.get("pool", ())
+
+    def forward(x, w, *args):
+        (out,) = replay(body, [call("conv", x, w, **conv), *args])
+        if not pool:
+            return [out]
+        return [call("pool", out, mode="max", window=tuple(pool), strides=tuple(pool),
+                     pads=((0, 0),) * len(pool))]
+    return through(node, cts, forward)
 
 
 declare("fused_elementwise", grad=_fused_elementwise)

@@ -109,69 +109,110 @@ def emit_fused_conv(cg, node) -> None:
     x, w, *rest = node.inputs
     out = node.outputs[0]
     a = conv_part(node)
+    pool = tuple(node.attrs.get("pool", ()))
     acc_t = node.attrs["body"].inputs[0]
     dims = _out_dims(cg, node, x)
+    conv_dims = [dims[0]] + list(acc_t.shape[1:])
     name = cg.alloc(out, dims)
-    if not _packs(acc_t.dtype, w, a) or cg.scope.depth:
-        # the convolution into a buffer of its own, then the epilogue over it
-        acc = cg.fresh(f"{name}_acc")
-        cg.alloc_buffer(acc, dims, acc_t.dtype)
-        _conv_into(cg, x, w, a, dims, acc, acc_t.dtype)
-        idx, close = cg.w.loop_nest(dims)
-        _epilogue(cg, node, f"{acc}[{', '.join(idx)}]", name, idx)
-        close()
+    if _packs(acc_t.dtype, w, a) and not cg.scope.depth:
+        _blocked_fused_conv(cg, node, x, w, a, conv_dims, name, pool)
         return
-    _blocked_fused_conv(cg, node, x, w, a, dims, name)
+    if pool and cg.scope.extra_stores.get(out):
+        raise Unsupported("cpu codegen: a pooled fused_conv whose result a loop also "
+                          "stores elsewhere", node=node)
+    # the convolution into a buffer of its own, then the epilogue over it (and
+    # the pooling, from a buffer of the epilogue's values)
+    acc = cg.fresh(f"{name}_acc")
+    cg.alloc_buffer(acc, conv_dims, acc_t.dtype)
+    _conv_into(cg, x, w, a, conv_dims, acc, acc_t.dtype)
+    full = cg.fresh(f"{name}_full") if pool else name
+    if pool:
+        cg.alloc_buffer(full, conv_dims, out.dtype)
+    idx, close = cg.w.loop_nest(conv_dims)
+    value = _epilogue(cg, node, f"{acc}[{', '.join(idx)}]", idx)
+    cg.w.line(f"{full}[{', '.join(idx)}] = {value}")
+    if not pool:
+        cg.extra_store_lines(out, idx, value)
+    close()
+    if pool:
+        geo = _geo(cg, pool, pool, (1,) * len(pool), [(0, 0)] * len(pool))
+        cg.w.line(f"pool_window({_as5(cg, None, conv_dims, 1, name=full)}, "
+                  f"{_as5(cg, out, dims, 1)}, {geo}, True, {_lowest(out.dtype)})")
 
 
-def _epilogue(cg, node, acc_elem: str, name: str, idx) -> None:
-    """The body of ``node`` at index ``idx``, from the convolution's element ``acc_elem``."""
+def _epilogue(cg, node, acc_elem: str, idx) -> str:
+    """The body of ``node`` at the convolution's index ``idx``, from its element
+    ``acc_elem``: the name of the value."""
     rest = node.inputs[2:]
-    out = node.outputs[0]
-    elems = [acc_elem] + [cg.elem(t, idx, out.ndim) for t in rest]
-    (value,) = emit_body(cg, node.attrs["body"], elems, [f"{name}[{', '.join(idx)}]"])
-    cg.extra_store_lines(out, idx, value)
+    elems = [acc_elem] + [cg.elem(t, idx, len(idx)) for t in rest]
+    value = cg.fresh("value")
+    emit_body(cg, node.attrs["body"], elems, [value])
+    return value
 
 
-def _blocked_fused_conv(cg, node, x, w, a, dims, name) -> None:
+def _blocked_fused_conv(cg, node, x, w, a, dims, name, pool) -> None:
     """Blocks of whole output rows (axis 1): ``conv_block`` into a small buffer,
-    the epilogue from it into the result; only the block's patch and products
-    pass through memory twice."""
+    the epilogue from it into the result (or into the maximum of its pooling
+    window); only the block's patch and products pass through memory twice.
+    ``dims``: the convolution's."""
     spatial = dims[1:-1]
+    cover = [n // p * p for n, p in zip(spatial, pool)] if pool else spatial
     inner = math.prod(spatial[1:])  # positions of one output row
     depth = math.prod(w.shape[:-1])
-    step = max(1, min(spatial[0], block_rows(depth) // inner))
-    rows = step * inner
+    first = pool[0] if pool else 1
+    step = max(first, min(cover[0], block_rows(depth) // inner) // first * first)
     filters = w.shape[-1]
     geo = _geo(cg, w.shape[:x.ndim - 2], a["strides"], a["dilation"], a["pads"])
     x5 = _image(cg, x, "float32")
     panels = _panels(cg, w)
     patch, wide = cg.fresh("patch"), cg.fresh("wide")
-    cg.alloc_buffer(patch, [rows, depth], "float32")
-    cg.alloc_buffer(wide, [rows, gemm.padded(filters)], "float32")
+    cg.alloc_buffer(patch, [step * inner, depth], "float32")
+    cg.alloc_buffer(wide, [step * inner, gemm.padded(filters)], "float32")
     o123 = list(spatial) + [1] * (3 - len(spatial))
     b, s, e, r = cg.fresh("b"), cg.fresh("o1s"), cg.fresh("o1e"), cg.fresh("r")
     with cg.w.block(f"for {b} in range({dims[0]}):"):
-        with cg.w.block(f"for {s} in range(0, {spatial[0]}, {step}):"):
-            cg.w.line(f"{e} = min({s} + {step}, {spatial[0]})")
+        with cg.w.block(f"for {s} in range(0, {cover[0]}, {step}):"):
+            cg.w.line(f"{e} = min({s} + {step}, {cover[0]})")
             cg.w.line(f"conv_block({x5}, {panels}, {wide}, {patch}, {geo}, "
                       f"({b} * {spatial[0]} + {s}) * {inner}, ({e} - {s}) * {inner}, "
                       f"{o123[0]}, {o123[1]}, {o123[2]})")
             axes = [cg.fresh(f"o{k + 1}") for k in range(len(spatial))]
             blocks = [cg.w.block(f"for {axes[0]} in range({s}, {e}):")]
-            blocks += [cg.w.block(f"for {v} in range({n}):")
-                       for v, n in zip(axes[1:], spatial[1:])]
+            blocks += [cg.w.block(f"for {v} in range({n}):") for v, n in zip(axes[1:], cover[1:])]
             for blk in blocks:
                 blk.__enter__()
             flat = f"{axes[0]} - {s}"
             for v, n in zip(axes[1:], spatial[1:]):
                 flat = f"({flat}) * {n} + {v}"
             cg.w.line(f"{r} = {flat}")
+            opens = cg.fresh("opens")  # the first position of its pooling window
+            if pool:
+                cg.w.line(f"{opens} = " + " and ".join(f"{v} % {p} == 0"
+                                                     for v, p in zip(axes, pool)))
             j = cg.fresh("j")
             with cg.w.block(f"for {j} in range({filters}):"):
-                _epilogue(cg, node, f"{wide}[{r}, {j}]", name, [b, *axes, j])
+                value = _epilogue(cg, node, f"{wide}[{r}, {j}]", [b, *axes, j])
+                if not pool:
+                    cg.w.line(f"{name}[{', '.join([b, *axes, j])}] = {value}")
+                    cg.extra_store_lines(node.outputs[0], [b, *axes, j], value)
+                else:
+                    _pool_store(cg, name, [b, *axes, j], pool, value, opens)
             for blk in reversed(blocks):
                 blk.__exit__(None, None, None)
+
+
+def _pool_store(cg, name, idx, pool, value, opens) -> None:
+    """``value`` into the maximum of its pooling window in ``name``: stored at the
+    window's first position, compared at the others (a NaN is kept, as
+    ``pool_window`` keeps it)."""
+    b, *axes, j = idx
+    target = f"{name}[{', '.join([b] + [f'{v} // {p}' for v, p in zip(axes, pool)] + [j])}]"
+    with cg.w.block(f"if {opens}:"):
+        cg.w.line(f"{target} = {value}")
+    with cg.w.block("else:"):
+        seen = cg.fresh("seen")
+        cg.w.line(f"{seen} = {target}")
+        cg.w.line(f"{target} = {seen} if ({seen} >= {value} or {seen} != {seen}) else {value}")
 
 
 @emitter("conv_transpose")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import Node
+from ...ir.types import TensorType
 from ...ir.ops.fused import conv_part
 from ..emitters import registrar
 from . import adapter
@@ -295,10 +296,24 @@ def lower_fused_conv(low, node):
     """The convolution into a buffer of its own, then the epilogue as an
     elementwise group over it (the cpu target fuses them; here they stay apart)."""
     x, wt, *rest = node.inputs
-    acc = node.attrs["body"].inputs[0].type
+    body, pool = node.attrs["body"], tuple(node.attrs.get("pool", ()))
+    acc = body.inputs[0].type
     conv = Node("conv", (x, wt), conv_part(node), (acc,), node.name, node.layer)
     lower_conv(low, conv)
-    lower_group(low, node, Body.of_graph(node.attrs["body"]), (conv.outputs[0], *rest))
+    if not pool:
+        lower_group(low, node, Body.of_graph(body), (conv.outputs[0], *rest))
+        return
+    # the folded pooling: the epilogue's values, then the pool kernel over them
+    values = Node("fused_elementwise", (conv.outputs[0], *rest), {"body": body},
+                  (TensorType(acc.shape, node.out_types[0].dtype),), node.name, node.layer)
+    lower_group(low, values, Body.of_graph(body), values.inputs)
+    pooled = Node("pool", values.outputs, {"mode": "max", "window": pool, "strides": pool,
+                                           "pads": ((0, 0),) * len(pool)},
+                  node.out_types, node.name, node.layer)
+    lower_pool(low, pooled)
+    result, source = node.outputs[0], pooled.outputs[0]
+    low.steps.append(Step(lambda env: env.__setitem__(result, env[source]), (source,),
+                          node.op))
 
 
 @emitter("conv_transpose")

@@ -13,7 +13,10 @@ model gets the same node: ``sink_transposes`` has moved its transposes out
 of the epilogue by then, except where the result leaves the graph or goes
 to an op they do not pass: there the epilogue reads ``transpose(conv)``, and
 becomes ``transpose(fused_conv(x, w, *operands transposed back))`` (operands
-of the result's rank or scalars only). Bodies are handled too.
+of the result's rank or scalars only). A max ``pool`` whose windows tile the
+epilogue's result (strides equal to the window, no padding), its only
+reader, is folded in as well (the attribute ``pool``): the full-size
+activations are then never written. Bodies are handled too.
 """
 from __future__ import annotations
 
@@ -33,12 +36,15 @@ def fuse_conv(graph: Graph) -> Graph:
     chosen = _choose(graph)
     if not chosen:
         return graph
+    pools = _pools(graph, chosen)
     env = {t: t for t in graph.inputs}
     for node in graph.nodes:
         ins = tuple(env.get(t, t) for t in node.inputs)
         new = node if ins == node.inputs else node.with_inputs(ins)
         if node in chosen:
             new = conv_epilogue_node(new, chosen[node])
+        elif node in pools:
+            new = with_pool(ins[0].node, node.attrs["window"])
         env.update(zip(node.outputs, new.outputs))
     return Graph(graph.inputs, [env.get(t, t) for t in graph.outputs], name=graph.name)
 
@@ -66,6 +72,33 @@ def _choose(graph: Graph) -> dict:
                 chosen[node] = i
                 break
     return chosen
+
+
+def _pools(graph: Graph, chosen: dict) -> set:
+    """The ``pool`` nodes folded into the ``fused_conv`` before them: a maximum
+    over windows that tile the result (strides equal to the window, no
+    padding) of an epilogue of a plain ``conv`` read by nothing else."""
+    users = consumers(graph)
+    outside = set(graph.outputs)
+    found = set()
+    for node in graph.nodes:
+        if node.op != "pool" or node.attrs["mode"] != "max":
+            continue
+        a, t = node.attrs, node.inputs[0]
+        if (t.node in chosen and t.node.inputs[chosen[t.node]].node.op == "conv"
+                and tuple(a["strides"]) == tuple(a["window"])
+                and all(tuple(p) == (0, 0) for p in a["pads"])
+                and t not in outside and len(users.get(t, [])) == 1):
+            found.add(node)
+    return found
+
+
+def with_pool(fused: Node, window) -> Node:
+    """``fused`` (a ``fused_conv``) followed by a max pooling of ``window``."""
+    attrs = dict(fused.attrs, pool=tuple(int(w) for w in window))
+    attrs["ops"] = tuple(attrs["ops"]) + ("pool",)
+    types = get_op("fused_conv").infer([t.type for t in fused.inputs], attrs)
+    return Node("fused_conv", fused.inputs, attrs, types, fused.name, fused.layer)
 
 
 def conv_epilogue_node(fused: Node, index: int) -> Node:
