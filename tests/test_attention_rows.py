@@ -31,6 +31,7 @@ def test_folding_heads_into_the_batch_and_back_is_row_wise():
     back = K.reshape(K.batch_dot(scores, heads, axes=(2, 1)), (-1, 2, 6, 4))
     assert _split(ir.Graph([x], [back])) == (True,)
     assert _split(ir.Graph([x], [K.reshape(heads, (-1, 48))])) == (True,)  # one batch row's
+    assert _split(ir.Graph([x], [heads])) is None  # a result of 2 rows a batch row
     # rows of two batch rows joined: the graph runs whole
     assert _split(ir.Graph([x], [K.reshape(heads, (-1, 96))])) is None
     assert _split(ir.Graph([x], [K.reshape(x, (-1, 96))])) is None

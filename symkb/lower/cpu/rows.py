@@ -301,4 +301,6 @@ def graph_row_separable(graph):
         return None
     if not _propagate(graph, rows, invariant, loops=True):
         return None
+    if any(rows.span.get(t, 1) != 1 for t in graph.outputs):
+        return None  # the blocks' results are joined (and allocated) a batch row a row
     return tuple(t in rows for t in graph.outputs)
