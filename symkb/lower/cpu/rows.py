@@ -34,7 +34,8 @@ constants only). The rules:
   ``repeat_elements``, scans, reductions and ``softmax`` along other axes are
   row-wise;
 * ``conv``, ``fused_conv`` and ``conv_transpose`` of a row-wise image and
-  an invariant kernel (the epilogue's operands follow the elementwise rule), and the pooling ops of row-wise images, are row-wise;
+  an invariant kernel (the epilogue's operands follow the elementwise rule),
+  and the pooling ops of row-wise images, are row-wise;
 * a ``scan`` whose sequences and states are row-wise, whose constants are
   invariant and whose step is row-separable is row-wise (a ``loop``'s mask,
   time-major transposes and reversals are ordinary nodes around its scan by
