@@ -152,6 +152,8 @@ def row_split(graph):
         return None
     if not all(_own_product(node) for node in _products(graph)):
         return None
+    if any(n.op == "batch_dot" and n.outputs[0].dtype != "float32" for n in graph.nodes):
+        return None  # its products are BLAS calls: threaded already
     return graph_row_separable(graph)
 
 
