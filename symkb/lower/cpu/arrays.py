@@ -631,6 +631,17 @@ def _lanes_wide(y, axes) -> bool:
     return None not in sizes and math.prod(sizes) % gemm.LANES == 0
 
 
+def _moved(cg, t, dt: str, perm) -> str:
+    """``t`` cast to ``dt`` and transposed by ``perm``, each only when it changes
+    something (numba's ``astype`` always copies)."""
+    text = cg.name(t)
+    if np_type(t.dtype) != dt:
+        text = f"{text}.astype({dt})"
+    if tuple(perm) != tuple(range(len(perm))):
+        text = f"{text}.transpose({tuple(perm)})"
+    return text
+
+
 @emitter("batch_dot")
 def emit_batch_dot(cg, node) -> None:
     x, y = node.inputs
@@ -645,9 +656,9 @@ def emit_batch_dot(cg, node) -> None:
     m = _prod([xd[i] for i in xperm[1:-1]])
     n = _prod([yd[i] for i in yperm[2:]])
     x3, y3, o3 = cg.fresh("x3"), cg.fresh("y3"), cg.fresh("o3")
-    cg.w.line(f"{x3} = np.ascontiguousarray({cg.name(x)}.astype({dt}).transpose({xperm}))"
+    cg.w.line(f"{x3} = np.ascontiguousarray({_moved(cg, x, dt, xperm)})"
               f".reshape(({xd[0]}, {m}, {xd[ax]}))")
-    cg.w.line(f"{y3} = np.ascontiguousarray({cg.name(y)}.astype({dt}).transpose({yperm}))"
+    cg.w.line(f"{y3} = np.ascontiguousarray({_moved(cg, y, dt, yperm)})"
               f".reshape(({yd[0]}, {yd[ay]}, {n}))")
     odims = [cg.dims(x)[0]] + [d if d is not None else "-1" for d in out.shape[1:]]
     if any(d == "-1" for d in odims[1:]):
