@@ -87,10 +87,15 @@ def conv_block(x, panels, wide, patch, geo, m0, rows, o1n, o2n, o3n):
     of the float32 convolution into ``wide[:rows]`` (``padded(filters)``
     columns): their windows copied into ``patch`` (one row each), then one
     ``gemm_serial`` by the packed kernel. The coordinates are stepped, not
-    divided, from one position to the next."""
+    divided, from one position to the next; a window inside the input along
+    axes 2 and 3 (one tap along axis 3, no dilation along axis 2) is copied as
+    ``k1`` runs, with no per-tap checks."""
     _, n1, n2, n3, c = x.shape
     xf = x.reshape(-1)
     dims = (n1, n2, n3, c)
+    # one tap along axis 3, no dilation along axis 2: a row is k1 runs of k2 * c floats
+    runs = geo[2] == 1 and geo[7] == 1
+    run = geo[1] * c
     q = m0
     o3 = q % o3n
     q //= o3n
@@ -99,7 +104,22 @@ def conv_block(x, panels, wide, patch, geo, m0, rows, o1n, o2n, o3n):
     o1 = q % o1n
     b = q // o1n
     for r in range(rows):
-        _fill_taps(xf, dims, geo, b, o1, o2, o3, patch[r])
+        first = _source(o2, 0, 1, geo)
+        i3 = _source(o3, 0, 2, geo)
+        if runs and first >= 0 and first + geo[1] <= n2 and 0 <= i3 < n3:
+            row = patch[r]
+            for t1 in range(geo[0]):
+                i1 = _source(o1, t1, 0, geo)
+                col = t1 * run
+                if 0 <= i1 < n1:
+                    off = (((b * n1 + i1) * n2 + first) * n3 + i3) * c
+                    for k in range(run):
+                        row[col + k] = xf[off + k]
+                else:
+                    for k in range(run):
+                        row[col + k] = 0
+        else:
+            _fill_taps(xf, dims, geo, b, o1, o2, o3, patch[r])
         o3 += 1
         if o3 == o3n:
             o3 = 0
