@@ -60,10 +60,10 @@ IMPORTS = (
     ("numba", ("njit", "objmode")),
     ("symkb.lower.cpu.runtime", ("tanh_f32", "sigmoid_f32", "erf_f32", "erf_f64",
                                  "floordiv_float", "mod_float", "dropout_ref", "round_f16",
-                                 "fresh_seed", "print_ref")),
+                                 "fresh_seed", "print_ref", "exp_neg_f32")),
     ("symkb.lower.cpu.gemm", ("pack_rhs", "gemm_serial")),
     ("symkb.lower.cpu.conv_kernels", ("conv_packed", "conv_direct", "conv_transpose_direct",
-                                      "conv_filter_direct")),
+                                      "conv_filter_direct", "conv_block")),
     ("symkb.lower.cpu.pool_kernels", ("pool_window", "pool_grad_window", "pool_select_window")),
 )
 
