@@ -118,11 +118,40 @@ def emit_reduce(cg, node) -> None:
     keepdims = node.attrs.get("keepdims", False)
     odims = _out_dims(x, cg.dims(x), axes, keepdims)
     name = cg.alloc(out, odims)
+    if node.op in _DIVIDES and 0 < len(axes) < x.ndim and axes == tuple(range(len(axes))):
+        _sum_leading(cg, x, name, len(axes), node.op, out.dtype)
+        return
     rows, _, _ = _rows_view(cg, x, axes)
     flat = cg.fresh("flat")
     cg.w.line(f"{flat} = {name}.reshape((-1,))")
     with cg.w.block(f"for r in range({rows}.shape[0]):"):
         _FOLDS[node.op](cg, rows, flat, node.op, out.dtype, x.dtype)
+
+
+def _sum_leading(cg, x, name: str, lead: int, op: str, dt: str) -> None:
+    """``sum`` / ``mean`` over the first ``lead`` axes (a bias gradient's column
+    sums): a row of accumulators, one per kept element, that each row of ``x``
+    adds to in memory order (no transposed copy; the inner loop vectorises).
+    Each accumulator adds its column in row order, as ``_fold_sum`` does."""
+    dims = cg.dims(x)
+    kept, reduced = _prod(dims[lead:]), _prod(dims[:lead])
+    acc_t = "np.float64" if is_float(x.dtype) or x.dtype == "bool" else "np.int64"
+    rows, acc, flat = cg.fresh(f"{cg.name(x)}_rows"), cg.fresh("sums"), cg.fresh("flat")
+    cg.alloc_buffer(acc, [kept], "float64" if acc_t == "np.float64" else "int64")
+    cg.w.line(f"{rows} = {cg.name(x)}.reshape(({reduced}, {kept}))")
+    cg.w.line(f"{flat} = {name}.reshape((-1,))")
+    with cg.w.block(f"for k in range({rows}.shape[1]):"):
+        cg.w.line(f"{acc}[k] = 0")
+    with cg.w.block(f"for r in range({rows}.shape[0]):"):
+        with cg.w.block(f"for k in range({rows}.shape[1]):"):
+            cg.w.line(f"{acc}[k] += {acc_t}({rows}[r, k])")
+    with cg.w.block(f"for k in range({rows}.shape[1]):"):
+        cg.w.line(f"acc = {acc}[k]")
+        if _DIVIDES[op]:
+            n = f"{rows}.shape[0]"
+            cg.w.line(f"acc = acc / {n}" if is_float(dt) else
+                      f"acc = np.int64(np.trunc(acc / {n}))")
+        cg.w.line(f"{flat}[k] = {np_type(dt)}(acc)")
 
 
 @emitter("argmax", "argmin")
@@ -319,7 +348,28 @@ def emit_transpose(cg, node) -> None:
         _bind_expr(cg, node, cg.name(x))
         return
     dims = [cg.dims(x)[p] for p in perm]
+    if _product_operand_only(cg, node):
+        # a transposed view: BLAS reads it as it is (``blas.py``), and so do
+        # the packing and loop products; no copy of the matrix
+        name = cg.fresh(cg.default_name(node.outputs[0]))
+        cg.w.line(f"{name} = {cg.name(x)}.T")
+        cg.bind(node.outputs[0], name, dims, local=True)
+        return
     _permuted_copy(cg, x, cg.alloc(node.outputs[0], dims), perm)
+
+
+def _product_operand_only(cg, node) -> bool:
+    """Whether ``node``, a transpose, swaps a matrix's axes outside time loops
+    for matrix products alone: each user a ``dot`` or ``fused_dot`` of two
+    matrices reading it as its left or right operand."""
+    out = node.outputs[0]
+    if out.ndim != 2 or cg.scope.depth or out in cg.scope.targets:
+        return False
+    users = cg.users.get(out, [])
+    return bool(users) and all(
+        user is not None and user.op in ("dot", "matmul", "fused_dot") and i < 2
+        and user.inputs[0].ndim == 2 and user.inputs[1].ndim == 2
+        for user, i in users)
 
 
 def _permuted_copy(cg, x, dst: str, perm) -> None:

@@ -62,6 +62,7 @@ IMPORTS = (
                                  "floordiv_float", "mod_float", "dropout_ref", "round_f16",
                                  "fresh_seed", "print_ref")),
     ("symkb.lower.cpu.gemm", ("pack_rhs", "gemm_serial")),
+    ("symkb.lower.cpu.blas", ("sgemm_into",)),
     ("symkb.lower.cpu.conv_kernels", ("conv_packed", "conv_direct", "conv_transpose_direct",
                                       "conv_filter_direct")),
     ("symkb.lower.cpu.pool_kernels", ("pool_window", "pool_grad_window", "pool_select_window")),

@@ -218,6 +218,12 @@ def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
         cg.w.line(f"{out_name}[{', '.join(idx)}] = {wide}[{row}, {idx[-1]}]")
         close()
         return
+    if is_float(out_dtype) and not small and x.ndim >= 2 and _blas_f32(x, w, out_dtype):
+        # BLAS through one cached helper: transposed views need no copy (``blas.py``)
+        x2 = xn if x.ndim == 2 else f"{xn}.reshape((-1, {xd[-1]}))"
+        o2 = out_name if x.ndim == 2 else f"{out_name}.reshape((-1, {wd[-1]}))"
+        cg.w.line(f"sgemm_into({x2}, {wn}, {o2}, np.float32(1.0), np.float32(0.0))")
+        return
     if is_float(out_dtype) and not small:
         if x.ndim <= 2:
             cg.w.line(f"np.dot({xn}, {wn}, {out_name})")
@@ -242,6 +248,11 @@ def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
             cg.w.line(f"xv = {x2}[r, k]")
             with cg.w.block(f"for c in range({wd[-1]}):"):
                 cg.w.line(f"{o2}[r, c] += xv * {wn}[k, c]")
+
+
+def _blas_f32(x, w, out_dtype: str) -> bool:
+    """A float32 product of matrices, for ``sgemm_into``."""
+    return out_dtype == x.dtype == w.dtype == "float32" and w.ndim == 2
 
 
 def _dot_dims(cg, x, w) -> list:
