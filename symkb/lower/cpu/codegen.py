@@ -323,6 +323,8 @@ class Codegen:
         if staged:
             self.w.comment("the assignments: the Variables' new values, stored in place")
         for target, value, ndim in staged:
+            if value == target:
+                continue  # updated in place already (``in_place.py``)
             self.w.line(f"{target}[()] = {value}[()]" if ndim == 0 else f"{target}[...] = {value}")
 
     def generate(self) -> str:

@@ -22,6 +22,7 @@ from ...ir.types import is_float
 from ..emitters import registrar
 from ..errors import Unsupported
 from . import gemm
+from .in_place import emit_update_in_place
 from ..scalar import RULES
 from .scalar import CpuScalars, lit, np_type
 
@@ -266,6 +267,8 @@ def emit_fused_dot(cg, node) -> None:
     acc_t = body.inputs[0]
     out = node.outputs[0]
     dims = _dot_dims(cg, x, w)
+    if emit_update_in_place(cg, node):
+        return
     if _small_product(cg, x, w) and is_float(acc_t.dtype) and x.dtype == w.dtype == acc_t.dtype:
         # A small per-step product: each result element is a dot product
         # computed in a register right where the epilogue needs it (LLVM
