@@ -319,13 +319,21 @@ class Codegen:
                 copy = self.fresh("new_value")
                 self.w.line(f"{copy} = {value}.copy()")
                 value = copy
-            staged.append((self.name(node.inputs[0]), value, node.inputs[0].ndim))
+            staged.append((self.name(node.inputs[0]), value, self.dims(node.inputs[0])))
         if staged:
             self.w.comment("the assignments: the Variables' new values, stored in place")
-        for target, value, ndim in staged:
+        for target, value, dims in staged:
             if value == target:
                 continue  # updated in place already (``in_place.py``)
-            self.w.line(f"{target}[()] = {value}[()]" if ndim == 0 else f"{target}[...] = {value}")
+            if not dims:
+                self.w.line(f"{target}[()] = {value}[()]")
+                continue
+            # loops, not ``target[...] = value``: numba compiles the message of a
+            # slice assignment's shape error with its string machinery (seconds cold)
+            idx, close = self.w.loop_nest(dims)
+            at = ", ".join(idx)
+            self.w.line(f"{target}[{at}] = {value}[{at}]")
+            close()
 
     def generate(self) -> str:
         graph = self.graph
