@@ -25,15 +25,45 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
-_XXGEMM = types.ExternalFunction("numba_xxgemm", types.intc(
-    types.char, types.char, types.char,                   # kind, transa, transb
-    types.intp, types.intp, types.intp,                   # m, n, k
-    types.CPointer(types.float32), types.CPointer(types.float32), types.intp,  # alpha, a, lda
-    types.CPointer(types.float32), types.intp,            # b, ldb
-    types.CPointer(types.float32),                        # beta
-    types.CPointer(types.float32), types.intp))           # c, ldc
+
+def _pointer(context, builder, aryty, ary):
+    """The data pointer of an array value, as ``void*``."""
+    data = context.make_array(aryty)(context, builder, ary).data
+    return builder.bitcast(data, ir.IntType(8).as_pointer())
+
+
+@intrinsic
+def _xxgemm(typingctx, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    """numba's BLAS wrapper ``numba_xxgemm`` for float32, column-major:
+    ``c = alpha * op(a) @ op(b) + beta * c`` (``op``: transposed where the flag
+    is ``ord('t')``); the scalars are passed by address as BLAS wants."""
+    sig = types.int32(types.intp, types.intp, types.intp, types.intp, types.intp, types.float32,
+                     a, types.intp, b, types.intp, types.float32, c, types.intp)
+
+    def codegen(context, builder, signature, args):
+        ta, tb, m_, n_, k_, al, a_, lda_, b_, ldb_, be, c_, ldc_ = args
+        char, intp = ir.IntType(8), context.get_value_type(types.intp)
+        void_p = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.IntType(32), [char, char, char, intp, intp, intp, void_p,
+                                                void_p, intp, void_p, intp, void_p, void_p,
+                                                intp])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "numba_xxgemm")
+        al_p = cgutils.alloca_once_value(builder, al)
+        be_p = cgutils.alloca_once_value(builder, be)
+        ptrs = [_pointer(context, builder, signature.args[i], v)
+                for i, v in ((6, a_), (8, b_), (11, c_))]
+        return builder.call(fn, [ir.Constant(char, ord("s")), builder.trunc(ta, char),
+                                 builder.trunc(tb, char), m_, n_, k_,
+                                 builder.bitcast(al_p, void_p), ptrs[0], lda_, ptrs[1], ldb_,
+                                 builder.bitcast(be_p, void_p), ptrs[2], ldc_])
+
+    return sig, codegen
+
 
 _S, _N, _T = ord("s"), ord("n"), ord("t")
 _F2 = types.Array(types.float32, 2, "A")
@@ -90,23 +120,12 @@ def sgemm_into(x, w, out, alpha, beta):
         w = _rows_copy(w)
         kw, ldw = 1, n
     ko, ldo = _layout(out)
-    target = out if ko == 1 else np.empty((m, n), dtype=np.float32)
     if ko != 1:
-        ldo = n
-        if beta != 0:
-            for i in range(m):
-                for j in range(n):
-                    target[i, j] = out[i, j]
-    scalars = np.empty(2, dtype=np.float32)
-    scalars[0] = alpha
-    scalars[1] = beta
-    _XXGEMM(_S, _N if kw == 1 else _T, _N if kx == 1 else _T, n, m, k,
-            scalars[0:].ctypes, w.ctypes, ldw, x.ctypes, ldx, scalars[1:].ctypes,
-            target.ctypes, ldo)
-    if ko != 1:
-        for i in range(m):
-            for j in range(n):
-                out[i, j] = target[i, j]
+        raise ValueError("sgemm_into: the result must be a row-major matrix")
+    status = _xxgemm(_N if kw == 1 else _T, _N if kx == 1 else _T, n, m, k, alpha, w, ldw,
+                     x, ldx, beta, out, ldo)
+    if status != 0:
+        raise RuntimeError("sgemm_into: numba's BLAS wrapper found no sgemm (SciPy's BLAS)")
 
 
 SIGNATURE = types.void(_F2, _F2, _F2, types.float32, types.float32)
