@@ -122,13 +122,15 @@ def sgemm_into(x, w, out, alpha, beta):
     ko, ldo = _layout(out)
     if ko != 1:
         raise ValueError("sgemm_into: the result must be a row-major matrix")
-    status = _xxgemm(_N if kw == 1 else _T, _N if kx == 1 else _T, n, m, k, alpha, w, ldw,
-                     x, ldx, beta, out, ldo)
+    status = _xxgemm(_N if kw == 1 else _T, _N if kx == 1 else _T, n, m, k, np.float32(alpha),
+                     w, ldw, x, ldx, np.float32(beta), out, ldo)
     if status != 0:
         raise RuntimeError("sgemm_into: numba's BLAS wrapper found no sgemm (SciPy's BLAS)")
 
 
-SIGNATURE = types.void(_F2, _F2, _F2, types.float32, types.float32)
+# alpha and beta as float64: generated code passes plain literals (``1.0``);
+# a float32 value converts exactly
+SIGNATURE = types.void(_F2, _F2, _F2, types.float64, types.float64)
 
 
 def prepare() -> None:

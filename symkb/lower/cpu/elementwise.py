@@ -223,7 +223,7 @@ def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
         # BLAS through one cached helper: transposed views need no copy (``blas.py``)
         x2 = xn if x.ndim == 2 else f"{xn}.reshape((-1, {xd[-1]}))"
         o2 = out_name if x.ndim == 2 else f"{out_name}.reshape((-1, {wd[-1]}))"
-        cg.w.line(f"sgemm_into({x2}, {wn}, {o2}, np.float32(1.0), np.float32(0.0))")
+        cg.w.line(f"sgemm_into({x2}, {wn}, {o2}, 1.0, 0.0)")
         return
     if is_float(out_dtype) and not small:
         if x.ndim <= 2:

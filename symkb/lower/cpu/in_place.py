@@ -43,7 +43,7 @@ def emit_update_in_place(cg, node) -> bool:
     name = cg.name(p)
     cg.w.comment("the product and the update in one BLAS call, into the Variable's array")
     cg.w.line(f"sgemm_into({cg.name(x)}, {cg.name(w)}, {name}, "
-              f"np.float32(-{cg.name(s)}[()]), np.float32(1.0))")
+              f"-{cg.name(s)}[()], 1.0)")
     cg.bind(out, name, cg.dims(p))
     return True
 
