@@ -19,6 +19,7 @@ from ...ir.types import is_float
 from ..emitters import registrar
 from ..errors import Unsupported
 from .elementwise import emit_dot
+from .sums import sum_leading
 from .scalar import lit, np_type
 
 EMITTERS: dict = {}  # this module's ops (codegen.py merges the tables)
@@ -119,39 +120,13 @@ def emit_reduce(cg, node) -> None:
     odims = _out_dims(x, cg.dims(x), axes, keepdims)
     name = cg.alloc(out, odims)
     if node.op in _DIVIDES and 0 < len(axes) < x.ndim and axes == tuple(range(len(axes))):
-        _sum_leading(cg, x, name, len(axes), node.op, out.dtype)
+        sum_leading(cg, x, name, len(axes), _DIVIDES[node.op], out.dtype)
         return
     rows, _, _ = _rows_view(cg, x, axes)
     flat = cg.fresh("flat")
     cg.w.line(f"{flat} = {name}.reshape((-1,))")
     with cg.w.block(f"for r in range({rows}.shape[0]):"):
         _FOLDS[node.op](cg, rows, flat, node.op, out.dtype, x.dtype)
-
-
-def _sum_leading(cg, x, name: str, lead: int, op: str, dt: str) -> None:
-    """``sum`` / ``mean`` over the first ``lead`` axes (a bias gradient's column
-    sums): a row of accumulators, one per kept element, that each row of ``x``
-    adds to in memory order (no transposed copy; the inner loop vectorises).
-    Each accumulator adds its column in row order, as ``_fold_sum`` does."""
-    dims = cg.dims(x)
-    kept, reduced = _prod(dims[lead:]), _prod(dims[:lead])
-    acc_t = "np.float64" if is_float(x.dtype) or x.dtype == "bool" else "np.int64"
-    rows, acc, flat = cg.fresh(f"{cg.name(x)}_rows"), cg.fresh("sums"), cg.fresh("flat")
-    cg.alloc_buffer(acc, [kept], "float64" if acc_t == "np.float64" else "int64")
-    cg.w.line(f"{rows} = {cg.name(x)}.reshape(({reduced}, {kept}))")
-    cg.w.line(f"{flat} = {name}.reshape((-1,))")
-    with cg.w.block(f"for k in range({rows}.shape[1]):"):
-        cg.w.line(f"{acc}[k] = 0")
-    with cg.w.block(f"for r in range({rows}.shape[0]):"):
-        with cg.w.block(f"for k in range({rows}.shape[1]):"):
-            cg.w.line(f"{acc}[k] += {acc_t}({rows}[r, k])")
-    with cg.w.block(f"for k in range({rows}.shape[1]):"):
-        cg.w.line(f"acc = {acc}[k]")
-        if _DIVIDES[op]:
-            n = f"{rows}.shape[0]"
-            cg.w.line(f"acc = acc / {n}" if is_float(dt) else
-                      f"acc = np.int64(np.trunc(acc / {n}))")
-        cg.w.line(f"{flat}[k] = {np_type(dt)}(acc)")
 
 
 @emitter("argmax", "argmin")
