@@ -31,7 +31,7 @@ def test_generated_source_reads_like_the_style_guide(dense_model):
     assert '@njit(cache=True, error_model="numpy")' in src
     assert "def sequential(input_1, dense_kernel, dense_bias):" in src
     assert "# %0: f32[?,4] = fused{dot, bias_add, relu} %input_1, %kernel, %bias   [dense]" in src
-    assert "np.dot(input_1, dense_kernel, dense_relu)" in src
+    assert "sgemm_into(input_1, dense_kernel, dense_relu, 1.0, 0.0)" in src
     assert "np.float32(0.0)" in src and " 0.0 " not in src
     compile(src, "<generated>", "exec")
 

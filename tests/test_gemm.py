@@ -119,7 +119,7 @@ def test_recurrent_kernel_is_packed_once_before_the_time_loop():
     assert "gemm_serial(lstm_state, lstm_recurrent_kernel_panels, " in step
     assert src.index("lstm_recurrent_kernel_panels = pack_rhs(lstm_recurrent_kernel)") < loop_at
     assert src.count("pack_rhs(") == 2  # the input kernel and the recurrent kernel
-    assert "np.dot(" not in src
+    assert "np.dot(" not in src and "sgemm_into(" not in src
 
 
 def test_float64_and_functions_without_row_blocks_stay_on_blas():
@@ -134,7 +134,7 @@ def test_float64_and_functions_without_row_blocks_stay_on_blas():
     K.clear_session()
     m = symkb.Sequential([layers.Input((20,)), layers.Dense(100)])  # 100 columns
     src = _source(m)
-    assert "np.dot(" in src and "pack_rhs(" not in src.split("def ", 1)[1]
+    assert "sgemm_into(" in src and "pack_rhs(" not in src.split("def ", 1)[1]
 
 
 def test_functions_that_run_whole_leave_products_to_blas():
@@ -142,7 +142,7 @@ def test_functions_that_run_whole_leave_products_to_blas():
     K.clear_session()
     m = symkb.Sequential([layers.Input((20,)), layers.Dense(64)])
     src = _source(m)
-    assert "np.dot(" in src and "gemm_serial(" not in src.split("def ", 1)[1]
+    assert "sgemm_into(" in src and "gemm_serial(" not in src.split("def ", 1)[1]
 
 
 def test_compiled_lstm_with_packed_products_matches_the_interpreter():

@@ -153,6 +153,8 @@ def log_softmax(x, axis=-1):
     Returns:
         A tensor of ``x``'s shape.
     """
-    m = max(x, axis=axis, keepdims=True)
+    # the shift cancels in the value, so no gradient flows through it (as in
+    # TF's log_softmax): the backward pass has no max gradient to compute
+    m = call("stop_gradient", max(x, axis=axis, keepdims=True))
     shifted = x - m
     return shifted - log(sum(call("exp", shifted), axis=axis, keepdims=True))

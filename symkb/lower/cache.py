@@ -103,7 +103,7 @@ def _fall_back(path: pathlib.Path, exc: OSError) -> pathlib.Path:
 
 
 # The symkb modules generated cpu code imports (numba's cache does not see them).
-RUNTIME_MODULES = ("runtime.py", "gemm.py", "conv_kernels.py", "pool_kernels.py")
+RUNTIME_MODULES = ("runtime.py", "gemm.py", "conv_kernels.py", "pool_kernels.py", "blas.py")
 
 
 def _runtime_stamp() -> str:

@@ -28,7 +28,7 @@ from ..passes.canonicalize_loops import legalize_loops
 from ..payloads import ParamSpecs, check_const
 from ..shape_guard import ShapeGuard
 from ..timing import PhaseClock, numba_phases
-from . import gemm, numba_setup
+from . import blas, gemm, numba_setup
 from .blocks import row_blocks, run_blocks, thread_count
 from .codegen import EMITTERS, Unsupported, generate  # noqa: F401
 
@@ -184,20 +184,16 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
         dispatcher = loaded.get(fn_name)
         sig = _signature(args, loaded.sizes)
         reused = sig in dispatcher.overloads  # compiled already in this process
-        # symkb's product kernel compiles (cold: about a second) only for code that calls it
-        uses_gemm = "gemm_serial(" in source or "pack_rhs(" in source
         with clock.phase("setup"):
             numba_setup.prepare()  # numba's set-up without its scipy.linalg import
         with numba_phases(clock, dispatcher):
             try:
-                if uses_gemm:
-                    gemm.prepare()
+                _prepare_products(source)
                 dispatcher.compile(sig)
             except Exception:
                 # A damaged numba cache entry must not be fatal: drop it and compile.
                 clear_numba_cache(path)
-                if uses_gemm:
-                    gemm.prepare()
+                _prepare_products(source)
                 dispatcher.compile(sig)
         hits = sum(dispatcher.stats.cache_hits.values())
         executable = CpuExecutable(graph, dispatcher, args, row_split=generated.row_split,
@@ -214,3 +210,12 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
     # the module stays importable by name (numba's cache needs it) while the executable lives
     attach(executable, module)
     return executable
+
+
+def _prepare_products(source: str) -> None:
+    """Compile (or load) the product kernels ``source`` calls, and only those
+    (cold: about a second each)."""
+    if "gemm_serial(" in source or "pack_rhs(" in source:
+        gemm.prepare()
+    if "sgemm_into(" in source:
+        blas.prepare()

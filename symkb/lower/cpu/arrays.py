@@ -22,6 +22,7 @@ from ..emitters import registrar
 from ..errors import Unsupported
 from . import gemm
 from .elementwise import emit_dot
+from .sums import sum_leading
 from .scalar import lit, np_type
 
 EMITTERS: dict = {}  # this module's ops (codegen.py merges the tables)
@@ -121,6 +122,9 @@ def emit_reduce(cg, node) -> None:
     keepdims = node.attrs.get("keepdims", False)
     odims = _out_dims(x, cg.dims(x), axes, keepdims)
     name = cg.alloc(out, odims)
+    if node.op in _DIVIDES and 0 < len(axes) < x.ndim and axes == tuple(range(len(axes))):
+        sum_leading(cg, x, name, len(axes), _DIVIDES[node.op], out.dtype)
+        return
     rows, _, _ = _rows_view(cg, x, axes)
     flat = cg.fresh("flat")
     cg.w.line(f"{flat} = {name}.reshape((-1,))")
@@ -325,7 +329,28 @@ def emit_transpose(cg, node) -> None:
         _bind_expr(cg, node, cg.name(x))
         return
     dims = [cg.dims(x)[p] for p in perm]
+    if _product_operand_only(cg, node):
+        # a transposed view: BLAS reads it as it is (``blas.py``), and so do
+        # the packing and loop products; no copy of the matrix
+        name = cg.fresh(cg.default_name(node.outputs[0]))
+        cg.w.line(f"{name} = {cg.name(x)}.T")
+        cg.bind(node.outputs[0], name, dims, local=True)
+        return
     _permuted_copy(cg, x, cg.alloc(node.outputs[0], dims), perm)
+
+
+def _product_operand_only(cg, node) -> bool:
+    """Whether ``node``, a transpose, swaps a matrix's axes outside time loops
+    for matrix products alone: each user a ``dot`` or ``fused_dot`` of two
+    matrices reading it as its left or right operand."""
+    out = node.outputs[0]
+    if out.ndim != 2 or cg.scope.depth or out in cg.scope.targets:
+        return False
+    users = cg.users.get(out, [])
+    return bool(users) and all(
+        user is not None and user.op in ("dot", "matmul", "fused_dot") and i < 2
+        and user.inputs[0].ndim == 2 and user.inputs[1].ndim == 2
+        for user, i in users)
 
 
 def _permuted_copy(cg, x, dst: str, perm) -> None:

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ...ir import Graph, get_op
@@ -62,6 +62,7 @@ IMPORTS = (
                                  "floordiv_float", "mod_float", "dropout_ref", "round_f16",
                                  "fresh_seed", "print_ref", "exp_neg_f32")),
     ("symkb.lower.cpu.gemm", ("pack_rhs", "gemm_serial")),
+    ("symkb.lower.cpu.blas", ("sgemm_into",)),
     ("symkb.lower.cpu.conv_kernels", ("conv_packed", "conv_direct", "conv_transpose_direct",
                                       "conv_filter_direct", "conv_block")),
     ("symkb.lower.cpu.pool_kernels", ("pool_window", "pool_grad_window", "pool_select_window")),
@@ -326,19 +327,17 @@ class Codegen:
         if staged:
             self.w.comment("the assignments: the Variables' new values, stored in place")
         for target, value, dims in staged:
-            self._store_loop(target, value, dims)
-
-    def _store_loop(self, target: str, value: str, dims) -> None:
-        """``target[...] = value`` (equal shapes) as a loop nest over ``dims``."""
-        if not dims:
-            self.w.line(f"{target}[()] = {value}[()]")
-            return
-        index = [f"i{k}" for k in range(len(dims))]
-        with ExitStack() as nest:
-            for var, dim in zip(index, dims):
-                nest.enter_context(self.w.block(f"for {var} in range({dim}):"))
-            at = ", ".join(index)
+            if value == target:
+                continue  # updated in place already (``in_place.py``)
+            if not dims:
+                self.w.line(f"{target}[()] = {value}[()]")
+                continue
+            # loops, not ``target[...] = value``: numba compiles the message of a
+            # slice assignment's shape error with its string machinery (seconds cold)
+            idx, close = self.w.loop_nest(dims)
+            at = ", ".join(idx)
             self.w.line(f"{target}[{at}] = {value}[{at}]")
+            close()
 
     def generate(self) -> str:
         graph = self.graph

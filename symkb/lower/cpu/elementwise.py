@@ -22,6 +22,7 @@ from ...ir.types import is_float
 from ..emitters import registrar
 from ..errors import Unsupported
 from . import gemm
+from .in_place import emit_update_in_place
 from ..scalar import RULES
 from .scalar import CpuScalars, lit, np_type
 
@@ -218,6 +219,12 @@ def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
         cg.w.line(f"{out_name}[{', '.join(idx)}] = {wide}[{row}, {idx[-1]}]")
         close()
         return
+    if is_float(out_dtype) and not small and x.ndim >= 2 and _blas_f32(x, w, out_dtype):
+        # BLAS through one cached helper: transposed views need no copy (``blas.py``)
+        x2 = xn if x.ndim == 2 else f"{xn}.reshape((-1, {xd[-1]}))"
+        o2 = out_name if x.ndim == 2 else f"{out_name}.reshape((-1, {wd[-1]}))"
+        cg.w.line(f"sgemm_into({x2}, {wn}, {o2}, 1.0, 0.0)")
+        return
     if is_float(out_dtype) and not small:
         if x.ndim <= 2:
             cg.w.line(f"np.dot({xn}, {wn}, {out_name})")
@@ -244,6 +251,11 @@ def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
                 cg.w.line(f"{o2}[r, c] += xv * {wn}[k, c]")
 
 
+def _blas_f32(x, w, out_dtype: str) -> bool:
+    """A float32 product of matrices, for ``sgemm_into``."""
+    return out_dtype == x.dtype == w.dtype == "float32" and w.ndim == 2
+
+
 def _dot_dims(cg, x, w) -> list:
     return cg.dims(x)[:-1] + cg.dims(w)[-1:]
 
@@ -255,6 +267,8 @@ def emit_fused_dot(cg, node) -> None:
     acc_t = body.inputs[0]
     out = node.outputs[0]
     dims = _dot_dims(cg, x, w)
+    if emit_update_in_place(cg, node):
+        return
     if _small_product(cg, x, w) and is_float(acc_t.dtype) and x.dtype == w.dtype == acc_t.dtype:
         # A small per-step product: each result element is a dot product
         # computed in a register right where the epilogue needs it (LLVM

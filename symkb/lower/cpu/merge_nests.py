@@ -50,6 +50,7 @@ def merge_nests(lines: list) -> list:
             j += 1
         second = _nest_at(out, j)
         if second is None or second["headers"] != first["headers"] \
+                or second["indent"] != first["indent"] \
                 or not _independent(first, second, aliases):
             i += 1
             continue
