@@ -16,13 +16,10 @@ the gradients and updates.
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from .. import backend as K
-from ..layers.core import Dropout
-from .training_forward import training_outputs
+from .training_forward import training_forward
 
 
 class CompiledSetup:
@@ -98,19 +95,14 @@ class CompiledSetup:
     def step_functions(self, y_arrays) -> None:
         """Build and compile the train and test steps for targets like ``y_arrays``."""
         model = self.model
-        inactive = [name for layer in model.layers for name in _dropouts(layer)
-                    if not isinstance(layer, Dropout)]
-        if inactive:
-            warnings.warn(f"{model.name}: the train step does not apply dropout yet: "
-                          f"{', '.join(inactive)} act as in inference (no units dropped)",
-                          UserWarning, stacklevel=4)
         targets, weights = self._targets(y_arrays)
-        outputs = training_outputs(model)  # with dropout acting, where a layer has it
+        # with dropout and batch statistics acting, and the moving statistics' updates
+        outputs, state_updates = training_forward(model)
         total, per_output = self._loss_values(outputs, targets, weights)
         params = list(model.trainable_weights)
         grads = K.gradients(total, params)
         pairs = [(g, p) for g, p in zip(grads, params) if g is not None]
-        updates = self.optimizer.apply_gradients(pairs)
+        updates = self.optimizer.apply_gradients(pairs) + list(state_updates)
         inputs = list(model.inputs) + targets + weights
         shown = per_output if len(per_output) > 1 else []
         name = f"{model.name}_train_step"
@@ -139,29 +131,6 @@ def _output_masks(outputs) -> dict:
         if mask is not None:
             masks[k] = K.cast(mask, out.dtype)
     return masks
-
-
-def _dropouts(layer, seen=None) -> list:
-    """``'layer (what=rate)'`` for each dropout rate above 0 in ``layer`` and what it wraps."""
-    seen = set() if seen is None else seen
-    if layer is None or id(layer) in seen:
-        return []
-    seen.add(id(layer))
-    found = []
-    if "Dropout" in type(layer).__name__ and getattr(layer, "rate", 0):
-        found.append(f"{layer.name} (rate={layer.rate})")
-    for what in ("dropout", "recurrent_dropout"):
-        rate = getattr(layer, what, 0)
-        if isinstance(rate, float) and rate > 0:
-            found.append(f"{getattr(layer, 'name', type(layer).__name__)} ({what}={rate})")
-    # a recurrent layer shows its cell's rates itself
-    wrapped = ("layer", "forward_layer", "backward_layer") + (
-        () if hasattr(layer, "recurrent_dropout") else ("cell",))
-    for attr in wrapped:
-        found += _dropouts(getattr(layer, attr, None), seen)
-    for cell in getattr(layer, "cells", None) or ():
-        found += _dropouts(cell, seen)
-    return found
 
 
 def _per_output(value, names, what) -> list:
