@@ -1,0 +1,87 @@
+"""``fit`` with BatchNormalization and regularization losses, against tf_keras.
+
+``tools/goldens_training_extras.py`` trained each model with tf_keras (SGD
+with momentum, 3 epochs, ``shuffle=False``): the per-epoch losses (with the
+regularization terms, as tf_keras reports them), the weights after training
+(the moving mean and variance among them) and ``evaluate``'s results must
+match to 1e-4 relative. The runs use the interpreter (the oracle); one BN
+run compiles for the cpu, where the moving statistics' updates are part of
+the one compiled train step.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import symkb
+from symkb import backend as K
+from symkb import layers, optimizers
+
+HERE = os.path.join(os.path.dirname(__file__), "goldens")
+with open(os.path.join(HERE, "training_extras.json")) as _fh:
+    DOC = json.load(_fh)
+GOLD = dict(np.load(os.path.join(HERE, "training_extras.npz")))
+RUNS = {r["id"]: r for r in DOC["runs"]}
+RTOL, ATOL = 1e-4, 1e-6
+
+
+def _add_loss_model():
+    x = layers.Input((4,), name="x")
+    h = layers.Dense(5, activation="relu", name="hidden")(x)
+    out = layers.Dense(2, name="out")(h)
+    model = symkb.Model(x, out, name="add_loss")
+    model.add_loss(0.1 * K.mean(K.square(h)))
+    return model
+
+
+def _model(run):
+    if run["model"] == "add_loss":
+        model = _add_loss_model()
+    else:
+        model = symkb.models.model_from_json(json.dumps(DOC["models"][run["model"]]))
+    model.set_weights([GOLD[f"{run['model']}/w0_{k}"] for k in range(run["n_weights"])])
+    return model
+
+
+def _train(run, target, evaluate=True):
+    model = _model(run)
+    model.compile(optimizer=optimizers.deserialize(run["optimizer"]), loss=run["loss"],
+                  metrics=run["metrics"], target=target)
+    x, y = GOLD[f"{run['model']}/x0"], GOLD[f"{run['model']}/y0"]
+    history = model.fit(x, y, batch_size=run["batch_size"], epochs=DOC["epochs"],
+                        shuffle=False, verbose=0)
+    evaluated = model.evaluate(x, y, batch_size=run["batch_size"], verbose=0,
+                               return_dict=True) if evaluate else {}
+    return model, history, evaluated
+
+
+def _check(run, model, history, evaluated):
+    assert set(history.history) == set(run["history"])
+    for key, values in run["history"].items():
+        np.testing.assert_allclose(history.history[key], values, rtol=RTOL, atol=ATOL,
+                                   err_msg=f"{run['id']}: history {key}")
+    for k, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, GOLD[f"{run['id']}/w_{k}"], rtol=RTOL, atol=ATOL,
+                                   err_msg=f"{run['id']}: weight {k}")
+    for key, value in run["evaluate"].items() if evaluated else ():
+        np.testing.assert_allclose(evaluated[key], value, rtol=RTOL, atol=ATOL,
+                                   err_msg=f"{run['id']}: evaluate {key}")
+
+
+@pytest.mark.parametrize("run_id", ["bn_mlp/sgd", "bn_cnn/sgd"])
+def test_batch_normalization_fit_matches_tf_keras(run_id):
+    run = RUNS[run_id]
+    model, history, evaluated = _train(run, "interpreter")
+    _check(run, model, history, evaluated)
+    bn = next(layer for layer in model.layers if "batch_normalization" in layer.name)
+    assert not np.allclose(K.get_value(bn.moving_mean), 0.0)  # the statistics moved
+
+
+def test_compiled_batch_normalization_step_updates_the_moving_statistics():
+    run = RUNS["bn_mlp/sgd"]
+    model, history, evaluated = _train(run, "cpu", evaluate=False)  # one compile
+    _check(run, model, history, evaluated)
+    assert model._training.train_fn.calls == {"kernel": 9, "interpreter": 0}
