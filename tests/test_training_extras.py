@@ -85,3 +85,14 @@ def test_compiled_batch_normalization_step_updates_the_moving_statistics():
     model, history, evaluated = _train(run, "cpu", evaluate=False)  # one compile
     _check(run, model, history, evaluated)
     assert model._training.train_fn.calls == {"kernel": 9, "interpreter": 0}
+
+
+@pytest.mark.parametrize("run_id", ["reg_mlp/sgd", "reg_rnn/sgd", "add_loss/sgd"])
+def test_regularization_losses_match_tf_keras(run_id):
+    run = RUNS[run_id]
+    model = _model(run)
+    x = GOLD[f"{run['model']}/x0"]
+    first = K.function(model.inputs, [sum(model.losses[1:], model.losses[0])],
+                       target="interpreter")([x[:run["batch_size"]]])[0]
+    np.testing.assert_allclose(first, run["losses"], rtol=RTOL)
+    _check(run, *_train(run, "interpreter"))

@@ -81,7 +81,9 @@ class CompiledSetup:
                                          name=f"sample_weight_{k}"))
         return targets, weights
 
-    def _loss_values(self, outputs, targets, weights):
+    def _loss_values(self, outputs, targets, weights, extra=()):
+        """``(total, per-output losses)``; ``extra`` (the regularization losses)
+        add to the total only, as tf_keras adds them."""
         per_output = []
         total = None
         for out, loss, w, t, sw in zip(outputs, self.losses, self.loss_weights,
@@ -90,6 +92,9 @@ class CompiledSetup:
             per_output.append(value)
             weighted = value * np.float32(w) if w != 1.0 else value
             total = weighted if total is None else total + weighted
+        for term in extra:
+            total = total + K.cast(term, total.dtype) if isinstance(term, K.KerasTensor) \
+                else total + np.float32(term)
         return total, per_output
 
     def step_functions(self, y_arrays) -> None:
@@ -97,8 +102,8 @@ class CompiledSetup:
         model = self.model
         targets, weights = self._targets(y_arrays)
         # with dropout and batch statistics acting, and the moving statistics' updates
-        outputs, state_updates = training_forward(model)
-        total, per_output = self._loss_values(outputs, targets, weights)
+        outputs, state_updates, extra = training_forward(model, with_losses=True)
+        total, per_output = self._loss_values(outputs, targets, weights, extra)
         params = list(model.trainable_weights)
         grads = K.gradients(total, params)
         pairs = [(g, p) for g, p in zip(grads, params) if g is not None]
@@ -110,8 +115,9 @@ class CompiledSetup:
         self.mask_of = {k: len(outputs) + j for j, k in enumerate(masks)}
         self.train_fn = K.function(inputs, [total] + shown + outputs + list(masks.values()),
                                    updates=updates, name=name, target=self.target)
-        if outputs != list(model.outputs):  # evaluate runs the inference forward pass
-            total, per_output = self._loss_values(model.outputs, targets, weights)
+        if outputs != list(model.outputs) or extra:  # evaluate: the inference forward pass
+            total, per_output = self._loss_values(model.outputs, targets, weights,
+                                                  model.losses)
             shown = per_output if len(per_output) > 1 else []
         test_masks = list(_output_masks(model.outputs).values())
         self._test_graph = (inputs, [total] + shown + list(model.outputs) + test_masks,

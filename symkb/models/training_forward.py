@@ -22,6 +22,7 @@ from ..layers.noise import _Noise
 from ..layers.normalization import BatchNormalization
 from ..layers.recurrent import RNN
 from ..layers.recurrent_dropout import has_dropout
+from ..layers import regularization
 
 
 def _acts(layer, seen) -> bool:
@@ -49,9 +50,11 @@ def _all_updates(model) -> list:
     return [u for layer in model.layers for u in layer.updates]
 
 
-def training_forward(model, inputs=None) -> tuple:
+def training_forward(model, inputs=None, with_losses=False) -> tuple:
     """``(outputs, updates)``: the outputs computed with ``training=True`` and the
-    ``(variable, value)`` updates that pass records (see the module docstring).
+    ``(variable, value)`` updates that pass records (see the module docstring);
+    with ``with_losses``, also the model's regularization losses for that pass
+    (``layers/regularization.py``): the activity losses of the replayed calls.
 
     Args:
         model: a built functional or Sequential model.
@@ -62,11 +65,14 @@ def training_forward(model, inputs=None) -> tuple:
         if inputs is not None:
             from ..ir import replay
             outputs = replay(model.graph, flatten(inputs))
+        if with_losses:
+            return outputs, [], model.losses
         return outputs, []
     calls = getattr(model, "_calls", None)
     if calls is None:
         raise NotImplementedError(f"{model.name}: no layer calls to replay in training mode")
     before = {id(value) for _, value in _all_updates(model)}
+    old_losses = regularization.ids_of_activity(model)
     given = list(model.inputs) if inputs is None else flatten(inputs)
     env = dict(zip(model.inputs, given))
 
@@ -81,7 +87,10 @@ def training_forward(model, inputs=None) -> tuple:
         for old in call.outputs:
             env[old] = outs[model._records[old].index]
     updates = [(v, value) for v, value in _all_updates(model) if id(value) not in before]
-    return [env[t] for t in model.outputs], updates
+    outputs = [env[t] for t in model.outputs]
+    if with_losses:
+        return outputs, updates, regularization.collect(model, None, exclude=old_losses)
+    return outputs, updates
 
 
 def training_outputs(model) -> list:
