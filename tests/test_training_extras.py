@@ -96,3 +96,44 @@ def test_regularization_losses_match_tf_keras(run_id):
                        target="interpreter")([x[:run["batch_size"]]])[0]
     np.testing.assert_allclose(first, run["losses"], rtol=RTOL)
     _check(run, *_train(run, "interpreter"))
+
+
+def test_regularizers_round_trip_their_config_and_refuse_what_symkb_cannot_apply():
+    from symkb import regularizers
+    dense = layers.Dense(3, kernel_regularizer=regularizers.L2(0.02), bias_regularizer="l1")
+    config = dense.get_config()
+    assert config["kernel_regularizer"]["class_name"] == "L2"
+    assert config["kernel_regularizer"]["config"] == {"l2": pytest.approx(0.02)}
+    again = layers.Dense.from_config(config)
+    for layer in (dense, again):
+        layer.build((None, 2))
+        layer.set_weights([np.full((2, 3), -2.0, "float32"), np.ones(3, "float32")])
+    values = [K.function([], layer.losses, target="interpreter")([]) for layer in (dense, again)]
+    np.testing.assert_allclose(values[0], [0.02 * 4.0 * 6, 0.01 * 3.0], rtol=1e-6)
+    np.testing.assert_allclose(values[1], values[0], rtol=0)
+    odd = layers.Dense(2, kernel_regularizer="orthogonal_regularizer")
+    odd.build((None, 2))  # loads for inference; refused when the losses are read
+    with pytest.raises(ValueError, match=r"dense.*kernel_regularizer.*orthogonal_regularizer.*symkb applies"):
+        odd.losses
+
+
+def test_fit_calls_the_batch_hooks_a_callback_defines_and_takes_1d_targets():
+    from symkb import callbacks
+    seen = []
+
+    class Legacy(callbacks.Callback):  # on_batch_end: what on_train_batch_end calls
+        def on_batch_end(self, batch, logs=None):
+            seen.append((batch, round(logs["loss"], 6)))
+
+    model = symkb.Sequential([layers.Input((3,)), layers.Dense(1)])
+    model.compile(optimizer=optimizers.SGD(0.1), loss="mse", target="interpreter")
+    x = np.linspace(-1, 1, 30, dtype="float32").reshape(10, 3)
+    y = x.sum(axis=1)  # (10,): a column for the (None, 1) output, as tf_keras expands it
+    history = model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0,
+                        callbacks=[Legacy()])
+    assert [b for b, _ in seen] == [0, 1, 2]
+    assert seen[-1][1] == pytest.approx(history.history["loss"][0], rel=1e-5)
+    lambdas = []
+    model.fit(x, y, batch_size=5, epochs=1, verbose=0, callbacks=[
+        callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: lambdas.append(b))])
+    assert lambdas == [0, 1]

@@ -108,8 +108,8 @@ def deserialize(config) -> Regularizer:
     name = config.get("class_name") if isinstance(config, dict) else None
     cls = ALL.get(name) or _NAMES.get(str(name))
     if cls is None:
-        raise ValueError(f"regularizers.deserialize: unknown regularizer {name!r}; symkb "
-                         f"trains with {sorted(ALL)}")
+        raise ValueError(f"regularizers.deserialize: unknown or unsupported regularizer "
+                         f"{name!r}; symkb applies {sorted(ALL)}")
     return cls(**dict(config.get("config") or {}))
 
 
@@ -129,7 +129,8 @@ def get(identifier):
             return _NAMES[identifier]()
         if identifier in ALL:
             return ALL[identifier]()
-        raise ValueError(f"regularizers.get: unknown regularizer {identifier!r}; expected one "
-                         f"of {sorted(_NAMES) + sorted(ALL)}")
+        raise ValueError(f"regularizers.get: unknown or unsupported regularizer "
+                         f"{identifier!r}; symkb applies {sorted(_NAMES) + sorted(ALL)}, their "
+                         "serialised dicts or a callable")
     raise TypeError(f"regularizers.get: expected a name, dict or callable, received "
                     f"{type(identifier).__name__}")

@@ -57,7 +57,9 @@ def target_arrays(model, y, where) -> list:
         got = len(y) if isinstance(y, (list, tuple)) else 1
         raise ValueError(f"{where}: model {model.name!r} has {len(names)} outputs {names}; "
                          f"received {got} target array(s)")
-    return [np.asarray(a, dtype=out.dtype) for a, out in zip(y, model.outputs)]
+    arrays = [np.asarray(a, dtype=out.dtype) for a, out in zip(y, model.outputs)]
+    # tf_keras's fit expands a 1-D target to a column (``expand_1d``)
+    return [a[:, None] if a.ndim == 1 else a for a in arrays]
 
 
 def weight_arrays(model, ys, sample_weight, class_weight, where) -> list:
