@@ -3,16 +3,19 @@
 ``compile`` resolves the optimizer, one loss per output (a single loss for
 all, a list, or a dict keyed by output name), the loss weights and the
 metrics, checking every name before it changes anything. The *train step*
-is one graph: the model's forward pass, each output's loss (masks and
-``sample_weight`` as tf_keras applies them), their weighted sum, its
-gradients and the optimizer's updates as ``assign`` results; it compiles to
+is one graph: the model's forward pass (in training mode where a layer acts
+differently: dropout, batch statistics; ``training_forward.py``), each
+output's loss (masks and ``sample_weight`` as tf_keras applies them), their
+weighted sum plus the regularization losses (``model.losses``), its
+gradients, the optimizer's updates and the layers' state updates
+(BatchNormalization's moving statistics) as ``assign`` results; it compiles to
 one kernel that updates the weights in place (``K.function(...,
 updates=...)``). Its inputs are the model's inputs, one target and one
 sample-weight vector per output; the batch size is a run-time size, so the
 last partial batch reuses the kernel. It returns the total loss, each
 output's (unweighted) loss and the outputs themselves, from which ``fit``
-updates the metrics on the host. The *test step* is the same graph without
-the gradients and updates.
+updates the metrics on the host. The *test step* is the inference forward
+pass with the same losses, without the gradients and updates.
 """
 from __future__ import annotations
 
