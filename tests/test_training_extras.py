@@ -137,3 +137,16 @@ def test_fit_calls_the_batch_hooks_a_callback_defines_and_takes_1d_targets():
     model.fit(x, y, batch_size=5, epochs=1, verbose=0, callbacks=[
         callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: lambdas.append(b))])
     assert lambdas == [0, 1]
+
+
+def test_a_training_call_on_arrays_moves_the_moving_statistics_once():
+    model = symkb.Sequential([layers.Input((3,)), layers.BatchNormalization(momentum=0.75)])
+    x = np.arange(12, dtype="float32").reshape(4, 3)
+    bn = model.layers[0]
+    np.testing.assert_allclose(model(x), x / np.sqrt(1.0 + 1e-3), rtol=1e-6)
+    np.testing.assert_array_equal(K.get_value(bn.moving_mean), np.zeros(3))
+    out = model(x, training=True)
+    np.testing.assert_allclose(out, (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-3), rtol=1e-5)
+    np.testing.assert_allclose(K.get_value(bn.moving_mean), 0.25 * x.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(K.get_value(bn.moving_variance), 0.75 + 0.25 * x.var(0),
+                               rtol=1e-6)
