@@ -113,7 +113,8 @@ def test_regularizers_round_trip_their_config_and_refuse_what_symkb_cannot_apply
     np.testing.assert_allclose(values[1], values[0], rtol=0)
     odd = layers.Dense(2, kernel_regularizer="orthogonal_regularizer")
     odd.build((None, 2))  # loads for inference; refused when the losses are read
-    with pytest.raises(ValueError, match=r"dense.*kernel_regularizer.*orthogonal_regularizer.*symkb applies"):
+    with pytest.raises(ValueError, match=r"dense.*kernel_regularizer.*"
+                                         r"orthogonal_regularizer.*symkb applies"):
         odd.losses
 
 
