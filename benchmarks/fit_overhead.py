@@ -58,7 +58,8 @@ def run(spec, weights, n, repeats, lr, batch=32, shuffle=True):
     model.train_on_batch(x[:batch], y[:batch])  # compiles the train step
     step = model._training.train_fn
     ones = np.ones(n, np.float32)
-    batches = [[x[i:i + batch], y[i:i + batch], ones[i:i + batch]]
+    column = y[:, None]  # fit gives the step a 1-D target as a column (tf_keras's expand_1d)
+    batches = [[x[i:i + batch], column[i:i + batch], ones[i:i + batch]]
                for i in range(0, n, batch)]
     out = {"fit": [], "steps": [], "batches": len(batches)}
     _fit(model, x, y, batch)
