@@ -4,6 +4,10 @@
     python benchmarks/train.py [--models T1,T2,T3] [--repeats 7]
         [--impls torch,jax,tf,pytensor,symkb]
         [--tf-python /opt/tfenv/bin/python] [--pytensor-python PYTHON]
+    python benchmarks/train.py --fit [--models T1] [--fit-samples 10000]
+
+``--fit`` measures symkb's ``fit`` against the sum of its compiled steps
+instead (``fit_overhead.py``; the target is <= 1.05x).
 
 Workloads (BENCHMARKS.md):
   T1  LSTM(128) over (32, 100, 64) -> Dense(10)
@@ -65,6 +69,10 @@ def parse_args(argv=None):
                        else sys.executable))
     p.add_argument("--pytensor-python", default=os.environ.get("SYMKB_BENCH_PYTENSOR_PYTHON")
                    or sys.executable)
+    p.add_argument("--fit", action="store_true",
+                   help="time symkb's fit against its compiled steps (fit_overhead.py)")
+    p.add_argument("--fit-samples", type=int, default=10000)
+    p.add_argument("--fit-repeats", type=int, default=3)
     p.add_argument("--tol", type=float, default=1e-4,
                    help="relative difference allowed between the losses of two implementations")
     args = p.parse_args(argv)
@@ -346,4 +354,7 @@ def main(args):
 
 
 if __name__ == "__main__":
+    if ARGS.fit:
+        import fit_overhead  # noqa: E402
+        sys.exit(fit_overhead.main(ARGS, MODELS, make_data))
     sys.exit(main(ARGS))

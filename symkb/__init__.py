@@ -15,3 +15,4 @@ from .lower.errors import FallbackWarning  # noqa: F401
 
 from . import callbacks, losses, metrics, optimizers  # noqa: F401  (training)
 from . import onnx  # noqa: F401,E402 (symkb.onnx.export / load; the onnx package loads lazily)
+from .layers import regularizers  # noqa: F401,E402 (symkb.regularizers: L1, L2, L1L2)

@@ -133,7 +133,7 @@ def test_initial_epoch_and_steps_per_epoch():
     assert history.epoch == [1, 2] and model._training.train_fn.calls["interpreter"] == 4
 
 
-def test_dropout_acts_in_training_only_and_recurrent_dropout_warns():
+def test_dropout_acts_in_training_only_and_recurrent_dropout_too():
     model = symkb.Sequential([layers.Input((6,)),
                               layers.Dense(16, kernel_initializer="ones", use_bias=False),
                               layers.Dropout(0.5),
@@ -146,7 +146,8 @@ def test_dropout_acts_in_training_only_and_recurrent_dropout_warns():
     assert 0.5 * 96.0 ** 2 < np.mean([first, second]) < 2.0 * 96.0 ** 2
     recurrent = symkb.Sequential([layers.Input((3, 2)), layers.LSTM(3, recurrent_dropout=0.2),
                                   layers.Dense(1)])
-    recurrent.compile(optimizer="sgd", loss="mse", target="interpreter")
-    with pytest.warns(UserWarning, match=r"does not apply dropout yet: lstm "
-                                         r"\(recurrent_dropout=0.2\)"):
-        recurrent.train_on_batch(np.ones((2, 3, 2), "float32"), np.ones((2, 1), "float32"))
+    recurrent.compile(optimizer=optimizers.SGD(0.0), loss="mse", target="interpreter")
+    xr, yr = RNG.normal(size=(8, 3, 2)).astype("float32"), np.ones((8, 1), "float32")
+    assert recurrent.evaluate(xr, yr, verbose=0) == recurrent.evaluate(xr, yr, verbose=0)
+    losses = {recurrent.train_on_batch(xr, yr) for _ in range(3)}
+    assert len(losses) == 3  # the recurrent masks are drawn anew at every step

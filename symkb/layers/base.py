@@ -32,6 +32,7 @@ from ..mixed_precision.policy import get_policy
 from ..mixed_precision.policy import serialize as serialize_policy
 from . import initializers
 from .specs import serialize_spec
+from . import regularization
 from ..backend.nest import flatten, map_structure, pack_as
 
 # Masks and call records travel beside the tensors, in the tables of the
@@ -179,6 +180,7 @@ class Layer:
         serialises them (see :mod:`symkb.layers.specs`)."""
         for key, value in specs.items():
             self._specs[key] = serialize_spec(key, value)
+        regularization.keep_regularizers(self, specs)  # the losses use them (training)
 
     # ------------------------------------------------------------ connectivity
     def _call_at(self, node_index: int, what: str):
@@ -270,6 +272,19 @@ class Layer:
         training (see :meth:`add_update`), this layer's then its sublayers'."""
         own = list(self.__dict__.get("_updates", []))
         return own + [u for layer in self._sublayers() for u in layer.updates]
+
+    def add_loss(self, losses) -> None:
+        """Add loss terms to train with (tf_keras's ``add_loss``): a tensor (a
+        function of the model's inputs or of Variables), a callable with no
+        argument, or a list of them; ``fit`` adds them to the loss."""
+        regularization.add_loss(self, losses)
+
+    @property
+    def losses(self) -> list:
+        """The regularization losses (scalar tensors): weight penalties, activity
+        penalties of this layer's (or model's own) calls and ``add_loss`` terms,
+        its sublayers' included (``symkb/layers/regularization.py``)."""
+        return regularization.collect(self, regularization.activity_keys(self))
 
     def _sublayers(self) -> list:
         """Layers whose weights this layer owns too (a cell, a wrapped layer)."""
@@ -431,6 +446,8 @@ class Layer:
                     set_history(t, CallRecord(self, inputs, dict(kwargs), i, shapes))
                     set_mask(t, m)
             self._inbound.append((inputs, outputs))
+            if self.__dict__.get("_raw_regularizers", {}).get("activity_regularizer"):
+                regularization.record_activity(self, outputs)
         return outputs
 
     # ------------------------------------------------------------------ config

@@ -17,6 +17,7 @@ from ..ir import KerasTensor
 from .base import Layer
 from ..backend.nest import flatten, pack_as
 from .serialization import serialize as serialize_entry
+from .recurrent_dropout import draw_masks
 from .recurrent_cells import (GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells,
                               deserialize_cell, prefix_weight_names)
 
@@ -183,6 +184,8 @@ class RNN(Layer):
 
         shape = K.int_shape(flatten(inputs)[0])
         timesteps = shape[0] if self.time_major else shape[1]
+        # dropout masks: drawn once here, the same at every step (training only)
+        draw_masks(cell, flatten(inputs)[0], training, self.time_major)
         last_output, outputs, states = K.rnn(
             step, inputs, list(initial_state), constants=constants,
             go_backwards=self.go_backwards, mask=mask, unroll=self.unroll,

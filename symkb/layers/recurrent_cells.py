@@ -4,8 +4,8 @@ A cell is a layer whose ``call(inputs, states, training=None)`` returns
 ``(output, new_states)`` for one time step; :class:`symkb.layers.RNN` runs it
 over a sequence with ``K.rnn``. Weights have tf_keras's layout and gate order
 (LSTM: i, f, c, o; GRU: z, r, h), so ``set_weights`` with a tf_keras cell's
-weights gives the same results. Dropout arguments are kept in the config but
-do nothing: symkb runs inference only.
+weights gives the same results. ``dropout`` and ``recurrent_dropout`` act in
+training only, with masks drawn once per sequence (``recurrent_dropout.py``).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ..ir import KerasTensor
 from ..ir.build import as_tensor, to_array
 from . import activations, initializers
 from .base import Layer
+from .recurrent_dropout import masks_of, project
 from .serialization import serialize as serialize_entry
 from ..backend.nest import flatten, pack_as
 
@@ -135,6 +136,11 @@ class SimpleRNNCell(_Cell):
 
     def call(self, inputs, states, training=None):
         prev = _single(states)
+        dp, rdp = masks_of(self, training)
+        if dp:
+            inputs = inputs * dp[0]
+        if rdp:
+            prev = prev * rdp[0]
         h = K.dot(inputs, self.kernel)
         if self.bias is not None:
             h = K.bias_add(h, self.bias)
@@ -146,6 +152,7 @@ class LSTMCell(_Cell):
     """Long short-term memory; gates i, f, c, o in the kernels' column blocks."""
 
     _has_recurrent_activation = True
+    _gates = 4
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  unit_forget_bias=True, implementation=2, **kwargs):
@@ -174,7 +181,9 @@ class LSTMCell(_Cell):
     def call(self, inputs, states, training=None):
         h_prev, c_prev = states[0], states[1]
         u = self.units
-        z = K.dot(inputs, self.kernel) + K.dot(h_prev, self.recurrent_kernel)
+        dp, rdp = masks_of(self, training)
+        z = project(inputs, self.kernel, dp, u, _readable) + \
+            project(h_prev, self.recurrent_kernel, rdp, u, _readable)
         if self.bias is not None:
             z = K.bias_add(z, self.bias)
         i = self.recurrent_activation(z[:, :u])
@@ -196,6 +205,7 @@ class GRUCell(_Cell):
     bias is ``(2, 3 * units)``: row 0 for the input, row 1 for the recurrent part."""
 
     _has_recurrent_activation = True
+    _gates = 3
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  reset_after=True, implementation=2, **kwargs):
@@ -216,24 +226,27 @@ class GRUCell(_Cell):
     def call(self, inputs, states, training=None):
         h_prev = _single(states)
         u = self.units
+        dp, rdp = masks_of(self, training)
         # slices of a Variable must read it at run time: index its graph tensor
         recurrent_kernel = _readable(self.recurrent_kernel, inputs)
         bias = None if self.bias is None else _readable(self.bias, inputs)
-        x = K.dot(inputs, self.kernel)
+        x = project(inputs, self.kernel, dp, u, _readable)
         if bias is not None:
             x = K.bias_add(x, bias[0] if self.reset_after else bias)
         if self.reset_after:
-            inner = K.dot(h_prev, recurrent_kernel)
+            inner = project(h_prev, recurrent_kernel, rdp, u, _readable)
             if bias is not None:
                 inner = K.bias_add(inner, bias[1])
         else:
-            inner = K.dot(h_prev, recurrent_kernel[:, :2 * u])
+            inner = project(h_prev, recurrent_kernel[:, :2 * u], rdp and rdp[:2], u,
+                            _readable)
         z = self.recurrent_activation(x[:, :u] + inner[:, :u])
         r = self.recurrent_activation(x[:, u:2 * u] + inner[:, u:2 * u])
         if self.reset_after:
             recurrent_h = r * inner[:, 2 * u:]
         else:
-            recurrent_h = K.dot(r * h_prev, recurrent_kernel[:, 2 * u:])
+            h_h = h_prev * rdp[2] if rdp else h_prev
+            recurrent_h = K.dot(r * h_h, recurrent_kernel[:, 2 * u:])
         hh = self.activation(x[:, 2 * u:] + recurrent_h)
         h = z * h_prev + (1 - z) * hh
         return h, ([h] if isinstance(states, (list, tuple)) else h)

@@ -1,13 +1,16 @@
 """Regularizer and constraint arguments, kept for ``get_config`` as tf_keras writes them.
 
-symkb runs inference, so regularizers and constraints have no effect; a layer
-keeps them only to give them back in its config. A name tf_keras accepts
+Constraints have no effect (a layer keeps them only to give them back in its
+config); regularizers add their penalties to the training loss
+(``regularization.py``). A name tf_keras accepts
 (``"l2"``, ``"L1L2"``, ``"max_norm"``, ``"nonneg"``, ...) becomes tf_keras's
 serialised object with tf_keras's defaults (``{"module":
 "keras.regularizers", "class_name": "L2", "config": {"l2": 0.01...},
 "registered_name": None}``, the factor as the float32 tf_keras stores); a
 serialised dict is kept as given, so a config read from tf_keras goes back
-out unchanged; a Python callable has no config form and is kept as ``None``.
+out unchanged; a regularizer object with ``get_config`` is serialised as
+tf_keras serialises it; another Python callable has no config form and is kept
+as ``None``.
 """
 from __future__ import annotations
 
@@ -51,7 +54,10 @@ def serialize_spec(argument: str, value):
     if value is None or isinstance(value, dict):
         return value
     if not isinstance(value, str):
-        return None
+        config = getattr(value, "get_config", None)
+        if config is None or not argument.endswith("_regularizer"):
+            return None
+        return _entry("keras.regularizers", type(value).__name__, config())
     if argument.endswith("_regularizer"):
         if value in _REGULARIZERS:
             return _entry("keras.regularizers", value, _REGULARIZERS[value])

@@ -57,7 +57,9 @@ def target_arrays(model, y, where) -> list:
         got = len(y) if isinstance(y, (list, tuple)) else 1
         raise ValueError(f"{where}: model {model.name!r} has {len(names)} outputs {names}; "
                          f"received {got} target array(s)")
-    return [np.asarray(a, dtype=out.dtype) for a, out in zip(y, model.outputs)]
+    arrays = [np.asarray(a, dtype=out.dtype) for a, out in zip(y, model.outputs)]
+    # tf_keras's fit expands a 1-D target to a column (``expand_1d``)
+    return [a[:, None] if a.ndim == 1 else a for a in arrays]
 
 
 def weight_arrays(model, ys, sample_weight, class_weight, where) -> list:
@@ -127,27 +129,43 @@ class Tracker:
         self.setup = setup_of(model)
         names = model.output_names
         self.loss_names = ["loss"] + ([f"{n}_loss" for n in names] if len(names) > 1 else [])
-        self.sums = np.zeros(len(self.loss_names))
+        self.sums = [0.0] * len(self.loss_names)
         self.count = 0
         for _, metric, _ in self.setup.metrics:
             metric.reset_state()
 
-    def update(self, outs, ys, rows) -> dict:
+    def update(self, outs, ys, rows) -> None:
         setup = self.setup
-        losses = outs[:setup.n_losses]
-        preds = outs[setup.n_losses:]
-        self.sums += np.array([float(v) for v in losses]) * rows
+        sums = self.sums
+        for i in range(setup.n_losses):
+            sums[i] += float(outs[i]) * rows
         self.count += rows
-        for k, metric, _ in setup.metrics:
-            mask = preds[setup.mask_of[k]] if k in setup.mask_of else None
-            metric.update_state(ys[k], preds[k], sample_weight=mask)
-        return self.logs()
+        if setup.metrics:
+            preds = outs[setup.n_losses:]
+            for k, metric, _ in setup.metrics:
+                mask = preds[setup.mask_of[k]] if k in setup.mask_of else None
+                metric.update_state(ys[k], preds[k], sample_weight=mask)
 
     def logs(self) -> dict:
-        out = {n: float(s / max(self.count, 1)) for n, s in zip(self.loss_names, self.sums)}
+        count = max(self.count, 1)
+        out = {n: float(s / count) for n, s in zip(self.loss_names, self.sums)}
         for _, metric, name in self.setup.metrics:
             out[name] = float(metric.result())
         return out
+
+
+def _overridden(callbacks, hooks) -> bool:
+    """Whether a callback defines one of ``hooks`` (tf_keras skips the batch hooks,
+    and the per-batch logs they take, when none does)."""
+    from ..callbacks import Callback
+    names = [h for h in hooks if h]
+    if any(h.startswith("on_train") for h in names):  # their default calls these two
+        names += ["on_batch_begin", "on_batch_end"]
+
+    def defines(cb, name):
+        method = getattr(cb, name, None)
+        return getattr(method, "__func__", method) is not getattr(Callback, name, None)
+    return any(defines(cb, h) for cb in callbacks for h in names)
 
 
 def run_batches(model, fn, data, batch_size, order, callbacks, hooks, steps=None) -> dict:
@@ -158,21 +176,22 @@ def run_batches(model, fn, data, batch_size, order, callbacks, hooks, steps=None
     if steps is not None:
         batches = min(batches, steps)
     begin, end = hooks
-    logs = tracker.logs()
+    calls = callbacks is not None and _overridden(callbacks, hooks)
+    training = begin.startswith("on_train")
+    in_order = len(order) > 0 and bool(np.all(np.diff(order) == 1))
     for b in range(batches):
-        idx = order[b * batch_size:(b + 1) * batch_size]
-        if callbacks is not None:
+        lo, hi = b * batch_size, min((b + 1) * batch_size, len(order))
+        if calls:
             getattr(callbacks, begin)(b)
-        contiguous = idx[-1] - idx[0] == len(idx) - 1 and np.all(np.diff(idx) == 1)
-        part = slice(idx[0], idx[-1] + 1) if contiguous else idx
+        part = slice(order[lo], order[hi - 1] + 1) if in_order else order[lo:hi]
         batch_y = [y[part] for y in ys]
         outs = fn([a[part] for a in xs] + batch_y + [w[part] for w in ws])
-        logs = tracker.update(outs, batch_y, len(idx))
-        if callbacks is not None:
-            getattr(callbacks, end)(b, dict(logs))
-            if begin.startswith("on_train") and getattr(model, "stop_training", False):
-                break
-    return logs
+        tracker.update(outs, batch_y, hi - lo)
+        if calls:
+            getattr(callbacks, end)(b, tracker.logs())
+        if training and model.stop_training:
+            break
+    return tracker.logs()
 
 
 def split_validation(data, fraction):

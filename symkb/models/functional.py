@@ -56,6 +56,7 @@ class Model(Trainable, Layer):
         self._build_input_shape = map_structure(lambda t: tuple(t.shape), inputs)
         self.built = True
         self._predict_fn = None
+        self._training_call_fn = None
 
     # ---------------------------------------------------------- connectivity
     def _built_io(self, nested):
@@ -168,12 +169,15 @@ class Model(Trainable, Layer):
 
     # ----------------------------------------------------------------- calls
     def call(self, inputs, training=None, mask=None):
+        from .training_forward import call_in_training, training_forward
         leaves = flatten(inputs)
         if any(isinstance(x, KerasTensor) for x in leaves):
-            outs = replay(self.graph, leaves)
+            outs = training_forward(self, leaves)[0] if training else replay(self.graph, leaves)
         else:
-            outs = self._compiled()(*leaves)
-            outs = [outs] if len(self.outputs) == 1 else outs
+            outs = call_in_training(self, leaves) if training else None
+            if outs is None:
+                outs = self._compiled()(*leaves)
+                outs = [outs] if len(self.outputs) == 1 else outs
         return pack_as(self._nested_outputs, outs)
 
     def _compiled(self):

@@ -30,6 +30,7 @@ class Sequential(Model):
         self.graph = None
         self._calls, self._records = [], {}
         self._predict_fn = None
+        self._training_call_fn = None
         self.built = False
         for layer in layers or []:
             self.add(layer)
@@ -71,6 +72,7 @@ class Sequential(Model):
             self._input_layer = previous_input
             raise
         self._predict_fn = None
+        self._training_call_fn = None
 
     def pop(self) -> None:
         """Remove the last layer (the graph is rebuilt without it)."""
@@ -78,6 +80,7 @@ class Sequential(Model):
             raise TypeError("There are no layers in the model.")
         self._stack.pop()
         self._predict_fn = None
+        self._training_call_fn = None
         if self._input_layer is not None:
             self._build_graph(self._input_layer.output)
 
@@ -118,6 +121,7 @@ class Sequential(Model):
         self._build_input_shape = tuple(inp.shape)
         self.built = True
         self._predict_fn = None
+        self._training_call_fn = None
 
     def build(self, input_shape=None) -> None:
         """Build the graph for ``input_shape`` (batch dimension included)."""
@@ -159,9 +163,15 @@ class Sequential(Model):
             self._ensure_built(inputs)
             x = inputs
             for layer in self._stack:
-                x = layer(x)
+                x = layer(x, training=True) if training and "training" in \
+                    layer._call_accepts else layer(x)
             return x
         self._ensure_built(inputs)
+        if training:
+            from .training_forward import call_in_training
+            outs = call_in_training(self, [inputs])
+            if outs is not None:
+                return outs[0]
         return self._compiled()(inputs)
 
     def _check_built(self) -> None:

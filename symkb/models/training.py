@@ -3,26 +3,26 @@
 ``compile`` resolves the optimizer, one loss per output (a single loss for
 all, a list, or a dict keyed by output name), the loss weights and the
 metrics, checking every name before it changes anything. The *train step*
-is one graph: the model's forward pass, each output's loss (masks and
-``sample_weight`` as tf_keras applies them), their weighted sum, its
-gradients and the optimizer's updates as ``assign`` results; it compiles to
+is one graph: the model's forward pass (in training mode where a layer acts
+differently: dropout, batch statistics; ``training_forward.py``), each
+output's loss (masks and ``sample_weight`` as tf_keras applies them), their
+weighted sum plus the regularization losses (``model.losses``), its
+gradients, the optimizer's updates and the layers' state updates
+(BatchNormalization's moving statistics) as ``assign`` results; it compiles to
 one kernel that updates the weights in place (``K.function(...,
 updates=...)``). Its inputs are the model's inputs, one target and one
 sample-weight vector per output; the batch size is a run-time size, so the
 last partial batch reuses the kernel. It returns the total loss, each
 output's (unweighted) loss and the outputs themselves, from which ``fit``
-updates the metrics on the host. The *test step* is the same graph without
-the gradients and updates.
+updates the metrics on the host. The *test step* is the inference forward
+pass with the same losses, without the gradients and updates.
 """
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 
 from .. import backend as K
-from ..layers.core import Dropout
-from .training_forward import training_outputs
+from .training_forward import training_forward
 
 
 class CompiledSetup:
@@ -84,7 +84,9 @@ class CompiledSetup:
                                          name=f"sample_weight_{k}"))
         return targets, weights
 
-    def _loss_values(self, outputs, targets, weights):
+    def _loss_values(self, outputs, targets, weights, extra=()):
+        """``(total, per-output losses)``; ``extra`` (the regularization losses)
+        add to the total only, as tf_keras adds them."""
         per_output = []
         total = None
         for out, loss, w, t, sw in zip(outputs, self.losses, self.loss_weights,
@@ -93,24 +95,22 @@ class CompiledSetup:
             per_output.append(value)
             weighted = value * np.float32(w) if w != 1.0 else value
             total = weighted if total is None else total + weighted
+        for term in extra:
+            total = total + K.cast(term, total.dtype) if isinstance(term, K.KerasTensor) \
+                else total + np.float32(term)
         return total, per_output
 
     def step_functions(self, y_arrays) -> None:
         """Build and compile the train and test steps for targets like ``y_arrays``."""
         model = self.model
-        inactive = [name for layer in model.layers for name in _dropouts(layer)
-                    if not isinstance(layer, Dropout)]
-        if inactive:
-            warnings.warn(f"{model.name}: the train step does not apply dropout yet: "
-                          f"{', '.join(inactive)} act as in inference (no units dropped)",
-                          UserWarning, stacklevel=4)
         targets, weights = self._targets(y_arrays)
-        outputs = training_outputs(model)  # with dropout acting, where a layer has it
-        total, per_output = self._loss_values(outputs, targets, weights)
+        # with dropout and batch statistics acting, and the moving statistics' updates
+        outputs, state_updates, extra = training_forward(model, with_losses=True)
+        total, per_output = self._loss_values(outputs, targets, weights, extra)
         params = list(model.trainable_weights)
         grads = K.gradients(total, params)
         pairs = [(g, p) for g, p in zip(grads, params) if g is not None]
-        updates = self.optimizer.apply_gradients(pairs)
+        updates = self.optimizer.apply_gradients(pairs) + list(state_updates)
         inputs = list(model.inputs) + targets + weights
         shown = per_output if len(per_output) > 1 else []
         name = f"{model.name}_train_step"
@@ -118,8 +118,9 @@ class CompiledSetup:
         self.mask_of = {k: len(outputs) + j for j, k in enumerate(masks)}
         self.train_fn = K.function(inputs, [total] + shown + outputs + list(masks.values()),
                                    updates=updates, name=name, target=self.target)
-        if outputs != list(model.outputs):  # evaluate runs the inference forward pass
-            total, per_output = self._loss_values(model.outputs, targets, weights)
+        if outputs != list(model.outputs) or extra:  # evaluate: the inference forward pass
+            total, per_output = self._loss_values(model.outputs, targets, weights,
+                                                  model.losses)
             shown = per_output if len(per_output) > 1 else []
         test_masks = list(_output_masks(model.outputs).values())
         self._test_graph = (inputs, [total] + shown + list(model.outputs) + test_masks,
@@ -139,29 +140,6 @@ def _output_masks(outputs) -> dict:
         if mask is not None:
             masks[k] = K.cast(mask, out.dtype)
     return masks
-
-
-def _dropouts(layer, seen=None) -> list:
-    """``'layer (what=rate)'`` for each dropout rate above 0 in ``layer`` and what it wraps."""
-    seen = set() if seen is None else seen
-    if layer is None or id(layer) in seen:
-        return []
-    seen.add(id(layer))
-    found = []
-    if "Dropout" in type(layer).__name__ and getattr(layer, "rate", 0):
-        found.append(f"{layer.name} (rate={layer.rate})")
-    for what in ("dropout", "recurrent_dropout"):
-        rate = getattr(layer, what, 0)
-        if isinstance(rate, float) and rate > 0:
-            found.append(f"{getattr(layer, 'name', type(layer).__name__)} ({what}={rate})")
-    # a recurrent layer shows its cell's rates itself
-    wrapped = ("layer", "forward_layer", "backward_layer") + (
-        () if hasattr(layer, "recurrent_dropout") else ("cell",))
-    for attr in wrapped:
-        found += _dropouts(getattr(layer, attr, None), seen)
-    for cell in getattr(layer, "cells", None) or ():
-        found += _dropouts(cell, seen)
-    return found
 
 
 def _per_output(value, names, what) -> list:
