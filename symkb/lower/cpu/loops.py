@@ -140,7 +140,7 @@ def _products(graph):
 _BLOCK_WORTHY = ("scan", "conv", "conv_transpose", "pool", "pool_grad", "pool_select")
 
 
-def row_split(graph):
+def row_split(graph, invariant_inputs: int = 0):
     """For each result of ``graph``, whether it is row-wise, when the executable
     runs the function on blocks of rows (module docstring); None when it runs
     whole. Taken for graphs with a time loop that keep the batch rows apart
@@ -151,7 +151,7 @@ def row_split(graph):
         return None
     if not all(_own_product(node) for node in _products(graph)):
         return None
-    return graph_row_separable(graph)
+    return graph_row_separable(graph, invariant_inputs)
 
 
 def _seq_dims(cg, s) -> list:
