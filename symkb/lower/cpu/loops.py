@@ -40,7 +40,13 @@ A new state computed by a fused loop (``fused_elementwise``, or the epilogue
 of a ``fused_dot``) is written straight into its state buffer when that is
 safe (see :func:`_in_place_states`), and a step output computed by one is
 also stored into ``outputs[:, t]`` from that loop: the step then copies
-nothing. The body is emitted in a :class:`~.scope.LoopScope` of its own that
+nothing. That holds for at most ``STORES_IN_LOOP`` such step outputs: a step
+with more (the forward scan of a gradient, saving its gate activations as
+residuals) copies them all after its loops, in one pass over the rows. Each
+extra array a loop writes is one more pair of run-time overlap checks that
+LLVM must emit before it vectorises the loop; past a few it does not
+vectorise it at all, and the LSTM step saving six activations ran 1.8 times
+slower than the same step copying them afterwards. The body is emitted in a :class:`~.scope.LoopScope` of its own that
 carries those proposals to the emitters.
 """
 from __future__ import annotations
@@ -71,6 +77,7 @@ def _only_elementwise_readers(body, t) -> bool:
 
 
 _FUSED = ("fused_elementwise", "fused_dot")
+STORES_IN_LOOP = 2  # step outputs stored from the loops computing them, at most
 _EAGER = _FUSED + ("dot",)  # ops that read their operands when they run
 
 
@@ -355,9 +362,12 @@ def _propose(scope, body, nseq, ns, no, state_bufs, dests) -> None:
     loops computing them, where that is safe."""
     for value, k in _in_place_states(body, nseq, ns, no).items():
         scope.targets[value] = state_bufs[k]
-    for o, fns in zip(body.outputs[:no], dests):
-        if fns and o.node.op in _FUSED and o.ndim >= 1:
-            scope.extra_stores.setdefault(o, []).extend(fns)
+    stores = [(o, fns) for o, fns in zip(body.outputs[:no], dests)
+              if fns and o.node.op in _FUSED and o.ndim >= 1]
+    if len(stores) > STORES_IN_LOOP:
+        return  # copied after the step's loops (module docstring)
+    for o, fns in stores:
+        scope.extra_stores.setdefault(o, []).extend(fns)
 
 
 def _store_step(cg, body, nseq, states, state_bufs, dests, batch) -> None:
