@@ -109,6 +109,31 @@ _BETTER = {"max": ">", "min": "<", "argmax": ">", "argmin": "<"}
 _TRUTH = {"any": ("False", "True", "!="), "all": ("True", "False", "==")}
 
 
+def _sum_leading(cg, x, name, axes, op, dt) -> None:
+    """``sum`` / ``mean`` over the leading ``axes`` (the bias gradient summed
+    over batch and time): one float64 accumulator per kept element, added to
+    row after row of ``x`` as (reduced, kept). Each element sees the same
+    additions in the same order as the per-row fold, with no transposed copy
+    of ``x`` to make first."""
+    dims = cg.dims(x)
+    acc_t = "np.float64" if is_float(x.dtype) or x.dtype == "bool" else "np.int64"
+    n_red, n_kept = _prod(dims[:len(axes)]), _prod(dims[len(axes):])
+    rows, acc = cg.fresh(f"{cg.name(x)}_rows"), cg.fresh("acc_cols")
+    cg.w.line(f"{rows} = {cg.name(x)}.reshape(({n_red}, {n_kept}))")
+    cg.w.line(f"{acc} = np.zeros({rows}.shape[1], dtype={acc_t})")
+    with cg.w.block(f"for k in range({rows}.shape[0]):"):
+        with cg.w.block(f"for r in range({rows}.shape[1]):"):
+            cg.w.line(f"{acc}[r] += {acc_t}({rows}[k, r])")
+    flat = cg.fresh("flat")
+    cg.w.line(f"{flat} = {name}.reshape((-1,))")
+    with cg.w.block(f"for r in range({rows}.shape[1]):"):
+        value = f"{acc}[r]"
+        if _DIVIDES[op]:
+            value = (f"{acc}[r] / {rows}.shape[0]" if is_float(dt)
+                     else f"np.int64(np.trunc({acc}[r] / {rows}.shape[0]))")
+        cg.w.line(f"{flat}[r] = {np_type(dt)}({value})")
+
+
 @emitter(*_FOLDS)
 def emit_reduce(cg, node) -> None:
     (x,) = node.inputs
@@ -118,6 +143,10 @@ def emit_reduce(cg, node) -> None:
     keepdims = node.attrs.get("keepdims", False)
     odims = _out_dims(x, cg.dims(x), axes, keepdims)
     name = cg.alloc(out, odims)
+    if (node.op in _DIVIDES and 0 < len(axes) < x.ndim and axes == tuple(range(len(axes)))
+            and not cg.scope.depth):
+        _sum_leading(cg, x, name, axes, node.op, out.dtype)
+        return
     rows, _, _ = _rows_view(cg, x, axes)
     flat = cg.fresh("flat")
     cg.w.line(f"{flat} = {name}.reshape((-1,))")
