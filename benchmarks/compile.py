@@ -69,9 +69,25 @@ DESCRIPTIONS = {
     "demo": "`symkb demo`'s model (input 'tokens', model 'demo')",
     "five": "Input -> Masking -> Bidirectional(LSTM 32) -> GRU 32 -> Dense 10 over (30, 16)",
 }
+# Gradient and train-step graphs (``grad.py``'s W2g, ``train.py``'s T1-T3): name ->
+# (recurrent cell or None for the MLP, units, (time, features) or (features,), batch)
+STEP_GRAPHS = {
+    "W2g": ("lstm", 128, (100, 64), 32),
+    "T1": ("lstm", 128, (100, 64), 32),
+    "T2": (None, 512, (784,), 256),
+    "T3": ("gru", 128, (100, 64), 32),
+}
+DESCRIPTIONS.update({
+    "W2g": "W2's loss (mean squared error of the sequence) + gradients of every weight "
+           "(grad.py's W2g), one K.function",
+    "T1": "train step (train_on_batch, SGD, sparse cross-entropy): LSTM 128 over (100, 64) "
+          "-> Dense 10, batch 32",
+    "T2": "train step: MLP 784 -> 512 relu -> 512 relu -> 10, batch 256",
+    "T3": "train step: GRU 128 (reset_after) over (100, 64) -> Dense 10, batch 32",
+})
 # issue 15's targets, seconds: (model or None for any, case) -> limit on the figure named
 TARGETS = {("readme", "cold"): 1.5, ("W2", "cold"): 1.5, ("demo", "cold"): 2.0,
-           ("five", "cold"): 3.0}
+           ("five", "cold"): 3.0, ("W2g", "cold"): 3.0}
 VARIANT_TARGET, WARM_TARGET, IMPORT_TARGET = 0.3, 0.5, 0.3
 PHASE_COLUMNS = ("import", "passes", "codegen", "cache", "setup", "typing", "llvm", "load",
                  "numba")
@@ -104,8 +120,88 @@ def build_model(name: str, variant: str):
     return symkb.Sequential(stack, name=model_name)
 
 
+def build_step_model(name: str, variant: str):
+    """The model of the gradient or train-step graph ``name`` (``variant`` as in
+    :func:`build_model`), weights drawn from a fixed seed."""
+    import numpy as np
+    import symkb
+    from symkb import layers
+    cell, units, shape, _ = STEP_GRAPHS[name]
+    units += 8 if variant == "units" else 0
+    named = variant == "names"
+
+    def label(kind):
+        return {"name": f"{kind}_renamed"} if named else {}
+
+    stack = [layers.Input(shape, **label("input"))]
+    if cell is None:
+        stack += [layers.Dense(units, activation="relu", **label("dense_a")),
+                  layers.Dense(units, activation="relu", **label("dense_b"))]
+    elif cell == "lstm":
+        stack.append(layers.LSTM(units, return_sequences=name == "W2g", **label("lstm")))
+    else:
+        stack.append(layers.GRU(units, reset_after=True, **label("gru")))
+    if name != "W2g":
+        stack.append(layers.Dense(10, activation="softmax", **label("head")))
+    model = symkb.Sequential(stack, name="other" if named else None)
+    rng = np.random.default_rng(7)
+    model.set_weights([(rng.standard_normal(w.shape) * 0.1).astype(np.float32)
+                       for w in model.get_weights()])
+    return model
+
+
+def _step_function(name: str, model, target: str):
+    """``(call, executable or None)``: ``call(x, y)`` runs the graph once and returns
+    its results (a train step: the loss; it updates the model's weights)."""
+    import symkb
+    from symkb import backend as K
+    if name == "W2g":
+        y = K.placeholder(shape=(None,) + tuple(model.output.shape[1:]), name="y")
+        loss = K.mean(K.square(model.output - y))
+        fn = K.function([model.input, y], [loss] + K.gradients(loss, model.trainable_weights),
+                        target=target)
+        return (lambda x, t: fn([x, t])), fn
+    model.compile(optimizer=symkb.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy",
+                  target=target)
+    return (lambda x, t: [model.train_on_batch(x, t)]), None
+
+
+def child_step(name: str, variant: str) -> dict:
+    """Build, compile and run the gradient or train-step graph once; the interpreter check
+    runs the same graph from the same weights."""
+    import numpy as np
+    cell, _, shape, batch = STEP_GRAPHS[name]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch,) + shape).astype(np.float32)
+    t0 = time.perf_counter()
+    model = build_step_model(name, variant)
+    weights = model.get_weights()
+    t1 = time.perf_counter()
+    call, fn = _step_function(name, model, "cpu")
+    t = (rng.standard_normal((batch,) + tuple(model.output.shape[1:])).astype(np.float32)
+         if name == "W2g" else rng.integers(0, 10, size=(batch,)))
+    t2 = time.perf_counter()
+    results = call(x, t)
+    t3 = time.perf_counter()
+    executable = fn if fn is not None else model._training.train_fn
+    phases = dict(getattr(executable, "compile_phases", {}))
+    # a train step compiles inside its first call: the compile is what its phases add up to
+    compile_s = (t2 - t1) if fn is not None else min(sum(phases.values()), t3 - t1)
+    twin = build_step_model(name, variant)
+    twin.set_weights(weights)
+    expected = _step_function(name, twin, "interpreter")[0](x, t)
+    diff = max(float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
+               / max(1.0, float(np.max(np.abs(np.asarray(b, np.float64)))))
+               for a, b in zip(results, expected))
+    return {"build_s": t1 - t0, "compile_s": compile_s, "first_call_s": t3 - t1 - compile_s,
+            "phases": phases, "max_abs_diff": diff,
+            "cache_hit": bool(getattr(executable, "cache_hit", False)), "ready_s": t3 - _T0}
+
+
 def child_compile(name: str, variant: str) -> dict:
     """Build, compile and call the model; the figures and the interpreter check."""
+    if name in STEP_GRAPHS:
+        return child_step(name, variant)
     import numpy as np
     import symkb
     _, (steps, features), batch = MODELS[name]
@@ -154,6 +250,9 @@ def _child_env(caches: Path, threads: int) -> dict:
     env = dict(os.environ)
     for var in THREAD_VARS:
         env[var] = str(threads)
+    # a warm process reads the bytecode Python cached, as an installed symkb's does
+    # (without it every start compiles symkb's modules from source again: ~0.2 s)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["NUMBA_CACHE_DIR"] = str(caches / "NUMBA_CACHE_DIR")
     env["SYMKB_CACHE_DIR"] = str(caches / "SYMKB_CACHE_DIR")
     env["PYTHONPATH"] = os.pathsep.join(
@@ -328,12 +427,12 @@ def _sec(value) -> str:
 LEGEND = """\
 Seconds. Phases (compile_phases, symkb/lower/timing.py): import = numba and the cpu target
 imported by a process's first compile; passes; codegen; cache = canonical source, write,
-import; setup = numba's first-use set-up (its registries, scipy.linalg); typing = numba
+import; setup = numba's first-use set-up (its registries); typing = numba
 compiling outside LLVM; llvm = LLVM optimising and emitting code; load = numba's cache load
 (or lookup + save); numba = its whole time where the split is unavailable.
 compile = symkb.compile's wall time; total = compile + first call; ready = the process's
 import + build + compile + first call (not shown after a same-process first compile).
-Targets (issue 15): cold total of readme/W2 <= 1.5, demo <= 2, five <= 3; units/names
+Targets (issue 15): cold total of readme/W2 <= 1.5, demo <= 2, five <= 3, W2g <= 3; units/names
 variants' total <= 0.3; warm process ready <= 0.5; import symkb < 0.3.
 others = cores other processes used while that process ran (! past 0.25: a disturbed figure)."""
 
@@ -345,7 +444,8 @@ def parse_args(argv=None):
         description="Compile-time benchmark: per model, symkb's compile phases cold and warm, "
                     "in fresh processes (benchmarks/README.md).")
     parser.add_argument("--models", default=",".join(MODELS),
-                        help=f"which models (default all: {','.join(MODELS)})")
+                        help=f"which models (default the predictions: {','.join(MODELS)}; "
+                             f"also the gradient and train steps {','.join(STEP_GRAPHS)})")
     parser.add_argument("--no-variants", action="store_true",
                         help="skip the units/names variants (cold and warm rows only)")
     parser.add_argument("--import-runs", type=int, default=3,
@@ -362,9 +462,10 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.child is None:
         args.models = [m.strip() for m in args.models.split(",") if m.strip()]
-        unknown = [m for m in args.models if m not in MODELS]
+        unknown = [m for m in args.models if m not in MODELS and m not in STEP_GRAPHS]
         if unknown:
-            parser.error(f"unknown model(s) {unknown}; choose from {list(MODELS)}")
+            parser.error(f"unknown model(s) {unknown}; choose from "
+                         f"{list(MODELS) + list(STEP_GRAPHS)}")
         if args.import_runs < 0:
             parser.error(f"--import-runs must be >= 0, received {args.import_runs}")
     return args

@@ -340,6 +340,23 @@ case("conv2d_transpose_valid", K.conv2d_transpose, ("f", (2, 3, 2, 2)), ("f", (3
 case("conv2d_transpose_same", K.conv2d_transpose, ("f", (2, 3, 3, 2)), ("f", (3, 3, 1, 2)),
      (2, 6, 6, 1), strides=(2, 2), padding="same",
      ref=lambda x, k: _np_conv2d_transpose(x, k, (6, 6), 2, True))
+
+
+def _np_conv3d_transpose(x, k, out, s):
+    """Each input voxel scatters its kernel product (valid padding, stride ``s``)."""
+    b, n = x.shape[0], x.shape[1:4]
+    full = np.zeros((b,) + tuple((m - 1) * s + kk for m, kk in zip(n, k.shape[:3]))
+                    + (k.shape[3],), np.float64)
+    for i, j, l in np.ndindex(*n):
+        full[:, i * s:i * s + k.shape[0], j * s:j * s + k.shape[1],
+             l * s:l * s + k.shape[2]] += np.einsum("bc,xyzoc->bxyzo", x[:, i, j, l], k)
+    full = np.pad(full, ((0, 0),) + tuple((0, max(o - f, 0)) for o, f in
+                                          zip(out, full.shape[1:4])) + ((0, 0),))
+    return full[:, :out[0], :out[1], :out[2]].astype(x.dtype)
+
+
+case("conv3d_transpose", K.conv3d_transpose, ("f", (2, 2, 3, 2, 2)), ("f", (2, 3, 2, 3, 2)),
+     (2, 5, 7, 5, 3), strides=2, ref=lambda x, k: _np_conv3d_transpose(x, k, (5, 7, 5), 2))
 case("local_conv1d", K.local_conv1d, ("f", (B, 5, 2)), ("f", (2, 6, 3)), (3,), (2,))
 case("local_conv2d", K.local_conv2d, ("f", (B, 4, 4, 1)), ("f", (4, 4, 2)), (2, 2), (2, 2),
      (2, 2))

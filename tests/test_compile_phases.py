@@ -142,3 +142,14 @@ def test_benchmark_table_compares_with_the_targets():
     assert "ERROR boom" in lines[-1]
     with pytest.raises(SystemExit):
         bench.parse_args(["--models", "W9"])
+
+
+def test_benchmark_knows_the_gradient_and_train_step_graphs():
+    bench = _bench_module()
+    args = bench.parse_args(["--models", "W2g,T1,T2,T3,readme"])
+    assert args.models == ["W2g", "T1", "T2", "T3", "readme"]
+    assert bench.target_of({"model": "W2g", "step": "cold"}) == (3.0, "total_s")
+    assert bench.target_of({"model": "T2", "step": "cold"}) == (None, "total_s")
+    # the children cache bytecode, as an installed symkb does
+    env = bench._child_env(ROOT, 2)
+    assert "PYTHONDONTWRITEBYTECODE" not in env and env["NUMBA_NUM_THREADS"] == "2"

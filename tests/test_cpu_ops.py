@@ -15,9 +15,9 @@ call = ir.call
 
 # Ops reached through other tests: sources, the loop (tests/test_cpu_rnn.py) and
 # its canonical scan (tests/test_cpu_scan.py), and the fused ops the passes
-# build (every compiled case below uses them).
+# build (every compiled case below uses them; fused_conv in tests/test_fuse_conv.py).
 COVERED_ELSEWHERE = {"input", "param", "const", "loop", "scan", "fused_elementwise",
-                     "fused_dot"}
+                     "fused_dot", "fused_conv"}
 
 # name -> (group, builder(inputs) -> tensor). Groups share one compiled graph.
 UNARY_FLOAT = ["negative", "abs", "square", "sign", "sqrt", "exp", "log", "log1p", "expm1",

@@ -28,14 +28,17 @@ SRC = pathlib.Path(__file__).resolve().parents[1] / "symkb"
 
 # The layers, by module-name prefix (the longest prefix names a module's layer),
 # and the layers each may import besides its own. Helpers that import nothing
-# of symkb (the version, atomic writes, the progress bar, the graphviz runner)
+# of symkb (the version, atomic writes, the progress bar, the graphviz runner,
+# the name table of losses and metrics)
 # sit below everything but ir, which imports nothing of symkb at all.
-_BASE = ("symkb._version", "symkb.utils.atomic", "symkb.utils.graphviz", "symkb.utils.progbar")
+_BASE = ("symkb._version", "symkb.utils.atomic", "symkb.utils.graphviz", "symkb.utils.progbar",
+         "symkb.utils.registry")
 MAY_IMPORT = {
     "symkb._version": (),
     "symkb.utils.atomic": (),
     "symkb.utils.graphviz": (),
     "symkb.utils.progbar": (),
+    "symkb.utils.registry": (),
     "symkb.ir": (),
     "symkb.utils.safe_io": ("symkb.ir",),
     # lower sees graphs only; each target is on its own
@@ -281,6 +284,33 @@ def test_layer_lookup_by_name_finds_exactly_the_exported_layers():
     exported = {name: obj for name, obj in vars(layers).items()
                 if isinstance(obj, type) and issubclass(obj, layers.Layer)}
     assert layer_classes() == exported
+
+
+# tf_keras.layers' other names for its classes (tf_keras.layers.MaxPool2D is MaxPooling2D)
+TF_KERAS_ALIASES = {
+    "AvgPool1D": "AveragePooling1D", "AvgPool2D": "AveragePooling2D",
+    "AvgPool3D": "AveragePooling3D", "MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D",
+    "MaxPool3D": "MaxPooling3D", "GlobalAvgPool1D": "GlobalAveragePooling1D",
+    "GlobalAvgPool2D": "GlobalAveragePooling2D", "GlobalAvgPool3D": "GlobalAveragePooling3D",
+    "GlobalMaxPool1D": "GlobalMaxPooling1D", "GlobalMaxPool2D": "GlobalMaxPooling2D",
+    "GlobalMaxPool3D": "GlobalMaxPooling3D", "Convolution1D": "Conv1D",
+    "Convolution2D": "Conv2D", "Convolution3D": "Conv3D",
+    "Convolution1DTranspose": "Conv1DTranspose", "Convolution2DTranspose": "Conv2DTranspose",
+    "Convolution3DTranspose": "Conv3DTranspose",
+    "SeparableConvolution1D": "SeparableConv1D", "SeparableConvolution2D": "SeparableConv2D",
+}
+
+
+def test_layer_aliases_are_tf_keras_names_of_the_same_classes():
+    # every exported layer is under its class name, or under one of tf_keras's
+    # aliases bound to the very class the canonical name is
+    from symkb import layers
+    exported = {name: obj for name, obj in vars(layers).items()
+                if isinstance(obj, type) and issubclass(obj, layers.Layer)}
+    renamed = {name: obj.__name__ for name, obj in exported.items() if name != obj.__name__}
+    assert renamed == TF_KERAS_ALIASES
+    for alias, name in TF_KERAS_ALIASES.items():
+        assert exported[alias] is exported[name]
 
 
 def test_model_lookup_by_name_finds_the_model_classes():

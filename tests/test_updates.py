@@ -66,7 +66,7 @@ def test_cpu_kernel_stores_into_the_variables_own_array():
     storage = w.value()
     f([X])
     assert w.value() is storage  # written in place, not replaced
-    assert "w[...] = " in f.source
+    assert "w[i0, i1] = " in f.source  # a store loop over the Variable's shape
 
 
 def test_symbolic_update_ops_and_swaps_read_the_old_values():

@@ -20,6 +20,7 @@ from .control_ops import foldl, foldr, map_fn  # noqa: F401
 from .conv_ops import (conv1d, conv2d, conv2d_transpose, conv3d,  # noqa: F401
                        depthwise_conv2d, local_conv1d, local_conv2d, separable_conv1d,
                        separable_conv2d)
+from .conv_ops import conv3d_transpose  # noqa: F401
 from .function import function  # noqa: F401
 from .gradients import gradients  # noqa: F401
 from .losses import (binary_crossentropy, binary_focal_crossentropy,  # noqa: F401

@@ -230,30 +230,61 @@ def conv2d_transpose(x, kernel, output_shape, strides=(1, 1), padding="valid",
     Raises:
         ValueError: for bad ranks or channel counts.
     """
-    op = "conv2d_transpose"
+    return _conv_transpose(x, kernel, output_shape, strides, padding, data_format,
+                           dilation_rate, 2, "conv2d_transpose")
+
+
+@reads_variables
+def conv3d_transpose(x, kernel, output_shape, strides=(1, 1, 1), padding="valid",
+                     data_format=None):
+    """3D transposed convolution (the gradient of :func:`conv3d` with respect to its input).
+
+    Args:
+        x: a 5-D input.
+        kernel: a ``(k1, k2, k3, out_channels, in_channels)`` kernel.
+        output_shape: the output shape ``(batch, d1, d2, d3, out_channels)``
+            (in ``data_format`` order); its spatial sizes pick the result.
+        strides: an int or a triple.
+        padding: ``'valid'`` or ``'same'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; ``None``:
+            :func:`image_data_format`.
+
+    Returns:
+        A 5-D tensor whose spatial size is that of ``output_shape``.
+
+    Raises:
+        ValueError: for bad ranks or channel counts.
+    """
+    return _conv_transpose(x, kernel, output_shape, strides, padding, data_format, 1, 3,
+                           "conv3d_transpose")
+
+
+def _conv_transpose(x, kernel, output_shape, strides, padding, data_format, dilation_rate,
+                    rank, op):
+    """A ``conv_transpose`` node whose result has the spatial sizes of ``output_shape``."""
     data_format = normalize_data_format(data_format)
     ks = _static_shape(kernel, "kernel", op)
-    if len(ks) != 4:
-        raise ValueError(f"{op}: expected a 4-D kernel, received shape {ks}")
-    strides = _tuple(strides, 2, "strides", op)
-    dilation = _tuple(dilation_rate, 2, "dilation_rate", op)
+    if len(ks) != rank + 2:
+        raise ValueError(f"{op}: expected a {rank + 2}-D kernel, received shape {ks}")
+    strides = _tuple(strides, rank, "strides", op)
+    dilation = _tuple(dilation_rate, rank, "dilation_rate", op)
     output_shape = tuple(output_shape)
-    out_sizes = output_shape[2:4] if data_format == "channels_first" else output_shape[1:3]
-    x = _to_channels_last(x, data_format, 2, op)
+    out_sizes = output_shape[2:] if data_format == "channels_first" else output_shape[1:-1]
+    x = _to_channels_last(x, data_format, rank, op)
     sizes = _known_sizes(x, op)
-    if shape_of(x)[-1] not in (None, ks[3]):
+    if shape_of(x)[-1] not in (None, ks[-1]):
         raise ValueError(f"{op}: the input has {shape_of(x)[-1]} channels but the kernel "
-                         f"expects {ks[3]} (kernel shape {ks})")
+                         f"expects {ks[-1]} (kernel shape {ks})")
     out_sizes = tuple(int(n) for n in out_sizes)
     # the pads of the convolution whose input gradient this is (an input of out_sizes)
-    pads, outs = _padding_amounts(out_sizes, ks[:2], strides, dilation, padding, op)
+    pads, outs = _padding_amounts(out_sizes, ks[:rank], strides, dilation, padding, op)
     if tuple(outs) != tuple(sizes):
         raise ValueError(f"{op}: output_shape {output_shape} does not fit an input of spatial "
                          f"sizes {sizes}: a {padding!r} convolution of {out_sizes} gives "
                          f"{tuple(outs)}")
     y = call("conv_transpose", x, kernel, strides=strides, dilation=dilation,
              pads=tuple(pads), groups=1, sizes=out_sizes)
-    return _from_channels_last(y, data_format, 2)
+    return _from_channels_last(y, data_format, rank)
 
 
 def _depthwise(x, depthwise_kernel, strides, padding, dilation_rate, rank, op):

@@ -58,6 +58,8 @@ _OWN_FLOPS = {
     # two adjoints do the same products (per cotangent element, per kernel element)
     "conv": lambda counter, node: 2 * counter.size(node.out_types[0])
     * _taps(node.inputs[1].shape),
+    "fused_conv": lambda counter, node: 2 * counter.size(node.out_types[0])
+    * _taps(node.inputs[1].shape),
     "conv_transpose": lambda counter, node: 2 * counter.size(node.inputs[0].type)
     * _taps(node.inputs[1].shape),
     "conv_filter_grad": lambda counter, node: 2 * counter.size(node.inputs[1].type)

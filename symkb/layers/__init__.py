@@ -19,3 +19,12 @@ from .normalization import BatchNormalization, GroupNormalization, LayerNormaliz
 from .attention import AdditiveAttention, Attention  # noqa: F401
 from .multi_head_attention import MultiHeadAttention  # noqa: F401
 from .noise import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D  # noqa: F401
+from .convolutional import Conv3DTranspose  # noqa: F401
+from .separable import DepthwiseConv1D  # noqa: F401
+from .reshaping import Cropping3D, UpSampling3D, ZeroPadding3D  # noqa: F401
+from .convolutional import (Convolution1D, Convolution1DTranspose, Convolution2D,  # noqa: F401
+                            Convolution2DTranspose, Convolution3D, Convolution3DTranspose)
+from .separable import SeparableConvolution1D, SeparableConvolution2D  # noqa: F401
+from .pooling import (AvgPool1D, AvgPool2D, AvgPool3D, GlobalAvgPool1D,  # noqa: F401
+                      GlobalAvgPool2D, GlobalAvgPool3D, GlobalMaxPool1D, GlobalMaxPool2D,
+                      GlobalMaxPool3D, MaxPool1D, MaxPool2D, MaxPool3D)

@@ -1,4 +1,5 @@
-"""Convolution layers: Conv1D, Conv2D, Conv3D, Conv1DTranspose, Conv2DTranspose.
+"""Convolution layers: Conv1D, Conv2D, Conv3D, Conv1DTranspose, Conv2DTranspose,
+Conv3DTranspose (and tf_keras's aliases Convolution1D, ...).
 
 Weights are tf_keras's: ``kernel`` of shape ``kernel_size + (in_channels //
 groups, filters)`` (transposed convolutions: ``kernel_size + (filters,
@@ -234,9 +235,13 @@ class _ConvTranspose(_Conv):
             sizes, strides, dilation = [1] + sizes, (1,) + strides, (1,) + dilation
         out_shape = (1, self.filters) + tuple(sizes) if first else \
             (1,) + tuple(sizes) + (self.filters,)
-        outputs = K.conv2d_transpose(x, kernel, out_shape, strides=strides,
-                                     padding=self.padding, data_format=self.data_format,
-                                     dilation_rate=dilation)
+        if self.rank == 3:  # tf_keras's conv3d_transpose has no dilation
+            outputs = K.conv3d_transpose(x, kernel, out_shape, strides=strides,
+                                         padding=self.padding, data_format=self.data_format)
+        else:
+            outputs = K.conv2d_transpose(x, kernel, out_shape, strides=strides,
+                                         padding=self.padding, data_format=self.data_format,
+                                         dilation_rate=dilation)
         if self.rank == 1:
             outputs = K.squeeze(outputs, 2 if first else 1)
         if self.use_bias:
@@ -259,3 +264,34 @@ class Conv2DTranspose(_ConvTranspose):
     """2D transposed convolution (the gradient of Conv2D with respect to its input)."""
 
     rank = 2
+
+
+class Conv3DTranspose(_ConvTranspose):
+    """3D transposed convolution (the gradient of Conv3D with respect to its input).
+
+    As in tf_keras, it has no dilation: its config leaves ``dilation_rate``
+    out, and a dilation other than 1 is refused (tf_keras would ignore it).
+    """
+
+    rank = 3
+
+    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid",
+                 output_padding=None, data_format=None, dilation_rate=(1, 1, 1), **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding,
+                         output_padding=output_padding, data_format=data_format,
+                         dilation_rate=dilation_rate, **kwargs)
+        if self.dilation_rate != (1, 1, 1):
+            raise ValueError("Conv3DTranspose: dilation is not supported (tf_keras's "
+                             "Conv3DTranspose computes without it). Received: "
+                             f"dilation_rate={dilation_rate!r}, expected 1")
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("dilation_rate")
+        return config
+
+
+# the other names tf_keras gives the same classes
+Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
+Convolution1DTranspose, Convolution2DTranspose = Conv1DTranspose, Conv2DTranspose
+Convolution3DTranspose = Conv3DTranspose

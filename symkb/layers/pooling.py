@@ -6,6 +6,8 @@ one pixel, as tf_keras does); ``strides=None`` means ``pool_size``.
 The 1D layers default to ``data_format='channels_last'`` (as tf_keras's do),
 the others to ``None``, resolved to :func:`K.image_data_format` when the
 layer is made. GlobalAveragePooling1D averages over the unmasked steps only.
+tf_keras's shorter names (``MaxPool2D``, ``GlobalAvgPool1D``, ...) are the
+same classes.
 """
 from __future__ import annotations
 
@@ -189,3 +191,12 @@ class GlobalAveragePooling3D(_GlobalPooling):
     """Mean over the three spatial axes."""
 
     rank, mode = 3, "avg"
+
+
+# the other names tf_keras gives the same classes
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
+AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
+GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = (GlobalMaxPooling1D, GlobalMaxPooling2D,
+                                                     GlobalMaxPooling3D)
+GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D = (
+    GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D)

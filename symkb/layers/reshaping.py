@@ -1,7 +1,8 @@
-"""Spatial reshaping layers: ZeroPadding1D/2D, Cropping1D/2D, UpSampling1D/2D.
+"""Spatial reshaping layers: ZeroPadding1D/2D/3D, Cropping1D/2D/3D,
+UpSampling1D/2D/3D.
 
 The 1D layers act on axis 1 of ``(batch, steps, features)`` (they take no
-``data_format``, as in tf_keras); the 2D layers on the two spatial axes of
+``data_format``, as in tf_keras); the 2D and 3D layers on the spatial axes of
 ``data_format``, ``None`` resolved to :func:`K.image_data_format` when the
 layer is made.
 """
@@ -12,27 +13,37 @@ from .base import Layer
 from .conv_utils import check_rank, data_format_at_construction, normalize_tuple, spatial_axes
 
 
-def _pairs(value, name, layer) -> tuple:
-    """An int, two ints or two pairs as ``((before, after), (before, after))``."""
-    if isinstance(value, int):
-        return ((value, value), (value, value))
-    if hasattr(value, "__len__") and len(value) == 2:
-        if all(isinstance(v, int) for v in value):
-            return tuple((v, v) for v in normalize_tuple(value, 2, name, layer, True))
-        return tuple(normalize_tuple(v, 2, f"{name}[{i}]", layer, True)
+_ORDINALS = ("1st", "2nd", "3rd")
+
+
+def _pairs(value, name, layer, n=2) -> tuple:
+    """An int, ``n`` ints or ``n`` pairs as ``n`` ``(before, after)`` pairs
+    (tf_keras: an int entry ``v`` stands for ``(v, v)``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return ((value, value),) * n
+    if hasattr(value, "__len__") and len(value) == n:
+        return tuple(normalize_tuple(v, 2, f"{_ORDINALS[i]} entry of {name}", layer, True)
                      for i, v in enumerate(value))
-    raise ValueError(f"{layer}: `{name}` should have two elements (an int, two ints or two "
+    raise ValueError(f"{layer}: `{name}` should have {n} elements (an int, {n} ints or {n} "
                      f"pairs of ints). Received: {name}={value!r}")
 
 
-def _crop(x, spans):
-    """``x`` sliced to ``spans`` (``axis: (before, after)``), other axes whole."""
+def _crop(x, spans, layer):
+    """``x`` sliced to ``spans`` (``axis: (before, after)``), other axes whole.
+
+    Cropping a whole axis away is refused, as tf_keras's Cropping1D/2D do
+    (its Cropping3D would give an empty tensor).
+    """
     shape = K.int_shape(x)
     start, size = [0] * len(shape), [-1] * len(shape)
     for axis, (before, after) in spans.items():
         if shape[axis] is None:
-            raise ValueError(f"Cropping: axis {axis} of the input must have a known size; "
+            raise ValueError(f"{layer}: axis {axis} of the input must have a known size; "
                              f"received shape {shape}")
+        if before + after >= shape[axis]:
+            raise ValueError(f"{layer}: the cropping must leave part of the input: axis "
+                             f"{axis} has {shape[axis]} elements and the cropping takes "
+                             f"{(before, after)}. Received: inputs.shape={shape}")
         start[axis], size[axis] = before, shape[axis] - before - after
     return K.slice(x, start, size)
 
@@ -58,21 +69,24 @@ class ZeroPadding1D(Layer):
         return config
 
 
-class ZeroPadding2D(Layer):
-    """Zeros around the rows and columns."""
+class _ZeroPadding(Layer):
+    """Zeros around the ``rank`` spatial axes of ``data_format``."""
 
-    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
+    rank = 2
+
+    def __init__(self, padding=1, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.padding = _pairs(padding, "padding", "ZeroPadding2D")
+        self.padding = _pairs(padding, "padding", type(self).__name__, self.rank)
         self.data_format = data_format_at_construction(data_format)
 
     def call(self, inputs):
-        check_rank(K.int_shape(inputs), 2, self)
-        return K.spatial_2d_padding(inputs, self.padding, self.data_format)
+        check_rank(K.int_shape(inputs), self.rank, self)
+        pad = K.spatial_2d_padding if self.rank == 2 else K.spatial_3d_padding
+        return pad(inputs, self.padding, self.data_format)
 
     def compute_output_shape(self, input_shape):
-        shape = list(check_rank(input_shape, 2, self))
-        for a, p in zip(spatial_axes(self.data_format, 2), self.padding):
+        shape = list(check_rank(input_shape, self.rank, self))
+        for a, p in zip(spatial_axes(self.data_format, self.rank), self.padding):
             shape[a] = None if shape[a] is None else shape[a] + sum(p)
         return tuple(shape)
 
@@ -80,6 +94,24 @@ class ZeroPadding2D(Layer):
         config = super().get_config()
         config.update({"padding": self.padding, "data_format": self.data_format})
         return config
+
+
+class ZeroPadding2D(_ZeroPadding):
+    """Zeros around the rows and columns."""
+
+    rank = 2
+
+    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
+        super().__init__(padding, data_format, **kwargs)
+
+
+class ZeroPadding3D(_ZeroPadding):
+    """Zeros around the three spatial axes."""
+
+    rank = 3
+
+    def __init__(self, padding=(1, 1, 1), data_format=None, **kwargs):
+        super().__init__(padding, data_format, **kwargs)
 
 
 class Cropping1D(Layer):
@@ -91,7 +123,7 @@ class Cropping1D(Layer):
 
     def call(self, inputs):
         check_rank(K.int_shape(inputs), 1, self)
-        return _crop(inputs, {1: self.cropping})
+        return _crop(inputs, {1: self.cropping}, type(self).__name__)
 
     def compute_output_shape(self, input_shape):
         b, n, c = check_rank(input_shape, 1, self)
@@ -103,21 +135,24 @@ class Cropping1D(Layer):
         return config
 
 
-class Cropping2D(Layer):
-    """Drops rows and columns at the edges."""
+class _Cropping(Layer):
+    """Drops elements at the edges of the ``rank`` spatial axes."""
 
-    def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
+    rank = 2
+
+    def __init__(self, cropping=0, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.cropping = _pairs(cropping, "cropping", "Cropping2D")
+        self.cropping = _pairs(cropping, "cropping", type(self).__name__, self.rank)
         self.data_format = data_format_at_construction(data_format)
 
     def call(self, inputs):
-        check_rank(K.int_shape(inputs), 2, self)
-        return _crop(inputs, dict(zip(spatial_axes(self.data_format, 2), self.cropping)))
+        check_rank(K.int_shape(inputs), self.rank, self)
+        return _crop(inputs, dict(zip(spatial_axes(self.data_format, self.rank),
+                                      self.cropping)), type(self).__name__)
 
     def compute_output_shape(self, input_shape):
-        shape = list(check_rank(input_shape, 2, self))
-        for a, p in zip(spatial_axes(self.data_format, 2), self.cropping):
+        shape = list(check_rank(input_shape, self.rank, self))
+        for a, p in zip(spatial_axes(self.data_format, self.rank), self.cropping):
             shape[a] = None if shape[a] is None else shape[a] - sum(p)
         return tuple(shape)
 
@@ -125,6 +160,24 @@ class Cropping2D(Layer):
         config = super().get_config()
         config.update({"cropping": self.cropping, "data_format": self.data_format})
         return config
+
+
+class Cropping2D(_Cropping):
+    """Drops rows and columns at the edges."""
+
+    rank = 2
+
+    def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
+        super().__init__(cropping, data_format, **kwargs)
+
+
+class Cropping3D(_Cropping):
+    """Drops elements at the edges of the three spatial axes."""
+
+    rank = 3
+
+    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
+        super().__init__(cropping, data_format, **kwargs)
 
 
 class UpSampling1D(Layer):
@@ -175,4 +228,28 @@ class UpSampling2D(Layer):
         config = super().get_config()
         config.update({"size": self.size, "data_format": self.data_format,
                        "interpolation": self.interpolation})
+        return config
+
+
+class UpSampling3D(Layer):
+    """Each element repeated ``size[i]`` times along spatial axis ``i`` (nearest)."""
+
+    def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format_at_construction(data_format)
+        self.size = normalize_tuple(size, 3, "size", "UpSampling3D")
+
+    def call(self, inputs):
+        check_rank(K.int_shape(inputs), 3, self)
+        return K.resize_volumes(inputs, *self.size, self.data_format)
+
+    def compute_output_shape(self, input_shape):
+        shape = list(check_rank(input_shape, 3, self))
+        for a, s in zip(spatial_axes(self.data_format, 3), self.size):
+            shape[a] = None if shape[a] is None else shape[a] * s
+        return tuple(shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"size": self.size, "data_format": self.data_format})
         return config

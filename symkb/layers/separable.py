@@ -1,5 +1,5 @@
-"""Depthwise and separable convolution layers: DepthwiseConv2D, SeparableConv1D,
-SeparableConv2D.
+"""Depthwise and separable convolution layers: DepthwiseConv1D, DepthwiseConv2D,
+SeparableConv1D, SeparableConv2D (and tf_keras's aliases SeparableConvolution1D/2D).
 
 Weights in tf_keras's order and layout: ``depthwise_kernel`` ``kernel_size +
 (in_channels, depth_multiplier)``, then (separable) ``pointwise_kernel``
@@ -10,18 +10,18 @@ from __future__ import annotations
 from .. import backend as K
 from . import initializers
 from .base import Layer
-from .conv_utils import channel_axis, check_rank, conv_output_length
+from .conv_utils import channel_axis, check_rank, conv_output_length, read_weight
 from .convolutional import _Conv, positive_int
 
 
-class DepthwiseConv2D(_Conv):
+class _DepthwiseConv(_Conv):
     """Each input channel convolved with its own ``depth_multiplier`` filters."""
 
     rank = 2
     _takes_filters = False
 
-    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1,
-                 data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1,
+                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
                  depthwise_initializer="glorot_uniform", bias_initializer="zeros",
                  depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  depthwise_constraint=None, bias_constraint=None, **kwargs):
@@ -32,6 +32,9 @@ class DepthwiseConv2D(_Conv):
                          bias_initializer=bias_initializer, bias_regularizer=bias_regularizer,
                          activity_regularizer=activity_regularizer,
                          bias_constraint=bias_constraint, **kwargs)
+        if self.padding == "causal":
+            raise ValueError(f"{type(self).__name__}: causal padding is only supported for "
+                             "Conv1D and SeparableConv1D. Received: padding='causal'")
         self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier",
                                              type(self).__name__)
         self.depthwise_initializer = initializers.get(depthwise_initializer)
@@ -51,9 +54,17 @@ class DepthwiseConv2D(_Conv):
         Layer.build(self, input_shape)
 
     def call(self, inputs):
-        outputs = K.depthwise_conv2d(inputs, self.depthwise_kernel, strides=self.strides,
-                                     padding=self.padding, data_format=self.data_format,
-                                     dilation_rate=self.dilation_rate)
+        if self.rank == 2:
+            outputs = K.depthwise_conv2d(inputs, self.depthwise_kernel, strides=self.strides,
+                                         padding=self.padding, data_format=self.data_format,
+                                         dilation_rate=self.dilation_rate)
+        else:  # as a 2D depthwise convolution over rows of one pixel, as tf_keras does
+            axis = 2 if self.data_format == "channels_first" else 1
+            x = K.expand_dims(inputs, axis)
+            kernel = K.expand_dims(read_weight(self.depthwise_kernel, x), 0)
+            outputs = K.squeeze(K.depthwise_conv2d(
+                x, kernel, strides=(1,) + self.strides, padding=self.padding,
+                data_format=self.data_format, dilation_rate=(1,) + self.dilation_rate), axis)
         if self.use_bias:
             outputs = K.bias_add(outputs, self.bias, data_format=self.data_format)
         return self.activation(outputs)
@@ -75,6 +86,24 @@ class DepthwiseConv2D(_Conv):
         config["depth_multiplier"] = self.depth_multiplier
         config["depthwise_initializer"] = initializers.serialize(self.depthwise_initializer)
         return config
+
+
+class DepthwiseConv1D(_DepthwiseConv):
+    """Each channel of ``(batch, steps, channels)`` convolved with its own filters."""
+
+    rank = 1
+
+
+class DepthwiseConv2D(_DepthwiseConv):
+    """Each image channel convolved with its own ``depth_multiplier`` filters."""
+
+    rank = 2
+
+    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1,
+                 data_format=None, dilation_rate=(1, 1), **kwargs):
+        super().__init__(kernel_size, strides=strides, padding=padding,
+                         depth_multiplier=depth_multiplier, data_format=data_format,
+                         dilation_rate=dilation_rate, **kwargs)
 
 
 class _SeparableConv(_Conv):
@@ -147,3 +176,5 @@ class SeparableConv2D(_SeparableConv):
     rank = 2
 
 
+# the other names tf_keras gives the same classes
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D

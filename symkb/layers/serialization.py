@@ -10,6 +10,8 @@ information only, since symkb builds a layer on its first call.
 """
 from __future__ import annotations
 
+import sys
+
 from .base import Layer
 
 
@@ -34,13 +36,14 @@ def _as_lists(shape):
 
 
 def layer_classes() -> dict:
-    """The layer classes of :mod:`symkb.layers`, by name.
+    """The layer classes of :mod:`symkb.layers`, by name (aliases included).
 
     They are found among :class:`Layer`'s subclasses defined in symkb.layers
     (public names only) rather than by importing the package, which imports
     the wrappers that deserialise the layer they hold. Importing any module of
     symkb.layers runs the package first, so every layer module is loaded by
-    the time this runs.
+    the time this runs. tf_keras's other names for a class (``MaxPool2D``
+    for ``MaxPooling2D``) are public names bound to it in its own module.
     """
     found = {"Layer": Layer}
     stack = [Layer]
@@ -49,7 +52,19 @@ def layer_classes() -> dict:
             stack.append(cls)
             if cls.__module__.startswith("symkb.layers.") and not cls.__name__.startswith("_"):
                 found.setdefault(cls.__name__, cls)
+    found.update(aliases(found.values()))
     return found
+
+
+def aliases(classes) -> dict:
+    """``{other name: class}``: the public names that ``classes``' own modules
+    bind to them besides their class names."""
+    out = {}
+    for cls in classes:
+        for name, value in vars(sys.modules[cls.__module__]).items():
+            if value is cls and name != cls.__name__ and not name.startswith("_"):
+                out[name] = cls
+    return out
 
 
 def deserialize(entry, classes=None):

@@ -12,8 +12,9 @@ part to work on. The phases, in order:
 * ``cache``: the canonical form of that source, writing it to the cache
   folder and importing it (``cache.load_module``);
 * ``setup``: numba's once-per-process set-up of its cpu target (loading
-  its lowering registries, which import ``scipy.linalg`` for the BLAS
-  check); about zero after a process's first compile;
+  its lowering registries; ``cpu/numba_setup.py`` keeps out the
+  ``scipy.linalg`` import numba makes there for a BLAS check); about zero
+  after a process's first compile;
 * ``typing``: numba compiling, outside LLVM: bytecode analysis, type
   inference, numba's rewrites and its generation of the LLVM IR, for the
   generated function and every runtime helper and numpy implementation

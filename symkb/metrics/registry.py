@@ -13,6 +13,7 @@ from .classes import (Accuracy, BinaryAccuracy, BinaryCrossentropy, CategoricalA
                       MeanSquaredLogarithmicError, Poisson, RootMeanSquaredError,
                       SparseCategoricalAccuracy, SparseCategoricalCrossentropy,
                       SparseTopKCategoricalAccuracy, SquaredHinge, TopKCategoricalAccuracy)
+from ..utils.registry import Registry
 from .confusion import Precision, Recall
 
 FUNCTIONS = {
@@ -34,58 +35,7 @@ CLASSES = {cls.__name__: cls for cls in (
     SquaredHinge, Sum, TopKCategoricalAccuracy)}
 
 
-def _valid_names() -> str:
-    return ", ".join(sorted(FUNCTIONS) + sorted(CLASSES))
-
-
-def serialize(metric):
-    """A metric as JSON-able data: ``{'class_name', 'config'}`` or a function's name."""
-    if isinstance(metric, Metric) and type(metric).__name__ in CLASSES:
-        return {"class_name": type(metric).__name__, "config": metric.get_config()}
-    for name, fn in FUNCTIONS.items():
-        if fn is metric:
-            return fn.__name__ if FUNCTIONS.get(fn.__name__) is fn else name
-    raise ValueError(f"metrics.serialize: cannot serialize {metric!r}; expected a built-in "
-                     f"Metric object or one of the functions {sorted(FUNCTIONS)}")
-
-
-def deserialize(config, custom_objects=None):
-    """The metric :func:`serialize` describes (a name or a ``class_name``/``config`` dict)."""
-    custom = dict(custom_objects or {})
-    if isinstance(config, dict):
-        name = config.get("class_name")
-        cls = custom.get(name) or CLASSES.get(name)
-        if cls is None:
-            raise ValueError(f"metrics.deserialize: unknown metric class {name!r} in "
-                             f"{config!r}; known classes: {', '.join(sorted(CLASSES))}")
-        return cls.from_config(dict(config.get("config") or {}))
-    if isinstance(config, str):
-        if config in custom:
-            found = custom[config]
-            return found() if isinstance(found, type) else found
-        if config in FUNCTIONS:
-            return FUNCTIONS[config]
-        if config in CLASSES:
-            return CLASSES[config]()
-    raise ValueError(f"Unknown metric {config!r}; expected one of: {_valid_names()}")
-
-
-def get(identifier):
-    """A metric function or object from a name, function, Metric or config dict.
-
-    Raises:
-        ValueError: for None, an unknown name or anything else, naming what
-            was received and listing the known names.
-    """
-    if isinstance(identifier, Metric):
-        return identifier
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Metric):
-        return identifier()
-    if callable(identifier) and not isinstance(identifier, type):
-        return identifier
-    raise ValueError(f"Could not interpret metric identifier {identifier!r}; expected a "
-                     f"metric name, a function, a Metric object or a config dict. Known "
-                     f"names: {_valid_names()}")
-
+REGISTRY = Registry("metric", "metrics", Metric, CLASSES, FUNCTIONS)
+serialize = REGISTRY.serialize
+deserialize = REGISTRY.deserialize
+get = REGISTRY.get

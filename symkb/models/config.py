@@ -18,6 +18,8 @@ nothing is ever executed from a config.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .. import layers
 from ..layers.base import Layer
 from ..layers.core import InputLayer
@@ -224,3 +226,19 @@ def _output(outputs: dict, ref, where: str):
         raise ValueError(f"from_config: {where} refers to output {ref[2]} of call {ref[1]} of "
                          f"layer {ref[0]!r}, which the config does not make")
     return tensors[ref[2]]
+
+
+def plain_json(where):
+    """A ``json.dumps`` default for model configs: numpy scalars and arrays,
+    sets; anything else is refused with an error naming ``where``."""
+    def default(value):
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+        if isinstance(value, (set, frozenset)):
+            return sorted(value)
+        raise TypeError(f"{where}: a model config holds a {type(value).__name__} ({value!r}), "
+                        "which has no JSON form; the layer's get_config() must return plain "
+                        "data")
+    return default

@@ -21,7 +21,9 @@ in ``custom_objects``; Lambda layers are refused unless ``safe_mode=False``
 members are read by name only (any other member, a path-traversal name
 included, is refused), HDF5 datasets go through :mod:`symkb.models.h5_safe`
 (shapes checked against the limits before reading, no links to other files),
-and every weight must be present with the model's shape.
+and every weight must be present with the model's shape. A compiled model's
+compile configuration and optimizer state are restored
+(:mod:`symkb.models.keras_training`) unless ``compile=False``.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ import io
 from ..ir import limits
 from ..ir.errors import FileFormatError
 from ..utils import safe_io
-from . import h5_safe
+from . import h5_safe, keras_training
 from .config import deserialize_layer
 from .keras3_config import is_keras3, to_tf_keras
 from .lambda_code import TrustedLambda, lambda_layers, refuse
@@ -86,8 +88,10 @@ def safe_text(name: str) -> str:
     return name.encode("unicode_escape").decode("ascii")[:120]
 
 
-def load_archive(filepath: str, custom_objects=None, safe_mode: bool = True):
-    """The model in a tf_keras or Keras 3 ``.keras`` archive, with its weights."""
+def load_archive(filepath: str, custom_objects=None, safe_mode: bool = True,
+                 compile: bool = True):  # noqa: A002 (tf_keras's name)
+    """The model in a tf_keras or Keras 3 ``.keras`` archive, with its weights
+    (and, with ``compile``, its compile config and optimizer state)."""
     text, weights = _archive_parts(filepath)
     doc = limits.load_json(text, "config.json")
     model = build_model(doc, filepath, custom_objects, safe_mode)
@@ -97,12 +101,22 @@ def load_archive(filepath: str, custom_objects=None, safe_mode: bool = True):
     from .weights_io import set_from_h5
     with h5_safe.damage_reported(filepath), \
             h5_safe.open_file(io.BytesIO(weights), "load_model") as f:
-        set_from_h5(model, f, filepath)
+        state = set_from_h5(model, f, filepath)
+    config = doc.get("compile_config")
+    if compile and isinstance(config, dict) and config and \
+            keras_training.compile_from(model, config, filepath):
+        arrays = keras_training.indexed(state, keras_training.VARS)
+        if arrays:
+            keras_training.restore_optimizer(
+                model, arrays, keras_training.indexed(state, keras_training.SYMKB_VARS),
+                filepath)
     return model
 
 
-def load_legacy_h5(filepath: str, custom_objects=None, safe_mode: bool = True):
-    """The model in a legacy HDF5 ``.h5`` file (see the module docstring)."""
+def load_legacy_h5(filepath: str, custom_objects=None, safe_mode: bool = True,
+                   compile: bool = True):  # noqa: A002 (tf_keras's name)
+    """The model in a legacy HDF5 ``.h5`` file (see the module docstring), with
+    its training config and optimizer state when ``compile``."""
     with safe_io.open_regular(filepath) as stream, h5_safe.damage_reported(filepath), \
             h5_safe.open_file(stream, "load_model") as f:
         if "model_config" not in f.attrs:
@@ -115,7 +129,29 @@ def load_legacy_h5(filepath: str, custom_objects=None, safe_mode: bool = True):
         model = build_model(doc, filepath, custom_objects, safe_mode)
         group = h5_safe.node(f, "model_weights", filepath) if "model_weights" in f else f
         _set_legacy_weights(model, group, filepath)
+        if compile and "training_config" in f.attrs:
+            _restore_legacy_training(model, f, filepath)
     return model
+
+
+def _named_arrays(f, group_name: str, where: str) -> list:
+    """The datasets a group's ``weight_names`` attribute lists, in that order."""
+    if group_name not in f:
+        return []
+    group = h5_safe.node(f, group_name, where)
+    return [h5_safe.dataset(group, name, where)
+            for name in h5_safe.string_list(group.attrs, "weight_names", where)]
+
+
+def _restore_legacy_training(model, f, where: str) -> None:
+    config = limits.load_json(h5_safe.text_attr(f.attrs, "training_config", where),
+                              "training_config")
+    if not isinstance(config, dict) or not keras_training.compile_from(model, config, where):
+        return
+    arrays = _named_arrays(f, "optimizer_weights", where)
+    if arrays:
+        keras_training.restore_optimizer(
+            model, arrays, _named_arrays(f, "symkb_optimizer_weights", where), where)
 
 
 def _legacy_layers(group, where: str) -> list:

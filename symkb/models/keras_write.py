@@ -11,7 +11,9 @@
   weights (``trainable_weights + non_trainable_weights``) in attribute
   ``weight_names``, each a dataset at that name.
 
-Both need h5py (the extra ``symkb[keras]``). Files are written whole to
+A compiled model's compile configuration and optimizer state go in both,
+where tf_keras puts them (:mod:`symkb.models.keras_training`). Both need
+h5py (the extra ``symkb[keras]``). Files are written whole to
 memory, then atomically (a failed save leaves no half file).
 """
 from __future__ import annotations
@@ -26,31 +28,30 @@ import numpy as np
 
 from ..layers.serialization import serialize
 from ..utils.atomic import write_atomic
-from . import h5_safe
+from . import h5_safe, keras_training
+from .config import plain_json
 
 # the tf_keras version whose formats these are (tf_keras reads them back)
 KERAS_VERSION = "2.21.0"
 
 
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    raise TypeError(f"model.save: a model config holds a {type(value).__name__}, which has "
-                    "no JSON form; the layer's get_config() must return plain data")
+_json_default = plain_json("model.save")
 
 
 def _config_text(model) -> str:
-    return json.dumps(serialize(model), default=_json_default, allow_nan=False)
+    doc = serialize(model)
+    training = keras_training.compile_config(model)
+    if training is not None:
+        doc["compile_config"] = training
+    return json.dumps(doc, default=_json_default, allow_nan=False)
 
 
 def keras_archive_bytes(model) -> bytes:
     """The ``.keras`` archive of ``model`` (see the module docstring)."""
     from .weights_io import _h5_bytes, weight_paths
-    weights = _h5_bytes(model, {path: var.numpy() for path, var in weight_paths(model).items()})
+    arrays = {path: var.numpy() for path, var in weight_paths(model).items()}
+    arrays.update(keras_training.archive_arrays(model))
+    weights = _h5_bytes(model, arrays)
     metadata = {"keras_version": KERAS_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
     buffer = io.BytesIO()
@@ -98,7 +99,26 @@ def legacy_h5_bytes(model) -> bytes:
                 sub.create_dataset(name, data=var.numpy())
         top = group.create_group("top_level_model_weights")
         top.attrs["weight_names"] = []
+        _write_training(f, model)
     return buffer.getvalue()
+
+
+def _write_training(f, model) -> None:
+    """A compiled model's ``training_config`` and optimizer state (legacy ``.h5``)."""
+    config = keras_training.legacy_training_config(model)
+    if config is None:
+        return
+    f.attrs["training_config"] = json.dumps(config, default=_json_default, allow_nan=False)
+    named, extra = keras_training.optimizer_state(model)
+    for group_name, items in (("optimizer_weights", named),
+                              ("symkb_optimizer_weights", extra)):
+        if not items:
+            continue
+        group = f.create_group(group_name)
+        names = _unique([name for name, _ in items])
+        group.attrs["weight_names"] = [n.encode("utf8") for n in names]
+        for name, (_, value) in zip(names, items):
+            group.create_dataset(name, data=value)
 
 
 def save_keras_file(model, filepath: str, overwrite: bool = True) -> None:

@@ -40,7 +40,7 @@ from ..ir.errors import FileFormatError
 from ..ir.serialize import to_dict
 from ..utils import safe_io
 from ..utils.atomic import write_atomic
-from .config import deserialize_layer, serialize_layer
+from .config import deserialize_layer, plain_json, serialize_layer
 from .file_kinds import TF_KERAS_EXTENSIONS, keras_kind, refuse_foreign
 from .folder_save import read_folder, write_folder
 from .training_state import optimizer_keys, restore_training, training_documents
@@ -55,15 +55,7 @@ class ModelFormatError(FileFormatError):
     """A file is not a symkb model this version can read."""
 
 
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    raise TypeError(f"to_json: a model config holds a {type(value).__name__} ({value!r}), "
-                    "which has no JSON form; the layer's get_config() must return plain data")
+_json_default = plain_json("to_json")
 
 
 def _architecture(model) -> dict:
@@ -289,8 +281,8 @@ def load_model(filepath, custom_objects=None, compile=True,  # noqa: A002 (tf_ke
         fmt = "Keras .keras archive" if kind == "archive" else "Keras HDF5 model"
         with limits.reading(path, fmt, ModelFormatError):
             if kind == "archive":
-                return keras_files.load_archive(path, custom_objects, safe_mode)
-            return keras_files.load_legacy_h5(path, custom_objects, safe_mode)
+                return keras_files.load_archive(path, custom_objects, safe_mode, compile)
+            return keras_files.load_legacy_h5(path, custom_objects, safe_mode, compile)
     doc, weights, state = _read_with_state(filepath)
     with limits.reading(os.fspath(filepath), "symkb model", ModelFormatError):
         model = _from_architecture(doc.get("model") if doc.get("format") == FORMAT else doc,

@@ -15,14 +15,14 @@ from __future__ import annotations
 import numpy as np
 
 
-def _metrics_config(metrics):
+def metrics_config(metrics):
     from .. import metrics as M
     if metrics is None or isinstance(metrics, str):
         return metrics
     if isinstance(metrics, dict):
-        return {k: _metrics_config(v) for k, v in metrics.items()}
+        return {k: metrics_config(v) for k, v in metrics.items()}
     if isinstance(metrics, (list, tuple)):
-        return [_metrics_config(m) for m in metrics]
+        return [metrics_config(m) for m in metrics]
     return M.serialize(metrics)
 
 
@@ -37,7 +37,7 @@ def training_documents(model):
     optimizer.build(list(model.trainable_weights))
     state = optimizer.get_weights()
     config = {"optimizer_config": optimizers.serialize(optimizer), "loss": plain_loss(loss),
-              "metrics": _metrics_config(metrics), "loss_weights": loss_weights,
+              "metrics": metrics_config(metrics), "loss_weights": loss_weights,
               "optimizer_weights": len(state)}
     return config, {f"optimizer_{i}": a for i, a in enumerate(state)}
 

@@ -37,6 +37,7 @@ from ..utils.atomic import write_atomic
 from . import h5_safe
 from .config import class_name_of
 from .file_kinds import HDF5_SIGNATURE, is_hdf5, is_tf_keras_archive
+from .keras_training import is_training_path
 
 H5_SUFFIX = ".weights.h5"
 # Attributes through which tf_keras's weights walk reaches sublayers, in the
@@ -238,10 +239,15 @@ def _open_store(filepath: str):
                      "TensorFlow checkpoints are not read)")
 
 
-def set_from_h5(model, h5file, filepath: str) -> None:
+def set_from_h5(model, h5file, filepath: str) -> dict:
     """Set ``model``'s weights from an open ``.weights.h5`` (the one inside a
-    ``.keras`` archive): every path present, with the model's shapes."""
-    _assign(model, _H5Store(None, filepath, opened=h5file), filepath)
+    ``.keras`` archive): every path present, with the model's shapes.
+
+    Returns:
+        ``{path: array}`` of the optimizer state the file holds
+        (:mod:`symkb.models.keras_training`).
+    """
+    return _assign(model, _H5Store(None, filepath, opened=h5file), filepath)
 
 
 def load_weights(model, filepath, skip_mismatch: bool = False) -> None:
@@ -266,12 +272,18 @@ def load_weights(model, filepath, skip_mismatch: bool = False) -> None:
     _assign(model, _open_store(filepath), filepath)
 
 
-def _assign(model, store, filepath: str) -> None:
-    """Every weight of ``model`` from ``store``, or none (the store is closed)."""
+def _assign(model, store, filepath: str) -> dict:
+    """Every weight of ``model`` from ``store``, or none (the store is closed).
+
+    The training state tf_keras writes beside the weights (``optimizer/``,
+    ``metrics/``) is not a weight; the optimizer's is returned as
+    ``{path: array}``."""
     expected = weight_paths(model)
     try:
+        training = [p for p in store.shapes if p not in expected and is_training_path(p)]
+        state = {p: store.read(p) for p in training if p.startswith("optimizer/")}
         missing = [p for p in expected if p not in store.shapes]
-        extra = sorted(p for p in store.shapes if p not in expected)
+        extra = sorted(p for p in store.shapes if p not in expected and p not in training)
         if missing or extra:
             raise ValueError(
                 f"load_weights: {filepath} does not hold the weights of model "
@@ -291,3 +303,4 @@ def _assign(model, store, filepath: str) -> None:
         store.close()
     for path, var in expected.items():
         var.assign(values[path])
+    return state

@@ -125,6 +125,27 @@ class Optimizer:
     def _extra_variables(self) -> list:
         return []
 
+    def _keras_slot_groups(self) -> tuple:
+        """The slots in tf_keras's order of creation: each group's slots for
+        every weight in turn, then the next group (default: one group)."""
+        return (self.SLOTS,)
+
+    def keras_variables(self) -> list:
+        """The state Variables in tf_keras's ``optimizer.variables`` order:
+        ``iteration``, then the slots by :meth:`_keras_slot_groups` (the
+        order of ``optimizer/vars`` in tf_keras's weights files).
+        Optimizer-wide state that tf_keras does not keep in variables (Nadam's
+        running product) is left out: :meth:`extra_variables` has it."""
+        out = [self.iterations]
+        for group in self._keras_slot_groups():
+            for w in self._weights:
+                out += [self._slots[(id(w), s)] for s in group if s in self.SLOTS]
+        return out
+
+    def extra_variables(self) -> list:
+        """Optimizer-wide state besides ``iterations`` and the slots."""
+        return self._extra_variables()
+
     def get_weights(self) -> list:
         """The state's values (see :meth:`variables`)."""
         return [v.numpy() for v in self.variables()]

@@ -78,6 +78,9 @@ class Adam(Optimizer):
             _write(writes, vhat, new_v)
         _write(writes, weight, value - (new_m * alpha) / (K.sqrt(new_v) + F(self.epsilon)))
 
+    def _keras_slot_groups(self):
+        return (("m", "v"), ("vhat",))  # tf_keras makes the amsgrad slots last
+
     def _own_config(self):
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
                 "amsgrad": self.amsgrad}
@@ -127,6 +130,9 @@ class RMSprop(Optimizer):
             _write(writes, weight, value + (-new_momentum))
         else:
             _write(writes, weight, value + (-increment))
+
+    def _keras_slot_groups(self):
+        return tuple((slot,) for slot in self.SLOTS)  # tf_keras: one kind after another
 
     def _own_config(self):
         return {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,

@@ -39,54 +39,47 @@ def _floor(x):
     return K.cast(K.cast(x, "int64"), "float32") if _symbolic(x) else np.floor(x)
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """``initial_learning_rate * decay_rate ** (step / decay_steps)`` (floored
-    exponent when ``staircase``)."""
+class _RateDecay(LearningRateSchedule):
+    """A schedule of ``initial_learning_rate``, ``decay_steps``, ``decay_rate``
+    and ``staircase`` (the arguments and config of two tf_keras schedules)."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name=None):
         self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps = _positive(decay_steps, "ExponentialDecay", "decay_steps")
+        self.decay_steps = _positive(decay_steps, type(self).__name__, "decay_steps")
         self.decay_rate = float(decay_rate)
         self.staircase = bool(staircase)
         self.name = name
 
-    def __call__(self, step):
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+    def _progress(self, step):
+        """``step / decay_steps`` as float32, floored when ``staircase``."""
         p = _f32(step) / np.float32(self.decay_steps)
-        if self.staircase:
-            p = _floor(p)
+        return _floor(p) if self.staircase else p
+
+
+class ExponentialDecay(_RateDecay):
+    """``initial_learning_rate * decay_rate ** (step / decay_steps)`` (floored
+    exponent when ``staircase``)."""
+
+    def __call__(self, step):
+        p = self._progress(step)
         return np.float32(self.initial_learning_rate) * K.pow(np.float32(self.decay_rate), p) \
             if _symbolic(p) else np.float32(self.initial_learning_rate) * np.power(
                 np.float32(self.decay_rate), np.float32(p))
 
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
 
-
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (floored
     when ``staircase``)."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name=None):
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps = _positive(decay_steps, "InverseTimeDecay", "decay_steps")
-        self.decay_rate = float(decay_rate)
-        self.staircase = bool(staircase)
-        self.name = name
-
     def __call__(self, step):
-        p = _f32(step) / np.float32(self.decay_steps)
-        if self.staircase:
-            p = _floor(p)
+        p = self._progress(step)
         return np.float32(self.initial_learning_rate) / (1.0 + np.float32(self.decay_rate) * p)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):

@@ -207,7 +207,7 @@ CASES = {
 }
 
 # covered elsewhere: the loop and the scan in test_loop.py; the fused nodes through the pipeline below
-COVERED_ELSEWHERE = {"loop", "scan", "fused_elementwise", "fused_dot",
+COVERED_ELSEWHERE = {"loop", "scan", "fused_elementwise", "fused_dot", "fused_conv",
                      # the convolution and pooling ops in test_windows.py
                      "conv", "conv_transpose", "conv_filter_grad", "pool", "pool_grad",
                      "pool_select",

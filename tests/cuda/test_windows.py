@@ -41,3 +41,24 @@ def test_convolution_and_pooling_kernels():
     ]
     feeds = [_f(2, 5, 4, 4), _f(2, 6, 2), _f(2, 3, 2, 3, 1)]
     assert_same(Graph([x, s, v], outs), feeds, passes=False)
+
+
+def test_a_fused_convolution_runs_as_a_convolution_and_its_epilogue():
+    """The pass pipeline folds the bias and the activation into ``fused_conv``;
+    the device runs it as the convolution's kernel, then the epilogue's."""
+    x = placeholder_node((None, 4, 3, 2), "float32", "x")
+    b = placeholder_node((3,), "float32", "b")
+    y = call("relu", call("add", call("conv", x, _f(2, 2, 2, 3), strides=(1, 1),
+                                      dilation=(1, 1), pads=((1, 0), (0, 1)), groups=1), b))
+    exe = assert_same(Graph([x, b], [y]), [_f(2, 4, 3, 2), _f(3)])
+    assert "fused_conv" in {n.op for n in exe.lowered_graph.nodes}
+
+
+def test_a_fused_convolution_with_its_pooling():
+    x = placeholder_node((None, 5, 5, 2), "float32", "x")
+    y = call("pool", call("relu", call("conv", x, _f(2, 2, 2, 3), strides=(1, 1),
+                                       dilation=(1, 1), pads=((0, 0), (0, 0)), groups=1)),
+             mode="max", window=(2, 2), strides=(2, 2), pads=((0, 0), (0, 0)))
+    exe = assert_same(Graph([x], [y]), [_f(2, 5, 5, 2)])
+    (node,) = [n for n in exe.lowered_graph.nodes if n.op == "fused_conv"]
+    assert node.attrs["pool"] == (2, 2)

@@ -20,6 +20,20 @@
     result buffer (``np.dot(x, w, out)``) and run the body in place over it:
     the dense layer's ``dot + bias_add + activation`` becomes one node.
 
+``fused_conv``
+    Operands ``(x, w, *args)``; attributes those of ``conv`` (``strides``,
+    ``dilation``, ``pads``, ``groups``) and ``body``: a closed graph of
+    elementwise ops over ``(acc, *args)`` where ``acc`` has the type of
+    ``conv(x, w)``. Result: ``body(conv(x, w), *args)``, the shape of the
+    convolution. The cpu target applies the body to each block of output
+    positions while the block is still in the cache (the convolution's bias,
+    activation and an inference-mode batch normalisation, folded by the pass
+    ``fuse_conv``). Attribute ``pool`` (a window size per spatial dim, or
+    ``()``): the result is then the maximum of the body's values over the
+    windows that tile it (strides equal to the window, no padding, what is
+    left over at the end of an axis dropped), as ``pool`` computes it: the
+    pooling that follows a convolution, folded in too.
+
 Both references evaluate the body with the other ops' numpy references, so
 the interpreter runs optimised graphs unchanged.
 """
@@ -90,8 +104,54 @@ def fused_dot(x, w, *args, body, ops=()):
     return out
 
 
+_CONV_ATTRS = ("strides", "dilation", "pads", "groups")
+
+
+def _fused_conv_rule(types, *, body, ops=(), pool=(), **conv):
+    x, w, *rest = types
+    acc = get_op("conv").infer([x, w], {k: conv[k] for k in _CONV_ATTRS})[0]
+    _check_body("fused_conv", (acc, *rest), body)
+    if len(body.outputs) != 1:
+        raise ShapeError("fused_conv: the body must have exactly one result")
+    if broadcast_shapes(body.outputs[0].shape, acc.shape, op="fused_conv") != acc.shape:
+        raise ShapeError(f"fused_conv: body result {body.outputs[0].type} does not have the "
+                         f"convolution's shape {acc.shape}")
+    if not pool:
+        return TensorType(acc.shape, body.outputs[0].dtype)
+    if len(pool) != acc.ndim - 2 or any(int(p) < 1 for p in pool):
+        raise ShapeError(f"fused_conv: pool must be {acc.ndim - 2} window sizes >= 1, "
+                         f"received {pool}")
+    pooled = tuple(None if o is None else o // p for o, p in zip(acc.shape[1:-1], pool))
+    if any(o == 0 for o in pooled):
+        raise ShapeError(f"fused_conv: a pool window {pool} larger than the convolution's "
+                         f"result {acc.shape}")
+    return TensorType((acc.shape[0],) + pooled + acc.shape[-1:], body.outputs[0].dtype)
+
+
+@register("fused_conv", type_rule=_fused_conv_rule, kind="linalg", fused=True,
+          bodies=("body",), rows="conv")
+def fused_conv(x, w, *args, body, ops=(), pool=(), strides, dilation, pads, groups):
+    """``body(conv(x, w), *args)``, then its maximum over windows of ``pool``
+    (strides equal to the window, no padding) when ``pool`` is not empty."""
+    acc = get_op("conv").impl(x, w, strides=strides, dilation=dilation, pads=pads,
+                              groups=groups)
+    (out,) = evaluate(body, (acc, *args))
+    return max_pool(out, pool) if pool else out
+
+
+def max_pool(x, pool):
+    """``pool(x)``, the maximum over windows of sizes ``pool`` that tile ``x``."""
+    return get_op("pool").impl(x, mode="max", window=tuple(pool), strides=tuple(pool),
+                               pads=((0, 0),) * len(pool))
+
+
+def conv_part(node) -> dict:
+    """The ``conv`` attributes of a ``fused_conv`` node."""
+    return {k: node.attrs[k] for k in _CONV_ATTRS}
+
+
 def reads_elementwise(node, i: int) -> bool:
     """Whether the fused ``node`` reads its operand ``i`` element by element,
     in its body: every operand of ``fused_elementwise``, the epilogue's
-    operands (after ``x`` and ``w``) of ``fused_dot``."""
-    return i >= (2 if node.op == "fused_dot" else 0)
+    operands (after ``x`` and ``w``) of ``fused_dot`` and ``fused_conv``."""
+    return i >= (2 if node.op in ("fused_dot", "fused_conv") else 0)

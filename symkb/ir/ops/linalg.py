@@ -86,7 +86,7 @@ def _batch_dot_rule(types, *, axes):
     return TensorType(shape, result_dtype(x.dtype, y.dtype))
 
 
-@register("batch_dot", type_rule=_batch_dot_rule, kind="linalg")
+@register("batch_dot", type_rule=_batch_dot_rule, kind="linalg", rows="batch")
 def batch_dot(x, y, *, axes):
     """For each batch entry ``b``: contract ``x[b]``'s axis ``axes[0]`` with
     ``y[b]``'s axis ``axes[1]``; a 1-D result becomes ``(batch, 1)``."""

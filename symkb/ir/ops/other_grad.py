@@ -1,6 +1,6 @@
 """Gradient declarations of the sources, random draws, effects, fused groups and loops.
 
-A fused group (``fused_elementwise``, ``fused_dot``) is differentiated
+A fused group (``fused_elementwise``, ``fused_dot``, ``fused_conv``) is differentiated
 through its body, replayed on the node's operands, so a gradient can be
 taken of an optimised graph too. The loop ops' rules are in ``scan_grad.py``.
 
@@ -19,6 +19,7 @@ from ..build import call
 from ..gradients import through
 from ..registry import NoGradient, declare
 from ..replay import replay
+from .fused import conv_part
 
 
 def _fused_elementwise(node, cts):
@@ -31,7 +32,20 @@ def _fused_dot(node, cts):
     return through(node, cts, lambda x, w, *args: replay(body, [call("dot", x, w), *args]))
 
 
+def _fused_conv(node, cts):
+    body, conv, pool = node.attrs["body"], conv_part(node), node.attrs.get("pool", ())
+
+    def forward(x, w, *args):
+        (out,) = replay(body, [call("conv", x, w, **conv), *args])
+        if not pool:
+            return [out]
+        return [call("pool", out, mode="max", window=tuple(pool), strides=tuple(pool),
+                     pads=((0, 0),) * len(pool))]
+    return through(node, cts, forward)
+
+
 declare("fused_elementwise", grad=_fused_elementwise)
+declare("fused_conv", grad=_fused_conv)
 declare("fused_dot", grad=_fused_dot)
 declare("print_tensor", grad=lambda node, cts: [cts[0]])
 for _name in ("input", "param", "const"):

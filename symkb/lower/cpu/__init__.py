@@ -28,7 +28,7 @@ from ..passes.canonicalize_loops import legalize_loops
 from ..payloads import ParamSpecs, check_const
 from ..shape_guard import ShapeGuard
 from ..timing import PhaseClock, numba_phases
-from . import gemm
+from . import gemm, numba_setup
 from .blocks import row_blocks, run_blocks, thread_count
 from .codegen import EMITTERS, Unsupported, generate  # noqa: F401
 from .phases import compile_phased, plan_phases
@@ -204,6 +204,8 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
         reused = sig in dispatcher.overloads  # compiled already in this process
         # symkb's product kernel compiles (cold: about a second) only for code that calls it
         uses_gemm = "gemm_serial(" in source or "pack_rhs(" in source
+        with clock.phase("setup"):
+            numba_setup.prepare()  # numba's set-up without its scipy.linalg import
         with numba_phases(clock, dispatcher):
             try:
                 if uses_gemm:

@@ -9,6 +9,8 @@ on); numpy's copying functions each cost a cold compile of their own.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ...ir import get_op
@@ -18,6 +20,7 @@ from ...ir.ops.reduce import arg_bound, empty_axis_message, reduce_identity
 from ...ir.types import is_float
 from ..emitters import registrar
 from ..errors import Unsupported
+from . import gemm
 from .elementwise import emit_dot
 from .scalar import lit, np_type
 
@@ -205,14 +208,17 @@ def _along_last(cg, node, axis, write_row) -> None:
 def emit_softmax(cg, node) -> None:
     dt = node.outputs[0].dtype
 
+    # float32: an exp of x <= 0 that vectorises (x - max is never positive)
+    exp = "exp_neg_f32" if dt == "float32" else "np.exp"
+
     def row(src, dst):
         cg.w.line(f"m = {src}[r, 0]")
         with cg.w.block(f"for k in range(1, {src}.shape[1]):"):
-            with cg.w.block(f"if {src}[r, k] > m or {src}[r, k] != {src}[r, k]:"):
-                cg.w.line(f"m = {src}[r, k]")
+            cg.w.line(f"a = {src}[r, k]")
+            cg.w.line("m = a if (a > m or a != a) else m")  # a select: it vectorises
         cg.w.line(f"s = {lit(0, dt)}")
         with cg.w.block(f"for k in range({src}.shape[1]):"):
-            cg.w.line(f"e = np.exp({src}[r, k] - m)")
+            cg.w.line(f"e = {exp}({src}[r, k] - m)")
             cg.w.line(f"{dst}[r, k] = e")
             cg.w.line("s += e")
         with cg.w.block(f"for k in range({src}.shape[1]):"):
@@ -647,6 +653,24 @@ def _batched(cg, node, xn, yn, xd, yd, out) -> None:
         cg.w.line(f"np.dot({x3}[b], {y3}[b], {o3}[b])")
 
 
+def _lanes_wide(y, axes) -> bool:
+    """Whether ``y``'s ``axes`` have static sizes whose product is a whole
+    number of vectors (``gemm_serial`` writes whole vectors)."""
+    sizes = [y.shape[i] for i in axes]
+    return None not in sizes and math.prod(sizes) % gemm.LANES == 0
+
+
+def _moved(cg, t, dt: str, perm) -> str:
+    """``t`` cast to ``dt`` and transposed by ``perm``, each only when it changes
+    something (numba's ``astype`` always copies)."""
+    text = cg.name(t)
+    if np_type(t.dtype) != dt:
+        text = f"{text}.astype({dt})"
+    if tuple(perm) != tuple(range(len(perm))):
+        text = f"{text}.transpose({tuple(perm)})"
+    return text
+
+
 @emitter("batch_dot")
 def emit_batch_dot(cg, node) -> None:
     x, y = node.inputs
@@ -661,9 +685,9 @@ def emit_batch_dot(cg, node) -> None:
     m = _prod([xd[i] for i in xperm[1:-1]])
     n = _prod([yd[i] for i in yperm[2:]])
     x3, y3, o3 = cg.fresh("x3"), cg.fresh("y3"), cg.fresh("o3")
-    cg.w.line(f"{x3} = np.ascontiguousarray({cg.name(x)}.astype({dt}).transpose({xperm}))"
+    cg.w.line(f"{x3} = np.ascontiguousarray({_moved(cg, x, dt, xperm)})"
               f".reshape(({xd[0]}, {m}, {xd[ax]}))")
-    cg.w.line(f"{y3} = np.ascontiguousarray({cg.name(y)}.astype({dt}).transpose({yperm}))"
+    cg.w.line(f"{y3} = np.ascontiguousarray({_moved(cg, y, dt, yperm)})"
               f".reshape(({yd[0]}, {yd[ay]}, {n}))")
     odims = [cg.dims(x)[0]] + [d if d is not None else "-1" for d in out.shape[1:]]
     if any(d == "-1" for d in odims[1:]):
@@ -671,7 +695,11 @@ def emit_batch_dot(cg, node) -> None:
     name = cg.alloc(out, odims)
     cg.w.line(f"{o3} = {name}.reshape(({xd[0]}, {m}, {n}))")
     with cg.w.block(f"for b in range({xd[0]}):"):
-        cg.w.line(f"np.dot({x3}[b], {y3}[b], {o3}[b])")
+        if cg.serial_products and out.dtype == "float32" and _lanes_wide(y, yperm[2:]):
+            # in a row block's thread: symkb's serial kernel, not a threaded BLAS call
+            cg.w.line(f"gemm_serial({x3}[b], pack_rhs({y3}[b]), {o3}[b])")
+        else:
+            cg.w.line(f"np.dot({x3}[b], {y3}[b], {o3}[b])")
 
 
 @emitter("dropout")

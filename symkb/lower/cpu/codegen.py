@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from ...ir import Graph, get_op
@@ -60,10 +60,10 @@ IMPORTS = (
     ("numba", ("njit", "objmode")),
     ("symkb.lower.cpu.runtime", ("tanh_f32", "sigmoid_f32", "erf_f32", "erf_f64",
                                  "floordiv_float", "mod_float", "dropout_ref", "round_f16",
-                                 "fresh_seed", "print_ref")),
+                                 "fresh_seed", "print_ref", "exp_neg_f32")),
     ("symkb.lower.cpu.gemm", ("pack_rhs", "gemm_serial")),
     ("symkb.lower.cpu.conv_kernels", ("conv_packed", "conv_direct", "conv_transpose_direct",
-                                      "conv_filter_direct")),
+                                      "conv_filter_direct", "conv_block")),
     ("symkb.lower.cpu.pool_kernels", ("pool_window", "pool_grad_window", "pool_select_window")),
 )
 
@@ -316,6 +316,10 @@ class Codegen:
 
         A value that may share memory with a Variable (a parameter read or a
         view of one) is copied first, so no store reads another's new value.
+        Each store is a loop nest over the Variable's shape, not ``target[...] =
+        value``: numba compiles a slice assignment's shape-mismatch message with
+        its string machinery, over a second per pair of array types (a train
+        step's update of six weights cost 5-6 s of a 9 s compile).
         """
         staged = []
         for node in self.writes:
@@ -324,11 +328,23 @@ class Codegen:
                 copy = self.fresh("new_value")
                 self.w.line(f"{copy} = {value}.copy()")
                 value = copy
-            staged.append((self.name(node.inputs[0]), value, node.inputs[0].ndim))
+            staged.append((self.name(node.inputs[0]), value, self.dims(node.inputs[0])))
         if staged:
             self.w.comment("the assignments: the Variables' new values, stored in place")
-        for target, value, ndim in staged:
-            self.w.line(f"{target}[()] = {value}[()]" if ndim == 0 else f"{target}[...] = {value}")
+        for target, value, dims in staged:
+            self._store_loop(target, value, dims)
+
+    def _store_loop(self, target: str, value: str, dims) -> None:
+        """``target[...] = value`` (equal shapes) as a loop nest over ``dims``."""
+        if not dims:
+            self.w.line(f"{target}[()] = {value}[()]")
+            return
+        index = [f"i{k}" for k in range(len(dims))]
+        with ExitStack() as nest:
+            for var, dim in zip(index, dims):
+                nest.enter_context(self.w.block(f"for {var} in range({dim}):"))
+            at = ", ".join(index)
+            self.w.line(f"{target}[{at}] = {value}[{at}]")
 
     def generate(self) -> str:
         graph = self.graph

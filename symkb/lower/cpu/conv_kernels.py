@@ -75,37 +75,85 @@ def _fill_taps(xf, dims, geo, b, o1, o2, o3, row):
                 col += c
 
 
+def block_rows(depth: int) -> int:
+    """The output positions one im2col block holds for a window of ``depth``
+    floats: as many as fill ``PATCH_FLOATS``, within ``MIN_ROWS``..``MAX_ROWS``."""
+    return max(MIN_ROWS, min(MAX_ROWS, PATCH_FLOATS // depth // 8 * 8))
+
+
+@njit(cache=True, error_model="numpy")
+def conv_block(x, panels, wide, patch, geo, m0, rows, o1n, o2n, o3n):
+    """Output positions ``m0 .. m0 + rows`` (flat over ``(batch, o1, o2, o3)``)
+    of the float32 convolution into ``wide[:rows]`` (``padded(filters)``
+    columns): their windows copied into ``patch`` (one row each), then one
+    ``gemm_serial`` by the packed kernel. The coordinates are stepped, not
+    divided, from one position to the next; a window inside the input along
+    axes 2 and 3 (one tap along axis 3, no dilation along axis 2) is copied as
+    ``k1`` runs, with no per-tap checks."""
+    _, n1, n2, n3, c = x.shape
+    xf = x.reshape(-1)
+    dims = (n1, n2, n3, c)
+    # one tap along axis 3, no dilation along axis 2: a row is k1 runs of k2 * c floats
+    runs = geo[2] == 1 and geo[7] == 1
+    run = geo[1] * c
+    q = m0
+    o3 = q % o3n
+    q //= o3n
+    o2 = q % o2n
+    q //= o2n
+    o1 = q % o1n
+    b = q // o1n
+    for r in range(rows):
+        first = _source(o2, 0, 1, geo)
+        i3 = _source(o3, 0, 2, geo)
+        if runs and first >= 0 and first + geo[1] <= n2 and 0 <= i3 < n3:
+            row = patch[r]
+            for t1 in range(geo[0]):
+                i1 = _source(o1, t1, 0, geo)
+                col = t1 * run
+                if 0 <= i1 < n1:
+                    off = (((b * n1 + i1) * n2 + first) * n3 + i3) * c
+                    for k in range(run):
+                        row[col + k] = xf[off + k]
+                else:
+                    for k in range(run):
+                        row[col + k] = 0
+        else:
+            _fill_taps(xf, dims, geo, b, o1, o2, o3, patch[r])
+        o3 += 1
+        if o3 == o3n:
+            o3 = 0
+            o2 += 1
+            if o2 == o2n:
+                o2 = 0
+                o1 += 1
+                if o1 == o1n:
+                    o1 = 0
+                    b += 1
+    gemm_serial(patch[:rows], panels, wide[:rows])
+
+
 @njit(cache=True, error_model="numpy")
 def conv_packed(x, panels, out, geo):
     """``out = conv(x, w)`` for float32 and one group; ``panels = pack_rhs(w2)``
     of the kernel as a ``(taps * channels, filters)`` matrix."""
-    nb, n1, n2, n3, c = x.shape
+    nb = x.shape[0]
     _, o1n, o2n, o3n, f = out.shape
-    depth = geo[0] * geo[1] * geo[2] * c
+    depth = geo[0] * geo[1] * geo[2] * x.shape[4]
     m = nb * o1n * o2n * o3n
-    block = max(MIN_ROWS, min(MAX_ROWS, PATCH_FLOATS // depth // 8 * 8))
+    block = max(MIN_ROWS, min(MAX_ROWS, PATCH_FLOATS // depth // 8 * 8))  # block_rows
     patch = np.empty((block, depth), dtype=np.float32)
     # the kernel writes whole vectors of 16: straight into out, or through a buffer that wide
     columns = (f + LANES - 1) // LANES * LANES  # pack_rhs's padded width
     direct = f == columns
     wide = np.empty((block if not direct else 0, columns), dtype=np.float32)
     out2 = out.reshape((m, f))
-    xf = x.reshape(-1)
-    dims = (n1, n2, n3, c)
     for m0 in range(0, m, block):
         rows = min(block, m - m0)
-        for r in range(rows):
-            q = m0 + r
-            o3 = q % o3n
-            q //= o3n
-            o2 = q % o2n
-            q //= o2n
-            o1 = q % o1n
-            _fill_taps(xf, dims, geo, q // o1n, o1, o2, o3, patch[r])
         if direct:
-            gemm_serial(patch[:rows], panels, out2[m0:m0 + rows])
+            conv_block(x, panels, out2[m0:m0 + rows], patch, geo, m0, rows, o1n, o2n, o3n)
             continue
-        gemm_serial(patch[:rows], panels, wide[:rows])
+        conv_block(x, panels, wide, patch, geo, m0, rows, o1n, o2n, o3n)
         for r in range(rows):
             for j in range(f):
                 out2[m0 + r, j] = wide[r, j]

@@ -144,7 +144,8 @@ def _products(graph):
 
 
 # The ops with work enough per batch row to run the graph on row blocks.
-_BLOCK_WORTHY = ("scan", "conv", "conv_transpose", "pool", "pool_grad", "pool_select")
+_BLOCK_WORTHY = ("scan", "conv", "fused_conv", "conv_transpose", "pool", "pool_grad",
+                 "pool_select", "batch_dot")
 
 
 def row_split(graph, invariant_inputs: int = 0):
@@ -152,12 +153,14 @@ def row_split(graph, invariant_inputs: int = 0):
     runs the function on blocks of rows (module docstring); None when it runs
     whole. Taken for graphs with a time loop that keep the batch rows apart
     (``rows.py``) and whose products all run on symkb's own code. A
-    convolution or pooling counts as a loop: its kernels are serial, and each
-    row block's thread runs them on its rows."""
+    convolution, pooling or batched product (attention) counts as a loop: its
+    kernels are serial, and each row block's thread runs them on its rows."""
     if not any(node.op in _BLOCK_WORTHY for node in graph.nodes):
         return None
     if not all(_own_product(node) for node in _products(graph)):
         return None
+    if any(n.op == "batch_dot" and n.outputs[0].dtype != "float32" for n in graph.nodes):
+        return None  # its products are BLAS calls: threaded already
     return graph_row_separable(graph, invariant_inputs)
 
 

@@ -41,9 +41,10 @@ from ...ir.graph import run_node
 from ..executable import Executable
 from ..shape_guard import ShapeGuard
 from .loops import row_split
-from .rows import ROW_RULES
+from .rows import ROW_RULES, RowSet, _carry_span
 
 _ROW, _INV, _HEAD, _TAIL = "row", "inv", "head", "tail"
+_BOTH = "both"  # row-wise values several rows a batch row, computed by both parts
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,11 @@ class _Classes:
         self.kind: dict = {}
         self.const_only: set = set()    # invariant values computed from constants only
         self.source: dict = {}          # row-wise value -> a graph input with its batch
+        # every row-wise value so far, with the rows a batch row spans (``rows.py``)
+        self.rows = RowSet()
         for k, t in enumerate(graph.inputs):
             self.kind[t], self.source[t] = _ROW, k
+            self.rows.add(t)
         placeholders = {t.node for t in graph.inputs}
         for node in graph.nodes:
             if node not in placeholders:
@@ -106,6 +110,7 @@ class _Classes:
             rows = [self.source[t] for t, k in zip(node.inputs, kinds) if k == _ROW]
             for t in node.outputs:
                 self.source[t] = min(rows)
+            self.rows.update(node.outputs)
         else:
             kind = _TAIL
         for t in node.outputs:
@@ -115,17 +120,17 @@ class _Classes:
         if any(None in t.shape for t in node.outputs):
             return False
         if node.op == "shape":
-            x = node.inputs[0]
-            return kinds[0] == _ROW and x.ndim >= 1 and None not in x.shape[1:]
+            x = node.inputs[0]  # one row a batch row: axis 0 is the batch
+            return (kinds[0] == _ROW and x.ndim >= 1 and None not in x.shape[1:]
+                    and self.rows.span.get(x, 1) == 1)
         return all(k == _HEAD or t in self.const_only for t, k in zip(node.inputs, kinds))
 
     def _row(self, node, opdef, kinds) -> bool:
         rule = ROW_RULES.get(opdef.rows)
         if rule is None or not all(k in (_ROW, _INV, _HEAD) for k in kinds):
             return False
-        rows = {t for t, k in zip(node.inputs, kinds) if k == _ROW}
         invariant = {t for t, k in zip(node.inputs, kinds) if k != _ROW}
-        return rule(node, rows, invariant)
+        return rule(node, self.rows, invariant) and _carry_span(node, self.rows)
 
 
 def plan_phases(graph: Graph) -> Phases | None:
@@ -138,16 +143,13 @@ def plan_phases(graph: Graph) -> Phases | None:
         return None
     cls = _Classes(graph)
     inputs = set(graph.inputs)
-    readers: dict = {}
-    for node in graph.nodes:
-        for t in node.inputs:
-            readers.setdefault(t, set()).add(cls.of(node.outputs[0]))
+    readers = _readers(graph, cls)
     outs = set(graph.outputs)
 
     def crossing(kind, to):
         return [t for n in graph.nodes for t in n.outputs
                 if cls.of(t) == kind and t not in inputs and to in readers.get(t, ())]
-    tail_kinds = (_TAIL, _INV)
+    tail_kinds = (_TAIL, _INV, _BOTH)
     rows_out = [t for n in graph.nodes for t in n.outputs if cls.of(t) == _ROW
                 and t not in inputs and (_TAIL in readers.get(t, ()) or t in outs)]
     if not any(cls.of(t) in (_TAIL, _HEAD) for t in graph.outputs) and not crossing(_ROW, _TAIL):
@@ -156,7 +158,7 @@ def plan_phases(graph: Graph) -> Phases | None:
     tail_head = [t for n in graph.nodes for t in n.outputs if cls.of(t) == _HEAD
                  and (_TAIL in readers.get(t, ()) or t in outs)]
     rows = Graph(list(graph.inputs) + rows_head, _unique(rows_out), name=f"{graph.name}_rows")
-    if not rows.outputs or not _only(rows, cls, (_ROW, _INV)):
+    if not rows.outputs or not _only(rows, cls, (_ROW, _INV, _BOTH)):
         return None
     if not any(n.op == "scan" for n in rows.nodes):
         return None
@@ -173,6 +175,29 @@ def plan_phases(graph: Graph) -> Phases | None:
     batch_of = {n: cls.source[n.inputs[0]] for n in head if n.op == "shape"}
     return Phases(graph, tuple(head), batch_of, rows, tuple(rows_head), tail,
                   tuple(tail_head), results)
+
+
+def _readers(graph, cls) -> dict:
+    """``value -> kinds of the nodes reading it``. A row-wise value spanning
+    several rows a batch row (``time`` folded into the batch before a weight
+    gradient's product) cannot be a result of the row blocks (they are joined a
+    batch row a row): when the tail reads one, its node (and those of such
+    values it reads) is computed by the tail as well (``_BOTH``)."""
+    readers: dict = {}
+
+    def read(node, kind):
+        for t in node.inputs:
+            readers.setdefault(t, set()).add(kind)
+    for node in graph.nodes:
+        read(node, cls.of(node.outputs[0]))
+    for node in reversed(graph.nodes):
+        out = node.outputs[0]
+        if cls.of(out) == _ROW and cls.rows.span.get(out, 1) != 1 \
+                and readers.get(out, set()) & {_TAIL, _BOTH}:
+            for t in node.outputs:
+                cls.kind[t] = _BOTH
+            read(node, _TAIL)
+    return readers
 
 
 def _unique(tensors) -> list:

@@ -25,14 +25,17 @@ constants only). The rules:
   rank, or a leading 1);
 * ``dot`` and ``fused_dot`` of a row-wise ``x`` (rank >= 2) and an invariant
   matrix are row-wise (the epilogue's operands follow the elementwise rule);
-* ``getitem`` that keeps axis 0 whole, ``reshape`` that keeps the row size,
+* ``getitem`` that keeps axis 0 whole, ``reshape`` that keeps the row size
+  or splits each row into several or joins the rows one batch row spans
+  (``RowSet``), ``batch_dot`` of row-wise operands,
   ``transpose`` that keeps axis 0 first, ``tile`` and ``pad`` that leave it
   alone, ``gather`` of an invariant table at row-wise indices, and
   ``concatenate``, ``stack``, ``expand_dims``, ``squeeze``, ``reverse``,
   ``repeat_elements``, scans, reductions and ``softmax`` along other axes are
   row-wise;
-* ``conv`` and ``conv_transpose`` of a row-wise image and an invariant
-  kernel, and the pooling ops of row-wise images, are row-wise;
+* ``conv``, ``fused_conv`` and ``conv_transpose`` of a row-wise image and
+  an invariant kernel (the epilogue's operands follow the elementwise rule),
+  and the pooling ops of row-wise images, are row-wise;
 * a ``scan`` whose sequences and states are row-wise, whose constants are
   invariant and whose step is row-separable is row-wise (a ``loop``'s mask,
   time-major transposes and reversals are ordinary nodes around its scan by
@@ -83,13 +86,47 @@ def _getitem_rule(node, rows, invariant) -> bool:
     return node.inputs[0] in rows and bool(index) and index[0] == _FULL
 
 
+class RowSet(set):
+    """The row-wise values, and for some the rows each batch row spans
+    (``span``, default 1): a reshape that folds an axis into the batch (the
+    attention's heads, ``(b, h, s, d) -> (b * h, s, d)``) gives each batch
+    row ``h`` consecutive rows, and one that unfolds them again is row-wise
+    too, as long as it joins rows of one batch row only."""
+
+    def __init__(self, values=()):
+        super().__init__(values)
+        self.span: dict = {}
+
+
 def _reshape_rule(node, rows, invariant) -> bool:
     (x,), (out,) = node.inputs, node.outputs
     rest_in, rest_out = x.shape[1:], out.shape[1:]
-    return (x in rows and x.ndim >= 1 and out.ndim >= 1
+    if not (x in rows and x.ndim >= 1 and out.ndim >= 1
             and x.shape[0] is None and out.shape[0] is None
-            and None not in rest_in and None not in rest_out
-            and math.prod(rest_in) == math.prod(rest_out))
+            and None not in rest_in and None not in rest_out):
+        return False
+    size_in, size_out = math.prod(rest_in), math.prod(rest_out)
+    span = getattr(rows, "span", {}).get(x, 1)
+    if size_in == size_out:
+        new = span
+    elif size_out and size_in % size_out == 0:  # each row split into several
+        new = span * (size_in // size_out)
+    elif size_in and size_out % size_in == 0 and span % (size_out // size_in) == 0:
+        new = span // (size_out // size_in)  # rows of one batch row joined
+    else:
+        return False
+    if new != 1:
+        rows.span[out] = new
+    return True
+
+
+def _batch_rule(node, rows, invariant) -> bool:
+    """``batch_dot`` of row-wise operands (row ``b`` of each with row ``b`` of
+    the other), contracting other axes than the batch."""
+    x, y = node.inputs
+    spans = getattr(rows, "span", {})
+    return (x in rows and y in rows and x.ndim >= 2 and y.ndim >= 2
+            and spans.get(x, 1) == spans.get(y, 1))
 
 
 def _join_rule(node, rows, invariant) -> bool:
@@ -165,9 +202,10 @@ def _per_row(a, x, out) -> bool:
 
 
 def _conv_rule(node, rows, invariant) -> bool:
-    """``conv`` and ``conv_transpose`` of row-wise images and an invariant kernel."""
-    x, w = node.inputs
-    return x in rows and w not in rows
+    """``conv``, ``fused_conv`` and ``conv_transpose`` of row-wise images and an
+    invariant kernel (an epilogue's operands follow the elementwise rule)."""
+    x, w, *rest = node.inputs
+    return x in rows and w not in rows and _elementwise(rest, node.outputs, rows)
 
 
 def _window_rule(node, rows, invariant) -> bool:
@@ -191,7 +229,7 @@ ROW_RULES = {
     "reshape": _reshape_rule, "join": _join_rule, "gather": _gather_rule,
     "transpose": _transpose_keeps, "expand_dims": _expand_dims_keeps, "axis": _axis_keeps,
     "axes": _axes_keeps, "tile": _tile_keeps, "pad": _pad_keeps, "per_row": _per_row,
-    "loop": _loop_rule, "conv": _conv_rule, "window": _window_rule,
+    "loop": _loop_rule, "conv": _conv_rule, "window": _window_rule, "batch": _batch_rule,
 }
 
 
@@ -223,13 +261,30 @@ def _propagate(graph, rows: set, invariant: set, *, loops: bool) -> bool:
             continue
         if not stepped and not _row_wise(node, opdef, rows, invariant):
             return False
+        if not _carry_span(node, rows):
+            return False
         rows.update(node.outputs)
+    return True
+
+
+def _carry_span(node, rows) -> bool:
+    """Give a row-wise node's results the span of its row-wise operands
+    (``RowSet``; a reshape sets its own); False when they disagree."""
+    spans = getattr(rows, "span", None)
+    if spans is None or node.op == "reshape":
+        return True
+    found = {spans.get(t, 1) for t in node.inputs if t in rows}
+    if len(found) > 1:
+        return False
+    span = found.pop() if found else 1
+    if span != 1:
+        spans.update((t, span) for t in node.outputs)
     return True
 
 
 def row_separable(body, nseq: int, nstates: int) -> bool:
     """Whether the step ``body`` keeps the batch rows apart (module docstring)."""
-    rows = set(body.inputs[:nseq + nstates])
+    rows = RowSet(body.inputs[:nseq + nstates])
     invariant = set(body.inputs[nseq + nstates:])
     if any(None in t.shape for t in invariant):
         return False
@@ -248,11 +303,13 @@ def graph_row_separable(graph, invariant_inputs: int = 0):
     their sizes must all be known.
     """
     split = len(graph.inputs) - invariant_inputs
-    rows, invariant = set(graph.inputs[:split]), set(graph.inputs[split:])
+    rows, invariant = RowSet(graph.inputs[:split]), set(graph.inputs[split:])
     if any(t.ndim == 0 or t.shape[0] is not None for t in graph.inputs[:split]):
         return None
     if any(None in t.shape for t in invariant):
         return None
     if not _propagate(graph, rows, invariant, loops=True):
         return None
+    if any(rows.span.get(t, 1) != 1 for t in graph.outputs):
+        return None  # the blocks' results are joined (and allocated) a batch row a row
     return tuple(t in rows for t in graph.outputs)

@@ -238,10 +238,16 @@ def _llvm_inlines_helpers() -> bool:
     return binding.llvm_version_info >= (22,)
 
 
+# exp of x <= 0 for softmax's loops (a libm call there does not vectorise)
+_exp_neg_f32_inlined = _float32_intrinsic(
+    _exp_neg, "exp_neg_f32", "float32 exp(x) for x <= 0 (and NaN), inlined.")
+
 if _llvm_inlines_helpers():
     tanh_f32, sigmoid_f32 = _tanh_f32_call, _sigmoid_f32_call
+    exp_neg_f32 = _exp_neg_f32
 else:
     tanh_f32, sigmoid_f32 = _tanh_f32_inlined, _sigmoid_f32_inlined
+    exp_neg_f32 = _exp_neg_f32_inlined
 
 
 @njit(cache=True, error_model="numpy", inline="always")

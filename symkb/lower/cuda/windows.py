@@ -25,8 +25,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...ir import Node
+from ...ir.types import TensorType
+from ...ir.ops.fused import conv_part
 from ..emitters import registrar
 from . import adapter
+from .elementwise import Body, lower_group
 from .program import Step, size_of
 from .scalar import lit
 from .source import KERNEL, SourceWriter
@@ -285,6 +289,31 @@ def lower_conv(low, node):
     args = (g, x.shape[-1], wt.shape[-1], a["groups"], out.dtype)
     name = low.kernel(low.base_name(node, "conv"), lambda n: build_conv(n, *args), node)
     _step(low, node, [x, wt], name, _batch_and(out.shape[1:]))
+
+
+@emitter("fused_conv")
+def lower_fused_conv(low, node):
+    """The convolution into a buffer of its own, then the epilogue as an
+    elementwise group over it (the cpu target fuses them; here they stay apart)."""
+    x, wt, *rest = node.inputs
+    body, pool = node.attrs["body"], tuple(node.attrs.get("pool", ()))
+    acc = body.inputs[0].type
+    conv = Node("conv", (x, wt), conv_part(node), (acc,), node.name, node.layer)
+    lower_conv(low, conv)
+    if not pool:
+        lower_group(low, node, Body.of_graph(body), (conv.outputs[0], *rest))
+        return
+    # the folded pooling: the epilogue's values, then the pool kernel over them
+    values = Node("fused_elementwise", (conv.outputs[0], *rest), {"body": body},
+                  (TensorType(acc.shape, node.out_types[0].dtype),), node.name, node.layer)
+    lower_group(low, values, Body.of_graph(body), values.inputs)
+    pooled = Node("pool", values.outputs, {"mode": "max", "window": pool, "strides": pool,
+                                           "pads": ((0, 0),) * len(pool)},
+                  node.out_types, node.name, node.layer)
+    lower_pool(low, pooled)
+    result, source = node.outputs[0], pooled.outputs[0]
+    low.steps.append(Step(lambda env: env.__setitem__(result, env[source]), (source,),
+                          node.op))
 
 
 @emitter("conv_transpose")

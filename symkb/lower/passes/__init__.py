@@ -18,7 +18,7 @@ clean-ups (fold, simplify, CSE, DCE), then slices sunk through elementwise ops
 in loop bodies (so each gate reads the products' columns), then
 loop-invariant code motion (both require ``unfused``, so they see
 ``dot(x_t, W)``), then fusion (elementwise groups, which ensure
-``fused_elementwise``, then dot epilogues, which require it).
+``fused_elementwise``, then dot and convolution epilogues, which require it).
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from .canonicalize_loops import canonicalize_loops
 from .cse import cse
 from .dce import dce
 from .fold_constants import fold_constants
+from .fuse_conv import fuse_conv
 from .fuse_dot import fuse_dot
 from .fuse_elementwise import fuse_elementwise
 from .infer_types import infer_types
@@ -44,7 +45,8 @@ from .sink_transposes import sink_transposes
 from .verify import verify
 
 PIPELINE = (verify, canonicalize_loops, infer_types, fold_constants, simplify, cse, merge_scans,
-            dce, sink_slices, sink_transposes, licm, cse, dce, fuse_elementwise, fuse_dot, dce,
+            dce, sink_slices, sink_transposes, licm, cse, dce, fuse_elementwise, fuse_dot,
+            fuse_conv, dce,
             verify)
 
 
@@ -148,4 +150,4 @@ __all__ = ["PIPELINE", "run_pipeline", "PassRecord", "PassReport", "rewrite", "m
            "verify", "canonicalize_loops", "infer_types", "fold_constants", "simplify", "cse",
            "merge_scans", "dce", "sink_slices", "sink_transposes",
            "licm",
-           "fuse_elementwise", "fuse_dot"]
+           "fuse_elementwise", "fuse_dot", "fuse_conv"]
