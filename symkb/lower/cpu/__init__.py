@@ -164,8 +164,7 @@ def _signature(args, sizes=()):
 
 
 def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
-                source_graph=None, narrow=None, phases=None, invariant_inputs=0, split=True,
-                serial_products=False):
+                source_graph=None, narrow=None, phases=None, invariant_inputs=0, split=True):
     """Generate, cache and compile ``graph`` (already optimised) for the CPU.
 
     ``source_graph`` (the graph before the passes, default ``graph``) is the
@@ -177,8 +176,7 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
     graph whose row-wise core holds a time loop but which mixes the rows
     around it (a loss and the weights' gradients) is compiled as two
     functions run one after the other (``phases.py``): a ``PhasedExecutable``
-    (``split=False``: one function, always). ``serial_products``: float32
-    products run on symkb's own kernel on the calling thread, not on BLAS.
+    (``split=False``: one function, always).
 
     Raises:
         Unsupported: a node the cpu target cannot compile (the message names it).
@@ -192,7 +190,7 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
                               passes_report=passes_report, source_graph=source_graph,
                               clock=clock)
     with clock.phase("codegen"):
-        generated = generate(graph, name or graph.name, invariant_inputs, serial_products)
+        generated = generate(graph, name or graph.name, invariant_inputs)
     source, args, fn_name = generated.source, generated.args, generated.fn_name
     start = time.perf_counter()
     with clock.phase("cache"):

@@ -115,12 +115,8 @@ def param_identifier(variable_name: str) -> str:
 class Codegen:
     """Generates the module source for one graph (see the module docstring)."""
 
-    def __init__(self, graph: Graph, fn_name: str, invariant_inputs: int = 0,
-                 serial: bool = False):
+    def __init__(self, graph: Graph, fn_name: str, invariant_inputs: int = 0):
         self.graph = graph
-        # every float32 product on symkb's own kernel, also when the function runs
-        # whole (the last phase of a phased executable: no BLAS threads, ``phases.py``)
-        self.serial = serial
         # the last inputs are the same for every batch row (``phases.py``)
         self.invariant_inputs = invariant_inputs
         self.fn_name = sanitize(fn_name)
@@ -152,7 +148,7 @@ class Codegen:
     @property
     def serial_products(self) -> bool:
         """On row blocks: products stay on the block's thread."""
-        return self.row_split is not None or self.serial
+        return self.row_split is not None
 
     # -- names and shapes ------------------------------------------------
     def fresh(self, base: str) -> str:
@@ -415,11 +411,9 @@ class Generated:
     row_split: tuple | None  # per result, row-wise: the function may run on row blocks
 
 
-def generate(graph: Graph, fn_name: str, invariant_inputs: int = 0,
-             serial: bool = False) -> Generated:
+def generate(graph: Graph, fn_name: str, invariant_inputs: int = 0) -> Generated:
     """The module source for ``graph``, its arguments and how it may be called;
-    its last ``invariant_inputs`` inputs are the same for every batch row;
-    ``serial``: products on symkb's own kernel, never on BLAS."""
-    cg = Codegen(graph, fn_name, invariant_inputs, serial)
+    its last ``invariant_inputs`` inputs are the same for every batch row."""
+    cg = Codegen(graph, fn_name, invariant_inputs)
     source = cg.generate()
     return Generated(source, cg.args, cg.fn_name, cg.row_split)

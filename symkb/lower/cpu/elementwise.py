@@ -143,16 +143,11 @@ def small_product(x, w) -> bool:
     return x.ndim == 2 and small_weight(w)
 
 
-def packable(x, w, out_dtype: str, any_rows: bool = False) -> bool:
+def packable(x, w, out_dtype: str) -> bool:
     """A product symkb's own kernel (``gemm.py``) takes: float32 throughout, a
-    2-D right operand of static shape (columns padded to a multiple of 16);
-    with ``any_rows``, of static columns and any number of rows (packed where
-    it is computed: a weight's gradient ``x^T · dz`` over the batch)."""
-    if not (out_dtype == "float32" and x.dtype == w.dtype == "float32" and x.ndim >= 2
-            and w.ndim == 2):
-        return False
-    k, n = w.shape
-    return gemm.supported(k, n) or (any_rows and k is None and gemm.supported(1, n))
+    2-D right operand of static shape (columns padded to a multiple of 16)."""
+    return (out_dtype == "float32" and x.dtype == w.dtype == "float32" and x.ndim >= 2
+            and w.ndim == 2 and gemm.supported(*w.shape))
 
 
 def _small_product(cg, x, w) -> bool:
@@ -171,7 +166,7 @@ def _panels(cg, x, w, out_dtype: str):
     is packed once, before the loop. A matrix is packed once per place it is
     needed.
     """
-    if not cg.serial_products or not packable(x, w, out_dtype, any_rows=not cg.scope.depth):
+    if not cg.serial_products or not packable(x, w, out_dtype):
         return None
     if cg.scope.depth and w not in cg.scope.invariant:
         return None

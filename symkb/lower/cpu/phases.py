@@ -304,8 +304,7 @@ def compile_phased(phases: Phases, compile_cpu, *, single_output, name, passes_r
     base = name or phases.graph.name
     rows = compile_cpu(phases.rows, name=f"{base}_rows", phases=clock,
                        invariant_inputs=len(phases.rows_head))
-    tail = compile_cpu(phases.tail, name=f"{base}_tail", phases=clock, split=False,
-                       serial_products=True)
+    tail = compile_cpu(phases.tail, name=f"{base}_tail", phases=clock, split=False)
     executable = PhasedExecutable(phases, rows, tail, source_graph=source_graph,
                                   single_output=single_output, name=name,
                                   passes_report=passes_report)
