@@ -31,6 +31,7 @@ from ..timing import PhaseClock, numba_phases
 from . import blas, gemm, numba_setup
 from .blocks import row_blocks, run_blocks, thread_count
 from .codegen import EMITTERS, Unsupported, generate  # noqa: F401
+from .phases import compile_phased, plan_phases
 
 
 class CpuExecutable(Executable):
@@ -39,9 +40,12 @@ class CpuExecutable(Executable):
     target = "cpu"
 
     def __init__(self, graph, fn, args, *, row_split=None, sizes=(), path=None, cache_hit=False,
-                 reused=False, compile_seconds=0.0, source_graph=None, narrow=None, **kwargs):
+                 reused=False, compile_seconds=0.0, source_graph=None, narrow=None,
+                 invariant_inputs=0, **kwargs):
         super().__init__(graph, **kwargs)
         self.function = fn
+        # the last inputs are the same for every row block (``phases.py``): not split
+        self._row_inputs = len(graph.inputs) - invariant_inputs
         # the sizes the function takes as its last argument (``cache.load_module``'s
         # ``lift``): graphs that differ only in sizes share the function
         self._tail = (sizes,) if sizes else ()
@@ -116,6 +120,7 @@ class CpuExecutable(Executable):
         return results
 
     def _run_blocks(self, arrays, rest) -> list:
+        arrays, rest = arrays[:self._row_inputs], arrays[self._row_inputs:] + rest
         batch = arrays[0].shape[0]
         blocks = row_blocks(batch, self.threads or thread_count())
         key = tuple(a.shape for a in arrays[1:]) + tuple(a.shape[1:] for a in arrays[:1])
@@ -159,7 +164,7 @@ def _signature(args, sizes=()):
 
 
 def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
-                source_graph=None, narrow=None, phases=None) -> CpuExecutable:
+                source_graph=None, narrow=None, phases=None, invariant_inputs=0, split=True):
     """Generate, cache and compile ``graph`` (already optimised) for the CPU.
 
     ``source_graph`` (the graph before the passes, default ``graph``) is the
@@ -167,6 +172,11 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
     for a graph widened from float16, which results go back to float16.
     ``phases`` (a ``timing.PhaseClock``, holding the passes' time) receives
     this compile's phases; they become the executable's ``compile_phases``.
+    The last ``invariant_inputs`` inputs are the same for every batch row. A
+    graph whose row-wise core holds a time loop but which mixes the rows
+    around it (a loss and the weights' gradients) is compiled as two
+    functions run one after the other (``phases.py``): a ``PhasedExecutable``
+    (``split=False``: one function, always).
 
     Raises:
         Unsupported: a node the cpu target cannot compile (the message names it).
@@ -174,7 +184,13 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
     clock = phases if phases is not None else PhaseClock()
     with clock.phase("codegen"):
         graph = legalize_loops(graph)  # scans only, also for a graph compiled with passes=[]
-        generated = generate(graph, name or graph.name)
+        plan = plan_phases(graph) if split and narrow is None and not invariant_inputs else None
+    if plan is not None:
+        return compile_phased(plan, compile_cpu, single_output=single_output, name=name,
+                              passes_report=passes_report, source_graph=source_graph,
+                              clock=clock)
+    with clock.phase("codegen"):
+        generated = generate(graph, name or graph.name, invariant_inputs)
     source, args, fn_name = generated.source, generated.args, generated.fn_name
     start = time.perf_counter()
     with clock.phase("cache"):
@@ -202,7 +218,8 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
                                    passes_report=passes_report, source=source, path=path,
                                    cache_hit=bool(hits) and not written, reused=reused,
                                    compile_seconds=time.perf_counter() - start,
-                                   source_graph=source_graph, narrow=narrow)
+                                   source_graph=source_graph, narrow=narrow,
+                                   invariant_inputs=invariant_inputs)
         executable.compile_phases = clock.as_dict()
     except BaseException:
         release(module)

@@ -116,8 +116,10 @@ def param_identifier(variable_name: str) -> str:
 class Codegen:
     """Generates the module source for one graph (see the module docstring)."""
 
-    def __init__(self, graph: Graph, fn_name: str):
+    def __init__(self, graph: Graph, fn_name: str, invariant_inputs: int = 0):
         self.graph = graph
+        # the last inputs are the same for every batch row (``phases.py``)
+        self.invariant_inputs = invariant_inputs
         self.fn_name = sanitize(fn_name)
         self.used = set(RESERVED) | {self.fn_name}
         self.names: dict = {}
@@ -343,7 +345,7 @@ class Codegen:
         graph = self.graph
         writes = any(t.node.op == "assign" for t in graph.outputs)
         # a graph writing Variables runs whole (its writes are not row-wise)
-        self.row_split = None if writes else row_split(graph)
+        self.row_split = None if writes else row_split(graph, self.invariant_inputs)
         for t in graph.inputs:
             name = self.fresh(t.node.name or "input") if t.node.op == "input" else \
                 self.fresh(self.default_name(t))
@@ -408,8 +410,9 @@ class Generated:
     row_split: tuple | None  # per result, row-wise: the function may run on row blocks
 
 
-def generate(graph: Graph, fn_name: str) -> Generated:
-    """The module source for ``graph``, its arguments and how it may be called."""
-    cg = Codegen(graph, fn_name)
+def generate(graph: Graph, fn_name: str, invariant_inputs: int = 0) -> Generated:
+    """The module source for ``graph``, its arguments and how it may be called;
+    its last ``invariant_inputs`` inputs are the same for every batch row."""
+    cg = Codegen(graph, fn_name, invariant_inputs)
     source = cg.generate()
     return Generated(source, cg.args, cg.fn_name, cg.row_split)

@@ -40,7 +40,13 @@ A new state computed by a fused loop (``fused_elementwise``, or the epilogue
 of a ``fused_dot``) is written straight into its state buffer when that is
 safe (see :func:`_in_place_states`), and a step output computed by one is
 also stored into ``outputs[:, t]`` from that loop: the step then copies
-nothing. The body is emitted in a :class:`~.scope.LoopScope` of its own that
+nothing. That holds for at most ``STORES_IN_LOOP`` such step outputs: a step
+with more (the forward scan of a gradient, saving its gate activations as
+residuals) copies them all after its loops, in one pass over the rows. Each
+extra array a loop writes is one more pair of run-time overlap checks that
+LLVM must emit before it vectorises the loop; past a few it does not
+vectorise it at all, and the LSTM step saving six activations ran 1.8 times
+slower than the same step copying them afterwards. The body is emitted in a :class:`~.scope.LoopScope` of its own that
 carries those proposals to the emitters.
 """
 from __future__ import annotations
@@ -71,6 +77,7 @@ def _only_elementwise_readers(body, t) -> bool:
 
 
 _FUSED = ("fused_elementwise", "fused_dot")
+STORES_IN_LOOP = 2  # step outputs stored from the loops computing them, at most
 _EAGER = _FUSED + ("dot",)  # ops that read their operands when they run
 
 
@@ -141,7 +148,7 @@ _BLOCK_WORTHY = ("scan", "conv", "fused_conv", "conv_transpose", "pool", "pool_g
                  "pool_select", "batch_dot")
 
 
-def row_split(graph):
+def row_split(graph, invariant_inputs: int = 0):
     """For each result of ``graph``, whether it is row-wise, when the executable
     runs the function on blocks of rows (module docstring); None when it runs
     whole. Taken for graphs with a time loop that keep the batch rows apart
@@ -154,7 +161,7 @@ def row_split(graph):
         return None
     if any(n.op == "batch_dot" and n.outputs[0].dtype != "float32" for n in graph.nodes):
         return None  # its products are BLAS calls: threaded already
-    return graph_row_separable(graph)
+    return graph_row_separable(graph, invariant_inputs)
 
 
 def _seq_dims(cg, s) -> list:
@@ -358,9 +365,12 @@ def _propose(scope, body, nseq, ns, no, state_bufs, dests) -> None:
     loops computing them, where that is safe."""
     for value, k in _in_place_states(body, nseq, ns, no).items():
         scope.targets[value] = state_bufs[k]
-    for o, fns in zip(body.outputs[:no], dests):
-        if fns and o.node.op in _FUSED and o.ndim >= 1:
-            scope.extra_stores.setdefault(o, []).extend(fns)
+    stores = [(o, fns) for o, fns in zip(body.outputs[:no], dests)
+              if fns and o.node.op in _FUSED and o.ndim >= 1]
+    if len(stores) > STORES_IN_LOOP:
+        return  # copied after the step's loops (module docstring)
+    for o, fns in stores:
+        scope.extra_stores.setdefault(o, []).extend(fns)
 
 
 def _store_step(cg, body, nseq, states, state_bufs, dests, batch) -> None:

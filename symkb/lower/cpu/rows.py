@@ -294,11 +294,19 @@ def row_separable(body, nseq: int, nstates: int) -> bool:
             and all(t in rows for t in body.outputs))
 
 
-def graph_row_separable(graph):
+def graph_row_separable(graph, invariant_inputs: int = 0):
     """For each result of ``graph``, whether it is row-wise (module docstring);
-    None when the graph does not keep the batch rows apart."""
-    rows, invariant = RowSet(graph.inputs), set()
-    if any(t.ndim == 0 or t.shape[0] is not None for t in graph.inputs):
+    None when the graph does not keep the batch rows apart.
+
+    The last ``invariant_inputs`` inputs are the same for every row (values of
+    the batch size alone, computed before the row blocks run: ``phases.py``);
+    their sizes must all be known.
+    """
+    split = len(graph.inputs) - invariant_inputs
+    rows, invariant = RowSet(graph.inputs[:split]), set(graph.inputs[split:])
+    if any(t.ndim == 0 or t.shape[0] is not None for t in graph.inputs[:split]):
+        return None
+    if any(None in t.shape for t in invariant):
         return None
     if not _propagate(graph, rows, invariant, loops=True):
         return None

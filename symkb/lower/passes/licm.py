@@ -13,7 +13,11 @@ Assumes: a valid graph whose ``scan`` (and ``loop``) nodes follow
   ``dot(value, invariant 2-D matrix)`` -- is computed for all steps at once
   before the loop and becomes a new sequence operand. ``x_t @ W`` for every
   step becomes one ``(batch, time, in) @ W`` product (one BLAS call for all
-  steps); only ``h @ U`` stays in the loop. The loop still slices the new
+  steps); only ``h @ U`` stays in the loop. A per-step value with no product
+  in it (elementwise ops of the sequences alone: ``1 - tanh(c_t)**2`` of a
+  gradient's saved residuals) is hoisted only as part of a product's operand:
+  on its own it would be written for all steps and read back, where the
+  loop's fused gate loops compute it from the step slices they read anyway. The loop still slices the new
   sequence per step, so ``reverse`` (and a raw loop's mask, ``go_backwards``
   and ``time_major``) mean what they meant.
 * Nothing that depends on a state (on the step's recurrence) moves; no random
@@ -108,6 +112,19 @@ def classify(body: Graph, attrs) -> dict:
     return kinds
 
 
+def _without_products(body: Graph, kinds: dict) -> set:
+    """The per-step values computed without a product (module docstring)."""
+    heavy, light = set(), set()
+    for node in body.nodes:
+        if any(kinds.get(o) != STEP for o in node.outputs):
+            continue
+        if get_op(node.op).step == "dot" or any(t in heavy for t in node.inputs):
+            heavy.update(node.outputs)
+        else:
+            light.update(node.outputs)
+    return light
+
+
 def hoist_loop(loop: Node):
     """The loop with its invariant and per-step values hoisted, or ``None``."""
     attrs = dict(loop.attrs)
@@ -116,16 +133,19 @@ def hoist_loop(loop: Node):
     seqs, states, consts, mask = split_operands(loop.inputs, **attrs)
     kinds = classify(body, attrs)
     inputs = set(body.inputs)
+    light = _without_products(body, kinds)
     # The frontier: movable values read by body nodes that stay, or returned.
     frontier = []
     for node in body.nodes:
         if node.outputs[0] in kinds and all(o in kinds for o in node.outputs):
             continue
         for t in node.inputs:
-            if t in kinds and t not in inputs and t.node.op != "const" and t not in frontier:
+            if t in kinds and t not in inputs and t.node.op != "const" and t not in frontier \
+                    and t not in light:
                 frontier.append(t)
     for t in body.outputs:
-        if t in kinds and t not in inputs and t.node.op != "const" and t not in frontier:
+        if t in kinds and t not in inputs and t.node.op != "const" and t not in frontier \
+                and t not in light:
             frontier.append(t)
     if not frontier:
         return None
