@@ -5,8 +5,10 @@ The goldens were written by real tf_keras (tools/goldens_keras_training_files.py
 each file holds an MLP trained one epoch; tf_keras loaded it and trained one
 more epoch. symkb must load the same file and train to the same weights.
 """
+import json
 import pathlib
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -64,6 +66,18 @@ def test_compile_false_and_load_weights_skip_the_training_state():
         np.testing.assert_array_equal(a, b)
 
 
+def _edit_config(path, change) -> None:
+    """Rewrite the ``config.json`` of the archive at ``path`` through ``change(doc)``."""
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    doc = json.loads(parts["config.json"])
+    change(doc)
+    parts["config.json"] = json.dumps(doc).encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+
+
 def _mlp():
     return symkb.Sequential([layers.Input((4,)), layers.Dense(3, activation="tanh"),
                              layers.Dense(2)], name="mlp")
@@ -95,16 +109,8 @@ def test_optimizer_state_of_another_count_warns_and_starts_fresh(tmp_path):
     model.fit(GOLD["x"], GOLD["y"], batch_size=8, epochs=1, shuffle=False, verbose=0)
     path = tmp_path / "m.keras"
     model.save(path)
-    import json
-    import zipfile
-    with zipfile.ZipFile(path) as z:
-        parts = {n: z.read(n) for n in z.namelist()}
-    doc = json.loads(parts["config.json"])
-    doc["compile_config"]["optimizer"] = {"class_name": "Adam", "config": {"learning_rate": 0.1}}
-    parts["config.json"] = json.dumps(doc).encode()
-    with zipfile.ZipFile(path, "w") as z:
-        for n, data in parts.items():
-            z.writestr(n, data)
+    _edit_config(path, lambda doc: doc["compile_config"].update(
+        optimizer={"class_name": "Adam", "config": {"learning_rate": 0.1}}))
     with pytest.warns(UserWarning, match="optimizer state is not restored: the file holds 5 "
                                          "optimizer variables, optimizer 'Adam' has 9"):
         again = load_model(path)
@@ -116,16 +122,7 @@ def test_unusable_compile_config_warns_and_loads_uncompiled(tmp_path):
     model.compile(optimizer="sgd", loss="mse", target="interpreter")
     path = tmp_path / "m.keras"
     model.save(path)
-    import json
-    import zipfile
-    with zipfile.ZipFile(path) as z:
-        parts = {n: z.read(n) for n in z.namelist()}
-    doc = json.loads(parts["config.json"])
-    doc["compile_config"]["loss"] = "no_such_loss"
-    parts["config.json"] = json.dumps(doc).encode()
-    with zipfile.ZipFile(path, "w") as z:
-        for n, data in parts.items():
-            z.writestr(n, data)
+    _edit_config(path, lambda doc: doc["compile_config"].update(loss="no_such_loss"))
     with pytest.warns(UserWarning, match="compile configuration could not be used.*"
                                          "no_such_loss"):
         again = load_model(path)

@@ -125,6 +125,16 @@ class Executable:
     def _run(self, arrays) -> list:
         raise NotImplementedError
 
+    def _interpret(self, arrays) -> list:
+        """Run the graph on the interpreter for a call the kernel cannot take
+        (inputs that disagree on a size the kernel assumes equal: the shape
+        guard warned once for those shapes; ``calls`` counts each such call)."""
+        from ..ir import evaluate
+        self._ran_on("interpreter")
+        results = list(evaluate(self.graph, arrays))
+        self._write_on_host(results)
+        return results
+
     def _write_on_host(self, results) -> None:
         """Store each ``assign`` result in its Variable, after the whole graph ran.
 

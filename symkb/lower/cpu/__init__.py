@@ -21,7 +21,6 @@ import time
 
 import numpy as np
 
-from ...ir import evaluate
 from ..cache import attach, clear_numba_cache, load_module, release
 from ..executable import Executable
 from ..passes.canonicalize_loops import legalize_loops
@@ -101,11 +100,7 @@ class CpuExecutable(Executable):
         if not self._guard.fits(arrays):
             # inputs disagree on an unknown size the kernel assumes equal (a size-1
             # batch broadcast against a larger one, say): the interpreter runs it
-            # (the guard warned once for these shapes; ``calls`` counts each call)
-            self._ran_on("interpreter")
-            results = list(evaluate(self.graph, arrays))
-            self._write_on_host(results)
-            return results
+            return self._interpret(arrays)
         self._ran_on("kernel")
         # numba types a read-only array apart; the kernels take writable ones
         arrays = [a if not isinstance(a, np.ndarray) or a.flags.writeable else a.copy()
