@@ -207,8 +207,21 @@ def windows():
         [_rng().normal(size=(2, 5, 4, 2)).astype("float32")]
 
 
+def fused_conv():
+    """A ``fused_conv`` node, as the pipeline builds it: a convolution with its
+    bias, activation and a max pooling that tiles the result."""
+    from symkb.lower import run_pipeline
+    x = K.placeholder(shape=(None, 6, 6, 2), name="image")
+    w = K.variable(_rng().normal(size=(3, 3, 2, 4)).astype("float32"), name="taps")
+    b = K.variable(_rng().normal(size=(4,)).astype("float32"), name="bias")
+    y = K.pool2d(K.relu(K.bias_add(K.conv2d(x, w), b)), (2, 2), strides=(2, 2))
+    graph, _ = run_pipeline(Graph([x], [y], name="fused_conv"))
+    assert [n.op for n in graph.nodes].count("fused_conv") == 1, str(graph)
+    return graph, [_rng().normal(size=(2, 6, 6, 2)).astype("float32")]
+
+
 RUNNABLE = {
-    "windows": windows,
+    "windows": windows, "fused_conv": fused_conv,
     "more_ops": more_ops,
     "elementwise": elementwise, "reductions": reductions, "linalg": linalg, "shapes": shapes,
     "consts": consts, "dense_mlp": dense_mlp, "rnn": rnn,

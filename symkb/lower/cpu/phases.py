@@ -26,7 +26,8 @@ whichever part reads them. The same nodes run in the same order as in the
 whole function, only on row blocks for the rows part; the results equal
 the interpreter's as the whole function's do. Taken only when the rows
 part holds a ``scan`` and its products all run on symkb's own kernel (what
-``loops.row_split`` asks of a whole graph); otherwise the graph compiles as
+``loops.row_split`` asks of a whole graph), and no loop's body holds another
+loop (a checkpointed gradient's segments); otherwise the graph compiles as
 one function, as before.
 """
 from __future__ import annotations
@@ -133,6 +134,10 @@ class _Classes:
         return rule(node, self.rows, invariant) and _carry_span(node, self.rows)
 
 
+def _holds_scan(body: Graph) -> bool:
+    return any(n.op == "scan" for n in body.nodes)
+
+
 def plan_phases(graph: Graph) -> Phases | None:
     """The three phases of ``graph`` (module docstring), or None when it
     compiles as one function: it keeps its rows apart as a whole, or its
@@ -141,6 +146,8 @@ def plan_phases(graph: Graph) -> Phases | None:
         return None
     if not any(n.op == "scan" for n in graph.nodes):
         return None
+    if any(n.op == "scan" and _holds_scan(n.attrs["body"]) for n in graph.nodes):
+        return None  # a loop in a loop (checkpointed segments): one function, as before
     cls = _Classes(graph)
     inputs = set(graph.inputs)
     readers = _readers(graph, cls)
