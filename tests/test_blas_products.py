@@ -57,7 +57,10 @@ def test_sgemm_into_empty_sizes_and_a_strided_result(sgemm):
 
 
 def _mlp():
-    model = symkb.Sequential([layers.Input((6,)), layers.Dense(8, activation="relu"),
+    # an orthogonal kernel comes out of its QR column-major: its Variable must still
+    # hold it row-major, or the in-place update's BLAS call cannot write into it
+    model = symkb.Sequential([layers.Input((6,)),
+                              layers.Dense(8, activation="relu", kernel_initializer="orthogonal"),
                               layers.Dense(3, activation="softmax")], name="mlp")
     model.set_weights([RNG.standard_normal(w.shape).astype(F32) * 0.5 for w in model.weights])
     return model
@@ -93,6 +96,13 @@ def test_sgd_step_updates_kernels_in_place_and_matches_the_interpreter(trained):
         assert f"{kernel}[i0, i1] = " not in src  # no copy at the end
     assert "dense_bias[i0] = " in src  # the biases are stored by loops
     assert "[...] = " not in src
+
+
+def test_a_variable_holds_its_value_row_major():
+    fortran = np.asfortranarray(RNG.standard_normal((3, 4)).astype(F32))
+    held = K.variable(fortran).value()
+    assert held.flags.c_contiguous
+    np.testing.assert_array_equal(held, fortran)
 
 
 def test_backward_products_read_transposes_as_views(trained):

@@ -67,7 +67,7 @@ class Variable(_Operators):
         dtype = canonical_dtype(dtype)
         if not isinstance(value, (int, float, bool)):
             value = checked_value(value, dtype, f"Variable {name!r}")
-        self._value = np.array(value, dtype=dtype)
+        self._value = np.array(value, dtype=dtype, order="C")  # row-major, as kernels expect
         self.name = name
         self.trainable = bool(trainable)
         self._node = None
