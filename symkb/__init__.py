@@ -5,6 +5,7 @@ tiny compiler (Numba CPU kernels, numba.cuda kernels).
     from symkb import backend as K
     from symkb import layers
 """
+from . import _blas_threads  # noqa: F401  (first: before a BLAS library loads)
 from ._version import __version__  # noqa: F401
 from . import backend, ir, layers, mixed_precision, models, utils  # noqa: F401
 from .layers import Input  # noqa: F401

@@ -161,7 +161,8 @@ def test_results_the_same_for_every_row_come_from_one_block():
         return x * 2.0, w + 1.0
     x = np.arange(40.0).reshape(20, 2)
     w = np.ones(3)
-    got = blocks.run_blocks(fn, [x], [w], (True, False), 3)
+    got, kept = blocks.run_blocks(fn, [x], [w], (True, False), 3)
+    assert kept is None  # no workspaces given
     assert sorted(calls) == [6, 7, 7]
     np.testing.assert_array_equal(got[0], x * 2.0)
     np.testing.assert_array_equal(got[1], w + 1.0)
@@ -187,10 +188,10 @@ def test_rows_a_block_did_not_write_in_place_are_copied():
         return (x + 1.0,)
     x = np.arange(30.0).reshape(10, 3)
     out = np.full((10, 3), np.nan)
-    (got,) = blocks.run_blocks(fn, [x], [], (True,), 2, [(0, out)])
+    (got,), _ = blocks.run_blocks(fn, [x], [], (True,), 2, [(0, out)])
     assert got is out
     np.testing.assert_array_equal(out, x + 1.0)
-    (joined,) = blocks.run_blocks(fn, [x], [], (True,), 2, [(0, np.empty((0, 0)))])
+    (joined,), _ = blocks.run_blocks(fn, [x], [], (True,), 2, [(0, np.empty((0, 0)))])
     np.testing.assert_array_equal(joined, x + 1.0)  # no whole-batch array: joined
 
 

@@ -31,6 +31,7 @@ from . import blas, gemm, numba_setup
 from .blocks import row_blocks, run_blocks, thread_count
 from .codegen import EMITTERS, Unsupported, generate  # noqa: F401
 from .phases import compile_phased, plan_phases
+from .workspace import Workspaces
 
 
 class CpuExecutable(Executable):
@@ -66,6 +67,9 @@ class CpuExecutable(Executable):
         # batch) seen for each set of input shapes, to allocate them up front
         self._outs = [(list(graph.outputs).index(t), t) for _, kind, t in args if kind == "out"]
         self._out_shapes: dict = {}
+        # the large buffers the function keeps from call to call (``workspace.py``)
+        self._spaces = Workspaces(p for _, kind, p in args if kind == "scratch")
+        self._nresults = len(graph.outputs)
         self.path = path
         self.cache_hit = cache_hit
         # the machine code was in this process already (an earlier compile of
@@ -110,8 +114,16 @@ class CpuExecutable(Executable):
         rest = [next(params) if is_param else next(consts) for is_param in self._param_slots]
         if self.row_split is not None and arrays:
             return self._run_blocks(arrays, rest)
-        results = list(self.function(*arrays, *rest, *self._tail))
-        self._kernel_wrote()  # the function stored its assign results in the Variables
+        if not self._spaces:
+            results = list(self.function(*arrays, *rest, *self._tail))
+            self._kernel_wrote()  # the function stored its assign results in the Variables
+            return results
+        key = tuple(a.shape for a in arrays)
+        (spaces,), new = self._spaces.take(key)
+        results = list(self.function(*arrays, *rest, *spaces, *self._tail))
+        self._kernel_wrote()
+        results, kept = results[:self._nresults], results[self._nresults:]
+        self._spaces.give(key, [kept], new, [*results, *arrays, *rest])
         return results
 
     def _run_blocks(self, arrays, rest) -> list:
@@ -128,8 +140,12 @@ class CpuExecutable(Executable):
         else:
             outs = [(k, np.empty((batch,) + shape, dtype=t.dtype))
                     for (k, t), shape in zip(self._outs, known)]
-        results = run_blocks(self.function, arrays, rest, self.row_split, blocks, outs,
-                             self._tail)
+        spaces, new = self._spaces.take((blocks, key), blocks)
+        results, kept = run_blocks(self.function, arrays, rest, self.row_split, blocks, outs,
+                                   self._tail, spaces if self._spaces else None)
+        if self._spaces:
+            self._spaces.give((blocks, key), kept, new,
+                              [*results, *arrays, *rest] if new else ())
         if known is None and common:
             if len(self._out_shapes) >= 64:
                 self._out_shapes.clear()
@@ -149,6 +165,9 @@ def _signature(args, sizes=()):
     for _, kind, payload in args:
         if kind in ("input", "out"):
             sig.append(types.Array(from_dtype(np.dtype(payload.dtype)), payload.ndim, "C"))
+        elif kind == "scratch":
+            ndim, dtype = payload
+            sig.append(types.Array(from_dtype(np.dtype(dtype)), ndim, "C"))
         elif kind == "param":
             sig.append(typeof(_wide(payload.value())))
         else:

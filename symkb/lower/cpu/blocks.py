@@ -55,27 +55,35 @@ def _executor(workers: int) -> ThreadPoolExecutor:
         return _pool
 
 
-def run_blocks(fn, inputs, rest, row_wise, blocks: int, outs=(), tail=()) -> list:
-    """``fn(*inputs, *rest, *outs, *tail)`` computed ``blocks`` row blocks at a time.
+def run_blocks(fn, inputs, rest, row_wise, blocks: int, outs=(), tail=(), spaces=None):
+    """``fn(*inputs, *rest, *outs, *spaces, *tail)`` computed ``blocks`` row
+    blocks at a time: ``(results, kept)``.
 
     ``inputs`` share their batch axis 0; ``row_wise[k]`` says whether result
     ``k`` is row-wise (joined along axis 0) or the same in every block (taken
     from the first). ``outs`` are ``fn``'s output arguments, ``(k, array)``:
     result ``k``'s whole-batch array, whose rows each block is given to write
     into, or an empty array when its shape is not known yet (the blocks then
-    allocate their rows and the results are joined).
+    allocate their rows and the results are joined). ``spaces``: each block's
+    workspace buffers (``workspace.py``), which ``fn`` returns after its
+    results; ``kept`` has them, a list a block (``None`` without ``spaces``).
     """
     batch = inputs[0].shape[0]
     bounds = [(batch * b // blocks, batch * (b + 1) // blocks) for b in range(blocks)]
 
-    def block(r0, r1):
-        return fn(*[x[r0:r1] for x in inputs], *rest, *[o[r0:r1] for _, o in outs], *tail)
+    def block(b, r0, r1):
+        return fn(*[x[r0:r1] for x in inputs], *rest, *[o[r0:r1] for _, o in outs],
+                  *(spaces[b] if spaces is not None else ()), *tail)
     if blocks == 1:
-        results = [block(0, batch)]
+        results = [block(0, 0, batch)]
     else:
         pool = _executor(blocks - 1)
-        pending = [pool.submit(block, r0, r1) for r0, r1 in bounds[1:]]
-        results = [block(*bounds[0])] + [f.result() for f in pending]
+        pending = [pool.submit(block, b, r0, r1) for b, (r0, r1) in enumerate(bounds) if b]
+        results = [block(0, *bounds[0])] + [f.result() for f in pending]
+    kept = None
+    if spaces is not None:
+        n = len(row_wise)
+        results, kept = [r[:n] for r in results], [list(r[n:]) for r in results]
     # whole-batch arrays (an empty placeholder has 0 rows; with 0 rows, 0 elements)
     whole = {k: o for k, o in outs if o.shape[0] == batch and (batch or o.size)}
     joined = []
@@ -87,7 +95,7 @@ def run_blocks(fn, inputs, rest, row_wise, blocks: int, outs=(), tail=()) -> lis
             joined.append(_gather(whole[k], parts, bounds))
         else:
             joined.append(parts[0] if blocks == 1 else np.concatenate(parts))
-    return joined
+    return joined, kept
 
 
 def _gather(out, parts, bounds):

@@ -8,7 +8,12 @@ arguments are the graph's inputs, then its parameters (read at call time, so
 ``set_value`` never recompiles), then its array constants. A graph that runs
 on row blocks (``loops.row_split``) is compiled ``nogil=True`` and takes one
 more argument per row-wise result: the block's rows of the whole-batch
-result, used as the result's buffer when its shape fits. Each IR node's line
+result, used as the result's buffer when its shape fits. A large buffer the
+function allocates at its top level for itself (a time loop's stacked
+residuals, a loss's temporaries) is also an argument, ``ws<k>``, used when its
+shape fits, and comes back after the results: the executable hands it to the
+next call, so a call does not fault fresh pages in (``workspace.py``). Each IR
+node's line
 is a comment above the statements it became; identifiers come from layer and
 variable names; literals are typed (``np.float32(0.5)``).
 
@@ -38,6 +43,8 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numpy as np
+
 from ...ir import Graph, get_op
 from ...ir.printer import name_values
 from ..emitters import merge
@@ -49,6 +56,12 @@ from .loops import row_split, step_projections
 from .merge_nests import merge_nests
 from .scalar import np_type
 from .scope import LoopScope
+
+# A buffer allocated once a call of at least this many bytes (an unknown
+# first size taken as 1, any other as SCRATCH_LENGTH) is kept from call to
+# call (``scratch_arg``)
+SCRATCH_BYTES = 8 * 1024
+SCRATCH_LENGTH = 32
 
 # The cpu target's table, op -> emitter: each emitter module declares its own.
 EMITTERS = merge("cpu", elementwise.EMITTERS, arrays.EMITTERS, impure.EMITTERS, loops.EMITTERS,
@@ -135,6 +148,7 @@ class Codegen:
         self.out_args: dict = {}    # result -> the argument its buffer may be (row blocks)
         self._order: dict = {}      # name -> when fresh() made it
         self.writes: list = []      # the assign nodes, stored after every result
+        self.scratch: list = []     # (argument, buffer, (ndim, dtype)): workspace buffers
 
     @contextmanager
     def entered(self, scope: LoopScope, writer: SourceWriter):
@@ -212,9 +226,29 @@ class Codegen:
         that argument when the caller passed one of the right shape."""
         name = name or self.fresh(self.default_name(t))
         given = None if zeros or self.scope.depth else self.out_args.pop(t, None)
+        if given is None and not zeros and t not in self._results:
+            given = self.scratch_arg(t, name, dims)
         self.alloc_buffer(name, dims, t.dtype, zeros, given)
         self.bind(t, name, dims)
         return name
+
+    def scratch_arg(self, t, name: str, dims) -> str | None:
+        """The workspace argument for the buffer ``name`` of ``t``, when it is
+        allocated once a call (the function's top level) and large: at least
+        ``SCRATCH_BYTES`` with an unknown first size (the batch) taken as 1 and
+        any other (a time length) as ``SCRATCH_LENGTH``."""
+        words = {w for d in dims if isinstance(d, str) for w in re.findall(r"[A-Za-z_]\w*", d)}
+        where = self.w if words & self.scope.local else self.scope.hoist
+        if where.level != 1:
+            return None  # in a loop (or a branch): allocated more than once a call
+        size = np.dtype(t.dtype).itemsize
+        for k, d in enumerate(dims):
+            size *= d if isinstance(d, int) else 1 if k == 0 else SCRATCH_LENGTH
+        if size < SCRATCH_BYTES:
+            return None
+        arg = self.fresh(f"ws{len(self.scratch)}")
+        self.scratch.append((arg, name, (len(dims), t.dtype)))
+        return arg
 
     def alloc_buffer(self, name: str, dims, dtype: str, zeros: bool = False,
                      given: str | None = None) -> None:
@@ -343,6 +377,7 @@ class Codegen:
 
     def generate(self) -> str:
         graph = self.graph
+        self._results = set(graph.outputs)
         writes = any(t.node.op == "assign" for t in graph.outputs)
         # a graph writing Variables runs whole (its writes are not row-wise)
         self.row_split = None if writes else row_split(graph, self.invariant_inputs)
@@ -361,6 +396,7 @@ class Codegen:
                     out_params.append((self.out_args[t], "out", t))
         self.emit_nodes(graph)
         self.args.extend(out_params)
+        self.args.extend((arg, "scratch", t) for arg, _, t in self.scratch)
         outs = []
         seen = set()
         for t in graph.outputs:
@@ -377,6 +413,7 @@ class Codegen:
             seen.add(name)
             outs.append(name)
         self.emit_writes()
+        outs += [buffer for _, buffer, _ in self.scratch]  # back to the executable
         self.w.line(f"return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
         body = "\n".join(merge_nests(self.w.lines)) + "\n"
         head = SourceWriter()
