@@ -95,6 +95,39 @@ def test_simplify_keeps_broadcasting_additions():
     assert "add" in ops(g2)
 
 
+def _pad(x, before, after):
+    return ir.call("pad", x, pads=((0, 0), (before, after)))
+
+
+def test_simplify_joins_summed_pads_that_tile_an_axis():
+    a, b, c = _x((None, 2), "a"), _x((None, 3), "b"), _x((None, 1), "c")
+    # the gradient of slicing a tensor into parts, summed in any order
+    y = _pad(b, 2, 1) + (_pad(c, 5, 0) + _pad(a, 0, 4))
+    g2 = passes.simplify(ir.Graph([a, b, c], [y]))
+    g2 = passes.dce(g2)
+    (cat,) = [n for n in g2.nodes if n.op == "concatenate"]
+    assert [t.name for t in cat.inputs] == [a.name, b.name, c.name]
+    assert "pad" not in ops(g2) and "add" not in ops(g2)
+    rng = np.random.default_rng(2)
+    same_values(ir.Graph([a, b, c], [y]), g2,
+                [rng.standard_normal((3, n)).astype(np.float32) for n in (2, 3, 1)])
+
+
+@pytest.mark.parametrize("pieces", [
+    [(2, (0, 4)), (3, (2, 1))],               # a gap: column 5 is only zeros
+    [(2, (0, 4)), (3, (1, 2)), (1, (5, 0))],  # overlapping parts
+    [(3, (0, 3)), (3, (0, 3))],               # the same place twice
+])
+def test_simplify_keeps_pads_that_do_not_tile(pieces):
+    xs = [_x((None, n), f"p{k}") for k, (n, _) in enumerate(pieces)]
+    padded = [_pad(x, *p) for x, (_, p) in zip(xs, pieces)]
+    y = padded[0]
+    for p in padded[1:]:
+        y = y + p
+    g2 = passes.simplify(ir.Graph(xs, [y]))
+    assert "concatenate" not in ops(g2) and "pad" in ops(g2)
+
+
 def test_fuse_elementwise_builds_one_node_per_tree():
     x, y = _x(), _x(name="y")
     t = K.exp(x) * K.tanh(y) + K.sigmoid(x - y)

@@ -10,7 +10,11 @@ operand's type (so no broadcast or promotion is lost):
 * ``identity``; ``cast`` to the operand's own dtype; ``reshape`` to the operand's own
   static shape;
 * ``transpose(transpose(x))``: one transpose with the composed permutation,
-  or ``x`` when that is the identity.
+  or ``x`` when that is the identity;
+* a sum of zero paddings that tile one axis, ``pad(a, (0, m+n)) + pad(b,
+  (m, n)) + pad(c, (m+n, 0))`` (the gradient of slicing a tensor into
+  parts: an LSTM's four gates), is ``concatenate(a, b, c)``: each part is
+  written once instead of padded with zeros and summed.
 
 The identities come from the ops' traits (``symkb.ir.registry``): an op with
 a ``right_identity`` drops ``x op unit`` (and ``unit op x`` when it is
@@ -68,4 +72,43 @@ def simplify_node(node: Node):
             return Node("transpose", (source,), attrs, types, node.name, node.layer).outputs
     if x is not None and out is not None and x.type == out:
         return (x,)
+    if node.op == "add" and out is not None:
+        return _joined_pads(node, out)
     return None
+
+
+def _pad_leaves(t, out, leaves) -> bool:
+    """Collect the ``pad`` results summed into ``t`` by ``add`` nodes of type ``out``."""
+    if t.type != out:
+        return False
+    if t.node.op == "pad":
+        leaves.append(t)
+        return True
+    return t.node.op == "add" and all(_pad_leaves(x, out, leaves) for x in t.node.inputs)
+
+
+def _joined_pads(node: Node, out):
+    """``concatenate`` of the parts when ``node`` sums zero paddings that tile
+    one axis of ``out`` (module docstring), else ``None``."""
+    leaves: list = []
+    if len(node.inputs) != 2 or not all(_pad_leaves(x, out, leaves) for x in node.inputs):
+        return None
+    axes = {k for t in leaves for k, p in enumerate(t.node.attrs["pads"]) if tuple(p) != (0, 0)}
+    if len(axes) != 1 or len(set(map(id, leaves))) != len(leaves):
+        return None
+    (axis,) = axes
+    parts = sorted(((t.node.attrs["pads"][axis][0], t.node.inputs[0]) for t in leaves),
+                   key=lambda p: p[0])
+    at = 0
+    for before, x in parts:
+        if before != at or x.shape[axis] is None:
+            return None
+        at += x.shape[axis]
+    if at != out.shape[axis]:
+        return None
+    inputs = tuple(x for _, x in parts)
+    attrs = {"axis": axis}
+    types = get_op("concatenate").infer([x.type for x in inputs], attrs)
+    if types[0] != out:
+        return None
+    return Node("concatenate", inputs, attrs, types, node.name, node.layer).outputs
