@@ -10,6 +10,7 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from symkb.lower import cache, cache_config, cache_store
@@ -118,7 +119,9 @@ def g(a):
     text = lifted.text
     assert "def f(x, w, out, sizes_):" in text and "def g(a):" in text
     # each bound once, where LLVM can see it is not negative (no wraparound test)
-    assert "\n    sizes_0 = max(sizes_[0], 0)\n    sizes_1 = max(sizes_[1], 0)\n" in text
+    assert ("\n    (sizes_0, sizes_1, sizes_2, sizes_3, sizes_4, sizes_5) = "
+            "nonneg_sizes(sizes_)\n") in text
+    assert text.startswith("from symkb.lower.cpu.runtime import nonneg_sizes\n")
     assert "np.empty((x.shape[0], sizes_0), dtype=np.float32)" in text
     # kept: a whole subscript, an exponent, a keyword argument, a small size
     assert "y[0, sizes_1 + i] = x[i, 0:sizes_2][33] ** 40 + np.sum(w, axis=40) + x[3]" in text
@@ -213,3 +216,20 @@ def test_a_model_of_other_sizes_reuses_the_machine_code_in_this_process():
         assert again.reused and again.path == first.path
         assert np.abs(again(x)[0] - want).max() < 1e-6
         assert again.calls == {"kernel": 1, "interpreter": 0}
+
+
+def test_lifted_sizes_are_bound_by_one_call_and_run():
+    # twenty sizes: the binding spans several lines; each is max(size, 0)
+    terms = " + ".join(f"x[{k}] * {100 + k}" for k in range(20))
+    source = f"import numpy as np\ndef f(x):\n    return {terms}\n"
+    lifted = lift_sizes(source, "f")
+    assert lifted.sizes == tuple(range(100, 120))
+    assert lifted.text.count("nonneg_sizes(") == 1
+    from numba import njit
+    space: dict = {}
+    exec(compile(lifted.text, "<lifted>", "exec"), space)
+    f = njit(space["f"])
+    x = np.arange(20, dtype=np.float64)
+    assert f(x, lifted.sizes) == sum(x[k] * (100 + k) for k in range(20))
+    # a negative size (never written by the code generator) binds as 0
+    assert f(x, (-5,) + lifted.sizes[1:]) == sum(x[k] * (100 + k) for k in range(1, 20))
