@@ -191,11 +191,20 @@ def emit_softmax(cg, node) -> None:
         with cg.w.block(f"for k in range(1, {src}.shape[1]):"):
             cg.w.line(f"a = {src}[r, k]")
             cg.w.line("m = a if (a > m or a != a) else m")  # a select: it vectorises
-        cg.w.line(f"s = {lit(0, dt)}")
+        # the exps in a loop of their own (it vectorises), then their sum in
+        # eight running sums: one running sum is a chain of dependent adds that
+        # neither vectorises nor overlaps (a 128-wide softmax ran 4x slower)
         with cg.w.block(f"for k in range({src}.shape[1]):"):
-            cg.w.line(f"e = {exp}({src}[r, k] - m)")
-            cg.w.line(f"{dst}[r, k] = e")
-            cg.w.line("s += e")
+            cg.w.line(f"{dst}[r, k] = {exp}({src}[r, k] - m)")
+        sums = [f"s{j}" for j in range(8)]
+        cg.w.line(f"{' = '.join(sums)} = {lit(0, dt)}")
+        cg.w.line(f"n8 = {src}.shape[1] // 8 * 8")
+        with cg.w.block("for k in range(0, n8, 8):"):
+            for j, sj in enumerate(sums):
+                cg.w.line(f"{sj} += {dst}[r, k + {j}]" if j else f"{sj} += {dst}[r, k]")
+        with cg.w.block(f"for k in range(n8, {src}.shape[1]):"):
+            cg.w.line(f"s0 += {dst}[r, k]")
+        cg.w.line("s = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))")
         with cg.w.block(f"for k in range({src}.shape[1]):"):
             cg.w.line(f"{dst}[r, k] = {dst}[r, k] / s")
     _along_last(cg, node, node.attrs["axis"], row)
