@@ -12,10 +12,9 @@ result, used as the result's buffer when its shape fits. A large buffer the
 function allocates at its top level for itself (a time loop's stacked
 residuals, a loss's temporaries) is also an argument, ``ws<k>``, used when its
 shape fits, and comes back after the results: the executable hands it to the
-next call, so a call does not fault fresh pages in (``workspace.py``). Each IR
-node's line
-is a comment above the statements it became; identifiers come from layer and
-variable names; literals are typed (``np.float32(0.5)``).
+next call, so a call does not fault fresh pages in (``workspace.py``). Each
+IR node's line is a comment above the statements it became; identifiers come
+from layer and variable names; literals are typed (``np.float32(0.5)``).
 
 Emitters use these services of the code generator:
 
@@ -149,6 +148,7 @@ class Codegen:
         self._order: dict = {}      # name -> when fresh() made it
         self.writes: list = []      # the assign nodes, stored after every result
         self.scratch: list = []     # (argument, buffer, (ndim, dtype)): workspace buffers
+        self._results: set = set()  # the graph's results: their buffers are never kept
 
     @contextmanager
     def entered(self, scope: LoopScope, writer: SourceWriter):
