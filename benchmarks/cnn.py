@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""CNN inference benchmark (W6): symkb against JAX and torch, both data formats.
+"""CNN inference benchmark (W6): symkb against JAX, torch and tf_keras, both data formats.
 
     python benchmarks/cnn.py [--repeats 7] [--formats channels_last,channels_first]
-                             [--json PATH]
+                             [--json PATH] [--tf-python /opt/tfenv/bin/python]
 
 W6: a batch of 64 images 32x32x3 -> Conv2D 32 3x3 relu -> MaxPool 2 ->
 Conv2D 64 3x3 relu -> MaxPool 2 -> Flatten -> Dense 10; float32 inference,
@@ -18,6 +18,10 @@ any venv that has them; a missing one is reported as such):
   jax    jax.jit of lax.conv_general_dilated + lax.reduce_window (NHWC or NCHW)
   torch  torch.nn.functional conv2d / max_pool2d under inference_mode (NCHW
          natively; for channels_last the input is permuted inside the timed call)
+  tf.fn, tf.fn+XLA
+         the same model from tf_keras layers in a tf.function (and with
+         jit_compile=True), run in ``--tf-python`` by ``peers_tf.py`` (NHWC: a
+         channels_first batch is transposed inside the timed call)
 
 Nothing imports numpy before the thread variables are set.
 """
@@ -37,8 +41,13 @@ for _var in THREAD_VARS:
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=true "
                                    f"intra_op_parallelism_threads={THREADS}")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
+
+import peer_io  # noqa: E402  (the tf peers run in TensorFlow's interpreter)
+
+TF_IMPLS = ["tf.fn", "tf.fn+XLA"]
 
 BATCH, SIZE, CHANNELS, CLASSES = 64, 32, 3, 10
 TOLERANCE = 1e-4
@@ -145,6 +154,7 @@ def torch_model(w, fmt):
 PEERS = {"symkb cpu": symkb_model, "jax": jax_model, "torch": torch_model}
 
 
+
 def measure(fn, x, repeats):
     start = time.perf_counter()
     fn(x)
@@ -159,7 +169,7 @@ def measure(fn, x, repeats):
     return float(np.median(times)), first
 
 
-def run(formats, repeats):
+def run(formats, repeats, tf_python=None):
     w = weights()
     x_last = np.random.default_rng(1).normal(size=(BATCH, SIZE, SIZE, CHANNELS)).astype("f4")
     want = reference(x_last, w)
@@ -183,6 +193,11 @@ def run(formats, repeats):
                 row["median_s"], row["first_s"] = measure(fn, x, repeats)
                 row["status"] = "ok"
             rows.append(row)
+        if tf_python:
+            job = {"kind": "cnn", "format": fmt, "impls": TF_IMPLS, "tol": TOLERANCE,
+                   "timing": peer_io.inference_timing(repeats)}
+            rows += peer_io.inference_rows(tf_python, "peers_tf.py", job, dict(w, x=x), want,
+                                           {"format": fmt})
     return rows
 
 
@@ -200,12 +215,14 @@ def table(rows):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="W6 CNN inference: symkb vs JAX and torch")
+    p = argparse.ArgumentParser(description="W6 CNN inference: symkb vs JAX, torch and tf")
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--formats", default="channels_last,channels_first")
     p.add_argument("--json", help="also write the rows to this file")
+    p.add_argument("--tf-python", default=peer_io.default_tf_python(),
+                   help="the interpreter that has tensorflow and tf_keras ('' to leave tf out)")
     args = p.parse_args(argv)
-    rows = run(args.formats.split(","), max(args.repeats, 7))
+    rows = run(args.formats.split(","), max(args.repeats, 7), args.tf_python)
     print(f"W6: batch {BATCH}, {SIZE}x{SIZE}x{CHANNELS}, float32, {THREADS} threads; "
           "'vs symkb' is the peer's time over symkb's (> 1: symkb is faster)")
     print(table(rows))

@@ -94,6 +94,43 @@ def run_worker(python, worker, job, arrays, timeout=1800, env=None):
         return json.loads(str(out.pop("__results__"))), out
 
 
+def default_tf_python() -> str:
+    """``SYMKB_BENCH_TF_PYTHON``, else ``/opt/tfenv/bin/python`` when it exists,
+    else this interpreter (its tf rows then say what is missing)."""
+    return os.environ.get("SYMKB_BENCH_TF_PYTHON") or (
+        "/opt/tfenv/bin/python" if os.path.exists("/opt/tfenv/bin/python") else sys.executable)
+
+
+def inference_timing(repeats) -> dict:
+    """A worker's timing rules (:func:`time_fn`) for ``cnn.py`` / ``transformer.py``."""
+    return {"repeats": repeats, "warmup": 2, "min_time": 0.25, "wait_quiet": 5.0,
+            "retry_busy": 1}
+
+
+def inference_rows(python, worker, job, arrays, ref, base):
+    """The table rows of ``cnn.py`` / ``transformer.py`` for a worker's peers.
+
+    Runs ``job`` (its ``impls``, ``tol`` and ``timing``) in ``worker`` under
+    ``python`` with ``arrays`` and the reference ``ref``; each row is ``base``
+    plus ``impl``, ``status`` (``ok``, ``wrong (...)``, ``missing (...)``,
+    ``error (...)``) and, when timed, ``median_s`` and ``first_s``.
+    """
+    recs, _ = run_worker(python, worker, dict(job, n_ref=1), dict(arrays, ref_0=ref))
+    rows = []
+    for rec in recs:
+        for name in (job["impls"] if rec["impl"] == "*" else [rec["impl"]]):
+            row = dict(base, impl=name)
+            if rec["status"] == "ok":
+                row.update(status="ok", median_s=rec["median_ms"] / 1e3,
+                           first_s=rec["first_s"], max_rel_diff=rec["err"])
+            elif rec["status"] == "FAIL":
+                row["status"] = f"wrong (relative diff {rec['err']:.2e})"
+            else:
+                row["status"] = f"{rec['status']} ({rec.get('reason', '')[:120]})"
+            rows.append(row)
+    return rows
+
+
 # ---- the worker's side -------------------------------------------------------
 
 def read_job(path):

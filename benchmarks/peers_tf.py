@@ -20,6 +20,14 @@ Implementations:
               ``Dense`` with the given weights), ``SparseCategoricalCrossentropy
               (from_logits=True)``, ``GradientTape`` and
               ``tf_keras.optimizers.SGD.apply_gradients`` in one ``tf.function``.
+  cnn jobs    ``tf.fn`` / ``tf.fn+XLA``: ``cnn.py``'s W6 as a tf_keras model
+              (Conv2D relu, MaxPooling2D, Flatten, Dense) called in a
+              ``tf.function``; TensorFlow's CPU kernels take channels_last
+              only, so a channels_first batch is transposed inside the call
+              (as ``cnn.py`` does for torch's channels_last).
+  w7 jobs     ``tf.fn`` / ``tf.fn+XLA``: ``transformer.py``'s W7 block from
+              tf_keras layers (MultiHeadAttention, LayerNormalization, Dense)
+              called in a ``tf.function``.
 """
 from __future__ import annotations
 
@@ -150,6 +158,52 @@ def build_train(job, arrays, xla):
     return run
 
 
+def _inference(tf, model, x, xla, before=None):
+    """``model(x)`` in a ``tf.function`` (XLA with ``xla``), numpy in and out."""
+    def call(v):
+        return model(before(v) if before else v, training=False)
+    fn = tf.function(call, input_signature=[tf.TensorSpec(x.shape, tf.float32)],
+                     jit_compile=xla)
+
+    def run():
+        return [fn(tf.constant(x)).numpy()]
+    return run
+
+
+def build_cnn(job, arrays, xla):
+    """W6 (``cnn.py``) with the given weights; channels_last inside."""
+    tf, tf_keras = _tf()
+    L = tf_keras.layers
+    x = arrays["x"]
+    shape = x.shape[1:] if job["format"] == "channels_last" else x.shape[2:] + x.shape[1:2]
+    model = tf_keras.Sequential([
+        L.Input(shape), L.Conv2D(32, 3, activation="relu"), L.MaxPooling2D(2),
+        L.Conv2D(64, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(), L.Dense(10)])
+    model.set_weights([arrays[k] for k in ("k1", "b1", "k2", "b2", "wd", "bd")])
+    before = None if job["format"] == "channels_last" else \
+        (lambda v: tf.transpose(v, (0, 2, 3, 1)))
+    return _inference(tf, model, x, xla, before)
+
+
+def build_w7(job, arrays, xla):
+    """W7 (``transformer.py``) with the given weights."""
+    tf, tf_keras = _tf()
+    L = tf_keras.layers
+    x = arrays["x"]
+    inp = L.Input(x.shape[1:])
+    mha = L.MultiHeadAttention(num_heads=job["heads"], key_dim=job["head"])
+    ln1, ln2 = (L.LayerNormalization(epsilon=job["eps"]) for _ in range(2))
+    d1, d2 = L.Dense(job["ffn"], activation="relu"), L.Dense(x.shape[-1])
+    h = ln1(inp + mha(inp, inp))
+    model = tf_keras.Model(inp, ln2(h + d2(d1(h))))
+    mha.set_weights([arrays[k] for k in ("wq", "bq", "wk", "bk", "wv", "bv", "wo", "bo")])
+    ln1.set_weights([arrays["g1"], arrays["e1"]])
+    ln2.set_weights([arrays["g2"], arrays["e2"]])
+    d1.set_weights([arrays["w1"], arrays["b1"]])
+    d2.set_weights([arrays["w2"], arrays["b2"]])
+    return _inference(tf, model, x, xla)
+
+
 BUILDERS = {
     "grad": {
         "tf.fn": lambda job, a: build_grad(job, a, False, True),
@@ -160,6 +214,14 @@ BUILDERS = {
     "train": {
         "tf.fn": lambda job, a: build_train(job, a, False),
         "tf.fn+XLA": lambda job, a: build_train(job, a, True),
+    },
+    "cnn": {
+        "tf.fn": lambda job, a: build_cnn(job, a, False),
+        "tf.fn+XLA": lambda job, a: build_cnn(job, a, True),
+    },
+    "w7": {
+        "tf.fn": lambda job, a: build_w7(job, a, False),
+        "tf.fn+XLA": lambda job, a: build_w7(job, a, True),
     },
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Transformer encoder block inference benchmark (W7): symkb against JAX and torch.
+"""Transformer encoder block inference benchmark (W7): symkb against JAX, torch and tf_keras.
 
-    python benchmarks/transformer.py [--repeats 7] [--impls symkb,jax,torch] [--json PATH]
+    python benchmarks/transformer.py [--repeats 7] [--impls symkb,jax,torch,tf] [--json PATH]
+                                     [--tf-python /opt/tfenv/bin/python]
 
 W7: a batch of 16 sequences of 128 vectors of 256 -> MultiHeadAttention (4
 heads of 64, self-attention) + residual -> LayerNormalization -> Dense 1024
@@ -20,6 +21,9 @@ missing one is reported as such):
   jax    jax.jit of the block in jax.numpy (einsum projections, softmax)
   torch  torch.nn.functional (linear, scaled_dot_product_attention,
          layer_norm) under inference_mode
+  tf.fn, tf.fn+XLA
+         the block from tf_keras layers in a tf.function (and with
+         jit_compile=True), run in ``--tf-python`` by ``peers_tf.py``
 
 Nothing imports numpy before the thread variables are set.
 """
@@ -39,8 +43,13 @@ for _var in THREAD_VARS:
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=true "
                                    f"intra_op_parallelism_threads={THREADS}")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
+
+import peer_io  # noqa: E402  (the tf peers run in TensorFlow's interpreter)
+
+TF_IMPLS = ["tf.fn", "tf.fn+XLA"]
 
 BATCH, SEQ, MODEL, HEADS, FFN = 16, 128, 256, 4, 1024
 HEAD = MODEL // HEADS
@@ -168,7 +177,7 @@ def measure(fn, x, repeats):
     return float(np.median(times)), first
 
 
-def run(impls, repeats):
+def run(impls, repeats, tf_python=None):
     w = weights()
     x = np.random.default_rng(1).normal(size=(BATCH, SEQ, MODEL)).astype("f4")
     want = reference(x, w)
@@ -191,6 +200,10 @@ def run(impls, repeats):
             row["median_s"], row["first_s"] = measure(fn, x, repeats)
             row["status"] = "ok"
         rows.append(row)
+    if tf_python and "tf" in impls:
+        job = {"kind": "w7", "impls": TF_IMPLS, "tol": TOLERANCE, "heads": HEADS, "head": HEAD,
+               "ffn": FFN, "eps": EPS, "timing": peer_io.inference_timing(repeats)}
+        rows += peer_io.inference_rows(tf_python, "peers_tf.py", job, dict(w, x=x), want, {})
     return rows
 
 
@@ -208,12 +221,15 @@ def table(rows):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="W7 Transformer encoder block: symkb vs JAX, torch")
+    p = argparse.ArgumentParser(description="W7 Transformer encoder block: symkb vs JAX, "
+                                             "torch, tf")
     p.add_argument("--repeats", type=int, default=7)
-    p.add_argument("--impls", default="symkb,jax,torch")
+    p.add_argument("--impls", default="symkb,jax,torch,tf")
     p.add_argument("--json", help="also write the rows to this file")
+    p.add_argument("--tf-python", default=peer_io.default_tf_python(),
+                   help="the interpreter that has tensorflow and tf_keras")
     args = p.parse_args(argv)
-    rows = run(args.impls.split(","), max(args.repeats, 7))
+    rows = run(args.impls.split(","), max(args.repeats, 7), args.tf_python)
     print(f"W7: batch {BATCH}, sequence {SEQ}, model {MODEL}, {HEADS} heads, FFN {FFN}, "
           f"float32, {THREADS} threads; 'vs symkb' is the peer's time over symkb's "
           "(> 1: symkb is faster)")
