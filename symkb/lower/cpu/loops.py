@@ -237,9 +237,11 @@ def emit_scan(cg, node) -> None:
     steps = cg.fresh(f"{base}_steps")
     if outer.depth:
         outer.local.add(steps)  # a nested loop: its buffers live in the outer step
-    w.line(f"{steps} = {_seq_dims(cg, seqs[0])[1]}")
-    with w.block(f"if {steps} == 0:"):
-        w.line("raise ValueError('loop: cannot iterate over zero time steps')")
+    length = _seq_dims(cg, seqs[0])[1]
+    w.line(f"{steps} = {length}")
+    if not (isinstance(length, int) and length > 0):  # a known length is never zero
+        with w.block(f"if {steps} == 0:"):
+            w.line("raise ValueError('loop: cannot iterate over zero time steps')")
     batch = _seq_dims(cg, seqs[0])[0]
     stacked, lasts, flipped = _result_buffers(cg, node, batch, steps, base)
     state_bufs = []
