@@ -64,9 +64,8 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--impls", default="torch,jax,tf,pytensor,symkb",
                    help="comma-separated subset of torch,jax,tf,pytensor,symkb")
-    p.add_argument("--tf-python", default=os.environ.get("SYMKB_BENCH_TF_PYTHON")
-                   or ("/opt/tfenv/bin/python" if os.path.exists("/opt/tfenv/bin/python")
-                       else sys.executable))
+    p.add_argument("--tf-python", default=peer_io.default_tf_python(),
+                   help="the interpreter that has tensorflow and tf_keras")
     p.add_argument("--pytensor-python", default=os.environ.get("SYMKB_BENCH_PYTENSOR_PYTHON")
                    or sys.executable)
     p.add_argument("--fit", action="store_true",

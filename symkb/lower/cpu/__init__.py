@@ -140,10 +140,10 @@ class CpuExecutable(Executable):
         else:
             outs = [(k, np.empty((batch,) + shape, dtype=t.dtype))
                     for (k, t), shape in zip(self._outs, known)]
-        spaces, new = self._spaces.take((blocks, key), blocks)
+        spaces, new = self._spaces.take((blocks, key), blocks) if self._spaces else (None, False)
         results, kept = run_blocks(self.function, arrays, rest, self.row_split, blocks, outs,
-                                   self._tail, spaces if self._spaces else None)
-        if self._spaces:
+                                   self._tail, spaces)
+        if spaces is not None:
             self._spaces.give((blocks, key), kept, new,
                               [*results, *arrays, *rest] if new else ())
         if known is None and common:

@@ -232,13 +232,18 @@ class Codegen:
         self.bind(t, name, dims)
         return name
 
+    def allocation_writer(self, dims) -> SourceWriter:
+        """Where a buffer of ``dims`` is allocated: the loop level's hoisting point,
+        or the step itself when a dimension is computed in the step."""
+        words = {w for d in dims if isinstance(d, str) for w in re.findall(r"[A-Za-z_]\w*", d)}
+        return self.w if words & self.scope.local else self.scope.hoist
+
     def scratch_arg(self, t, name: str, dims) -> str | None:
         """The workspace argument for the buffer ``name`` of ``t``, when it is
         allocated once a call (the function's top level) and large: at least
         ``SCRATCH_BYTES`` with an unknown first size (the batch) taken as 1 and
         any other (a time length) as ``SCRATCH_LENGTH``."""
-        words = {w for d in dims if isinstance(d, str) for w in re.findall(r"[A-Za-z_]\w*", d)}
-        where = self.w if words & self.scope.local else self.scope.hoist
+        where = self.allocation_writer(dims)
         if where.level != 1:
             return None  # in a loop (or a branch): allocated more than once a call
         size = np.dtype(t.dtype).itemsize
@@ -256,8 +261,7 @@ class Codegen:
         dimension is computed there); ``given``: an argument to use instead
         when its shape is ``dims``."""
         fn = "np.zeros" if zeros else "np.empty"
-        words = {w for d in dims if isinstance(d, str) for w in re.findall(r"[A-Za-z_]\w*", d)}
-        where = self.w if words & self.scope.local else self.scope.hoist
+        where = self.allocation_writer(dims)
         shape = self.shape_text(dims)
         new = f"{fn}({shape}, dtype={np_type(dtype)})"
         if given is None:
