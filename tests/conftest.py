@@ -11,8 +11,9 @@ import pytest  # noqa: E402
 
 # The CUDA kernels run on Numba's simulator, which must be switched on before
 # numba is imported: they run in their own pytest process
-# (NUMBA_ENABLE_CUDASIM=1 python -m pytest tests/cuda).
-collect_ignore = [] if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else ["cuda"]
+# (NUMBA_ENABLE_CUDASIM=1 python -m pytest tests/cuda), or on a real GPU with
+# the simulator switched off explicitly (NUMBA_ENABLE_CUDASIM=0).
+collect_ignore = [] if os.environ.get("NUMBA_ENABLE_CUDASIM") in ("0", "1") else ["cuda"]
 
 from symkb import backend as K  # noqa: E402
 

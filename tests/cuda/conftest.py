@@ -1,4 +1,5 @@
-"""The cuda target's tests run on Numba's CUDA simulator (or a real GPU).
+"""The cuda target's tests run on Numba's CUDA simulator (or a real GPU:
+``NUMBA_ENABLE_CUDASIM=0 python -m pytest tests/cuda``, or tools/gpu_check.sh).
 
 The simulator must be switched on before numba is imported, so this file
 sets ``NUMBA_ENABLE_CUDASIM=1`` before anything imports numba. Run the suite
@@ -28,9 +29,10 @@ def pytest_collection_modifyitems(config, items):
     here = os.path.dirname(__file__)
     if _cuda_usable():
         return
-    skip = pytest.mark.skip(reason="no GPU and numba was imported before NUMBA_ENABLE_CUDASIM=1 "
-                                   "was set; run `NUMBA_ENABLE_CUDASIM=1 python -m pytest "
-                                   "tests/cuda` on its own")
+    skip = pytest.mark.skip(reason="no GPU, and the simulator is off (numba was imported "
+                                   "before NUMBA_ENABLE_CUDASIM=1 was set, or it was set to 0); "
+                                   "run `NUMBA_ENABLE_CUDASIM=1 python -m pytest tests/cuda` "
+                                   "on its own")
     for item in items:
         if str(item.fspath).startswith(here):
             item.add_marker(skip)

@@ -34,11 +34,23 @@ def test_compile_graph_dispatches_cuda():
         np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
+@pytest.mark.skipif(not adapter.simulator(), reason="runs on the simulator; a real GPU has "
+                    "test_auto_is_cuda_on_a_real_gpu")
 def test_auto_is_not_cuda_on_the_simulator():
-    assert adapter.simulator()
     assert not adapter.real_gpu_available()
     graph, _ = _dense_graph()
     assert compile_graph(graph, "auto").target != "cuda"
+
+
+@pytest.mark.skipif(adapter.simulator(), reason="needs a real GPU (NUMBA_ENABLE_CUDASIM=0)")
+def test_auto_is_cuda_on_a_real_gpu():
+    assert adapter.real_gpu_available()
+    graph, _ = _dense_graph()
+    exe = compile_graph(graph, "auto")
+    assert exe.target == "cuda"
+    x = np.ones((2, 3), "float32")
+    for got, want in zip(exe([x]), compile_graph(graph, "interpreter")([x])):
+        np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
 def test_one_copy_in_one_copy_out(monkeypatch):
