@@ -17,6 +17,38 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 export NUMBA_ENABLE_CUDASIM=0
 export NUMBA_CACHE_DIR=${NUMBA_CACHE_DIR:-/tmp/symkb_gpu_nc} SYMKB_CACHE_DIR=${SYMKB_CACHE_DIR:-/tmp/symkb_gpu_sc}
 
+# one kernel compiled and run through symkb's binding first; when the installed
+# numba-cuda cannot compile against this numpy, a numpy wheel carried in
+# ./.whl (GPU_CHECK_NUMPY_WHEEL) is used instead, and env.txt says so
+probe() {
+  "$py" - <<'PY'
+import numpy as np
+from symkb.lower.cuda import adapter
+cuda = adapter._numba_cuda()
+
+@cuda.jit
+def twice(a):
+    i = cuda.grid(1)
+    if i < a.size:
+        a[i] *= 2
+
+d = cuda.to_device(np.arange(4, dtype=np.float32))
+twice[1, 32](d)
+assert d.copy_to_host().tolist() == [0, 2, 4, 6], d.copy_to_host()
+print("probe kernel ok")
+PY
+}
+if ! probe >"$out/probe.txt" 2>&1; then
+  wheel=$(ls ${GPU_CHECK_NUMPY_WHEEL:-.whl/numpy-*.whl} 2>/dev/null | head -1)
+  if [ -n "$wheel" ]; then
+    "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/gpu_check_site "$wheel"
+    export PYTHONPATH="/tmp/gpu_check_site:$PYTHONPATH"
+    echo "probe failed with the installed numpy; using $wheel" >>"$out/probe.txt"
+    probe >>"$out/probe.txt" 2>&1
+  fi
+fi
+cat "$out/probe.txt"
+
 {
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
   "$py" -c 'import sys, numpy, numba; print(sys.version); print("numpy", numpy.__version__, "numba", numba.__version__)'

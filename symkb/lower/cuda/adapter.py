@@ -29,6 +29,11 @@ class CudaUnavailableError(RuntimeError):
 
 
 def _numba_cuda():
+    if not hasattr(np, "row_stack"):
+        # numba-cuda up to 0.30 registers an overload of np.row_stack while it
+        # compiles a first kernel; numpy 2.5 removed that alias of np.vstack, and
+        # every kernel compile then fails with an AttributeError
+        np.row_stack = np.vstack
     from numba import cuda  # the only import of the CUDA binding in symkb
     return cuda
 
