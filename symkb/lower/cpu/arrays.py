@@ -22,8 +22,9 @@ from ..emitters import registrar
 from ..errors import Unsupported
 from . import gemm
 from .elementwise import emit_dot
-from .sums import sum_leading
+from .row_groups import PARTIALS, running_sum
 from .scalar import lit, np_type
+from .sums import sum_leading
 
 EMITTERS: dict = {}  # this module's ops (codegen.py merges the tables)
 emitter = registrar(EMITTERS)
@@ -196,15 +197,9 @@ def emit_softmax(cg, node) -> None:
         # neither vectorises nor overlaps (a 128-wide softmax ran 4x slower)
         with cg.w.block(f"for k in range({src}.shape[1]):"):
             cg.w.line(f"{dst}[r, k] = {exp}({src}[r, k] - m)")
-        sums = [f"s{j}" for j in range(8)]
-        cg.w.line(f"{' = '.join(sums)} = {lit(0, dt)}")
-        cg.w.line(f"n8 = {src}.shape[1] // 8 * 8")
-        with cg.w.block("for k in range(0, n8, 8):"):
-            for j, sj in enumerate(sums):
-                cg.w.line(f"{sj} += {dst}[r, k + {j}]" if j else f"{sj} += {dst}[r, k]")
-        with cg.w.block(f"for k in range(n8, {src}.shape[1]):"):
-            cg.w.line(f"s0 += {dst}[r, k]")
-        cg.w.line("s = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))")
+        total = running_sum(cg, lambda k: f"{dst}[r, {k}]", f"{src}.shape[1]", dt,
+                            names=[f"s{j}" for j in range(PARTIALS)])
+        cg.w.line(f"s = {total}")
         with cg.w.block(f"for k in range({src}.shape[1]):"):
             cg.w.line(f"{dst}[r, k] = {dst}[r, k] / s")
     _along_last(cg, node, node.attrs["axis"], row)

@@ -52,6 +52,7 @@ from ..passes.rewrite import consumers
 from ..writer import SourceWriter, ir_line
 from . import arrays, elementwise, impure, loops, windows
 from .loops import row_split, step_projections
+from . import row_groups
 from .merge_nests import merge_nests
 from .scalar import np_type
 from .scope import LoopScope
@@ -314,8 +315,28 @@ class Codegen:
         self._emit_nodes(graph)
         self.users = saved_users
 
+    def _row_groups(self, graph: Graph) -> dict:
+        """The row groups of ``graph`` (``row_groups.py``), at the top level only."""
+        if self.scope.depth:
+            return {}
+        plan = row_groups.plan_row_groups(graph, self.users, set(graph.outputs))
+        taken = set(self.names) | set(self.scope.sunk) | set(self.scope.targets) \
+            | set(self.scope.extra_stores)
+        dropped = {id(g) for node, g in plan.items()
+                   if any(t in taken for t in node.outputs) or not row_groups.sizable(g)}
+        return {node: g for node, g in plan.items() if id(g) not in dropped}
+
     def _emit_nodes(self, graph: Graph) -> None:
+        groups = self._row_groups(graph)
         for node in graph.nodes:
+            group = groups.get(node)
+            if group is not None:
+                self.w.comment(ir_line(node, self.namer))
+                if node is group.members[-1]:
+                    row_groups.emit_row_group(self, group)
+                else:
+                    self.w.comment("  (in the row loop of the group's last node below)")
+                continue
             if node.op == "input":
                 continue
             if node.op == "param":
