@@ -111,8 +111,9 @@ class MultiHeadAttention(Layer):
                 out[f"_{name}_dense/vars/{i}"] = var
         return out
 
-    def _project(self, x, kernel, bias, size):
-        """``x`` ``(batch, T, dim)`` -> ``(batch * heads, T, size)``."""
+    def _project(self, x, kernel, bias, size, scale=None):
+        """``x`` ``(batch, T, dim)`` -> ``(batch * heads, T, size)``, times ``scale``
+        (applied to the projection, where a dense epilogue takes it)."""
         steps = K.int_shape(x)[1]
         if steps is None:
             raise ValueError(f"MultiHeadAttention {self.name!r}: the sequence lengths must be "
@@ -122,6 +123,8 @@ class MultiHeadAttention(Layer):
         y = K.dot(x, kernel)
         if bias is not None:
             y = K.bias_add(y, K.reshape(read_weight(bias, x), (self.num_heads * size,)))
+        if scale is not None:
+            y = y * scale
         y = K.permute_dimensions(K.reshape(y, (-1, steps, self.num_heads, size)), (0, 2, 1, 3))
         return K.reshape(y, (-1, steps, size))
 
@@ -130,10 +133,10 @@ class MultiHeadAttention(Layer):
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
         tq, tk = K.int_shape(query)[1], K.int_shape(key)[1]
-        q = self._project(query, self._query_kernel, self._query_bias, self.key_dim)
+        q = self._project(query, self._query_kernel, self._query_bias, self.key_dim,
+                          1.0 / float(np.sqrt(self.key_dim)))
         k = self._project(key, self._key_kernel, self._key_bias, self.key_dim)
         v = self._project(value, self._value_kernel, self._value_bias, self.value_dim)
-        q = q * (1.0 / float(np.sqrt(self.key_dim)))
         scores = K.reshape(K.batch_dot(q, k, axes=(2, 2)), (-1, self.num_heads, tq, tk))
         full = self._mask(attention_mask, mask, use_causal_mask, tq, tk)
         full = None if full is None else K.expand_dims(full, 1)

@@ -1,6 +1,8 @@
 """Matrix products: ``dot`` (tf_keras.backend.dot), ``matmul`` (``@``) and ``batch_dot``."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import ShapeError
@@ -93,7 +95,8 @@ def batch_dot(x, y, *, axes):
     ax, ay = axes
     xm = np.moveaxis(x, ax, -1)
     ym = np.moveaxis(y, ay, 1)
-    xr = xm.reshape(xm.shape[0], -1, xm.shape[-1])
-    yr = ym.reshape(ym.shape[0], ym.shape[1], -1)
+    # sizes spelt out: a -1 cannot be solved for an empty batch
+    xr = xm.reshape(xm.shape[0], math.prod(xm.shape[1:-1]), xm.shape[-1])
+    yr = ym.reshape(ym.shape[0], ym.shape[1], math.prod(ym.shape[2:]))
     out = np.matmul(xr, yr)
     return out.reshape(_batch_dot_shape(x.shape, y.shape, axes))

@@ -20,7 +20,7 @@ from ...ir.ops.reduce import arg_bound, empty_axis_message, reduce_identity
 from ...ir.types import is_float
 from ..emitters import registrar
 from ..errors import Unsupported
-from . import gemm
+from . import gemm, heads
 from .elementwise import emit_dot
 from .row_groups import PARTIALS, running_sum
 from .scalar import lit, np_type
@@ -165,44 +165,49 @@ def _along_last(cg, node, axis, write_row) -> None:
     dims = cg.dims(x)
     rows, kept, _ = _rows_view(cg, x, (axis,))
     res = cg.fresh(f"{cg.default_name(out)}_rows")
-    cg.scope.hoist.line(f"{res} = np.empty(({_prod(kept)}, {dims[axis]}), dtype={np_type(out.dtype)})")
+    whole = cg.fresh(cg.default_name(out))
+    moved = list(kept) + [dims[axis]]
+    # a large one is a workspace (``workspace.py``): fresh pages every call cost faults
+    given = None if cg.scope.depth or out in cg._results else cg.scratch_arg(out, whole, moved)
+    cg.alloc_buffer(whole, moved, out.dtype, given=given)
+    cg.allocation_writer(moved).line(f"{res} = {whole}.reshape(({_prod(kept)}, {dims[axis]}))")
     with cg.w.block(f"for r in range({rows}.shape[0]):"):
         write_row(rows, res)
-    name = cg.fresh(cg.default_name(out))
-    moved = [dims[i] for i in range(x.ndim) if i != axis] + [dims[axis]]
     perm = list(range(x.ndim - 1))
     perm.insert(axis, x.ndim - 1)
     if axis == x.ndim - 1:
-        cg.w.line(f"{name} = {res}.reshape({cg.shape_text(dims)})")
+        name = whole
     else:
+        name = cg.fresh(cg.default_name(out))
         cg.w.line(f"{name} = np.ascontiguousarray({res}.reshape({cg.shape_text(moved)})"
                   f".transpose({tuple(perm)}))")
     cg.bind(out, name, dims)
 
 
+def softmax_row(cg, src: str, dst: str, dt: str) -> None:
+    """Row ``r`` of ``dst`` = the softmax of row ``r`` of ``src`` (may be ``dst``)."""
+    # float32: an exp of x <= 0 that vectorises (x - max is never positive)
+    exp = "exp_neg_f32" if dt == "float32" else "np.exp"
+    cg.w.line(f"m = {src}[r, 0]")
+    with cg.w.block(f"for k in range(1, {src}.shape[1]):"):
+        cg.w.line(f"a = {src}[r, k]")
+        cg.w.line("m = a if (a > m or a != a) else m")  # a select: it vectorises
+    # the exps in a loop of their own (it vectorises), then their sum in
+    # eight running sums: one running sum is a chain of dependent adds that
+    # neither vectorises nor overlaps (a 128-wide softmax ran 4x slower)
+    with cg.w.block(f"for k in range({src}.shape[1]):"):
+        cg.w.line(f"{dst}[r, k] = {exp}({src}[r, k] - m)")
+    total = running_sum(cg, lambda k: f"{dst}[r, {k}]", f"{src}.shape[1]", dt,
+                        names=[f"s{j}" for j in range(PARTIALS)])
+    cg.w.line(f"s = {total}")
+    with cg.w.block(f"for k in range({src}.shape[1]):"):
+        cg.w.line(f"{dst}[r, k] = {dst}[r, k] / s")
+
+
 @emitter("softmax")
 def emit_softmax(cg, node) -> None:
     dt = node.outputs[0].dtype
-
-    # float32: an exp of x <= 0 that vectorises (x - max is never positive)
-    exp = "exp_neg_f32" if dt == "float32" else "np.exp"
-
-    def row(src, dst):
-        cg.w.line(f"m = {src}[r, 0]")
-        with cg.w.block(f"for k in range(1, {src}.shape[1]):"):
-            cg.w.line(f"a = {src}[r, k]")
-            cg.w.line("m = a if (a > m or a != a) else m")  # a select: it vectorises
-        # the exps in a loop of their own (it vectorises), then their sum in
-        # eight running sums: one running sum is a chain of dependent adds that
-        # neither vectorises nor overlaps (a 128-wide softmax ran 4x slower)
-        with cg.w.block(f"for k in range({src}.shape[1]):"):
-            cg.w.line(f"{dst}[r, k] = {exp}({src}[r, k] - m)")
-        total = running_sum(cg, lambda k: f"{dst}[r, {k}]", f"{src}.shape[1]", dt,
-                            names=[f"s{j}" for j in range(PARTIALS)])
-        cg.w.line(f"s = {total}")
-        with cg.w.block(f"for k in range({src}.shape[1]):"):
-            cg.w.line(f"{dst}[r, k] = {dst}[r, k] / s")
-    _along_last(cg, node, node.attrs["axis"], row)
+    _along_last(cg, node, node.attrs["axis"], lambda src, dst: softmax_row(cg, src, dst, dt))
 
 
 _SCANS = {"cumsum": ("+", 0), "cumprod": ("*", 1)}  # each scan's combine and start
@@ -299,6 +304,8 @@ def _view(cg, node):
 @emitter("reshape")
 def emit_reshape(cg, node) -> None:
     (x,) = node.inputs
+    if heads.merged_reshape(cg, node):
+        return
     shape = [-1 if d is None else d for d in node.attrs["shape"]]
     _bind_expr(cg, node, f"{cg.name(x)}.reshape({cg.shape_text(shape)})", contiguous=False)
 
@@ -331,6 +338,8 @@ def emit_transpose(cg, node) -> None:
     perm = tuple(node.attrs["perm"])
     if x.ndim == 0:
         _bind_expr(cg, node, cg.name(x))
+        return
+    if heads.split_view(cg, node):
         return
     dims = [cg.dims(x)[p] for p in perm]
     if _product_operand_only(cg, node):
@@ -671,35 +680,88 @@ def _moved(cg, t, dt: str, perm) -> str:
     return text
 
 
+def _batch_operands(cg, node, left: bool = True):
+    """Emit ``node``'s (a ``batch_dot``) operands as ``(batch, m, k)`` and
+    ``(batch, k, n)`` stacks; returns ``(x_b, y_b, m, n)``: the texts of batch
+    entry ``b`` of each (``x_b`` ``None`` without ``left``) and the result's
+    matrix sizes. Attention heads are read in place (``heads.py``)."""
+    x, y = node.inputs
+    ax, ay = node.attrs["axes"]
+    xd, yd = cg.dims(x), cg.dims(y)
+    xperm = (0,) + tuple(i for i in range(1, x.ndim) if i != ax) + (ax,)
+    yperm = (0, ay) + tuple(i for i in range(1, y.ndim) if i != ay)
+    dt = np_type(node.outputs[0].dtype)
+    m = _prod([xd[i] for i in xperm[1:-1]])
+    n = _prod([yd[i] for i in yperm[2:]])
+    xb = heads.operand(cg, x, False) if left else None
+    yb = heads.operand(cg, y, ay == 2)
+    if left and xb is None:
+        x3 = cg.fresh("x3")
+        cg.w.line(f"{x3} = np.ascontiguousarray({_moved(cg, x, dt, xperm)})"
+                  f".reshape(({xd[0]}, {m}, {xd[ax]}))")
+        xb = f"{x3}[b]"
+    if yb is None:
+        y3 = cg.fresh("y3")
+        cg.w.line(f"{y3} = np.ascontiguousarray({_moved(cg, y, dt, yperm)})"
+                  f".reshape(({yd[0]}, {yd[ay]}, {n}))")
+        yb = f"{y3}[b]"
+    return xb, yb, m, n
+
+
+def _batch_result(cg, node, rows, m, n) -> str:
+    """Allocate ``node``'s result of ``rows`` batch entries (or find the merged
+    heads it is written into); returns the text of entry ``b``'s ``(m, n)`` block."""
+    out = node.outputs[0]
+    merged = heads.merge_target(cg, node, rows)
+    if merged is not None:
+        split = cg.users[out][0][0].outputs[0]
+        return f"{merged}[b // {split.shape[1]}, :, b % {split.shape[1]}, :]"
+    odims = [rows] + [d if d is not None else "-1" for d in out.shape[1:]]
+    if any(d == "-1" for d in odims[1:]):
+        raise Unsupported("cpu codegen: batch_dot with unknown non-batch dims")
+    name = cg.alloc(out, odims)
+    o3 = cg.fresh("o3")
+    cg.w.line(f"{o3} = {name}.reshape(({rows}, {m}, {n}))")
+    return f"{o3}[b]"
+
+
 @emitter("batch_dot")
 def emit_batch_dot(cg, node) -> None:
     x, y = node.inputs
     out = node.outputs[0]
     if not is_float(out.dtype):
         raise Unsupported("cpu codegen: batch_dot of integer tensors is not supported")
-    ax, ay = node.attrs["axes"]
-    xd, yd = cg.dims(x), cg.dims(y)
-    xperm = (0,) + tuple(i for i in range(1, x.ndim) if i != ax) + (ax,)
+    if node in cg.attention:
+        return _emit_attention(cg, cg.attention.pop(node), node)
+    if heads.defer_attention(cg, node):
+        return
+    ay = node.attrs["axes"][1]
+    xb, yb, m, n = _batch_operands(cg, node)
+    ob = _batch_result(cg, node, cg.dims(x)[0], m, n)
     yperm = (0, ay) + tuple(i for i in range(1, y.ndim) if i != ay)
-    dt = np_type(out.dtype)
-    m = _prod([xd[i] for i in xperm[1:-1]])
-    n = _prod([yd[i] for i in yperm[2:]])
-    x3, y3, o3 = cg.fresh("x3"), cg.fresh("y3"), cg.fresh("o3")
-    cg.w.line(f"{x3} = np.ascontiguousarray({_moved(cg, x, dt, xperm)})"
-              f".reshape(({xd[0]}, {m}, {xd[ax]}))")
-    cg.w.line(f"{y3} = np.ascontiguousarray({_moved(cg, y, dt, yperm)})"
-              f".reshape(({yd[0]}, {yd[ay]}, {n}))")
-    odims = [cg.dims(x)[0]] + [d if d is not None else "-1" for d in out.shape[1:]]
-    if any(d == "-1" for d in odims[1:]):
-        raise Unsupported("cpu codegen: batch_dot with unknown non-batch dims")
-    name = cg.alloc(out, odims)
-    cg.w.line(f"{o3} = {name}.reshape(({xd[0]}, {m}, {n}))")
-    with cg.w.block(f"for b in range({xd[0]}):"):
+    with cg.w.block(f"for b in range({cg.dims(x)[0]}):"):
         if cg.serial_products and out.dtype == "float32" and _lanes_wide(y, yperm[2:]):
             # in a row block's thread: symkb's serial kernel, not a threaded BLAS call
-            cg.w.line(f"gemm_serial({x3}[b], pack_rhs({y3}[b]), {o3}[b])")
+            cg.w.line(f"gemm_serial({xb}, pack_rhs({yb}), {ob})")
         else:
-            cg.w.line(f"np.dot({x3}[b], {y3}[b], {o3}[b])")
+            cg.w.line(f"np.dot({xb}, {yb}, {ob})")
+
+
+def _emit_attention(cg, scores, values) -> None:
+    """``batch_dot(softmax(batch_dot(q, k)), v)`` (``heads.defer_attention``) one
+    batch entry at a time: its ``(m, n)`` scores stay in the cache between the
+    two products and the softmax, and no ``(batch, m, n)`` tensor is made."""
+    qb, kb, m, n = _batch_operands(cg, scores)
+    _, vb, _, width = _batch_operands(cg, values, left=False)
+    rows = cg.dims(scores.inputs[0])[0]
+    ob = _batch_result(cg, values, rows, m, width)
+    block = cg.name(scores.outputs[0])
+    cg.alloc_buffer(block, [m, n], "float32")
+    with cg.w.block(f"for b in range({rows}):"):
+        cg.w.line(f"gemm_serial({qb}, pack_rhs({kb}), {block})")
+        with cg.w.block(f"for r in range({m}):"):
+            softmax_row(cg, block, block, "float32")
+        cg.w.line(f"gemm_serial({block}, pack_rhs({vb}), {ob})")
 
 
 @emitter("dropout")

@@ -150,6 +150,9 @@ class Codegen:
         self.writes: list = []      # the assign nodes, stored after every result
         self.scratch: list = []     # (argument, buffer, (ndim, dtype)): workspace buffers
         self._results: set = set()  # the graph's results: their buffers are never kept
+        self.head_views: dict = {}  # attention heads as views (``heads.py``): value -> (name, heads)
+        self.merged: dict = {}      # their batch-merged reshapes: value -> (name, heads)
+        self.attention: dict = {}   # values' batch_dot -> its scores' batch_dot, deferred
 
     @contextmanager
     def entered(self, scope: LoopScope, writer: SourceWriter):
