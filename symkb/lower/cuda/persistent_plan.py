@@ -105,9 +105,10 @@ class PersistentPlan:
                 self.shared_weights.append(mtx)
                 budget -= size
 
-    def small(self) -> bool:
-        return self.values_bytes <= self.max_shared and \
-            len(self.shared_weights) == len(self.matrices)
+    def fits(self) -> bool:
+        """Whether the step's values fit in shared memory (the weights that do
+        not fit beside them are read from global memory)."""
+        return self.values_bytes <= self.max_shared
 
 
 def _is_row(t) -> bool:

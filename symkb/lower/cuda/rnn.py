@@ -23,8 +23,11 @@ ordinary graph code; this module runs the time loop itself:
     rows, recurrent weights and states in shared memory (``persistent.py``).
     Bodies it cannot express use ``steps``.
 
-``strategy='auto'`` picks ``persistent`` when the body qualifies and its
-shared-memory footprint is small (small hidden sizes), else ``steps``. A
+``strategy='auto'`` picks ``persistent`` when the body qualifies and a
+step's values fit in shared memory (recurrent weights that do not fit beside
+them are read from global memory), else ``steps``: on an H200 the LSTM of W2
+ran in 8.0 ms persistent with its weights in global memory against 285 ms
+as per-step launches, the GRU of W5 in 7.5 against 182. A
 reverse scan visits ``t = T - 1 - i`` and stores in time order in both. A
 stacked output nobody reads is neither allocated nor stored.
 """
@@ -56,7 +59,7 @@ def lower_scan(low, node):
     plan = None
     if strategy in ("auto", "persistent"):
         plan = PersistentPlan.build(node)
-        if plan is not None and strategy == "auto" and not plan.small():
+        if plan is not None and strategy == "auto" and not plan.fits():
             plan = None
         if plan is None and strategy == "persistent":
             raise NotImplementedError(
