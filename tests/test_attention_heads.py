@@ -83,3 +83,23 @@ def test_masks_and_returned_scores_keep_the_scores_tensor(call):
     _, _, exe, ref = _model(16, 32, 2, 16, **call)
     assert ONE_PASS not in exe.source
     _same(exe, ref, RNG.standard_normal((5, 16, 32)).astype("float32"))
+
+
+@pytest.mark.parametrize("width", [5, 40, 67])
+def test_softmax_rows_with_nan_and_inf(width):
+    """The softmax's maximum over 16 lanes (rows of 32 and more) skips NaN:
+    a row holding one is NaN everywhere all the same, as tf's and numpy's."""
+    K.clear_session()
+    x = K.placeholder(shape=(None, 6, width))
+    graph = ir.Graph([x], [K.softmax(x * 1.0)])
+    exe, ref = compile_graph(graph, "cpu"), compile_graph(graph, "interpreter")
+    v = RNG.standard_normal((2, 6, width)).astype("float32") * 20
+    v[0, 1, width // 2] = np.nan
+    v[0, 2, -1] = np.inf
+    v[0, 3, :] = -np.inf
+    v[0, 4, 0] = np.nan
+    v[1, 5, 3] = -np.inf
+    got, want = exe([v])[0], ref([v])[0]
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    assert np.isnan(got[0, 1]).all() and np.isnan(got[0, 4]).all()
+    assert np.isfinite(got[1]).all() and got[1, 5, 3] == 0.0

@@ -21,6 +21,7 @@ from ...ir.types import is_float
 from ..emitters import registrar
 from ..errors import Unsupported
 from . import gemm, heads
+from .gemm import LANES
 from .elementwise import emit_dot
 from .row_groups import PARTIALS, running_sum
 from .scalar import lit, np_type
@@ -184,14 +185,51 @@ def _along_last(cg, node, axis, write_row) -> None:
     cg.bind(out, name, dims)
 
 
-def softmax_row(cg, src: str, dst: str, dt: str) -> None:
-    """Row ``r`` of ``dst`` = the softmax of row ``r`` of ``src`` (may be ``dst``)."""
+def softmax_lanes(cg, dt: str, width):
+    """A buffer of 16 running maxima for :func:`softmax_row`, allocated here
+    (before the loop over the rows); ``None`` for rows of a static ``width``
+    too short to use it."""
+    if isinstance(width, int) and width < 2 * LANES:
+        return None
+    lanes = cg.fresh("lanes")
+    cg.alloc_buffer(lanes, [LANES], dt)
+    return lanes
+
+
+def _lane_maximum(cg, src: str, n: str, lanes: str) -> None:
+    """``m`` = the maximum of row ``r`` of ``src`` (``m`` holds its first element)."""
+    with cg.w.block(f"if {n} >= {2 * LANES}:"):
+        with cg.w.block(f"for j in range({LANES}):"):
+            cg.w.line(f"{lanes}[j] = {src}[r, j]")
+        with cg.w.block(f"for k in range({LANES}, {n} // {LANES} * {LANES}, {LANES}):"):
+            with cg.w.block(f"for j in range({LANES}):"):
+                cg.w.line(f"a = {src}[r, k + j]")
+                cg.w.line(f"{lanes}[j] = a if a > {lanes}[j] else {lanes}[j]")
+        with cg.w.block(f"for j in range({LANES}):"):
+            cg.w.line(f"a = {lanes}[j]")
+            cg.w.line("m = a if a > m else m")
+    with cg.w.block(f"for k in range({n} // {LANES} * {LANES} if {n} >= {2 * LANES} else 1, "
+                    f"{n}):"):
+        cg.w.line(f"a = {src}[r, k]")
+        cg.w.line("m = a if a > m else m")
+
+
+def softmax_row(cg, src: str, dst: str, dt: str, lanes: str) -> None:
+    """Row ``r`` of ``dst`` = the softmax of row ``r`` of ``src`` (may be ``dst``);
+    ``lanes`` from :func:`softmax_lanes`."""
     # float32: an exp of x <= 0 that vectorises (x - max is never positive)
     exp = "exp_neg_f32" if dt == "float32" else "np.exp"
+    # the row's maximum as 16 running maxima (a select in a loop of 16 lanes
+    # vectorises; one running maximum is a chain). NaNs are skipped: a row
+    # holding one gives NaN everywhere all the same, through its exp and the sum
+    n = f"{src}.shape[1]"
     cg.w.line(f"m = {src}[r, 0]")
-    with cg.w.block(f"for k in range(1, {src}.shape[1]):"):
-        cg.w.line(f"a = {src}[r, k]")
-        cg.w.line("m = a if (a > m or a != a) else m")  # a select: it vectorises
+    if lanes is None:
+        with cg.w.block(f"for k in range(1, {n}):"):
+            cg.w.line(f"a = {src}[r, k]")
+            cg.w.line("m = a if a > m else m")
+    else:
+        _lane_maximum(cg, src, n, lanes)
     # the exps in a loop of their own (it vectorises), then their sum in
     # eight running sums: one running sum is a chain of dependent adds that
     # neither vectorises nor overlaps (a 128-wide softmax ran 4x slower)
@@ -207,7 +245,9 @@ def softmax_row(cg, src: str, dst: str, dt: str) -> None:
 @emitter("softmax")
 def emit_softmax(cg, node) -> None:
     dt = node.outputs[0].dtype
-    _along_last(cg, node, node.attrs["axis"], lambda src, dst: softmax_row(cg, src, dst, dt))
+    lanes = softmax_lanes(cg, dt, node.inputs[0].shape[node.attrs["axis"]])
+    _along_last(cg, node, node.attrs["axis"],
+                lambda src, dst: softmax_row(cg, src, dst, dt, lanes))
 
 
 _SCANS = {"cumsum": ("+", 0), "cumprod": ("*", 1)}  # each scan's combine and start
@@ -757,10 +797,11 @@ def _emit_attention(cg, scores, values) -> None:
     ob = _batch_result(cg, values, rows, m, width)
     block = cg.name(scores.outputs[0])
     cg.alloc_buffer(block, [m, n], "float32")
+    lanes = softmax_lanes(cg, "float32", n)
     with cg.w.block(f"for b in range({rows}):"):
         cg.w.line(f"gemm_serial({qb}, pack_rhs({kb}), {block})")
         with cg.w.block(f"for r in range({m}):"):
-            softmax_row(cg, block, block, "float32")
+            softmax_row(cg, block, block, "float32", lanes)
         cg.w.line(f"gemm_serial({block}, pack_rhs({vb}), {ob})")
 
 
