@@ -248,5 +248,7 @@ def _prepare_products(source: str) -> None:
     (cold: about a second each)."""
     if "gemm_serial(" in source or "pack_rhs(" in source:
         gemm.prepare()
+    if "pack_rhs_t(" in source:
+        gemm.prepare_transposed()
     if "sgemm_into(" in source:
         blas.prepare()

@@ -723,7 +723,8 @@ def _moved(cg, t, dt: str, perm) -> str:
 def _batch_operands(cg, node, left: bool = True):
     """Emit ``node``'s (a ``batch_dot``) operands as ``(batch, m, k)`` and
     ``(batch, k, n)`` stacks; returns ``(x_b, y_b, m, n)``: the texts of batch
-    entry ``b`` of each (``x_b`` ``None`` without ``left``) and the result's
+    entry ``b`` of each (``x_b`` ``None`` without ``left``; ``y_b`` packed by
+    ``pack_rhs`` when the product runs on ``gemm_serial``) and the result's
     matrix sizes. Attention heads are read in place (``heads.py``)."""
     x, y = node.inputs
     ax, ay = node.attrs["axes"]
@@ -734,7 +735,7 @@ def _batch_operands(cg, node, left: bool = True):
     m = _prod([xd[i] for i in xperm[1:-1]])
     n = _prod([yd[i] for i in yperm[2:]])
     xb = heads.operand(cg, x, False) if left else None
-    yb = heads.operand(cg, y, ay == 2)
+    yb = heads.operand(cg, y, True, ay == 2)
     if left and xb is None:
         x3 = cg.fresh("x3")
         cg.w.line(f"{x3} = np.ascontiguousarray({_moved(cg, x, dt, xperm)})"
@@ -744,8 +745,17 @@ def _batch_operands(cg, node, left: bool = True):
         y3 = cg.fresh("y3")
         cg.w.line(f"{y3} = np.ascontiguousarray({_moved(cg, y, dt, yperm)})"
                   f".reshape(({yd[0]}, {yd[ay]}, {n}))")
-        yb = f"{y3}[b]"
+        yb = f"pack_rhs({y3}[b])" if _on_gemm(cg, node) else f"{y3}[b]"
     return xb, yb, m, n
+
+
+def _on_gemm(cg, node) -> bool:
+    """Whether the ``batch_dot`` ``node`` runs on ``gemm_serial`` (a row block's
+    thread, float32, whole vectors of result columns)."""
+    y = node.inputs[1]
+    ay = node.attrs["axes"][1]
+    rest = tuple(i for i in range(1, y.ndim) if i != ay)
+    return cg.serial_products and node.outputs[0].dtype == "float32" and _lanes_wide(y, rest)
 
 
 def _batch_result(cg, node, rows, m, n) -> str:
@@ -775,14 +785,12 @@ def emit_batch_dot(cg, node) -> None:
         return _emit_attention(cg, cg.attention.pop(node), node)
     if heads.defer_attention(cg, node):
         return
-    ay = node.attrs["axes"][1]
     xb, yb, m, n = _batch_operands(cg, node)
     ob = _batch_result(cg, node, cg.dims(x)[0], m, n)
-    yperm = (0, ay) + tuple(i for i in range(1, y.ndim) if i != ay)
     with cg.w.block(f"for b in range({cg.dims(x)[0]}):"):
-        if cg.serial_products and out.dtype == "float32" and _lanes_wide(y, yperm[2:]):
+        if _on_gemm(cg, node):
             # in a row block's thread: symkb's serial kernel, not a threaded BLAS call
-            cg.w.line(f"gemm_serial({xb}, pack_rhs({yb}), {ob})")
+            cg.w.line(f"gemm_serial({xb}, {yb}, {ob})")
         else:
             cg.w.line(f"np.dot({xb}, {yb}, {ob})")
 
@@ -799,10 +807,10 @@ def _emit_attention(cg, scores, values) -> None:
     cg.alloc_buffer(block, [m, n], "float32")
     lanes = softmax_lanes(cg, "float32", n)
     with cg.w.block(f"for b in range({rows}):"):
-        cg.w.line(f"gemm_serial({qb}, pack_rhs({kb}), {block})")
+        cg.w.line(f"gemm_serial({qb}, {kb}, {block})")
         with cg.w.block(f"for r in range({m}):"):
             softmax_row(cg, block, block, "float32", lanes)
-        cg.w.line(f"gemm_serial({block}, pack_rhs({vb}), {ob})")
+        cg.w.line(f"gemm_serial({block}, {vb}, {ob})")
 
 
 @emitter("dropout")

@@ -12,7 +12,7 @@ operand of any row stride and packs its right operand from any layout:
 * a split whose every user is a ``batch_dot`` operand becomes the view
   ``p4.transpose((0, 2, 1, 3))``, and the product of batch entry ``b`` reads
   head ``b % heads`` of row ``b // heads`` of it in place (the keys'
-  transposition is the packing's);
+  transposition is the packing's, ``gemm.pack_rhs_t``);
 * a ``batch_dot`` whose result is merged back is written straight into the
   merged buffer, each head's ``(steps, size)`` block at its columns;
 * ``batch_dot(softmax(batch_dot(q, k)), v)`` (reshapes between allowed, each
@@ -86,13 +86,17 @@ def merged_reshape(cg, node) -> bool:
     return True
 
 
-def operand(cg, t, transposed: bool):
-    """``b -> text`` of batch entry ``b`` of ``t`` when ``t`` is a merged head
-    view (``transposed``: its matrix transposed), else ``None``."""
+def operand(cg, t, right: bool, transposed: bool = False):
+    """The text of batch entry ``b`` of ``t`` when ``t`` is a merged head view,
+    else ``None``; a ``right`` operand's packed panels (``transposed``: of its
+    matrix transposed, ``pack_rhs_t``)."""
     if t not in cg.merged:
         return None
     name, heads = cg.merged[t]
-    return f"{name}[b // {heads}, b % {heads}]" + (".T" if transposed else "")
+    entry = f"{name}[b // {heads}, b % {heads}]"
+    if not right:
+        return entry
+    return f"pack_rhs_t({entry})" if transposed else f"pack_rhs({entry})"
 
 
 def merge_target(cg, node, rows):
