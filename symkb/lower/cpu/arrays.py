@@ -207,11 +207,11 @@ def _lane_maximum(cg, src: str, n: str, lanes: str) -> None:
                 cg.w.line(f"{lanes}[j] = a if a > {lanes}[j] else {lanes}[j]")
         with cg.w.block(f"for j in range({LANES}):"):
             cg.w.line(f"a = {lanes}[j]")
-            cg.w.line("m = a if a > m else m")
+            cg.w.line("m = a if (a > m or a != a) else m")
     with cg.w.block(f"for k in range({n} // {LANES} * {LANES} if {n} >= {2 * LANES} else 1, "
                     f"{n}):"):
         cg.w.line(f"a = {src}[r, k]")
-        cg.w.line("m = a if a > m else m")
+        cg.w.line("m = a if (a > m or a != a) else m")
 
 
 def softmax_row(cg, src: str, dst: str, dt: str, lanes: str) -> None:
@@ -220,14 +220,16 @@ def softmax_row(cg, src: str, dst: str, dt: str, lanes: str) -> None:
     # float32: an exp of x <= 0 that vectorises (x - max is never positive)
     exp = "exp_neg_f32" if dt == "float32" else "np.exp"
     # the row's maximum as 16 running maxima (a select in a loop of 16 lanes
-    # vectorises; one running maximum is a chain). NaNs are skipped: a row
-    # holding one gives NaN everywhere all the same, through its exp and the sum
+    # vectorises; one running maximum is a chain). The lanes skip NaNs: a row
+    # holding one gives NaN everywhere all the same, through its exp and the sum.
+    # (The scalar maximum keeps its NaN test: without it numba failed to type
+    # a training step's function, whose other lines were unchanged.)
     n = f"{src}.shape[1]"
     cg.w.line(f"m = {src}[r, 0]")
     if lanes is None:
         with cg.w.block(f"for k in range(1, {n}):"):
             cg.w.line(f"a = {src}[r, k]")
-            cg.w.line("m = a if a > m else m")
+            cg.w.line("m = a if (a > m or a != a) else m")
     else:
         _lane_maximum(cg, src, n, lanes)
     # the exps in a loop of their own (it vectorises), then their sum in
