@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .gemm import LANES, gemm_serial
+from .gemm import KC, LANES, MR, NR, _tile, gemm_serial
 
 # The output positions one im2col block holds: as many as fill PATCH_FLOATS
 # (128 KiB, in the L2 cache beside the packed kernel), within these bounds.
@@ -81,6 +81,54 @@ def block_rows(depth: int) -> int:
     return max(MIN_ROWS, min(MAX_ROWS, PATCH_FLOATS // depth // 8 * 8))
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _rows_in_place(xf, panels, wide, geo, b, o1, count, o1n, o2n, n1, n2, c):
+    """``count`` whole output rows from ``(b, o1)`` on (``o2n`` positions each,
+    ``o1n`` rows an image) of a
+    convolution whose windows lie inside the input along axis 2 (one tap
+    along axis 3, no dilation along axis 2) into ``wide``, with no im2col:
+    the taps ``t1`` of a row read ``k2 * c`` contiguous floats a position,
+    the positions ``s2 * c`` floats apart, so for each ``t1`` the row's
+    windows are a matrix of overlapping rows of the input itself, multiplied
+    in place by that tap's rows of the packed kernel (and added to what the
+    taps before wrote)."""
+    run = geo[1] * c
+    depth = geo[0] * run
+    ldx = geo[4] * c
+    ldo = wide.strides[0] // 4
+    n = wide.shape[1]
+    x2 = xf.reshape((1, xf.shape[0]))
+    first = _source(0, 0, 1, geo)
+    for q in range(count):
+        r0 = q * o2n
+        row1 = o1 + q
+        bq = b + row1 // o1n
+        row1 = row1 % o1n
+        wrote = False
+        for t1 in range(geo[0]):
+            i1 = _source(row1, t1, 0, geo)
+            if i1 < 0 or i1 >= n1:
+                continue
+            # the tile kernel steps x and wide by the same row index: x's
+            # offset takes back the r0 rows wide is ahead
+            x0 = ((bq * n1 + i1) * n2 + first) * c - r0 * ldx
+            for c0 in range(0, n, NR):
+                whole = n - c0 >= NR
+                width = NR if whole else LANES
+                for k0 in range(0, run, KC):
+                    kc = run - k0 if run - k0 < KC else KC
+                    poff = c0 * depth + (t1 * run + k0) * width
+                    for i in range(r0, r0 + o2n, MR):
+                        left = r0 + o2n - i
+                        _tile(x2, x0 + k0, ldx, i, panels, poff, kc, wide, ldo, c0,
+                              wrote or k0 > 0, whole, left if left < MR else MR)
+            wrote = True
+        if not wrote:  # every tap of the row reads padding
+            for i in range(r0, r0 + o2n):
+                for j in range(n):
+                    wide[i, j] = 0
+
+
 @njit(cache=True, error_model="numpy")
 def conv_block(x, panels, wide, patch, geo, m0, rows, o1n, o2n, o3n):
     """Output positions ``m0 .. m0 + rows`` (flat over ``(batch, o1, o2, o3)``)
@@ -103,6 +151,13 @@ def conv_block(x, panels, wide, patch, geo, m0, rows, o1n, o2n, o3n):
     q //= o2n
     o1 = q % o1n
     b = q // o1n
+    if runs and o3n == 1 and n3 == 1 and _source(0, 0, 2, geo) == 0 and o2 == 0 and o2n >= MR \
+            and rows % o2n == 0 and _source(0, 0, 1, geo) >= 0 \
+            and _source(o2n - 1, 0, 1, geo) + geo[1] <= n2:
+        # whole output rows of 8 positions or more, every window inside the
+        # input along axis 2 (W6's two convolutions: 3.8 -> 2.6 ms)
+        _rows_in_place(xf, panels, wide, geo, b, o1, rows // o2n, o1n, o2n, n1, n2, c)
+        return
     for r in range(rows):
         first = _source(o2, 0, 1, geo)
         i3 = _source(o3, 0, 2, geo)
