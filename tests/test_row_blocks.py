@@ -204,6 +204,48 @@ def test_row_blocks_count():
     assert row_blocks(0, 2) == 1
 
 
+def test_rows_per_block_one_for_sequences_and_images_without_a_time_loop(monkeypatch):
+    """A batch row of 64 positions and 1024 elements or more is a block's work
+    alone: two sequences run on two threads; a recurrence, a flat row or a
+    small one keeps 8 rows a block."""
+    from symkb.lower import cpu as cpu_target
+    K.clear_session()
+    seq = K.placeholder(shape=(None, 64, 16))
+    w = K.variable(RNG.standard_normal((16, 16)).astype("float32") * 0.05)
+    # a batched product: the graph runs on row blocks (a lone dense calls BLAS)
+    dense = ir.Graph([seq], [K.batch_dot(K.softmax(K.batch_dot(K.dot(seq, w), seq,
+                                                                axes=(2, 2))), seq,
+                                         axes=(2, 1))])
+    flat = K.placeholder(shape=(None, 16))
+    short = K.placeholder(shape=(None, 32, 16))
+    thin = K.placeholder(shape=(None, 64, 8))
+    assert blocks.rows_per_block(run_pipeline(dense)[0]) == 1
+    assert blocks.rows_per_block(run_pipeline(ir.Graph([flat], [K.dot(flat, w)]))[0]) == 8
+    assert blocks.rows_per_block(run_pipeline(ir.Graph([short], [K.dot(short, w)]))[0]) == 8
+    assert blocks.rows_per_block(run_pipeline(ir.Graph([thin], [K.exp(thin)]))[0]) == 8
+    lstm_in = layers.Input((64, 16))
+    lstm = symkb.Model(lstm_in, layers.LSTM(4, return_sequences=True)(lstm_in))
+    assert blocks.rows_per_block(run_pipeline(lstm.graph)[0]) == 8
+    assert row_blocks(2, 2, 1) == 2 and row_blocks(3, 4, 1) == 3
+    seen = []
+    real = cpu_target.run_blocks
+
+    def spy(fn, arrays, rest, split, count, *more):
+        seen.append(count)
+        return real(fn, arrays, rest, split, count, *more)
+
+    monkeypatch.setattr(cpu_target, "run_blocks", spy)
+    exe = compiled(dense, "cpu")
+    exe.threads = 2
+    try:
+        data = [RNG.standard_normal((3, 64, 16)).astype("float32")]
+        np.testing.assert_allclose(exe(data)[0], compiled(dense, "interpreter")(data)[0],
+                                   rtol=1e-5, atol=1e-6)
+    finally:
+        exe.threads = None
+    assert seen == [2]
+
+
 def test_thread_count_follows_numba():
     import numba
     assert blocks.thread_count() in (numba.config.NUMBA_NUM_THREADS, numba.get_num_threads())

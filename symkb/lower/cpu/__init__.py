@@ -28,7 +28,7 @@ from ..payloads import ParamSpecs, check_const
 from ..shape_guard import ShapeGuard
 from ..timing import PhaseClock, numba_phases
 from . import blas, gemm, numba_setup
-from .blocks import row_blocks, run_blocks, thread_count
+from .blocks import row_blocks, rows_per_block, run_blocks, thread_count
 from .codegen import EMITTERS, Unsupported, generate  # noqa: F401
 from .phases import compile_phased, plan_phases
 from .workspace import Workspaces
@@ -62,6 +62,7 @@ class CpuExecutable(Executable):
         # code declares each where a node first reads it): True where a Variable goes
         self._param_slots = [kind == "param" for _, kind, _ in args if kind in ("param", "const")]
         self.row_split = row_split  # per result, row-wise; None: the function runs whole
+        self._per_block = rows_per_block(graph) if row_split is not None else 1
         self._threads = None        # row blocks to run at most; None: numba's thread count
         # output arguments: (result index, type); the result shapes (less the
         # batch) seen for each set of input shapes, to allocate them up front
@@ -129,7 +130,7 @@ class CpuExecutable(Executable):
     def _run_blocks(self, arrays, rest) -> list:
         arrays, rest = arrays[:self._row_inputs], arrays[self._row_inputs:] + rest
         batch = arrays[0].shape[0]
-        blocks = row_blocks(batch, self.threads or thread_count())
+        blocks = row_blocks(batch, self.threads or thread_count(), self._per_block)
         key = tuple(a.shape for a in arrays[1:]) + tuple(a.shape[1:] for a in arrays[:1])
         known = self._out_shapes.get(key)
         common = all(a.shape[0] == batch for a in arrays)

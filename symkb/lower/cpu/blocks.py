@@ -20,6 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 ROWS_PER_BLOCK = 8  # the fewest batch rows worth a thread of their own
+# a batch row of this many positions and elements (a sequence, an image) is a
+# block's worth of work on its own, its positions the products' rows
+POSITIONS, ROW_ELEMENTS = 64, 1024
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -27,10 +30,32 @@ _pool_size = 0
 _pool_pid = 0  # a forked child has none of its parent's threads: it makes its own pool
 
 
-def row_blocks(batch: int, threads: int) -> int:
+def row_blocks(batch: int, threads: int, per_block: int = ROWS_PER_BLOCK) -> int:
     """How many row blocks ``batch`` rows split into: one a thread, each of at
-    least ``ROWS_PER_BLOCK`` rows (1 for small batches)."""
-    return max(1, min(threads, batch // ROWS_PER_BLOCK))
+    least ``per_block`` rows (1 for small batches)."""
+    return max(1, min(threads, batch // per_block))
+
+
+def rows_per_block(graph) -> int:
+    """The fewest batch rows a block of ``graph`` takes: ``ROWS_PER_BLOCK``, the
+    rows of one tile of the matrix kernel, or 1 when a batch row is a
+    sequence or an image of ``POSITIONS`` positions and ``ROW_ELEMENTS``
+    elements or more (the first input, of rank 3 or more, static sizes) and
+    no time loop steps through it: the row's positions are the products'
+    rows then, so two images or sequences run on two threads (W7's block of
+    batch 8: 15.5 -> 8.4 ms on 2), where a recurrence's step would multiply
+    one row a tile, and a small row would cost more to hand to a thread than
+    to compute."""
+    if not graph.inputs or any(n.op in ("scan", "loop") for _, n in graph.walk()):
+        return ROWS_PER_BLOCK
+    shape = graph.inputs[0].shape
+    if len(shape) < 3 or None in shape[1:]:
+        return ROWS_PER_BLOCK
+    positions = 1
+    for d in shape[1:-1]:
+        positions *= d
+    return 1 if positions >= POSITIONS and positions * shape[-1] >= ROW_ELEMENTS \
+        else ROWS_PER_BLOCK
 
 
 def thread_count() -> int:
