@@ -153,6 +153,7 @@ class Codegen:
         self.head_views: dict = {}  # attention heads as views (``heads.py``): value -> (name, heads)
         self.merged: dict = {}      # their batch-merged reshapes: value -> (name, heads)
         self.attention: dict = {}   # values' batch_dot -> its scores' batch_dot, deferred
+        self.later: set = set()     # values computed by a node further down (the attention's)
 
     @contextmanager
     def entered(self, scope: LoopScope, writer: SourceWriter):
@@ -357,7 +358,8 @@ class Codegen:
                 continue
             if all(o in self.names for o in node.outputs):
                 self.w.comment(ir_line(node, self.namer))
-                self.w.comment("  (stored by the loop above)")
+                self.w.comment("  (computed with the attention's second product below)"
+                               if node.outputs[0] in self.later else "  (stored by the loop above)")
                 continue
             if node.outputs[0] in self.scope.sunk:
                 self.w.comment(ir_line(node, self.namer))

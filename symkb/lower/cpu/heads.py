@@ -165,6 +165,7 @@ def defer_attention(cg, scores) -> bool:
     block = cg.fresh("scores")
     for t in [scores.outputs[0]] + [n.outputs[0] for n in chain]:
         cg.bind(t, block, None)
+    cg.later.update(n.outputs[0] for n in chain)
     cg.attention[node] = scores
     cg.w.comment("  (computed a head at a time with the softmax and the second product below)")
     return True
