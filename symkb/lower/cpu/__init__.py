@@ -250,6 +250,6 @@ def _prepare_products(source: str) -> None:
     if "gemm_serial(" in source or "pack_rhs(" in source:
         gemm.prepare()
     if "pack_rhs_t(" in source:
-        gemm.prepare_transposed()
+        gemm.prepare(transposed=True)
     if "sgemm_into(" in source:
         blas.prepare()

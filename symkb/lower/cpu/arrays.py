@@ -9,8 +9,6 @@ on); numpy's copying functions each cost a cold compile of their own.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ...ir import get_op
@@ -196,8 +194,10 @@ def softmax_lanes(cg, dt: str, width):
     return lanes
 
 
-def _lane_maximum(cg, src: str, n: str, lanes: str) -> None:
-    """``m`` = the maximum of row ``r`` of ``src`` (``m`` holds its first element)."""
+def _lane_maximum(cg, src: str, n: str, lanes: str) -> str:
+    """Fold the first ``n // 16 * 16`` elements of row ``r`` of ``src`` into ``m``
+    (which holds its first element) through 16 running maxima, for rows of 32
+    and more; returns where the scalar loop over the rest starts."""
     with cg.w.block(f"if {n} >= {2 * LANES}:"):
         with cg.w.block(f"for j in range({LANES}):"):
             cg.w.line(f"{lanes}[j] = {src}[r, j]")
@@ -208,10 +208,7 @@ def _lane_maximum(cg, src: str, n: str, lanes: str) -> None:
         with cg.w.block(f"for j in range({LANES}):"):
             cg.w.line(f"a = {lanes}[j]")
             cg.w.line("m = a if (a > m or a != a) else m")
-    with cg.w.block(f"for k in range({n} // {LANES} * {LANES} if {n} >= {2 * LANES} else 1, "
-                    f"{n}):"):
-        cg.w.line(f"a = {src}[r, k]")
-        cg.w.line("m = a if (a > m or a != a) else m")
+    return f"{n} // {LANES} * {LANES} if {n} >= {2 * LANES} else 1"
 
 
 def softmax_row(cg, src: str, dst: str, dt: str, lanes: str) -> None:
@@ -226,12 +223,10 @@ def softmax_row(cg, src: str, dst: str, dt: str, lanes: str) -> None:
     # a training step's function, whose other lines were unchanged.)
     n = f"{src}.shape[1]"
     cg.w.line(f"m = {src}[r, 0]")
-    if lanes is None:
-        with cg.w.block(f"for k in range(1, {n}):"):
-            cg.w.line(f"a = {src}[r, k]")
-            cg.w.line("m = a if (a > m or a != a) else m")
-    else:
-        _lane_maximum(cg, src, n, lanes)
+    start = 1 if lanes is None else _lane_maximum(cg, src, n, lanes)
+    with cg.w.block(f"for k in range({start}, {n}):"):
+        cg.w.line(f"a = {src}[r, k]")
+        cg.w.line("m = a if (a > m or a != a) else m")
     # the exps in a loop of their own (it vectorises), then their sum in
     # eight running sums: one running sum is a chain of dependent adds that
     # neither vectorises nor overlaps (a 128-wide softmax ran 4x slower)
@@ -704,13 +699,6 @@ def _batched(cg, node, xn, yn, xd, yd, out) -> None:
         cg.w.line(f"np.dot({x3}[b], {y3}[b], {o3}[b])")
 
 
-def _lanes_wide(y, axes) -> bool:
-    """Whether ``y``'s ``axes`` have static sizes whose product is a whole
-    number of vectors (``gemm_serial`` writes whole vectors)."""
-    sizes = [y.shape[i] for i in axes]
-    return None not in sizes and math.prod(sizes) % gemm.LANES == 0
-
-
 def _moved(cg, t, dt: str, perm) -> str:
     """``t`` cast to ``dt`` and transposed by ``perm``, each only when it changes
     something (numba's ``astype`` always copies)."""
@@ -747,17 +735,8 @@ def _batch_operands(cg, node, left: bool = True):
         y3 = cg.fresh("y3")
         cg.w.line(f"{y3} = np.ascontiguousarray({_moved(cg, y, dt, yperm)})"
                   f".reshape(({yd[0]}, {yd[ay]}, {n}))")
-        yb = f"pack_rhs({y3}[b])" if _on_gemm(cg, node) else f"{y3}[b]"
+        yb = f"pack_rhs({y3}[b])" if heads.on_gemm(cg, node) else f"{y3}[b]"
     return xb, yb, m, n
-
-
-def _on_gemm(cg, node) -> bool:
-    """Whether the ``batch_dot`` ``node`` runs on ``gemm_serial`` (a row block's
-    thread, float32, whole vectors of result columns)."""
-    y = node.inputs[1]
-    ay = node.attrs["axes"][1]
-    rest = tuple(i for i in range(1, y.ndim) if i != ay)
-    return cg.serial_products and node.outputs[0].dtype == "float32" and _lanes_wide(y, rest)
 
 
 def _batch_result(cg, node, rows, m, n) -> str:
@@ -790,7 +769,7 @@ def emit_batch_dot(cg, node) -> None:
     xb, yb, m, n = _batch_operands(cg, node)
     ob = _batch_result(cg, node, cg.dims(x)[0], m, n)
     with cg.w.block(f"for b in range({cg.dims(x)[0]}):"):
-        if _on_gemm(cg, node):
+        if heads.on_gemm(cg, node):
             # in a row block's thread: symkb's serial kernel, not a threaded BLAS call
             cg.w.line(f"gemm_serial({xb}, {yb}, {ob})")
         else:

@@ -50,9 +50,8 @@ from ..emitters import merge
 from ..errors import Unsupported
 from ..passes.rewrite import consumers
 from ..writer import SourceWriter, ir_line
-from . import arrays, elementwise, impure, loops, windows
+from . import arrays, elementwise, impure, loops, row_groups, windows
 from .loops import row_split, step_projections
-from . import row_groups
 from .merge_nests import merge_nests
 from .scalar import np_type
 from .scope import LoopScope

@@ -216,7 +216,7 @@ def pack_rhs_t(v):
     keys of an attention head. ``v`` is read along its rows (a column of
     ``v.T`` at a time) and the padding written apart: 3.5 us for a 128 x 64
     head, where ``pack_rhs`` of the transposed view gathers for 10. Compiled
-    only for code that calls it (``prepare_transposed``)."""
+    only for code that calls it (``prepare(transposed=True)``)."""
     n, k = v.shape
     n16 = (n + LANES - 1) // LANES * LANES
     p = np.empty((k * n16,), dtype=np.float32)
@@ -293,25 +293,20 @@ def gemm_serial(x, p, out):
             _block(x, ldx, m0, m1, p, k, out, ldo, c0, n - c0 >= NR)
 
 
-def prepare() -> None:
+def prepare(transposed: bool = False) -> None:
     """Compile (or load from numba's cache) the one version of ``pack_rhs`` and
-    ``gemm_serial`` that generated code calls. Called by the cpu target before
-    it compiles a graph, inside its recovery from a damaged cache. One thread
-    at a time: another would find compiling disabled between the check and
-    its compile (two compiles at once, ``lower/background.py``)."""
+    ``gemm_serial`` that generated code calls (``transposed``: ``pack_rhs_t``
+    alone, compiled only for code that calls it). Called by the cpu target
+    before it compiles a graph, inside its recovery from a damaged cache. One
+    thread at a time: another would find compiling disabled between the check
+    and its compile (two compiles at once, ``lower/background.py``)."""
+    kernels = ((pack_rhs_t, _P(_F2)),) if transposed else \
+        ((pack_rhs, _P(_F2)), (gemm_serial, types.void(_F2, _P, _F2)))
     with _PREPARE_LOCK:
-        for fn, sig in ((pack_rhs, _P(_F2)), (gemm_serial, types.void(_F2, _P, _F2))):
+        for fn, sig in kernels:
             if not fn.signatures:
                 fn.compile(sig)
                 fn.disable_compile()
-
-
-def prepare_transposed() -> None:
-    """Compile (or load) ``pack_rhs_t``, as :func:`prepare` does the others."""
-    with _PREPARE_LOCK:
-        if not pack_rhs_t.signatures:
-            pack_rhs_t.compile(_P(_F2))
-            pack_rhs_t.disable_compile()
 
 
 _PREPARE_LOCK = threading.Lock()

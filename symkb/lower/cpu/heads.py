@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import math
 
+from .gemm import LANES
+
 SPLIT = (0, 2, 1, 3)
 
 
@@ -33,20 +35,22 @@ def _static(shape) -> bool:
     return all(isinstance(d, int) for d in shape)
 
 
-def _gemm_ready(bd) -> bool:
-    """Whether ``batch_dot`` node ``bd`` runs on ``gemm_serial`` (``emit_batch_dot``)."""
-    x, y = bd.inputs
-    ax, ay = bd.attrs["axes"]
+def on_gemm(cg, bd) -> bool:
+    """Whether the ``batch_dot`` node ``bd`` runs on ``gemm_serial``: on a row
+    block's thread (``cg.serial_products``), float32, the right operand's free
+    axes (the result's columns) a static whole number of vectors."""
+    y = bd.inputs[1]
+    ay = bd.attrs["axes"][1]
     rest = [y.shape[i] for i in range(1, y.ndim) if i != ay]
-    return (bd.outputs[0].dtype == "float32" and x.dtype == y.dtype == "float32"
-            and None not in rest and math.prod(rest) % 16 == 0)
+    return (cg.serial_products and bd.outputs[0].dtype == "float32" and None not in rest
+            and math.prod(rest) % LANES == 0)
 
 
-def _operand_ok(bd, i: int) -> bool:
+def _operand_ok(cg, bd, i: int) -> bool:
     """Whether a head view can be operand ``i`` of ``bd``: the left one contracted
     on its last axis, the right one on either of its two."""
     ax, ay = bd.attrs["axes"]
-    return _gemm_ready(bd) and bd.inputs[i].ndim == 3 and (ax == 2 if i == 0 else ay in (1, 2))
+    return on_gemm(cg, bd) and bd.inputs[i].ndim == 3 and (ax == 2 if i == 0 else ay in (1, 2))
 
 
 def split_view(cg, node) -> bool:
@@ -65,7 +69,7 @@ def split_view(cg, node) -> bool:
                 or user.outputs[0] in cg._results:
             return False
         readers = cg.users.get(user.outputs[0], [])
-        if not readers or not all(bd is not None and bd.op == "batch_dot" and _operand_ok(bd, i)
+        if not readers or not all(bd is not None and bd.op == "batch_dot" and _operand_ok(cg, bd, i)
                                   for bd, i in readers):
             return False
     name = cg.fresh(cg.default_name(out))
@@ -104,7 +108,7 @@ def merge_target(cg, node, rows):
     ``(batch, steps, heads, size)``: allocate that buffer, bind the merge's
     values to it and return the text of batch entry ``b``'s block; else ``None``."""
     out = node.outputs[0]
-    if cg.scope.depth or not cg.serial_products or not _gemm_ready(node) or out.ndim != 3 \
+    if cg.scope.depth or not on_gemm(cg, node) or out.ndim != 3 \
             or out in cg._results or not _static(out.shape[1:]):
         return None
     users = cg.users.get(out, [])
@@ -140,7 +144,7 @@ def defer_attention(cg, scores) -> bool:
     """Whether the ``batch_dot`` ``scores`` starts an attention the second
     product emits whole (module docstring); then the values between are bound
     to the scores' block and ``cg.attention`` maps the second product to it."""
-    if cg.scope.depth or not cg.serial_products or not _gemm_ready(scores) \
+    if cg.scope.depth or not on_gemm(cg, scores) \
             or scores.attrs["axes"][0] != 2 or scores.inputs[0].ndim != 3 \
             or not _static(scores.outputs[0].shape[1:]):
         return False
@@ -159,7 +163,7 @@ def defer_attention(cg, scores) -> bool:
             return False
         chain.append(node)
         node = _only_user(cg, node.outputs[0], ("batch_dot",))
-    if node is None or tuple(node.attrs["axes"]) != (2, 1) or not _gemm_ready(node) \
+    if node is None or tuple(node.attrs["axes"]) != (2, 1) or not on_gemm(cg, node) \
             or node.inputs[1].ndim != 3 or node.inputs[0] is node.inputs[1]:
         return False
     block = cg.fresh("scores")
