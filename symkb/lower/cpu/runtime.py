@@ -336,6 +336,24 @@ def print_ref(x, message, summarize) -> None:
 
 
 @intrinsic
+def wide_vectors(typingctx):
+    """Lets LLVM vectorise the calling function's loops with the machine's
+    widest vectors. On an AVX-512 machine LLVM prefers 256-bit vectors for
+    loops it vectorises by itself (``prefer-256-bit``, a guard against the
+    clock drop of older AVX-512 chips); this call sets the calling function's
+    ``prefer-vector-width`` to 512, so a softmax's ``exp`` or a gate loop
+    takes 16 floats a vector instead of 8. On a machine with narrower vectors
+    LLVM takes its widest, as before. The matrix kernels (``gemm.py``) write
+    their 512-bit vectors themselves and do not depend on it."""
+    def codegen(context, builder, signature, args):
+        # llvmlite's attribute set accepts only the attributes it lists: the
+        # string attribute goes in through set.add
+        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        return context.get_dummy_value()
+    return types.void(), codegen
+
+
+@intrinsic
 def nonneg_sizes(typingctx, sizes):
     """The sizes tuple of a size-generic function (``canonical.lift_sizes``)
     with each element ``max(size, 0)``: LLVM then knows every size is not
