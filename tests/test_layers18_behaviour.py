@@ -149,7 +149,7 @@ def test_causal_attention_survives_the_model_config():
     (lambda: layers.GroupNormalization(groups=4), (1, 3, 6), "multiple of the number"),
     (lambda: layers.Conv2DTranspose(2, 3, strides=2, output_padding=2), None,
      "greater than output padding"),
-    (lambda: layers.MultiHeadAttention(2, 2, attention_axes=(1, 2)), None, "attention_axes"),
+    (lambda: layers.MultiHeadAttention(2, 2, attention_axes=(0, 1)), None, "attention_axes"),
     (lambda: layers.BatchNormalization(renorm=True), None, "renorm"),
 ])
 def test_bad_arguments_are_refused_by_name(make, call_shape, message):

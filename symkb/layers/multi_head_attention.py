@@ -8,10 +8,18 @@ output_dim)`` and ``attention_output/bias`` ``(output_dim,)``; biases only
 with ``use_bias``. Each projection runs as one ``dot`` with the kernel seen as
 a matrix; the heads are folded into the batch for the two batched products.
 
-Attention runs over axis 1 of 3-D ``(batch, steps, dim)`` inputs (tf_keras's
+On 3-D ``(batch, steps, dim)`` inputs attention runs over axis 1 (tf_keras's
 default ``attention_axes``). The mask combines ``attention_mask`` ``(batch,
 Tq, Tv)``, the masks travelling with query, value and key, and
 ``use_causal_mask``; masked scores are lowered by 1e9 before the softmax.
+
+Inputs of higher rank ``(batch, *spatial, dim)`` attend over
+``attention_axes`` (by default every spatial axis), jointly, as tf_keras
+does: the other spatial axes act as batch axes, the scores (and the returned
+attention scores) have tf_keras's shape ``(batch, *other, heads,
+*query_attention, *key_attention)``, and an ``attention_mask`` is broadcast
+against them after tf_keras's expansion before the heads axis. The masks
+travelling with the inputs and ``use_causal_mask`` are for 3-D inputs.
 """
 from __future__ import annotations
 
@@ -42,14 +50,22 @@ class MultiHeadAttention(Layer):
         self.dropout = float(dropout)
         self.use_bias = bool(use_bias)
         if isinstance(output_shape, (list, tuple)) and len(output_shape) != 1:
-            raise ValueError(f"{cls}: `output_shape` must be an int or a 1-tuple (3-D inputs); "
+            raise ValueError(f"{cls}: `output_shape` must be an int or a 1-tuple; "
                              f"received output_shape={output_shape!r}")
         self._output_shape = output_shape
         axes = [attention_axes] if isinstance(attention_axes, int) else attention_axes
-        if axes is not None and list(axes) not in ([1], [-2]):
-            raise ValueError(f"{cls}: attention over axes {attention_axes!r} is not supported; "
-                             "symkb attends over axis 1 of 3-D inputs (attention_axes=None)")
-        self.attention_axes = None if axes is None else [1]
+        if axes is not None:
+            try:
+                axes = [int(a) for a in axes]
+            except (TypeError, ValueError):
+                raise ValueError(f"{cls}: `attention_axes` must be None, an int or a sequence "
+                                 f"of ints; received attention_axes={attention_axes!r}") from None
+            axes = [1] if axes == [-2] else axes
+            if not axes or min(axes) < 1 or len(set(axes)) != len(axes):
+                raise ValueError(f"{cls}: `attention_axes` must be distinct axes of the inputs "
+                                 "between the batch axis and the feature axis (1, 2, ...); "
+                                 f"received attention_axes={attention_axes!r}")
+        self.attention_axes = axes
         if softmax_robust_masking:
             raise ValueError(f"{cls}: softmax_robust_masking=True is not supported")
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -73,14 +89,21 @@ class MultiHeadAttention(Layer):
 
     def build(self, input_shape):
         shapes = [tuple(s) for s in input_shape]
+        rank = len(shapes[0])
         for s in shapes:
-            if len(s) != 3 or s[-1] is None:
-                raise ValueError(f"MultiHeadAttention {self.name!r}: expected 3-D inputs with a "
+            if len(s) != rank or rank < 3 or s[-1] is None:
+                raise ValueError(f"MultiHeadAttention {self.name!r}: expected inputs of one rank "
+                                 "(3 or more: batch, steps or spatial axes, features) with a "
                                  f"known last dimension; received shapes {shapes}")
+        if self.attention_axes is None:
+            self.attention_axes = list(range(1, rank - 1))
+        elif max(self.attention_axes) > rank - 2:
+            raise ValueError(f"MultiHeadAttention {self.name!r}: attention_axes "
+                             f"{self.attention_axes} must lie between the batch axis and the "
+                             f"feature axis of inputs of rank {rank}; received shapes {shapes}")
         q, v = shapes[0], shapes[1]
         k = shapes[2] if len(shapes) == 3 else v
         self._shapes = (list(q), list(k), list(v))
-        self.attention_axes = [1]
         heads = self.num_heads
         out = self._output_shape
         out_dim = q[-1] if out is None else (out[0] if isinstance(out, (list, tuple)) else out)
@@ -132,6 +155,9 @@ class MultiHeadAttention(Layer):
              use_causal_mask=False, mask=None):
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
+        if len(K.int_shape(query)) != 3:
+            return self._call_spatial(query, key, value, attention_mask, return_attention_scores,
+                                      training, use_causal_mask, mask)
         tq, tk = K.int_shape(query)[1], K.int_shape(key)[1]
         q = self._project(query, self._query_kernel, self._query_bias, self.key_dim,
                           1.0 / float(np.sqrt(self.key_dim)))
@@ -153,6 +179,77 @@ class MultiHeadAttention(Layer):
         if self._output_bias is not None:
             out = K.bias_add(out, self._output_bias)
         return [out, probs] if return_attention_scores else out
+
+    def _call_spatial(self, query, key, value, attention_mask, return_attention_scores,
+                      training, use_causal_mask, mask):
+        """Attention over ``attention_axes`` of inputs of rank 4 or more (see the
+        module docstring): each projection is moved to ``(batch, *other, heads,
+        *attention, size)`` and its attention axes flattened, so both products
+        are the 3-D path's batched products."""
+        name = f"MultiHeadAttention {self.name!r}"
+        if use_causal_mask or (mask is not None and any(m is not None for m in mask)):
+            raise ValueError(f"{name}: use_causal_mask and the masks travelling with the inputs "
+                             "need 3-D inputs; pass an `attention_mask` instead")
+        rank = len(K.int_shape(query))
+        attn = list(self.attention_axes)
+        other = [a for a in range(1, rank - 1) if a not in attn]
+        shapes = {n: K.int_shape(t) for n, t in (("query", query), ("key", key), ("value", value))}
+        for n, shape in shapes.items():
+            if any(d is None for d in shape[1:]):
+                raise ValueError(f"{name}: the {n}'s axes past the batch must be known; "
+                                 f"received shape {shape}")
+            if [shape[a] for a in other] != [shapes["query"][a] for a in other]:
+                raise ValueError(f"{name}: the axes {other} that attention does not run over "
+                                 f"must match the query's; received {n} shape {shape} and query "
+                                 f"shape {shapes['query']}")
+        if [shapes["key"][a] for a in attn] != [shapes["value"][a] for a in attn]:
+            raise ValueError(f"{name}: key and value must have the same attention axes "
+                             f"{attn}; received key shape {shapes['key']} and value shape "
+                             f"{shapes['value']}")
+        heads = self.num_heads
+        # projected axes: 0 batch, 1..rank-2 spatial, rank-1 heads, rank size
+        perm = (0, *other, rank - 1, *attn, rank)
+        other_dims = [shapes["query"][a] for a in other]
+
+        def project(x, kernel, bias, size, scale=None):
+            kernel = K.reshape(read_weight(kernel, x), (K.int_shape(kernel)[0], heads * size))
+            y = K.dot(x, kernel)
+            if bias is not None:
+                y = K.bias_add(y, K.reshape(read_weight(bias, x), (heads * size,)))
+            if scale is not None:
+                y = y * scale
+            y = K.reshape(y, (-1, *K.int_shape(x)[1:-1], heads, size))
+            return K.reshape(K.permute_dimensions(y, perm), (-1, int(np.prod(
+                [K.int_shape(x)[a] for a in attn])), size))
+
+        q = project(query, self._query_kernel, self._query_bias, self.key_dim,
+                    1.0 / float(np.sqrt(self.key_dim)))
+        k = project(key, self._key_kernel, self._key_bias, self.key_dim)
+        v = project(value, self._value_kernel, self._value_bias, self.value_dim)
+        q_attn = [shapes["query"][a] for a in attn]
+        k_attn = [shapes["key"][a] for a in attn]
+        full_shape = (-1, *other_dims, heads, *q_attn, *k_attn)
+        scores = K.reshape(K.batch_dot(q, k, axes=(2, 2)), full_shape)
+        if attention_mask is not None:
+            # tf_keras's expansion: new axes go in before the heads axis
+            at = -2 * len(attn) - 1
+            while len(K.int_shape(attention_mask)) < len(full_shape):
+                attention_mask = K.expand_dims(attention_mask, at)
+            scores = masked_scores(scores, attention_mask)
+        pq, pk = int(np.prod(q_attn)), int(np.prod(k_attn))
+        probs = K.softmax(K.reshape(scores, (-1, pq, pk)))
+        if training and self.dropout > 0:
+            probs = K.dropout(probs, self.dropout)
+        out = K.reshape(K.batch_dot(probs, v, axes=(2, 1)),
+                        (-1, *other_dims, heads, *q_attn, self.value_dim))
+        out = K.permute_dimensions(out, tuple(int(i) for i in np.argsort(perm)))
+        merged = K.reshape(out, (-1, *shapes["query"][1:-1], heads * self.value_dim))
+        kernel = K.reshape(read_weight(self._output_kernel, merged),
+                           (heads * self.value_dim, self._out_dim))
+        out = K.dot(merged, kernel)
+        if self._output_bias is not None:
+            out = K.bias_add(out, self._output_bias)
+        return [out, K.reshape(probs, full_shape)] if return_attention_scores else out
 
     def _mask(self, attention_mask, masks, causal, tq, tk):
         """The ``(batch, Tq, Tk)`` mask (or None) from every source, as tf_keras combines them."""

@@ -215,6 +215,8 @@ def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
         idx, close = cg.w.loop_nest(xd[:-1] + [n])
         row = idx[0]
         for v, d in zip(idx[1:-1], xd[1:-1]):
+            # the flat row of (i0, i1, ...): ((i0 * d1 + i1) * d2 + i2) ...
+            row = row if row == idx[0] else f"({row})"
             row = f"{row} * {d} + {v}" if isinstance(d, int) else f"{row} * ({d}) + {v}"
         cg.w.line(f"{out_name}[{', '.join(idx)}] = {wide}[{row}, {idx[-1]}]")
         close()
