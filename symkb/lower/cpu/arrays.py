@@ -23,14 +23,11 @@ from .gemm import LANES
 from .elementwise import emit_dot
 from .row_groups import PARTIALS, running_sum
 from .scalar import lit, np_type
-from .sums import sum_leading
+from .sums import product_text, sum_leading
 
 EMITTERS: dict = {}  # this module's ops (codegen.py merges the tables)
 emitter = registrar(EMITTERS)
 
-
-def _prod(dims) -> str:
-    return " * ".join(f"({d})" if isinstance(d, str) else str(d) for d in dims) if dims else "1"
 
 
 def _rows_view(cg, t, axes):
@@ -47,8 +44,8 @@ def _rows_view(cg, t, axes):
         moved = [dims[i] for i in perm]
         cg.alloc_buffer(src, moved, t.dtype)
         _permuted_copy(cg, t, src, perm)
-    cg.w.line(f"{name} = {src}.reshape(({_prod([dims[i] for i in kept])}, "
-              f"{_prod([dims[i] for i in axes])}))")
+    cg.w.line(f"{name} = {src}.reshape(({product_text([dims[i] for i in kept])}, "
+              f"{product_text([dims[i] for i in axes])}))")
     return name, [dims[i] for i in kept], [dims[i] for i in axes]
 
 
@@ -169,7 +166,7 @@ def _along_last(cg, node, axis, write_row) -> None:
     # a large one is a workspace (``workspace.py``): fresh pages every call cost faults
     given = None if cg.scope.depth or out in cg._results else cg.scratch_arg(out, whole, moved)
     cg.alloc_buffer(whole, moved, out.dtype, given=given)
-    cg.allocation_writer(moved).line(f"{res} = {whole}.reshape(({_prod(kept)}, {dims[axis]}))")
+    cg.allocation_writer(moved).line(f"{res} = {whole}.reshape(({product_text(kept)}, {dims[axis]}))")
     with cg.w.block(f"for r in range({rows}.shape[0]):"):
         write_row(rows, res)
     perm = list(range(x.ndim - 1))
@@ -423,7 +420,8 @@ def _dim_sum(dims) -> int | str:
     """The sum of ``dims`` (ints, or texts of expressions) as an int or a text."""
     if all(isinstance(d, int) for d in dims):
         return sum(dims)
-    return " + ".join(f"({d})" if isinstance(d, str) else str(d) for d in dims)
+    # bracketed whole: a dim's text may be multiplied or taken modulo later
+    return "(" + " + ".join(f"({d})" if isinstance(d, str) else str(d) for d in dims) + ")"
 
 
 @emitter(*_JOINS)
@@ -590,7 +588,7 @@ def _copy_from(cg, node, odims, source) -> None:
 @emitter("tile")
 def emit_tile(cg, node) -> None:
     xd = cg.dims(node.inputs[0])
-    odims = [d if r == 1 else f"{d} * {r}" if isinstance(d, str) else d * r
+    odims = [d if r == 1 else f"({d} * {r})" if isinstance(d, str) else d * r
              for d, r in zip(xd, node.attrs["reps"])]
     _copy_from(cg, node, odims, lambda idx: [f"{v} % {d}" for v, d in zip(idx, xd)])
 
@@ -599,7 +597,7 @@ def emit_tile(cg, node) -> None:
 def emit_repeat_elements(cg, node) -> None:
     xd = cg.dims(node.inputs[0])
     rep, axis = node.attrs["rep"], node.attrs["axis"]
-    odims = [(f"{d} * {rep}" if isinstance(d, str) else d * rep) if i == axis else d
+    odims = [(f"({d} * {rep})" if isinstance(d, str) else d * rep) if i == axis else d
              for i, d in enumerate(xd)]
     _copy_from(cg, node, odims,
                lambda idx: [f"{v} // {rep}" if i == axis else v for i, v in enumerate(idx)])
@@ -610,7 +608,8 @@ def emit_pad(cg, node) -> None:
     (x,) = node.inputs
     pads = node.attrs["pads"]
     xd = cg.dims(x)
-    odims = [d + a + b if isinstance(d, int) else f"{d} + {a + b}" for d, (a, b) in zip(xd, pads)]
+    # a dim's text is bracketed whole: later code multiplies it or takes it modulo
+    odims = [d + a + b if isinstance(d, int) else f"({d} + {a + b})" for d, (a, b) in zip(xd, pads)]
     name = cg.alloc(node.outputs[0], odims, zeros=True)
     # loops, not a slice assignment (see matmul_into)
     idx, close = cg.w.loop_nest(xd)
@@ -647,7 +646,7 @@ def emit_gather(cg, node) -> None:
     ref, idx = node.inputs
     rd = cg.dims(ref)
     name = cg.alloc(node.outputs[0], cg.dims(idx) + rd[1:])
-    row = _prod(rd[1:])
+    row = product_text(rd[1:])
     flat, src, table = cg.fresh("flat"), cg.fresh("idx"), cg.fresh("table")
     cg.w.line(f"{flat} = {name}.reshape((-1, {row}))")
     cg.w.line(f"{src} = {cg.name(idx)}.reshape((-1,))")
@@ -722,8 +721,8 @@ def _batch_operands(cg, node, left: bool = True):
     xperm = (0,) + tuple(i for i in range(1, x.ndim) if i != ax) + (ax,)
     yperm = (0, ay) + tuple(i for i in range(1, y.ndim) if i != ay)
     dt = np_type(node.outputs[0].dtype)
-    m = _prod([xd[i] for i in xperm[1:-1]])
-    n = _prod([yd[i] for i in yperm[2:]])
+    m = product_text([xd[i] for i in xperm[1:-1]])
+    n = product_text([yd[i] for i in yperm[2:]])
     xb = heads.operand(cg, x, False) if left else None
     yb = heads.operand(cg, y, True, ay == 2)
     if left and xb is None:

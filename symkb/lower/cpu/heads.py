@@ -85,7 +85,7 @@ def merged_reshape(cg, node) -> bool:
     if x not in cg.head_views:
         return False
     name, heads = cg.head_views[x]
-    cg.bind(out, name, [f"{name}.shape[0] * {heads}"] + list(out.shape[1:]))
+    cg.bind(out, name, [f"({name}.shape[0] * {heads})"] + list(out.shape[1:]))
     cg.merged[out] = (name, heads)
     return True
 

@@ -11,7 +11,9 @@ from ...ir.types import is_float
 from .scalar import np_type
 
 
-def _prod(dims) -> str:
+def product_text(dims) -> str:
+    """The product of ``dims`` (ints and expressions) as code; each expression
+    bracketed (a dim may read ``x.shape[0] + 2``)."""
     return " * ".join(f"({d})" if isinstance(d, str) else str(d) for d in dims) if dims else "1"
 
 
@@ -22,7 +24,7 @@ def sum_leading(cg, x, name: str, lead: int, divides: bool, dt: str) -> None:
     Each accumulator adds its column in row order, as ``arrays._fold_sum`` adds
     a row: the same float64 (int64) sums; ``divides``: a mean."""
     dims = cg.dims(x)
-    kept, reduced = _prod(dims[lead:]), _prod(dims[:lead])
+    kept, reduced = product_text(dims[lead:]), product_text(dims[:lead])
     acc_t = "np.float64" if is_float(x.dtype) or x.dtype == "bool" else "np.int64"
     rows, acc, flat = cg.fresh(f"{cg.name(x)}_rows"), cg.fresh("sums"), cg.fresh("flat")
     cg.alloc_buffer(acc, [kept], "float64" if acc_t == "np.float64" else "int64")
