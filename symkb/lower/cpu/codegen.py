@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...ir import Graph, get_op
+from ..canonical import SMALL
 from ...ir.printer import name_values
 from ..emitters import merge
 from ..errors import Unsupported
@@ -71,8 +72,11 @@ EMITTERS = merge("cpu", elementwise.EMITTERS, arrays.EMITTERS, impure.EMITTERS, 
 # WIDE_ROWS wide along its last axis. Measured on AVX-512: an LSTM or GRU of
 # 128 units ran about 10% faster on 16-float vectors, a SimpleRNN of 16 units
 # 14% slower (its loops of 16 no longer split into two of 8), 64 units alike.
+# The line follows the size-generic cache key: sizes up to SMALL stay literals
+# (each compiles apart anyway), larger ones are lifted, so two models that
+# differ only in lifted sizes both have the line or both lack it.
 WIDE_VECTORS = "    wide_vectors()"
-WIDE_ROWS = 64
+WIDE_ROWS = SMALL + 1
 
 
 def wide_rows(graph: Graph) -> bool:

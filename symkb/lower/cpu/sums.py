@@ -7,14 +7,34 @@ of the operand is added into a row of accumulators instead, in memory order.
 """
 from __future__ import annotations
 
+import re
+
 from ...ir.types import is_float
 from .scalar import np_type
 
 
 def product_text(dims) -> str:
-    """The product of ``dims`` (ints and expressions) as code; each expression
+    """The product of ``dims`` (ints and expressions) as code, each expression
     bracketed (a dim may read ``x.shape[0] + 2``)."""
     return " * ".join(f"({d})" if isinstance(d, str) else str(d) for d in dims) if dims else "1"
+
+
+def operand_text(d) -> str:
+    """``d`` (an int or an expression) as an operand of ``*``, ``%`` or ``//``:
+    bracketed unless it is a name, an attribute, a subscript or bracketed whole."""
+    d = str(d)
+    if re.fullmatch(r"[\w.\[\]]+", d):
+        return d
+    if d.startswith("(") and d.endswith(")"):
+        depth = 0
+        for k, ch in enumerate(d):
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0 and k < len(d) - 1:
+                break
+        else:
+            return d
+    return f"({d})"
 
 
 def sum_leading(cg, x, name: str, lead: int, divides: bool, dt: str) -> None:
