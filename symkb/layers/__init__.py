@@ -28,3 +28,6 @@ from .separable import SeparableConvolution1D, SeparableConvolution2D  # noqa: F
 from .pooling import (AvgPool1D, AvgPool2D, AvgPool3D, GlobalAvgPool1D,  # noqa: F401
                       GlobalAvgPool2D, GlobalAvgPool3D, GlobalMaxPool1D, GlobalMaxPool2D,
                       GlobalMaxPool3D, MaxPool1D, MaxPool2D, MaxPool3D)
+from .activation_layers import (ELU, Identity, LeakyReLU, PReLU, ReLU, Rescaling,  # noqa: F401
+                                Softmax, ThresholdedReLU)
+from .merge import Dot  # noqa: F401

@@ -1,7 +1,9 @@
-"""Merge layers: Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum."""
+"""Merge layers: Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum, Dot."""
 from __future__ import annotations
 
 from functools import reduce
+
+import numpy as np
 
 from .. import backend as K
 from .base import Layer
@@ -114,4 +116,65 @@ class Concatenate(_Merge):
     def get_config(self):
         config = super().get_config()
         config["axis"] = self.axis
+        return config
+
+
+class Dot(_Merge):
+    """The dot product of two inputs' samples along ``axes`` (an int for both, or
+    one axis each), as ``K.batch_dot``; with ``normalize`` each input is first
+    L2-normalised along its axis (the result is then the cosine proximity). A
+    result of one axis gains a second of size 1, as tf_keras's."""
+
+    _pairwise = False
+
+    def __init__(self, axes, normalize=False, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axes, (int, np.integer)):
+            self.axes = int(axes)
+        elif (isinstance(axes, (list, tuple)) and len(axes) == 2
+              and all(isinstance(a, (int, np.integer)) for a in axes)):
+            self.axes = [int(a) for a in axes]
+        else:
+            raise TypeError(f"Dot: `axes` must be an int or a list/tuple of two ints; "
+                            f"received axes={axes!r}")
+        self.normalize = bool(normalize)
+        self.supports_masking = True
+
+    def _axes(self, ranks):
+        axes = [self.axes] * 2 if isinstance(self.axes, int) else list(self.axes)
+        return [a % r if a < 0 else a for a, r in zip(axes, ranks)]
+
+    def build(self, input_shape):
+        if not isinstance(input_shape, list) or len(input_shape) != 2:
+            raise ValueError(f"A `Dot` layer ({self.name!r}) should be called on a list of 2 "
+                             f"inputs. Received: input_shape={input_shape}")
+        s1, s2 = (tuple(s) for s in input_shape)
+        a1, a2 = self._axes((len(s1), len(s2)))
+        if s1[a1] is not None and s2[a2] is not None and s1[a1] != s2[a2]:
+            raise ValueError(f"Dot {self.name!r}: incompatible input shapes: axis values "
+                             f"{s1[a1]} (at axis {a1}) != {s2[a2]} (at axis {a2}). Full input "
+                             f"shapes: {s1}, {s2}")
+        super().build(input_shape)
+
+    def _merge_all(self, inputs):
+        x1, x2 = inputs
+        a1, a2 = self._axes((K.ndim(x1), K.ndim(x2)))
+        if self.normalize:
+            x1, x2 = K.l2_normalize(x1, axis=a1), K.l2_normalize(x2, axis=a2)
+        return K.batch_dot(x1, x2, axes=[a1, a2])
+
+    def compute_output_shape(self, input_shape):
+        s1, s2 = (list(s) for s in input_shape)
+        a1, a2 = self._axes((len(s1), len(s2)))
+        s1.pop(a1)
+        s2.pop(a2)
+        out = s1 + s2[1:]
+        return tuple(out + [1] if len(out) == 1 else out)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"axes": self.axes, "normalize": self.normalize})
         return config
