@@ -159,7 +159,7 @@ def test_a_sequential_starting_with_a_built_model_is_built():
     assert outer.built and outer.count_params() == 21 and outer.input_shape == (None, 3)
     x = np.ones((2, 3), "float32")
     k1, b1, k2, b2 = outer.get_weights()
-    np.testing.assert_allclose(outer.predict(x), (x @ k1 + b1) @ k2 + b2, rtol=1e-6)
+    np.testing.assert_allclose(outer.predict(x), (x @ k1 + b1) @ k2 + b2, rtol=1e-6, atol=1e-6)
     inp = symkb.Input((3,))
     functional = symkb.Model(inp, layers.Dense(2)(inp))
     assert symkb.Sequential([functional, layers.Dense(1)]).output_shape == (None, 1)

@@ -31,3 +31,4 @@ from .pooling import (AvgPool1D, AvgPool2D, AvgPool3D, GlobalAvgPool1D,  # noqa:
 from .activation_layers import (ELU, Identity, LeakyReLU, PReLU, ReLU, Rescaling,  # noqa: F401
                                 Softmax, ThresholdedReLU)
 from .merge import Dot  # noqa: F401
+from .op_lambda import TFOpLambda  # noqa: F401

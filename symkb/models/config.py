@@ -23,6 +23,7 @@ import numpy as np
 from .. import layers
 from ..layers.base import Layer
 from ..layers.core import InputLayer
+from ..layers.op_lambda import CONSTANT
 from ..layers.serialization import serialize as layer_entry
 from ..backend.nest import flatten, map_structure
 from .config_schema import check_functional, check_layer_entry, check_sequential
@@ -133,6 +134,9 @@ def functional_config(model) -> dict:
         for call in model._calls:
             if call.layer is not layer:
                 continue
+            if hasattr(layer, "_config_inbound"):  # TFOpLambda: one argument, tf_keras's form
+                inbound.append(layer._config_inbound(call.inputs, call.kwargs, ref))
+                continue
             kwargs = layer._config_call_kwargs(call.kwargs)
             flat = flatten(call.inputs)
             by_name = getattr(layer, "_config_keyword_inputs", ())
@@ -181,14 +185,18 @@ def functional_from_config(config, custom_objects=None):
             done = sum(1 for key in outputs if key[0] == name)
             while done < len(nodes):
                 args = nodes[done]
+                if args and isinstance(args[0], str):
+                    args = [args]  # a node of one argument (tf_keras's TFOpLambda calls)
                 recorded = args[0][3] if args and len(args[0]) > 3 else None
                 # tf_keras records tensors passed by keyword (MultiHeadAttention's
                 # value=) as [layer, node, tensor] in the call's kwargs
                 refs = {k: v for k, v in recorded.items() if _is_ref(v)} \
                     if isinstance(recorded, dict) else {}
-                if not all((a[0], a[1]) in outputs for a in list(args) + list(refs.values())):
+                if not all((a[0], a[1]) in outputs for a in list(args) + list(refs.values())
+                           if a[0] != CONSTANT):
                     break
-                tensors = [_output(outputs, a, f"layer {name!r}") for a in args]
+                tensors = [a[2] if a[0] == CONSTANT else _output(outputs, a, f"layer {name!r}")
+                           for a in args]
                 if refs:
                     recorded = {k: v for k, v in recorded.items() if k not in refs}
                 kwargs = layer._replayed_call_kwargs(recorded)

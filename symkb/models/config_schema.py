@@ -53,6 +53,20 @@ def _check_ref(ref, where: str, size: int) -> None:
         _fail(where, f"a list of at most {size} items", ref)
 
 
+def _check_constant(ref, where: str) -> None:
+    """tf_keras's entry of a constant first operand: ``["_CONSTANT_VALUE", -1,
+    value, {kwargs}]``, the value a number or (nested) lists of numbers."""
+    def numbers(value, depth: int) -> bool:
+        if isinstance(value, bool) or depth > 8:
+            return False
+        if isinstance(value, (int, float)):
+            return True
+        return isinstance(value, list) and len(value) <= 1 << 16 and \
+            all(numbers(v, depth + 1) for v in value)
+    if len(ref) != 4 or ref[1] != -1 or not numbers(ref[2], 0) or not isinstance(ref[3], dict):
+        _fail(where, '["_CONSTANT_VALUE", -1, a number or a list of numbers, {...}]', ref)
+
+
 def _check_nested_refs(refs, where: str, names: set, depth: int) -> None:
     """A reference, or a (nested) list of them, as tf_keras nests model outputs."""
     if isinstance(refs, list) and refs and isinstance(refs[0], str):
@@ -90,8 +104,13 @@ def check_functional(config) -> None:
         for j, args in enumerate(nodes):
             if not isinstance(args, list) or not args:
                 _fail(f"{where}.inbound_nodes[{j}]", "a non-empty list of inputs", args)
+            if isinstance(args[0], str):
+                args = [args]  # a node of one argument (tf_keras's TFOpLambda calls)
             for k, ref in enumerate(args):
-                _check_ref(ref, f"{where}.inbound_nodes[{j}][{k}]", 4)
+                if isinstance(ref, list) and ref and ref[0] == "_CONSTANT_VALUE":
+                    _check_constant(ref, f"{where}.inbound_nodes[{j}][{k}]")
+                else:
+                    _check_ref(ref, f"{where}.inbound_nodes[{j}][{k}]", 4)
     for key in ("input_layers", "output_layers"):
         refs = config.get(key)
         if not isinstance(refs, list) or not refs:

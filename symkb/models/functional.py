@@ -375,6 +375,8 @@ def _collect_layers(inputs, outputs):
     order (Input layers first, in the order of ``inputs``), and the call record
     of every tensor reached (the model keeps its own copy, so it outlives
     ``clear_session``)."""
+    from ..layers.op_lambda import wrap_operator_tensors
+    wrap_operator_tensors(inputs, outputs)  # ``d + x`` and the like: TFOpLambda layers
     input_set = set(inputs)
     records: dict = {}
     calls: dict = {}
@@ -388,8 +390,10 @@ def _collect_layers(inputs, outputs):
             if t in input_set:
                 continue
             raise ValueError(
-                f"Model: the outputs depend on {t.name}, which was not made by a layer or an "
-                "Input (wrap computations in layers, or make that tensor a model input)")
+                f"Model: the outputs depend on {t.name} (op {t.node.op!r}), which was not made "
+                "by a layer or an Input; Python's +, -, *, / and unary - on tensors become "
+                "TFOpLambda layers, other computations need a layer (a Lambda, say), or make "
+                "that tensor a model input")
         records[t] = record
         key = _call_key(record)
         if expanded:
