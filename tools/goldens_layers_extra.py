@@ -1,7 +1,9 @@
 #!/usr/bin/env python
 """Generate ``tests/goldens/layers_extra.{json,npz}``: the activation layers
-(ReLU, LeakyReLU, ELU, ThresholdedReLU, PReLU, Softmax), Identity, Rescaling
-and the Dot merge layer from REAL tf_keras.
+(ReLU, LeakyReLU, ELU, ThresholdedReLU, PReLU, Softmax), Identity, Rescaling,
+Normalization (given statistics and ``adapt``), UnitNormalization,
+ActivityRegularization, AlphaDropout, SpatialDropout3D and the Dot merge
+layer from REAL tf_keras.
 
 Run with a Python that has tensorflow-cpu and tf-keras (never a test
 dependency of symkb)::
@@ -15,7 +17,9 @@ name/trainable/dtype, the weight shapes, the parameter count,
 ``compute_output_shape`` of the inputs with an unknown batch, the weights
 (``<id>/w<k>``, uniform values), inputs (``<id>/x<i>``, values from -3 to 3
 with exact zeros and the layer's thresholds among them), mask
-(``<id>/m0``) and output (``<id>/out``).
+(``<id>/m0``) and output (``<id>/out``). A case with ``adapt`` (the data's
+shape) first adapts the layer on ``<id>/adapt`` (``adapt_batch``: its batch
+size, default tf_keras's 32) and keeps the adapted weights.
 """
 import argparse
 import json
@@ -59,6 +63,20 @@ CASES = [
     ("dot_22", "layers.Dot(axes=(2, 2))", [(2, 3, 4), (2, 5, 4)], TWO, None),
     ("dot_12", "layers.Dot(axes=[1, 2])", [(2, 3, 4), (2, 5, 3)], TWO, None),
     ("dot_norm", "layers.Dot(axes=-1, normalize=True)", [(3, 6), (3, 6)], TWO, None),
+    ("norm_given", "layers.Normalization(mean=[1.0, 2.0, -1.0], variance=[4.0, 0.25, 1.0])",
+     [(3, 3)], ONE, None),
+    ("norm_scalar_invert", "layers.Normalization(axis=None, mean=2.0, variance=9.0, "
+     "invert=True)", [(2, 4)], ONE, None),
+    ("norm_adapt", "layers.Normalization()", [(3, 4)], ONE, None, {"adapt": (70, 4)}),
+    ("norm_adapt_axes", "layers.Normalization(axis=(1, 2))", [(2, 3, 2)], ONE, None,
+     {"adapt": (50, 3, 2), "adapt_batch": 16}),
+    ("norm_adapt_none", "layers.Normalization(axis=None)", [(2, 5)], ONE, None,
+     {"adapt": (40, 5)}),
+    ("unit", "layers.UnitNormalization()", [(3, 5)], ONE, None),
+    ("unit_axes", "layers.UnitNormalization(axis=[1, 2])", [(2, 3, 4)], ONE, None),
+    ("activity_reg", "layers.ActivityRegularization(l1=0.01, l2=0.1)", [(2, 3)], ONE, None),
+    ("alpha_dropout", "layers.AlphaDropout(0.3)", [(2, 4)], ONE, None),
+    ("spatial_dropout3d", "layers.SpatialDropout3D(0.4)", [(1, 2, 2, 2, 3)], ONE, None),
 ]
 
 
@@ -77,18 +95,26 @@ def main():
     parser.add_argument("--out", default=os.path.join(ROOT, "tests", "goldens"))
     args = parser.parse_args()
     arrays, cases = {}, []
-    for k, (cid, code, shapes, call, mask) in enumerate(CASES):
+    for k, (cid, code, shapes, call, mask, *more) in enumerate(CASES):
+        opts = more[0] if more else {}
         rng = np.random.default_rng(200 + k)
         xs = _inputs(rng, shapes)
         ns = {f"x{i}": x for i, x in enumerate(xs)}
         if mask is not None:
             ns["m0"] = rng.random(mask) > 0.4
         layer = eval(code)
+        if "adapt" in opts:
+            data = (rng.normal(size=opts["adapt"]) * 3 + 1).astype("float32")
+            arrays[f"{cid}/adapt"] = data
+            layer.adapt(data, batch_size=opts.get("adapt_batch"))
         local = dict(ns, layer=layer)
         exec(call, {}, local)
-        weights = [rng.uniform(-0.8, 0.8, size=w.shape).astype("float32")
-                   for w in layer.get_weights()]
-        layer.set_weights(weights)
+        if "adapt" in opts:
+            weights = layer.get_weights()
+        else:
+            weights = [rng.uniform(-0.8, 0.8, size=w.shape).astype("float32")
+                       for w in layer.get_weights()]
+            layer.set_weights(weights)
         local = dict(ns, layer=layer)
         exec(call, {}, local)
         config = layer.get_config()
@@ -98,7 +124,8 @@ def main():
         out_shape = layer.compute_output_shape(shapes_none if len(shapes) > 1
                                                else shapes_none[0])
         cases.append({"id": cid, "code": code, "call": call, "n_inputs": len(xs),
-                      "mask": mask is not None,
+                      "mask": mask is not None, "adapt_batch": opts.get("adapt_batch"),
+                      "adapt": "adapt" in opts,
                       "config": json.loads(json.dumps(config, default=float)),
                       "weight_shapes": [list(w.shape) for w in weights],
                       "params": int(layer.count_params()),

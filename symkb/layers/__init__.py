@@ -28,7 +28,11 @@ from .separable import SeparableConvolution1D, SeparableConvolution2D  # noqa: F
 from .pooling import (AvgPool1D, AvgPool2D, AvgPool3D, GlobalAvgPool1D,  # noqa: F401
                       GlobalAvgPool2D, GlobalAvgPool3D, GlobalMaxPool1D, GlobalMaxPool2D,
                       GlobalMaxPool3D, MaxPool1D, MaxPool2D, MaxPool3D)
-from .activation_layers import (ELU, Identity, LeakyReLU, PReLU, ReLU, Rescaling,  # noqa: F401
+from .activation_layers import (ELU, Identity, LeakyReLU, PReLU, ReLU,  # noqa: F401
                                 Softmax, ThresholdedReLU)
+from .preprocessing import Normalization, Rescaling  # noqa: F401
 from .merge import Dot  # noqa: F401
 from .op_lambda import TFOpLambda  # noqa: F401
+from .noise import AlphaDropout, SpatialDropout3D  # noqa: F401
+from .normalization import UnitNormalization  # noqa: F401
+from .core import ActivityRegularization  # noqa: F401

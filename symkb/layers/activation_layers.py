@@ -1,6 +1,6 @@
 """Activation layers with tf_keras's arguments, checks and configs: ReLU,
 LeakyReLU, ELU, ThresholdedReLU, PReLU (a learned slope), Softmax (with a
-mask, over one axis or several); and Identity and Rescaling.
+mask, over one axis or several); and Identity.
 
 tf_keras keeps these layers' numbers as float32 (``cast_to_floatx``); their
 configs give them as the floats that float32 holds (``0.3`` comes back as
@@ -185,23 +185,3 @@ class Identity(Layer):
 
     def call(self, inputs):
         return inputs
-
-
-class Rescaling(Layer):
-    """``inputs * scale + offset``, in the layer's dtype (tf_keras casts the
-    inputs first)."""
-
-    def __init__(self, scale, offset=0.0, **kwargs):
-        super().__init__(**kwargs)
-        self.scale, self.offset = scale, offset
-
-    def call(self, inputs):
-        x = K.cast(inputs, self.dtype) if K.dtype(inputs) != self.dtype else inputs
-        scale = K.constant(np.asarray(self.scale, self.dtype))
-        offset = K.constant(np.asarray(self.offset, self.dtype))
-        return x * scale + offset
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"scale": self.scale, "offset": self.offset})
-        return config

@@ -9,7 +9,7 @@ import numpy as np
 from .. import backend as K
 from ..backend.session import unique_object_name
 from ..ir import KerasTensor
-from . import activations, initializers
+from . import activations, initializers, regularization
 from .base import CallRecord, Layer, history, set_history
 
 
@@ -160,6 +160,28 @@ class Activation(Layer):
     def get_config(self):
         config = super().get_config()
         config["activation"] = activations.serialize(self.activation)
+        return config
+
+
+class ActivityRegularization(Layer):
+    """Returns its input; in training, adds ``l1 * sum(|x|) + l2 * sum(x ** 2)``
+    over the batch, divided by the batch size, to the loss (an activity
+    regularizer, as tf_keras's)."""
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        from . import regularizers
+        super().__init__(**kwargs)
+        self.l1, self.l2 = l1, l2
+        self.supports_masking = True
+        regularization.keep_regularizers(
+            self, {"activity_regularizer": regularizers.L1L2(l1=l1, l2=l2)})
+
+    def call(self, inputs):
+        return inputs
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"l1": self.l1, "l2": self.l2})
         return config
 
 

@@ -1,12 +1,15 @@
-"""Regularisation layers active in training only: SpatialDropout1D/2D,
-GaussianNoise, GaussianDropout.
+"""Regularisation layers active in training only: SpatialDropout1D/2D/3D,
+GaussianNoise, GaussianDropout, AlphaDropout.
 
 In inference (``training`` false, the default under ``K.learning_phase()``
 0) each returns its input. In training: SpatialDropout drops whole channels
 (one keep/drop draw per sample and channel, kept ones scaled by ``1 / (1 -
 rate)``); GaussianNoise adds zero-mean noise of ``stddev``; GaussianDropout
 multiplies by one-mean noise of standard deviation ``sqrt(rate / (1 -
-rate))``. As in tf_keras, SpatialDropout2D's config has no ``data_format``.
+rate))``; AlphaDropout keeps a SELU network's mean and variance (dropped
+values set to SELU's negative saturation, then an affine correction). As in
+tf_keras, SpatialDropout2D's and SpatialDropout3D's configs have no
+``data_format``.
 """
 from __future__ import annotations
 
@@ -50,6 +53,18 @@ class SpatialDropout2D(SpatialDropout1D):
         if self.data_format == "channels_first":
             return (None, None, 1, 1)
         return (None, 1, 1, None)
+
+
+class SpatialDropout3D(SpatialDropout2D):
+    """Drops entire channels of volumes (``data_format`` says where they are)."""
+
+    def _spatial_noise_shape(self, inputs):
+        if K.ndim(inputs) != 5:
+            raise ValueError(f"SpatialDropout3D {self.name!r}: expected a 5-D input; received "
+                             f"shape {K.int_shape(inputs)}")
+        if self.data_format == "channels_first":
+            return (None, None, 1, 1, 1)
+        return (None, 1, 1, 1, None)
 
 
 class _Noise(Layer):
@@ -101,4 +116,35 @@ class GaussianDropout(_Noise):
     def get_config(self):
         config = super().get_config()
         config.update({"rate": self.rate, "seed": self.seed})
+        return config
+
+
+class AlphaDropout(_Noise):
+    """Dropout for self-normalising (SELU) networks: in training each value is
+    dropped with probability ``rate`` to SELU's negative saturation
+    ``-alpha * scale``, then ``a * x + b`` restores the mean and variance."""
+
+    _ALPHA = 1.6732632423543772848170429916717
+    _SCALE = 1.0507009873554804934193349852946
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(seed, **kwargs)
+        self.rate = float(rate)
+        self.noise_shape = noise_shape
+
+    def call(self, inputs, training=None):
+        if not training or not 0.0 < self.rate < 1.0:
+            return inputs
+        alpha_p = -self._ALPHA * self._SCALE
+        shape = K.shape(inputs) if self.noise_shape is None else self.noise_shape
+        keep = K.cast(K.greater_equal(K.random_uniform(shape, dtype=K.dtype(inputs),
+                                                       seed=self.seed), self.rate),
+                      K.dtype(inputs))
+        a = ((1.0 - self.rate) * (1.0 + self.rate * alpha_p ** 2)) ** -0.5
+        b = -a * alpha_p * self.rate
+        return a * (inputs * keep + alpha_p * (1.0 - keep)) + b
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"rate": self.rate, "seed": self.seed})  # tf_keras's: no noise_shape
         return config

@@ -1,4 +1,5 @@
-"""Normalisation layers: BatchNormalization, LayerNormalization, GroupNormalization.
+"""Normalisation layers: BatchNormalization, LayerNormalization, GroupNormalization,
+UnitNormalization.
 
 BatchNormalization's weights are tf_keras's: ``gamma`` (with ``scale``),
 ``beta`` (with ``center``), then the non-trainable ``moving_mean`` and
@@ -245,4 +246,32 @@ class GroupNormalization(_Normalization):
     def get_config(self):
         config = super().get_config()
         config["groups"] = self.groups
+        return config
+
+
+class UnitNormalization(Layer):
+    """Each sample scaled to unit L2 norm along ``axis`` (an int or a list):
+    ``x / sqrt(max(sum(x ** 2), 1e-12))``, as tf_keras's ``l2_normalize``."""
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):
+            self.axis = list(axis)
+        elif isinstance(axis, int):
+            self.axis = axis
+        else:
+            raise TypeError("UnitNormalization: invalid value for `axis` argument: expected an "
+                            f"int or a list/tuple of ints. Received: axis={axis}")
+        self.supports_masking = True
+
+    def call(self, inputs):
+        squares = K.sum(K.square(inputs), axis=self.axis, keepdims=True)
+        return inputs * (1.0 / K.sqrt(K.maximum(squares, 1e-12)))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config["axis"] = self.axis
         return config
