@@ -225,17 +225,19 @@ def pack_rhs_t(v):
     n, k = v.shape
     n16 = (n + LANES - 1) // LANES * LANES
     p = np.empty((k * n16,), dtype=np.float32)
-    pos = 0
+    pos = np.uint64(0)  # unsigned indices, as in pack_rhs
+    uk = np.uint64(k)
     for c0 in range(0, n16, NR):
-        width = n16 - c0 if n16 - c0 < NR else NR
-        full = n - c0 if n - c0 < width else width
+        width = np.uint64(n16 - c0 if n16 - c0 < NR else NR)
+        full = np.uint64(n - c0 if n - c0 < width else width)
+        uc0 = np.uint64(c0)
         for c in range(full):
-            for r in range(k):
-                p[pos + r * width + c] = v[c0 + c, r]
+            for r in range(uk):
+                p[pos + r * width + c] = v[uc0 + c, r]
         for c in range(full, width):
-            for r in range(k):
+            for r in range(uk):
                 p[pos + r * width + c] = np.float32(0.0)
-        pos += k * width
+        pos += uk * width
     return p
 
 
