@@ -133,3 +133,11 @@ def test_a_model_with_operators_trains():
     history = model.fit(data, data.sum(1, keepdims=True), epochs=4, batch_size=16, verbose=0)
     losses = history.history["loss"]
     assert losses[-1] < losses[0]
+
+
+def test_an_op_layer_called_on_arrays_computes_at_once():
+    K.clear_session()
+    x = np.array([[1.0, -2.0]], "float32")
+    np.testing.assert_array_equal(layers.TFOpLambda("math.subtract")(x, y=0.5), x - 0.5)
+    np.testing.assert_array_equal(layers.TFOpLambda("math.negative")(x), -x)
+    np.testing.assert_array_equal(layers.TFOpLambda("__operators__.add")(x, x), x + x)

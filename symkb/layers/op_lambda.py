@@ -89,7 +89,7 @@ class TFOpLambda(Layer):
                              "x and y; received y=None")
         if _tensor(x) and _tensor(y):
             return super().__call__([x, y], **kwargs)
-        if _tensor(x):
+        if _tensor(x) or isinstance(x, np.ndarray):  # an array x: an eager call
             return super().__call__(x, y=_constant(y, "y"), **kwargs)
         if _tensor(y):
             return super().__call__(y, x=_constant(x, "x"), **kwargs)
