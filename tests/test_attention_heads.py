@@ -71,6 +71,25 @@ def test_row_blocks_and_new_weights(wide):
         exe.threads = None
 
 
+@pytest.mark.parametrize("key_dim", [32, 64])
+def test_heads_of_whole_panels_share_one_packing_a_batch_row(key_dim):
+    # heads of 32 columns or a multiple: the values of one batch row are packed
+    # once, at its first head, and each head reads its own panels of it
+    _, mha, exe, ref = _model(24, 40, 3, key_dim)
+    src = exe.source
+    assert "_row_panels = pack_rhs(" in src and "if b % 3 == 0:" in src
+    span = 24 * key_dim
+    assert f"_row_panels[(b % 3) * {span}:(b % 3 + 1) * {span}]" in src
+    for batch in (1, 2, 5):
+        _same(exe, ref, RNG.standard_normal((batch, 24, 40)).astype("float32"))
+    mha.set_weights([w * 0.7 for w in mha.get_weights()])
+    exe.threads = 2
+    try:
+        _same(exe, ref, RNG.standard_normal((5, 24, 40)).astype("float32"))
+    finally:
+        exe.threads = None
+
+
 def test_sizes_the_kernel_does_not_take_use_copies():
     _, _, exe, ref = _model(6, 10, 2, 5)
     assert ONE_PASS not in exe.source and "np.ascontiguousarray" in exe.source

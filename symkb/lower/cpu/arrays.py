@@ -771,6 +771,7 @@ def emit_batch_dot(cg, node) -> None:
     xb, yb, m, n = _batch_operands(cg, node)
     ob = _batch_result(cg, node, cg.dims(x)[0], m, n)
     with cg.w.block(f"for b in range({cg.dims(x)[0]}):"):
+        heads.emit_row_packs(cg)
         if heads.on_gemm(cg, node):
             # in a row block's thread: symkb's serial kernel, not a threaded BLAS call
             cg.w.line(f"gemm_serial({xb}, {yb}, {ob})")
@@ -790,6 +791,7 @@ def _emit_attention(cg, scores, values) -> None:
     cg.alloc_buffer(block, [m, n], "float32")
     lanes = softmax_lanes(cg, "float32", n)
     with cg.w.block(f"for b in range({rows}):"):
+        heads.emit_row_packs(cg)
         cg.w.line(f"gemm_serial({qb}, {kb}, {block})")
         with cg.w.block(f"for r in range({m}):"):
             softmax_row(cg, block, block, "float32", lanes)

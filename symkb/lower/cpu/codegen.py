@@ -174,6 +174,8 @@ class Codegen:
         self._results: set = set()  # the graph's results: their buffers are never kept
         self.head_views: dict = {}  # attention heads as views (``heads.py``): value -> (name, heads)
         self.merged: dict = {}      # their batch-merged reshapes: value -> (name, heads)
+        self.head_rows: dict = {}   # a head view's name -> (its (b, s, h, d) source, s, h, d)
+        self.row_packs: list = []   # (test, line): packings at the top of a loop over b
         self.attention: dict = {}   # values' batch_dot -> its scores' batch_dot, deferred
         self.later: set = set()     # values computed by a node further down (the attention's)
 
