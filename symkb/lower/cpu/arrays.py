@@ -385,6 +385,7 @@ def emit_transpose(cg, node) -> None:
         name = cg.fresh(cg.default_name(node.outputs[0]))
         cg.w.line(f"{name} = {cg.name(x)}.T")
         cg.bind(node.outputs[0], name, dims, local=True)
+        cg.transposed_views.add(node.outputs[0])  # not a left operand of gemm_serial
         return
     _permuted_copy(cg, x, cg.alloc(node.outputs[0], dims), perm)
 

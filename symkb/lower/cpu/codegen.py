@@ -176,6 +176,7 @@ class Codegen:
         self.merged: dict = {}      # their batch-merged reshapes: value -> (name, heads)
         self.head_rows: dict = {}   # a head view's name -> (its (b, s, h, d) source, s, h, d)
         self.row_packs: list = []   # (test, line): packings at the top of a loop over b
+        self.transposed_views: set = set()  # values bound as ``x.T`` (``arrays.emit_transpose``)
         self.attention: dict = {}   # values' batch_dot -> its scores' batch_dot, deferred
         self.later: set = set()     # values computed by a node further down (the attention's)
 

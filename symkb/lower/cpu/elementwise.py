@@ -170,6 +170,8 @@ def _panels(cg, x, w, out_dtype: str):
     """
     if not cg.serial_products or not packable(x, w, out_dtype):
         return None
+    if x in cg.transposed_views:
+        return None  # gemm_serial reads its left operand's rows with unit column stride
     if cg.scope.depth and w not in cg.scope.invariant:
         return None
     return panels_for(cg, w)
