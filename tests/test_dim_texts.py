@@ -47,3 +47,18 @@ def test_products_and_tiles_of_composed_batch_sizes(make):
     for got, want in zip(compiled(args), interp(args), strict=True):
         assert got.shape == want.shape
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_softmax_rows_beside_a_product_and_a_batched_product_compile():
+    # with the softmax's reciprocal written as one expression of the sum, numba
+    # failed to type this function's (unrelated) reshape of the batched
+    # product's result; the reciprocal is now a statement of its own
+    K.clear_session()
+    x = K.placeholder(shape=(None, 6, 5))
+    w = K.variable(np.linspace(-1, 1, 5 * 33, dtype=np.float32).reshape(5, 33))
+    outs = [K.dot(K.softmax(x, axis=1), w), K.batch_dot(x, x, axes=(2, 2))]
+    compiled = K.function([x], outs, target="cpu")
+    interp = K.function([x], outs, target="interpreter")
+    value = np.random.default_rng(5).normal(size=(3, 6, 5)).astype("float32")
+    for got, want in zip(compiled([value]), interp([value]), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

@@ -233,10 +233,13 @@ def softmax_row(cg, src: str, dst: str, dt: str, lanes: str) -> None:
                         names=[f"s{j}" for j in range(PARTIALS)])
     # times the sum's reciprocal, as TensorFlow's kernel does (a division per
     # element cost a 128-wide attention row 3 us of its 9)
+    # (in two statements: with the reciprocal of the sum's expression in one,
+    # numba failed to type an unrelated reshape further down the function)
     one = "np.float32(1.0)" if dt == "float32" else "1.0"
-    cg.w.line(f"s = {one} / ({total})")
+    cg.w.line(f"s = {total}")
+    cg.w.line(f"inv = {one} / s")
     with cg.w.block(f"for k in range({src}.shape[1]):"):
-        cg.w.line(f"{dst}[r, k] = {dst}[r, k] * s")
+        cg.w.line(f"{dst}[r, k] = {dst}[r, k] * inv")
 
 
 @emitter("softmax")

@@ -126,7 +126,7 @@ RESERVED = MODULE_GLOBALS | {
     "True", "False", "None", "int", "float", "bool", "tuple", "list", "sum", "any",
     "all", "round", "pow", "divmod", "print", "type", "object", "slice", "map",
     "zip", "iter", "next", "id", "input", "keep", "acc", "v", "xv", "best", "at",
-    "m", "s", "e", "c", "j", "r", "k", "b"} | {f"i{k}" for k in range(8)}
+    "m", "s", "e", "c", "j", "r", "k", "b", "inv"} | {f"i{k}" for k in range(8)}
 
 _OP_BASE = {"dot": "matmul", "fused_dot": "dense", "fused_elementwise": "ew"}
 
