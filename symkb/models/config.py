@@ -26,7 +26,8 @@ from ..layers.core import InputLayer
 from ..layers.op_lambda import CONSTANT
 from ..layers.serialization import serialize as layer_entry
 from ..backend.nest import flatten, map_structure
-from .config_schema import check_functional, check_layer_entry, check_sequential
+from .config_schema import (check_functional, check_layer_entry, check_sequential,
+                            node_arguments)
 
 
 def layer_class(class_name, custom_objects=None):
@@ -184,9 +185,7 @@ def functional_from_config(config, custom_objects=None):
             offset = first_node_offset(layer)
             done = sum(1 for key in outputs if key[0] == name)
             while done < len(nodes):
-                args = nodes[done]
-                if args and isinstance(args[0], str):
-                    args = [args]  # a node of one argument (tf_keras's TFOpLambda calls)
+                args = node_arguments(nodes[done])
                 recorded = args[0][3] if args and len(args[0]) > 3 else None
                 # tf_keras records tensors passed by keyword (MultiHeadAttention's
                 # value=) as [layer, node, tensor] in the call's kwargs

@@ -53,6 +53,12 @@ def _check_ref(ref, where: str, size: int) -> None:
         _fail(where, f"a list of at most {size} items", ref)
 
 
+def node_arguments(node) -> list:
+    """An inbound node's arguments: tf_keras writes a node of one argument with
+    call keywords (its TFOpLambda calls) as that argument alone."""
+    return [node] if node and isinstance(node[0], str) else node
+
+
 def _check_constant(ref, where: str) -> None:
     """tf_keras's entry of a constant first operand: ``["_CONSTANT_VALUE", -1,
     value, {kwargs}]``, the value a number or (nested) lists of numbers."""
@@ -104,8 +110,7 @@ def check_functional(config) -> None:
         for j, args in enumerate(nodes):
             if not isinstance(args, list) or not args:
                 _fail(f"{where}.inbound_nodes[{j}]", "a non-empty list of inputs", args)
-            if isinstance(args[0], str):
-                args = [args]  # a node of one argument (tf_keras's TFOpLambda calls)
+            args = node_arguments(args)
             for k, ref in enumerate(args):
                 if isinstance(ref, list) and ref and ref[0] == "_CONSTANT_VALUE":
                     _check_constant(ref, f"{where}.inbound_nodes[{j}][{k}]")

@@ -25,7 +25,7 @@ from . import gemm
 from .in_place import emit_update_in_place
 from ..scalar import RULES
 from .scalar import CpuScalars, lit, np_type
-from .sums import operand_text
+from .sums import product_text
 
 EMITTERS: dict = {}  # this module's ops (codegen.py merges the tables)
 emitter = registrar(EMITTERS)
@@ -208,7 +208,7 @@ def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
             return
         # the kernel writes whole 16-column vectors: into a buffer that wide first
         wide = cg.fresh(f"{out_name}_16")
-        rows = " * ".join(operand_text(d) for d in xd[:-1]) or "1"
+        rows = product_text(xd[:-1])
         cg.alloc_buffer(wide, [rows, gemm.padded(n)], "float32")
         cg.w.line(f"gemm_serial({x2}, {panels}, {wide})")
         # a loop, not ``o2[:, :] = wide[:, :n]``: numba compiles the message of a

@@ -14,9 +14,9 @@ from .scalar import np_type
 
 
 def product_text(dims) -> str:
-    """The product of ``dims`` (ints and expressions) as code, each expression
-    bracketed (a dim may read ``x.shape[0] + 2``)."""
-    return " * ".join(f"({d})" if isinstance(d, str) else str(d) for d in dims) if dims else "1"
+    """The product of ``dims`` (ints and expressions) as code, an expression
+    with an operator bracketed (a dim may read ``x.shape[0] + 2``)."""
+    return " * ".join(operand_text(d) for d in dims) if dims else "1"
 
 
 def operand_text(d) -> str:
