@@ -74,7 +74,7 @@ def test_input_projection_is_hoisted_in_generated_code():
     g = _rnn_graph(False, False, False, True, False)
     src = compiled(g, "cpu", verify_each=True).source
     step = src[src.index("for i in range("):]
-    assert "gemm_serial(x.reshape((-1, 3)), cell_kernel_panels, " in src, \
+    assert "gemm_serial(reshaped(x, (-1, 3)), cell_kernel_panels, " in src, \
         "x_t @ W should be one product before the time loop"
     assert "cell_kernel" not in step
 

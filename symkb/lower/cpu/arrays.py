@@ -44,7 +44,7 @@ def _rows_view(cg, t, axes):
         moved = [dims[i] for i in perm]
         cg.alloc_buffer(src, moved, t.dtype)
         _permuted_copy(cg, t, src, perm)
-    cg.w.line(f"{name} = {src}.reshape(({product_text([dims[i] for i in kept])}, "
+    cg.w.line(f"{name} = reshaped({src}, ({product_text([dims[i] for i in kept])}, "
               f"{product_text([dims[i] for i in axes])}))")
     return name, [dims[i] for i in kept], [dims[i] for i in axes]
 
@@ -124,7 +124,7 @@ def emit_reduce(cg, node) -> None:
         return
     rows, _, _ = _rows_view(cg, x, axes)
     flat = cg.fresh("flat")
-    cg.w.line(f"{flat} = {name}.reshape((-1,))")
+    cg.w.line(f"{flat} = reshaped({name}, (-1,))")
     with cg.w.block(f"for r in range({rows}.shape[0]):"):
         _FOLDS[node.op](cg, rows, flat, node.op, out.dtype, x.dtype)
 
@@ -137,7 +137,7 @@ def emit_arg(cg, node) -> None:
     name = cg.alloc(out, _out_dims(x, cg.dims(x), (axis,), False))
     rows, _, _ = _rows_view(cg, x, (axis,))
     flat = cg.fresh("flat")
-    cg.w.line(f"{flat} = {name}.reshape((-1,))")
+    cg.w.line(f"{flat} = reshaped({name}, (-1,))")
     cmp = _BETTER[node.op]
     with cg.w.block(f"if {rows}.shape[1] == 0:"):   # no element to start from
         cg.w.line(f"raise ValueError({empty_axis_message(node.op, axis)!r})")
@@ -166,7 +166,7 @@ def _along_last(cg, node, axis, write_row) -> None:
     # a large one is a workspace (``workspace.py``): fresh pages every call cost faults
     given = None if cg.scope.depth or out in cg._results else cg.scratch_arg(out, whole, moved)
     cg.alloc_buffer(whole, moved, out.dtype, given=given)
-    cg.allocation_writer(moved).line(f"{res} = {whole}.reshape(({product_text(kept)}, {dims[axis]}))")
+    cg.allocation_writer(moved).line(f"{res} = reshaped({whole}, ({product_text(kept)}, {dims[axis]}))")
     with cg.w.block(f"for r in range({rows}.shape[0]):"):
         write_row(rows, res)
     perm = list(range(x.ndim - 1))
@@ -175,7 +175,7 @@ def _along_last(cg, node, axis, write_row) -> None:
         name = whole
     else:
         name = cg.fresh(cg.default_name(out))
-        cg.w.line(f"{name} = np.ascontiguousarray({res}.reshape({cg.shape_text(moved)})"
+        cg.w.line(f"{name} = np.ascontiguousarray(reshaped({res}, {cg.shape_text(moved)})"
                   f".transpose({tuple(perm)}))")
     cg.bind(out, name, dims)
 
@@ -208,11 +208,32 @@ def _lane_maximum(cg, src: str, n: str, lanes: str) -> str:
     return f"{n} // {LANES} * {LANES} if {n} >= {2 * LANES} else 1"
 
 
-def softmax_row(cg, src: str, dst: str, dt: str, lanes: str) -> None:
+# a softmax row of a static size up to this is summed in one running sum, in the
+# loop of its exps (one loop less; numba and LLVM compile the eight partial sums
+# of a long row 0.1 s slower, and a row this short has no chain to hide)
+SHORT_ROW = 16
+
+
+def softmax_row(cg, src: str, dst: str, dt: str, lanes: str, width=None) -> None:
     """Row ``r`` of ``dst`` = the softmax of row ``r`` of ``src`` (may be ``dst``);
-    ``lanes`` from :func:`softmax_lanes`."""
+    ``lanes`` from :func:`softmax_lanes`; ``width``: the rows' static size, if known."""
     # float32: an exp of x <= 0 that vectorises (x - max is never positive)
     exp = "exp_neg_f32" if dt == "float32" else "np.exp"
+    one = "np.float32(1.0)" if dt == "float32" else "1.0"
+    if isinstance(width, int) and 1 <= width <= SHORT_ROW and lanes is None:
+        cg.w.line(f"m = {src}[r, 0]")
+        with cg.w.block(f"for k in range(1, {width}):"):
+            cg.w.line(f"a = {src}[r, k]")
+            cg.w.line("m = a if (a > m or a != a) else m")
+        cg.w.line(f"s = {lit(0, dt)}")
+        with cg.w.block(f"for k in range({width}):"):
+            cg.w.line(f"e = {exp}({src}[r, k] - m)")
+            cg.w.line(f"{dst}[r, k] = e")
+            cg.w.line("s += e")
+        cg.w.line(f"inv = {one} / s")
+        with cg.w.block(f"for k in range({width}):"):
+            cg.w.line(f"{dst}[r, k] = {dst}[r, k] * inv")
+        return
     # the row's maximum as 16 running maxima (a select in a loop of 16 lanes
     # vectorises; one running maximum is a chain). The lanes skip NaNs: a row
     # holding one gives NaN everywhere all the same, through its exp and the sum.
@@ -235,7 +256,6 @@ def softmax_row(cg, src: str, dst: str, dt: str, lanes: str) -> None:
     # element cost a 128-wide attention row 3 us of its 9)
     # (in two statements: with the reciprocal of the sum's expression in one,
     # numba failed to type an unrelated reshape further down the function)
-    one = "np.float32(1.0)" if dt == "float32" else "1.0"
     cg.w.line(f"s = {total}")
     cg.w.line(f"inv = {one} / s")
     with cg.w.block(f"for k in range({src}.shape[1]):"):
@@ -245,9 +265,10 @@ def softmax_row(cg, src: str, dst: str, dt: str, lanes: str) -> None:
 @emitter("softmax")
 def emit_softmax(cg, node) -> None:
     dt = node.outputs[0].dtype
-    lanes = softmax_lanes(cg, dt, node.inputs[0].shape[node.attrs["axis"]])
+    width = node.inputs[0].shape[node.attrs["axis"]]
+    lanes = softmax_lanes(cg, dt, width)
     _along_last(cg, node, node.attrs["axis"],
-                lambda src, dst: softmax_row(cg, src, dst, dt, lanes))
+                lambda src, dst: softmax_row(cg, src, dst, dt, lanes, width))
 
 
 _SCANS = {"cumsum": ("+", 0), "cumprod": ("*", 1)}  # each scan's combine and start
@@ -347,12 +368,12 @@ def emit_reshape(cg, node) -> None:
     if heads.merged_reshape(cg, node):
         return
     shape = [-1 if d is None else d for d in node.attrs["shape"]]
-    _bind_expr(cg, node, f"{cg.name(x)}.reshape({cg.shape_text(shape)})", contiguous=False)
+    _bind_expr(cg, node, f"reshaped({cg.name(x)}, {cg.shape_text(shape)})", contiguous=False)
 
 
 def _reshaped(cg, node, dims) -> None:
     (x,) = node.inputs
-    _bind_expr(cg, node, f"{cg.name(x)}.reshape({cg.shape_text(dims) if dims else '()'})",
+    _bind_expr(cg, node, f"reshaped({cg.name(x)}, {cg.shape_text(dims) if dims else '()'})",
                dims, contiguous=False)
 
 
@@ -640,8 +661,8 @@ def emit_one_hot(cg, node) -> None:
     n = node.attrs["num_classes"]
     name = cg.alloc(node.outputs[0], cg.dims(x) + [n], zeros=True)
     flat, src = cg.fresh("flat"), cg.fresh("idx")
-    cg.w.line(f"{flat} = {name}.reshape((-1, {n}))")
-    cg.w.line(f"{src} = {cg.name(x)}.reshape((-1,))")
+    cg.w.line(f"{flat} = reshaped({name}, (-1, {n}))")
+    cg.w.line(f"{src} = reshaped({cg.name(x)}, (-1,))")
     with cg.w.block(f"for r in range({src}.shape[0]):"):
         cg.w.line(f"c = {src}[r]")
         with cg.w.block(f"if c >= 0 and c < {n}:"):
@@ -655,9 +676,9 @@ def emit_gather(cg, node) -> None:
     name = cg.alloc(node.outputs[0], cg.dims(idx) + rd[1:])
     row = product_text(rd[1:])
     flat, src, table = cg.fresh("flat"), cg.fresh("idx"), cg.fresh("table")
-    cg.w.line(f"{flat} = {name}.reshape((-1, {row}))")
-    cg.w.line(f"{src} = {cg.name(idx)}.reshape((-1,))")
-    cg.w.line(f"{table} = {cg.name(ref)}.reshape(({rd[0]}, {row}))")
+    cg.w.line(f"{flat} = reshaped({name}, (-1, {row}))")
+    cg.w.line(f"{src} = reshaped({cg.name(idx)}, (-1,))")
+    cg.w.line(f"{table} = reshaped({cg.name(ref)}, ({rd[0]}, {row}))")
     with cg.w.block(f"for r in range({src}.shape[0]):"):
         cg.w.line(f"j = {src}[r]")
         if not _constant_in_range(idx, ref.shape[0]):
@@ -698,9 +719,9 @@ def _batched(cg, node, xn, yn, xd, yd, out) -> None:
     name = cg.alloc(out, odims)
     x3, y3, o3 = cg.fresh("x3"), cg.fresh("y3"), cg.fresh("o3")
     dt = np_type(out.dtype)
-    cg.w.line(f"{x3} = np.ascontiguousarray({xn}).astype({dt}).reshape((-1, {xd[-2]}, {xd[-1]}))")
-    cg.w.line(f"{y3} = np.ascontiguousarray({yn}).astype({dt}).reshape((-1, {yd[-2]}, {yd[-1]}))")
-    cg.w.line(f"{o3} = {name}.reshape((-1, {xd[-2]}, {yd[-1]}))")
+    cg.w.line(f"{x3} = reshaped(np.ascontiguousarray({xn}).astype({dt}), (-1, {xd[-2]}, {xd[-1]}))")
+    cg.w.line(f"{y3} = reshaped(np.ascontiguousarray({yn}).astype({dt}), (-1, {yd[-2]}, {yd[-1]}))")
+    cg.w.line(f"{o3} = reshaped({name}, (-1, {xd[-2]}, {yd[-1]}))")
     with cg.w.block(f"for b in range({o3}.shape[0]):"):
         cg.w.line(f"np.dot({x3}[b], {y3}[b], {o3}[b])")
 
@@ -734,13 +755,13 @@ def _batch_operands(cg, node, left: bool = True):
     yb = heads.operand(cg, y, True, ay == 2)
     if left and xb is None:
         x3 = cg.fresh("x3")
-        cg.w.line(f"{x3} = np.ascontiguousarray({_moved(cg, x, dt, xperm)})"
-                  f".reshape(({xd[0]}, {m}, {xd[ax]}))")
+        cg.w.line(f"{x3} = reshaped(np.ascontiguousarray({_moved(cg, x, dt, xperm)}), "
+                  f"({xd[0]}, {m}, {xd[ax]}))")
         xb = f"{x3}[b]"
     if yb is None:
         y3 = cg.fresh("y3")
-        cg.w.line(f"{y3} = np.ascontiguousarray({_moved(cg, y, dt, yperm)})"
-                  f".reshape(({yd[0]}, {yd[ay]}, {n}))")
+        cg.w.line(f"{y3} = reshaped(np.ascontiguousarray({_moved(cg, y, dt, yperm)}), "
+                  f"({yd[0]}, {yd[ay]}, {n}))")
         yb = f"pack_rhs({y3}[b])" if heads.on_gemm(cg, node) else f"{y3}[b]"
     return xb, yb, m, n
 
@@ -758,7 +779,7 @@ def _batch_result(cg, node, rows, m, n) -> str:
         raise Unsupported("cpu codegen: batch_dot with unknown non-batch dims")
     name = cg.alloc(out, odims)
     o3 = cg.fresh("o3")
-    cg.w.line(f"{o3} = {name}.reshape(({rows}, {m}, {n}))")
+    cg.w.line(f"{o3} = reshaped({name}, ({rows}, {m}, {n}))")
     return f"{o3}[b]"
 
 

@@ -95,7 +95,7 @@ IMPORTS = (
     ("symkb.lower.cpu.runtime", ("tanh_f32", "sigmoid_f32", "erf_f32", "erf_f64",
                                  "floordiv_float", "mod_float", "dropout_ref", "round_f16",
                                  "fresh_seed", "print_ref", "exp_neg_f32",
-                                 "wide_vectors")),
+                                 "wide_vectors", "reshaped")),
     ("symkb.lower.cpu.gemm", ("pack_rhs", "pack_rhs_t", "gemm_serial")),
     ("symkb.lower.cpu.blas", ("sgemm_into",)),
     ("symkb.lower.cpu.conv_kernels", ("conv_packed", "conv_direct", "conv_transpose_direct",

@@ -189,10 +189,48 @@ def panels_for(cg, w) -> str:
     return cg.packed[key]
 
 
+def _wide_product(cg, x, w, out_dtype: str, stem: str):
+    """``x @ w`` on ``gemm_serial`` into a buffer of ``padded(n)`` columns, for a
+    width ``n`` of ``w`` that is not a multiple of 16 (the kernel writes whole
+    16-column vectors); returns the function of the result's index names that
+    reads an element of it, or ``None`` where the product is not made so."""
+    n = w.shape[1] if w.ndim == 2 else None
+    if not isinstance(n, int) or n == gemm.padded(n) or x.dtype != out_dtype \
+            or w.dtype != out_dtype or _small_product(cg, x, w):
+        return None
+    panels = _panels(cg, x, w, out_dtype)
+    if panels is None:
+        return None
+    xn, xd = cg.name(x), cg.dims(x)
+    x2 = xn if x.ndim == 2 else f"reshaped({xn}, (-1, {xd[-1]}))"
+    wide = cg.fresh(f"{stem}_16")
+    cg.alloc_buffer(wide, [product_text(xd[:-1]), gemm.padded(n)], "float32")
+    cg.w.line(f"gemm_serial({x2}, {panels}, {wide})")
+
+    def element(idx) -> str:
+        row = idx[0]
+        for v, d in zip(idx[1:-1], xd[1:-1]):
+            # the flat row of (i0, i1, ...): ((i0 * d1 + i1) * d2 + i2) ...
+            row = row if row == idx[0] else f"({row})"
+            row = f"{row} * {d} + {v}" if isinstance(d, int) else f"{row} * ({d}) + {v}"
+        return f"{wide}[{row}, {idx[-1]}]"
+    return element
+
+
 def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
     """``out = x @ w`` for a 2-D ``w``; ``x`` of any rank >= 1 (leading axes flattened)."""
     xn, wn = cg.name(x), cg.name(w)
     xd, wd = cg.dims(x), cg.dims(w)
+    wide = _wide_product(cg, x, w, out_dtype, out_name)
+    if wide is not None:
+        # a loop, not ``o2[:, :] = wide[:, :n]``: numba compiles the message of a
+        # slice assignment's shape error with its string machinery (seconds);
+        # over the result's own axes, so that an epilogue over the same ranges
+        # runs in the same nest (``merge_nests.py``)
+        idx, close = cg.w.loop_nest(xd[:-1] + [w.shape[1]])
+        cg.w.line(f"{out_name}[{', '.join(idx)}] = {wide(idx)}")
+        close()
+        return
     if x.dtype != out_dtype:
         xn = f"{xn}.astype({np_type(out_dtype)})"
     if w.dtype != out_dtype:
@@ -200,42 +238,22 @@ def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
     small = _small_product(cg, x, w)
     panels = None if small else _panels(cg, x, w, out_dtype)
     if panels is not None:
-        x2 = xn if x.ndim == 2 else f"{xn}.reshape((-1, {xd[-1]}))"
-        o2 = out_name if x.ndim == 2 else f"{out_name}.reshape((-1, {wd[-1]}))"
-        n = w.shape[1]
-        if n == gemm.padded(n):
-            cg.w.line(f"gemm_serial({x2}, {panels}, {o2})")
-            return
-        # the kernel writes whole 16-column vectors: into a buffer that wide first
-        wide = cg.fresh(f"{out_name}_16")
-        rows = product_text(xd[:-1])
-        cg.alloc_buffer(wide, [rows, gemm.padded(n)], "float32")
-        cg.w.line(f"gemm_serial({x2}, {panels}, {wide})")
-        # a loop, not ``o2[:, :] = wide[:, :n]``: numba compiles the message of a
-        # slice assignment's shape error with its string machinery (seconds);
-        # over the result's own axes, so that an epilogue over the same ranges
-        # runs in the same nest (``merge_nests.py``)
-        idx, close = cg.w.loop_nest(xd[:-1] + [n])
-        row = idx[0]
-        for v, d in zip(idx[1:-1], xd[1:-1]):
-            # the flat row of (i0, i1, ...): ((i0 * d1 + i1) * d2 + i2) ...
-            row = row if row == idx[0] else f"({row})"
-            row = f"{row} * {d} + {v}" if isinstance(d, int) else f"{row} * ({d}) + {v}"
-        cg.w.line(f"{out_name}[{', '.join(idx)}] = {wide}[{row}, {idx[-1]}]")
-        close()
+        x2 = xn if x.ndim == 2 else f"reshaped({xn}, (-1, {xd[-1]}))"
+        o2 = out_name if x.ndim == 2 else f"reshaped({out_name}, (-1, {wd[-1]}))"
+        cg.w.line(f"gemm_serial({x2}, {panels}, {o2})")
         return
     if is_float(out_dtype) and not small and x.ndim >= 2 and _blas_f32(x, w, out_dtype):
         # BLAS through one cached helper: transposed views need no copy (``blas.py``)
-        x2 = xn if x.ndim == 2 else f"{xn}.reshape((-1, {xd[-1]}))"
-        o2 = out_name if x.ndim == 2 else f"{out_name}.reshape((-1, {wd[-1]}))"
+        x2 = xn if x.ndim == 2 else f"reshaped({xn}, (-1, {xd[-1]}))"
+        o2 = out_name if x.ndim == 2 else f"reshaped({out_name}, (-1, {wd[-1]}))"
         cg.w.line(f"sgemm_into({x2}, {wn}, {o2}, 1.0, 0.0)")
         return
     if is_float(out_dtype) and not small:
         if x.ndim <= 2:
             cg.w.line(f"np.dot({xn}, {wn}, {out_name})")
         else:
-            cg.w.line(f"np.dot({xn}.reshape((-1, {xd[-1]})), {wn}, "
-                      f"{out_name}.reshape((-1, {wd[-1]})))")
+            cg.w.line(f"np.dot(reshaped({xn}, (-1, {xd[-1]})), {wn}, "
+                      f"reshaped({out_name}, (-1, {wd[-1]})))")
         return
     # Integer products (numba's np.dot needs BLAS floats), and small per-step
     # products where a BLAS call costs more than the arithmetic: explicit loops,
@@ -244,8 +262,8 @@ def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
         x2, o2 = xn, out_name
     else:
         x2, o2 = cg.fresh("x2"), cg.fresh("o2")
-        cg.w.line(f"{x2} = {xn}.reshape((-1, {xd[-1]}))")
-        cg.w.line(f"{o2} = {out_name}.reshape((-1, {wd[-1]}))")
+        cg.w.line(f"{x2} = reshaped({xn}, (-1, {xd[-1]}))")
+        cg.w.line(f"{o2} = reshaped({out_name}, (-1, {wd[-1]}))")
     zero = lit(0, out_dtype)
     with cg.w.block(f"for r in range({x2}.shape[0]):"):
         with cg.w.block(f"for c in range({wd[-1]}):"):
@@ -294,16 +312,22 @@ def emit_fused_dot(cg, node) -> None:
     # buffer (a state that x may be): then to a buffer of its own, and the
     # epilogue writes the result.
     name = cg.result_buffer(out, dims)
-    if acc_t.dtype == out.dtype and out not in cg.scope.targets:
+    # a product through a buffer of padded width is read there by the epilogue
+    wide = _wide_product(cg, x, w, acc_t.dtype, name)
+    if wide is not None:
+        acc = None
+    elif acc_t.dtype == out.dtype and out not in cg.scope.targets:
         acc = name
     else:
         acc = cg.fresh("acc" if acc_t.dtype != out.dtype else f"{name}_acc")
         cg.alloc_buffer(acc, dims, acc_t.dtype)
-    matmul_into(cg, x, w, acc, acc_t.dtype)
+    if acc is not None:
+        matmul_into(cg, x, w, acc, acc_t.dtype)
     rank = out.ndim
     idx, close = cg.w.loop_nest(dims)
     where = f"[{', '.join(idx)}]"
-    operand_elems = [f"{acc}{where}"] + [cg.elem(t, idx, rank) for t in rest]
+    operand_elems = [wide(idx) if acc is None else f"{acc}{where}"] + \
+        [cg.elem(t, idx, rank) for t in rest]
     (value,) = emit_body(cg, body, operand_elems, [f"{name}{where}"])
     cg.extra_store_lines(out, idx, value)
     close()
@@ -323,9 +347,9 @@ def emit_dot(cg, node) -> None:
         name = cg.alloc(out, xd[:-1])
         xn, wn = cg.name(x), cg.name(w)
         flat = cg.fresh("flat")
-        cg.w.line(f"{flat} = {name}.reshape((-1,))")
+        cg.w.line(f"{flat} = reshaped({name}, (-1,))")
         x2 = cg.fresh("x2")
-        cg.w.line(f"{x2} = {xn}.reshape((-1, {xd[-1]}))")
+        cg.w.line(f"{x2} = reshaped({xn}, (-1, {xd[-1]}))")
         with cg.w.block(f"for r in range({x2}.shape[0]):"):
             cg.w.line(f"acc = {lit(0, out.dtype)}")
             with cg.w.block(f"for k in range({xd[-1]}):"):
@@ -338,11 +362,11 @@ def emit_dot(cg, node) -> None:
     perm = (w.ndim - 2,) + tuple(i for i in range(w.ndim) if i != w.ndim - 2)
     w2 = cg.fresh("w2")
     rest = [wd[i] for i in perm[1:]]
-    cg.w.line(f"{w2} = np.ascontiguousarray({cg.name(w)}.transpose({perm})).reshape("
+    cg.w.line(f"{w2} = reshaped(np.ascontiguousarray({cg.name(w)}.transpose({perm})), "
               f"({wd[-2]}, -1))")
     out_dims = cg.dims(x)[:-1] + rest
     name = cg.alloc(out, out_dims)
     tmp = cg.fresh("o2")
-    cg.w.line(f"{tmp} = {name}.reshape((-1, {' * '.join(str(d) for d in rest)}))")
+    cg.w.line(f"{tmp} = reshaped({name}, (-1, {' * '.join(str(d) for d in rest)}))")
     xn = cg.name(x)
-    cg.w.line(f"np.dot({xn}.reshape((-1, {cg.dims(x)[-1]})), {w2}, {tmp})")
+    cg.w.line(f"np.dot(reshaped({xn}, (-1, {cg.dims(x)[-1]})), {w2}, {tmp})")

@@ -113,7 +113,7 @@ def operand(cg, t, right: bool, transposed: bool = False):
     cg.w.line(f"{panels} = np.empty((0,), dtype=np.float32)")
     cg.row_packs.append(
         (f"b % {heads} == 0",
-         f"{panels} = pack_rhs({source}[b // {heads}].reshape(({steps}, {heads * size})))"))
+         f"{panels} = pack_rhs(reshaped({source}[b // {heads}], ({steps}, {heads * size})))"))
     span = steps * size
     return f"{panels}[(b % {heads}) * {span}:(b % {heads} + 1) * {span}]"
 

@@ -50,7 +50,7 @@ def emit_random(cg, node) -> None:
     else:
         cg.scope.hoist.line(f"np.random.seed({int(seed) % 2**32})")
     flat = cg.fresh("flat")
-    cg.w.line(f"{flat} = {name}.reshape(-1)" if out.ndim else f"{flat} = {name}.reshape(1)")
+    cg.w.line(f"{flat} = reshaped({name}, (-1,))" if out.ndim else f"{flat} = reshaped({name}, (1,))")
     params = {k: repr(float(v)) for k, v in node.attrs.items()
               if k in ("minval", "maxval", "mean", "stddev", "p")}
     with cg.w.block(f"for i0 in range({flat}.size):"):

@@ -373,3 +373,70 @@ def nonneg_sizes(typingctx, sizes):
             out = builder.insert_value(out, v, k)
         return out
     return sizes(sizes), codegen
+
+
+@intrinsic
+def reshaped(typingctx, ary, shape):
+    """``ary.reshape(shape)`` without numba's compile of its shape checks.
+
+    numba's ``reshape`` compiles a helper that normalises the shape (its
+    ``ValueError`` messages and a loop over the tuple): 0.1-0.2 s of a cold
+    compile, once per function that reshapes. Here the shape is normalised in
+    a few instructions: at most one ``-1`` entry, inferred from the size; a
+    size that does not match raises ``ValueError`` with a fixed message. A
+    C-contiguous ``ary`` (what the generated code reshapes: its buffers and
+    inputs) gets C strides directly; another layout asks numba's
+    ``numba_attempt_nocopy_reshape`` for them and raises
+    ``NotImplementedError`` where only a copy would do, as numba does."""
+    if not (isinstance(ary, types.Array) and isinstance(shape, types.BaseTuple)
+            and all(isinstance(t, types.Integer) for t in shape.types)):
+        return None
+    result = ary.copy(ndim=shape.count, layout="C" if ary.layout == "C" else "A")
+
+    def codegen(context, builder, signature, args):
+        from numba.core.imputils import impl_ret_borrowed
+        from numba.np.arrayobj import _attempt_nocopy_reshape, make_array, populate_array
+        value, dims = args
+        intp = context.get_value_type(types.intp)
+        src = make_array(ary)(context, builder, value)
+        dims = [context.cast(builder, builder.extract_value(dims, k), t, types.intp)
+                for k, t in enumerate(shape.types)]
+        zero, one = intp(0), intp(1)
+        known = one
+        for d in dims:
+            known = builder.mul(known, builder.select(builder.icmp_signed("<", d, zero), one, d))
+        size = src.nitems
+        inferred = builder.select(builder.icmp_signed("==", known, zero), zero,
+                                  builder.sdiv(size, builder.select(
+                                      builder.icmp_signed("==", known, zero), one, known)))
+        dims = [builder.select(builder.icmp_signed("<", d, zero), inferred, d) for d in dims]
+        total = one
+        for d in dims:
+            total = builder.mul(total, d)
+        with builder.if_then(builder.icmp_signed("!=", total, size), likely=False):
+            context.call_conv.return_user_exc(
+                builder, ValueError, ("cannot reshape: the total size would change",))
+        itemsize = src.itemsize
+        if ary.layout == "C":
+            strides, step = [], itemsize
+            for d in reversed(dims):
+                strides.insert(0, step)
+                step = builder.mul(step, d)
+        else:
+            new_shape = cgutils.alloca_once(builder, llvm_ir.ArrayType(intp, shape.count))
+            builder.store(cgutils.pack_array(builder, dims, intp), new_shape)
+            new_strides = cgutils.alloca_once(builder, llvm_ir.ArrayType(intp, shape.count))
+            ok = _attempt_nocopy_reshape(context, builder, ary, src, shape.count,
+                                         new_shape, new_strides)
+            with builder.if_then(builder.icmp_unsigned("==", ok, ok.type(0)), likely=False):
+                context.call_conv.return_user_exc(
+                    builder, NotImplementedError, ("incompatible shape for array",))
+            strides = cgutils.unpack_tuple(builder, builder.load(new_strides), shape.count)
+        out = make_array(result)(context, builder)
+        populate_array(out, data=src.data, shape=cgutils.pack_array(builder, dims, intp),
+                       strides=cgutils.pack_array(builder, strides, intp), itemsize=itemsize,
+                       meminfo=src.meminfo, parent=src.parent)
+        res = out._getvalue()
+        # the view shares the source's memory: it holds a reference of its own
+        return impl_ret_borrowed(context, builder, result, res)
+    return result(ary, shape), codegen

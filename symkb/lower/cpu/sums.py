@@ -48,8 +48,8 @@ def sum_leading(cg, x, name: str, lead: int, divides: bool, dt: str) -> None:
     acc_t = "np.float64" if is_float(x.dtype) or x.dtype == "bool" else "np.int64"
     rows, acc, flat = cg.fresh(f"{cg.name(x)}_rows"), cg.fresh("sums"), cg.fresh("flat")
     cg.alloc_buffer(acc, [kept], "float64" if acc_t == "np.float64" else "int64")
-    cg.w.line(f"{rows} = {cg.name(x)}.reshape(({reduced}, {kept}))")
-    cg.w.line(f"{flat} = {name}.reshape((-1,))")
+    cg.w.line(f"{rows} = reshaped({cg.name(x)}, ({reduced}, {kept}))")
+    cg.w.line(f"{flat} = reshaped({name}, (-1,))")
     with cg.w.block(f"for k in range({rows}.shape[1]):"):
         cg.w.line(f"{acc}[k] = 0")
     with cg.w.block(f"for r in range({rows}.shape[0]):"):

@@ -40,7 +40,7 @@ def _as5(cg, t, dims, lead, dtype=None, name=None) -> str:
     if dtype is not None and t is not None and t.dtype != dtype:
         src = f"{src}.astype({np_type(dtype)})"
     name = cg.fresh(f"{src.split('.')[0]}_5d")
-    cg.w.line(f"{name} = {src}.reshape({cg.shape_text(shape)})")
+    cg.w.line(f"{name} = reshaped({src}, {cg.shape_text(shape)})")
     return name
 
 
@@ -79,7 +79,7 @@ def _panels(cg, w) -> str:
     """The kernel as a ``(taps * channels, filters)`` matrix, packed for ``gemm_serial``."""
     w2 = cg.fresh(f"{cg.name(w)}_2d")
     src = cg.name(w) if w.dtype == "float32" else f"{cg.name(w)}.astype(np.float32)"
-    cg.w.line(f"{w2} = np.ascontiguousarray({src}).reshape(({math.prod(w.shape[:-1])}, "
+    cg.w.line(f"{w2} = reshaped(np.ascontiguousarray({src}), ({math.prod(w.shape[:-1])}, "
               f"{w.shape[-1]}))")
     panels = cg.fresh(f"{cg.name(w)}_panels")
     cg.w.line(f"{panels} = pack_rhs({w2})")

@@ -1,0 +1,88 @@
+"""Code forms the cpu generator uses to keep cold compiles short, checked on values.
+
+``runtime.reshaped`` stands for numba's ``reshape`` (whose shape checks cost a
+tenth of a second or more of every cold compile that reshapes), and a softmax
+over short rows of a static size sums its exps in one loop. Both must still
+give numpy's answers: shapes, views, errors, NaN and Inf rows.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numba import njit
+
+from symkb import backend as K
+from symkb import ir
+from symkb.lower.cpu.runtime import reshaped
+from tests.harness import assert_same, compiled
+
+RNG = np.random.default_rng(5)
+
+
+@njit(cache=True)
+def _reshape_rows(a, n):
+    return reshaped(a, (-1, n))
+
+
+@njit(cache=True)
+def _reshape_flat_of_transpose(a):
+    return reshaped(a.T, (-1,))
+
+
+@njit(cache=True)
+def _reshape_fresh(n):
+    a = np.empty((n, 3, 4), np.float32)
+    for i in range(a.size):
+        a.reshape(-1)[i] = i
+    b = reshaped(a, (n * 3, 4))
+    b[0, 1] = -1.0
+    return a, b
+
+
+def test_reshaped_is_numpys_reshape_of_a_contiguous_array():
+    a = RNG.standard_normal((2, 3, 4)).astype(np.float32)
+    got = _reshape_rows(a, 4)
+    assert got.shape == (6, 4) and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, a.reshape(-1, 4))
+    assert np.shares_memory(got, a)
+    assert _reshape_rows(np.zeros((0, 3, 4), np.float32), 4).shape == (0, 4)
+
+
+def test_reshaped_result_is_a_view_that_keeps_its_buffer_alive():
+    a, b = _reshape_fresh(2)
+    assert b.shape == (6, 4) and a.shape == (2, 3, 4)
+    assert a[0, 0, 1] == -1.0 and b[5, 3] == 23.0
+    del a
+    np.testing.assert_array_equal(b[1], [4, 5, 6, 7])
+
+
+def test_reshaped_refuses_a_size_that_changes():
+    with pytest.raises(ValueError, match="total size would change"):
+        _reshape_rows(np.zeros((2, 3, 4), np.float32), 5)
+
+
+def test_reshaped_of_a_strided_view_as_numba_reshapes_it():
+    column = np.arange(6.0).reshape(2, 3)[:, :1]      # its transpose is one contiguous row
+    np.testing.assert_array_equal(_reshape_flat_of_transpose(column), [0.0, 3.0])
+    with pytest.raises(NotImplementedError, match="incompatible shape"):
+        _reshape_flat_of_transpose(np.arange(6.0).reshape(2, 3))   # only a copy would do
+
+
+def test_softmax_of_short_and_long_rows_matches_the_interpreter():
+    widths = (1, 3, 4, 16, 17, 40)
+    for dtype in ("float32", "float64"):
+        xs = [K.placeholder(shape=(None, 5, w), dtype=dtype) for w in widths]
+        outs = [K.softmax(x) for x in xs] + [K.softmax(xs[2], axis=1)]
+        g = ir.Graph(xs, outs)
+        src = compiled(g, "cpu").source
+        assert "s = np.float32(0.0)" in src or dtype == "float64"
+        arrays = []
+        for w in widths:
+            a = (RNG.standard_normal((3, 5, w)) * 4).astype(dtype)
+            a[0, 1, 0] = np.nan
+            a[1, 2, -1] = np.inf
+            a[2, 3, :] = -np.inf
+            a[2, 4, 0] = 80.0
+            arrays.append(a)
+        expected = assert_same(g, arrays)
+        assert np.isnan(expected[0][0, 1]).all() and np.isfinite(expected[3][0, 0]).all()
