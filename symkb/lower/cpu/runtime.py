@@ -11,19 +11,21 @@ keep numpy's NaN and Inf behaviour: NaN in gives NaN out, ``tanh(+-inf) =
 libm calls instead.
 
 The float32 helpers must end up inside the calling loop, or the loop does not
-vectorise. Numba 0.68's LLVM 22 inlines them as ``@njit`` functions by itself;
-the LLVM 20 of numba 0.62-0.67 declines (numba 0.65 ran an LSTM up to 4x and
-a SimpleRNN 4x slower than numba 0.68). So on an LLVM before 22 they are
-numba intrinsics written with llvmlite's IR builder, whose code is emitted
-straight into the caller; on LLVM 22 they stay ``@njit`` functions, which
-there run a large LSTM about a quarter faster than the intrinsics. Numba's own
-``inline="always"`` would put them in place too, but compiles slower (each
-call site is typed again) and drops a helper's fast-math flags (inlined code
-takes the caller's). The polynomials fuse each multiply and add with
-``llvm.fmuladd`` (one FMA where the machine has one, one rounding instead of
-two, so no less accurate; about a tenth off an LSTM step), while the
-generated loop's own arithmetic keeps numpy's rounding. No fast-math: NaN
-and Inf keep numpy's behaviour. docs/numba-versions.md has the measurements.
+vectorise. They are numba intrinsics written with llvmlite's IR builder, whose
+code is emitted straight into the caller, on every numba: the LLVM 20 of numba
+0.62-0.67 does not inline ``@njit`` helpers into loops (numba 0.65 ran an LSTM
+up to 4x and a SimpleRNN 4x slower than numba 0.68), and where LLVM 22 does,
+an ``@njit`` helper still costs its own compile (tanh and sigmoid 0.2-0.27 s
+of every cold LSTM compile). Numba's own ``inline="always"`` would put them in
+place too, but compiles slower still (each call site is typed again) and
+drops a helper's fast-math flags (inlined code takes the caller's). Each
+multiply-add of their polynomials may fuse into one FMA (one rounding instead
+of two, so no less accurate; about a tenth off an LSTM step): on LLVM 22 a
+multiply and an add with fast-math's ``contract`` flag, which LLVM schedules
+as well as the ``@njit`` helpers' code it replaced (W2, W3 and W5 alike, in
+alternating runs), before it an explicit ``llvm.fmuladd``. The generated
+loop's own arithmetic keeps numpy's rounding. No other fast-math: NaN and Inf
+keep numpy's behaviour. docs/numba-versions.md has the measurements.
 """
 from __future__ import annotations
 
@@ -42,13 +44,32 @@ _FLOAT = llvm_ir.FloatType()
 _INT32 = llvm_ir.IntType(32)
 
 
+def _llvm_contracts() -> bool:
+    """Whether multiply-adds are left to LLVM's contraction (LLVM 22 on)."""
+    from llvmlite import binding
+    return binding.llvm_version_info >= (22,)
+
+
+_CONTRACTS = _llvm_contracts()
+
+
 def _const(value) -> llvm_ir.Constant:
     """A float32 LLVM constant (``value`` rounded to float32 first)."""
     return llvm_ir.Constant(_FLOAT, float(_F32(value)))
 
 
+def _contract(instruction):
+    """``instruction`` with fast-math's ``contract`` flag (LLVM may fuse it)."""
+    instruction.flags.append("contract")
+    return instruction
+
+
 def _muladd(builder, a, b, c):
-    """``a * b + c``, fused into one FMA where the machine has one (``llvm.fmuladd``)."""
+    """``a * b + c``, fused into one FMA where the machine has one: on LLVM 22
+    a multiply and an add LLVM may contract (as numba's ``fastmath={"contract"}``
+    writes them), before it ``llvm.fmuladd``."""
+    if _CONTRACTS:
+        return _contract(builder.fadd(_contract(builder.fmul(a, b)), c))
     fn = cgutils.get_or_insert_function(
         builder.module, llvm_ir.FunctionType(_FLOAT, [_FLOAT] * 3), "llvm.fmuladd.f32")
     return builder.call(fn, [a, b, c])
@@ -152,102 +173,12 @@ _sigmoid_f32_inlined = _float32_intrinsic(
     _sigmoid, "sigmoid_f32", "float32 1 / (1 + exp(-x)), accurate in both tails, inlined.")
 
 
-# The same two helpers as @njit functions (fast-math contraction only), for an
-# LLVM whose inliner takes them into the calling loop by itself (LLVM 22, numba
-# 0.68 on): there they run a large LSTM (W3) about a quarter faster than the
-# intrinsics, whose fixed llvm.fmuladd chains LLVM schedules less well.
-_F32_CONTRACT = {"contract"}
-
-
-@intrinsic
-def _f32_from_bits(typingctx, bits):
-    """Reinterpret the bits of an int32 as a float32 (free, vectorisable)."""
-    if bits != types.int32:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], llvm_ir.FloatType())
-
-    return types.float32(types.int32), codegen
-
-
-@njit(cache=True, error_model="numpy", fastmath=_F32_CONTRACT)
-def _tanh_f32_call(x):
-    """float32 tanh: Eigen's clamped 13/6 rational approximation."""
-    c = _F32(7.90531110763549805)
-    xc = c if x > c else (-c if x < -c else x)
-    x2 = xc * xc
-    p = x2 * _F32(-2.76076847742355e-16) + _F32(2.00018790482477e-13)
-    p = p * x2 + _F32(-8.60467152213735e-11)
-    p = p * x2 + _F32(5.12229709037114e-08)
-    p = p * x2 + _F32(1.48572235717979e-05)
-    p = p * x2 + _F32(6.37261928875436e-04)
-    p = p * x2 + _F32(4.89352455891786e-03)
-    p = p * xc
-    q = x2 * _F32(1.19825839466702e-06) + _F32(1.18534705686654e-04)
-    q = q * x2 + _F32(2.26843463243900e-03)
-    q = q * x2 + _F32(4.89352518554385e-03)
-    r = p / q
-    # beyond the clamp the result is +-1 exactly (with FMA the rational gives
-    # 1 - 2**-22 there)
-    r = _F32(1.0) if x > c else (_F32(-1.0) if x < -c else r)
-    small = x < _F32(0.0004) and x > _F32(-0.0004)
-    return x if small else r
-
-
-@njit(cache=True, error_model="numpy", fastmath=_F32_CONTRACT, inline="always")
-def _exp_neg_f32(x):
-    """float32 exp(x) for x <= 0 (and NaN), subnormal results included:
-    exp(-inf) = 0, NaN stays NaN."""
-    lo = _F32(-104.0)
-    xc = lo if x < lo else x
-    # round to nearest: xc <= 0, so truncating (y - 0.5) rounds y (a NaN gives
-    # a garbage exponent, but p below is NaN and so is the result)
-    ni = np.int32(xc * _F32(1.44269504088896341) - _F32(0.5))
-    n = np.float32(ni)
-    r = xc - n * _F32(0.693359375)
-    r = r - n * _F32(-2.12194440e-4)
-    p = r * _F32(1.9875691500e-4) + _F32(1.3981999507e-3)
-    p = p * r + _F32(8.3334519073e-3)
-    p = p * r + _F32(4.1665795894e-2)
-    p = p * r + _F32(1.6666665459e-1)
-    p = p * r + _F32(5.0000001201e-1)
-    p = p * r * r + r + _F32(1.0)
-    # 2**n as two normal factors, so results down to the subnormals are exact.
-    half = ni >> np.int32(1)
-    s1 = _f32_from_bits(np.int32((half + np.int32(127)) << np.int32(23)))
-    s2 = _f32_from_bits(np.int32((ni - half + np.int32(127)) << np.int32(23)))
-    y = (p * s1) * s2
-    return _F32(0.0) if x < lo else y
-
-
-@njit(cache=True, error_model="numpy", fastmath=_F32_CONTRACT)
-def _sigmoid_f32_call(x):
-    """float32 1 / (1 + exp(-x)), accurate in both tails."""
-    a = -x if x > _F32(0.0) else x
-    e = _exp_neg_f32(a)
-    s = _F32(1.0) / (_F32(1.0) + e)
-    return s if x >= _F32(0.0) else (e * s if x == x else x)
-
-
-
-
-def _llvm_inlines_helpers() -> bool:
-    """Whether this numba's LLVM inlines the @njit helpers into loops (22 on)."""
-    from llvmlite import binding
-    return binding.llvm_version_info >= (22,)
-
-
 # exp of x <= 0 for softmax's loops (a libm call there does not vectorise)
 _exp_neg_f32_inlined = _float32_intrinsic(
     _exp_neg, "exp_neg_f32", "float32 exp(x) for x <= 0 (and NaN), inlined.")
 
-if _llvm_inlines_helpers():
-    tanh_f32, sigmoid_f32 = _tanh_f32_call, _sigmoid_f32_call
-    exp_neg_f32 = _exp_neg_f32
-else:
-    tanh_f32, sigmoid_f32 = _tanh_f32_inlined, _sigmoid_f32_inlined
-    exp_neg_f32 = _exp_neg_f32_inlined
+tanh_f32, sigmoid_f32 = _tanh_f32_inlined, _sigmoid_f32_inlined
+exp_neg_f32 = _exp_neg_f32_inlined
 
 
 @njit(cache=True, error_model="numpy", inline="always")
