@@ -1,7 +1,9 @@
 """Code forms the cpu generator uses to keep cold compiles short, checked on values.
 
 ``runtime.reshaped`` stands for numba's ``reshape`` (whose shape checks cost a
-tenth of a second or more of every cold compile that reshapes), and a softmax
+tenth of a second or more of every cold compile that reshapes), ``runtime.empty``
+and ``runtime.zeros`` for ``np.empty`` and ``np.zeros`` (an implementation
+compiled per rank and dtype, 0.03-0.07 s each), and a softmax
 over short rows of a static size sums its exps in one loop. Both must still
 give numpy's answers: shapes, views, errors, NaN and Inf rows.
 """
@@ -13,7 +15,7 @@ from numba import njit
 
 from symkb import backend as K
 from symkb import ir
-from symkb.lower.cpu.runtime import reshaped
+from symkb.lower.cpu.runtime import empty, reshaped, zeros
 from tests.harness import assert_same, compiled
 
 RNG = np.random.default_rng(5)
@@ -66,6 +68,33 @@ def test_reshaped_of_a_strided_view_as_numba_reshapes_it():
     np.testing.assert_array_equal(_reshape_flat_of_transpose(column), [0.0, 3.0])
     with pytest.raises(NotImplementedError, match="incompatible shape"):
         _reshape_flat_of_transpose(np.arange(6.0).reshape(2, 3))   # only a copy would do
+
+
+@njit(cache=True)
+def _allocate(n):
+    a = zeros((n, 3), np.float32)
+    b = empty(n, np.int64)
+    for i in range(n):
+        b[i] = i
+    return a, b, empty((), np.bool_), zeros((n, 2, 2), np.float64)
+
+
+@njit(cache=True)
+def _cube(n):
+    return empty((n, n, n), np.float32)
+
+
+def test_empty_and_zeros_allocate_as_numpy_does():
+    a, b, c, d = _allocate(4)
+    assert a.shape == (4, 3) and a.dtype == np.float32 and a.flags.c_contiguous
+    assert not a.any() and not d.any() and d.strides == (32, 16, 8) and d.dtype == np.float64
+    np.testing.assert_array_equal(b, np.arange(4))
+    assert c.shape == () and c.dtype == np.bool_
+    assert _allocate(0)[0].shape == (0, 3)
+    with pytest.raises(ValueError, match="negative dimensions not allowed"):
+        _allocate(-1)
+    with pytest.raises(ValueError, match="array is too big"):
+        _cube(2 ** 40)
 
 
 def test_softmax_of_short_and_long_rows_matches_the_interpreter():

@@ -30,6 +30,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from .runtime import empty
+
 
 def _pointer(context, builder, aryty, ary):
     """The data pointer of an array value, as ``void*``."""
@@ -86,7 +88,7 @@ def _layout(a):
 def _rows_copy(a):
     """``a`` copied row-major by loops (np.ascontiguousarray: one more compile)."""
     r, c = a.shape
-    out = np.empty((r, c), dtype=np.float32)
+    out = empty((r, c), np.float32)
     for i in range(r):
         for j in range(c):
             out[i, j] = a[i, j]

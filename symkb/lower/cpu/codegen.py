@@ -95,7 +95,7 @@ IMPORTS = (
     ("symkb.lower.cpu.runtime", ("tanh_f32", "sigmoid_f32", "erf_f32", "erf_f64",
                                  "floordiv_float", "mod_float", "dropout_ref", "round_f16",
                                  "fresh_seed", "print_ref", "exp_neg_f32",
-                                 "wide_vectors", "reshaped")),
+                                 "wide_vectors", "reshaped", "empty", "zeros")),
     ("symkb.lower.cpu.gemm", ("pack_rhs", "pack_rhs_t", "gemm_serial")),
     ("symkb.lower.cpu.blas", ("sgemm_into",)),
     ("symkb.lower.cpu.conv_kernels", ("conv_packed", "conv_direct", "conv_transpose_direct",
@@ -287,13 +287,13 @@ class Codegen:
 
     def alloc_buffer(self, name: str, dims, dtype: str, zeros: bool = False,
                      given: str | None = None) -> None:
-        """``name = np.empty(dims)`` at the hoisting point (in the step when a
+        """``name = empty(dims, dtype)`` at the hoisting point (in the step when a
         dimension is computed there); ``given``: an argument to use instead
         when its shape is ``dims``."""
-        fn = "np.zeros" if zeros else "np.empty"
+        fn = "zeros" if zeros else "empty"   # runtime's intrinsics, not numba's np.empty
         where = self.allocation_writer(dims)
         shape = self.shape_text(dims)
-        new = f"{fn}({shape}, dtype={np_type(dtype)})"
+        new = f"{fn}({shape}, {np_type(dtype)})"
         if given is None:
             where.line(f"{name} = {new}")
         else:

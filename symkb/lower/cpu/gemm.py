@@ -45,6 +45,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from .runtime import empty
+
 LANES = 16        # floats in one vector register (AVX-512)
 MR = 8            # rows of a register tile
 NR = 2 * LANES    # columns of a full panel
@@ -197,9 +199,9 @@ def pack_rhs(w):
     columns padded with zeros to a multiple of 16 (``padded``)."""
     k, n = w.shape
     n16 = (n + LANES - 1) // LANES * LANES  # padded(n), spelt out: one compile less
-    # np.empty and conditionals rather than np.zeros and min(): every numba
-    # implementation a helper uses is one more compile on a cold start
-    p = np.empty((k * n16,), dtype=np.float32)
+    # runtime's empty and conditionals rather than np.zeros and min(): every
+    # numba implementation a helper uses is one more compile on a cold start
+    p = empty((k * n16,), np.float32)
     # unsigned indices: numba tests a signed index for wraparound, which kept
     # the copy loop scalar (3-4x slower: 150 against 55 us for 256 x 1024)
     pos = np.uint64(0)
@@ -224,7 +226,7 @@ def pack_rhs_t(v):
     only for code that calls it (``prepare(transposed=True)``)."""
     n, k = v.shape
     n16 = (n + LANES - 1) // LANES * LANES
-    p = np.empty((k * n16,), dtype=np.float32)
+    p = empty((k * n16,), np.float32)
     pos = np.uint64(0)  # unsigned indices, as in pack_rhs
     uk = np.uint64(k)
     for c0 in range(0, n16, NR):

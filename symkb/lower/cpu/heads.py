@@ -110,7 +110,7 @@ def operand(cg, t, right: bool, transposed: bool = False):
     # once, at its first head, holds each head's panels one after the other (a
     # head view packed alone is read with its row stride: 3x slower a float)
     panels = cg.fresh(f"{name}_row_panels")
-    cg.w.line(f"{panels} = np.empty((0,), dtype=np.float32)")
+    cg.w.line(f"{panels} = empty((0,), np.float32)")
     cg.row_packs.append(
         (f"b % {heads} == 0",
          f"{panels} = pack_rhs(reshaped({source}[b // {heads}], ({steps}, {heads * size})))"))

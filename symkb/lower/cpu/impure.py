@@ -39,7 +39,7 @@ def emit_random(cg, node) -> None:
     dims = [d if d is not None else f"{sizes}[{k}]" for k, d in enumerate(out.shape)]
     # allocated where the sizes are known (in the step, inside a loop body)
     name = cg.fresh(cg.default_name(out))
-    cg.w.line(f"{name} = np.empty({cg.shape_text(dims)}, dtype={np_type(out.dtype)})")
+    cg.w.line(f"{name} = empty({cg.shape_text(dims)}, {np_type(out.dtype)})")
     cg.bind(out, name)
     seed = node.attrs.get("seed")
     if seed is None:

@@ -7,7 +7,7 @@ the target itself) has already turned a ``loop``'s mask, ``go_backwards``,
 generated code::
 
     steps = x.shape[1]
-    outputs = np.empty((batch, steps, units))   # only when something reads it
+    outputs = empty((batch, steps, units), np.float32)   # only when something reads it
     h = initial_state.copy()                    # one buffer per state
     <buffers of the body's values>              # hoisted: steps allocate nothing
     for i in range(steps):
@@ -26,7 +26,7 @@ product in it runs on symkb's own code, the function is compiled with
 (``gemm_serial``), and a hoisted input projection read by the loop alone is
 computed a step at a time into a small buffer (``step_projections``)::
 
-    lstm_projection = np.empty((batch, 512), dtype=np.float32)
+    lstm_projection = empty((batch, 512), np.float32)
     for i in range(steps):
         t = i
         gemm_serial(x[:, t], lstm_kernel_panels, lstm_projection)
@@ -214,7 +214,7 @@ def _step_projection(cg, prod, step, batch, base, outer) -> str:
     panels = panels_for(cg, wt)
     buf = cg.fresh(f"{base}_projection")
     n = wt.shape[1]
-    cg.scope.hoist.line(f"{buf} = np.empty(({batch}, {n}), dtype=np.float32)")
+    cg.scope.hoist.line(f"{buf} = empty(({batch}, {n}), np.float32)")
     cg.w.line(f"gemm_serial({step}, {panels}, {buf})")
     if prod.op == "fused_dot":
         idx, close = cg.w.loop_nest([batch, n])

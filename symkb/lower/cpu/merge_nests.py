@@ -6,7 +6,7 @@ is mostly its own (typing, lowering and the analyses of its blocks run about
 ends in nests over the same ``(batch, units)`` ranges: the gates, the new
 output, the masked states. :func:`merge_nests` writes such neighbours as one
 nest whose body runs the first body, then the second, per iteration. The
-second nest's buffer, allocated between the two (``name = np.empty(...)``),
+second nest's buffer, allocated between the two (``name = empty(...)``),
 moves above the first.
 
 That is safe when no iteration of the second nest reads or writes an element
@@ -62,11 +62,11 @@ def merge_nests(lines: list) -> list:
     return out
 
 
-_ALLOC = re.compile(r"^\s*([A-Za-z_]\w*) = np\.(?:empty|zeros)\((.*)\)$")
+_ALLOC = re.compile(r"^\s*([A-Za-z_]\w*) = (?:np\.)?(?:empty|zeros)\((.*)\)$")
 
 
 def _fresh_allocation(line: str, nest: dict) -> bool:
-    """Whether ``line`` allocates a new array (``name = np.empty(...)``) that
+    """Whether ``line`` allocates a new array (``name = empty(...)``) that
     may move above ``nest``: the nest does not mention its name, nor assign a
     scalar its shape names (element stores change no shape)."""
     m = _ALLOC.match(line)
@@ -228,7 +228,7 @@ def _alias_classes(lines: list) -> dict:
 
 def _mentioned(rhs: str, loop_vars: set) -> list:
     """The names whose memory the value ``rhs`` may share (see :func:`_alias_classes`)."""
-    if rhs.startswith(("np.empty(", "np.zeros(", "np.full(")):
+    if rhs.startswith(("empty(", "zeros(", "np.empty(", "np.zeros(", "np.full(")):
         return []  # a new array (its shape's names are sizes)
     names, pos = [], 0
     while True:

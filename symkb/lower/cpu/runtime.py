@@ -371,3 +371,79 @@ def reshaped(typingctx, ary, shape):
         # the view shares the source's memory: it holds a reference of its own
         return impl_ret_borrowed(context, builder, result, res)
     return result(ary, shape), codegen
+
+
+def _new_array(zeroed: bool):
+    """The intrinsic ``empty`` (``zeroed`` False) or ``zeros``: see ``empty``."""
+    def allocate(typingctx, shape, dtype):
+        return _allocation(shape, dtype, zeroed)
+    allocate.__name__ = allocate.__qualname__ = "zeros" if zeroed else "empty"
+    allocate.__doc__ = _allocation.__doc__
+    return intrinsic(allocate)
+
+
+def _allocation(shape, dtype, zeroed: bool):
+    """``np.empty(shape, dtype)`` (a C-contiguous array), written into the caller
+    (``zeroed``: ``np.zeros``).
+
+    numba's ``np.empty`` compiles an implementation for every pair of rank and
+    dtype a process meets (about 0.03 s each, and 0.07 s for the first, with
+    the allocator it calls): four or five of them in a recurrent model's cold
+    compile. This allocates through numba's runtime directly, with numpy's
+    checks: a negative size raises ``ValueError("negative dimensions not
+    allowed")``, a size past the address space ``ValueError("array is too
+    big")``. ``shape`` is an int or a tuple of ints, ``dtype`` a numpy scalar
+    type (``np.float32``)."""
+    from numba.np.arrayobj import ty_parse_dtype
+    if isinstance(shape, types.Integer):
+        ndim = 1
+    elif isinstance(shape, types.BaseTuple) and all(isinstance(t, types.Integer)
+                                                   for t in shape.types):
+        ndim = shape.count
+    else:
+        return None
+    nb_dtype = ty_parse_dtype(dtype)
+    if nb_dtype is None:
+        return None
+    result = types.Array(nb_dtype, ndim, "C")
+
+    def codegen(context, builder, signature, args):
+        from numba.core.imputils import impl_ret_new_ref
+        from numba.np.arrayobj import _parse_shape, get_itemsize, make_array, populate_array
+        dims = _parse_shape(context, builder, shape, args[0])   # numpy's negative-size check
+        intp = context.get_value_type(types.intp)
+        itemsize = intp(get_itemsize(context, result))
+        count, overflow = intp(1), llvm_ir.Constant(llvm_ir.IntType(1), 0)
+        for d in dims:
+            product = builder.smul_with_overflow(count, d)
+            count = builder.extract_value(product, 0)
+            overflow = builder.or_(overflow, builder.extract_value(product, 1))
+        strides, step = [], itemsize
+        for d in reversed(dims):
+            strides.insert(0, step)
+            step = builder.mul(step, d)
+        total = builder.smul_with_overflow(count, itemsize)
+        nbytes = builder.extract_value(total, 0)
+        overflow = builder.or_(overflow, builder.extract_value(total, 1))
+        with builder.if_then(overflow, likely=False):
+            context.call_conv.return_user_exc(
+                builder, ValueError,
+                ("array is too big; `arr.size * arr.dtype.itemsize` is larger than the "
+                 "maximum possible size.",))
+        align = llvm_ir.Constant(llvm_ir.IntType(32),
+                                 context.get_preferred_array_alignment(nb_dtype))
+        meminfo = context.nrt.meminfo_alloc_aligned(builder, nbytes, align)
+        data = context.nrt.meminfo_data(builder, meminfo)
+        if zeroed:
+            cgutils.memset(builder, data, nbytes, 0)
+        out = make_array(result)(context, builder)
+        populate_array(out, data=builder.bitcast(data, context.get_data_type(nb_dtype).as_pointer()),
+                       shape=cgutils.pack_array(builder, dims, intp),
+                       strides=cgutils.pack_array(builder, strides, intp),
+                       itemsize=itemsize, meminfo=meminfo)
+        return impl_ret_new_ref(context, builder, result, out._getvalue())
+    return result(shape, dtype), codegen
+
+
+empty = _new_array(False)
+zeros = _new_array(True)
