@@ -30,7 +30,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .runtime import empty
+from .runtime import HELPER, empty
 
 
 def _pointer(context, builder, aryty, ary):
@@ -70,8 +70,12 @@ def _xxgemm(typingctx, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, 
 _S, _N, _T = ord("s"), ord("n"), ord("t")
 _F2 = types.Array(types.float32, 2, "A")
 
+# _layout and _rows_copy are functions of their own, which LLVM may inline:
+# numba's inline="always" typed them again at each of their five call sites
+# (0.12 s of sgemm_into's cold compile)
 
-@njit(cache=True, error_model="numpy", inline="always")
+
+@njit(cache=True, error_model="numpy", **HELPER)
 def _layout(a):
     """How BLAS reads ``a`` (rows x cols, float32): ``(1, ld)`` row-major,
     ``(2, ld)`` column-major (a transposed view), ``(0, 0)`` neither."""
@@ -84,7 +88,7 @@ def _layout(a):
     return 0, 0
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy", **HELPER)
 def _rows_copy(a):
     """``a`` copied row-major by loops (np.ascontiguousarray: one more compile)."""
     r, c = a.shape

@@ -251,23 +251,6 @@ def _tile(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, wide, rows):
         _t8_1(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, rows)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def _block(x, ldx, r0, r1, p, k, out, ldo, c0, wide):
-    """Rows ``r0:r1`` of one panel (starting at column ``c0``) of ``out``.
-
-    The panel is taken ``KC`` rows at a time (a chunk stays in the L1 cache
-    while every row tile uses it; later chunks add to the result); the last
-    row tile may have fewer than ``MR`` rows.
-    """
-    width = NR if wide else LANES
-    for k0 in range(0, k, KC):
-        kc = k - k0 if k - k0 < KC else KC
-        poff = c0 * k + k0 * width
-        for i in range(r0, r1, MR):
-            rows = r1 - i if r1 - i < MR else MR
-            _tile(x, k0, ldx, i, p, poff, kc, out, ldo, c0, k0 > 0, wide, rows)
-
-
 @njit(cache=True, error_model="numpy")
 def gemm_serial(x, p, out):
     """``out[:] = x @ w`` for ``p = pack_rhs(w)``, on the calling thread.
@@ -293,10 +276,26 @@ def gemm_serial(x, p, out):
         mc = MC_BYTES // (k * 4) // MR * MR
         if mc < MR:
             mc = MR
+    # (the loops over a panel and its row tiles are written here, not in
+    # helpers numba inlines: each inlined helper is typed again, 0.04 s cold)
     for m0 in range(0, m, mc):
         m1 = m0 + mc if m0 + mc < m else m
         for c0 in range(0, n, NR):
-            _block(x, ldx, m0, m1, p, k, out, ldo, c0, n - c0 >= NR)
+            # rows m0:m1 of the panel at column c0, KC panel rows at a time (a
+            # chunk stays in the L1 cache while every row tile uses it; later
+            # chunks add to the result); the last row tile may have fewer
+            # than MR rows
+            wide = n - c0 >= NR
+            width = NR if wide else LANES
+            for k0 in range(0, k, KC):
+                kc = k - k0 if k - k0 < KC else KC
+                poff = c0 * k + k0 * width
+                for i in range(m0, m1, MR):
+                    rows = m1 - i if m1 - i < MR else MR
+                    if wide:
+                        _t8_2(x, k0, ldx, i, p, poff, kc, out, ldo, c0, k0 > 0, rows)
+                    else:
+                        _t8_1(x, k0, ldx, i, p, poff, kc, out, ldo, c0, k0 > 0, rows)
 
 
 def prepare(transposed: bool = False) -> None:
