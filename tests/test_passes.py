@@ -128,6 +128,28 @@ def test_simplify_keeps_pads_that_do_not_tile(pieces):
     assert "concatenate" not in ops(g2) and "pad" in ops(g2)
 
 
+def test_simplify_turns_a_tiled_fill_into_one_broadcast_fill():
+    x = _x((None, 3, 2), "seq")
+    column = x[:, 0, 0:1]                               # a recurrent layer's zero states
+    states = [K.tile(K.zeros_like(column), [1, 5]), K.tile(K.ones_like(column), [1, 4])]
+    g = ir.Graph([x], states)
+    g2 = passes.dce(passes.simplify(g))
+    assert "tile" not in ops(g2) and ops(g2).count("add") == 2
+    seq = np.full((2, 3, 2), np.nan, np.float32)        # the fill ignores the values
+    got = ir.evaluate(g2, [seq])
+    np.testing.assert_array_equal(got[0], np.zeros((2, 5), np.float32))
+    np.testing.assert_array_equal(got[1], np.ones((2, 4), np.float32))
+    same_values(g, g2, [seq])
+
+
+def test_simplify_keeps_tiles_it_cannot_broadcast():
+    x = _x((None, 2), "x")
+    wide = K.tile(K.zeros_like(x), [1, 3])                  # the tiled axis is not of size 1
+    ints = K.tile(K.zeros_like(K.cast(x[:, 0:1], "int32")), [1, 3])   # not a float operand
+    g2 = passes.simplify(ir.Graph([x], [wide, ints]))
+    assert ops(g2).count("tile") == 2
+
+
 def test_fuse_elementwise_builds_one_node_per_tree():
     x, y = _x(), _x(name="y")
     t = K.exp(x) * K.tanh(y) + K.sigmoid(x - y)

@@ -98,7 +98,9 @@ class Masking(Layer):
         return K.any(K.not_equal(inputs, self.mask_value), axis=-1)
 
     def call(self, inputs):
-        keep = K.any(K.not_equal(inputs, self.mask_value), axis=-1, keepdims=True)
+        # the mask itself with its last axis back: one reduction in the graph
+        # for the outputs and the mask (tf_keras reduces twice, keepdims and not)
+        keep = K.expand_dims(self.compute_mask(inputs), -1)
         return inputs * K.cast(keep, K.dtype(inputs))
 
     def compute_output_shape(self, input_shape):
