@@ -173,3 +173,48 @@ def test_an_allocation_sized_by_a_scalar_of_the_first_nest_stays_between():
             sq[i0, i1] = d[i0, i1]
 """)
     assert merge_nests(lines) == lines
+
+
+def test_a_buffer_bound_to_a_callers_argument_moves_above_the_first():
+    lines = _body("""
+    for i0 in range(n):
+        for i1 in range(4):
+            v_1 = x[i0, i1] - y[i0, i1]
+            d[i0, i1] = v_1
+    sq = ws0
+    if ws0.shape != (x.shape[0], 4):
+        sq = np.empty((x.shape[0], 4), dtype=np.float32)
+    for i0 in range(n):
+        for i1 in range(4):
+            v_2 = d[i0, i1] * d[i0, i1]
+            sq[i0, i1] = v_2
+""")
+    merged = merge_nests(lines)
+    assert sum(line.strip().startswith("for i0") for line in merged) == 1
+    assert [line.strip() for line in merged[:3]] == lines_stripped(lines[4:7])
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    for ws0 in (np.empty((3, 4)), np.empty((0, 0))):   # the argument fits, or does not
+        for body in (lines, merged):
+            env = _run(body, {"np": np, "n": 3, "x": x, "y": y, "d": np.empty((3, 4)),
+                              "ws0": ws0})
+            np.testing.assert_allclose(env["sq"], (x - y) ** 2)
+
+
+def test_a_buffer_bound_to_an_argument_the_first_nest_reads_stays_between():
+    lines = _body("""
+    for i0 in range(n):
+        for i1 in range(4):
+            d[i0, i1] = ws0[i0, i1]
+    sq = ws0
+    if ws0.shape != (x.shape[0], 4):
+        sq = np.empty((x.shape[0], 4), dtype=np.float32)
+    for i0 in range(n):
+        for i1 in range(4):
+            sq[i0, i1] = d[i0, i1]
+""")
+    assert merge_nests(lines) == lines
+
+
+def lines_stripped(lines: list) -> list:
+    return [line.strip() for line in lines]

@@ -6,8 +6,9 @@ is mostly its own (typing, lowering and the analyses of its blocks run about
 ends in nests over the same ``(batch, units)`` ranges: the gates, the new
 output, the masked states. :func:`merge_nests` writes such neighbours as one
 nest whose body runs the first body, then the second, per iteration. The
-second nest's buffer, allocated between the two (``name = empty(...)``),
-moves above the first.
+second nest's buffer, allocated between the two (``name = empty(...)``, or
+bound to a caller's argument of the right shape, else allocated), moves above
+the first.
 
 That is safe when no iteration of the second nest reads or writes an element
 that another iteration of the first writes, or the other way round. The test
@@ -44,10 +45,14 @@ def merge_nests(lines: list) -> list:
             i += 1
             continue
         j = first["end"]
-        while j < len(out) and _indent(out[j]) == first["indent"] and (
-                not out[j].strip() or out[j].lstrip().startswith("#")
-                or _fresh_allocation(out[j], first)):
-            j += 1
+        while j < len(out) and _indent(out[j]) == first["indent"]:
+            if not out[j].strip() or out[j].lstrip().startswith("#") \
+                    or _fresh_allocation(out[j], first):
+                j += 1
+            elif _given_buffer(out, j, first):
+                j += 3
+            else:
+                break
         second = _nest_at(out, j)
         if second is None or second["headers"] != first["headers"] \
                 or second["indent"] != first["indent"] \
@@ -82,6 +87,29 @@ def _fresh_allocation(line: str, nest: dict) -> bool:
         if a.group(2) is None:
             scalars.add(a.group(1))
     return not scalars & set(_NAME.findall(m.group(2)))
+
+
+_GIVEN = re.compile(r"^(\s*)([A-Za-z_]\w*) = ([A-Za-z_]\w*)$")
+
+
+def _given_buffer(lines: list, j: int, nest: dict) -> bool:
+    """Whether ``lines[j:j+3]`` bind a buffer to a caller's argument when its
+    shape fits, else to a new array (``CpuCodegen.alloc_buffer`` with
+    ``given``), and may move above ``nest`` as a fresh allocation may: ``name
+    = arg``, ``if arg.shape != (...):``, ``    name = empty(...)``."""
+    m = _GIVEN.match(lines[j])
+    if m is None or j + 2 >= len(lines):
+        return False
+    indent, name, arg = m.groups()
+    test, fresh = lines[j + 1], lines[j + 2]
+    if not test.startswith(f"{indent}if {arg}.shape != (") or not test.endswith(":"):
+        return False
+    a = _ALLOC.match(fresh)
+    if a is None or a.group(1) != name or _indent(fresh) != len(indent) + 4:
+        return False
+    shape = test[len(f"{indent}if {arg}.shape != "):-1]
+    return _fresh_allocation(f"{indent}{name} = empty({shape})", nest) and not any(
+        arg == n for statement in nest["statements"] for n in _NAME.findall(statement))
 
 
 def _indent(line: str) -> int:
