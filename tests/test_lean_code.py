@@ -115,3 +115,16 @@ def test_softmax_of_short_and_long_rows_matches_the_interpreter():
             arrays.append(a)
         expected = assert_same(g, arrays)
         assert np.isnan(expected[0][0, 1]).all() and np.isfinite(expected[3][0, 0]).all()
+
+
+def test_store_step_and_store_rows_copy_a_steps_matrices():
+    from symkb.lower.cpu.runtime import store_rows, store_step
+    src = RNG.standard_normal((3, 5)).astype(np.float32)
+    dst = np.zeros((3, 4, 5), np.float32)
+    store_step(dst, 2, src)
+    np.testing.assert_array_equal(dst[:, 2], src)
+    assert not dst[:, [0, 1, 3]].any()
+    rows = np.full((3, 5), np.nan, np.float32)
+    store_rows(rows, src)
+    np.testing.assert_array_equal(rows, src)
+    store_step(np.zeros((0, 4, 5), np.float32), 0, np.zeros((0, 5), np.float32))  # no rows

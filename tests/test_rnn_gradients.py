@@ -16,7 +16,7 @@ from symkb import backend as K
 from symkb import ir, layers
 from symkb.lower.passes import PIPELINE, run_pipeline
 from tests.grad_check import numeric_vjp
-from tests.harness import assert_same
+from tests.harness import assert_same, compiled
 
 MASKS = {"mid": [[1, 0, 1], [1, 1, 0]], "start": [[0, 1, 1], [0, 0, 1]],
          "end": [[1, 1, 0], [1, 0, 0]]}
@@ -208,6 +208,9 @@ def test_compiled_cpu_lstm_gradients_equal_the_interpreters():
     xv = np.random.default_rng(8).normal(size=(3, 4, 2)).astype("float32")
     xv[1, 2] = 0.0
     assert_same(graph, [xv], targets=("cpu",))
+    # the forward step saves its residuals through one compiled copy each
+    src = compiled(graph, "cpu").source
+    assert src.count("store_step(") >= 3 and "store_rows(" in src
     # the forward recurrence runs once: merge_scans reads the loss's values from
     # the scan that saves the residuals; the other scan is the reverse one
     optimised, _ = run_pipeline(graph, PIPELINE)

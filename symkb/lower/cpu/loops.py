@@ -42,12 +42,16 @@ safe (see :func:`_in_place_states`), and a step output computed by one is
 also stored into ``outputs[:, t]`` from that loop: the step then copies
 nothing. That holds for at most ``STORES_IN_LOOP`` such step outputs: a step
 with more (the forward scan of a gradient, saving its gate activations as
-residuals) copies them all after its loops, in one pass over the rows. Each
-extra array a loop writes is one more pair of run-time overlap checks that
-LLVM must emit before it vectorises the loop; past a few it does not
-vectorise it at all, and the LSTM step saving six activations ran 1.8 times
-slower than the same step copying them afterwards. The body is emitted in a :class:`~.scope.LoopScope` of its own that
-carries those proposals to the emitters.
+residuals) copies them all after its loops. Each extra array a loop writes
+is one more pair of run-time overlap checks that LLVM must emit before it
+vectorises the loop; past a few it does not vectorise it at all, and the LSTM
+step saving six activations ran 1.8 times slower than the same step copying
+them afterwards. Three copies or more are calls of ``runtime.store_step`` and
+``store_rows``, compiled once (a copy loop written in place is a loop nest to
+compile: the ten of an LSTM gradient's forward step cost 0.5 s cold); fewer
+are loops, in one pass over the rows. The body is emitted in a
+:class:`~.scope.LoopScope` of its own that carries those proposals to the
+emitters.
 """
 from __future__ import annotations
 
@@ -78,6 +82,9 @@ def _only_elementwise_readers(body, t) -> bool:
 
 _FUSED = ("fused_elementwise", "fused_dot")
 STORES_IN_LOOP = 2  # step outputs stored from the loops computing them, at most
+# a step storing this many matrices after its loops calls runtime.store_step and
+# store_rows (compiled once, 0.05 s) rather than writing a copy loop each (0.05 s)
+HELPER_COPIES = 3
 _EAGER = _FUSED + ("dot",)  # ops that read their operands when they run
 
 
@@ -321,13 +328,32 @@ def _flip_reader(cg, node, stacked):
     return reader
 
 
+class _Destination:
+    """A place a step output is stored: ``buffer``, at step ``col`` of its time
+    axis (axis 1) or, with ``col`` None, whole; called with index variables,
+    the element's text."""
+
+    def __init__(self, buffer: str, col):
+        self.buffer, self.col = buffer, col
+
+    def __call__(self, idx) -> str:
+        where = idx if self.col is None else _insert(idx, 1, self.col)
+        return f"{self.buffer}[{', '.join(where)}]"
+
+    def whole_rows(self, src: str) -> str:
+        """The statement storing the matrix ``src`` (rows, n) there."""
+        if self.col is None:
+            return f"store_rows({self.buffer}, {src})"
+        return f"store_step({self.buffer}, {self.col}, {src})"
+
+
 def _destinations(stacked, last, col) -> list:
-    """``index vars -> element text`` of the places a step output is stored."""
+    """The places (:class:`_Destination`) a step output is stored."""
     out = []
     if stacked is not None:
-        out.append(lambda idx: f"{stacked}[{', '.join(_insert(idx, 1, col))}]")
+        out.append(_Destination(stacked, col))
     if last is not None:
-        out.append(lambda idx: f"{last}[{', '.join(idx)}]")
+        out.append(_Destination(last, None))
     return out
 
 
@@ -388,6 +414,15 @@ def _store_step(cg, body, nseq, states, state_bufs, dests, batch) -> None:
     news = [k for k, buf in enumerate(state_bufs) if new_vals[no + k] != buf]
     if not outs and not news:
         return  # the step's loops stored everything already
+    matrices = all(o.ndim == 2 for _, o in outs) and all(states[k].ndim == 2 for k in news)
+    if matrices and sum(len(dests[k]) for k, _ in outs) + len(news) >= HELPER_COPIES:
+        # many copies: calls of one compiled copy each (runtime.store_step)
+        for k, _ in outs:
+            for dest in dests[k]:
+                w.line(dest.whole_rows(new_vals[k]))
+        for k in news:
+            w.line(f"store_rows({state_bufs[k]}, {new_vals[no + k]})")
+        return
     with w.block(f"for {b} in range({batch}):"):
         for k, o in outs:
             with _row_loops(cg, o.ndim, cg.dims(o)) as rest:
