@@ -128,3 +128,21 @@ def test_store_step_and_store_rows_copy_a_steps_matrices():
     store_rows(rows, src)
     np.testing.assert_array_equal(rows, src)
     store_step(np.zeros((0, 4, 5), np.float32), 0, np.zeros((0, 5), np.float32))  # no rows
+
+
+def test_recurrent_layers_start_from_zeros_without_a_fill_loop():
+    import symkb
+    from symkb import layers
+    K.clear_session()
+    model = symkb.Sequential([layers.Input((5, 3)), layers.LSTM(4, return_sequences=True),
+                              layers.GRU(3)])
+    model.set_weights([RNG.standard_normal(w.shape).astype(np.float32) * 0.5
+                       for w in model.get_weights()])
+    src = compiled(model.graph, "cpu").source
+    assert src.count("_state = zeros((input_1.shape[0], 4), np.float32)") == 1
+    assert "_state_1 = zeros((input_1.shape[0], 4), np.float32)" in src
+    assert "zeros((input_1.shape[0], 3), np.float32)" in src
+    assert ".copy()" not in src   # no zero fill copied into the state buffers
+    x = RNG.standard_normal((6, 5, 3)).astype(np.float32)
+    x[2, 1] = np.nan
+    assert_same(model.graph, [x])

@@ -180,6 +180,7 @@ class Codegen:
         self.transposed_views: set = set()  # values bound as ``x.T`` (``arrays.emit_transpose``)
         self.attention: dict = {}   # values' batch_dot -> its scores' batch_dot, deferred
         self.later: set = set()     # values computed by a node further down (the attention's)
+        self.zero_states: set = set()  # zero fills only time loops read, as initial states
 
     @contextmanager
     def entered(self, scope: LoopScope, writer: SourceWriter):

@@ -83,6 +83,12 @@ def emit_fused(cg, node, out_names=None) -> None:
         if t.dtype == "float16":
             raise Unsupported("cpu codegen: float16 is not supported", node=node)
     dims = iteration_dims(cg, node, t0)
+    if out_names is None and _zero_states(cg, node):
+        # read only as time loops' initial states: each loop starts from
+        # zeros of its own (``loops.emit_scan``), with no loop nest here
+        cg.zero_states.add(node.outputs[0])
+        cg.bind(node.outputs[0], f"zeros({cg.shape_text(dims)}, {np_type(t0.dtype)})", dims)
+        return
     names = []
     for i, o in enumerate(node.outputs):
         if out_names:
@@ -98,6 +104,24 @@ def emit_fused(cg, node, out_names=None) -> None:
     for o, value in zip(node.outputs, values):
         cg.extra_store_lines(o, idx, value)
     close()
+
+
+def _zero_states(cg, node) -> bool:
+    """Whether ``node`` (a fused group) fills zeros (a recurrent layer's zero
+    states: ``simplify``'s broadcast fill) that only time loops of this level
+    read, as initial states."""
+    body = node.attrs["body"]
+    if len(node.outputs) != 1 or body.outputs[0].node.op != "zeros_like" \
+            or node.out_types[0].ndim == 0 or node.out_types[0].dtype == "float16":
+        return False
+    users = cg.users.get(node.outputs[0], [])
+    for user, index in users:
+        if user is None or user.op != "scan":
+            return False
+        first = user.attrs["num_sequences"]
+        if not first <= index < first + user.attrs["num_states"]:
+            return False
+    return bool(users)
 
 
 def _single_group(node) -> Node:

@@ -254,7 +254,8 @@ def emit_scan(cg, node) -> None:
     state_bufs = []
     for s in states:
         name = cg.fresh(f"{base}_state")
-        w.line(f"{name} = {cg.name(s)}.copy()")
+        # a zero fill read by loops alone is a new array of zeros already
+        w.line(f"{name} = {cg.name(s)}" if s in cg.zero_states else f"{name} = {cg.name(s)}.copy()")
         state_bufs.append(name)
     i_var, t_var = cg.fresh("i"), cg.fresh("t")
     inner = SourceWriter(w.level + 1)
