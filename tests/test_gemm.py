@@ -42,6 +42,20 @@ def test_every_row_remainder_and_panel_tail(m, n):
     assert out.shape == (m, n)
 
 
+@pytest.mark.parametrize("k", [3, 300])          # 300: past one KC chunk (masked adds)
+@pytest.mark.parametrize("n", [1, 4, 10, 17, 33, 40, 72, 136])
+def test_widths_that_are_not_a_multiple_of_16_write_only_their_columns(n, k):
+    rng = np.random.default_rng(n * 7 + k)
+    x = rng.standard_normal((13, k)).astype(np.float32)
+    w = rng.standard_normal((k, n)).astype(np.float32)
+    big = np.full((13, n + 9), 7.0, np.float32)
+    gemm_serial(x, pack_rhs(w), big[:, :n])      # the tail panel's stores are masked
+    ref = x.astype(np.float64) @ w.astype(np.float64)
+    scale = np.abs(x).astype(np.float64) @ np.abs(w).astype(np.float64)
+    np.testing.assert_array_less(np.abs(big[:, :n] - ref), 1e-6 * (scale + 1))
+    assert (big[:, n:] == 7.0).all()             # nothing past the n columns written
+
+
 def test_large_products_agree():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((200, 96)).astype(np.float32)

@@ -121,7 +121,7 @@ def _rows_in_place(xf, panels, wide, geo, b, o1, count, o1n, o2n, n1, n2, c):
                     for i in range(r0, r0 + o2n, MR):
                         left = r0 + o2n - i
                         _tile(x2, x0 + k0, ldx, i, panels, poff, kc, wide, ldo, c0,
-                              wrote or k0 > 0, whole, left if left < MR else MR)
+                              wrote or k0 > 0, whole, left if left < MR else MR, n - c0)
             wrote = True
         if not wrote:  # every tap of the row reads padding
             for i in range(r0, r0 + o2n):

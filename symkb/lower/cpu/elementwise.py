@@ -185,8 +185,8 @@ def _panels(cg, x, w, out_dtype: str):
 
     In a function that runs on row blocks, one a thread (``cg.serial_products``),
     float32 products whose right operand has a static shape run on symkb's own
-    register-tiled kernel (``gemm.py``) on the block's thread (a width that is
-    not a multiple of 16 through a buffer that wide, see ``matmul_into``).
+    register-tiled kernel (``gemm.py``) on the block's thread (any width: the
+    kernel masks the stores of a last panel narrower than 16 columns).
     Elsewhere a product calls BLAS, which brings threads of its own. In a time
     loop the right operand must be the same at every step; it
     is packed once, before the loop. A matrix is packed once per place it is
@@ -213,48 +213,10 @@ def panels_for(cg, w) -> str:
     return cg.packed[key]
 
 
-def _wide_product(cg, x, w, out_dtype: str, stem: str):
-    """``x @ w`` on ``gemm_serial`` into a buffer of ``padded(n)`` columns, for a
-    width ``n`` of ``w`` that is not a multiple of 16 (the kernel writes whole
-    16-column vectors); returns the function of the result's index names that
-    reads an element of it, or ``None`` where the product is not made so."""
-    n = w.shape[1] if w.ndim == 2 else None
-    if not isinstance(n, int) or n == gemm.padded(n) or x.dtype != out_dtype \
-            or w.dtype != out_dtype or _small_product(cg, x, w):
-        return None
-    panels = _panels(cg, x, w, out_dtype)
-    if panels is None:
-        return None
-    xn, xd = cg.name(x), cg.dims(x)
-    x2 = xn if x.ndim == 2 else f"reshaped({xn}, (-1, {xd[-1]}))"
-    wide = cg.fresh(f"{stem}_16")
-    cg.alloc_buffer(wide, [product_text(xd[:-1]), gemm.padded(n)], "float32")
-    cg.w.line(f"gemm_serial({x2}, {panels}, {wide})")
-
-    def element(idx) -> str:
-        row = idx[0]
-        for v, d in zip(idx[1:-1], xd[1:-1]):
-            # the flat row of (i0, i1, ...): ((i0 * d1 + i1) * d2 + i2) ...
-            row = row if row == idx[0] else f"({row})"
-            row = f"{row} * {d} + {v}" if isinstance(d, int) else f"{row} * ({d}) + {v}"
-        return f"{wide}[{row}, {idx[-1]}]"
-    return element
-
-
 def matmul_into(cg, x, w, out_name: str, out_dtype: str) -> None:
     """``out = x @ w`` for a 2-D ``w``; ``x`` of any rank >= 1 (leading axes flattened)."""
     xn, wn = cg.name(x), cg.name(w)
     xd, wd = cg.dims(x), cg.dims(w)
-    wide = _wide_product(cg, x, w, out_dtype, out_name)
-    if wide is not None:
-        # a loop, not ``o2[:, :] = wide[:, :n]``: numba compiles the message of a
-        # slice assignment's shape error with its string machinery (seconds);
-        # over the result's own axes, so that an epilogue over the same ranges
-        # runs in the same nest (``merge_nests.py``)
-        idx, close = cg.w.loop_nest(xd[:-1] + [w.shape[1]])
-        cg.w.line(f"{out_name}[{', '.join(idx)}] = {wide(idx)}")
-        close()
-        return
     if x.dtype != out_dtype:
         xn = f"{xn}.astype({np_type(out_dtype)})"
     if w.dtype != out_dtype:
@@ -336,22 +298,16 @@ def emit_fused_dot(cg, node) -> None:
     # buffer (a state that x may be): then to a buffer of its own, and the
     # epilogue writes the result.
     name = cg.result_buffer(out, dims)
-    # a product through a buffer of padded width is read there by the epilogue
-    wide = _wide_product(cg, x, w, acc_t.dtype, name)
-    if wide is not None:
-        acc = None
-    elif acc_t.dtype == out.dtype and out not in cg.scope.targets:
+    if acc_t.dtype == out.dtype and out not in cg.scope.targets:
         acc = name
     else:
         acc = cg.fresh("acc" if acc_t.dtype != out.dtype else f"{name}_acc")
         cg.alloc_buffer(acc, dims, acc_t.dtype)
-    if acc is not None:
-        matmul_into(cg, x, w, acc, acc_t.dtype)
+    matmul_into(cg, x, w, acc, acc_t.dtype)
     rank = out.ndim
     idx, close = cg.w.loop_nest(dims)
     where = f"[{', '.join(idx)}]"
-    operand_elems = [wide(idx) if acc is None else f"{acc}{where}"] + \
-        [cg.elem(t, idx, rank) for t in rest]
+    operand_elems = [f"{acc}{where}"] + [cg.elem(t, idx, rank) for t in rest]
     (value,) = emit_body(cg, body, operand_elems, [f"{name}{where}"])
     cg.extra_store_lines(out, idx, value)
     close()

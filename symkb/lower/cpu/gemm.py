@@ -61,22 +61,24 @@ _VEC = ir.VectorType(_F32, LANES)
 
 
 def _tile_kernel(mr: int, nv: int):
-    """The intrinsic ``tile(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, rows)``.
+    """The intrinsic ``tile(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, rows, cols)``.
 
     It computes ``out[i0:i0+rows, c0:c0+16*nv] (+)= x[i0:i0+rows, x0:x0+k] @ panel``,
     where ``panel`` is ``k`` rows of ``16*nv`` floats starting at ``p[poff]``;
     ``ldx`` and ``ldo`` are the row strides of ``x`` and ``out`` in elements;
     a nonzero ``accumulate`` adds to ``out`` instead of overwriting it. With
     ``rows`` < ``mr`` the missing rows repeat the last one and are not stored,
-    so one kernel serves every row count.
+    so one kernel serves every row count. Only the first ``cols`` columns of
+    the tile exist in ``out`` (its last panel of a width that is not a
+    multiple of 16): where ``cols`` < ``16*nv`` the stores are masked.
     """
     @intrinsic
-    def tile(typingctx, x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, rows):
+    def tile(typingctx, x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, rows, cols):
         sig = types.void(x, types.intp, types.intp, types.intp, p, types.intp, types.intp, out,
-                         types.intp, types.intp, types.boolean, types.intp)
+                         types.intp, types.intp, types.boolean, types.intp, types.intp)
 
         def codegen(context, builder, signature, args):
-            x_, x0_, ldx_, i0_, p_, poff_, k_, out_, ldo_, c0_, acc_, rows_ = args
+            x_, x0_, ldx_, i0_, p_, poff_, k_, out_, ldo_, c0_, acc_, rows_, cols_ = args
             xs = context.make_array(signature.args[0])(context, builder, x_)
             ps = context.make_array(signature.args[4])(context, builder, p_)
             os_ = context.make_array(signature.args[7])(context, builder, out_)
@@ -87,7 +89,12 @@ def _tile_kernel(mr: int, nv: int):
             new = _k_loop(builder, fma, x_rows, panel, k_, mr, nv)
             flag = context.cast(builder, acc_, signature.args[10], types.boolean)
             adding = builder.icmp_unsigned("!=", flag, ir.Constant(flag.type, 0))
-            _store_tile(builder, new, adding, os_.data, i0_, ldo_, c0_, rows_)
+            whole = builder.icmp_signed(">=", cols_, ir.Constant(_I64, LANES * nv))
+            with builder.if_else(whole, likely=True) as (full, part):
+                with full:
+                    _store_tile(builder, new, adding, os_.data, i0_, ldo_, c0_, rows_)
+                with part:
+                    _store_tile(builder, new, adding, os_.data, i0_, ldo_, c0_, rows_, cols_)
             return context.get_dummy_value()
 
         return sig, codegen
@@ -154,21 +161,57 @@ def _k_loop(builder, fma, x_rows, panel, k, mr: int, nv: int) -> list:
     return new
 
 
-def _store_tile(builder, new, adding, out, i0, ldo, c0, rows) -> None:
-    """Store (or, where ``adding``, add) the tile's rows below ``rows`` into ``out``."""
+_MASK = ir.VectorType(ir.IntType(1), LANES)
+_ALIGN = ir.Constant(_I32, 4)
+
+
+def _lane_masks(builder, cols, nv: int) -> list:
+    """For each of a tile's ``nv`` vectors, the mask of its lanes below ``cols``."""
+    lanes = ir.VectorType(_I64, LANES)
+    splat = builder.insert_element(ir.Constant(lanes, ir.Undefined), cols, ir.Constant(_I32, 0))
+    splat = builder.shuffle_vector(splat, ir.Constant(lanes, ir.Undefined),
+                                   ir.Constant(ir.VectorType(_I32, LANES), [0] * LANES))
+    return [builder.icmp_signed("<", ir.Constant(lanes, [LANES * v + j for j in range(LANES)]),
+                                splat) for v in range(nv)]
+
+
+def _store_tile(builder, new, adding, out, i0, ldo, c0, rows, cols=None) -> None:
+    """Store (or, where ``adding``, add) the tile's rows below ``rows`` into ``out``;
+    with ``cols``, only its columns below ``cols`` (masked loads and stores)."""
+    masks = None if cols is None else _lane_masks(builder, cols, len(new[0]))
+    pointer = _VEC.as_pointer()
+    if masks is not None:
+        store_fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [_VEC, pointer, _I32, _MASK]),
+            "llvm.masked.store.v16f32.p0")
+        load_fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(_VEC, [pointer, _I32, _MASK, _VEC]),
+            "llvm.masked.load.v16f32.p0")
+        zero = ir.Constant(_VEC, [0.0] * LANES)
+
+    def load(ptr, v):
+        if masks is None:
+            return builder.load(ptr, align=4)
+        return builder.call(load_fn, [ptr, _ALIGN, masks[v], zero])
+
+    def store(value, ptr, v):
+        if masks is None:
+            builder.store(value, ptr, align=4)
+        else:
+            builder.call(store_fn, [value, ptr, _ALIGN, masks[v]])
+
     for r, vectors in enumerate(new):
         with builder.if_then(builder.icmp_signed("<", ir.Constant(_I64, r), rows), likely=True):
             o_row = builder.gep(_row(builder, out, i0, ir.Constant(_I64, r), ldo), [c0])
             ptrs = [builder.bitcast(builder.gep(o_row, [ir.Constant(_I64, LANES * v)]),
-                                    _VEC.as_pointer()) for v in range(len(vectors))]
-            with builder.if_else(adding) as (add, store):
+                                    pointer) for v in range(len(vectors))]
+            with builder.if_else(adding) as (add, put):
                 with add:
-                    for ptr, value in zip(ptrs, vectors):
-                        old = builder.load(ptr, align=4)
-                        builder.store(builder.fadd(old, value), ptr, align=4)
-                with store:
-                    for ptr, value in zip(ptrs, vectors):
-                        builder.store(value, ptr, align=4)
+                    for v, (ptr, value) in enumerate(zip(ptrs, vectors)):
+                        store(builder.fadd(load(ptr, v), value), ptr, v)
+                with put:
+                    for v, (ptr, value) in enumerate(zip(ptrs, vectors)):
+                        store(value, ptr, v)
 
 
 _t8_2 = _tile_kernel(MR, 2)  # numba resolves globals by name: one name a kernel
@@ -244,11 +287,11 @@ def pack_rhs_t(v):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _tile(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, wide, rows):
+def _tile(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, wide, rows, cols):
     if wide:
-        _t8_2(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, rows)
+        _t8_2(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, rows, cols)
     else:
-        _t8_1(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, rows)
+        _t8_1(x, x0, ldx, i0, p, poff, k, out, ldo, c0, accumulate, rows, cols)
 
 
 @njit(cache=True, error_model="numpy")
@@ -256,8 +299,11 @@ def gemm_serial(x, p, out):
     """``out[:] = x @ w`` for ``p = pack_rhs(w)``, on the calling thread.
 
     ``x`` is (M, K) float32 with unit column stride (any row stride), ``out``
-    (M, padded(N)) float32 with unit column stride (its columns past N come
-    out zero); M may be anything, zero included. The generated code never
+    (M, N) float32 with unit column stride, or (M, padded(N)) (its columns
+    past N come out zero); M may be anything, zero included. The last panel
+    of an N that is not a multiple of 16 is stored with masked stores, so the
+    result needs no buffer of padded width (and a model's code does not
+    depend on whether its widths are multiples of 16). The generated code never
     passes another ``x``: the executable's inputs are C-contiguous, slices
     numba would not keep contiguous are copied, and a transposed view (``x.T``)
     is multiplied by BLAS instead (``elementwise._panels``). A copy here for
@@ -269,6 +315,7 @@ def gemm_serial(x, p, out):
     ldx = x.strides[0] // 4
     n = out.shape[1]
     ldo = out.strides[0] // 4
+    n16 = p.shape[0] // k if k > 0 else 0   # the panels' padded width
     # every panel reads all of x: a large x is taken MC_BYTES of rows at a
     # time, which stay in the cache while every panel reads them
     mc = m
@@ -280,22 +327,23 @@ def gemm_serial(x, p, out):
     # helpers numba inlines: each inlined helper is typed again, 0.04 s cold)
     for m0 in range(0, m, mc):
         m1 = m0 + mc if m0 + mc < m else m
-        for c0 in range(0, n, NR):
+        for c0 in range(0, n16, NR):
             # rows m0:m1 of the panel at column c0, KC panel rows at a time (a
             # chunk stays in the L1 cache while every row tile uses it; later
             # chunks add to the result); the last row tile may have fewer
-            # than MR rows
-            wide = n - c0 >= NR
+            # than MR rows, the last panel fewer columns than it holds
+            wide = n16 - c0 >= NR
             width = NR if wide else LANES
+            cols = n - c0
             for k0 in range(0, k, KC):
                 kc = k - k0 if k - k0 < KC else KC
                 poff = c0 * k + k0 * width
                 for i in range(m0, m1, MR):
                     rows = m1 - i if m1 - i < MR else MR
                     if wide:
-                        _t8_2(x, k0, ldx, i, p, poff, kc, out, ldo, c0, k0 > 0, rows)
+                        _t8_2(x, k0, ldx, i, p, poff, kc, out, ldo, c0, k0 > 0, rows, cols)
                     else:
-                        _t8_1(x, k0, ldx, i, p, poff, kc, out, ldo, c0, k0 > 0, rows)
+                        _t8_1(x, k0, ldx, i, p, poff, kc, out, ldo, c0, k0 > 0, rows, cols)
 
 
 def prepare(transposed: bool = False) -> None:

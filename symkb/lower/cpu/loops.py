@@ -189,8 +189,8 @@ def step_projections(graph, users) -> dict:
     ``x[rows, t] @ W`` at each step into a small buffer saves writing, paging in
     and reading back the whole projected sequence (52 MB for a batch of 128,
     50 steps and 2048 gate columns). Taken: a float32 product of a rank-3 value
-    and a 2-D weight that ``gemm.py`` takes with a multiple of 16 columns (and
-    not small: a small projection costs little to hoist), read by that loop
+    and a 2-D weight that ``gemm.py`` takes (any width, and not small: a small
+    projection costs little to hoist), read by that loop
     alone. A ``fused_dot``'s epilogue (the bias add) then runs on the step's
     buffer, and its other operands must be vectors (the same at every step and
     row).
@@ -206,7 +206,7 @@ def step_projections(graph, users) -> dict:
                 continue
             x, w, *rest = prod.inputs
             if (x.ndim == 3 and w.node.op in ("param", "const") and packable(x, w, s.dtype)
-                    and gemm.padded(w.shape[1]) == w.shape[1] and not small_weight(w)
+                    and not small_weight(w)
                     and all(t.ndim <= 1 for t in rest)
                     and (prod.op == "dot" or prod.attrs["body"].inputs[0].dtype == s.dtype)):
                 out[s] = prod
