@@ -181,6 +181,7 @@ class Codegen:
         self.attention: dict = {}   # values' batch_dot -> its scores' batch_dot, deferred
         self.later: set = set()     # values computed by a node further down (the attention's)
         self.zero_states: set = set()  # zero fills only time loops read, as initial states
+        self.store_helpers = False     # a step stores its matrices with runtime.store_step
 
     @contextmanager
     def entered(self, scope: LoopScope, writer: SourceWriter):

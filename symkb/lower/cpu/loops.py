@@ -83,7 +83,8 @@ def _only_elementwise_readers(body, t) -> bool:
 _FUSED = ("fused_elementwise", "fused_dot")
 STORES_IN_LOOP = 2  # step outputs stored from the loops computing them, at most
 # a step storing this many matrices after its loops calls runtime.store_step and
-# store_rows (compiled once, 0.05 s) rather than writing a copy loop each (0.05 s)
+# store_rows (compiled once, 0.1 s) rather than writing a copy loop each (0.05 s);
+# so does every later step of the function (a gradient's reverse step)
 HELPER_COPIES = 3
 _EAGER = _FUSED + ("dot",)  # ops that read their operands when they run
 
@@ -416,8 +417,11 @@ def _store_step(cg, body, nseq, states, state_bufs, dests, batch) -> None:
     if not outs and not news:
         return  # the step's loops stored everything already
     matrices = all(o.ndim == 2 for _, o in outs) and all(states[k].ndim == 2 for k in news)
-    if matrices and sum(len(dests[k]) for k, _ in outs) + len(news) >= HELPER_COPIES:
-        # many copies: calls of one compiled copy each (runtime.store_step)
+    count = sum(len(dests[k]) for k, _ in outs) + len(news)
+    if matrices and (count >= HELPER_COPIES or cg.store_helpers):
+        # many copies (or the helpers are compiled for this function already):
+        # calls of one compiled copy each (runtime.store_step)
+        cg.store_helpers = True
         for k, _ in outs:
             for dest in dests[k]:
                 w.line(dest.whole_rows(new_vals[k]))
