@@ -138,27 +138,37 @@ def test_a_scalar_used_in_an_index_of_the_other_nest_does_not_merge():
     assert merge_nests(lines) == lines
 
 
-def test_the_second_nests_allocation_moves_above_the_first():
-    lines = _body("""
+def _difference_then_square(allocation: str) -> list:
+    """Two nests over (n, 4): ``d = x - y``, then ``sq = d * d`` into a buffer
+    bound by ``allocation`` (lines at the nests' level) between them."""
+    return _body("""
     for i0 in range(n):
         for i1 in range(4):
             v_1 = x[i0, i1] - y[i0, i1]
             d[i0, i1] = v_1
-    # the square
-    sq = np.empty((x.shape[0], 4), dtype=np.float32)
+""" + allocation + """
     for i0 in range(n):
         for i1 in range(4):
             v_2 = d[i0, i1] * d[i0, i1]
             sq[i0, i1] = v_2
 """)
+
+
+def _same_squares(lines, merged, seed, **arrays):
+    rng = np.random.default_rng(seed)
+    x, y = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    for body in (lines, merged):
+        env = _run(body, {"np": np, "n": 3, "x": x, "y": y, "d": np.empty((3, 4)), **arrays})
+        np.testing.assert_allclose(env["sq"], (x - y) ** 2)
+
+
+def test_the_second_nests_allocation_moves_above_the_first():
+    lines = _difference_then_square("""    # the square
+    sq = np.empty((x.shape[0], 4), dtype=np.float32)""")
     merged = merge_nests(lines)
     assert sum(line.strip().startswith("for i0") for line in merged) == 1
     assert merged[1].strip().startswith("sq = np.empty(")
-    rng = np.random.default_rng(0)
-    x, y = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
-    for body in (lines, merged):
-        env = _run(body, {"np": np, "n": 3, "x": x, "y": y, "d": np.empty((3, 4))})
-        np.testing.assert_allclose(env["sq"], (x - y) ** 2)
+    _same_squares(lines, merged, 0)
 
 
 def test_an_allocation_sized_by_a_scalar_of_the_first_nest_stays_between():
@@ -176,29 +186,14 @@ def test_an_allocation_sized_by_a_scalar_of_the_first_nest_stays_between():
 
 
 def test_a_buffer_bound_to_a_callers_argument_moves_above_the_first():
-    lines = _body("""
-    for i0 in range(n):
-        for i1 in range(4):
-            v_1 = x[i0, i1] - y[i0, i1]
-            d[i0, i1] = v_1
-    sq = ws0
+    lines = _difference_then_square("""    sq = ws0
     if ws0.shape != (x.shape[0], 4):
-        sq = np.empty((x.shape[0], 4), dtype=np.float32)
-    for i0 in range(n):
-        for i1 in range(4):
-            v_2 = d[i0, i1] * d[i0, i1]
-            sq[i0, i1] = v_2
-""")
+        sq = np.empty((x.shape[0], 4), dtype=np.float32)""")
     merged = merge_nests(lines)
     assert sum(line.strip().startswith("for i0") for line in merged) == 1
     assert [line.strip() for line in merged[:3]] == lines_stripped(lines[4:7])
-    rng = np.random.default_rng(1)
-    x, y = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
     for ws0 in (np.empty((3, 4)), np.empty((0, 0))):   # the argument fits, or does not
-        for body in (lines, merged):
-            env = _run(body, {"np": np, "n": 3, "x": x, "y": y, "d": np.empty((3, 4)),
-                              "ws0": ws0})
-            np.testing.assert_allclose(env["sq"], (x - y) ** 2)
+        _same_squares(lines, merged, 1, ws0=ws0)
 
 
 def test_a_buffer_bound_to_an_argument_the_first_nest_reads_stays_between():
