@@ -23,6 +23,7 @@ import numpy as np
 from numba import njit
 
 from .gemm import KC, LANES, MR, NR, _tile, gemm_serial
+from .runtime import empty, reshaped, zeros
 
 # The output positions one im2col block holds: as many as fill PATCH_FLOATS
 # (128 KiB, in the L2 cache beside the packed kernel), within these bounds.
@@ -97,7 +98,7 @@ def _rows_in_place(xf, panels, wide, geo, b, o1, count, o1n, o2n, n1, n2, c):
     ldx = geo[4] * c
     ldo = wide.strides[0] // 4
     n = wide.shape[1]
-    x2 = xf.reshape((1, xf.shape[0]))
+    x2 = reshaped(xf, (1, xf.shape[0]))
     first = _source(0, 0, 1, geo)
     for q in range(count):
         r0 = q * o2n
@@ -139,7 +140,7 @@ def conv_block(x, panels, wide, patch, geo, m0, rows, o1n, o2n, o3n):
     axes 2 and 3 (one tap along axis 3, no dilation along axis 2) is copied as
     ``k1`` runs, with no per-tap checks."""
     _, n1, n2, n3, c = x.shape
-    xf = x.reshape(-1)
+    xf = reshaped(x, (-1,))
     dims = (n1, n2, n3, c)
     # one tap along axis 3, no dilation along axis 2: a row is k1 runs of k2 * c floats
     runs = geo[2] == 1 and geo[7] == 1
@@ -197,12 +198,12 @@ def conv_packed(x, panels, out, geo):
     depth = geo[0] * geo[1] * geo[2] * x.shape[4]
     m = nb * o1n * o2n * o3n
     block = max(MIN_ROWS, min(MAX_ROWS, PATCH_FLOATS // depth // 8 * 8))  # block_rows
-    patch = np.empty((block, depth), dtype=np.float32)
+    patch = empty((block, depth), np.float32)
     # the kernel writes whole vectors of 16: straight into out, or through a buffer that wide
     columns = (f + LANES - 1) // LANES * LANES  # pack_rhs's padded width
     direct = f == columns
-    wide = np.empty((block if not direct else 0, columns), dtype=np.float32)
-    out2 = out.reshape((m, f))
+    wide = empty((block if not direct else 0, columns), np.float32)
+    out2 = reshaped(out, (m, f))
     for m0 in range(0, m, block):
         rows = min(block, m - m0)
         if direct:
@@ -222,7 +223,7 @@ def conv_direct(x, w, out, geo, groups):
     _, o1n, o2n, o3n, f = out.shape
     k1, k2, k3, cg = w.shape[0], w.shape[1], w.shape[2], w.shape[3]
     fg = f // groups
-    acc = np.zeros(f, dtype=out.dtype)
+    acc = zeros(f, out.dtype)
     for b in range(nb):
         for o1 in range(o1n):
             for o2 in range(o2n):

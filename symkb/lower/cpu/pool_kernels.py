@@ -9,10 +9,10 @@ reference does.
 """
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 from .conv_kernels import _source
+from .runtime import empty
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -28,7 +28,7 @@ def pool_window(x, out, geo, is_max, low):
     the mean over the real elements of each window."""
     nb, n1, n2, n3, c = x.shape
     _, o1n, o2n, o3n, _ = out.shape
-    acc = np.empty(c, dtype=out.dtype)
+    acc = empty(c, out.dtype)
     for b in range(nb):
         for o1 in range(o1n):
             a1, e1 = _range(o1, 0, n1, geo)
