@@ -143,6 +143,8 @@ def test_recurrent_layers_start_from_zeros_without_a_fill_loop():
     assert "_state_1 = zeros((input_1.shape[0], 4), np.float32)" in src
     assert "zeros((input_1.shape[0], 3), np.float32)" in src
     assert ".copy()" not in src   # no zero fill copied into the state buffers
+    signature = src.split("\ndef ", 1)[1].split(":\n", 1)[0]
+    assert "const" not in signature   # the fill's broadcast operand is no argument
     x = RNG.standard_normal((6, 5, 3)).astype(np.float32)
     x[2, 1] = np.nan
     assert_same(model.graph, [x])

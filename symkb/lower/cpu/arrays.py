@@ -18,7 +18,7 @@ from ...ir.ops.reduce import arg_bound, empty_axis_message, reduce_identity
 from ...ir.types import is_float
 from ..emitters import registrar
 from ..errors import Unsupported
-from . import gemm, heads
+from . import heads
 from .gemm import LANES
 from .elementwise import emit_dot
 from .row_groups import PARTIALS, running_sum

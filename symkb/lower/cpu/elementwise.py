@@ -25,7 +25,6 @@ from . import gemm
 from .in_place import emit_update_in_place
 from ..scalar import RULES
 from .scalar import CpuScalars, lit, np_type
-from .sums import product_text
 
 EMITTERS: dict = {}  # this module's ops (codegen.py merges the tables)
 emitter = registrar(EMITTERS)

@@ -60,7 +60,6 @@ from contextlib import ExitStack, contextmanager
 from ...ir.ops.loop import split_operands
 from ..emitters import registrar
 from ..errors import Unsupported
-from . import gemm
 from .elementwise import emit_body, packable, panels_for, small_product, small_weight
 from .rows import graph_row_separable
 from ..writer import SourceWriter
