@@ -10,7 +10,7 @@ from ._version import __version__  # noqa: F401
 from . import backend, ir, layers, mixed_precision, models, utils  # noqa: F401
 from .layers import Input  # noqa: F401
 from .models import Model, Sequential  # noqa: F401
-from .compile import compile  # noqa: F401,A004
+from .compile import compile, wait_compiles  # noqa: F401,A004
 from . import scale  # noqa: F401  (installs the dask handler of executables; imports no dask)
 from .lower.errors import FallbackWarning  # noqa: F401
 

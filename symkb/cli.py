@@ -69,6 +69,9 @@ def _demo(args) -> int:
 def compile_origin(compiled) -> str:
     """Where an executable's machine code came from, truthfully, for the demo."""
     if compiled.target == "cpu":
+        if getattr(compiled, "generic", False):
+            from .lower.announce import origin
+            return origin(compiled)
         if getattr(compiled, "reused", False):
             return "reused from an earlier compile in this process"
         if getattr(compiled, "cache_hit", False):

@@ -5,6 +5,7 @@
     print(c.source)                        # the generated code
     c = symkb.compile(model, verbose=True)  # says on stderr that it compiles, and how long
     c = symkb.compile(model, background=True)  # returns at once; c(x) waits for the compile
+    symkb.wait_compiles()                  # the kernels compiling in the background are done
     print(c.graph)                         # the graph after the passes
     for record in c.passes_report: print(record)
 
@@ -85,3 +86,28 @@ def compile(model_or_graph, target: str = "auto", *, passes=None, dump: bool = F
         from .lower.background import BackgroundCompile
         return BackgroundCompile(build, what)
     return build()
+
+
+def wait_compiles(timeout: float | None = None) -> bool:
+    """Wait for the compiles symkb runs in the background on its own.
+
+    A model whose small sizes differ from one compiled before (an LSTM of 16
+    units made 24) runs at once on the size-generic kernel of the earlier
+    one, while its own kernel compiles on a background thread; after a cold
+    compile, that thread compiles the size-generic kernel for the variants to
+    come (``docs/compiler.md``, "Two forms of a kernel"). This waits until
+    that thread has nothing left: then every executable runs its own kernel
+    and the disk cache holds both forms.
+
+    Args:
+        timeout: seconds to wait at most; ``None``: as long as it takes.
+
+    Returns:
+        True when nothing is left to compile, False when ``timeout`` passed first.
+    """
+    from .lower import tiers
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or timeout < 0):
+        raise ValueError(f"wait_compiles: `timeout` must be None or seconds >= 0, "
+                         f"received {timeout!r}")
+    return tiers.wait(timeout)

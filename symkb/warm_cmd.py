@@ -73,6 +73,12 @@ def run_warm(args) -> int:
     first_call = time.perf_counter() - start
     print(f"target: {executable.target}; {_how(executable, seconds)}")
     print(f"first call on {args.batch} row(s) of zeros: {first_call * 1e3:.1f} ms")
+    from . import wait_compiles
+    start = time.perf_counter()
+    if wait_compiles():  # both forms of each kernel in the cache (docs/compiler.md)
+        waited = time.perf_counter() - start
+        if waited >= 0.01:
+            print(f"background compiles (the kernels' size-generic forms): {waited:.2f} s")
     return 0
 
 

@@ -6,6 +6,10 @@ import pathlib
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
 os.environ.setdefault("SYMKB_CACHE_DIR", str(ROOT / ".symkb_cache"))
+# no compiles in child processes (docs/compiler.md, "Two forms of a kernel"): each
+# test compiles what it checks, once, in its own process; tests/test_tiers.py
+# turns them on
+os.environ.setdefault("SYMKB_CHILD_COMPILES", "0")
 
 import pytest  # noqa: E402
 

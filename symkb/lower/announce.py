@@ -8,7 +8,8 @@
 
 The second line says where the machine code came from: ``cold compile``
 (generated and compiled now), ``loaded from the cache`` (numba's disk cache
-held it), or the target when there is nothing more to say (``the cuda
+held it), the size-generic kernel of a model that differs only in small sizes
+(``tiers.py``: the model's own kernel then compiles in the background), or the target when there is nothing more to say (``the cuda
 target``: its kernels compile on their first launch; ``the interpreter
 target``: nothing to compile). A compile that fails says so, with the error's
 class, before the error propagates. stderr, because stdout carries the
@@ -23,6 +24,11 @@ from typing import Callable
 
 def origin(executable) -> str:
     """Where ``executable``'s machine code came from, in a few words."""
+    if getattr(executable, "generic", False):
+        where = ("an earlier compile in this process" if getattr(executable, "reused", False)
+                 else "the cache")
+        return (f"the size-generic kernel, from {where}; the kernel for these sizes "
+                "compiles in the background")
     if getattr(executable, "reused", False):
         return "reused from an earlier compile in this process"
     if getattr(executable, "cache_hit", False):

@@ -144,6 +144,13 @@ def _take(module) -> None:
     _HOLDS[id(module)] = _HOLDS.get(id(module), 0) + 1
 
 
+def hold(module) -> None:
+    """Take one more hold on a module :func:`load_module` returned (for a second
+    holder: each hold is given back once, by :func:`release` or :func:`attach`)."""
+    with _HOLDS_LOCK:
+        _take(module)
+
+
 def release(module) -> None:
     """Give back one hold on ``module`` (from :func:`load_module`); the last
     one removes it from ``sys.modules``."""
@@ -239,7 +246,7 @@ class Loaded(NamedTuple):
 
 
 def load_module(source: str, stem: str, kind: str = "gen", *,
-                lift: str | None = None) -> Loaded:
+                lift: str | None = None, small: int | None = None) -> Loaded:
     """Import the canonical form of ``source`` from the cache folder.
 
     Args:
@@ -250,6 +257,8 @@ def load_module(source: str, stem: str, kind: str = "gen", *,
             (``canonical.lift_sizes``): its int literals become its last
             argument, ``Loaded.sizes`` the value to pass, and graphs that
             differ only in sizes share the module.
+        small: with ``lift``, the largest literal that stays one
+            (``canonical.SMALL`` by default; ``1``: the size-generic form).
 
     The module is registered in ``sys.modules`` with one hold for the caller,
     who passes it to :func:`attach` or gives it back with :func:`release`.
@@ -258,7 +267,8 @@ def load_module(source: str, stem: str, kind: str = "gen", *,
     canonical = canonical_source(source)
     text, sizes = canonical.text, ()
     if lift is not None:
-        text, sizes = lift_sizes(text, canonical.name(lift))
+        text, sizes = lift_sizes(text, canonical.name(lift),
+                                 *(() if small is None else (small,)))
     with _HOLDS_LOCK:
         module, path, written = _load_module(text, f"{kind}_{_key(text)}")
         _take(module)

@@ -162,7 +162,8 @@ NONNEG_IMPORT = f"from symkb.lower.cpu.runtime import {NONNEG}"
 # whole and folds the strides of small axes when it knows them; a 2000-step
 # SimpleRNN of 16 units ran 3x slower with its loop bounds lifted, and about
 # 6% slower with its buffers' small sizes lifted. Small models (units of 32
-# or fewer) therefore compile per size.
+# or fewer) therefore compile per size; a variant runs meanwhile on the
+# size-generic form of an earlier one (``small=1``, ``tiers.py``).
 SMALL = 32
 
 
@@ -181,7 +182,7 @@ class Lifted(NamedTuple):
     sizes: tuple
 
 
-def lift_sizes(text: str, function: str) -> Lifted:
+def lift_sizes(text: str, function: str, small: int = SMALL) -> Lifted:
     """Make ``function`` of the canonical module ``text`` size-generic.
 
     Generated code spells the sizes it knows (units, widths, time steps,
@@ -198,6 +199,9 @@ def lift_sizes(text: str, function: str) -> Lifted:
     (``axis=2``), and an exponent's operands (``x ** 2`` stays a square).
     Other literals get one slot each, even equal ones: a model whose units
     equal its input width shares the kernel of one where they differ.
+    ``small`` is the largest literal that stays: ``1`` lifts every size, the
+    size-generic form (``tiers.py``) that serves models whose small sizes
+    differ while their own form compiles.
     """
     code = [t for t in tokenize.generate_tokens(io.StringIO(text).readline)
             if t.type not in _SKIPPED]
@@ -217,7 +221,7 @@ def lift_sizes(text: str, function: str) -> Lifted:
                 stack.pop()
         if tok.type != tokenize.NUMBER or not body[0] <= tok.start[0] <= body[1]:
             continue
-        if _structural(code, i, stack):
+        if _structural(code, i, stack, small):
             continue
         edits.append((tok.start, tok.end, f"{SIZES}{len(sizes)}"))
         sizes.append(int(tok.string))
@@ -244,10 +248,10 @@ def lift_sizes(text: str, function: str) -> Lifted:
     return Lifted(f"{NONNEG_IMPORT}\n" + "\n".join(lines), tuple(sizes))
 
 
-def _structural(code, i: int, stack) -> bool:
+def _structural(code, i: int, stack, small: int = SMALL) -> bool:
     """Whether the int literal ``code[i]`` stays a literal (see :func:`lift_sizes`)."""
     text = code[i].string
-    if not text.isdigit() or int(text) <= SMALL or (stack and stack[-1]):
+    if not text.isdigit() or int(text) <= max(small, 1) or (stack and stack[-1]):
         return True  # not an int; 0, 1 and small sizes (short loops unroll); shape[...]
     prev, nxt = code[i - 1].string, code[i + 1].string if i + 1 < len(code) else ""
     if prev == "[" and nxt == "]":

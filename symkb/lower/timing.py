@@ -23,13 +23,16 @@ part to work on. The phases, in order:
   optimising it and emitting machine code;
 * ``load``: the rest of numba's time: loading machine code from its disk
   cache (the whole numba figure of a warm compile), or looking it up and
-  writing it after a compile.
+  writing it after a compile;
+* ``beside``: waiting for a part compiled in a child process at the same
+  time (a gradient or train step's tail, ``cpu/phases.py``), once this
+  process's own part is done.
 
 The numba figures come from numba's own events: ``numba:compile`` spans
 the compiles (as opposed to cache loads), ``numba:llvm_lock`` the calls
 into LLVM. Where a numba version lacks them the split degrades to one
-``numba`` figure; timing never fails a compile. Events are process-wide,
-so a compile running in another thread at the same time is counted too.
+``numba`` figure; timing never fails a compile. Events are process-wide;
+only those of the compiling thread are counted.
 
 The interpreter target reports ``prepare`` (setting the executable up: it
 compiles nothing); the cuda target ``passes`` (its kernels compile on their
@@ -38,11 +41,12 @@ first call, apart from ``symkb.compile``).
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 
 # the phases in the order a cpu compile goes through them
-PHASES = ("import", "passes", "codegen", "cache", "setup", "typing", "llvm", "load", "numba",
-          "prepare")
+PHASES = ("import", "passes", "codegen", "cache", "setup", "typing", "llvm", "load", "beside",
+          "numba", "prepare")
 
 
 class PhaseClock:
@@ -127,21 +131,25 @@ def _listener():
         return None
 
     class Span(event.Listener):
-        """The seconds between the outermost start and end events of one kind."""
+        """The seconds between the outermost start and end events of one kind,
+        on the thread that made it (a background compile's are not this one's)."""
 
         def __init__(self):
             self.depth = 0
             self.started = 0.0
             self.seconds = 0.0
+            self.thread = threading.get_ident()
 
         def on_start(self, ev):
+            if threading.get_ident() != self.thread:
+                return
             if self.depth == 0:
                 self.started = time.perf_counter()
             self.depth += 1
 
         def on_end(self, ev):
-            if self.depth == 0:
-                return  # an event that began before the listener: not ours
+            if self.depth == 0 or threading.get_ident() != self.thread:
+                return  # an event that began before the listener, or another thread's
             self.depth -= 1
             if self.depth == 0:
                 self.seconds += time.perf_counter() - self.started
@@ -159,6 +167,8 @@ def _listener():
 
         def on_start(self, ev):
             super().on_start(ev)
+            if threading.get_ident() != self.thread:
+                return
             if not self.listening and not self.broken:
                 try:
                     event.register(_LLVM, self.llvm)

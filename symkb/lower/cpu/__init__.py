@@ -17,11 +17,15 @@ cpu target.
 """
 from __future__ import annotations
 
+import os
 import time
+import weakref
+from typing import NamedTuple
 
 import numpy as np
 
-from ..cache import attach, clear_numba_cache, load_module, release
+from .. import tiers
+from ..cache import attach, clear_numba_cache, hold, load_module, release
 from ..executable import Executable
 from ..passes.canonicalize_loops import legalize_loops
 from ..payloads import ParamSpecs, check_const
@@ -43,12 +47,14 @@ class CpuExecutable(Executable):
                  reused=False, compile_seconds=0.0, source_graph=None, narrow=None,
                  invariant_inputs=0, **kwargs):
         super().__init__(graph, **kwargs)
-        self.function = fn
+        # the generated function and the sizes it takes as its last argument
+        # (``cache.load_module``'s ``lift``: graphs that differ only in sizes share
+        # it), read once per call: ``specialise`` swaps both at once
+        self._kernel = (fn, (sizes,) if sizes else ())
+        # running the size-generic form while this graph's own compiles (``tiers.py``)
+        self.generic = False
         # the last inputs are the same for every row block (``phases.py``): not split
         self._row_inputs = len(graph.inputs) - invariant_inputs
-        # the sizes the function takes as its last argument (``cache.load_module``'s
-        # ``lift``): graphs that differ only in sizes share the function
-        self._tail = (sizes,) if sizes else ()
         # float16 results of a widened graph (``lower/float16.py``), narrowed back
         self._narrow = narrow
         # the kernel indexes every weight up to its declared shape: each call
@@ -83,6 +89,21 @@ class CpuExecutable(Executable):
                                  name=self.name, target=self.target)
 
     @property
+    def function(self):
+        """The generated numba function the calls run now."""
+        return self._kernel[0]
+
+    @function.setter
+    def function(self, fn) -> None:
+        self._kernel = (fn, self._kernel[1])
+
+    def specialise(self, fn, sizes) -> None:
+        """Run ``fn``, taking ``sizes``, from the next call on (``tiers.py``: this
+        graph's own form, compiled in the background, replaces the size-generic one)."""
+        self._kernel = (fn, (sizes,) if sizes else ())
+        self.generic = False
+
+    @property
     def threads(self):
         """The most row blocks (threads) one call uses; ``None``: numba's thread count."""
         return self._threads
@@ -113,21 +134,22 @@ class CpuExecutable(Executable):
         params = iter(self._params.values(None if self._narrow is None else _wide))
         consts = iter(self._consts)
         rest = [next(params) if is_param else next(consts) for is_param in self._param_slots]
+        fn, tail = self._kernel
         if self.row_split is not None and arrays:
-            return self._run_blocks(arrays, rest)
+            return self._run_blocks(arrays, rest, fn, tail)
         if not self._spaces:
-            results = list(self.function(*arrays, *rest, *self._tail))
+            results = list(fn(*arrays, *rest, *tail))
             self._kernel_wrote()  # the function stored its assign results in the Variables
             return results
         key = tuple(a.shape for a in arrays)
         (spaces,), new = self._spaces.take(key)
-        results = list(self.function(*arrays, *rest, *spaces, *self._tail))
+        results = list(fn(*arrays, *rest, *spaces, *tail))
         self._kernel_wrote()
         results, kept = results[:self._nresults], results[self._nresults:]
         self._spaces.give(key, [kept], new, [*results, *arrays, *rest])
         return results
 
-    def _run_blocks(self, arrays, rest) -> list:
+    def _run_blocks(self, arrays, rest, fn, tail) -> list:
         arrays, rest = arrays[:self._row_inputs], arrays[self._row_inputs:] + rest
         batch = arrays[0].shape[0]
         blocks = row_blocks(batch, self.threads or thread_count(), self._per_block)
@@ -142,8 +164,8 @@ class CpuExecutable(Executable):
             outs = [(k, np.empty((batch,) + shape, dtype=t.dtype))
                     for (k, t), shape in zip(self._outs, known)]
         spaces, new = self._spaces.take((blocks, key), blocks) if self._spaces else (None, False)
-        results, kept = run_blocks(self.function, arrays, rest, self.row_split, blocks, outs,
-                                   self._tail, spaces)
+        results, kept = run_blocks(fn, arrays, rest, self.row_split, blocks, outs,
+                                   tail, spaces)
         if spaces is not None:
             self._spaces.give((blocks, key), kept, new,
                               [*results, *arrays, *rest] if new else ())
@@ -210,6 +232,7 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
     start = time.perf_counter()
     with clock.phase("cache"):
         loaded = load_module(source, fn_name, kind="cpu", lift=fn_name)
+        generic = _generic_form(source, fn_name, loaded)
     module, path, written = loaded.module, loaded.path, loaded.written
     try:
         dispatcher = loaded.get(fn_name)
@@ -217,31 +240,157 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
         reused = sig in dispatcher.overloads  # compiled already in this process
         with clock.phase("setup"):
             numba_setup.prepare()  # numba's set-up without its scipy.linalg import
+        serve = None  # the size-generic form, when it runs first (``tiers.py``)
         with numba_phases(clock, dispatcher):
-            try:
-                _prepare_products(source)
-                dispatcher.compile(sig)
-            except Exception:
-                # A damaged numba cache entry must not be fatal: drop it and compile.
-                clear_numba_cache(path)
-                _prepare_products(source)
-                dispatcher.compile(sig)
-        hits = sum(dispatcher.stats.cache_hits.values())
-        executable = CpuExecutable(graph, dispatcher, args, row_split=generated.row_split,
-                                   sizes=loaded.sizes,
+            if generic is not None and not reused and not tiers.has_code(dispatcher, sig):
+                serve = _compiled_generic(generic, fn_name, args)
+            if serve is None:
+                try:
+                    _prepare_products(source)
+                    dispatcher.compile(sig)
+                except Exception:
+                    # A damaged numba cache entry must not be fatal: drop it and compile.
+                    clear_numba_cache(path)
+                    _prepare_products(source)
+                    dispatcher.compile(sig)
+        if serve is not None:
+            runs, sizes, reused = serve
+            cache_hit = not reused  # not compiled in this process: loaded from the disk cache
+        else:
+            runs, sizes = dispatcher, loaded.sizes
+            cache_hit = bool(sum(dispatcher.stats.cache_hits.values())) and not written
+        executable = CpuExecutable(graph, runs, args, row_split=generated.row_split,
+                                   sizes=sizes,
                                    single_output=single_output, name=name,
                                    passes_report=passes_report, source=source, path=path,
-                                   cache_hit=bool(hits) and not written, reused=reused,
+                                   cache_hit=cache_hit, reused=reused,
                                    compile_seconds=time.perf_counter() - start,
                                    source_graph=source_graph, narrow=narrow,
                                    invariant_inputs=invariant_inputs)
+        executable.generic = serve is not None
         executable.compile_phases = clock.as_dict()
     except BaseException:
         release(module)
+        if generic is not None:
+            release(generic.module)
         raise
     # the module stays importable by name (numba's cache needs it) while the executable lives
     attach(executable, module)
+    if generic is not None:
+        attach(executable, generic.module)
+        if serve is not None:
+            _specialise_later(executable, dispatcher, sig, loaded, fn_name)
+        else:
+            _generic_later(generic, fn_name, args)
     return executable
+
+
+class Beside(NamedTuple):
+    """A graph compiling in a child process (:func:`start_beside`)."""
+
+    child: object
+    module: object
+
+
+def start_beside(graph, name: str, invariant_inputs: int = 0):
+    """Start compiling ``graph`` in a child process, as :func:`compile_cpu`
+    (``split=False``) would compile it here, while this process compiles
+    something else: a :class:`Beside` for :func:`finish_beside`, or None where
+    no second core is free or child compiles are off (``tiers.enabled``)."""
+    if not tiers.enabled():
+        return None
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    if cores < 2:
+        return None
+    generated = generate(legalize_loops(graph), name or graph.name, invariant_inputs)
+    loaded = load_module(generated.source, generated.fn_name, kind="cpu",
+                         lift=generated.fn_name)
+    dispatcher = loaded.get(generated.fn_name)
+    sig = _signature(generated.args, loaded.sizes)
+    if tiers.has_code(dispatcher, sig):
+        return Beside(None, loaded.module)  # compile_cpu finds it in this process
+    child = tiers.start_elsewhere(loaded.module, loaded.canonical.name(generated.fn_name),
+                                  sig, nice=False)
+    return Beside(child, loaded.module)
+
+
+def finish_beside(beside, clock) -> None:
+    """Wait for a :func:`start_beside` child (timed as ``beside``). A child that
+    failed is let be: :func:`compile_cpu` then compiles the graph here."""
+    if beside is None:
+        return
+    with clock.phase("beside"):
+        if beside.child is not None:
+            try:
+                tiers.finish(beside.child)
+            except RuntimeError:
+                pass  # compiled here instead, where an error says what went wrong
+
+
+def _generic_form(source: str, fn_name: str, loaded):
+    """The size-generic form of ``source`` (``tiers.py``), or None: tiers off, or
+    no size of the function stays a literal (then its own form is generic)."""
+    if not tiers.enabled():
+        return None
+    generic = load_module(source, fn_name, kind="cpu", lift=fn_name, small=1)
+    if generic.path == loaded.path:
+        release(generic.module)
+        return None
+    return generic
+
+
+def _compiled_generic(generic, fn_name: str, args):
+    """``(function, sizes, reused)`` of the size-generic form when its machine
+    code is in this process or numba's disk cache, else None."""
+    dispatcher = generic.get(fn_name)
+    sig = _signature(args, generic.sizes)
+    reused = sig in dispatcher.overloads
+    if reused or tiers.has_code(dispatcher, sig):
+        return dispatcher, generic.sizes, reused
+    return None
+
+
+def _specialise_later(executable, dispatcher, sig, loaded, fn_name: str) -> None:
+    """Compile the graph's own form on the worker; ``executable`` runs it from then on."""
+    ref = weakref.ref(executable)
+    hold(loaded.module)  # the job's own: the executable may go before the job runs
+
+    def job():
+        try:
+            if ref() is None:
+                return  # nobody left to run it
+            if not tiers.has_code(dispatcher, sig):
+                tiers.compile_elsewhere(loaded.module, loaded.canonical.name(fn_name), sig)
+                if not tiers.has_code(dispatcher, sig):
+                    raise RuntimeError("its machine code is not in numba's cache")
+            current = ref()
+            if current is not None:
+                current.specialise(dispatcher, loaded.sizes)
+        finally:
+            release(loaded.module)
+
+    tiers.submit(job, f"{fn_name} for its own sizes")
+
+
+def _generic_later(generic, fn_name: str, args) -> None:
+    """Compile (or load) the size-generic form on the worker, for later variants."""
+    dispatcher = generic.get(fn_name)
+    sig = _signature(args, generic.sizes)
+    if sig in dispatcher.overloads:
+        return
+    hold(generic.module)
+
+    def job():
+        try:
+            if not tiers.has_code(dispatcher, sig):
+                tiers.compile_elsewhere(generic.module, generic.canonical.name(fn_name), sig)
+        finally:
+            release(generic.module)
+
+    tiers.submit(job, f"the size-generic form of {fn_name}")
 
 
 def _prepare_products(source: str) -> None:

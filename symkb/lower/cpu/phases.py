@@ -258,6 +258,11 @@ class PhasedExecutable(Executable):
         self._heads_lock = threading.Lock()
 
     @property
+    def generic(self) -> bool:
+        """Whether a phase runs a size-generic kernel while its own compiles (``tiers.py``)."""
+        return self.rows.generic or self.tail.generic
+
+    @property
     def threads(self):
         """The most row blocks the rows phase uses; ``None``: numba's thread count."""
         return self.rows.threads
@@ -303,11 +308,25 @@ class PhasedExecutable(Executable):
 def compile_phased(phases: Phases, compile_cpu, *, single_output, name, passes_report,
                    source_graph, clock) -> PhasedExecutable:
     """Compile the rows and tail graphs of ``phases`` with ``compile_cpu`` and
-    return the executable running the three phases."""
+    return the executable running the three phases. With a second core, the
+    tail compiles in a child process (``start_beside``) while this process
+    compiles the rows, then loads from numba's disk cache."""
+    from . import finish_beside, start_beside
+    from ..cache import release
     base = name or phases.graph.name
-    rows = compile_cpu(phases.rows, name=f"{base}_rows", phases=clock,
-                       invariant_inputs=len(phases.rows_head))
-    tail = compile_cpu(phases.tail, name=f"{base}_tail", phases=clock, split=False)
+    # the tail compiles in a child process while this one compiles the rows
+    beside = start_beside(phases.tail, f"{base}_tail")
+    try:
+        rows = compile_cpu(phases.rows, name=f"{base}_rows", phases=clock,
+                           invariant_inputs=len(phases.rows_head))
+        finish_beside(beside, clock)
+        tail = compile_cpu(phases.tail, name=f"{base}_tail", phases=clock, split=False)
+    finally:
+        if beside is not None:
+            if beside.child is not None and beside.child.poll() is None:
+                beside.child.kill()  # the rows failed: nothing waits for the tail
+                beside.child.wait()
+            release(beside.module)
     executable = PhasedExecutable(phases, rows, tail, source_graph=source_graph,
                                   single_output=single_output, name=name,
                                   passes_report=passes_report)

@@ -1,0 +1,214 @@
+"""Two forms of a generated cpu function: its own, and a size-generic one.
+
+Generated code keeps each size of at most ``canonical.SMALL`` as a literal
+(``canonical.lift_sizes``): LLVM unrolls and vectorises a loop of 16 whole,
+and a SimpleRNN of 16 units runs 1.5-3x slower without it. A model whose
+small sizes change (an LSTM of 16 units made 24) is therefore a new
+function. So that such a variant is ready at once, every function with a
+small size kept has a second form with every size lifted
+(``lift_sizes(..., small=1)``): one machine code for all sizes. The
+executable chooses (:func:`plan`):
+
+1. the function's own form is compiled in this process or in numba's disk
+   cache: it runs. The size-generic form is compiled on the worker thread
+   (below) if it is not yet, for the variants to come;
+2. else the size-generic form is: it runs at once, and the worker compiles
+   the own form; the executable switches to it when it is ready (results
+   are the same: the two forms are one code, literals apart);
+3. else (a cold compile) the own form compiles now, the size-generic one
+   on the worker.
+
+The background compiles run in a child process (:func:`compile_elsewhere`),
+at a lower priority: a compile on a thread of this process would hold the
+GIL for most of a second, and every call of a compiled model, which needs
+the GIL between kernels, would wait for it (a 0.3 ms call took 10 ms). The
+child writes numba's disk cache; this process then loads the machine code
+from it (:func:`has_code`), in milliseconds. One daemon thread of this
+process starts the children one after another and waits for them;
+:func:`wait` waits until it has nothing left (``symkb.wait_compiles``). At
+exit the queued compiles are dropped; a child already running finishes on
+its own (the cache's writes are atomic). A failed background compile warns
+and leaves the size-generic kernel running.
+
+``SYMKB_CHILD_COMPILES=0`` turns off every compile in a child process: each
+function then has its own form only, and a phased graph's tail compiles in
+this process too (``cpu/phases.py``).
+"""
+from __future__ import annotations
+
+import atexit
+import collections
+import os
+import threading
+import warnings
+from typing import Callable
+
+ENV_VAR = "SYMKB_CHILD_COMPILES"
+
+
+def enabled() -> bool:
+    """Whether symkb compiles in child processes: size-generic forms, a phased
+    graph's tail (``$SYMKB_CHILD_COMPILES`` is not ``0``)."""
+    return os.environ.get(ENV_VAR, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def has_code(dispatcher, sig) -> bool:
+    """Whether ``dispatcher`` has machine code for ``sig``: compiled in this
+    process, or now loaded from numba's disk cache. Never compiles.
+
+    numba offers no public way to load without compiling; this does what
+    ``Dispatcher.compile`` does before it compiles. Where that is not
+    available, the answer is ``False`` (the caller compiles, as without tiers).
+    """
+    sig = tuple(sig)
+    if sig in dispatcher.overloads:
+        return True
+    try:
+        from numba.core.compiler_lock import global_compiler_lock
+        with global_compiler_lock:
+            if sig in dispatcher.overloads:
+                return True
+            cres = dispatcher._cache.load_overload(sig, dispatcher.targetctx)
+            if cres is None:
+                return False
+            dispatcher._cache_hits[sig] += 1
+            dispatcher.targetctx.insert_user_function(cres.entry_point, cres.fndesc,
+                                                      [cres.library])
+            dispatcher.add_overload(cres)
+            return True
+    except Exception:  # noqa: BLE001 - a numba without these internals, a damaged entry
+        return False
+
+
+# -- a compile in a child process ------------------------------------------------
+
+_CHILD = """
+import os, pickle, sys, importlib.util
+try:
+    os.nice(int(os.environ.get("SYMKB_NICE", "10")))  # the parent's work first
+except (AttributeError, OSError, ValueError):
+    pass
+path, name, function, sig = sys.argv[1:5]
+from symkb.lower.cpu import numba_setup
+numba_setup.prepare()
+spec = importlib.util.spec_from_file_location(name, path)
+module = importlib.util.module_from_spec(spec)
+sys.modules[name] = module  # where numba's cache finds the module again
+spec.loader.exec_module(module)
+getattr(module, function).compile(pickle.loads(bytes.fromhex(sig)))
+"""
+
+
+def start_elsewhere(module, function: str, sig, nice: bool = True):
+    """Start compiling ``function`` of the generated ``module`` for ``sig`` in a
+    child process, into numba's disk cache (the environment's ``NUMBA_CACHE_DIR``);
+    :func:`finish` waits for it. ``nice``: at a lower priority."""
+    import pickle
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    env["SYMKB_NICE"] = "10" if nice else "0"
+    return subprocess.Popen(
+        [sys.executable, "-c", _CHILD, module.__file__, module.__name__, function,
+         pickle.dumps(tuple(sig)).hex()],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(child, timeout: float = 600.0) -> None:
+    """Wait for a child of :func:`start_elsewhere`.
+
+    Raises:
+        RuntimeError: the child failed (its last lines of stderr say why).
+    """
+    import subprocess
+    try:
+        out, err = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        raise RuntimeError(f"the compiling process ran past {timeout:g} s") from None
+    if child.returncode != 0:
+        tail = "\n".join((err or out).strip().splitlines()[-3:])
+        raise RuntimeError(f"the compiling process exited with {child.returncode}: {tail}")
+
+
+def compile_elsewhere(module, function: str, sig) -> None:
+    """Compile ``function`` of ``module`` for ``sig`` in a child process, at a
+    lower priority, and wait for it (:func:`start_elsewhere`, :func:`finish`)."""
+    finish(start_elsewhere(module, function, sig))
+
+
+# -- the worker ------------------------------------------------------------------
+
+_COND = threading.Condition()
+_JOBS: collections.deque = collections.deque()
+_STATE = {"busy": False, "closing": False, "thread": None}
+
+
+def submit(job: Callable[[], None], what: str) -> None:
+    """Run ``job()`` on the worker thread, after the jobs already queued.
+
+    Args:
+        job: the compile (exceptions become a :class:`RuntimeWarning`).
+        what: words for that warning (``'the size-generic form of sequential'``).
+    """
+    with _COND:
+        if _STATE["closing"]:
+            return
+        _JOBS.append((job, what))
+        thread = _STATE["thread"]
+        if thread is None or not thread.is_alive():
+            thread = threading.Thread(target=_work, daemon=True, name="symkb-tiers")
+            _STATE["thread"] = thread
+            thread.start()
+        _COND.notify_all()
+
+
+def _work() -> None:
+    while True:
+        with _COND:
+            while not _JOBS:
+                _COND.wait()
+            job, what = _JOBS.popleft()
+            _STATE["busy"] = True
+        try:
+            job()
+        except Exception as exc:  # noqa: BLE001 - the generic kernel keeps running
+            warnings.warn(f"symkb: the background compile of {what} failed "
+                          f"({type(exc).__name__}: {exc}); the size-generic kernel "
+                          "keeps running", RuntimeWarning, stacklevel=1)
+        finally:
+            with _COND:
+                _STATE["busy"] = False
+                _COND.notify_all()
+
+
+def pending() -> int:
+    """How many background compiles are queued or running."""
+    with _COND:
+        return len(_JOBS) + _STATE["busy"]
+
+
+def wait(timeout: float | None = None) -> bool:
+    """Wait until no background compile is queued or running.
+
+    Args:
+        timeout: seconds to wait at most; ``None``: as long as it takes.
+
+    Returns:
+        True when the worker is idle, False when ``timeout`` passed first.
+    """
+    with _COND:
+        return _COND.wait_for(lambda: not _JOBS and not _STATE["busy"], timeout)
+
+
+def _close() -> None:
+    """At exit: drop the queued compiles (a child already running finishes on its own)."""
+    with _COND:
+        _STATE["closing"] = True
+        _JOBS.clear()
+
+
+atexit.register(_close)
