@@ -231,8 +231,8 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
     source, args, fn_name = generated.source, generated.args, generated.fn_name
     start = time.perf_counter()
     with clock.phase("cache"):
-        loaded = load_module(source, fn_name, kind="cpu", lift=fn_name)
-        generic = _generic_form(source, fn_name, loaded)
+        loaded = _own_form(source, fn_name)
+        generic = _generic_form(graph, fn_name, loaded, invariant_inputs)
     module, path, written = loaded.module, loaded.path, loaded.written
     try:
         dispatcher = loaded.get(fn_name)
@@ -306,8 +306,7 @@ def start_beside(graph, name: str, invariant_inputs: int = 0):
     if cores < 2:
         return None
     generated = generate(legalize_loops(graph), name or graph.name, invariant_inputs)
-    loaded = load_module(generated.source, generated.fn_name, kind="cpu",
-                         lift=generated.fn_name)
+    loaded = _own_form(generated.source, generated.fn_name)
     dispatcher = loaded.get(generated.fn_name)
     sig = _signature(generated.args, loaded.sizes)
     if tiers.has_code(dispatcher, sig):
@@ -330,11 +329,22 @@ def finish_beside(beside, clock) -> None:
                 pass  # compiled here instead, where an error says what went wrong
 
 
-def _generic_form(source: str, fn_name: str, loaded):
-    """The size-generic form of ``source`` (``tiers.py``), or None: tiers off, or
-    no size of the function stays a literal (then its own form is generic)."""
+def _own_form(source: str, fn_name: str):
+    """The module of the graph's own form: every size a literal where a
+    size-generic form serves the variants (``tiers.py``: compiles faster and
+    runs at least as fast), else with the sizes past ``canonical.SMALL`` lifted
+    (variants that differ only in those share it)."""
+    return load_module(source, fn_name, kind="cpu", lift=None if tiers.enabled() else fn_name)
+
+
+def _generic_form(graph, fn_name: str, loaded, invariant_inputs: int):
+    """The size-generic form of ``graph``'s function (``tiers.py``), or None:
+    child compiles off, or the function has no size to lift."""
     if not tiers.enabled():
         return None
+    # without the wide-vector line, a line drawn on the sizes (codegen.WIDE_ROWS):
+    # models on either side of it share the size-generic form
+    source = generate(graph, fn_name, invariant_inputs, wide=False).source
     generic = load_module(source, fn_name, kind="cpu", lift=fn_name, small=1)
     if generic.path == loaded.path:
         release(generic.module)

@@ -476,7 +476,7 @@ class Codegen:
         self.emit_writes()
         outs += [buffer for _, buffer, _ in self.scratch]  # back to the executable
         self.w.line(f"return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
-        wide = [WIDE_VECTORS] if wide_rows(graph) else []
+        wide = [WIDE_VECTORS] if getattr(self, "wide", True) and wide_rows(graph) else []
         body = "\n".join([*wide, *merge_nests(self.w.lines)]) + "\n"
         # a constant no line reads is no argument (the broadcast operand of a zero
         # fill that time loops take as zeros of their own: elementwise._zero_states)
@@ -513,9 +513,12 @@ class Generated:
     row_split: tuple | None  # per result, row-wise: the function may run on row blocks
 
 
-def generate(graph: Graph, fn_name: str, invariant_inputs: int = 0) -> Generated:
+def generate(graph: Graph, fn_name: str, invariant_inputs: int = 0, *,
+             wide: bool = True) -> Generated:
     """The module source for ``graph``, its arguments and how it may be called;
-    its last ``invariant_inputs`` inputs are the same for every batch row."""
+    its last ``invariant_inputs`` inputs are the same for every batch row.
+    ``wide=False``: never the wide-vector line (a size-generic form, ``tiers.py``)."""
     cg = Codegen(graph, fn_name, invariant_inputs)
+    cg.wide = wide
     source = cg.generate()
     return Generated(source, cg.args, cg.fn_name, cg.row_split)
