@@ -15,6 +15,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -167,13 +168,35 @@ def test_a_new_process_loads_the_size_generic_kernel(tmp_path):
     assert first["err"] < 1e-5 and second["err"] < 1e-5
 
 
-def test_a_failed_background_compile_warns():
+def test_a_failed_background_compile_warns_once(monkeypatch):
+    monkeypatch.setenv("SYMKB_CHILD_COMPILES", "1")
+    monkeypatch.setitem(tiers._STATE, "failed", 0)
+
     def broken():
         raise ValueError("no such kernel")
 
     with pytest.warns(RuntimeWarning, match="background compile of the test job failed"):
         tiers.submit(broken, "the test job")
         assert tiers.wait(60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the second failure is counted, not reported
+        tiers.submit(broken, "the test job")
+        assert tiers.wait(60)
+    assert tiers._STATE["failed"] == 2 and tiers.enabled()
+
+
+def test_a_child_that_cannot_start_turns_child_compiles_off(monkeypatch):
+    monkeypatch.setenv("SYMKB_CHILD_COMPILES", "1")
+    monkeypatch.setitem(tiers._STATE, "failed", 0)
+    monkeypatch.setitem(tiers._STATE, "broken", False)
+
+    def no_interpreter():
+        raise FileNotFoundError(2, "No such file or directory", "python")
+
+    with pytest.warns(RuntimeWarning, match="FileNotFoundError"):
+        tiers.submit(no_interpreter, "the test job")
+        assert tiers.wait(60)
+    assert not tiers.enabled()
 
 
 def test_has_code_never_compiles():

@@ -49,7 +49,10 @@ ENV_VAR = "SYMKB_CHILD_COMPILES"
 
 def enabled() -> bool:
     """Whether symkb compiles in child processes: size-generic forms, a phased
-    graph's tail (``$SYMKB_CHILD_COMPILES`` is not ``0``)."""
+    graph's tail (``$SYMKB_CHILD_COMPILES`` is not ``0``, and no child has
+    failed to start in this process)."""
+    if _STATE["broken"]:
+        return False
     return os.environ.get(ENV_VAR, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
@@ -79,6 +82,21 @@ def has_code(dispatcher, sig) -> bool:
             return True
     except Exception:  # noqa: BLE001 - a numba without these internals, a damaged entry
         return False
+
+
+def cached(dispatcher, sig) -> bool:
+    """Whether ``dispatcher`` has machine code for ``sig`` in this process or in
+    numba's disk cache, without loading it (numba's cache index is read; where
+    its internals differ, :func:`has_code` answers, loading it)."""
+    sig = tuple(sig)
+    if sig in dispatcher.overloads:
+        return True
+    try:
+        cache = dispatcher._cache
+        key = cache._index_key(sig, dispatcher.targetctx.codegen())
+        return key in cache._cache_file._load_index()
+    except Exception:  # noqa: BLE001 - another numba's internals
+        return has_code(dispatcher, sig)
 
 
 # -- a compile in a child process ------------------------------------------------
@@ -147,7 +165,7 @@ def compile_elsewhere(module, function: str, sig) -> None:
 
 _COND = threading.Condition()
 _JOBS: collections.deque = collections.deque()
-_STATE = {"busy": False, "closing": False, "thread": None}
+_STATE = {"busy": False, "closing": False, "thread": None, "broken": False, "failed": 0}
 
 
 def submit(job: Callable[[], None], what: str) -> None:
@@ -178,14 +196,27 @@ def _work() -> None:
             _STATE["busy"] = True
         try:
             job()
-        except Exception as exc:  # noqa: BLE001 - the generic kernel keeps running
-            warnings.warn(f"symkb: the background compile of {what} failed "
-                          f"({type(exc).__name__}: {exc}); the size-generic kernel "
-                          "keeps running", RuntimeWarning, stacklevel=1)
+        except Exception as exc:  # noqa: BLE001 - the kernel running now keeps running
+            _failed(what, exc)
         finally:
             with _COND:
                 _STATE["busy"] = False
                 _COND.notify_all()
+
+
+def _failed(what: str, exc: Exception) -> None:
+    """Warn of a failed background compile: the first one in this process (the
+    next ones are counted). A child that cannot start turns child compiles off."""
+    if isinstance(exc, OSError):
+        _STATE["broken"] = True  # no interpreter to start (a frozen program, say)
+    _STATE["failed"] += 1
+    if _STATE["failed"] > 1:
+        return
+    warnings.warn(f"symkb: the background compile of {what} failed "
+                  f"({type(exc).__name__}: {exc}); the kernel it would have replaced "
+                  f"keeps running. Later failures in this process are not reported; "
+                  f"{ENV_VAR}=0 turns compiles in child processes off",
+                  RuntimeWarning, stacklevel=1)
 
 
 def pending() -> int:

@@ -232,8 +232,8 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
     start = time.perf_counter()
     with clock.phase("cache"):
         loaded = _own_form(source, fn_name)
-        generic = _generic_form(graph, fn_name, loaded, invariant_inputs)
     module, path, written = loaded.module, loaded.path, loaded.written
+    generic = None  # the size-generic form's module, when this compile needed it
     try:
         dispatcher = loaded.get(fn_name)
         sig = _signature(args, loaded.sizes)
@@ -242,8 +242,12 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
             numba_setup.prepare()  # numba's set-up without its scipy.linalg import
         serve = None  # the size-generic form, when it runs first (``tiers.py``)
         with numba_phases(clock, dispatcher):
-            if generic is not None and not reused and not tiers.has_code(dispatcher, sig):
-                serve = _compiled_generic(generic, fn_name, args)
+            own = reused or not tiers.enabled() or tiers.has_code(dispatcher, sig)
+            if not own:
+                with clock.phase("cache"):
+                    generic = _generic_form(graph, fn_name, loaded, invariant_inputs)
+                if generic is not None:
+                    serve = _compiled_generic(generic, fn_name, args)
             if serve is None:
                 try:
                     _prepare_products(source)
@@ -278,10 +282,10 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
     attach(executable, module)
     if generic is not None:
         attach(executable, generic.module)
-        if serve is not None:
-            _specialise_later(executable, dispatcher, sig, loaded, fn_name)
-        else:
-            _generic_later(generic, fn_name, args)
+    if serve is not None:
+        _specialise_later(executable, dispatcher, sig, loaded, fn_name)
+    elif tiers.enabled():
+        _generic_later(executable, graph, fn_name, args, invariant_inputs, generic)
     return executable
 
 
@@ -311,6 +315,13 @@ def start_beside(graph, name: str, invariant_inputs: int = 0):
     sig = _signature(generated.args, loaded.sizes)
     if tiers.has_code(dispatcher, sig):
         return Beside(None, loaded.module)  # compile_cpu finds it in this process
+    generic = _generic_form(graph, generated.fn_name, loaded, invariant_inputs)
+    if generic is not None:
+        ready = tiers.cached(generic.get(generated.fn_name),
+                             _signature(generated.args, generic.sizes))
+        release(generic.module)
+        if ready:
+            return Beside(None, loaded.module)  # compile_cpu runs the size-generic form
     child = tiers.start_elsewhere(loaded.module, loaded.canonical.name(generated.fn_name),
                                   sig, nice=False)
     return Beside(child, loaded.module)
@@ -338,15 +349,16 @@ def _own_form(source: str, fn_name: str):
 
 
 def _generic_form(graph, fn_name: str, loaded, invariant_inputs: int):
-    """The size-generic form of ``graph``'s function (``tiers.py``), or None:
-    child compiles off, or the function has no size to lift."""
+    """The size-generic form of ``graph``'s function (``tiers.py``), with one
+    hold for the caller, or None: child compiles off, or the function has no
+    size to lift (``loaded``, its own form, if given, has the same text)."""
     if not tiers.enabled():
         return None
     # without the wide-vector line, a line drawn on the sizes (codegen.WIDE_ROWS):
     # models on either side of it share the size-generic form
     source = generate(graph, fn_name, invariant_inputs, wide=False).source
     generic = load_module(source, fn_name, kind="cpu", lift=fn_name, small=1)
-    if generic.path == loaded.path:
+    if not generic.sizes or (loaded is not None and generic.path == loaded.path):
         release(generic.module)
         return None
     return generic
@@ -385,20 +397,35 @@ def _specialise_later(executable, dispatcher, sig, loaded, fn_name: str) -> None
     tiers.submit(job, f"{fn_name} for its own sizes")
 
 
-def _generic_later(generic, fn_name: str, args) -> None:
-    """Compile (or load) the size-generic form on the worker, for later variants."""
-    dispatcher = generic.get(fn_name)
-    sig = _signature(args, generic.sizes)
-    if sig in dispatcher.overloads:
-        return
-    hold(generic.module)
+def _generic_later(executable, graph, fn_name: str, args, invariant_inputs: int,
+                   generic=None) -> None:
+    """Make sure the size-generic form of ``graph``'s function is in numba's disk
+    cache, for later variants: on the worker thread (its source is generated
+    there unless ``generic`` holds it), compiled in a child process if it is
+    not there yet. ``executable`` holds its module from then on."""
+    ref = weakref.ref(executable)
+    if generic is not None:
+        hold(generic.module)  # the job's own
 
     def job():
+        form = generic
+        if form is None:
+            if ref() is None:
+                return  # nobody left to hold it
+            form = _generic_form(graph, fn_name, None, invariant_inputs)
+            if form is None:
+                return  # nothing to lift
+            current = ref()
+            if current is not None:
+                hold(form.module)
+                attach(current, form.module)
         try:
-            if not tiers.has_code(dispatcher, sig):
-                tiers.compile_elsewhere(generic.module, generic.canonical.name(fn_name), sig)
+            dispatcher = form.get(fn_name)
+            sig = _signature(args, form.sizes)
+            if not tiers.cached(dispatcher, sig):
+                tiers.compile_elsewhere(form.module, form.canonical.name(fn_name), sig)
         finally:
-            release(generic.module)
+            release(form.module)
 
     tiers.submit(job, f"the size-generic form of {fn_name}")
 
