@@ -104,6 +104,20 @@ def test_variants_on_either_side_of_the_wide_vector_line_share_the_generic_form(
     np.testing.assert_allclose(wide(X), _expected(model), rtol=1e-5, atol=1e-6)
 
 
+def test_the_size_generic_form_is_made_after_its_executable_went(tiered):
+    import gc
+    import threading
+    go = threading.Event()
+    tiers.submit(lambda: go.wait(60), "a test job holding the worker")
+    first = symkb.compile(_model(5), target="cpu")
+    assert tiers.pending() == 2  # the test job, then the size-generic form
+    del first
+    gc.collect()
+    go.set()
+    assert symkb.wait_compiles(120)
+    assert symkb.compile(_model(7), target="cpu").generic
+
+
 def test_a_model_seen_before_runs_its_own_kernel(tiered):
     first = symkb.compile(_model(5), target="cpu")
     assert symkb.wait_compiles(120)

@@ -381,16 +381,15 @@ def _specialise_later(executable, dispatcher, sig, loaded, fn_name: str) -> None
     hold(loaded.module)  # the job's own: the executable may go before the job runs
 
     def job():
-        try:
-            if ref() is None:
-                return  # nobody left to run it
-            if not tiers.has_code(dispatcher, sig):
+        try:  # compiled even when the executable has gone: the next compile finds it
+            if not tiers.cached(dispatcher, sig):
                 tiers.compile_elsewhere(loaded.module, loaded.canonical.name(fn_name), sig)
-                if not tiers.has_code(dispatcher, sig):
-                    raise RuntimeError("its machine code is not in numba's cache")
             current = ref()
-            if current is not None:
-                current.specialise(dispatcher, loaded.sizes)
+            if current is None:
+                return
+            if not tiers.has_code(dispatcher, sig):
+                raise RuntimeError("its machine code is not in numba's cache")
+            current.specialise(dispatcher, loaded.sizes)
         finally:
             release(loaded.module)
 
@@ -409,9 +408,7 @@ def _generic_later(executable, graph, fn_name: str, args, invariant_inputs: int,
 
     def job():
         form = generic
-        if form is None:
-            if ref() is None:
-                return  # nobody left to hold it
+        if form is None:  # made here even when the executable has gone: for later ones
             form = _generic_form(graph, fn_name, None, invariant_inputs)
             if form is None:
                 return  # nothing to lift
