@@ -213,3 +213,48 @@ def test_a_buffer_bound_to_an_argument_the_first_nest_reads_stays_between():
 
 def lines_stripped(lines: list) -> list:
     return [line.strip() for line in lines]
+
+
+JOIN = _body("""
+    for i0 in range(n):
+        for i1 in range(4):
+            v_1 = x[i0, i1] * np.float32(2.0)
+            a[i0, i1] = v_1
+            out[i0, i1] = a[i0, i1]
+    for i0 in range(n):
+        for i1 in range(4):
+            out[i0, 4 + i1] = b[i0, i1]
+    for i0 in range(n):
+        for i1 in range(4):
+            out[i0, 8 + i1] = x[i0, i1]
+""")
+
+
+def test_the_parts_of_a_join_merge_and_compute_the_same():
+    merged = merge_nests(JOIN)
+    assert sum(line.strip().startswith("for i0") for line in merged) == 1
+    rng = np.random.default_rng(3)
+    x, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    envs = [_run(lines, {"np": np, "n": 3, "x": x, "b": b, "a": np.zeros((3, 4)),
+                         "out": np.full((3, 12), np.nan)}) for lines in (JOIN, merged)]
+    np.testing.assert_array_equal(envs[0]["out"], envs[1]["out"])
+    assert not np.isnan(envs[1]["out"]).any()
+
+
+def test_overlapping_or_read_parts_of_a_join_do_not_merge():
+    overlapping = [line.replace("4 + i1", "2 + i1") for line in JOIN[:8]]
+    assert merge_nests(overlapping) == overlapping  # columns 2 and 3 written twice
+    read = JOIN[:5] + _body("""
+    for i0 in range(n):
+        for i1 in range(4):
+            out[i0, 4 + i1] = out[i0, i1]
+""")
+    assert merge_nests(read) == read  # the second part reads the array
+    unknown = [line.replace("range(4)", "range(m)") for line in JOIN[:8]]
+    assert merge_nests(unknown) == unknown  # a range that is not a literal: no proof
+    missing = JOIN[:5] + _body("""
+    for i0 in range(n):
+        for i1 in range(4):
+            out[i0, 4] = b[i0, i1]
+""")
+    assert merge_nests(missing) == missing  # i1 does not reach the index: one element
