@@ -225,7 +225,7 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
     if plan is not None:
         return compile_phased(plan, compile_cpu, single_output=single_output, name=name,
                               passes_report=passes_report, source_graph=source_graph,
-                              clock=clock)
+                              clock=clock, beside=(start_beside, finish_beside))
     with clock.phase("codegen"):
         generated = generate(graph, name or graph.name, invariant_inputs)
     source, args, fn_name = generated.source, generated.args, generated.fn_name

@@ -306,27 +306,29 @@ class PhasedExecutable(Executable):
 
 
 def compile_phased(phases: Phases, compile_cpu, *, single_output, name, passes_report,
-                   source_graph, clock) -> PhasedExecutable:
+                   source_graph, clock, beside=None) -> PhasedExecutable:
     """Compile the rows and tail graphs of ``phases`` with ``compile_cpu`` and
-    return the executable running the three phases. With a second core, the
-    tail compiles in a child process (``start_beside``) while this process
-    compiles the rows, then loads from numba's disk cache."""
-    from . import finish_beside, start_beside
+    return the executable running the three phases. ``beside``: the pair
+    ``(start_beside, finish_beside)`` of ``cpu/__init__.py``, with which the
+    tail compiles in a child process while this process compiles the rows,
+    then loads from numba's disk cache."""
     from ..cache import release
     base = name or phases.graph.name
     # the tail compiles in a child process while this one compiles the rows
-    beside = start_beside(phases.tail, f"{base}_tail")
+    start_beside, finish_beside = beside if beside is not None else (None, None)
+    started = start_beside(phases.tail, f"{base}_tail") if start_beside else None
     try:
         rows = compile_cpu(phases.rows, name=f"{base}_rows", phases=clock,
                            invariant_inputs=len(phases.rows_head))
-        finish_beside(beside, clock)
+        if started is not None:
+            finish_beside(started, clock)
         tail = compile_cpu(phases.tail, name=f"{base}_tail", phases=clock, split=False)
     finally:
-        if beside is not None:
-            if beside.child is not None and beside.child.poll() is None:
-                beside.child.kill()  # the rows failed: nothing waits for the tail
-                beside.child.wait()
-            release(beside.module)
+        if started is not None:
+            if started.child is not None and started.child.poll() is None:
+                started.child.kill()  # the rows failed: nothing waits for the tail
+                started.child.wait()
+            release(started.module)
     executable = PhasedExecutable(phases, rows, tail, source_graph=source_graph,
                                   single_output=single_output, name=name,
                                   passes_report=passes_report)
