@@ -24,11 +24,15 @@ GIL for most of a second, and every call of a compiled model, which needs
 the GIL between kernels, would wait for it (a 0.3 ms call took 10 ms). The
 child writes numba's disk cache; this process then loads the machine code
 from it (:func:`has_code`), in milliseconds. One daemon thread of this
-process starts the children one after another and waits for them;
-:func:`wait` waits until it has nothing left (``symkb.wait_compiles``). At
-exit the queued compiles are dropped; a child already running finishes on
-its own (the cache's writes are atomic). A failed background compile warns
-and leaves the size-generic kernel running.
+process starts the children one after another and waits for them (a
+model whose own form was cached looks for its size-generic form half a
+second later, off its first calls); :func:`wait` waits until it has nothing
+left (``symkb.wait_compiles``). At
+exit the queued compiles are dropped and the one in progress is waited for
+(up to a minute), so that a process started next finds what a cold compile
+began: the size-generic form its variants run (the cache's writes are
+atomic either way). A failed background compile warns and leaves the
+kernel that runs now running.
 
 ``SYMKB_CHILD_COMPILES=0`` turns off every compile in a child process: each
 function then has one form, with its sizes past ``canonical.SMALL`` lifted
@@ -41,6 +45,7 @@ import atexit
 import collections
 import os
 import threading
+import time
 import warnings
 from typing import Callable
 
@@ -168,17 +173,19 @@ _JOBS: collections.deque = collections.deque()
 _STATE = {"busy": False, "closing": False, "thread": None, "broken": False, "failed": 0}
 
 
-def submit(job: Callable[[], None], what: str) -> None:
+def submit(job: Callable[[], None], what: str, delay: float = 0.0) -> None:
     """Run ``job()`` on the worker thread, after the jobs already queued.
 
     Args:
         job: the compile (exceptions become a :class:`RuntimeWarning`).
         what: words for that warning (``'the size-generic form of sequential'``).
+        delay: seconds from now before it may start (a check that need not
+            share the GIL with a model's first calls).
     """
     with _COND:
         if _STATE["closing"]:
             return
-        _JOBS.append((job, what))
+        _JOBS.append((job, what, time.monotonic() + delay))
         thread = _STATE["thread"]
         if thread is None or not thread.is_alive():
             thread = threading.Thread(target=_work, daemon=True, name="symkb-tiers")
@@ -192,8 +199,14 @@ def _work() -> None:
         with _COND:
             while not _JOBS:
                 _COND.wait()
-            job, what = _JOBS.popleft()
+            job, what, due = _JOBS.popleft()
             _STATE["busy"] = True
+            while not _STATE["closing"] and time.monotonic() < due:
+                _COND.wait(due - time.monotonic())
+            if _STATE["closing"]:
+                _STATE["busy"] = False
+                _COND.notify_all()
+                continue
         try:
             job()
         except Exception as exc:  # noqa: BLE001 - the kernel running now keeps running
@@ -238,11 +251,18 @@ def wait(timeout: float | None = None) -> bool:
         return _COND.wait_for(lambda: not _JOBS and not _STATE["busy"], timeout)
 
 
+# seconds the end of a process waits for the background compile in progress
+EXIT_WAIT = 60.0
+
+
 def _close() -> None:
-    """At exit: drop the queued compiles (a child already running finishes on its own)."""
+    """At exit: drop the queued compiles, wait for the one in progress (so that
+    a process started next finds it in the cache), up to :data:`EXIT_WAIT`."""
     with _COND:
         _STATE["closing"] = True
         _JOBS.clear()
+        _COND.notify_all()  # a job waiting for its start gives up
+        _COND.wait_for(lambda: not _STATE["busy"], EXIT_WAIT)
 
 
 atexit.register(_close)

@@ -396,6 +396,10 @@ def _specialise_later(executable, dispatcher, sig, loaded, fn_name: str) -> None
     tiers.submit(job, f"{fn_name} for its own sizes")
 
 
+# seconds before a model whose own form was cached looks for its size-generic form
+LAZY_DELAY = 0.5
+
+
 def _generic_later(executable, graph, fn_name: str, args, invariant_inputs: int,
                    generic=None) -> None:
     """Make sure the size-generic form of ``graph``'s function is in numba's disk
@@ -424,7 +428,10 @@ def _generic_later(executable, graph, fn_name: str, args, invariant_inputs: int,
         finally:
             release(form.module)
 
-    tiers.submit(job, f"the size-generic form of {fn_name}")
+    # made in the foreground already (a cold compile): at once; else a check that
+    # waits until the model's first calls are likely done
+    tiers.submit(job, f"the size-generic form of {fn_name}",
+                 delay=0.0 if generic is not None else LAZY_DELAY)
 
 
 def _prepare_products(source: str) -> None:
