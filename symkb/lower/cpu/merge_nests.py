@@ -17,10 +17,8 @@ name that may view the same memory: a reshape, a slice, a plain copy of the
 reference, anywhere in the function) must appear in both bodies under one
 name only, always subscripted by the same index, and that index names each
 loop variable as a whole subscript (so distinct iterations touch distinct
-elements), or, for an array the bodies only write, under indices whose
-stores are disjoint (:func:`_disjoint`: the parts of a join). Scalars
-assigned in one body are not read in the other, and a body holds simple
-statements only (no nested blocks, calls with array
+elements). Scalars assigned in one body are not read in the other, and a
+body holds simple statements only (no nested blocks, calls with array
 arguments, or nested subscripts). Anything else stays as it was.
 """
 from __future__ import annotations
@@ -209,53 +207,14 @@ def _independent(a: dict, b: dict, aliases: dict) -> bool:
     loop_vars = set(a["vars"])
     for cls in written:
         touches = [(n, ix) for per in found for n, ix, _ in per if aliases.get(n, n) == cls]
-        if len({n for n, _ in touches}) != 1:
+        if len({n for n, _ in touches}) != 1 or len({ix for _, ix in touches}) != 1:
             return False
-        if len({ix for _, ix in touches}) != 1:
-            writes = [w for per in found for n, _, w in per if aliases.get(n, n) == cls]
-            if not all(writes) or not _disjoint({ix for _, ix in touches}, a):
-                return False
-            continue
         ix = touches[0][1]
         if ix is None or not loop_vars <= set(ix.split(",")):
             return False
         if any(p not in loop_vars and not p.isdigit() and
                any(p in s for s in scalars) for p in ix.split(",")):
             return False
-    return True
-
-
-_OFFSET = re.compile(r"^(?:(\d+)\+)?([A-Za-z_]\w*)(?:\+(\d+))?$")
-_RANGE = re.compile(r"^for (\w+) in range\((\d+)\):$")
-
-
-def _disjoint(indices: set, nest: dict) -> bool:
-    """Whether stores at ``indices`` (normalised subscripts, the array only
-    written) never touch one element twice: the parts of each index are the
-    nest's loop variables, each plus a constant (``128+i1``), in the same
-    places, or the same text; each variable is there; and every two indices
-    are apart, on some variable, by at least its (literal) range. A join's
-    parts written in their own nests (``out[i0, 128 + i1] = ...``) then merge."""
-    ranges = {m.group(1): int(m.group(2)) for m in map(_RANGE.match, nest["headers"]) if m}
-    shapes = []
-    for ix in indices:
-        parts = []
-        for part in ix.split(","):
-            m = _OFFSET.match(part)
-            if m is not None and m.group(2) in nest["vars"] and not (m.group(1) and m.group(3)):
-                parts.append((m.group(2), int(m.group(1) or m.group(3) or 0)))
-            else:
-                parts.append((part, None))
-        if {v for v, off in parts if off is not None} != set(nest["vars"]):
-            return False
-        shapes.append(parts)
-    if len({tuple(v for v, _ in parts) for parts in shapes}) != 1:
-        return False
-    for k, one in enumerate(shapes):
-        for other in shapes[k + 1:]:
-            if not any(off is not None and v in ranges and abs(off - o) >= ranges[v]
-                       for (v, off), (_, o) in zip(one, other)):
-                return False
     return True
 
 
