@@ -28,10 +28,10 @@ process starts the children one after another and waits for them (a
 model whose own form was cached looks for its size-generic form half a
 second later, off its first calls); :func:`wait` waits until it has nothing
 left (``symkb.wait_compiles``). At
-exit the queued compiles are dropped and the one in progress is waited for
-(up to a minute), so that a process started next finds what a cold compile
-began: the size-generic form its variants run (the cache's writes are
-atomic either way). A failed background compile warns and leaves the
+exit the compiles queued to start at once are finished (for a minute at
+most; the rest are dropped), so that a process started next finds what a
+cold compile began: the size-generic form its variants run (the cache's
+writes are atomic either way). A failed background compile warns and leaves the
 kernel that runs now running.
 
 ``SYMKB_CHILD_COMPILES=0`` turns off every compile in a child process: each
@@ -203,8 +203,8 @@ def _work() -> None:
             _STATE["busy"] = True
             while not _STATE["closing"] and time.monotonic() < due:
                 _COND.wait(due - time.monotonic())
-            if _STATE["closing"]:
-                _STATE["busy"] = False
+            if _STATE["closing"] and time.monotonic() < due:
+                _STATE["busy"] = False  # a delayed check, given up at exit
                 _COND.notify_all()
                 continue
         try:
@@ -256,13 +256,18 @@ EXIT_WAIT = 60.0
 
 
 def _close() -> None:
-    """At exit: drop the queued compiles, wait for the one in progress (so that
-    a process started next finds it in the cache), up to :data:`EXIT_WAIT`."""
+    """At exit: finish the compiles queued to start at once (a cold compile's
+    size-generic form, a variant's own: a process started next finds them in
+    the cache), for :data:`EXIT_WAIT` seconds at most; drop the rest."""
     with _COND:
         _STATE["closing"] = True
+        now = time.monotonic()
+        kept = [entry for entry in _JOBS if entry[2] <= now]
         _JOBS.clear()
+        _JOBS.extend(kept)
         _COND.notify_all()  # a job waiting for its start gives up
-        _COND.wait_for(lambda: not _STATE["busy"], EXIT_WAIT)
+        _COND.wait_for(lambda: not _JOBS and not _STATE["busy"], EXIT_WAIT)
+        _JOBS.clear()
 
 
 atexit.register(_close)
