@@ -155,8 +155,11 @@ def param_identifier(variable_name: str) -> str:
 class Codegen:
     """Generates the module source for one graph (see the module docstring)."""
 
-    def __init__(self, graph: Graph, fn_name: str, invariant_inputs: int = 0):
+    def __init__(self, graph: Graph, fn_name: str, invariant_inputs: int = 0,
+                 wide: bool = True):
         self.graph = graph
+        # whether the wide-vector line may open the function (False: a size-generic form)
+        self.wide = wide
         # the last inputs are the same for every batch row (``phases.py``)
         self.invariant_inputs = invariant_inputs
         self.fn_name = sanitize(fn_name)
@@ -476,7 +479,7 @@ class Codegen:
         self.emit_writes()
         outs += [buffer for _, buffer, _ in self.scratch]  # back to the executable
         self.w.line(f"return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
-        wide = [WIDE_VECTORS] if getattr(self, "wide", True) and wide_rows(graph) else []
+        wide = [WIDE_VECTORS] if self.wide and wide_rows(graph) else []
         body = "\n".join([*wide, *merge_nests(self.w.lines)]) + "\n"
         # a constant no line reads is no argument (the broadcast operand of a zero
         # fill that time loops take as zeros of their own: elementwise._zero_states)
@@ -518,7 +521,6 @@ def generate(graph: Graph, fn_name: str, invariant_inputs: int = 0, *,
     """The module source for ``graph``, its arguments and how it may be called;
     its last ``invariant_inputs`` inputs are the same for every batch row.
     ``wide=False``: never the wide-vector line (a size-generic form, ``tiers.py``)."""
-    cg = Codegen(graph, fn_name, invariant_inputs)
-    cg.wide = wide
+    cg = Codegen(graph, fn_name, invariant_inputs, wide)
     source = cg.generate()
     return Generated(source, cg.args, cg.fn_name, cg.row_split)
