@@ -243,11 +243,12 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
         serve = None  # the size-generic form, when it runs first (``tiers.py``)
         with numba_phases(clock, dispatcher):
             own = reused or not tiers.enabled() or tiers.has_code(dispatcher, sig)
-            if not own:
-                with clock.phase("cache"):
-                    generic = _generic_form(graph, fn_name, loaded, invariant_inputs)
-                if generic is not None:
-                    serve = _compiled_generic(generic, fn_name, args)
+        if not own:  # the size-generic form's source: not numba's time
+            with clock.phase("cache"):
+                generic = _generic_form(graph, fn_name, loaded, invariant_inputs)
+        with numba_phases(clock, dispatcher):
+            if generic is not None:
+                serve = _compiled_generic(generic, fn_name, args)
             if serve is None:
                 try:
                     _prepare_products(source)
