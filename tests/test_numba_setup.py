@@ -52,6 +52,63 @@ def test_cpu_compile_leaves_scipy_linalg_out_and_numba_blas_intact():
     assert report["linalg_after_dot"] is True   # the BLAS check ran when np.dot compiled
 
 
+# a fresh process: a float32 product of a transposed view calls BLAS (``sgemm_into``);
+# its first call finds scipy's cython_blas loaded, scipy.linalg's package never run
+_BLAS_CHILD = """
+import json, sys
+import numpy as np
+from symkb import backend as K
+from symkb import ir
+from symkb.lower import compile_graph
+x = K.placeholder(shape=(None, 40), name="x")
+w = K.variable(np.linspace(-1, 1, 40 * 30, dtype=np.float32).reshape(40, 30), name="w")
+f = compile_graph(ir.Graph([x], [K.dot(K.transpose(x), x), K.dot(x, w)], name="xtx"), "cpu")
+K.set_value(w, K.get_value(w)[::-1].copy())  # a Variable changed after building
+xv = np.linspace(-2, 2, 64 * 40, dtype=np.float32).reshape(64, 40)
+xv[3, 5] = np.nan
+gram, xw = (np.asarray(a) for a in f(xv))
+print("REPORT " + json.dumps({"blas": "sgemm_into(" in f.source,
+      "linalg": "scipy.linalg" in sys.modules,
+      "loaded": "scipy.linalg.cython_blas" in sys.modules,
+      "gram": np.where(np.isnan(gram), 1e30, gram.astype(float)).tolist(),
+      "xw": np.where(np.isnan(xw), 1e30, xw.astype(float)).tolist(), "w": K.get_value(w).tolist()}))
+"""
+
+
+def test_blas_products_load_cython_blas_without_scipy_linalg():
+    out = subprocess.run([sys.executable, "-c", _BLAS_CHILD], capture_output=True, text=True,
+                         timeout=300)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("REPORT ")]
+    assert lines, out.stderr[-2000:]
+    report = json.loads(lines[0][len("REPORT "):])
+    assert report["blas"] is True        # the graph does call BLAS
+    assert report["loaded"] is True
+    assert report["linalg"] is False
+    xv = np.linspace(-2, 2, 64 * 40).reshape(64, 40)
+    xv[3, 5] = np.nan
+    w = np.asarray(report["w"], np.float64)
+    for got, expected in ((report["gram"], xv.T @ xv), (report["xw"], xv @ w)):
+        got = np.asarray(got)
+        nan = np.isnan(expected)
+        assert nan.any() and not nan.all()
+        assert np.all(got[nan] == 1e30)  # what a NaN reaches stays NaN
+        np.testing.assert_allclose(got[~nan], expected[~nan], rtol=1e-4, atol=1e-3)
+
+
+def test_load_blas_does_nothing_where_scipy_is_not_found(monkeypatch):
+    from symkb.lower.cpu import numba_setup
+    monkeypatch.delitem(sys.modules, "scipy.linalg.cython_blas", raising=False)
+    monkeypatch.setattr(numba_setup.importlib.util, "find_spec", lambda name: None)
+    assert numba_setup.load_blas() is False
+    assert "scipy.linalg.cython_blas" not in sys.modules
+
+
+def test_load_blas_does_nothing_once_loaded():
+    from symkb.lower.cpu import numba_setup
+    import scipy.linalg.cython_blas  # noqa: F401
+    assert numba_setup.load_blas() is False
+
+
 def test_prepare_does_nothing_once_numba_is_set_up():
     from symkb.lower.cpu import numba_setup
     import numba.np.arraymath  # noqa: F401  (numba's set-up done, however it happened)

@@ -240,6 +240,8 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
         reused = sig in dispatcher.overloads  # compiled already in this process
         with clock.phase("setup"):
             numba_setup.prepare()  # numba's set-up without its scipy.linalg import
+            if "sgemm_into(" in source:
+                numba_setup.load_blas()  # what its first call would import, lighter
         serve = None  # the size-generic form, when it runs first (``tiers.py``)
         with numba_phases(clock, dispatcher):
             own = reused or not tiers.enabled() or tiers.has_code(dispatcher, sig)
@@ -297,11 +299,12 @@ class Beside(NamedTuple):
     module: object
 
 
-def start_beside(graph, name: str, invariant_inputs: int = 0):
+def start_beside(graph, name: str, clock, invariant_inputs: int = 0):
     """Start compiling ``graph`` in a child process, as :func:`compile_cpu`
     (``split=False``) would compile it here, while this process compiles
     something else: a :class:`Beside` for :func:`finish_beside`, or None where
-    no second core is free or child compiles are off (``tiers.enabled``)."""
+    no second core is free or child compiles are off (``tiers.enabled``).
+    ``clock`` receives numba's set-up, which looking in its cache needs."""
     if not tiers.enabled():
         return None
     try:
@@ -314,6 +317,8 @@ def start_beside(graph, name: str, invariant_inputs: int = 0):
     loaded = _own_form(generated.source, generated.fn_name)
     dispatcher = loaded.get(generated.fn_name)
     sig = _signature(generated.args, loaded.sizes)
+    with clock.phase("setup"):
+        numba_setup.prepare()  # before numba's cache index loads its registries
     if tiers.has_code(dispatcher, sig):
         return Beside(None, loaded.module)  # compile_cpu finds it in this process
     generic = _generic_form(graph, generated.fn_name, loaded, invariant_inputs)

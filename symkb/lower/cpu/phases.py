@@ -316,7 +316,7 @@ def compile_phased(phases: Phases, compile_cpu, *, single_output, name, passes_r
     base = name or phases.graph.name
     # the tail compiles in a child process while this one compiles the rows
     start_beside, finish_beside = beside if beside is not None else (None, None)
-    started = start_beside(phases.tail, f"{base}_tail") if start_beside else None
+    started = start_beside(phases.tail, f"{base}_tail", clock) if start_beside else None
     try:
         rows = compile_cpu(phases.rows, name=f"{base}_rows", phases=clock,
                            invariant_inputs=len(phases.rows_head))
