@@ -304,7 +304,7 @@ def start_beside(graph, name: str, clock, invariant_inputs: int = 0):
     (``split=False``) would compile it here, while this process compiles
     something else: a :class:`Beside` for :func:`finish_beside`, or None where
     no second core is free or child compiles are off (``tiers.enabled``).
-    ``clock`` receives numba's set-up, which looking in its cache needs."""
+    ``clock`` receives numba's set-up and cache lookup."""
     if not tiers.enabled():
         return None
     try:
@@ -319,7 +319,9 @@ def start_beside(graph, name: str, clock, invariant_inputs: int = 0):
     sig = _signature(generated.args, loaded.sizes)
     with clock.phase("setup"):
         numba_setup.prepare()  # before numba's cache index loads its registries
-    if tiers.has_code(dispatcher, sig):
+    with numba_phases(clock, dispatcher):  # numba's set-up, timed as such
+        compiled = tiers.has_code(dispatcher, sig)
+    if compiled:
         return Beside(None, loaded.module)  # compile_cpu finds it in this process
     generic = _generic_form(graph, generated.fn_name, loaded, invariant_inputs)
     if generic is not None:
