@@ -53,7 +53,7 @@ def test_cpu_compile_leaves_scipy_linalg_out_and_numba_blas_intact():
 
 
 # a fresh process: a float32 product of a transposed view calls BLAS (``sgemm_into``);
-# its first call finds scipy's cython_blas loaded, scipy.linalg's package never run
+# numba's BLAS helper has its sgemm before the first call, scipy.linalg's package never run
 _BLAS_CHILD = """
 import json, sys
 import numpy as np
@@ -67,9 +67,12 @@ K.set_value(w, K.get_value(w)[::-1].copy())  # a Variable changed after building
 xv = np.linspace(-2, 2, 64 * 40, dtype=np.float32).reshape(64, 40)
 xv[3, 5] = np.nan
 gram, xw = (np.asarray(a) for a in f(xv))
+linalg = "scipy.linalg" in sys.modules
+left = "scipy.linalg.cython_blas" in sys.modules
+import scipy.linalg.cython_blas  # later, as usual: the package runs, the module is bound
 print("REPORT " + json.dumps({"blas": "sgemm_into(" in f.source,
-      "linalg": "scipy.linalg" in sys.modules,
-      "loaded": "scipy.linalg.cython_blas" in sys.modules,
+      "linalg": linalg, "left": left,
+      "bound": len(scipy.linalg.cython_blas.__pyx_capi__) > 0,
       "gram": np.where(np.isnan(gram), 1e30, gram.astype(float)).tolist(),
       "xw": np.where(np.isnan(xw), 1e30, xw.astype(float)).tolist(), "w": K.get_value(w).tolist()}))
 """
@@ -82,8 +85,9 @@ def test_blas_products_load_cython_blas_without_scipy_linalg():
     assert lines, out.stderr[-2000:]
     report = json.loads(lines[0][len("REPORT "):])
     assert report["blas"] is True        # the graph does call BLAS
-    assert report["loaded"] is True
-    assert report["linalg"] is False
+    assert report["linalg"] is False     # its first call did not import scipy.linalg
+    assert report["left"] is False       # nor left the extension module under its name
+    assert report["bound"] is True
     xv = np.linspace(-2, 2, 64 * 40).reshape(64, 40)
     xv[3, 5] = np.nan
     w = np.asarray(report["w"], np.float64)
@@ -97,14 +101,29 @@ def test_blas_products_load_cython_blas_without_scipy_linalg():
 
 def test_load_blas_does_nothing_where_scipy_is_not_found(monkeypatch):
     from symkb.lower.cpu import numba_setup
+    monkeypatch.setitem(numba_setup._BLAS_STATE, "done", False)
     monkeypatch.delitem(sys.modules, "scipy.linalg.cython_blas", raising=False)
     monkeypatch.setattr(numba_setup.importlib.util, "find_spec", lambda name: None)
     assert numba_setup.load_blas() is False
     assert "scipy.linalg.cython_blas" not in sys.modules
 
 
-def test_load_blas_does_nothing_once_loaded():
+def test_load_blas_leaves_nothing_behind_when_the_helper_fails(monkeypatch):
     from symkb.lower.cpu import numba_setup
+    monkeypatch.setitem(numba_setup._BLAS_STATE, "done", False)
+    monkeypatch.delitem(sys.modules, "scipy.linalg.cython_blas", raising=False)
+
+    def broken():
+        raise RuntimeError("numba_xxgemm answered 1, 0.0")
+    monkeypatch.setattr(numba_setup, "_take_sgemm", broken)
+    assert numba_setup.load_blas() is False
+    assert "scipy.linalg.cython_blas" not in sys.modules
+    assert numba_setup.load_blas() is False  # tried once per process
+
+
+def test_load_blas_does_nothing_once_loaded(monkeypatch):
+    from symkb.lower.cpu import numba_setup
+    monkeypatch.setitem(numba_setup._BLAS_STATE, "done", False)
     import scipy.linalg.cython_blas  # noqa: F401
     assert numba_setup.load_blas() is False
 

@@ -19,12 +19,15 @@ nothing) and then puts numba's own check back in place, also in
 this was written for): behaviour never depends on it, only start-up time.
 
 The products that call BLAS (``blas.py``) meet the same import once more,
-when they first run: numba's C helper finds ``sgemm`` by importing
-``scipy.linalg.cython_blas``. :func:`load_blas` loads that one extension
-module from its file under its own name, as the import would, without
-running ``scipy.linalg``'s package (0.03 s instead of 0.13-0.15 s); the
-helper then finds it in ``sys.modules``. Where scipy is laid out otherwise,
-or the load fails, it does nothing and the import happens as before.
+when they first run: numba's C helper (``numba_xxgemm``) finds ``sgemm`` by
+importing ``scipy.linalg.cython_blas``, once, and keeps the pointer.
+:func:`load_blas` loads that one extension module from its file under its
+own name, without running ``scipy.linalg``'s package (0.03 s instead of
+0.13-0.15 s), has the helper take the pointer from it (one product of 1 x 1
+matrices), then takes the name out of ``sys.modules`` again: a later
+``import scipy.linalg.cython_blas`` runs the package as usual (and gets the
+same module object back). Where scipy or numba is laid out otherwise, or a
+step fails, it leaves nothing behind and the import happens as before.
 """
 from __future__ import annotations
 
@@ -74,24 +77,49 @@ def prepare() -> bool:
 
 
 _BLAS = "scipy.linalg.cython_blas"
+_BLAS_STATE = {"done": False}
+
+
+def _cython_blas_path():
+    """The file of scipy's ``linalg/cython_blas`` extension, or None."""
+    found = importlib.util.find_spec("scipy")
+    if found is None or not found.submodule_search_locations:
+        return None
+    folder = os.path.join(list(found.submodule_search_locations)[0], "linalg")
+    paths = [os.path.join(folder, "cython_blas" + suffix)
+             for suffix in importlib.machinery.EXTENSION_SUFFIXES]
+    return next((p for p in paths if os.path.isfile(p)), None)
+
+
+def _take_sgemm() -> None:
+    """Have numba's ``numba_xxgemm`` fetch (and keep) scipy's ``sgemm``: one
+    float32 product of 1 x 1 matrices, 2 * 3."""
+    import ctypes
+
+    from numba import _helperlib
+    size, ptr = ctypes.c_ssize_t, ctypes.c_void_p
+    gemm = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char, ctypes.c_char, ctypes.c_char,
+                            size, size, size, ptr, ptr, size, ptr, size, ptr, ptr, size)(
+        _helperlib.c_helpers["xxgemm"])
+    a, b, c = (ctypes.c_float * 1)(2.0), (ctypes.c_float * 1)(3.0), (ctypes.c_float * 1)(0.0)
+    alpha, beta = ctypes.c_float(1.0), ctypes.c_float(0.0)
+    at = ctypes.addressof
+    status = gemm(b"s", b"n", b"n", 1, 1, 1, at(alpha), at(a), 1, at(b), 1, at(beta), at(c), 1)
+    if status != 0 or c[0] != 6.0:
+        raise RuntimeError(f"numba_xxgemm answered {status}, {c[0]}")
 
 
 def load_blas() -> bool:
-    """Load scipy's ``cython_blas`` without ``scipy.linalg`` (see the module
-    docstring); True when this call loaded it."""
-    if _BLAS in sys.modules:
+    """Give numba's BLAS helper scipy's ``sgemm`` without importing
+    ``scipy.linalg`` (see the module docstring); True when this call did."""
+    if _BLAS_STATE["done"] or _BLAS in sys.modules:
         return False
     with _LOCK:
-        if _BLAS in sys.modules:
+        if _BLAS_STATE["done"] or _BLAS in sys.modules:
             return False
+        _BLAS_STATE["done"] = True  # tried once: a failure is not tried again
         try:
-            found = importlib.util.find_spec("scipy")
-            if found is None or not found.submodule_search_locations:
-                return False
-            folder = os.path.join(list(found.submodule_search_locations)[0], "linalg")
-            paths = [os.path.join(folder, "cython_blas" + suffix)
-                     for suffix in importlib.machinery.EXTENSION_SUFFIXES]
-            path = next((p for p in paths if os.path.isfile(p)), None)
+            path = _cython_blas_path()
             if path is None:
                 return False
             spec = importlib.util.spec_from_file_location(_BLAS, path)
@@ -99,9 +127,9 @@ def load_blas() -> bool:
             sys.modules[_BLAS] = module
             try:
                 spec.loader.exec_module(module)
-            except BaseException:
+                _take_sgemm()
+            finally:
                 sys.modules.pop(_BLAS, None)
-                raise
         except Exception:  # noqa: BLE001 - numba's own import runs instead, as before
             return False
         return True
