@@ -37,12 +37,17 @@ print("REPORT " + json.dumps(report))
 """
 
 
-def test_cpu_compile_leaves_scipy_linalg_out_and_numba_blas_intact():
-    out = subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True,
+def _report(child: str) -> dict:
+    """Run ``child`` in a fresh interpreter; the JSON of its REPORT line."""
+    out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
                          timeout=300)
     lines = [line for line in out.stdout.splitlines() if line.startswith("REPORT ")]
     assert lines, out.stderr[-2000:]
-    report = json.loads(lines[0][len("REPORT "):])
+    return json.loads(lines[0][len("REPORT "):])
+
+
+def test_cpu_compile_leaves_scipy_linalg_out_and_numba_blas_intact():
+    report = _report(_CHILD)
     assert report["linalg_after_compile"] is False
     assert report["have_blas"] is True          # what numba finds with scipy installed
     assert report["check_restored"] is True     # np.dot still runs numba's own check
@@ -79,11 +84,7 @@ print("REPORT " + json.dumps({"blas": "sgemm_into(" in f.source,
 
 
 def test_blas_products_load_cython_blas_without_scipy_linalg():
-    out = subprocess.run([sys.executable, "-c", _BLAS_CHILD], capture_output=True, text=True,
-                         timeout=300)
-    lines = [line for line in out.stdout.splitlines() if line.startswith("REPORT ")]
-    assert lines, out.stderr[-2000:]
-    report = json.loads(lines[0][len("REPORT "):])
+    report = _report(_BLAS_CHILD)
     assert report["blas"] is True        # the graph does call BLAS
     assert report["linalg"] is False     # its first call did not import scipy.linalg
     assert report["left"] is False       # nor left the extension module under its name

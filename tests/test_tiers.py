@@ -95,6 +95,41 @@ def test_a_cold_compile_leaves_both_forms_in_the_cache(tiered):
     assert "range(5)" in own and "range(5)" not in generic
 
 
+def test_a_cold_compile_runs_the_quick_form_then_its_own(tiered):
+    model = _model(40)  # past canonical.SMALL: the own form takes 40 as an argument
+    first = symkb.compile(model, target="cpu")
+    assert first.form == "quick" and not first.generic and not first.cache_hit
+    y = first(X)
+    np.testing.assert_allclose(y, _expected(model), rtol=1e-5, atol=1e-6)
+    quick_fn = first.function
+    assert symkb.wait_compiles(120)
+    assert first.form == "own" and first.function is not quick_fn
+    np.testing.assert_array_equal(first(X), y)  # one code, literals apart: the same floats
+    texts = [p.read_text() for p in _modules(tiered)]
+    assert len(texts) == 3  # quick, own, size-generic
+    quick, own, generic = sorted(texts, key=lambda t: t.count("sizes_"))
+    assert quick.count("sizes_") == 0 and "range(40)" in quick
+    assert "range(40)" not in own and "range(6)" in own  # only the size past SMALL lifted
+    assert "range(6)" not in generic
+    # a model whose sizes differ only past SMALL shares the own form, at once
+    other_model = _model(48)
+    other = symkb.compile(other_model, target="cpu")
+    assert other.form == "own" and other.reused
+    np.testing.assert_allclose(other(X), _expected(other_model), rtol=1e-5, atol=1e-6)
+
+
+def test_a_new_process_runs_the_own_form_once_compiled(tiered):
+    symkb.compile(_model(40), target="cpu")
+    assert symkb.wait_compiles(120)
+    out = subprocess.run([sys.executable, "-c", CHILD.format(tests=str(ROOT / "tests")),
+                          "44", "wait"], capture_output=True, text=True, timeout=600,
+                         cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["form"] == "own" and report["hit"] and not report["generic"]
+    assert report["err"] < 1e-5
+
+
 def test_variants_on_either_side_of_the_wide_vector_line_share_the_generic_form(tiered):
     narrow = symkb.compile(_model(24), target="cpu")
     assert "wide_vectors()" not in narrow.source
@@ -149,6 +184,12 @@ def test_verbose_says_the_size_generic_kernel_runs(tiered, capsys):
     assert "compiles in the background" in err
 
 
+def test_verbose_says_the_quick_form_runs(tiered, capsys):
+    symkb.compile(_model(40), target="cpu", verbose=True)
+    err = capsys.readouterr().err
+    assert "cold compile: the quick form, its own form compiles in the background" in err
+
+
 CHILD = """
 import json, sys
 import numpy as np
@@ -159,11 +200,11 @@ model = _model(int(sys.argv[1]))
 ex = symkb.compile(model, target="cpu")
 y = ex(X)
 ref = symkb.compile(model, target="interpreter")(X)
-generic = ex.generic
+generic, form = ex.generic, ex.form
 if sys.argv[2] == "wait":
     symkb.wait_compiles()
-print(json.dumps({{"generic": generic, "hit": ex.cache_hit, "after": ex.generic,
-                  "err": float(np.abs(y - ref).max())}}))
+print(json.dumps({{"generic": generic, "form": form, "hit": ex.cache_hit,
+                  "after": ex.generic, "err": float(np.abs(y - ref).max())}}))
 """
 
 

@@ -9,7 +9,8 @@
 The second line says where the machine code came from: ``cold compile``
 (generated and compiled now), ``loaded from the cache`` (numba's disk cache
 held it), the size-generic kernel of a model that differs only in small sizes
-(``tiers.py``: the model's own kernel then compiles in the background), or the target when there is nothing more to say (``the cuda
+or the quick form of a cold compile (``tiers.py``: the model's own kernel then
+compiles in the background), or the target when there is nothing more to say (``the cuda
 target``: its kernels compile on their first launch; ``the interpreter
 target``: nothing to compile). A compile that fails says so, with the error's
 class, before the error propagates. stderr, because stdout carries the
@@ -29,6 +30,12 @@ def origin(executable) -> str:
                  else "the cache")
         return (f"the size-generic kernel, from {where}; the kernel for these sizes "
                 "compiles in the background")
+    if getattr(executable, "form", "own") == "quick":
+        how = ("reused from an earlier compile in this process"
+               if getattr(executable, "reused", False) else
+               "loaded from the cache" if getattr(executable, "cache_hit", False)
+               else "cold compile")
+        return f"{how}: the quick form, its own form compiles in the background"
     if getattr(executable, "reused", False):
         return "reused from an earlier compile in this process"
     if getattr(executable, "cache_hit", False):

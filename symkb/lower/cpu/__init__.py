@@ -51,7 +51,9 @@ class CpuExecutable(Executable):
         # (``cache.load_module``'s ``lift``: graphs that differ only in sizes share
         # it), read once per call: ``specialise`` swaps both at once
         self._kernel = (fn, (sizes,) if sizes else ())
-        # running the size-generic form while this graph's own compiles (``tiers.py``)
+        # the form running ("own", "quick" or "size-generic": ``tiers.py``); the
+        # other two run while the own form compiles in the background
+        self.form = "own"
         self.generic = False
         # the last inputs are the same for every row block (``phases.py``): not split
         self._row_inputs = len(graph.inputs) - invariant_inputs
@@ -99,8 +101,10 @@ class CpuExecutable(Executable):
 
     def specialise(self, fn, sizes) -> None:
         """Run ``fn``, taking ``sizes``, from the next call on (``tiers.py``: this
-        graph's own form, compiled in the background, replaces the size-generic one)."""
+        graph's own form, compiled in the background, replaces the quick or
+        size-generic one)."""
         self._kernel = (fn, (sizes,) if sizes else ())
+        self.form = "own"
         self.generic = False
 
     @property
@@ -232,8 +236,8 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
     start = time.perf_counter()
     with clock.phase("cache"):
         loaded = _own_form(source, fn_name)
-    module, path, written = loaded.module, loaded.path, loaded.written
-    generic = None  # the size-generic form's module, when this compile needed it
+    module, path = loaded.module, loaded.path
+    quick = generic = None  # the other forms' modules, when this compile needed them
     try:
         dispatcher = loaded.get(fn_name)
         sig = _signature(args, loaded.sizes)
@@ -242,54 +246,77 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
             numba_setup.prepare()  # numba's set-up without its scipy.linalg import
             if "sgemm_into(" in source:
                 numba_setup.load_blas()  # what its first call would import, lighter
-        serve = None  # the size-generic form, when it runs first (``tiers.py``)
+        served = None  # the form that runs first, when it is not the own form
         with numba_phases(clock, dispatcher):
             own = reused or not tiers.enabled() or tiers.has_code(dispatcher, sig)
-        if not own:  # the size-generic form's source: not numba's time
+        if not own:  # the other forms' sources: not numba's time
             with clock.phase("cache"):
-                generic = _generic_form(graph, fn_name, loaded, invariant_inputs)
-        with numba_phases(clock, dispatcher):
-            if generic is not None:
-                serve = _compiled_generic(generic, fn_name, args)
-            if serve is None:
-                try:
-                    _prepare_products(source)
-                    dispatcher.compile(sig)
-                except Exception:
-                    # A damaged numba cache entry must not be fatal: drop it and compile.
-                    clear_numba_cache(path)
-                    _prepare_products(source)
-                    dispatcher.compile(sig)
-        if serve is not None:
-            runs, sizes, reused = serve
-            cache_hit = not reused  # not compiled in this process: loaded from the disk cache
-        else:
-            runs, sizes = dispatcher, loaded.sizes
-            cache_hit = bool(sum(dispatcher.stats.cache_hits.values())) and not written
-        executable = CpuExecutable(graph, runs, args, row_split=generated.row_split,
-                                   sizes=sizes,
+                quick = _quick_form(source, fn_name, loaded)
+            if quick is not None:
+                with numba_phases(clock, dispatcher):
+                    served = _compiled_form(quick, fn_name, args, "quick")
+            if served is None:
+                with clock.phase("cache"):
+                    generic = _generic_form(graph, fn_name, loaded, invariant_inputs)
+                if generic is not None:
+                    with numba_phases(clock, dispatcher):
+                        served = _compiled_form(generic, fn_name, args, "size-generic")
+        if served is None:  # compiled now: the own form, or on a cold start the quick one
+            form = quick if quick is not None else loaded
+            compiling = form.get(fn_name)
+            with numba_phases(clock, compiling):
+                _compile_here(compiling, _signature(args, form.sizes), source, form.path)
+            hit = bool(sum(compiling.stats.cache_hits.values())) and not form.written
+            served = Served(compiling, form.sizes, reused, "own" if form is loaded else "quick",
+                            hit)
+        executable = CpuExecutable(graph, served.function, args, row_split=generated.row_split,
+                                   sizes=served.sizes,
                                    single_output=single_output, name=name,
                                    passes_report=passes_report, source=source, path=path,
-                                   cache_hit=cache_hit, reused=reused,
+                                   cache_hit=served.cache_hit, reused=served.reused,
                                    compile_seconds=time.perf_counter() - start,
                                    source_graph=source_graph, narrow=narrow,
                                    invariant_inputs=invariant_inputs)
-        executable.generic = serve is not None
+        executable.form = served.form
+        executable.generic = served.form == "size-generic"
         executable.compile_phases = clock.as_dict()
     except BaseException:
-        release(module)
-        if generic is not None:
-            release(generic.module)
+        for held in (module, getattr(quick, "module", None), getattr(generic, "module", None)):
+            if held is not None:
+                release(held)
         raise
-    # the module stays importable by name (numba's cache needs it) while the executable lives
-    attach(executable, module)
-    if generic is not None:
-        attach(executable, generic.module)
-    if serve is not None:
+    # the modules stay importable by name (numba's cache needs them) while the executable lives
+    for held in (module, getattr(quick, "module", None), getattr(generic, "module", None)):
+        if held is not None:
+            attach(executable, held)
+    if served.form != "own":
         _specialise_later(executable, dispatcher, sig, loaded, fn_name)
-    elif tiers.enabled():
+    if served.form != "size-generic" and tiers.enabled():
         _generic_later(executable, graph, fn_name, args, invariant_inputs, generic)
     return executable
+
+
+class Served(NamedTuple):
+    """The form of a function an executable runs first (``tiers.py``)."""
+
+    function: object  # its numba dispatcher
+    sizes: tuple      # the sizes it takes (() where it has none)
+    reused: bool      # compiled in this process already
+    form: str         # "own", "quick" or "size-generic"
+    cache_hit: bool   # loaded from numba's disk cache
+
+
+def _compile_here(dispatcher, sig, source: str, path) -> None:
+    """Compile (or load) ``dispatcher`` for ``sig`` in this process, with the
+    product kernels ``source`` calls. A damaged numba cache entry is not fatal:
+    it is dropped and the function compiled."""
+    try:
+        _prepare_products(source)
+        dispatcher.compile(sig)
+    except Exception:
+        clear_numba_cache(path)
+        _prepare_products(source)
+        dispatcher.compile(sig)
 
 
 class Beside(NamedTuple):
@@ -314,24 +341,31 @@ def start_beside(graph, name: str, clock, invariant_inputs: int = 0):
     if cores < 2:
         return None
     generated = generate(legalize_loops(graph), name or graph.name, invariant_inputs)
-    loaded = _own_form(generated.source, generated.fn_name)
-    dispatcher = loaded.get(generated.fn_name)
-    sig = _signature(generated.args, loaded.sizes)
+    fn_name, args = generated.fn_name, generated.args
+    loaded = _own_form(generated.source, fn_name)
+    dispatcher = loaded.get(fn_name)
     with clock.phase("setup"):
         numba_setup.prepare()  # before numba's cache index loads its registries
     with numba_phases(clock, dispatcher):  # numba's set-up, timed as such
-        compiled = tiers.has_code(dispatcher, sig)
-    if compiled:
-        return Beside(None, loaded.module)  # compile_cpu finds it in this process
-    generic = _generic_form(graph, generated.fn_name, loaded, invariant_inputs)
+        # the index only: compile_cpu loads the code
+        if tiers.cached(dispatcher, _signature(args, loaded.sizes)):
+            return Beside(None, loaded.module)  # compile_cpu runs the own form
+    # what compile_cpu would compile here: the quick form, or the own form
+    # where it has no size to lift
+    quick = _quick_form(generated.source, fn_name, loaded)
+    if quick is not None:
+        release(loaded.module)
+        loaded = quick
+        if tiers.cached(quick.get(fn_name), _signature(args, quick.sizes)):
+            return Beside(None, quick.module)  # compile_cpu runs the quick form
+    generic = _generic_form(graph, fn_name, loaded, invariant_inputs)
     if generic is not None:
-        ready = tiers.cached(generic.get(generated.fn_name),
-                             _signature(generated.args, generic.sizes))
+        ready = tiers.cached(generic.get(fn_name), _signature(args, generic.sizes))
         release(generic.module)
         if ready:
             return Beside(None, loaded.module)  # compile_cpu runs the size-generic form
-    child = tiers.start_elsewhere(loaded.module, loaded.canonical.name(generated.fn_name),
-                                  sig, nice=False)
+    child = tiers.start_elsewhere(loaded.module, loaded.canonical.name(fn_name),
+                                  _signature(args, loaded.sizes), nice=False)
     return Beside(child, loaded.module)
 
 
@@ -349,11 +383,18 @@ def finish_beside(beside, clock) -> None:
 
 
 def _own_form(source: str, fn_name: str):
-    """The module of the graph's own form: every size a literal where a
-    size-generic form serves the variants (``tiers.py``: compiles faster and
-    runs at least as fast), else with the sizes past ``canonical.SMALL`` lifted
-    (variants that differ only in those share it)."""
-    return load_module(source, fn_name, kind="cpu", lift=None if tiers.enabled() else fn_name)
+    """The module of the graph's own form, the one it runs in the long run:
+    its sizes past ``canonical.SMALL`` lifted (variants that differ only in
+    those share it; the only form where child compiles are off)."""
+    return load_module(source, fn_name, kind="cpu", lift=fn_name)
+
+
+def _quick_form(source: str, fn_name: str, loaded):
+    """The module of the graph's quick form (``tiers.py``), every size a literal,
+    with one hold for the caller, or None: the own form ``loaded`` lifts none."""
+    if not loaded.sizes:
+        return None
+    return load_module(source, fn_name, kind="cpu", lift=None)
 
 
 def _generic_form(graph, fn_name: str, loaded, invariant_inputs: int):
@@ -372,19 +413,20 @@ def _generic_form(graph, fn_name: str, loaded, invariant_inputs: int):
     return generic
 
 
-def _compiled_generic(generic, fn_name: str, args):
-    """``(function, sizes, reused)`` of the size-generic form when its machine
-    code is in this process or numba's disk cache, else None."""
-    dispatcher = generic.get(fn_name)
-    sig = _signature(args, generic.sizes)
+def _compiled_form(form, fn_name: str, args, name: str):
+    """:class:`Served` for the quick or size-generic module ``form`` when its
+    machine code is in this process or numba's disk cache, else None."""
+    dispatcher = form.get(fn_name)
+    sig = _signature(args, form.sizes)
     reused = sig in dispatcher.overloads
     if reused or tiers.has_code(dispatcher, sig):
-        return dispatcher, generic.sizes, reused
+        return Served(dispatcher, form.sizes, reused, name, not reused)
     return None
 
 
 def _specialise_later(executable, dispatcher, sig, loaded, fn_name: str) -> None:
-    """Compile the graph's own form on the worker; ``executable`` runs it from then on."""
+    """Compile the graph's own form in a child process; ``executable`` runs it
+    from then on."""
     ref = weakref.ref(executable)
     hold(loaded.module)  # the job's own: the executable may go before the job runs
 
@@ -401,7 +443,7 @@ def _specialise_later(executable, dispatcher, sig, loaded, fn_name: str) -> None
         finally:
             release(loaded.module)
 
-    tiers.submit(job, f"{fn_name} for its own sizes")
+    tiers.submit(job, f"the own form of {fn_name}")
 
 
 # seconds before a model whose own form was cached looks for its size-generic form

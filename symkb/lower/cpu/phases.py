@@ -263,6 +263,12 @@ class PhasedExecutable(Executable):
         return self.rows.generic or self.tail.generic
 
     @property
+    def form(self) -> str:
+        """The phases' forms (``tiers.py``): "own" when both run their own."""
+        forms = {self.rows.form, self.tail.form}
+        return next((f for f in ("size-generic", "quick") if f in forms), "own")
+
+    @property
     def threads(self):
         """The most row blocks the rows phase uses; ``None``: numba's thread count."""
         return self.rows.threads
