@@ -93,11 +93,12 @@ def wait_compiles(timeout: float | None = None) -> bool:
 
     A model whose small sizes differ from one compiled before (an LSTM of 16
     units made 24) runs at once on the size-generic kernel of the earlier
-    one, while its own kernel compiles on a background thread; after a cold
-    compile, that thread compiles the size-generic kernel for the variants to
-    come (``docs/compiler.md``, "Two forms of a kernel"). This waits until
-    that thread has nothing left: then every executable runs its own kernel
-    and the disk cache holds both forms.
+    one, and a cold compile on its quick kernel, while its own kernel
+    compiles in the background (in a child process); after a cold compile,
+    the size-generic kernel for the variants to come compiles there too
+    (``docs/compiler.md``, "Three forms of a kernel"). This waits until
+    nothing is left: then every executable runs its own kernel and the disk
+    cache holds every form.
 
     Args:
         timeout: seconds to wait at most; ``None``: as long as it takes.

@@ -1,22 +1,25 @@
-"""Two forms of a generated cpu function: its own, and a size-generic one.
+"""Three forms of a generated cpu function: its own, a quick one and a size-generic one.
 
-A function's *own form* has every size it knows as a literal (units,
-widths, time steps, slice bounds): LLVM folds them into strides and loop
-bounds, unrolls and vectorises short loops whole, and has less to do (the
-W2 loss-and-gradient function compiled in 2.1 s instead of 2.7 s; a
-SimpleRNN of 16 units ran 1.5-3x faster than with its sizes as arguments).
-Its *size-generic form* takes every size as an argument
+A function's *own form* has its sizes past ``canonical.SMALL`` lifted into
+an argument and the smaller ones literal: the form it runs in the long run
+(models that differ only in the lifted sizes share it; short loops stay
+literal, which pays: a SimpleRNN of 16 units ran 1.5-3x faster so). Its
+*quick form* has every size a literal: LLVM has less to do (the W2
+loss-and-gradient function compiled in 2.5 s instead of 3.2 s), but
+gradients ran 2-7% slower on it, so it only serves a cold start. Its
+*size-generic form* takes every size as an argument
 (``canonical.lift_sizes(..., small=1)``): one machine code for every model
 that differs only in sizes. The executable chooses (see ``compile_cpu``):
 
 1. the own form is compiled in this process or in numba's disk cache: it
    runs. The size-generic form is compiled in the background if it is not
    yet, for the variants to come;
-2. else the size-generic form is: it runs at once, and the own form
-   compiles in the background; the executable switches to it when it is
-   ready (results are the same: the two forms are one code, literals apart);
-3. else (a cold compile) the own form compiles now, the size-generic one in
-   the background.
+2. else the quick or the size-generic form is: it runs at once, and the own
+   form compiles in the background; the executable switches to it when it
+   is ready (results are the same: the forms are one code, literals apart);
+3. else (a cold compile) the quick form compiles now (the own form where
+   it lifts nothing: then the two are one), the own and size-generic ones
+   in the background.
 
 The background compiles run in a child process (:func:`compile_elsewhere`),
 at a lower priority: a compile on a thread of this process would hold the
@@ -30,8 +33,8 @@ second later, off its first calls); :func:`wait` waits until it has nothing
 left (``symkb.wait_compiles``). At
 exit the compiles queued to start at once are finished (for a minute at
 most; the rest are dropped), so that a process started next finds what a
-cold compile began: the size-generic form its variants run (the cache's
-writes are atomic either way). A failed background compile warns and leaves the
+cold compile began: the own form, and the size-generic form its variants
+run (the cache's writes are atomic either way). A failed background compile warns and leaves the
 kernel that runs now running.
 
 ``SYMKB_CHILD_COMPILES=0`` turns off every compile in a child process: each
