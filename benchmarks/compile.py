@@ -444,9 +444,10 @@ import + build + compile + first call (not shown after a same-process first comp
 Targets (issue 15): cold total of readme/W2 <= 1.5, demo <= 2, five <= 3, W2g <= 3; units/names
 variants' total <= 0.3; warm process ready <= 0.5; import symkb < 0.3.
 others = cores other processes used while that process ran (! past 0.25: a disturbed figure).
-background = the wait, after the row above, for what symkb compiles on its own thread
-(symkb.wait_compiles: a model's size-generic kernel after its cold compile, a variant's own
-kernel after it ran on the size-generic one); the snapshot and later rows come after it."""
+background = the wait, after the row above, for what symkb compiles in child processes
+(symkb.wait_compiles: a model's own and size-generic kernels after its cold compile, a
+variant's own kernel after it ran on the size-generic one); the snapshot and later rows
+come after it."""
 
 
 def parse_args(argv=None):
