@@ -75,10 +75,11 @@ def run_warm(args) -> int:
     print(f"first call on {args.batch} row(s) of zeros: {first_call * 1e3:.1f} ms")
     from . import wait_compiles
     start = time.perf_counter()
-    if wait_compiles():  # both forms of each kernel in the cache (docs/compiler.md)
+    if wait_compiles():  # every form of each kernel in the cache (docs/compiler.md)
         waited = time.perf_counter() - start
         if waited >= 0.01:
-            print(f"background compiles (the kernels' size-generic forms): {waited:.2f} s")
+            print(f"background compiles (the kernels' own and size-generic forms): "
+                  f"{waited:.2f} s")
     return 0
 
 
