@@ -250,17 +250,19 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
         with numba_phases(clock, dispatcher):
             own = reused or not tiers.enabled() or tiers.has_code(dispatcher, sig)
         if not own:  # the other forms' sources: not numba's time
+            # a variant finds the size-generic form; only a cold start (or one
+            # cut short) finds the quick form, or compiles it
             with clock.phase("cache"):
-                quick = _quick_form(source, fn_name, loaded)
-            if quick is not None:
+                generic = _generic_form(graph, fn_name, loaded, invariant_inputs)
+            if generic is not None:
                 with numba_phases(clock, dispatcher):
-                    served = _compiled_form(quick, fn_name, args, "quick")
+                    served = _compiled_form(generic, fn_name, args, "size-generic")
             if served is None:
                 with clock.phase("cache"):
-                    generic = _generic_form(graph, fn_name, loaded, invariant_inputs)
-                if generic is not None:
+                    quick = _quick_form(source, fn_name, loaded)
+                if quick is not None:
                     with numba_phases(clock, dispatcher):
-                        served = _compiled_form(generic, fn_name, args, "size-generic")
+                        served = _compiled_form(quick, fn_name, args, "quick")
         if served is None:  # compiled now: the own form, or on a cold start the quick one
             form = quick if quick is not None else loaded
             compiling = form.get(fn_name)
@@ -350,6 +352,12 @@ def start_beside(graph, name: str, clock, invariant_inputs: int = 0):
         # the index only: compile_cpu loads the code
         if tiers.cached(dispatcher, _signature(args, loaded.sizes)):
             return Beside(None, loaded.module)  # compile_cpu runs the own form
+    generic = _generic_form(graph, fn_name, loaded, invariant_inputs)
+    if generic is not None:
+        ready = tiers.cached(generic.get(fn_name), _signature(args, generic.sizes))
+        release(generic.module)
+        if ready:
+            return Beside(None, loaded.module)  # compile_cpu runs the size-generic form
     # what compile_cpu would compile here: the quick form, or the own form
     # where it has no size to lift
     quick = _quick_form(generated.source, fn_name, loaded)
@@ -358,12 +366,6 @@ def start_beside(graph, name: str, clock, invariant_inputs: int = 0):
         loaded = quick
         if tiers.cached(quick.get(fn_name), _signature(args, quick.sizes)):
             return Beside(None, quick.module)  # compile_cpu runs the quick form
-    generic = _generic_form(graph, fn_name, loaded, invariant_inputs)
-    if generic is not None:
-        ready = tiers.cached(generic.get(fn_name), _signature(args, generic.sizes))
-        release(generic.module)
-        if ready:
-            return Beside(None, loaded.module)  # compile_cpu runs the size-generic form
     child = tiers.start_elsewhere(loaded.module, loaded.canonical.name(fn_name),
                                   _signature(args, loaded.sizes), nice=False)
     return Beside(child, loaded.module)
