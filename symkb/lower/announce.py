@@ -30,19 +30,17 @@ def origin(executable) -> str:
                  else "the cache")
         return (f"the size-generic kernel, from {where}; the kernel for these sizes "
                 "compiles in the background")
-    if getattr(executable, "form", "own") == "quick":
-        how = ("reused from an earlier compile in this process"
-               if getattr(executable, "reused", False) else
-               "loaded from the cache" if getattr(executable, "cache_hit", False)
-               else "cold compile")
-        return f"{how}: the quick form, its own form compiles in the background"
     if getattr(executable, "reused", False):
-        return "reused from an earlier compile in this process"
-    if getattr(executable, "cache_hit", False):
-        return "loaded from the cache"
-    if executable.target == "cpu":
-        return "cold compile"
-    return f"the {executable.target} target"
+        how = "reused from an earlier compile in this process"
+    elif getattr(executable, "cache_hit", False):
+        how = "loaded from the cache"
+    elif executable.target == "cpu":
+        how = "cold compile"
+    else:
+        return f"the {executable.target} target"
+    if getattr(executable, "form", "own") == "quick":
+        return f"{how}: the quick form, its own form compiles in the background"
+    return how
 
 
 def announce_start(what: str, target: str, note: str = "") -> float:

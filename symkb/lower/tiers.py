@@ -260,8 +260,8 @@ EXIT_WAIT = 60.0
 
 def _close() -> None:
     """At exit: finish the compiles queued to start at once (a cold compile's
-    size-generic form, a variant's own: a process started next finds them in
-    the cache), for :data:`EXIT_WAIT` seconds at most; drop the rest."""
+    own and size-generic forms, a variant's own: a process started next finds
+    them in the cache), for :data:`EXIT_WAIT` seconds at most; drop the rest."""
     with _COND:
         _STATE["closing"] = True
         now = time.monotonic()

@@ -50,11 +50,9 @@ class CpuExecutable(Executable):
         # the generated function and the sizes it takes as its last argument
         # (``cache.load_module``'s ``lift``: graphs that differ only in sizes share
         # it), read once per call: ``specialise`` swaps both at once
-        self._kernel = (fn, (sizes,) if sizes else ())
         # the form running ("own", "quick" or "size-generic": ``tiers.py``); the
         # other two run while the own form compiles in the background
-        self.form = "own"
-        self.generic = False
+        self.specialise(fn, sizes)
         # the last inputs are the same for every row block (``phases.py``): not split
         self._row_inputs = len(graph.inputs) - invariant_inputs
         # float16 results of a widened graph (``lower/float16.py``), narrowed back
@@ -99,13 +97,17 @@ class CpuExecutable(Executable):
     def function(self, fn) -> None:
         self._kernel = (fn, self._kernel[1])
 
-    def specialise(self, fn, sizes) -> None:
+    def specialise(self, fn, sizes, form: str = "own") -> None:
         """Run ``fn``, taking ``sizes``, from the next call on (``tiers.py``: this
         graph's own form, compiled in the background, replaces the quick or
         size-generic one)."""
         self._kernel = (fn, (sizes,) if sizes else ())
-        self.form = "own"
-        self.generic = False
+        self.form = form
+
+    @property
+    def generic(self) -> bool:
+        """Whether the size-generic form runs while the own one compiles (``tiers.py``)."""
+        return self.form == "size-generic"
 
     @property
     def threads(self):
@@ -246,23 +248,15 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
             numba_setup.prepare()  # numba's set-up without its scipy.linalg import
             if "sgemm_into(" in source:
                 numba_setup.load_blas()  # what its first call would import, lighter
-        served = None  # the form that runs first, when it is not the own form
         with numba_phases(clock, dispatcher):
             own = reused or not tiers.enabled() or tiers.has_code(dispatcher, sig)
-        if not own:  # the other forms' sources: not numba's time
-            # a variant finds the size-generic form; only a cold start (or one
-            # cut short) finds the quick form, or compiles it
-            with clock.phase("cache"):
-                generic = _generic_form(graph, fn_name, loaded, invariant_inputs)
-            if generic is not None:
+        served = None  # the form that runs first, when it is not the own form
+        if not own:
+            def loaded_here(form, name):  # its machine code, loaded from the disk cache
                 with numba_phases(clock, dispatcher):
-                    served = _compiled_form(generic, fn_name, args, "size-generic")
-            if served is None:
-                with clock.phase("cache"):
-                    quick = _quick_form(source, fn_name, loaded)
-                if quick is not None:
-                    with numba_phases(clock, dispatcher):
-                        served = _compiled_form(quick, fn_name, args, "quick")
+                    return _compiled_form(form, fn_name, args, name)
+            served, generic, quick = _other_forms(graph, source, fn_name, loaded,
+                                                  invariant_inputs, clock, loaded_here)
         if served is None:  # compiled now: the own form, or on a cold start the quick one
             form = quick if quick is not None else loaded
             compiling = form.get(fn_name)
@@ -280,7 +274,6 @@ def compile_cpu(graph, *, single_output=False, name=None, passes_report=None,
                                    source_graph=source_graph, narrow=narrow,
                                    invariant_inputs=invariant_inputs)
         executable.form = served.form
-        executable.generic = served.form == "size-generic"
         executable.compile_phases = clock.as_dict()
     except BaseException:
         for held in (module, getattr(quick, "module", None), getattr(generic, "module", None)):
@@ -352,20 +345,18 @@ def start_beside(graph, name: str, clock, invariant_inputs: int = 0):
         # the index only: compile_cpu loads the code
         if tiers.cached(dispatcher, _signature(args, loaded.sizes)):
             return Beside(None, loaded.module)  # compile_cpu runs the own form
-    generic = _generic_form(graph, fn_name, loaded, invariant_inputs)
+
+    def indexed(form, name):
+        return tiers.cached(form.get(fn_name), _signature(args, form.sizes))
+    found, generic, quick = _other_forms(graph, generated.source, fn_name, loaded,
+                                         invariant_inputs, clock, indexed)
     if generic is not None:
-        ready = tiers.cached(generic.get(fn_name), _signature(args, generic.sizes))
         release(generic.module)
-        if ready:
-            return Beside(None, loaded.module)  # compile_cpu runs the size-generic form
-    # what compile_cpu would compile here: the quick form, or the own form
-    # where it has no size to lift
-    quick = _quick_form(generated.source, fn_name, loaded)
-    if quick is not None:
+    if quick is not None:  # what compile_cpu compiles on a cold start, where there is one
         release(loaded.module)
         loaded = quick
-        if tiers.cached(quick.get(fn_name), _signature(args, quick.sizes)):
-            return Beside(None, quick.module)  # compile_cpu runs the quick form
+    if found:
+        return Beside(None, loaded.module)  # compile_cpu runs the form found
     child = tiers.start_elsewhere(loaded.module, loaded.canonical.name(fn_name),
                                   _signature(args, loaded.sizes), nice=False)
     return Beside(child, loaded.module)
@@ -413,6 +404,36 @@ def _generic_form(graph, fn_name: str, loaded, invariant_inputs: int):
         release(generic.module)
         return None
     return generic
+
+
+def _other_forms(graph, source: str, fn_name: str, loaded, invariant_inputs: int, clock,
+                 find):
+    """Look for the form a function runs first when its own form (``loaded``) is
+    not compiled (``tiers.py``): the size-generic form (a variant of a model
+    compiled before), then the quick form (a cold start cut short).
+
+    ``find(module, name)`` answers whether a form's machine code is there
+    (``name``: "size-generic" or "quick"). Returns ``(found, generic, quick)``:
+    the first truthy answer (or None) and the two forms' modules, each with
+    one hold for the caller, or None where not made (the quick form is not
+    made once the size-generic form is found) or not there to make.
+    """
+    generic = quick = None
+    try:
+        with clock.phase("cache"):  # the sources: not numba's time
+            generic = _generic_form(graph, fn_name, loaded, invariant_inputs)
+        found = find(generic, "size-generic") if generic is not None else None
+        if not found:
+            with clock.phase("cache"):
+                quick = _quick_form(source, fn_name, loaded)
+            if quick is not None:
+                found = find(quick, "quick")
+    except BaseException:
+        for form in (generic, quick):
+            if form is not None:
+                release(form.module)
+        raise
+    return found or None, generic, quick
 
 
 def _compiled_form(form, fn_name: str, args, name: str):

@@ -258,15 +258,15 @@ class PhasedExecutable(Executable):
         self._heads_lock = threading.Lock()
 
     @property
-    def generic(self) -> bool:
-        """Whether a phase runs a size-generic kernel while its own compiles (``tiers.py``)."""
-        return self.rows.generic or self.tail.generic
-
-    @property
     def form(self) -> str:
         """The phases' forms (``tiers.py``): "own" when both run their own."""
         forms = {self.rows.form, self.tail.form}
         return next((f for f in ("size-generic", "quick") if f in forms), "own")
+
+    @property
+    def generic(self) -> bool:
+        """Whether a phase runs a size-generic kernel while its own compiles (``tiers.py``)."""
+        return self.form == "size-generic"
 
     @property
     def threads(self):
